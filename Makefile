@@ -1,0 +1,37 @@
+# The front door: `make run` starts the platform embedded, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: env run run-regions test test-fast lint bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
+
+$(BIN)/.synced: $(UV) pyproject.toml libs/common/pyproject.toml services/*/pyproject.toml tools/cli/pyproject.toml $(wildcard uv.lock)
+	$(UV) sync --all-packages --python $(PYTHON) --quiet
+	@touch $@
+
+env: $(BIN)/.synced
+
+run: env
+	$(BIN)/nzr run
+
+test: env
+	$(BIN)/pytest -q
+
+lint: env
+	$(BIN)/ruff check libs services tools tests bench
+	$(BIN)/ruff format --check libs services tools tests bench
+
+bench: env
+	$(BIN)/python bench/pipeline.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .var

@@ -1,0 +1,98 @@
+"""Events announced by the actors service."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from nzr_common.contracts import subjects
+from nzr_common.contracts.base import IntegrationEvent
+
+ActorKind = Literal[
+    "verein", "initiative", "kommune", "unternehmen", "bildungseinrichtung",
+    "religionsgemeinschaft", "stiftung", "verwaltung", "sonstige",
+]
+Sector = Literal["zivilgesellschaft", "wirtschaft", "verwaltung_politik", "bildung_wissenschaft"]
+ResourceKind = Literal["geld", "sachleistung", "personal", "raeume", "wissen"]
+
+
+class ResourceSummary(BaseModel):
+    kind: ResourceKind
+    direction: Literal["offered", "needed"]
+
+
+class ActorProfile(BaseModel):
+    """The organisation's shareable profile (no contact persons)."""
+
+    actor_id: str
+    name: str
+    kind: ActorKind
+    sector: Sector
+    district: str
+    municipality: str | None = None
+    topics: list[str] = []
+    resources: list[ResourceSummary] = []
+    public_profile: bool = False
+
+
+class ActorRegistered(ActorProfile, IntegrationEvent):
+    subject = subjects.ACTOR_REGISTERED
+    registered_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.actor_id
+
+
+class ActorUpdated(ActorProfile, IntegrationEvent):
+    subject = subjects.ACTOR_UPDATED
+    updated_at: datetime
+    version: int
+
+    def aggregate_id(self) -> str:
+        return self.actor_id
+
+
+class ActorRemoved(IntegrationEvent):
+    subject = subjects.ACTOR_REMOVED
+    actor_id: str
+    removed_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.actor_id
+
+
+class CooperationRecorded(IntegrationEvent):
+    """Two actors cooperate; ``origin_agreement_id`` is set when a gathering's agreement led to it."""
+
+    subject = subjects.COOPERATION_RECORDED
+    cooperation_id: str
+    actor_a: str
+    actor_b: str
+    cooperation_type: str
+    since: date
+    cross_sector: bool
+    origin_agreement_id: str | None = None
+
+    def aggregate_id(self) -> str:
+        return self.cooperation_id
+
+
+class CooperationEnded(IntegrationEvent):
+    subject = subjects.COOPERATION_ENDED
+    cooperation_id: str
+    until: date
+
+    def aggregate_id(self) -> str:
+        return self.cooperation_id
+
+
+class PersonErased(IntegrationEvent):
+    """GDPR Art. 17: every service erases or anonymises what it holds about this person."""
+
+    subject = subjects.PERSON_ERASED
+    person_id: str
+    email: str
+    erased_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.person_id

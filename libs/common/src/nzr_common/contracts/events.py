@@ -1,0 +1,131 @@
+"""Events announced by the events (gatherings) service."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from nzr_common.contracts import subjects
+from nzr_common.contracts.base import IntegrationEvent
+
+EventFormat = Literal[
+    "kick_off", "workshop", "netzwerkkonferenz", "regionalkonferenz", "initiativkreis",
+    "jour_fixe", "fachtag", "sonstige",
+]
+AgreementStatus = Literal["offen", "in_umsetzung", "umgesetzt", "verworfen"]
+
+
+class _EventFacts(IntegrationEvent):
+    event_id: str
+    title: str
+    format: EventFormat
+    starts_at: datetime
+    ends_at: datetime
+    district: str | None = None
+    topics: list[str] = []
+    organiser_actor_ids: list[str] = []
+    capacity: int | None = None
+
+    def aggregate_id(self) -> str:
+        return self.event_id
+
+
+class EventPublished(_EventFacts):
+    subject = subjects.EVENT_PUBLISHED
+
+
+class EventUpdated(_EventFacts):
+    subject = subjects.EVENT_UPDATED
+
+
+class EventCancelled(IntegrationEvent):
+    subject = subjects.EVENT_CANCELLED
+    event_id: str
+    cancelled_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.event_id
+
+
+class EventCompleted(IntegrationEvent):
+    subject = subjects.EVENT_COMPLETED
+    event_id: str
+    format: EventFormat
+    district: str | None = None
+    participants: int
+    completed_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.event_id
+
+
+class ParticipationCounted(IntegrationEvent):
+    """Counts only, never names: confirmed, waiting and attended registrations of an event."""
+
+    subject = subjects.PARTICIPATION_COUNTED
+    event_id: str
+    confirmed: int
+    waiting: int
+    attended: int
+
+    def aggregate_id(self) -> str:
+        return self.event_id
+
+
+class RegistrationConfirmed(IntegrationEvent):
+    """Region-private: carries the registrant's name and e-mail and the mailing-list consent."""
+
+    subject = subjects.REGISTRATION_CONFIRMED
+    registration_id: str
+    event_id: str
+    name: str
+    email: str
+    actor_id: str | None = None
+    newsletter_consent: bool = False
+    consent_text_version: str | None = None
+    confirmed_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.registration_id
+
+
+class RegistrationCancelled(IntegrationEvent):
+    subject = subjects.REGISTRATION_CANCELLED
+    registration_id: str
+    event_id: str
+    email: str
+    cancelled_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.registration_id
+
+
+class AgreementRecorded(IntegrationEvent):
+    subject = subjects.AGREEMENT_RECORDED
+    agreement_id: str
+    event_id: str
+    party_actor_ids: list[str]
+    responsible_actor_id: str | None = None
+    due_date: date | None = None
+    status: AgreementStatus = "offen"
+
+    def aggregate_id(self) -> str:
+        return self.agreement_id
+
+
+class AgreementStatusChanged(IntegrationEvent):
+    subject = subjects.AGREEMENT_STATUS_CHANGED
+    agreement_id: str
+    status: AgreementStatus
+    changed_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.agreement_id
+
+
+class RecommendationRecorded(IntegrationEvent):
+    subject = subjects.RECOMMENDATION_RECORDED
+    recommendation_id: str
+    event_id: str
+    topics: list[str] = []
+
+    def aggregate_id(self) -> str:
+        return self.recommendation_id

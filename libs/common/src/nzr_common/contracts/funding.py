@@ -1,0 +1,82 @@
+"""Events announced by the funding service (the catalogue is maintained at state level)."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from nzr_common.contracts import subjects
+from nzr_common.contracts.base import IntegrationEvent
+
+Level = Literal["bund", "land", "eu", "stiftung"]
+
+
+class FundingProgrammePublished(IntegrationEvent):
+    """A programme was added to or changed in the catalogue; carries the whole record."""
+
+    subject = subjects.FUNDING_PROGRAMME_PUBLISHED
+    programme_id: str
+    name: str
+    funder: str
+    level: Level
+    region: str
+    funding_types: list[str] = []
+    areas: list[str] = []
+    eligible: list[str] = []
+    topics: list[str] = []
+    summary: str = ""
+    amount_min_eur: float | None = None
+    amount_max_eur: float | None = None
+    funding_rate_percent: float | None = None
+    deadline: dict | None = None
+    url: str | None = None
+    source_url: str | None = None
+    verified_on: date | None = None
+    revision: int = 1
+
+    def aggregate_id(self) -> str:
+        return self.programme_id
+
+
+class FundingProgrammeWithdrawn(IntegrationEvent):
+    subject = subjects.FUNDING_PROGRAMME_WITHDRAWN
+    programme_id: str
+    withdrawn_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.programme_id
+
+
+class FundingDeadlineApproaching(IntegrationEvent):
+    subject = subjects.FUNDING_DEADLINE_APPROACHING
+    programme_id: str
+    name: str
+    deadline: date
+    days_left: int
+
+    def aggregate_id(self) -> str:
+        return self.programme_id
+
+
+class FundingSearchPerformed(IntegrationEvent):
+    """Anonymous usage figure: a search with its filters and hit count, no user identity."""
+
+    subject = subjects.FUNDING_SEARCH_PERFORMED
+    search_id: str
+    filters: dict[str, list[str]] = {}
+    hits: int
+    performed_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.search_id
+
+
+class FundingMatchPerformed(IntegrationEvent):
+    subject = subjects.FUNDING_MATCH_PERFORMED
+    match_id: str
+    actor_id: str | None = None
+    actor_kind: str | None = None
+    district: str | None = None
+    programmes_fully_met: int
+    performed_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.match_id

@@ -1,0 +1,67 @@
+"""Events announced by the newsletter service."""
+
+from datetime import datetime
+
+from nzr_common.contracts import subjects
+from nzr_common.contracts.base import IntegrationEvent
+
+
+class SubscriptionRequested(IntegrationEvent):
+    subject = subjects.SUBSCRIPTION_REQUESTED
+    subscriber_id: str
+    list_id: str
+    email: str
+    source: str
+    requested_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.subscriber_id
+
+
+class SubscriptionConfirmed(IntegrationEvent):
+    subject = subjects.SUBSCRIPTION_CONFIRMED
+    subscriber_id: str
+    list_id: str
+    email: str
+    consent_text_version: str
+    confirmed_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.subscriber_id
+
+
+class SubscriberUnsubscribed(IntegrationEvent):
+    subject = subjects.SUBSCRIBER_UNSUBSCRIBED
+    subscriber_id: str
+    list_id: str
+    email: str
+    unsubscribed_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.subscriber_id
+
+
+class ListReachChanged(IntegrationEvent):
+    """Counts only: confirmed subscribers of a list, optionally per district."""
+
+    subject = subjects.LIST_REACH_CHANGED
+    list_id: str
+    confirmed_subscribers: int
+    by_district: dict[str, int] = {}
+    as_of: datetime
+
+    def aggregate_id(self) -> str:
+        return self.list_id
+
+
+class CampaignSent(IntegrationEvent):
+    subject = subjects.CAMPAIGN_SENT
+    campaign_id: str
+    list_ids: list[str]
+    recipients: int
+    delivered: int
+    bounced: int
+    finished_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.campaign_id

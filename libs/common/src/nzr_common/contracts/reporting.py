@@ -1,0 +1,31 @@
+"""Events announced by the reporting service."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from nzr_common.contracts import subjects
+from nzr_common.contracts.base import IntegrationEvent
+
+
+class GoalDefined(IntegrationEvent):
+    subject = subjects.GOAL_DEFINED
+    goal_id: str
+    level: Literal["strategisch", "operativ"]
+    title: str
+    indicator_id: str | None = None
+    target_value: float | None = None
+    target_date: date | None = None
+
+    def aggregate_id(self) -> str:
+        return self.goal_id
+
+
+class MeasureStatusChanged(IntegrationEvent):
+    subject = subjects.MEASURE_STATUS_CHANGED
+    measure_id: str
+    goal_id: str
+    status: Literal["geplant", "laufend", "abgeschlossen", "ausgesetzt"]
+    changed_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.measure_id

@@ -1,0 +1,45 @@
+"""Every subject of the platform, written out. Never derived from class names.
+
+``pub`` subjects are shareable (the hub sources them); ``priv`` subjects carry personal data
+and stay in their region.
+"""
+
+from nzr_common.contracts.base import private, shareable
+
+# actors
+ACTOR_REGISTERED = shareable("actors", "actor_registered")
+ACTOR_UPDATED = shareable("actors", "actor_updated")
+ACTOR_REMOVED = shareable("actors", "actor_removed")
+COOPERATION_RECORDED = shareable("actors", "cooperation_recorded")
+COOPERATION_ENDED = shareable("actors", "cooperation_ended")
+PERSON_ERASED = private("actors", "person_erased")
+
+# events (gatherings)
+EVENT_PUBLISHED = shareable("events", "event_published")
+EVENT_UPDATED = shareable("events", "event_updated")
+EVENT_CANCELLED = shareable("events", "event_cancelled")
+EVENT_COMPLETED = shareable("events", "event_completed")
+PARTICIPATION_COUNTED = shareable("events", "participation_counted")
+REGISTRATION_CONFIRMED = private("events", "registration_confirmed")
+REGISTRATION_CANCELLED = private("events", "registration_cancelled")
+AGREEMENT_RECORDED = shareable("events", "agreement_recorded")
+AGREEMENT_STATUS_CHANGED = shareable("events", "agreement_status_changed")
+RECOMMENDATION_RECORDED = shareable("events", "recommendation_recorded")
+
+# newsletter
+SUBSCRIPTION_REQUESTED = private("newsletter", "subscription_requested")
+SUBSCRIPTION_CONFIRMED = private("newsletter", "subscription_confirmed")
+SUBSCRIBER_UNSUBSCRIBED = private("newsletter", "subscriber_unsubscribed")
+LIST_REACH_CHANGED = shareable("newsletter", "list_reach_changed")
+CAMPAIGN_SENT = shareable("newsletter", "campaign_sent")
+
+# funding
+FUNDING_PROGRAMME_PUBLISHED = shareable("funding", "programme_published")
+FUNDING_PROGRAMME_WITHDRAWN = shareable("funding", "programme_withdrawn")
+FUNDING_DEADLINE_APPROACHING = shareable("funding", "deadline_approaching")
+FUNDING_SEARCH_PERFORMED = shareable("funding", "search_performed")
+FUNDING_MATCH_PERFORMED = shareable("funding", "match_performed")
+
+# reporting
+GOAL_DEFINED = shareable("reporting", "goal_defined")
+MEASURE_STATUS_CHANGED = shareable("reporting", "measure_status_changed")

@@ -1,0 +1,33 @@
+"""``python -m nzr_<service> serve|migrate``: the same two commands for every service."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from nzr_common.db import migrate
+from nzr_common.settings import ServiceSettings
+
+
+def main(
+    *,
+    settings_class: type[ServiceSettings],
+    create_app: Callable[[ServiceSettings], FastAPI],
+    migrations_package: str,
+    argv: list[str] | None = None,
+) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {migrations_package}")
+    parser.add_argument("command", choices=["serve", "migrate"])
+    args = parser.parse_args(argv)
+    settings = settings_class()
+    logging.basicConfig(level=logging.INFO,
+                        format=f"%(asctime)s {settings.service_name} %(levelname)s %(name)s: %(message)s")
+    if args.command == "migrate":
+        migrate(migrations_package, settings.database_url)
+        return
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level="info", access_log=False, timeout_graceful_shutdown=10)

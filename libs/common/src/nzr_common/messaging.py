@@ -1,0 +1,329 @@
+"""Event consumption: an explicit routing table from event type to handler, and a durable
+JetStream pull consumer per (consumer service, producer) that handles batches in one
+transaction with inbox de-duplication, isolates failures, and dead-letters after bounded
+deliveries. Trace context travels in the ``traceparent`` header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import nats.errors
+import nats.js.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from pydantic import ValidationError
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from nzr_common.contracts.base import (
+    SUBJECT_ROOT,
+    Envelope,
+    IntegrationEvent,
+    Visibility,
+)
+from nzr_common.deadletter import store_dead_letter
+from nzr_common.tables import MessagingTables
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("nzr.messaging")
+
+E = TypeVar("E", bound=IntegrationEvent)
+Handler = Callable[[AsyncSession, Envelope[Any]], Awaitable[None]]
+
+
+class PoisonMessage(Exception):
+    """The message can never be handled (malformed, unknown version): dead-letter at once."""
+
+
+@dataclass
+class EventHandlers:
+    """The explicit routing table of one consuming service: event class → handler."""
+
+    consumer: str
+    routes: dict[str, tuple[type[IntegrationEvent], Handler]] = field(default_factory=dict)
+
+    def on(self, event_class: type[E]) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            event_type = event_class.subject.event_type
+            if event_type in self.routes:
+                raise ValueError(f"{event_type} already has a handler in {self.consumer}")
+            self.routes[event_type] = (event_class, handler)
+            return handler
+
+        return register
+
+    def subscriptions(self) -> dict[tuple[Visibility, str], list[str]]:
+        """Handled event types grouped by (visibility, producer): one durable consumer each,
+        so events of one aggregate keep their order."""
+        groups: dict[tuple[Visibility, str], list[str]] = {}
+        for event_type, (event_class, _) in self.routes.items():
+            key = (event_class.subject.visibility, event_class.subject.producer)
+            groups.setdefault(key, []).append(event_type)
+        return groups
+
+
+def decode(raw_payload: bytes, routes: dict[str, tuple[type[IntegrationEvent], Handler]]):  # type: ignore[no-untyped-def]
+    """Parse a message into (envelope, handler); None for event types this consumer ignores."""
+    try:
+        document = json.loads(raw_payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PoisonMessage(f"payload is not JSON: {error}") from error
+    if not isinstance(document, dict) or not isinstance(document.get("type"), str):
+        raise PoisonMessage("payload is not a CloudEvents envelope (no 'type')")
+    route = routes.get(document["type"])
+    if route is None:
+        return None
+    event_class, handler = route
+    try:
+        envelope = Envelope[event_class].model_validate(document)  # type: ignore[valid-type]
+    except ValidationError as error:
+        raise PoisonMessage(f"envelope does not match {document['type']}: {error}") from error
+    return envelope, handler
+
+
+@dataclass
+class ConsumerStats:
+    handled: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    dead_lettered: int = 0
+    retried: int = 0
+
+
+class BatchConsumer:
+    """Handles a batch of JetStream messages for one consumer with inbox de-duplication."""
+
+    def __init__(
+        self,
+        *,
+        consumer: str,
+        handlers: EventHandlers,
+        sessions: async_sessionmaker[AsyncSession],
+        tables: MessagingTables,
+        max_deliver: int,
+    ) -> None:
+        self.consumer = consumer
+        self.handlers = handlers
+        self.sessions = sessions
+        self.tables = tables
+        self.max_deliver = max_deliver
+        self.stats = ConsumerStats()
+
+    async def handle_batch(self, messages: list[Msg]) -> None:
+        work: list[tuple[Msg, Envelope[Any], Handler]] = []
+        poison: list[tuple[Msg, str]] = []
+        ignored: list[Msg] = []
+        for message in messages:
+            try:
+                decoded = decode(message.data, self.handlers.routes)
+            except PoisonMessage as error:
+                poison.append((message, str(error)))
+                continue
+            if decoded is None:
+                ignored.append(message)
+            else:
+                work.append((message, *decoded))
+        if poison:
+            async with self.sessions() as session, session.begin():
+                for message, error in poison:
+                    await self._dead_letter(session, message, error, None)
+            self.stats.dead_lettered += len(poison)
+        try:
+            await self._handle_together(work)
+            done = [m for m, _, _ in work]
+        except Exception:
+            log.info("batch of %d failed in %s; handling one by one", len(work), self.consumer)
+            done = await self._handle_one_by_one(work)
+        self.stats.ignored += len(ignored)
+        for message in [*done, *ignored, *(m for m, _ in poison)]:
+            await message.ack()
+
+    async def _handle_together(self, work: list[tuple[Msg, Envelope[Any], Handler]]) -> None:
+        if not work:
+            return
+        async with self.sessions() as session, session.begin():
+            seen = await self._already_processed(session, [env.id for _, env, _ in work])
+            fresh = []
+            for message, envelope, handler in work:
+                if envelope.id in seen:
+                    self.stats.duplicates += 1
+                    continue
+                seen.add(envelope.id)
+                with _traced(message, envelope):
+                    await handler(session, envelope)
+                fresh.append(envelope)
+            await self._record(session, fresh)
+        self.stats.handled += len(fresh)
+
+    async def _handle_one_by_one(self, work: list[tuple[Msg, Envelope[Any], Handler]]) -> list[Msg]:
+        done: list[Msg] = []
+        for message, envelope, handler in work:
+            try:
+                await self._handle_together([(message, envelope, handler)])
+                done.append(message)
+            except Exception as error:
+                deliveries = message.metadata.num_delivered or 1
+                if deliveries >= self.max_deliver:
+                    log.warning("dead-lettering %s after %d deliveries: %r",
+                                envelope.id, deliveries, error)
+                    async with self.sessions() as session, session.begin():
+                        await self._dead_letter(session, message, repr(error), envelope)
+                    self.stats.dead_lettered += 1
+                    done.append(message)
+                else:
+                    self.stats.retried += 1
+                    await message.nak(delay=min(0.2 * 2**deliveries, 10.0))
+        return done
+
+    async def _already_processed(self, session: AsyncSession, ids: list[str]) -> set[str]:
+        inbox = self.tables.inbox
+        rows = await session.scalars(
+            select(inbox.c.event_id).where(inbox.c.consumer == self.consumer, inbox.c.event_id.in_(ids))
+        )
+        return set(rows)
+
+    async def _record(self, session: AsyncSession, envelopes: Iterable[Envelope[Any]]) -> None:
+        now = datetime.now(UTC)
+        values = [
+            {"consumer": self.consumer, "event_id": e.id, "event_type": e.type, "processed_at": now}
+            for e in envelopes
+        ]
+        if values:
+            await session.execute(insert(self.tables.inbox), values)
+
+    async def _dead_letter(
+        self, session: AsyncSession, message: Msg, error: str, envelope: Envelope[Any] | None
+    ) -> None:
+        await store_dead_letter(
+            session,
+            self.tables,
+            consumer=self.consumer,
+            nats_subject=message.subject,
+            payload=message.data,
+            headers=dict(message.headers or {}),
+            error=error,
+            deliveries=message.metadata.num_delivered or 1,
+            stream_sequence=message.metadata.sequence.stream if message.metadata.sequence else None,
+            event_id=envelope.id if envelope else None,
+            event_type=envelope.type if envelope else None,
+        )
+
+    async def replay(self, session: AsyncSession, payload: bytes) -> bool:
+        """Run a stored message through its handler again; False if it was already handled."""
+        decoded = decode(payload, self.handlers.routes)
+        if decoded is None:
+            raise PoisonMessage("no handler for this event type")
+        envelope, handler = decoded
+        if await self._already_processed(session, [envelope.id]):
+            return False
+        await handler(session, envelope)
+        await self._record(session, [envelope])
+        return True
+
+
+class _traced:
+    """Continue the publisher's trace (``traceparent`` header) around one handler call."""
+
+    def __init__(self, message: Msg, envelope: Envelope[Any]) -> None:
+        self.carrier = dict(message.headers or {})
+        self.envelope = envelope
+
+    def __enter__(self) -> None:
+        self.token = otel_context.attach(propagate.extract(self.carrier))
+        self.span = tracer.start_span(
+            f"handle {self.envelope.type}",
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"messaging.system": "nats", "cloudevents.event_id": self.envelope.id},
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        self.span.end()
+        otel_context.detach(self.token)
+
+
+@dataclass
+class Subscription:
+    """One durable pull consumer: a subject filter on the stream, and the batch handler."""
+
+    durable: str
+    subject: str
+    stream: str
+    batch: BatchConsumer
+
+
+def plan_subscriptions(
+    *,
+    handlers: EventHandlers,
+    sessions: async_sessionmaker[AsyncSession],
+    tables: MessagingTables,
+    stream_name: str,
+    subject_region: str,
+    max_deliver: int,
+) -> list[Subscription]:
+    """One durable consumer per (visibility, producer) the service listens to."""
+    planned = []
+    for visibility, producer in handlers.subscriptions():
+        durable = f"{handlers.consumer}__{visibility.value}_{producer}"
+        subject = f"{SUBJECT_ROOT}.{subject_region}.{visibility.value}.{producer}.>"
+        batch = BatchConsumer(consumer=durable, handlers=handlers, sessions=sessions,
+                              tables=tables, max_deliver=max_deliver)
+        planned.append(Subscription(durable, subject, stream_name, batch))
+    return planned
+
+
+async def consume_forever(
+    js: JetStreamContext,
+    subscription: Subscription,
+    *,
+    batch_size: int = 500,
+    fetch_timeout: float = 1.0,
+    ack_wait_seconds: float = 30.0,
+) -> None:
+    """Pull batches from the durable consumer and hand them to the batch handler, forever.
+
+    ``fetch`` returns as soon as at least one message is there, so a quiet stream costs one
+    long poll per ``fetch_timeout`` and a busy one is handled in batches.
+    """
+    config = ConsumerConfig(
+        durable_name=subscription.durable,
+        ack_policy=JsAckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        max_deliver=subscription.batch.max_deliver + 1,
+        ack_wait=ack_wait_seconds,
+        filter_subject=subscription.subject,
+    )
+    pull = await js.pull_subscribe(
+        subscription.subject, durable=subscription.durable, stream=subscription.stream,
+        config=config, pending_msgs_limit=batch_size * 4,
+    )
+    try:
+        while True:
+            try:
+                messages = await pull.fetch(batch=batch_size, timeout=fetch_timeout)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            except (nats.errors.ConnectionClosedError, nats.js.errors.ServiceUnavailableError,
+                    nats.errors.NoRespondersError):
+                await asyncio.sleep(0.5)
+                continue
+            try:
+                await subscription.batch.handle_batch(messages)
+            except Exception:
+                # Unacked messages come back after ack_wait; the database may be down.
+                log.exception("consumer %s could not handle a batch", subscription.durable)
+                await asyncio.sleep(1.0)
+    finally:
+        with contextlib.suppress(Exception):
+            await pull.unsubscribe()

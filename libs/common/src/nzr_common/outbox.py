@@ -1,0 +1,226 @@
+"""Transactional outbox: events are rows written in the same transaction as the state change,
+and a relay publishes them to JetStream with ``Nats-Msg-Id`` and marks them sent.
+
+Crash between publish and mark: the rows are published again with the same ``Nats-Msg-Id``;
+JetStream drops the duplicate inside its window and consumers' inboxes drop it after that.
+Concurrent relays: one holds a lease and publishes in outbox order (per-aggregate order);
+the others wait for the lease to expire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from opentelemetry import propagate
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from nzr_common.contracts.base import Envelope, IntegrationEvent
+from nzr_common.tables import MessagingTables
+
+if TYPE_CHECKING:
+    from nats.js import JetStreamContext
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "outbox"
+
+
+class Outbox:
+    """Adds events to the outbox inside the caller's transaction."""
+
+    def __init__(self, tables: MessagingTables, *, region: str, service: str) -> None:
+        self.tables = tables
+        self.region = region
+        self.service = service
+        self.pending = asyncio.Event()
+
+    async def add(self, session: AsyncSession, *events: IntegrationEvent) -> list[Envelope]:
+        """Record ``events`` in the session's transaction; nothing is sent until it commits."""
+        headers: dict[str, str] = {}
+        propagate.inject(headers)
+        now = datetime.now(UTC)
+        envelopes = [Envelope.wrap(e, region=self.region, service=self.service) for e in events]
+        await session.execute(
+            insert(self.tables.outbox),
+            [
+                {
+                    "event_id": env.id,
+                    "nats_subject": env.nats_subject(),
+                    "event_type": env.type,
+                    "aggregate_id": env.subject,
+                    "payload": env.to_json(),
+                    "headers": {**headers, "ce-type": env.type},
+                    "created_at": now,
+                }
+                for env in envelopes
+            ],
+        )
+        # Wake the relay early; if the transaction rolls back it simply finds nothing.
+        self.pending.set()
+        return envelopes
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows in order; one relay per service database holds the lease."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        tables: MessagingTables,
+        js: JetStreamContext,
+        *,
+        wakeup: asyncio.Event | None = None,
+        batch_size: int = 1000,
+        poll_seconds: float = 0.1,
+        lease_seconds: float = 15.0,
+        holder: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.tables = tables
+        self.js = js
+        self.wakeup = wakeup or asyncio.Event()
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.lease = timedelta(seconds=lease_seconds)
+        self.holder = holder or uuid.uuid4().hex
+        self._lease_until: datetime | None = None
+        self.published = 0
+
+    async def run(self) -> None:
+        """Relay forever (until cancelled); transient failures back off and retry."""
+        backoff = self.poll_seconds
+        while True:
+            try:
+                sent = await self.relay_once() if await self.hold_lease() else 0
+                backoff = self.poll_seconds
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("outbox relay failed; retrying in %.1fs", backoff, exc_info=True)
+                sent = 0
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            if sent < self.batch_size:
+                self.wakeup.clear()
+                try:
+                    await asyncio.wait_for(self.wakeup.wait(), self.poll_seconds)
+                except TimeoutError:
+                    pass
+
+    async def hold_lease(self) -> bool:
+        """Take or renew the relay lease; True while this relay is the one that publishes."""
+        now = datetime.now(UTC)
+        if self._lease_until and now < self._lease_until - self.lease / 2:
+            return True
+        lease = self.tables.relay_lease
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(lease)
+                .where(lease.c.name == LEASE_NAME)
+                .where(
+                    or_(
+                        lease.c.holder == self.holder,
+                        lease.c.holder.is_(None),
+                        lease.c.expires_at < now,
+                    )
+                )
+                .values(holder=self.holder, expires_at=now + self.lease)
+            )
+            taken = result.rowcount == 1
+        if not taken and not await self._lease_row_exists():
+            try:
+                async with self.sessions() as session, session.begin():
+                    await session.execute(
+                        insert(lease).values(
+                            name=LEASE_NAME, holder=self.holder, expires_at=now + self.lease
+                        )
+                    )
+                taken = True
+            except IntegrityError:
+                taken = False
+        self._lease_until = now + self.lease if taken else None
+        return taken
+
+    async def _lease_row_exists(self) -> bool:
+        async with self.sessions() as session:
+            lease = self.tables.relay_lease
+            found = await session.scalar(select(lease.c.name).where(lease.c.name == LEASE_NAME))
+            return found is not None
+
+    async def release(self) -> None:
+        """Give the lease up so another relay can take over at once (clean shutdown)."""
+        lease = self.tables.relay_lease
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(lease)
+                .where(and_(lease.c.name == LEASE_NAME, lease.c.holder == self.holder))
+                .values(holder=None, expires_at=None)
+            )
+        self._lease_until = None
+
+    async def relay_once(self) -> int:
+        """Publish one batch of pending rows, wait for every ack, mark them sent; returns the count."""
+        outbox = self.tables.outbox
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        outbox.c.position,
+                        outbox.c.event_id,
+                        outbox.c.nats_subject,
+                        outbox.c.payload,
+                        outbox.c.headers,
+                    )
+                    .where(outbox.c.sent_at.is_(None))
+                    .order_by(outbox.c.position)
+                    .limit(self.batch_size)
+                )
+            ).all()
+        if not rows:
+            return 0
+        acked = await self._publish(rows)
+        if acked:
+            async with self.sessions() as session, session.begin():
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.position.in_(acked))
+                    .values(sent_at=datetime.now(UTC))
+                )
+            self.published += len(acked)
+        if len(acked) < len(rows):
+            raise RuntimeError(f"JetStream acknowledged {len(acked)} of {len(rows)} events")
+        return len(acked)
+
+    async def _publish(self, rows) -> list[int]:  # type: ignore[no-untyped-def]
+        futures = []
+        for row in rows:
+            headers = {**row.headers, "Nats-Msg-Id": row.event_id}
+            futures.append(
+                await self.js.publish_async(row.nats_subject, row.payload, headers=headers)
+            )
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        acked: list[int] = []
+        for row, result in zip(rows, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("publishing %s failed: %r", row.event_id, result)
+                break  # keep order: nothing after a failed event is marked sent
+            acked.append(row.position)
+        return acked
+
+
+async def delete_sent_before(
+    sessions: async_sessionmaker[AsyncSession], tables: MessagingTables, cutoff: datetime
+) -> int:
+    """Housekeeping: drop rows that were sent before ``cutoff``."""
+    outbox = tables.outbox
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            outbox.delete().where(and_(outbox.c.sent_at.is_not(None), outbox.c.sent_at < cutoff))
+        )
+        return result.rowcount or 0

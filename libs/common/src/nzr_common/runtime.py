@@ -1,0 +1,363 @@
+"""One call that turns a service definition into a running FastAPI app with all the plumbing:
+database, outbox relay, JetStream consumers, auth, problem+json, health, metrics, telemetry,
+OpenAPI and AsyncAPI documents, and dead-letter administration."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from faststream.nats import NatsBroker
+from faststream.specification import AsyncAPI
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from nzr_common.auth import AdminDep, TokenVerifier
+from nzr_common.contracts.base import IntegrationEvent, region_stream_name, region_stream_subjects
+from nzr_common.db import create_engine, create_sessionmaker
+from nzr_common.deadletter import DeadLetterPage, list_dead_letters, load_dead_letter, mark_replayed
+from nzr_common.messaging import (
+    BatchConsumer,
+    EventHandlers,
+    Subscription,
+    consume_forever,
+    plan_subscriptions,
+)
+from nzr_common.outbox import Outbox, OutboxRelay
+from nzr_common.problems import PROBLEM_RESPONSES, ProblemError, install_problem_handlers
+from nzr_common.regions import Region, region_from_settings
+from nzr_common.settings import ServiceSettings
+from nzr_common.tables import MessagingTables
+from nzr_common.telemetry import setup_telemetry
+from nzr_common.web import BodySizeLimit, RequestMetrics, SecurityHeaders
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceDefinition:
+    """What makes a service itself; everything else is the same for all five."""
+
+    name: str
+    title: str
+    description: str
+    metadata: MetaData
+    tables: MessagingTables
+    routers: Sequence[APIRouter]
+    handlers: EventHandlers | None = None
+    publishes: Sequence[type[IntegrationEvent]] = ()
+    on_startup: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
+
+
+@dataclass
+class Runtime:
+    """The live dependencies of one service process, reachable as ``app.state.runtime``."""
+
+    settings: ServiceSettings
+    definition: ServiceDefinition
+    region: Region
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    outbox: Outbox
+    broker: NatsBroker
+    token_verifier: TokenVerifier
+    registry: CollectorRegistry
+    subscriptions: list[Subscription] = field(default_factory=list)
+    consumers: dict[str, BatchConsumer] = field(default_factory=dict)
+    relay: OutboxRelay | None = None
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @property
+    def tables(self) -> MessagingTables:
+        return self.definition.tables
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.runtime.sessions() as session:
+        yield session
+
+
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+SessionDep = Annotated[AsyncSession, Depends(_session)]
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+
+
+def _outbox(request: Request) -> Outbox:
+    return request.app.state.runtime.outbox
+
+
+OutboxDep = Annotated[Outbox, Depends(_outbox)]
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = {}
+
+
+def create_service_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
+    """Build the FastAPI app of a service; connections open in the lifespan, not here."""
+    registry = CollectorRegistry()
+    engine = create_engine(settings.database_url)
+    sessions = create_sessionmaker(engine)
+    broker = NatsBroker(
+        settings.nats_url,
+        logger=None,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=2,
+    )
+    runtime = Runtime(
+        settings=settings,
+        definition=definition,
+        region=region_from_settings(settings),
+        engine=engine,
+        sessions=sessions,
+        outbox=Outbox(definition.tables, region=settings.region, service=definition.name),
+        broker=broker,
+        token_verifier=TokenVerifier(settings),
+        registry=registry,
+    )
+    if definition.handlers is not None:
+        runtime.subscriptions = plan_subscriptions(
+            handlers=definition.handlers,
+            sessions=sessions,
+            tables=definition.tables,
+            stream_name=settings.consumer_stream or region_stream_name(settings.region),
+            subject_region=settings.stream_region,
+            max_deliver=settings.consumer_max_deliver,
+        )
+        runtime.consumers = {s.durable: s.batch for s in runtime.subscriptions}
+    _document_publications(broker, definition)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for hook in definition.on_startup:
+            await hook(runtime)
+        runtime.tasks.append(asyncio.create_task(_supervise(runtime), name="messaging"))
+        try:
+            yield
+        finally:
+            await _shutdown(runtime)
+
+    app = FastAPI(
+        title=definition.title,
+        description=definition.description,
+        version="1.0.0",
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+        generate_unique_id_function=lambda route: route.name,
+    )
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    for router in definition.routers:
+        app.include_router(router)
+    app.include_router(_operations_router(definition))
+    app.include_router(_dead_letter_router(definition))
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["*"], allow_headers=["*"], expose_headers=["ETag"])
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, registry=registry)
+    setup_telemetry(app, settings)
+    _register_gauges(runtime)
+    return app
+
+
+async def _supervise(runtime: Runtime) -> None:
+    """Keep messaging running: an unexpected failure is logged and messaging restarts."""
+    while True:
+        try:
+            await _run_messaging(runtime)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("messaging of %s failed; restarting", runtime.definition.name)
+            with contextlib.suppress(Exception):
+                await runtime.broker.stop()
+            await asyncio.sleep(1.0)
+
+
+async def _run_messaging(runtime: Runtime) -> None:
+    """Connect to NATS (retrying until it answers), declare the stream, start consumers and relay."""
+    delay = 0.2
+    while True:
+        try:
+            await runtime.broker.start()
+            break
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.warning("NATS not reachable (%r); retrying in %.1fs", error, delay)
+            with contextlib.suppress(Exception):
+                await runtime.broker.stop()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    if runtime.settings.mode == "region":
+        await _ensure_region_stream(runtime)
+    js = runtime.broker.connection.jetstream(publish_async_max_pending=4000)
+    consumers = [
+        asyncio.create_task(
+            consume_forever(js, subscription, batch_size=runtime.settings.consumer_batch_size),
+            name=f"consume {subscription.durable}",
+        )
+        for subscription in runtime.subscriptions
+    ]
+    runtime.relay = OutboxRelay(
+        runtime.sessions,
+        runtime.tables,
+        js,
+        wakeup=runtime.outbox.pending,
+        batch_size=runtime.settings.relay_batch_size,
+        poll_seconds=runtime.settings.relay_poll_seconds,
+    )
+    try:
+        await runtime.relay.run()
+    finally:
+        for task in consumers:
+            task.cancel()
+        await asyncio.gather(*consumers, return_exceptions=True)
+
+
+def _nats_connected(broker: NatsBroker) -> bool:
+    try:
+        return bool(broker.connection.is_connected)
+    except Exception:
+        return False
+
+
+async def _ensure_region_stream(runtime: Runtime) -> None:
+    """Services that only publish still need the region stream to exist."""
+    from nats.js.api import StreamConfig
+    from nats.js.errors import NotFoundError
+
+    name = region_stream_name(runtime.settings.region)
+    js = runtime.broker.connection.jetstream()
+    try:
+        await js.stream_info(name)
+    except NotFoundError:
+        await js.add_stream(StreamConfig(
+            name=name,
+            subjects=region_stream_subjects(runtime.settings.region),
+            duplicate_window=120.0,
+        ))
+
+
+async def _shutdown(runtime: Runtime) -> None:
+    for task in runtime.tasks:
+        task.cancel()
+    for task in runtime.tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    if runtime.relay is not None:
+        with contextlib.suppress(Exception):
+            await runtime.relay.release()
+    with contextlib.suppress(Exception):
+        await runtime.broker.stop()
+    await runtime.engine.dispose()
+
+
+def _operations_router(definition: ServiceDefinition) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", response_model=Health, operation_id=f"{definition.name}_healthz")
+    async def healthz() -> Health:
+        """Alive: the process answers."""
+        return Health(status="ok")
+
+    @router.get("/readyz", response_model=Health, operation_id=f"{definition.name}_readyz",
+                responses={503: {"model": Health}})
+    async def readyz(runtime: RuntimeDep, response: Response) -> Health:
+        """Ready: the database answers and NATS is connected."""
+        checks = {}
+        try:
+            async with runtime.sessions() as session:
+                await session.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as error:
+            checks["database"] = f"failed: {type(error).__name__}"
+        checks["nats"] = "ok" if _nats_connected(runtime.broker) else "disconnected"
+        ok = all(v == "ok" for v in checks.values())
+        response.status_code = 200 if ok else 503
+        return Health(status="ok" if ok else "unavailable", checks=checks)
+
+    @router.get("/metrics", operation_id=f"{definition.name}_metrics", include_in_schema=False)
+    async def metrics(runtime: RuntimeDep) -> Response:
+        return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/asyncapi.json", operation_id=f"{definition.name}_asyncapi",
+                include_in_schema=False)
+    async def asyncapi(runtime: RuntimeDep) -> Response:
+        """The AsyncAPI document of this service's subscriptions."""
+        spec = AsyncAPI(runtime.broker, title=definition.title, version="1.0.0")
+        return Response(spec.to_specification().to_json(), media_type="application/json")
+
+    return router
+
+
+def _dead_letter_router(definition: ServiceDefinition) -> APIRouter:
+    router = APIRouter(prefix=f"/api/v1/admin/{definition.name}/dead-letters",
+                       tags=["operations"])
+
+    @router.get("", response_model=DeadLetterPage,
+                operation_id=f"{definition.name}_list_dead_letters")
+    async def list_letters(runtime: RuntimeDep, session: SessionDep, _: AdminDep,
+                           include_replayed: bool = False, limit: int = 50,
+                           offset: int = 0) -> DeadLetterPage:
+        """Messages this service's consumers gave up on."""
+        return await list_dead_letters(session, runtime.tables, include_replayed=include_replayed,
+                                       limit=min(max(limit, 1), 500), offset=max(offset, 0))
+
+    @router.post("/{letter_id}/replay", operation_id=f"{definition.name}_replay_dead_letter")
+    async def replay_letter(letter_id: int, runtime: RuntimeDep, _: AdminDep) -> dict[str, Any]:
+        """Run a dead letter through its handler again (after the cause was fixed)."""
+        async with runtime.sessions() as session, session.begin():
+            row = await load_dead_letter(session, runtime.tables, letter_id)
+            if row is None:
+                raise ProblemError(404, "Not Found", f"No dead letter {letter_id}.")
+            consumer = runtime.consumers.get(row["consumer"])
+            if consumer is None:
+                raise ProblemError(409, "Conflict", f"Consumer {row['consumer']} is not running here.")
+            try:
+                applied = await consumer.replay(session, row["payload"])
+            except Exception as error:
+                raise ProblemError(409, "Replay failed", repr(error)) from error
+            await mark_replayed(session, runtime.tables, letter_id)
+        return {"id": letter_id, "replayed": True, "applied": applied}
+
+    return router
+
+
+def _document_publications(broker: NatsBroker, definition: ServiceDefinition) -> None:
+    """Declare what the service publishes and consumes so the AsyncAPI document lists it."""
+    for event_class in definition.publishes:
+        broker.publisher(
+            f"nzr.{{region}}.{event_class.subject.visibility.value}.{event_class.subject.tail}",
+            schema=event_class,
+            title=f"{event_class.subject.event_type}:publish",
+            description=(event_class.__doc__ or event_class.__name__).strip(),
+        )
+
+
+def _register_gauges(runtime: Runtime) -> None:
+    published = Gauge("nzr_outbox_published_total", "Events published by this process's relay",
+                    registry=runtime.registry)
+    published.set_function(lambda: runtime.relay.published if runtime.relay else 0)
+    for name, kind in (("handled", "handled"), ("duplicates", "duplicates"),
+                       ("dead_lettered", "dead_lettered"), ("retried", "retried")):
+        gauge = Gauge(f"nzr_consumer_{name}", f"Events {kind} by consumer", ["consumer"],
+                      registry=runtime.registry)
+        for durable, consumer in runtime.consumers.items():
+            gauge.labels(durable).set_function(
+                lambda c=consumer, k=kind: getattr(c.stats, k))

@@ -1,0 +1,79 @@
+"""pytest plugin (loaded from the root configuration): a real NATS server per test session,
+databases for SQLite and PostgreSQL, and tokens."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from nzr_common.auth import issue_token
+from nzr_common.settings import DEVELOPMENT_SECRET
+from nzr_common.testing.databases import (
+    create_postgres_database,
+    database_kinds,
+    drop_postgres_database,
+    postgres_admin_url,
+    sqlite_url,
+)
+from nzr_common.testing.nats import NatsServerProcess, docker_engine_available
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> Iterator[str]:
+    """URL of a real JetStream-enabled NATS server for the whole test session."""
+    if docker_engine_available():
+        from testcontainers.community.nats import NatsContainer
+
+        with NatsContainer(jetstream=True) as container:
+            yield container.nats_uri()
+        return
+    server = NatsServerProcess().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+class DatabaseFactory:
+    """Hands out empty databases of one kind and removes the PostgreSQL ones at the end."""
+
+    def __init__(self, kind: str, folder: Path) -> None:
+        self.kind = kind
+        self.folder = folder
+        self.created: list[str] = []
+
+    async def new(self, prefix: str) -> str:
+        if self.kind == "sqlite":
+            return sqlite_url(self.folder, f"{prefix}-{len(self.created)}")
+        url = await create_postgres_database(postgres_admin_url() or "", f"nzr_test_{prefix}")
+        self.created.append(url)
+        return url
+
+    async def cleanup(self) -> None:
+        admin = postgres_admin_url()
+        for url in self.created:
+            with contextlib.suppress(Exception):
+                await drop_postgres_database(admin or "", url)
+
+
+@pytest.fixture(scope="session", params=database_kinds())
+async def databases(request: pytest.FixtureRequest) -> AsyncIterator[DatabaseFactory]:
+    """Parametrised over SQLite and (when TEST_DATABASE_URL is set) PostgreSQL."""
+    factory = DatabaseFactory(request.param, Path(tempfile.mkdtemp(prefix="nzr-db-")))
+    yield factory
+    await factory.cleanup()
+
+
+@pytest.fixture(scope="session")
+def token_for():
+    """Issue a development token: ``token_for("admin", region="demo")``."""
+
+    def issue(*roles: str, region: str = "demo") -> dict[str, str]:
+        token = issue_token(DEVELOPMENT_SECRET, region=region, roles=list(roles))
+        return {"Authorization": f"Bearer {token}"}
+
+    return issue

@@ -1,0 +1,6 @@
+from nzr_common.entrypoint import main
+
+from nzr_actors.app import create_app
+from nzr_actors.settings import ActorsSettings
+
+main(settings_class=ActorsSettings, create_app=create_app, migrations_package="nzr_actors")
