@@ -254,17 +254,18 @@ async def _ensure_region_stream(runtime: Runtime) -> None:
         ))
 
 
-async def _shutdown(runtime: Runtime) -> None:
+async def _shutdown(runtime: Runtime, grace_seconds: float = 5.0) -> None:
+    """Stop messaging, hand the relay lease back, close connections; never hangs."""
     for task in runtime.tasks:
         task.cancel()
-    for task in runtime.tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+    if runtime.tasks:
+        # A task cancelled in the middle of a NATS connect may swallow the cancellation.
+        await asyncio.wait(runtime.tasks, timeout=grace_seconds)
     if runtime.relay is not None:
         with contextlib.suppress(Exception):
-            await runtime.relay.release()
+            await asyncio.wait_for(runtime.relay.release(), grace_seconds)
     with contextlib.suppress(Exception):
-        await runtime.broker.stop()
+        await asyncio.wait_for(runtime.broker.stop(), grace_seconds)
     await runtime.engine.dispose()
 
 

@@ -4,6 +4,7 @@ databases for SQLite and PostgreSQL, and tokens."""
 from __future__ import annotations
 
 import contextlib
+import uuid
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -48,7 +49,7 @@ class DatabaseFactory:
 
     async def new(self, prefix: str) -> str:
         if self.kind == "sqlite":
-            return sqlite_url(self.folder, f"{prefix}-{len(self.created)}")
+            return sqlite_url(self.folder, f"{prefix}-{uuid.uuid4().hex[:10]}")
         url = await create_postgres_database(postgres_admin_url() or "", f"nzr_test_{prefix}")
         self.created.append(url)
         return url

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from nzr_common.db import migrate_async
@@ -34,7 +33,9 @@ async def running_service(
     """Migrate the database, start the app's lifespan and yield an HTTP client bound to it."""
     await migrate_async(migrations_package, settings.database_url)
     app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
+    # The app's own lifespan context, entered directly: it survives being entered and left
+    # from different tasks (pytest fixtures do that).
+    async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield RunningService(app=app, client=client)
