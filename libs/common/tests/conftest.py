@@ -9,14 +9,13 @@ import nats
 import pytest
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
-from sqlalchemy import Column, Integer, String, Table, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from nzr_common.contracts.base import Envelope, region_stream_name, region_stream_subjects
 from nzr_common.db import create_engine, create_sessionmaker, new_metadata
 from nzr_common.messaging import EventHandlers, Subscription, plan_subscriptions
 from nzr_common.outbox import Outbox, OutboxRelay
 from nzr_common.tables import MessagingTables, add_messaging_tables
+from sqlalchemy import Column, Integer, String, Table, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 metadata = new_metadata()
 tables = add_messaging_tables(metadata)

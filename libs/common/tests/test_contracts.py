@@ -4,16 +4,16 @@ import typing
 from datetime import UTC, datetime
 
 import pytest
-from pydantic import BaseModel
-
 from nzr_common.contracts import EVENT_TYPES, Envelope, Visibility, subjects
 from nzr_common.contracts.actors import ActorRegistered
 from nzr_common.contracts.base import Subject
+from pydantic import BaseModel
 
 PERSONAL_FIELDS = {"email", "name", "first_name", "last_name", "phone", "person_name", "address"}
 # Organisation and programme names are not personal data.
 ORGANISATION_NAME_EVENTS = {"nzr.actors.actor_registered.v1", "nzr.actors.actor_updated.v1",
-                            "nzr.funding.programme_published.v1", "nzr.funding.deadline_approaching.v1"}
+                            "nzr.funding.program_published.v1", "nzr.funding.program_updated.v1",
+                            "nzr.funding.deadline_approaching.v1"}
 
 
 def _field_names(model: type[BaseModel]) -> set[str]:

@@ -10,13 +10,12 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from nzr_common.contracts.actors import ActorRegistered, ActorRemoved
 from nzr_common.contracts.base import Envelope
 from nzr_common.deadletter import list_dead_letters
 from nzr_common.messaging import EventHandlers, consume_forever
 from nzr_common.outbox import OutboxRelay
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .conftest import Pipeline, effects, record_effect
 
@@ -32,8 +31,8 @@ async def write_events(pipeline: Pipeline, *events) -> list[Envelope]:  # type: 
         return await pipeline.outbox.add(session, *events)
 
 
-async def eventually(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
+async def eventually(check, within: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
     while True:
         if await check():
             return
@@ -138,7 +137,7 @@ async def test_message_that_always_fails_is_dead_lettered_while_later_messages_f
         await write_events(pipeline, registered())
         await pipeline.relay().relay_once()
         await eventually(lambda: _effects_equal(pipeline, 3))
-        await eventually(lambda: _stats(subscriptions, "dead_lettered", 1), timeout=15)
+        await eventually(lambda: _stats(subscriptions, "dead_lettered", 1), within=15)
         async with pipeline.consumer.sessions() as session:
             page = await list_dead_letters(session, pipeline.consumer.tables)
         assert page.total == 1
@@ -179,7 +178,7 @@ async def test_replaying_a_dead_letter_after_the_fix_applies_it_once(pipeline: P
     await write_events(pipeline, registered())
     await pipeline.relay().relay_once()
     async with consuming(pipeline, handlers, max_deliver=2) as subscriptions:
-        await eventually(lambda: _stats(subscriptions, "dead_lettered", 1), timeout=15)
+        await eventually(lambda: _stats(subscriptions, "dead_lettered", 1), within=15)
     broken = False
     consumer = subscriptions[0].batch
     async with pipeline.consumer.sessions() as session:

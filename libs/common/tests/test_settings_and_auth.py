@@ -4,11 +4,10 @@ from datetime import timedelta
 
 import jwt
 import pytest
-from pydantic import ValidationError
-
 from nzr_common.auth import TokenVerifier, issue_token
 from nzr_common.problems import ProblemError
 from nzr_common.settings import DEVELOPMENT_SECRET, ServiceSettings
+from pydantic import ValidationError
 
 
 def test_production_refuses_the_development_secret():

@@ -32,6 +32,7 @@ from nzr_common.contracts.base import (
     Envelope,
     IntegrationEvent,
     Visibility,
+    region_stream_name,
 )
 from nzr_common.deadletter import store_dead_letter
 from nzr_common.tables import MessagingTables
@@ -274,12 +275,16 @@ def plan_subscriptions(
 ) -> list[Subscription]:
     """One durable consumer per (visibility, producer) the service listens to."""
     planned = []
-    for visibility, producer in handlers.subscriptions():
+    for visibility, producer, from_region in handlers.subscriptions():
         durable = f"{handlers.consumer}__{visibility.value}_{producer}"
-        subject = f"{SUBJECT_ROOT}.{subject_region}.{visibility.value}.{producer}.>"
+        region_token, stream = subject_region, stream_name
+        if from_region is not None:
+            durable += f"_from_{from_region}"
+            region_token, stream = from_region, region_stream_name(from_region)
+        subject = f"{SUBJECT_ROOT}.{region_token}.{visibility.value}.{producer}.>"
         batch = BatchConsumer(consumer=durable, handlers=handlers, sessions=sessions,
                               tables=tables, max_deliver=max_deliver)
-        planned.append(Subscription(durable, subject, stream_name, batch))
+        planned.append(Subscription(durable, subject, stream, batch))
     return planned
 
 

@@ -40,12 +40,19 @@ class Outbox:
         self.service = service
         self.pending = asyncio.Event()
 
-    async def add(self, session: AsyncSession, *events: IntegrationEvent) -> list[Envelope]:
-        """Record ``events`` in the session's transaction; nothing is sent until it commits."""
+    async def add(
+        self, session: AsyncSession, *events: IntegrationEvent, region: str | None = None
+    ) -> list[Envelope]:
+        """Record ``events`` in the session's transaction; nothing is sent until it commits.
+
+        ``region`` publishes under another region token than the service's own, for data the
+        state owns (the funding catalogue is announced as ``state`` and sourced by regions).
+        """
         headers: dict[str, str] = {}
         propagate.inject(headers)
         now = datetime.now(UTC)
-        envelopes = [Envelope.wrap(e, region=self.region, service=self.service) for e in events]
+        envelopes = [Envelope.wrap(e, region=region or self.region, service=self.service)
+                     for e in events]
         await session.execute(
             insert(self.tables.outbox),
             [

@@ -54,6 +54,7 @@ class ServiceDefinition:
     routers: Sequence[APIRouter]
     handlers: EventHandlers | None = None
     publishes: Sequence[type[IntegrationEvent]] = ()
+    extra_stream_regions: Sequence[str] = ()
     on_startup: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
 
 
@@ -238,20 +239,27 @@ def _nats_connected(broker: NatsBroker) -> bool:
 
 
 async def _ensure_region_stream(runtime: Runtime) -> None:
-    """Services that only publish still need the region stream to exist."""
+    """Create the streams this service writes to and reads from when they do not exist yet.
+
+    In the multi-region set-up the topology creates them first (a region's copy of the state
+    stream sources the hub's); in the embedded run nobody else does.
+    """
     from nats.js.api import StreamConfig
     from nats.js.errors import NotFoundError
 
-    name = region_stream_name(runtime.settings.region)
+    regions = {runtime.settings.region, *runtime.definition.extra_stream_regions}
+    regions |= {r for r in (runtime.definition.handlers.sources.values()
+                            if runtime.definition.handlers else ()) if r}
     js = runtime.broker.connection.jetstream()
-    try:
-        await js.stream_info(name)
-    except NotFoundError:
-        await js.add_stream(StreamConfig(
-            name=name,
-            subjects=region_stream_subjects(runtime.settings.region),
-            duplicate_window=120.0,
-        ))
+    for region in sorted(regions):
+        name = region_stream_name(region)
+        try:
+            await js.stream_info(name)
+        except NotFoundError:
+            with contextlib.suppress(Exception):  # a concurrent service created it first
+                await js.add_stream(StreamConfig(
+                    name=name, subjects=region_stream_subjects(region), duplicate_window=120.0,
+                ))
 
 
 async def _shutdown(runtime: Runtime, grace_seconds: float = 5.0) -> None:

@@ -86,6 +86,38 @@ class CooperationEnded(IntegrationEvent):
         return self.cooperation_id
 
 
+class ResourceOffered(IntegrationEvent):
+    """An actor offers (or needs) a resource; amounts are organisational, not personal."""
+
+    subject = subjects.RESOURCE_OFFERED
+    actor_id: str
+    resource_id: str
+    kind: ResourceKind
+    direction: Literal["offered", "needed"] = "offered"
+    description: str = ""
+    amount: float | None = None
+
+    def aggregate_id(self) -> str:
+        return self.actor_id
+
+
+class ContactAdded(IntegrationEvent):
+    """Region-private: a contact person of an actor with the recorded consent."""
+
+    subject = subjects.CONTACT_ADDED
+    person_id: str
+    actor_id: str
+    name: str
+    email: str
+    role: str | None = None
+    consent_purpose: str
+    consent_at: datetime
+    consent_source: str
+
+    def aggregate_id(self) -> str:
+        return self.person_id
+
+
 class PersonErased(IntegrationEvent):
     """GDPR Art. 17: every service erases or anonymises what it holds about this person."""
 

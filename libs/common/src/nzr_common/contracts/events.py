@@ -57,10 +57,10 @@ class EventCompleted(IntegrationEvent):
         return self.event_id
 
 
-class ParticipationCounted(IntegrationEvent):
+class AttendanceRecorded(IntegrationEvent):
     """Counts only, never names: confirmed, waiting and attended registrations of an event."""
 
-    subject = subjects.PARTICIPATION_COUNTED
+    subject = subjects.ATTENDANCE_RECORDED
     event_id: str
     confirmed: int
     waiting: int

@@ -9,10 +9,10 @@ from nzr_common.contracts.base import IntegrationEvent
 Level = Literal["bund", "land", "eu", "stiftung"]
 
 
-class FundingProgrammePublished(IntegrationEvent):
-    """A programme was added to or changed in the catalogue; carries the whole record."""
+class FundingProgramPublished(IntegrationEvent):
+    """A programme was added to the catalogue; carries the whole record."""
 
-    subject = subjects.FUNDING_PROGRAMME_PUBLISHED
+    subject = subjects.FUNDING_PROGRAM_PUBLISHED
     programme_id: str
     name: str
     funder: str
@@ -36,8 +36,14 @@ class FundingProgrammePublished(IntegrationEvent):
         return self.programme_id
 
 
-class FundingProgrammeWithdrawn(IntegrationEvent):
-    subject = subjects.FUNDING_PROGRAMME_WITHDRAWN
+class FundingProgramUpdated(FundingProgramPublished):
+    """A programme of the catalogue changed; carries the whole new record (``revision`` grows)."""
+
+    subject = subjects.FUNDING_PROGRAM_UPDATED
+
+
+class FundingProgramWithdrawn(IntegrationEvent):
+    subject = subjects.FUNDING_PROGRAM_WITHDRAWN
     programme_id: str
     withdrawn_at: datetime
 
@@ -69,8 +75,10 @@ class FundingSearchPerformed(IntegrationEvent):
         return self.search_id
 
 
-class FundingMatchPerformed(IntegrationEvent):
-    subject = subjects.FUNDING_MATCH_PERFORMED
+class FundingMatchRequested(IntegrationEvent):
+    """Counts for reporting: a matching was run (for an actor or an ad-hoc profile)."""
+
+    subject = subjects.FUNDING_MATCH_REQUESTED
     match_id: str
     actor_id: str | None = None
     actor_kind: str | None = None

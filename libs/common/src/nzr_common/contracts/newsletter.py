@@ -19,22 +19,29 @@ class SubscriptionRequested(IntegrationEvent):
 
 
 class SubscriptionConfirmed(IntegrationEvent):
+    """Shareable: a double opt-in completed; a pseudonymous id and counts, never the address."""
+
     subject = subjects.SUBSCRIPTION_CONFIRMED
     subscriber_id: str
     list_id: str
-    email: str
-    consent_text_version: str
+    source: str
+    district: str | None = None
+    topics: list[str] = []
+    confirmed_subscribers: int
     confirmed_at: datetime
 
     def aggregate_id(self) -> str:
         return self.subscriber_id
 
 
-class SubscriberUnsubscribed(IntegrationEvent):
-    subject = subjects.SUBSCRIBER_UNSUBSCRIBED
+class Unsubscribed(IntegrationEvent):
+    """Shareable: a subscriber left a list (``campaign_id`` when the click came from a mail)."""
+
+    subject = subjects.UNSUBSCRIBED
     subscriber_id: str
     list_id: str
-    email: str
+    campaign_id: str | None = None
+    confirmed_subscribers: int
     unsubscribed_at: datetime
 
     def aggregate_id(self) -> str:

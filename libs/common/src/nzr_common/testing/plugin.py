@@ -4,8 +4,8 @@ databases for SQLite and PostgreSQL, and tokens."""
 from __future__ import annotations
 
 import contextlib
-import uuid
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
