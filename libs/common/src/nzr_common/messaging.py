@@ -54,23 +54,29 @@ class EventHandlers:
 
     consumer: str
     routes: dict[str, tuple[type[IntegrationEvent], Handler]] = field(default_factory=dict)
+    sources: dict[str, str | None] = field(default_factory=dict)
 
-    def on(self, event_class: type[E]) -> Callable[[Handler], Handler]:
+    def on(self, event_class: type[E], *, from_region: str | None = None) -> Callable[[Handler], Handler]:
+        """Route ``event_class`` to the decorated handler. ``from_region`` reads another region's
+        stream instead of the own one (e.g. ``"state"`` for the state's funding catalogue)."""
+
         def register(handler: Handler) -> Handler:
             event_type = event_class.subject.event_type
             if event_type in self.routes:
                 raise ValueError(f"{event_type} already has a handler in {self.consumer}")
             self.routes[event_type] = (event_class, handler)
+            self.sources[event_type] = from_region
             return handler
 
         return register
 
-    def subscriptions(self) -> dict[tuple[Visibility, str], list[str]]:
-        """Handled event types grouped by (visibility, producer): one durable consumer each,
-        so events of one aggregate keep their order."""
-        groups: dict[tuple[Visibility, str], list[str]] = {}
+    def subscriptions(self) -> dict[tuple[Visibility, str, str | None], list[str]]:
+        """Handled event types grouped by (visibility, producer, source region): one durable
+        consumer each, so events of one aggregate keep their order."""
+        groups: dict[tuple[Visibility, str, str | None], list[str]] = {}
         for event_type, (event_class, _) in self.routes.items():
-            key = (event_class.subject.visibility, event_class.subject.producer)
+            key = (event_class.subject.visibility, event_class.subject.producer,
+                   self.sources.get(event_type))
             groups.setdefault(key, []).append(event_type)
         return groups
 
