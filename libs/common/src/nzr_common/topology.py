@@ -1,0 +1,178 @@
+"""Multi-region NATS topology generated from one list of regions (DESIGN §2).
+
+A hub (JetStream domain ``state``) and one leaf node per region (its own JetStream domain).
+Streams:
+
+* ``NZR_<REGION>`` in each region holds everything its services publish (``nzr.<region>.>``).
+* ``NZR_STATE`` at the hub holds what the state publishes (funding catalogue, announcements);
+  each region keeps a copy ``NZR_STATE`` sourcing the hub's, so lookups work offline.
+* ``NZR_AGGREGATE`` at the hub sources every region's shareable subjects
+  (``nzr.<region>.pub.>``) — the subjects carry the region, so the region stays attached.
+
+All sources use **durable** source consumers (nats-server ≥ 2.14, ADR-58): the consumer lives
+on the side that holds the data (``ack_policy: flow_control``), so after a link cut sourcing
+resumes within seconds instead of the ephemeral consumer's 30–50 s back-off.
+
+Isolation is done by NATS, not code: leaf remotes deny exporting region-private subjects
+(``nzr.*.priv.>``) to the hub and deny importing other regions' subjects.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from nats.aio.client import Client
+
+from nzr_common.contracts.base import SUBJECT_ROOT, region_stream_name
+
+STATE = "state"
+AGGREGATE_STREAM = "NZR_AGGREGATE"
+SOURCE_DELIVER_PREFIX = "nzr-sourcing"
+
+
+@dataclass(frozen=True)
+class RegionNode:
+    region: str
+    client_port: int
+    store_dir: str
+
+
+@dataclass(frozen=True)
+class HubNode:
+    client_port: int
+    leaf_port: int
+    store_dir: str
+
+
+def hub_config(hub: HubNode) -> str:
+    """nats-server configuration of the hub."""
+    return f"""
+server_name: nzr-hub
+listen: 127.0.0.1:{hub.client_port}
+jetstream {{
+  domain: {STATE}
+  store_dir: "{hub.store_dir}"
+}}
+leafnodes {{
+  listen: 127.0.0.1:{hub.leaf_port}
+  no_advertise: true
+}}
+"""
+
+
+def leaf_config(node: RegionNode, hub_leaf_url: str, all_regions: list[str]) -> str:
+    """nats-server configuration of a region's leaf node."""
+    others = [r for r in all_regions if r != node.region]
+    deny_imports = [f"{SUBJECT_ROOT}.{r}.>" for r in others]
+    deny_exports = [f"{SUBJECT_ROOT}.*.priv.>"]
+    return f"""
+server_name: nzr-{node.region}
+listen: 127.0.0.1:{node.client_port}
+jetstream {{
+  domain: {node.region}
+  store_dir: "{node.store_dir}"
+}}
+leafnodes {{
+  remotes: [
+    {{
+      url: "{hub_leaf_url}"
+      deny_imports: {json.dumps(deny_imports)}
+      deny_exports: {json.dumps(deny_exports)}
+    }}
+  ]
+}}
+"""
+
+
+def _deliver_subject(source_stream: str, target: str) -> str:
+    return f"{SOURCE_DELIVER_PREFIX}.{source_stream.lower()}.{target}"
+
+
+async def _api(nc: Client, domain: str, call: str, body: dict[str, Any]) -> dict[str, Any]:
+    reply = await nc.request(f"$JS.{domain}.API.{call}", json.dumps(body).encode(), timeout=5)
+    answer = json.loads(reply.data)
+    error = answer.get("error")
+    if error and error.get("err_code") not in (10058, 10148):  # already exists (same config)
+        raise RuntimeError(f"{call}: {error}")
+    return answer
+
+
+async def ensure_stream(nc: Client, domain: str, config: dict[str, Any]) -> None:
+    """Create the stream in ``domain``, or update it to ``config`` when it exists."""
+    answer = await _api(nc, domain, f"STREAM.CREATE.{config['name']}", config)
+    if answer.get("error"):
+        await _api(nc, domain, f"STREAM.UPDATE.{config['name']}", config)
+
+
+async def ensure_source_consumer(
+    nc: Client, domain: str, stream: str, name: str, filter_subject: str, deliver_subject: str
+) -> None:
+    """A durable flow-control push consumer that another domain's stream sources through."""
+    config = {
+        "durable_name": name,
+        "deliver_subject": deliver_subject,
+        "ack_policy": "flow_control",
+        "flow_control": True,
+        "idle_heartbeat": 1_000_000_000,
+        "max_deliver": -1,
+        "deliver_policy": "all",
+        "filter_subject": filter_subject,
+    }
+    await _api(nc, domain, f"CONSUMER.CREATE.{stream}.{name}",
+               {"stream_name": stream, "config": config})
+
+
+def durable_source(stream: str, domain: str, consumer: str, deliver_subject: str) -> dict[str, Any]:
+    return {
+        "name": stream,
+        "external": {"api": f"$JS.{domain}.API"},
+        "consumer": {"name": consumer, "deliver_subject": deliver_subject},
+    }
+
+
+async def provision_region(nc: Client, region: str) -> None:
+    """In a region's domain: its own stream, the consumer the hub sources its shareable
+    events through, and its copy of the state's stream (sourced from the hub)."""
+    own = region_stream_name(region)
+    await ensure_stream(nc, region, {
+        "name": own, "subjects": [f"{SUBJECT_ROOT}.{region}.>"], "storage": "file",
+        "duplicate_window": 120_000_000_000,
+    })
+    await ensure_source_consumer(
+        nc, region, own, name="to-hub", filter_subject=f"{SUBJECT_ROOT}.{region}.pub.>",
+        deliver_subject=_deliver_subject(own, STATE),
+    )
+
+
+async def provision_hub(nc: Client, regions: list[str]) -> None:
+    """At the hub: the state's own stream, one consumer per region to source it through,
+    and the aggregate stream sourcing every region's shareable events."""
+    state_stream = region_stream_name(STATE)
+    await ensure_stream(nc, STATE, {
+        "name": state_stream, "subjects": [f"{SUBJECT_ROOT}.{STATE}.>"], "storage": "file",
+        "duplicate_window": 120_000_000_000,
+    })
+    for region in regions:
+        await ensure_source_consumer(
+            nc, STATE, state_stream, name=f"to-{region}",
+            filter_subject=f"{SUBJECT_ROOT}.{STATE}.pub.>",
+            deliver_subject=_deliver_subject(state_stream, region),
+        )
+    await ensure_stream(nc, STATE, {
+        "name": AGGREGATE_STREAM, "storage": "file",
+        "sources": [durable_source(region_stream_name(r), r, "to-hub",
+                                   _deliver_subject(region_stream_name(r), STATE))
+                    for r in regions],
+    })
+
+
+async def provision_region_state_copy(nc: Client, region: str) -> None:
+    """In a region's domain: ``NZR_STATE`` sourcing the hub's (after the hub is provisioned)."""
+    state_stream = region_stream_name(STATE)
+    await ensure_stream(nc, region, {
+        "name": state_stream, "storage": "file",
+        "sources": [durable_source(state_stream, STATE, f"to-{region}",
+                                   _deliver_subject(state_stream, region))],
+    })

@@ -1,0 +1,164 @@
+"""Hub and two leaf regions as real nats-server processes: isolation, outages, catch-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+
+import nats
+import pytest
+
+from nzr_actors.app import create_app as create_actors
+from nzr_actors.settings import ActorsSettings
+from nzr_common.auth import issue_token
+from nzr_common.contracts.actors import PersonErased
+from nzr_common.contracts.base import region_stream_name
+from nzr_common.settings import DEVELOPMENT_SECRET
+from nzr_common.testing.services import running_service
+from nzr_common.testing.topology import LocalTopology
+from nzr_common.topology import AGGREGATE_STREAM
+from nzr_reporting.app import create_app as create_reporting
+from nzr_reporting.settings import ReportingSettings
+
+REGIONS = ["leipzig", "erzgebirge"]
+DISTRICT = {"leipzig": "14713000", "erzgebirge": "14521000"}
+
+
+@pytest.fixture
+async def topology():
+    running = await LocalTopology(REGIONS).start()
+    yield running
+    await running.stop()
+
+
+def editor(region: str) -> dict[str, str]:
+    return {"Authorization": "Bearer " + issue_token(DEVELOPMENT_SECRET, region=region,
+                                                     roles=["editor"])}
+
+
+STATE = {"Authorization": "Bearer " + issue_token(DEVELOPMENT_SECRET, region="state",
+                                                  roles=["state"])}
+
+
+@contextlib.asynccontextmanager
+async def platform(topology: LocalTopology, databases):  # type: ignore[no-untyped-def]
+    """Actors in both regions and state-mode reporting at the hub."""
+    async with contextlib.AsyncExitStack() as stack:
+        actors = {}
+        for region in REGIONS:
+            settings = ActorsSettings(region=region, nats_url=topology.url(region),
+                                      database_url=await databases.new(f"actors_{region}"))
+            actors[region] = (await stack.enter_async_context(
+                running_service(create_actors, settings, "nzr_actors"))).client
+        state = ReportingSettings(region="state", mode="state", nats_url=topology.url("state"),
+                                  consumer_stream=AGGREGATE_STREAM,
+                                  database_url=await databases.new("reporting_state"))
+        reporting = (await stack.enter_async_context(
+            running_service(create_reporting, state, "nzr_reporting"))).client
+        yield actors, reporting
+
+
+async def register(client, region: str, name: str) -> int:  # type: ignore[no-untyped-def]
+    response = await client.post("/api/v1/actors", headers=editor(region), json={
+        "name": name, "kind": "verein", "sector": "zivilgesellschaft",
+        "district": DISTRICT[region], "topics": ["bne"]})
+    return response.status_code
+
+
+async def state_counts(reporting) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    report = (await reporting.get("/api/v1/reports/indicators", headers=STATE)).json()
+    actors = next(i for i in report["indicators"] if i["id"] == "actors_total")
+    return {v["region"]: v["value"] for v in actors["values"]}
+
+
+async def converge(reporting, expected: dict[str, float], within: float) -> float:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    counts: dict[str, float] = {}
+    while time.monotonic() - started < within:
+        counts = await state_counts(reporting)
+        if counts == expected:
+            return time.monotonic() - started
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"state figures {counts} did not converge to {expected} in {within}s")
+
+
+async def test_region_data_reaches_state_reporting_tagged_and_never_the_other_region(
+        topology, databases):
+    async with platform(topology, databases) as (actors, reporting):
+        for i in range(3):
+            assert await register(actors["leipzig"], "leipzig", f"Leipziger Verein {i}") == 201
+        await converge(reporting, {"leipzig": 3}, within=10)
+    connection = await nats.connect(topology.url("erzgebirge"))
+    try:
+        info = await connection.jetstream().stream_info(region_stream_name("erzgebirge"))
+        assert info.state.messages == 0  # nothing of Leipzig in Erzgebirge's stream
+    finally:
+        await connection.close()
+
+
+async def test_regions_keep_accepting_writes_without_the_hub_and_state_converges_when_it_returns(
+        topology, databases):
+    async with platform(topology, databases) as (actors, reporting):
+        assert await register(actors["leipzig"], "leipzig", "Vor dem Ausfall e.V.") == 201
+        await converge(reporting, {"leipzig": 1}, within=10)
+        topology.stop_hub()
+        for region in REGIONS:
+            for i in range(5):
+                assert await register(actors[region], region, f"Während Ausfall {i}") == 201
+        topology.start_hub()
+        took = await converge(reporting, {"leipzig": 6, "erzgebirge": 5}, within=10)
+        print(f"state converged {took:.1f}s after the hub returned")
+
+
+async def test_cutting_one_leaf_link_leaves_the_other_region_flowing_and_catches_up(
+        topology, databases):
+    async with platform(topology, databases) as (actors, reporting):
+        await topology.links["leipzig"].cut()
+        for region in REGIONS:
+            for i in range(4):
+                assert await register(actors[region], region, f"Verein {region} {i}") == 201
+        await converge(reporting, {"erzgebirge": 4}, within=10)
+        await topology.links["leipzig"].start()
+        took = await converge(reporting, {"leipzig": 4, "erzgebirge": 4}, within=15)
+        print(f"leipzig caught up {took:.1f}s after its link returned")
+
+
+async def test_region_private_events_never_reach_the_hub(topology):
+    secret = f"geheim-{uuid.uuid4().hex[:6]}@example.org"
+    region = await nats.connect(topology.url("leipzig"))
+    hub = await nats.connect(topology.url("state"))
+    try:
+        watcher = await hub.subscribe("nzr.>")
+        event = PersonErased(person_id="p-1", email=secret, erased_at="2026-11-21T10:00:00Z")
+        from nzr_common.contracts.base import Envelope
+
+        envelope = Envelope.wrap(event, region="leipzig", service="actors")
+        await region.jetstream().publish(envelope.nats_subject(), envelope.to_json())
+        await asyncio.sleep(1.0)
+        with pytest.raises(nats.errors.TimeoutError):
+            await watcher.next_msg(timeout=0.2)
+        assert await stream_contents_mention(hub, secret) is False
+        assert await stream_contents_mention(region, secret) is True  # it stays in its region
+    finally:
+        await region.close()
+        await hub.close()
+
+
+async def stream_contents_mention(connection, needle: str) -> bool:  # type: ignore[no-untyped-def]
+    """Read every message of every stream the server holds and look for ``needle``."""
+    js = connection.jetstream()
+    for info in await js.streams_info():
+        if info.state.messages == 0:
+            continue
+        sub = await js.subscribe(">", stream=info.config.name, ordered_consumer=True)
+        try:
+            for _ in range(info.state.messages):
+                message = await sub.next_msg(timeout=5)
+                if needle.encode() in message.data or needle in json.dumps(message.headers or {}):
+                    return True
+        finally:
+            await sub.unsubscribe()
+    return False
