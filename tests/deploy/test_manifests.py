@@ -45,8 +45,8 @@ REGIONS = ("leipzig", "erzgebirge")
 STATE_SERVICES = ("funding", "reporting")
 # overlay -> (namespace, REGION, MODE, services)
 OVERLAYS = {
-    "leipzig": ("nzr-leipzig", "leipzig", "region", tuple(SERVICES)),
-    "erzgebirge": ("nzr-erzgebirge", "erzgebirge", "region", tuple(SERVICES)),
+    "region-leipzig": ("nzr-leipzig", "leipzig", "region", tuple(SERVICES)),
+    "region-erzgebirge": ("nzr-erzgebirge", "erzgebirge", "region", tuple(SERVICES)),
     "state": ("nzr-state", "state", "state", STATE_SERVICES),
 }
 COMPOSE_HOST_PORTS = {
@@ -177,7 +177,7 @@ def test_overlay_has_its_namespace_region_mode_and_services(overlay: str) -> Non
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_region_districts_are_known_and_the_same_in_kubernetes_and_compose(region: str) -> None:
-    docs = render(f"overlays/{region}")
+    docs = render(f"overlays/region-{region}")
     (config,) = [c for name, c in by_kind(docs, "ConfigMap").items() if name.startswith("nzr-config")]
     k8s_codes = config["data"]["REGION_DISTRICTS"]
     compose_codes = compose_env(compose()["services"][f"{region}-actors"])["REGION_DISTRICTS"]
@@ -301,8 +301,8 @@ def test_compose_runs_the_same_services_and_ports_as_kubernetes() -> None:
     services = compose()["services"]
     expected_names = set()
     # compose service names are "<deployment>-<service>", deployment = the overlay's name
-    for prefix, (_, _, _, svcs) in OVERLAYS.items():
-        docs = render(f"overlays/{prefix}")
+    for overlay, (_, prefix, _, svcs) in OVERLAYS.items():
+        docs = render(f"overlays/{overlay}")
         k8s_ports = {
             name: d["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
             for name, d in by_kind(docs, "Deployment").items()
@@ -326,7 +326,7 @@ def test_compose_runs_the_same_services_and_ports_as_kubernetes() -> None:
 @pytest.mark.parametrize("prefix", [*REGIONS, "state"])
 def test_compose_services_use_their_own_database_and_nats(prefix: str) -> None:
     services = compose()["services"]
-    _, region, mode, svcs = OVERLAYS[prefix]
+    _, region, mode, svcs = OVERLAYS[prefix if prefix == "state" else f"region-{prefix}"]
     for svc in svcs:
         app = services[f"{prefix}-{svc}"]
         migrate = services[f"{prefix}-{svc}-migrate"]
@@ -464,3 +464,17 @@ def test_the_secret_check_catches_literals() -> None:
     assert not literal_jwt_secrets({"environment": {"JWT_SECRET": "${NZR_JWT_SECRET:?set it}"}})
     ref = {"secretKeyRef": {"name": "nzr-secrets", "key": "JWT_SECRET"}}
     assert not literal_jwt_secrets({"env": [{"name": "JWT_SECRET", "valueFrom": ref}]})
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_stateless_api_services_scale_out_with_an_autoscaler(overlay: str) -> None:
+    docs = render(f"overlays/{overlay}")
+    deployments = by_kind(docs, "Deployment")
+    autoscalers = by_kind(docs, "HorizontalPodAutoscaler")
+    for name, hpa in autoscalers.items():
+        target = hpa["spec"]["scaleTargetRef"]
+        assert target["kind"] == "Deployment" and target["name"] in deployments, name
+        (container,) = deployments[target["name"]]["spec"]["template"]["spec"]["containers"]
+        assert container["resources"]["requests"]["cpu"], "CPU utilisation needs a CPU request"
+    expected = {"actors", "events", "funding"} & set(deployments)
+    assert {h["spec"]["scaleTargetRef"]["name"] for h in autoscalers.values()} == expected
