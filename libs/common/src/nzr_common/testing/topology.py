@@ -113,6 +113,7 @@ class LocalTopology:
         return f"nats://127.0.0.1:{port}"
 
     async def start(self) -> LocalTopology:
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.hub = HubNode(free_port(), free_port(), str(self.workdir / "hub"))
         self._write("state", hub_config(self.hub))
         for region in self.regions:
