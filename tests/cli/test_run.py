@@ -1,0 +1,178 @@
+"""``nzr run`` end to end, as a user runs it: the platform comes up with the demo data, Ctrl-C
+leaves no process behind, and the next run on the same data folder finds the same data."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import httpx
+import pytest
+from nzr_cli.main import app
+from nzr_cli.supervisor import SERVICE_PORTS
+from nzr_cli.tokens import local_token
+from typer.testing import CliRunner
+
+PORT_OFFSET = 300
+ACTORS = f"http://127.0.0.1:{SERVICE_PORTS['actors'] + PORT_OFFSET}"
+REPORTING = f"http://127.0.0.1:{SERVICE_PORTS['reporting'] + PORT_OFFSET}"
+NZR = Path(sys.executable).parent / "nzr"
+DEMO_ACTORS = len(json.loads(resources.files("nzr_cli.demo").joinpath("actors.json").read_text()))
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table")
+
+
+class EmbeddedRun:
+    """One ``nzr run`` process started like a user would, its output going to a file."""
+
+    def __init__(self, data_dir: Path, output: Path) -> None:
+        self.data_dir = data_dir
+        self.output = output
+        self.children: dict[str, int] = {}
+        command = [str(NZR), "run", "--data-dir", str(data_dir), "--nats-port", "0"]
+        command += ["--port-offset", str(PORT_OFFSET), "--ready-timeout", "120"]
+        with output.open("wb") as sink:
+            self.process = subprocess.Popen(
+                command,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                cwd=data_dir.parent,
+                env={**os.environ, "COLUMNS": "120", "PYTHONUNBUFFERED": "1"},
+            )
+
+    def text(self) -> str:
+        return self.output.read_text(encoding="utf-8", errors="replace")
+
+    def wait_until_running(self, timeout: float = 150.0) -> None:
+        # About 15 s on an idle machine; five services importing at once is slow under load.
+        deadline = time.monotonic() + timeout
+        while "press Ctrl-C to stop" not in self.text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"nzr run did not come up (exit code {self.process.poll()}):\n{self.text()}")
+            time.sleep(0.2)
+        self.children = json.loads((self.data_dir / "nzr-run.json").read_text())["children"]
+
+    def interrupt(self, timeout: float = 20.0) -> int:
+        """Ctrl-C; the exit code, or a failure when it takes longer than ``timeout``."""
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"nzr run did not stop within {timeout:.0f} s:\n{self.text()}")
+
+    def stop_leftovers(self) -> None:
+        """Only for a failed test: make sure nothing it started keeps running."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for pid in _alive_in_groups(set(self.children.values())):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def embedded_run(data_dir: Path, output: Path) -> Iterator[EmbeddedRun]:
+    run = EmbeddedRun(data_dir, output)
+    try:
+        run.wait_until_running()
+        yield run
+    finally:
+        run.stop_leftovers()
+
+
+def _process_table() -> dict[int, tuple[int, int, str]]:
+    """Every live process as pid → (parent pid, process group, state), from /proc."""
+    table = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            table[int(stat.parent.name)] = (int(fields[1]), int(fields[2]), fields[0])
+    return table
+
+
+def _children_of(pid: int) -> set[int]:
+    return {child for child, (parent, _, _) in _process_table().items() if parent == pid}
+
+
+def _alive_in_groups(groups: set[int]) -> set[int]:
+    return {pid for pid, (_, group, state) in _process_table().items() if group in groups and state != "Z"}
+
+
+def _demo_actor_count() -> float:
+    report = httpx.get(f"{REPORTING}/api/v1/reports/indicators", timeout=5).json()
+    actors_total = next(i for i in report["indicators"] if i["id"] == "actors_total")
+    return next((v["value"] for v in actors_total["values"] if v["region"] == "demo"), 0)
+
+
+def _demo_actor_count_once_settled(expected: int, timeout: float = 10.0) -> float:
+    deadline = time.monotonic() + timeout
+    while (count := _demo_actor_count()) != expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return count
+
+
+@pytest.mark.timeout(400)
+def test_nzr_run_keeps_its_data_across_restarts_and_leaves_no_process_behind(tmp_path):
+    data_dir = tmp_path / "var"
+
+    with embedded_run(data_dir, tmp_path / "first-run.txt") as first:
+        assert set(first.children) == {"nats", *SERVICE_PORTS}
+        assert _children_of(first.process.pid) <= set(first.children.values())
+        assert "Demo data loaded" in first.text()
+        assert _demo_actor_count_once_settled(DEMO_ACTORS) == DEMO_ACTORS
+        assert first.interrupt() == 0
+    assert _alive_in_groups(set(first.children.values())) == set()
+    assert not (data_dir / "nzr-run.json").exists()
+
+    with embedded_run(data_dir, tmp_path / "second-run.txt") as second:
+        assert "Demo data already loaded" in second.text()
+        time.sleep(1.0)  # re-seeded duplicates would reach reporting well within this second
+        assert _demo_actor_count() == DEMO_ACTORS
+        ledger = json.loads((data_dir / "demo" / "demo-loaded").read_text())
+        editor = {"Authorization": f"Bearer {local_token(region='demo', roles=['editor'])}"}
+        for actor_id in ledger["actors"].values():
+            assert httpx.get(f"{ACTORS}/api/v1/actors/{actor_id}", headers=editor).status_code == 200
+
+        listing = CliRunner().invoke(app, ["dlq", "list", "--service", "reporting", "--url", REPORTING])
+        assert listing.exit_code == 0, listing.output
+        assert "No dead letters in reporting" in listing.output
+        replay = CliRunner().invoke(
+            app, ["dlq", "replay", "999", "--service", "reporting", "--url", REPORTING]
+        )
+        assert replay.exit_code == 1
+
+        # This run ends the other way: a crashed service takes the platform down with it.
+        os.kill(second.children["events"], signal.SIGKILL)
+        assert second.process.wait(timeout=20) == 1
+        assert "events: stopped unexpectedly (killed by SIGKILL)" in second.text()
+    assert _alive_in_groups(set(second.children.values())) == set()
+
+
+def test_nzr_run_refuses_a_taken_port_before_starting_anything(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [str(NZR), "run", "--data-dir", str(tmp_path / "var"), "--nats-port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+    assert result.returncode == 1
+    assert f"nats: port {port} on 127.0.0.1 is already in use" in result.stdout
+    assert not (tmp_path / "var" / "logs" / "nats.log").exists()

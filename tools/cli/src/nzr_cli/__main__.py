@@ -1,0 +1,3 @@
+from nzr_cli.main import main
+
+main()

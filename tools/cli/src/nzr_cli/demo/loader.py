@@ -1,0 +1,110 @@
+"""Loads the demo data into a running platform, once per data folder.
+
+Each step POSTs the items of one JSON file of this package to one service. What was loaded is
+kept in ``<data-dir>/<region>/demo-loaded`` (per step: item key → id of the created resource),
+so a restart never creates an item twice, an interrupted load resumes where it stopped, and a
+step added later can look up the ids of items an earlier step created.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from nzr_cli.tokens import local_token
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """One kind of demo data: the items of ``data_file``, each POSTed to ``service`` at ``path``."""
+
+    name: str
+    label: str
+    service: str
+    path: str
+    data_file: str
+    role: str = "editor"
+
+    def items(self) -> list[dict[str, Any]]:
+        text = resources.files(__package__).joinpath(self.data_file).read_text(encoding="utf-8")
+        return json.loads(text)
+
+
+DEMO_STEPS: Sequence[DemoStep] = (
+    DemoStep(name="actors", label="actors", service="actors", path="/api/v1/actors", data_file="actors.json"),
+)
+
+
+class DemoLedger:
+    """The marker file: which demo items exist already, by step and key, with their ids."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.ids: dict[str, dict[str, str]] = (
+            json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        )
+
+    def id_of(self, step: str, key: str) -> str | None:
+        return self.ids.get(step, {}).get(key)
+
+    def record(self, step: str, key: str, resource_id: str) -> None:
+        """Remember one created item; written at once so an interruption loses nothing."""
+        self.ids.setdefault(step, {})[key] = resource_id
+        partial = self.path.with_name(self.path.name + ".partial")
+        partial.write_text(json.dumps(self.ids, indent=2, ensure_ascii=False), encoding="utf-8")
+        partial.replace(self.path)
+
+
+class DemoDataFailed(Exception):
+    """A service refused a demo item or could not be reached."""
+
+
+def load_demo_data(
+    *,
+    ledger: DemoLedger,
+    base_urls: dict[str, str],
+    region: str,
+    console: Console,
+    steps: Sequence[DemoStep] = DEMO_STEPS,
+) -> int:
+    """POST every demo item the ledger does not know yet; returns how many were created."""
+    pending = {step: _not_loaded(step, ledger) for step in steps}
+    if not any(pending.values()):
+        return 0
+    created = 0
+    columns = (TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn())
+    with httpx.Client(timeout=10.0) as client, Progress(*columns, console=console) as progress:
+        for step, items in pending.items():
+            if not items:
+                continue
+            task = progress.add_task(step.label, total=len(items))
+            token = local_token(region=region, roles=[step.role], subject="nzr-demo")
+            for item in items:
+                resource_id = _post(client, f"{base_urls[step.service]}{step.path}", item, token)
+                ledger.record(step.name, item["key"], resource_id)
+                created += 1
+                progress.advance(task)
+    return created
+
+
+def _not_loaded(step: DemoStep, ledger: DemoLedger) -> list[dict[str, Any]]:
+    return [item for item in step.items() if ledger.id_of(step.name, item["key"]) is None]
+
+
+def _post(client: httpx.Client, url: str, item: dict[str, Any], token: str) -> str:
+    body = {field: value for field, value in item.items() if field != "key"}
+    try:
+        response = client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+    except httpx.HTTPError as error:
+        raise DemoDataFailed(f"{url} did not answer for {item['key']!r}: {error!r}") from error
+    if response.is_error:
+        raise DemoDataFailed(f"{url} refused {item['key']!r}: {response.status_code} {response.text[:500]}")
+    return str(response.json()["id"])

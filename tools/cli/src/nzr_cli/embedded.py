@@ -1,0 +1,146 @@
+"""``nzr run``: the embedded platform (NATS with JetStream, five services on SQLite, demo data)
+in one command, stopped cleanly by Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+from rich import box
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from nzr_cli.demo.loader import DemoDataFailed, DemoLedger, load_demo_data
+from nzr_cli.supervisor import DataDir, Service, StartupFailed, Supervisor, platform_services
+
+
+def run_platform(
+    *,
+    data_dir: Path,
+    region: str,
+    nats_port: int,
+    port_offset: int,
+    ready_timeout: float,
+    demo: bool,
+    console: Console,
+) -> int:
+    """Start everything, load the demo data, wait until stopped; returns the exit code."""
+    # Ctrl-C and SIGTERM both stop the platform, also when started in the background, where
+    # the shell hands SIGINT over ignored.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
+    data = DataDir(data_dir, region)
+    try:
+        with Supervisor(data, platform_services(port_offset), nats_port=nats_port) as supervisor:
+            try:
+                exit_code = _start_and_watch(supervisor, console, ready_timeout=ready_timeout, demo=demo)
+            except KeyboardInterrupt:
+                exit_code = 0
+            except StartupFailed as failure:
+                _report(console, failure.name, failure.reason, failure.log_tail, data.log(failure.name))
+                exit_code = 1
+            if supervisor.children:
+                console.print("Stopping the services and NATS …")
+    except StartupFailed as failure:
+        _report(console, failure.name, failure.reason, failure.log_tail, data.log(failure.name))
+        return 1
+    console.print(f"[green]✓[/] Stopped. The data stays in {data.root} for the next run.")
+    return exit_code
+
+
+def _start_and_watch(supervisor: Supervisor, console: Console, *, ready_timeout: float, demo: bool) -> int:
+    data = supervisor.data
+    supervisor.check_ports_free()
+    with console.status("Starting NATS …"):
+        supervisor.start_nats()
+    console.print(f"[green]✓[/] NATS with JetStream at {supervisor.nats_url} (store: {data.nats})")
+    with console.status("Migrating the service databases …"):
+        supervisor.migrate()
+    console.print(f"[green]✓[/] Databases migrated ({data.region_dir}/<service>.db)")
+    with console.status("Starting the services …"):
+        supervisor.start_services()
+        supervisor.wait_until_ready(ready_timeout)
+    console.print(f"[green]✓[/] {len(supervisor.services)} services ready (region {data.region})")
+    if demo:
+        _load_demo(supervisor, console)
+    _print_access(supervisor, console)
+
+    crashed = supervisor.wait_for_exit()
+    _report(
+        console,
+        crashed.name,
+        f"stopped unexpectedly ({crashed.exit_reason()})",
+        crashed.log_tail(),
+        log=crashed.log,
+    )
+    return 1
+
+
+def _load_demo(supervisor: Supervisor, console: Console) -> None:
+    ledger = DemoLedger(supervisor.data.demo_marker)
+    try:
+        created = load_demo_data(
+            ledger=ledger,
+            region=supervisor.data.region,
+            console=console,
+            base_urls={service.name: service.url for service in supervisor.services},
+        )
+    except DemoDataFailed as error:
+        # The platform itself works; the missing items are loaded on the next start.
+        console.print(f"[yellow]! Demo data incomplete:[/] {error}")
+        return
+    if created:
+        console.print(f"[green]✓[/] Demo data loaded ({created} records)")
+    else:
+        console.print(f"[green]✓[/] Demo data already loaded ({supervisor.data.demo_marker})")
+
+
+def _print_access(supervisor: Supervisor, console: Console) -> None:
+    data = supervisor.data
+    console.print(_service_table(supervisor.services, wide=console.width >= 110))
+
+    nzr = _command_name()
+    reporting = next(s for s in supervisor.services if s.name == "reporting")
+    facts = Table.grid(padding=(0, 2))
+    facts.add_row("NATS", supervisor.nats_url)
+    token = f"{nzr} token --region {data.region} --role editor"
+    facts.add_row("Token", f"{token}   (--role admin for dead letters)")
+    facts.add_row("Try", f"curl {reporting.url}/api/v1/reports/indicators")
+    facts.add_row("Data", f"{data.root}  (kept between runs; logs in {data.logs})")
+    console.print(facts)
+    console.print("\n[bold]nzr is running — press Ctrl-C to stop.[/]")
+
+
+def _service_table(services: list[Service], *, wide: bool) -> Table:
+    """One row per service; narrow consoles get the three URLs below each other, never cut."""
+    table = Table(
+        box=box.SIMPLE_HEAD, show_lines=not wide, title="NZR platform (embedded)", title_justify="left"
+    )
+    columns = ("Service", "URL", "API docs", "AsyncAPI") if wide else ("Service", "URLs")
+    for column in columns:
+        table.add_column(column, no_wrap=True)
+    for service in services:
+        urls = (service.url, f"{service.url}/docs", f"{service.url}/asyncapi.json")
+        table.add_row(service.name, *(urls if wide else ["\n".join(urls)]))
+    return table
+
+
+def _report(console: Console, name: str, reason: str, log_tail: str, log: Path) -> None:
+    console.print(f"[red]✗ {name}: {reason}[/]")
+    if log_tail:
+        title = f"last lines of {log}"
+        console.print(Panel(Text(log_tail.rstrip()), title=title, title_align="left", border_style="red"))
+
+
+def _command_name() -> str:
+    """How the user can call ``nzr`` again: plain ``nzr`` when it is on the PATH."""
+    invoked = os.path.abspath(sys.argv[0])
+    if shutil.which("nzr") == invoked:
+        return "nzr"
+    relative = os.path.relpath(invoked)
+    return relative if not relative.startswith("..") else invoked

@@ -1,0 +1,69 @@
+"""The ``nzr`` command: development tokens, the embedded platform, dead letters."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from nzr_common.auth import Role
+from rich.console import Console
+
+from nzr_cli import dlq
+from nzr_cli.embedded import run_platform
+from nzr_cli.tokens import local_token
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Netzwerk Zukunft Regional: run the platform locally and operate it.",
+)
+app.add_typer(dlq.app, name="dlq")
+
+
+def _region(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9_-]+", value):
+        raise typer.BadParameter("a region is a lower-case token of letters, digits, '-' or '_'")
+    return value
+
+
+RegionOption = Annotated[str, typer.Option(callback=_region, help="Region id (also the NATS subject token).")]
+
+
+@app.command()
+def token(
+    role: Annotated[list[Role], typer.Option("--role", help="Role to grant; repeat for several.")],
+    region: RegionOption = "demo",
+    subject: Annotated[str, typer.Option(help="The token's subject (sub claim).")] = "dev-user",
+    ttl_hours: Annotated[float, typer.Option(help="Validity in hours.")] = 12,
+) -> None:
+    """Print a development JWT that the locally running services accept (secret: JWT_SECRET)."""
+    roles = [r.value for r in role]
+    typer.echo(local_token(region=region, roles=roles, subject=subject, ttl_hours=ttl_hours))
+
+
+@app.command()
+def run(
+    data_dir: Annotated[Path, typer.Option(help="Folder for NATS, databases and logs.")] = Path(".var"),
+    region: RegionOption = "demo",
+    nats_port: Annotated[int, typer.Option(help="NATS port on 127.0.0.1 (0: any free port).")] = 4250,
+    port_offset: Annotated[int, typer.Option(help="Added to every service port (8101-8105).")] = 0,
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every /readyz.")] = 60,
+    demo: Annotated[bool, typer.Option(help="Load the demo data (once per data folder).")] = True,
+) -> None:
+    """Start NATS, the five services and the demo data; Ctrl-C stops everything."""
+    exit_code = run_platform(
+        data_dir=data_dir,
+        region=region,
+        nats_port=nats_port,
+        port_offset=port_offset,
+        ready_timeout=ready_timeout,
+        demo=demo,
+        console=Console(),
+    )
+    raise typer.Exit(exit_code)
+
+
+def main() -> None:
+    app()

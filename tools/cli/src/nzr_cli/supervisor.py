@@ -1,0 +1,356 @@
+"""Starts, watches and stops the processes of the embedded platform: one NATS server with
+JetStream and the five services. Every process leads its own process group, is stopped by
+that group, and is listed in ``<data-dir>/nzr-run.json`` while it runs."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import httpx
+from nzr_common.testing.nats import nats_server_binary
+
+SERVICE_PORTS = {"actors": 8101, "events": 8102, "newsletter": 8103, "funding": 8104, "reporting": 8105}
+STOP_GRACE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def platform_services(port_offset: int = 0) -> list[Service]:
+    """The five services on their usual ports, shifted by ``port_offset``."""
+    return [Service(name, port + port_offset) for name, port in SERVICE_PORTS.items()]
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """The folder the embedded platform keeps its state in, between runs."""
+
+    root: Path
+    region: str
+
+    @property
+    def nats(self) -> Path:
+        return self.root / "nats"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def region_dir(self) -> Path:
+        return self.root / self.region
+
+    @property
+    def run_file(self) -> Path:
+        return self.root / "nzr-run.json"
+
+    @property
+    def demo_marker(self) -> Path:
+        return self.region_dir / "demo-loaded"
+
+    def log(self, name: str) -> Path:
+        return self.logs / f"{name}.log"
+
+    def database_url(self, service: str) -> str:
+        return f"sqlite+aiosqlite:///{(self.region_dir / f'{service}.db').resolve()}"
+
+    def create(self) -> None:
+        for folder in (self.nats, self.logs, self.region_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+class StartupFailed(Exception):
+    """A process of the platform could not be started; names it and carries its log tail."""
+
+    def __init__(self, name: str, reason: str, log_tail: str = "") -> None:
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason
+        self.log_tail = log_tail
+
+
+@dataclass
+class Child:
+    """One process started by the supervisor, leader of its own process group."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def exit_code(self) -> int | None:
+        return self.process.poll()
+
+    def exit_reason(self) -> str:
+        code = self.exit_code()
+        if code is not None and code < 0:
+            return f"killed by {signal.Signals(-code).name}"
+        return f"exit code {code}"
+
+    def log_tail(self, lines: int = 25) -> str:
+        try:
+            with self.log.open(encoding="utf-8", errors="replace") as text:
+                return "".join(deque(text, maxlen=lines))
+        except FileNotFoundError:
+            return ""
+
+
+class Supervisor:
+    """The processes of one ``nzr run``; as a context manager it always stops what it started."""
+
+    def __init__(self, data: DataDir, services: list[Service], *, nats_port: int) -> None:
+        self.data = data
+        self.services = services
+        self.nats_port = nats_port
+        self.nats_url = ""
+        self.children: list[Child] = []
+        self._run_file: IO[str] | None = None
+        self._left_behind: list[int] = []
+        self._recorded = False
+
+    def __enter__(self) -> Supervisor:
+        self.data.create()
+        self._run_file = self.data.run_file.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(self._run_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._run_file.close()
+            self._run_file = None
+            raise StartupFailed("nzr run", f"another nzr run is already using {self.data.root}") from None
+        self._run_file.seek(0)
+        self._left_behind = _still_running(self._run_file.read())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def check_ports_free(self) -> None:
+        """Refuse to start when a port is taken, rather than talk to somebody else's process."""
+        wanted = [("nats", self.nats_port), *((s.name, s.port) for s in self.services)]
+        for name, port in wanted:
+            if port and not _port_free(port):
+                hint = "another nzr run? see --port-offset and --nats-port"
+                if self._left_behind:
+                    pids = " ".join(map(str, self._left_behind))
+                    hint = f"an earlier nzr run was killed and left processes behind: kill {pids}"
+                raise StartupFailed(name, f"port {port} on 127.0.0.1 is already in use ({hint})")
+
+    def start_nats(self, timeout: float = 15.0) -> str:
+        """Start nats-server with JetStream in the data folder; returns its URL."""
+        port = str(self.nats_port) if self.nats_port else "-1"
+        command = [str(nats_server_binary()), "-a", "127.0.0.1", "-p", port, "-js"]
+        command += ["-sd", str(self.data.nats), "--ports_file_dir", str(self.data.nats)]
+        nats = self._spawn("nats", command, fresh_log=True)
+        ports_file = self.data.nats / f"nats-server_{nats.pid}.ports"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._raise_if_any_exited()
+            with contextlib.suppress(FileNotFoundError, ValueError, KeyError, IndexError):
+                self.nats_url = json.loads(ports_file.read_text())["nats"][0]
+                return self.nats_url
+            time.sleep(0.05)
+        raise StartupFailed("nats", f"did not report its port within {timeout:.0f} s", nats.log_tail())
+
+    def migrate(self, timeout: float = 120.0) -> None:
+        """Run every service's migrations, in parallel since each has its own database."""
+        runs = [
+            self._spawn(
+                service.name,
+                [sys.executable, "-m", f"nzr_{service.name}", "migrate"],
+                env=self._service_env(service),
+                fresh_log=True,
+            )
+            for service in self.services
+        ]
+        deadline = time.monotonic() + timeout
+        for run in runs:
+            try:
+                run.process.wait(timeout=max(deadline - time.monotonic(), 0))
+            except subprocess.TimeoutExpired:
+                raise StartupFailed(
+                    run.name, f"migrations did not finish within {timeout:.0f} s", run.log_tail()
+                ) from None
+            self.children.remove(run)
+            self._record_pids()
+            if run.exit_code() != 0:
+                raise StartupFailed(run.name, f"migrations failed ({run.exit_reason()})", run.log_tail())
+
+    def start_services(self) -> None:
+        for service in self.services:
+            self._spawn(
+                service.name,
+                [sys.executable, "-m", f"nzr_{service.name}", "serve"],
+                env=self._service_env(service),
+            )
+
+    def wait_until_ready(self, timeout: float = 60.0) -> None:
+        """Poll every ``/readyz`` until it answers 200; fail as soon as a process exits."""
+        waiting = {service.name: service for service in self.services}
+        last_answer = dict.fromkeys(waiting, "no answer")
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as client:
+            while waiting:
+                self._raise_if_any_exited()
+                for name, service in list(waiting.items()):
+                    try:
+                        response = client.get(f"{service.url}/readyz")
+                    except httpx.HTTPError as error:
+                        last_answer[name] = f"none ({type(error).__name__})"
+                        continue
+                    if response.status_code == 200:
+                        del waiting[name]
+                    else:
+                        last_answer[name] = f"{response.status_code} {response.text[:200]}"
+                if waiting and time.monotonic() > deadline:
+                    name = next(iter(waiting))
+                    raise StartupFailed(
+                        name,
+                        f"/readyz did not answer 200 within {timeout:.0f} s "
+                        f"(last answer: {last_answer[name]})",
+                        self._child(name).log_tail(),
+                    )
+                if waiting:
+                    time.sleep(0.2)
+
+    def wait_for_exit(self, poll_seconds: float = 0.5) -> Child:
+        """Block until one of the processes exits (they should run until stopped) and return it."""
+        while True:
+            for child in self.children:
+                if child.exit_code() is not None:
+                    return child
+            time.sleep(poll_seconds)
+
+    def stop(self) -> None:
+        """SIGTERM the services, then NATS; SIGKILL any group still alive after the grace period."""
+        ignored = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            _terminate([child for child in self.children if child.name != "nats"])
+            _terminate([child for child in self.children if child.name == "nats"])
+            self.children.clear()
+            if self._run_file is not None:
+                if self._recorded:  # otherwise it may still list what an earlier run left behind
+                    self.data.run_file.unlink(missing_ok=True)
+                self._run_file.close()
+                self._run_file = None
+        finally:
+            for sig, handler in ignored.items():
+                signal.signal(sig, handler)
+
+    def _spawn(
+        self, name: str, command: list[str], *, env: dict[str, str] | None = None, fresh_log: bool = False
+    ) -> Child:
+        log = self.data.log(name)
+        with log.open("wb" if fresh_log else "ab") as output:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+        child = Child(name, process, log)
+        self.children.append(child)
+        self._record_pids()
+        return child
+
+    def _service_env(self, service: Service) -> dict[str, str]:
+        return {
+            **os.environ,
+            "REGION": self.data.region,
+            "DATABASE_URL": self.data.database_url(service.name),
+            "NATS_URL": self.nats_url,
+            "HOST": "127.0.0.1",
+            "PORT": str(service.port),
+            "ENVIRONMENT": "development",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def _record_pids(self) -> None:
+        """Keep the run file current, so tools (and tests) can see what this run started."""
+        if self._run_file is None:
+            return
+        self._run_file.seek(0)
+        self._run_file.truncate()
+        json.dump(
+            {"supervisor": os.getpid(), "children": {child.name: child.pid for child in self.children}},
+            self._run_file,
+        )
+        self._run_file.flush()
+        self._recorded = True
+
+    def _raise_if_any_exited(self) -> None:
+        for child in self.children:
+            if child.exit_code() is not None:
+                raise StartupFailed(
+                    child.name, f"stopped while starting ({child.exit_reason()})", child.log_tail()
+                )
+
+    def _child(self, name: str) -> Child:
+        return next(child for child in self.children if child.name == name)
+
+
+def _terminate(children: list[Child], grace: float = STOP_GRACE_SECONDS) -> None:
+    for child in children:
+        _signal_group(child, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for child in children:
+        try:
+            child.process.wait(timeout=max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            _signal_group(child, signal.SIGKILL)
+            child.process.wait()
+
+
+def _signal_group(child: Child, sig: signal.Signals) -> None:
+    # The group id is the leader's pid (start_new_session); once the leader is reaped, the id may
+    # belong to somebody else, so only signal groups whose leader still runs.
+    if child.exit_code() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, sig)
+
+
+def _still_running(run_file_text: str) -> list[int]:
+    """The recorded children of an earlier run that still exist (it died before stopping them)."""
+    try:
+        pids = list(json.loads(run_file_text)["children"].values())
+    except (ValueError, KeyError, AttributeError):
+        return []
+    alive = []
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, 0)
+            alive.append(pid)
+    return alive
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
