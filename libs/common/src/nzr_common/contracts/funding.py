@@ -31,6 +31,12 @@ class FundingProgramPublished(IntegrationEvent):
     source_url: str | None = None
     verified_on: date | None = None
     revision: int = 1
+    territories: list[str] = []
+    districts: list[str] = []
+    districts_exhaustive: bool = True
+    additional_sources: list[str] = []
+    taxonomy_source: str | None = None
+    notes: str | None = None
 
     def aggregate_id(self) -> str:
         return self.programme_id
@@ -46,6 +52,7 @@ class FundingProgramWithdrawn(IntegrationEvent):
     subject = subjects.FUNDING_PROGRAM_WITHDRAWN
     programme_id: str
     withdrawn_at: datetime
+    revision: int | None = None
 
     def aggregate_id(self) -> str:
         return self.programme_id

