@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: env run run-regions test test-fast lint bench clean
+.PHONY: env run run-regions test lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -23,6 +23,9 @@ env: $(BIN)/.synced
 run: env
 	$(BIN)/nzr run
 
+run-regions: env
+	$(BIN)/nzr run-regions
+
 test: env
 	$(BIN)/pytest -q
 
@@ -34,4 +37,4 @@ bench: env
 	$(BIN)/python bench/pipeline.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .var
+	rm -rf $(VENV) $(TOOLS) .var .var-regions

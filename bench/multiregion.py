@@ -35,15 +35,25 @@ from nzr_common.topology import AGGREGATE_STREAM
 REGION = "leipzig"
 metadata = new_metadata()
 tables = add_messaging_tables(metadata)
-effects = Table("effects", metadata, Column("event_id", String(64), primary_key=True),
-                Column("latency", Float, nullable=False))
+effects = Table(
+    "effects",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("latency", Float, nullable=False),
+)
 
 
 def event(sent_at: float) -> ActorRegistered:
     # The send time travels in the municipality field so the state side can compute latency.
-    return ActorRegistered(actor_id=str(uuid.uuid4()), name="Bench e.V.", kind="verein",
-                           sector="zivilgesellschaft", district="14713000",
-                           municipality=repr(sent_at), registered_at=datetime.now(UTC))
+    return ActorRegistered(
+        actor_id=str(uuid.uuid4()),
+        name="Bench e.V.",
+        kind="verein",
+        sector="zivilgesellschaft",
+        district="14713000",
+        municipality=repr(sent_at),
+        registered_at=datetime.now(UTC),
+    )
 
 
 async def _quiet(error: Exception) -> None:
@@ -67,8 +77,9 @@ async def baseline_latency(topology: LocalTopology, rate: int, seconds: float) -
     hub = await nats.connect(topology.url("state"))
     latencies: list[float] = []
     subject = f"nzr.{REGION}.pub.bench.raw.v1"
-    sub = await hub.jetstream().subscribe(subject, stream=AGGREGATE_STREAM, ordered_consumer=True,
-                                          deliver_policy=nats.js.api.DeliverPolicy.NEW)
+    sub = await hub.jetstream().subscribe(
+        subject, stream=AGGREGATE_STREAM, ordered_consumer=True, deliver_policy=nats.js.api.DeliverPolicy.NEW
+    )
 
     async def receive() -> None:
         while True:
@@ -99,16 +110,22 @@ class Pipeline:
         self.latencies: dict[str, float] = {}
 
     async def start(self) -> None:
-        self.region_nc = await nats.connect(self.topology.url(REGION), max_reconnect_attempts=-1,
-                                            error_cb=_quiet)
-        self.hub_nc = await nats.connect(self.topology.url("state"), max_reconnect_attempts=-1,
-                                         reconnect_time_wait=0.2, error_cb=_quiet)
+        self.region_nc = await nats.connect(
+            self.topology.url(REGION), max_reconnect_attempts=-1, error_cb=_quiet
+        )
+        self.hub_nc = await nats.connect(
+            self.topology.url("state"), max_reconnect_attempts=-1, reconnect_time_wait=0.2, error_cb=_quiet
+        )
         _, self.producer = await database(self.folder, "producer")
         _, self.consumer = await database(self.folder, "consumer")
         self.outbox = Outbox(tables, region=REGION, service="actors")
-        self.relay = OutboxRelay(self.producer, tables,
-                                 self.region_nc.jetstream(publish_async_max_pending=4000),
-                                 wakeup=self.outbox.pending, poll_seconds=0.01)
+        self.relay = OutboxRelay(
+            self.producer,
+            tables,
+            self.region_nc.jetstream(publish_async_max_pending=4000),
+            wakeup=self.outbox.pending,
+            poll_seconds=0.01,
+        )
         handlers = EventHandlers(consumer="state-reporting")
 
         @handlers.on(ActorRegistered)
@@ -117,12 +134,18 @@ class Pipeline:
             self.latencies[envelope.id] = latency
             await session.execute(effects.insert().values(event_id=envelope.id, latency=latency))
 
-        (subscription,) = plan_subscriptions(handlers=handlers, sessions=self.consumer,
-                                             tables=tables, stream_name=AGGREGATE_STREAM,
-                                             subject_region="*", max_deliver=5)
-        self.tasks = [asyncio.create_task(self.relay.run()),
-                      asyncio.create_task(consume_forever(self.hub_nc.jetstream(), subscription,
-                                                          fetch_timeout=0.5))]
+        (subscription,) = plan_subscriptions(
+            handlers=handlers,
+            sessions=self.consumer,
+            tables=tables,
+            stream_name=AGGREGATE_STREAM,
+            subject_region="*",
+            max_deliver=5,
+        )
+        self.tasks = [
+            asyncio.create_task(self.relay.run()),
+            asyncio.create_task(consume_forever(self.hub_nc.jetstream(), subscription, fetch_timeout=0.5)),
+        ]
 
     async def write(self, n: int = 1) -> None:
         async with self.producer() as session, session.begin():
@@ -179,18 +202,24 @@ async def main() -> None:
         await topology.stop()
 
     def row(label: str, values: list[float]) -> str:
-        return (f"{label:<44} n={len(values):>6}  p50={statistics.median(values) * 1000:7.1f} ms"
-                f"  p99={percentile(values, 0.99) * 1000:7.1f} ms")
+        return (
+            f"{label:<44} n={len(values):>6}  p50={statistics.median(values) * 1000:7.1f} ms"
+            f"  p99={percentile(values, 0.99) * 1000:7.1f} ms"
+        )
 
-    print(f"\nCross-region propagation at {args.rate} events/s for {args.seconds:.0f} s (1 hub, 2 leaf regions)")
+    print(
+        f"\nCross-region propagation at {args.rate} events/s for {args.seconds:.0f} s (1 hub, 2 leaf regions)"
+    )
     print(row("baseline: js.publish → hub aggregate stream", raw))
     print(row("ours: outbox → relay → source → state inbox", ours))
     ratio = percentile(ours, 0.99) / percentile(raw, 0.99)
     verdict = "meets" if percentile(ours, 0.99) < 0.5 else "MISSES"
     print(f"p99 ratio ours/baseline: {ratio:.1f}x; target p99 < 500 ms: {verdict}")
-    print(f"\nCatch-up after a {args.outage:.0f} s hub outage with {caught} pending events: "
-          f"{catch_up:.1f} s from hub restart to the last effect at the state "
-          f"({'meets' if catch_up < 15 else 'MISSES'} target < 15 s)")
+    print(
+        f"\nCatch-up after a {args.outage:.0f} s hub outage with {caught} pending events: "
+        f"{catch_up:.1f} s from hub restart to the last effect at the state "
+        f"({'meets' if catch_up < 15 else 'MISSES'} target < 15 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
+
 from nzr_cli.main import app
 from nzr_cli.supervisor import SERVICE_PORTS
 from nzr_cli.tokens import local_token
-from typer.testing import CliRunner
 
 PORT_OFFSET = 300
 ACTORS = f"http://127.0.0.1:{SERVICE_PORTS['actors'] + PORT_OFFSET}"

@@ -3,10 +3,11 @@
 from datetime import UTC, datetime, timedelta
 
 import jwt
+from typer.testing import CliRunner
+
 from nzr_cli.main import app
 from nzr_common.auth import TokenVerifier
 from nzr_common.settings import DEVELOPMENT_SECRET, ServiceSettings
-from typer.testing import CliRunner
 
 
 def test_token_is_signed_with_the_development_secret_and_carries_region_and_roles(monkeypatch):

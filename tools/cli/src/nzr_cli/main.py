@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from nzr_common.auth import Role
 from rich.console import Console
 
 from nzr_cli import dlq
 from nzr_cli.embedded import run_platform
 from nzr_cli.tokens import local_token
+from nzr_common.auth import Role
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -63,6 +63,22 @@ def run(
         console=Console(),
     )
     raise typer.Exit(exit_code)
+
+
+@app.command("run-regions")
+def run_regions_command(
+    regions: Annotated[str, typer.Option(help="Comma-separated region ids.")] = "leipzig,erzgebirge",
+    data_dir: Annotated[Path, typer.Option(help="Folder for NATS, databases and logs.")] = Path(
+        ".var-regions"
+    ),
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every /readyz.")] = 120,
+) -> None:
+    """A NATS hub, leaf regions with their five services each, and state-mode reporting."""
+    from nzr_cli.regions import run_regions
+
+    ids = [_region(r.strip()) for r in regions.split(",") if r.strip()]
+    raise typer.Exit(run_regions(data_dir=data_dir, regions=ids, ready_timeout=ready_timeout,
+                                 console=Console()))
 
 
 def main() -> None:

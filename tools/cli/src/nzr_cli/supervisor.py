@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+
 from nzr_common.topology import nats_server_binary
 
 SERVICE_PORTS = {"actors": 8101, "events": 8102, "newsletter": 8103, "funding": 8104, "reporting": 8105}
@@ -27,12 +28,23 @@ STOP_GRACE_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class Service:
+    """One service process; in a multi-region run it names its own region, mode and NATS."""
+
     name: str
     port: int
+    region: str | None = None
+    mode: str = "region"
+    nats_url: str | None = None
+    extra_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def key(self) -> str:
+        """Unique name of the process (and its log) within one run."""
+        return f"{self.region}-{self.name}" if self.region else self.name
 
 
 def platform_services(port_offset: int = 0) -> list[Service]:
@@ -70,8 +82,10 @@ class DataDir:
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"
 
-    def database_url(self, service: str) -> str:
-        return f"sqlite+aiosqlite:///{(self.region_dir / f'{service}.db').resolve()}"
+    def database_url(self, service: str, region: str | None = None) -> str:
+        folder = self.root / region if region else self.region_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{(folder / f'{service}.db').resolve()}"
 
     def create(self) -> None:
         for folder in (self.nats, self.logs, self.region_dir):
@@ -148,7 +162,7 @@ class Supervisor:
 
     def check_ports_free(self) -> None:
         """Refuse to start when a port is taken, rather than talk to somebody else's process."""
-        wanted = [("nats", self.nats_port), *((s.name, s.port) for s in self.services)]
+        wanted = [("nats", self.nats_port), *((s.key, s.port) for s in self.services)]
         for name, port in wanted:
             if port and not _port_free(port):
                 hint = "another nzr run? see --port-offset and --nats-port"
@@ -173,11 +187,22 @@ class Supervisor:
             time.sleep(0.05)
         raise StartupFailed("nats", f"did not report its port within {timeout:.0f} s", nats.log_tail())
 
+    def start_nats_from_config(self, name: str, config: Path, port: int, timeout: float = 15.0) -> None:
+        """Start a nats-server from a configuration file and wait until its port answers."""
+        child = self._spawn(name, [str(nats_server_binary()), "-c", str(config)], fresh_log=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._raise_if_any_exited()
+            if not _port_free(port):
+                return
+            time.sleep(0.05)
+        raise StartupFailed(name, f"did not listen on port {port} within {timeout:.0f} s", child.log_tail())
+
     def migrate(self, timeout: float = 120.0) -> None:
         """Run every service's migrations, in parallel since each has its own database."""
         runs = [
             self._spawn(
-                service.name,
+                service.key,
                 [sys.executable, "-m", f"nzr_{service.name}", "migrate"],
                 env=self._service_env(service),
                 fresh_log=True,
@@ -200,14 +225,14 @@ class Supervisor:
     def start_services(self) -> None:
         for service in self.services:
             self._spawn(
-                service.name,
+                service.key,
                 [sys.executable, "-m", f"nzr_{service.name}", "serve"],
                 env=self._service_env(service),
             )
 
     def wait_until_ready(self, timeout: float = 60.0) -> None:
         """Poll every ``/readyz`` until it answers 200; fail as soon as a process exits."""
-        waiting = {service.name: service for service in self.services}
+        waiting = {service.key: service for service in self.services}
         last_answer = dict.fromkeys(waiting, "no answer")
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2.0) as client:
@@ -246,8 +271,8 @@ class Supervisor:
         """SIGTERM the services, then NATS; SIGKILL any group still alive after the grace period."""
         ignored = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            _terminate([child for child in self.children if child.name != "nats"])
-            _terminate([child for child in self.children if child.name == "nats"])
+            _terminate([child for child in self.children if not child.name.startswith("nats")])
+            _terminate([child for child in self.children if child.name.startswith("nats")])
             self.children.clear()
             if self._run_file is not None:
                 if self._recorded:  # otherwise it may still list what an earlier run left behind
@@ -279,13 +304,15 @@ class Supervisor:
     def _service_env(self, service: Service) -> dict[str, str]:
         return {
             **os.environ,
-            "REGION": self.data.region,
-            "DATABASE_URL": self.data.database_url(service.name),
-            "NATS_URL": self.nats_url,
+            "REGION": service.region or self.data.region,
+            "MODE": service.mode,
+            "DATABASE_URL": self.data.database_url(service.name, service.region),
+            "NATS_URL": service.nats_url or self.nats_url,
             "HOST": "127.0.0.1",
             "PORT": str(service.port),
             "ENVIRONMENT": "development",
             "PYTHONUNBUFFERED": "1",
+            **dict(service.extra_env),
         }
 
     def _record_pids(self) -> None:
