@@ -26,3 +26,28 @@ def test_configs_give_each_region_its_own_jetstream_domain_and_deny_private_subj
     leipzig = configs["leipzig"][0].read_text()
     assert "domain: leipzig" in leipzig
     assert '"nzr.*.priv.>"' in leipzig and '"nzr.erzgebirge.>"' in leipzig
+
+
+def test_the_region_list_renders_a_hub_and_one_leaf_config_per_region(tmp_path):
+    from typer.testing import CliRunner
+
+    from nzr_cli.main import app
+    from nzr_cli.topology import read_regions
+
+    regions = [entry.id for entry in read_regions()]
+    result = CliRunner().invoke(app, ["topology", "render", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["hub.conf", *(f"leaf-{r}.conf" for r in regions)])
+    assert 'url: "nats://nats-hub:7422"' in (tmp_path / f"leaf-{regions[0]}.conf").read_text()
+
+
+def test_a_region_list_with_an_unknown_district_is_refused(tmp_path):
+    import pytest
+
+    from nzr_cli.topology import read_regions
+
+    listing = tmp_path / "regions.toml"
+    listing.write_text('[[regions]]\nid = "x"\ndistricts = ["99999000"]\n')
+    with pytest.raises(ValueError, match="unknown districts"):
+        read_regions(listing)

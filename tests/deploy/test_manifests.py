@@ -478,3 +478,16 @@ def test_stateless_api_services_scale_out_with_an_autoscaler(overlay: str) -> No
         assert container["resources"]["requests"]["cpu"], "CPU utilisation needs a CPU request"
     expected = {"actors", "events", "funding"} & set(deployments)
     assert {h["spec"]["scaleTargetRef"]["name"] for h in autoscalers.values()} == expected
+
+
+def test_every_region_of_the_region_list_has_an_overlay_with_its_districts() -> None:
+    import tomllib
+
+    listing = tomllib.loads((DEPLOY / "regions.toml").read_text(encoding="utf-8"))
+    for entry in listing["regions"]:
+        overlay = f"region-{entry['id']}"
+        assert overlay in OVERLAYS, f"{overlay} is in deploy/regions.toml but has no overlay"
+        docs = render(f"overlays/{overlay}")
+        (config,) = [c for n, c in by_kind(docs, "ConfigMap").items() if n.startswith("nzr-config")]
+        assert config["data"]["REGION"] == entry["id"]
+        assert config["data"]["REGION_DISTRICTS"].split(",") == entry["districts"]

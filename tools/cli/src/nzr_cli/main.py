@@ -1,15 +1,17 @@
-"""The ``nzr`` command: development tokens, the embedded platform, dead letters."""
+"""The ``nzr`` command: development tokens, the embedded platform (one region or a hub with
+leaf regions), the NATS topology, dead letters, and commands the services contribute."""
 
 from __future__ import annotations
 
 import re
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from nzr_cli import dlq
+from nzr_cli import dlq, topology
 from nzr_cli.embedded import run_platform
 from nzr_cli.tokens import local_token
 from nzr_common.auth import Role
@@ -20,6 +22,16 @@ app = typer.Typer(
     help="Netzwerk Zukunft Regional: run the platform locally and operate it.",
 )
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(topology.app, name="topology")
+
+
+def _mount_service_commands() -> None:
+    """Services contribute commands (``nzr reporting rebuild``) via the ``nzr.cli`` entry points."""
+    for entry_point in entry_points(group="nzr.cli"):
+        app.add_typer(entry_point.load(), name=entry_point.name)
+
+
+_mount_service_commands()
 
 
 def _region(value: str) -> str:
@@ -67,7 +79,7 @@ def run(
 
 @app.command("run-regions")
 def run_regions_command(
-    regions: Annotated[str, typer.Option(help="Comma-separated region ids.")] = "leipzig,erzgebirge",
+    regions: Annotated[str, typer.Option(help="Comma-separated region ids (default: deploy/regions.toml).")] = "",
     data_dir: Annotated[Path, typer.Option(help="Folder for NATS, databases and logs.")] = Path(
         ".var-regions"
     ),
@@ -75,8 +87,12 @@ def run_regions_command(
 ) -> None:
     """A NATS hub, leaf regions with their five services each, and state-mode reporting."""
     from nzr_cli.regions import run_regions
+    from nzr_cli.topology import DEFAULT_REGIONS_FILE, read_regions
 
-    ids = [_region(r.strip()) for r in regions.split(",") if r.strip()]
+    if regions:
+        ids = [_region(r.strip()) for r in regions.split(",") if r.strip()]
+    else:
+        ids = [entry.id for entry in read_regions(DEFAULT_REGIONS_FILE)]
     raise typer.Exit(run_regions(data_dir=data_dir, regions=ids, ready_timeout=ready_timeout,
                                  console=Console()))
 
