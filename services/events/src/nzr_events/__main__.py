@@ -1,5 +1,4 @@
 from nzr_common.entrypoint import main
-
 from nzr_events.app import create_app
 from nzr_events.settings import EventsSettings
 

@@ -1,9 +1,14 @@
 """Wiring of the events service."""
 
 from fastapi import FastAPI
-from nzr_common.runtime import ServiceDefinition, create_service_app
+from starlette.middleware import Middleware
 
+from nzr_common.contracts import events as contracts
+from nzr_common.runtime import ServiceDefinition, create_service_app
+from nzr_events import api
 from nzr_events.handlers import handlers
+from nzr_events.public_cache import PublicPageCache, PublicPageCacheMiddleware
+from nzr_events.registration_batches import RegistrationBatches
 from nzr_events.settings import EventsSettings
 from nzr_events.tables import Base, messaging
 
@@ -16,7 +21,29 @@ def create_app(settings: EventsSettings | None = None) -> FastAPI:
         description="Gatherings, registration, programmes and outcomes.",
         metadata=Base.metadata,
         tables=messaging,
-        routers=[],
+        routers=[api.router],
         handlers=handlers,
+        publishes=[
+            contracts.EventPublished,
+            contracts.EventUpdated,
+            contracts.EventCancelled,
+            contracts.EventCompleted,
+            contracts.AttendanceRecorded,
+            contracts.RegistrationConfirmed,
+            contracts.RegistrationCancelled,
+            contracts.AgreementRecorded,
+            contracts.AgreementStatusChanged,
+            contracts.RecommendationRecorded,
+        ],
     )
-    return create_service_app(definition, settings)
+    app = create_service_app(definition, settings)
+    runtime = app.state.runtime
+    app.state.registrations = RegistrationBatches(
+        runtime.sessions, runtime.outbox, consent_text_version=settings.consent_text_version
+    )
+    app.state.public_pages = PublicPageCache(settings.public_cache_seconds)
+    # Innermost (appended, not inserted): the platform's metrics, headers and tracing still apply.
+    app.user_middleware.append(
+        Middleware(PublicPageCacheMiddleware, cache=app.state.public_pages, paths=api.CACHED_PAGES)
+    )
+    return app

@@ -1,0 +1,97 @@
+"""Helpers shared by the events service tests: request bodies and the running service."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import delete, select
+
+from nzr_events.domain import BERLIN
+
+
+@dataclass
+class EventsService:
+    client: httpx.AsyncClient
+    running: Any
+    region: str
+    editor: dict[str, str]
+    admin: dict[str, str]
+
+    async def empty_tables(self) -> None:
+        """Delete every row, children first (the outbox relay tolerates vanished rows)."""
+        metadata = self.running.runtime.definition.metadata
+        async with self.running.runtime.sessions() as session, session.begin():
+            for table in reversed(metadata.sorted_tables):
+                if table.name != "outbox_relay_lease":
+                    await session.execute(delete(table))
+
+    async def announced(self, event_type_suffix: str | None = None) -> list[dict[str, Any]]:
+        """Envelopes in the outbox (sent or not), oldest first, optionally of one type."""
+        outbox = self.running.runtime.tables.outbox
+        async with self.running.runtime.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(outbox.c.nats_subject, outbox.c.payload).order_by(outbox.c.position)
+                )
+            ).all()
+        envelopes = [{**json.loads(payload), "nats_subject": subject} for subject, payload in rows]
+        if event_type_suffix:
+            envelopes = [e for e in envelopes if e["type"].endswith(f".{event_type_suffix}.v1")]
+        return envelopes
+
+    async def published_event(self, **overrides: Any) -> dict[str, Any]:
+        """Create and publish an event a month from now."""
+        created = await self.client.post("/api/v1/events", json=event_body(**overrides), headers=self.editor)
+        assert created.status_code == 201, created.text
+        published = await self.client.post(
+            f"/api/v1/events/{created.json()['id']}/publish", headers=self.editor
+        )
+        assert published.status_code == 200, published.text
+        return published.json()
+
+    async def register(self, event_id: str, **overrides: Any) -> httpx.Response:
+        return await self.client.post(
+            f"/api/v1/events/{event_id}/registrations", json=registration_body(**overrides)
+        )
+
+
+def in_berlin(days: int, hour: int = 10) -> datetime:
+    """A naive Berlin wall-clock time ``days`` from today."""
+    base = datetime.now(BERLIN).replace(hour=hour, minute=0, second=0, microsecond=0, tzinfo=None)
+    return base + timedelta(days=days)
+
+
+def event_body(**overrides: Any) -> dict[str, Any]:
+    starts = in_berlin(30)
+    body = {
+        "format": "workshop",
+        "title": "Werkstatt Klimaschutz im Ehrenamt",
+        "description": "Ideen für kommunale Wärmeplanung",
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(hours=6)).isoformat(),
+        "venue_name": "Bürgerhaus",
+        "venue_address": "Markt 1, 09111 Chemnitz",
+        "district": "14511000",
+        "topics": ["klima", "energie"],
+        "capacity": 20,
+        "fee_note": "kostenfrei",
+        "accessibility": "Rollstuhlgerecht, induktive Höranlage",
+    }
+    body.update(overrides)
+    return body
+
+
+def registration_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "name": "Erika Musterfrau",
+        "email": f"erika.{uuid.uuid4().hex[:8]}@example.org",
+        "data_use_consent": True,
+        "newsletter_consent": False,
+    }
+    body.update(overrides)
+    return body

@@ -1,0 +1,219 @@
+"""Registration: capacity, waiting list, promotion, signed cancellation links, concurrency."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from events_testkit import event_body, in_berlin, registration_body
+
+from nzr_events import domain
+
+
+async def test_registrations_are_confirmed_until_full_and_then_wait_in_order(events):
+    event = await events.published_event(capacity=2)
+    answers = [(await events.register(event["id"])).json() for _ in range(4)]
+    assert [a["status"] for a in answers] == ["confirmed", "confirmed", "waiting", "waiting"]
+    assert [a["waiting_position"] for a in answers[2:]] == [1, 2]
+    shown = (await events.client.get(f"/api/v1/events/{event['id']}")).json()
+    assert (shown["confirmed_count"], shown["waiting_count"], shown["seats_left"]) == (2, 2, 0)
+    confirmed = await events.announced("registration_confirmed")
+    assert len(confirmed) == 2
+    assert all(".priv." in e["nats_subject"] for e in confirmed)
+
+
+async def test_registration_confirmed_carries_email_and_mailing_list_consent_privately(events):
+    event = await events.published_event()
+    await events.register(event["id"], email="Lena@Example.org", newsletter_consent=True)
+    [confirmed] = await events.announced("registration_confirmed")
+    assert confirmed["data"]["email"] == "lena@example.org"
+    assert confirmed["data"]["newsletter_consent"] is True
+    assert confirmed["data"]["consent_text_version"]
+    shareable = [e for e in await events.announced() if ".priv." not in e["nats_subject"]]
+    assert shareable and not any("lena" in str(e).lower() or "Erika" in str(e) for e in shareable)
+
+
+async def test_cancellation_link_frees_the_seat_and_promotes_the_first_waiting_in_one_go(events):
+    event = await events.published_event(capacity=1)
+    first = (await events.register(event["id"])).json()
+    second = (await events.register(event["id"])).json()
+    third = (await events.register(event["id"])).json()
+    assert first["cancellation_url"].endswith(first["cancellation_token"])
+
+    cancelled = await events.client.post(
+        "/api/v1/registrations/cancel", params={"token": first["cancellation_token"]}
+    )
+    assert cancelled.status_code == 200
+    assert cancelled.json()["promoted_registration_ids"] == [second["id"]]
+    registrations = (
+        await events.client.get(f"/api/v1/events/{event['id']}/registrations", headers=events.editor)
+    ).json()
+    assert {r["id"]: r["status"] for r in registrations} == {
+        first["id"]: "cancelled",
+        second["id"]: "confirmed",
+        third["id"]: "waiting",
+    }
+    assert [r["waiting_position"] for r in registrations if r["status"] == "waiting"] == [1]
+    assert len(await events.announced("registration_cancelled")) == 1
+    promoted = (await events.announced("registration_confirmed"))[-1]["data"]
+    assert promoted["registration_id"] == second["id"] and promoted["promoted_from_waiting_list"]
+
+    twice = await events.client.post(
+        "/api/v1/registrations/cancel", json={"token": first["cancellation_token"]}
+    )
+    assert twice.status_code == 200 and twice.json()["promoted_registration_ids"] == []
+
+
+async def test_forged_foreign_and_expired_cancellation_links_are_refused(events):
+    event = await events.published_event(capacity=1)
+    receipt = (await events.register(event["id"])).json()
+    secret = events.running.runtime.settings.jwt_secret.get_secret_value()
+    forged = receipt["cancellation_token"][:-3] + "abc"
+    foreign = domain.sign_cancellation("another secret", receipt["id"], datetime.now(UTC) + timedelta(days=1))
+    expired = domain.sign_cancellation(secret, receipt["id"], datetime.now(UTC) - timedelta(seconds=1))
+    for token, status in ((forged, 403), (foreign, 403), (expired, 410), ("not-a-token-at-all", 403)):
+        response = await events.client.post("/api/v1/registrations/cancel", params={"token": token})
+        assert response.status_code == status, token
+        assert response.headers["content-type"] == "application/problem+json"
+    shown = (await events.client.get(f"/api/v1/events/{event['id']}")).json()
+    assert shown["confirmed_count"] == 1
+    assert await events.announced("registration_cancelled") == []
+
+
+async def test_second_registration_with_the_same_email_is_refused(events):
+    event = await events.published_event()
+    assert (await events.register(event["id"], email="max@example.org")).status_code == 201
+    duplicate = await events.register(event["id"], email="MAX@example.org ")
+    assert duplicate.status_code in (409, 422)
+    assert duplicate.headers["content-type"] == "application/problem+json"
+    assert (await events.client.get(f"/api/v1/events/{event['id']}")).json()["confirmed_count"] == 1
+
+
+async def test_registration_outside_the_window_is_refused(events):
+    not_yet = await events.published_event(registration_opens_at=in_berlin(5).isoformat())
+    refused = await events.register(not_yet["id"])
+    assert refused.status_code == 409 and "opens" in refused.json()["detail"]
+    past = datetime.now(domain.BERLIN).replace(tzinfo=None) - timedelta(hours=2)
+    started = await events.published_event(
+        starts_at=past.isoformat(), ends_at=(past + timedelta(hours=5)).isoformat()
+    )
+    closed = await events.register(started["id"])
+    assert closed.status_code == 409 and "closed" in closed.json()["detail"]
+    assert await events.announced("registration_confirmed") == []
+
+
+async def test_registration_without_consent_or_for_a_draft_is_refused(events):
+    event = await events.published_event()
+    assert (await events.register(event["id"], data_use_consent=False)).status_code == 422
+    draft = (await events.client.post("/api/v1/events", json=event_body(), headers=events.editor)).json()
+    assert (await events.register(draft["id"])).status_code == 404
+    assert (await events.register(event["id"], email="not-an-email")).status_code == 422
+
+
+async def test_capacity_below_the_confirmed_count_is_refused_and_more_seats_promote_waiting(events):
+    event = await events.published_event(capacity=2)
+    for _ in range(3):
+        await events.register(event["id"])
+    shrink = await events.client.patch(
+        f"/api/v1/events/{event['id']}", json={"capacity": 1}, headers=events.editor
+    )
+    assert shrink.status_code == 409
+    assert shrink.json()["invalid_params"][0]["name"] == "capacity"
+    grow = await events.client.patch(
+        f"/api/v1/events/{event['id']}", json={"capacity": 3}, headers=events.editor
+    )
+    assert grow.status_code == 200
+    assert (grow.json()["confirmed_count"], grow.json()["waiting_count"]) == (3, 0)
+
+
+async def test_sixty_concurrent_registrations_fill_twenty_seats_exactly(events):
+    event = await events.published_event(capacity=20)
+    answers = await asyncio.gather(*(events.register(event["id"]) for _ in range(60)))
+    assert all(a.status_code == 201 for a in answers), [a.text for a in answers if a.status_code != 201]
+    statuses = [a.json()["status"] for a in answers]
+    assert statuses.count("confirmed") == 20 and statuses.count("waiting") == 40
+    shown = (await events.client.get(f"/api/v1/events/{event['id']}")).json()
+    assert (shown["confirmed_count"], shown["waiting_count"]) == (20, 40)
+    assert len(await events.announced("registration_confirmed")) == 20
+    registrations = (
+        await events.client.get(f"/api/v1/events/{event['id']}/registrations", headers=events.editor)
+    ).json()
+    assert sorted(r["waiting_position"] for r in registrations if r["waiting_position"]) == list(range(1, 41))
+
+
+async def test_concurrent_cancellations_promote_each_waiting_registration_once(events):
+    event = await events.published_event(capacity=5)
+    receipts = [(await events.register(event["id"])).json() for _ in range(10)]
+    await asyncio.gather(
+        *(
+            events.client.post("/api/v1/registrations/cancel", params={"token": r["cancellation_token"]})
+            for r in receipts[:5]
+        )
+    )
+    shown = (await events.client.get(f"/api/v1/events/{event['id']}")).json()
+    assert (shown["confirmed_count"], shown["waiting_count"]) == (5, 0)
+    promoted = [
+        e for e in await events.announced("registration_confirmed") if e["data"]["promoted_from_waiting_list"]
+    ]
+    assert sorted(e["data"]["registration_id"] for e in promoted) == sorted(r["id"] for r in receipts[5:])
+
+
+async def test_attendance_list_is_exported_as_csv_for_organisers_only(events):
+    event = await events.published_event()
+    receipt = (
+        await events.register(event["id"], name="=HYPERLINK(1)", accessibility_needs="Rollstuhl")
+    ).json()
+    await events.register(event["id"], name="Jonas Beispiel")
+    await events.client.post(
+        f"/api/v1/events/{event['id']}/registrations/{receipt['id']}/check-in", headers=events.editor
+    )
+    assert (await events.client.get(f"/api/v1/events/{event['id']}/attendance.csv")).status_code == 401
+    exported = await events.client.get(f"/api/v1/events/{event['id']}/attendance.csv", headers=events.editor)
+    assert exported.headers["content-type"].startswith("text/csv")
+    lines = exported.text.strip().splitlines()
+    assert lines[0].startswith("name;email")
+    assert len(lines) == 3
+    assert lines[1].startswith("'=HYPERLINK(1)") and "Rollstuhl" in lines[1] and "+0" in lines[1]
+    assert "Jonas Beispiel" in lines[2]
+
+
+async def test_organiser_can_cancel_a_registration_on_someones_behalf(events):
+    event = await events.published_event(capacity=1)
+    first = (await events.register(event["id"])).json()
+    second = (await events.register(event["id"])).json()
+    response = await events.client.delete(
+        f"/api/v1/events/{event['id']}/registrations/{first['id']}", headers=events.editor
+    )
+    assert response.json()["promoted_registration_ids"] == [second["id"]]
+    body = registration_body()
+    assert body["data_use_consent"]
+
+
+async def test_the_same_email_sent_ten_times_at_once_registers_once(events):
+    event = await events.published_event()
+    answers = await asyncio.gather(
+        *(events.register(event["id"], email="eile@example.org") for _ in range(10))
+    )
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 9
+    assert (await events.client.get(f"/api/v1/events/{event['id']}")).json()["confirmed_count"] == 1
+
+
+async def test_two_replicas_taking_registrations_at_once_never_overbook(events):
+    from nzr_common.testing.services import running_service
+    from nzr_events.app import create_app
+
+    event = await events.published_event(capacity=20)
+    settings = events.running.runtime.settings
+    async with running_service(create_app, settings, "nzr_events") as replica:
+        for app in (events.running.app, replica.app):  # many small batches interleave across replicas
+            app.state.registrations.max_batch = 2
+        answers = await asyncio.gather(
+            *(
+                client.post(f"/api/v1/events/{event['id']}/registrations", json=registration_body())
+                for _ in range(40)
+                for client in (events.client, replica.client)
+            )
+        )
+    assert all(a.status_code == 201 for a in answers), [a.text for a in answers if a.status_code != 201]
+    assert [a.json()["status"] for a in answers].count("confirmed") == 20
+    shown = (await events.client.get(f"/api/v1/events/{event['id']}")).json()
+    assert (shown["confirmed_count"], shown["waiting_count"]) == (20, 60)
+    events.running.app.state.registrations.max_batch = 250
