@@ -1,5 +1,4 @@
 from nzr_common.entrypoint import main
-
 from nzr_funding.app import create_app
 from nzr_funding.settings import FundingSettings
 

@@ -1,8 +1,30 @@
-"""Tables of the funding service (its own database)."""
+"""Tables of the funding service (its own database).
 
-from nzr_common.db import new_metadata
+``catalogue_entries`` is the writer's record of the state-owned catalogue (with revisions);
+``programmes`` is the searchable read model every funding service builds from the catalogue
+events, with a stemmed search document indexed by SQLite FTS5 (``programme_fts``, created in
+the migration) or a PostgreSQL GIN index over ``to_tsvector('simple', search_doc)``.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from nzr_common.db import UTCDateTime, new_metadata
 from nzr_common.tables import add_messaging_tables
-from sqlalchemy.orm import DeclarativeBase
 
 
 class Base(DeclarativeBase):
@@ -10,3 +32,113 @@ class Base(DeclarativeBase):
 
 
 messaging = add_messaging_tables(Base.metadata)
+
+
+class CatalogueEntryRow(Base):
+    """The state's source of truth for one programme: the last accepted record and its revision."""
+
+    __tablename__ = "catalogue_entries"
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProgrammeRow(Base):
+    """Read model of one programme, built from FundingProgramPublished/Updated/Withdrawn."""
+
+    __tablename__ = "programmes"
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(500))
+    funder: Mapped[str] = mapped_column(String(500))
+    level: Mapped[str] = mapped_column(String(20))
+    region: Mapped[str] = mapped_column(String(500))
+    territories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    districts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    districts_exhaustive: Mapped[bool] = mapped_column(Boolean, default=True)
+    funding_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    areas: Mapped[list[str]] = mapped_column(JSON, default=list)
+    eligible: Mapped[list[str]] = mapped_column(JSON, default=list)
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    amount_min_eur: Mapped[float | None] = mapped_column(Float)
+    amount_max_eur: Mapped[float | None] = mapped_column(Float)
+    funding_rate_percent: Mapped[float | None] = mapped_column(Float)
+    deadline: Mapped[dict[str, Any]] = mapped_column(JSON)
+    url: Mapped[str | None] = mapped_column(String(1000))
+    source_url: Mapped[str | None] = mapped_column(String(1000))
+    additional_sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    verified_on: Mapped[date | None] = mapped_column(Date)
+    taxonomy_source: Mapped[str | None] = mapped_column(String(40))
+    notes: Mapped[str | None] = mapped_column(Text)
+    name_doc: Mapped[str] = mapped_column(Text, default="")
+    search_doc: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProjectionStateRow(Base):
+    """A counter per projection; ``programmes.seq`` takes its next value on every change so
+    readers can pick up what changed since they last looked."""
+
+    __tablename__ = "projection_state"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ActorRow(Base):
+    """Read model of the region's actors (kind, district, topics) for matching."""
+
+    __tablename__ = "actors"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    district: Mapped[str] = mapped_column(String(8))
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    public_profile: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DeadlineAnnouncementRow(Base):
+    """One FundingDeadlineApproaching announced: once per programme, deadline and threshold."""
+
+    __tablename__ = "deadline_announcements"
+
+    programme_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    deadline: Mapped[date] = mapped_column(Date, primary_key=True)
+    threshold_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    announced_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SavedSearchRow(Base):
+    __tablename__ = "saved_searches"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    query: Mapped[dict[str, Any]] = mapped_column(JSON)
+    alerts: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SearchAlertRow(Base):
+    """A new or changed programme matched a saved search."""
+
+    __tablename__ = "search_alerts"
+    __table_args__ = (UniqueConstraint("saved_search_id", "programme_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    saved_search_id: Mapped[str] = mapped_column(ForeignKey("saved_searches.id", ondelete="CASCADE"),
+                                                 index=True)
+    programme_id: Mapped[str] = mapped_column(String(120))
+    revision: Mapped[int] = mapped_column(Integer)
+    change: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

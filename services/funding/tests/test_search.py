@@ -1,0 +1,107 @@
+"""German full-text search with filters, facets and ranking over the seed catalogue."""
+
+import pytest
+
+SEARCH = "/api/v1/funding/programs"
+
+
+async def search(seeded, **params):  # type: ignore[no-untyped-def]
+    response = await seeded.client.get(SEARCH, params={"as_of": "2026-11-21", **params})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def ids(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return [hit["programme"]["id"] for hit in page["items"]]
+
+
+async def test_inflected_word_finds_its_stem(seeded):
+    page = await search(seeded, q="Klimaschutzes", limit=100)
+    assert "bund-nki-kommunalrichtlinie" in ids(page)
+    assert page["items"][0]["score"] >= page["items"][-1]["score"]
+
+
+async def test_umlauts_and_sharp_s_fold(seeded):
+    with_umlaut = await search(seeded, q="Förderung", limit=100)
+    spelled_out = await search(seeded, q="FOERDERUNG", limit=100)
+    assert ids(with_umlaut) == ids(spelled_out) and with_umlaut["total"] > 0
+    sharp_s = await search(seeded, q="Maßnahmen Klimaschutz", limit=100)
+    double_s = await search(seeded, q="massnahme klimaschutz", limit=100)
+    assert ids(sharp_s) == ids(double_s) and sharp_s["total"] > 0
+
+
+async def test_every_term_must_occur(seeded):
+    one = await search(seeded, q="Tschechien", limit=100)
+    two = await search(seeded, q="Tschechien Jugend", limit=100)
+    assert set(ids(two)) <= set(ids(one))
+
+
+async def test_filters_combine_and_facets_count_each_dimension_without_its_own_selection(seeded):
+    page = await search(seeded, level="land", eligible="kommune", limit=100)
+    assert page["total"] > 0
+    assert all(hit["programme"]["level"] == "land" and "kommune" in hit["programme"]["eligible"]
+               for hit in page["items"])
+    level_counts = {f["value"]: f["count"] for f in page["facets"]["level"]}
+    assert level_counts["land"] == page["total"] and level_counts.get("bund", 0) > 0
+    assert set(page["facets"]) == {"funding_type", "area", "territory", "eligible", "level", "topic", "state"}
+    labels = {f["value"]: f["label"] for f in page["facets"]["eligible"]}
+    assert labels["verband_vereinigung"] == "Verband/Vereinigung"
+
+
+async def test_open_now_and_deadline_before_use_the_deadline_data(seeded):
+    open_now = await search(seeded, open_now="true", limit=100)
+    assert all(hit["programme"]["deadline"]["state"] == "open" for hit in open_now["items"])
+    before = await search(seeded, deadline_before="2026-12-31", limit=100)
+    assert before["total"] > 0
+    assert all(hit["programme"]["deadline"]["next_deadline"] <= "2026-12-31" for hit in before["items"])
+
+
+async def test_amount_range_keeps_programmes_whose_range_overlaps(seeded):
+    page = await search(seeded, amount_min=100000, limit=100)
+    assert all((hit["programme"]["amount_max_eur"] or 10**9) >= 100000 for hit in page["items"])
+    assert "stiftung-mitarbeit-starthilfe" not in ids(page)
+
+
+async def test_pagination_is_stable(seeded):
+    first = await search(seeded, limit=10, offset=0)
+    second = await search(seeded, limit=10, offset=10)
+    assert first["total"] == second["total"] == 44
+    assert not set(ids(first)) & set(ids(second))
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"area": "raumfahrt"}, "area"),
+    ({"level": "kommune"}, "level"),
+    ({"amount_min": 10, "amount_max": 5}, "amount_min"),
+    ({"deadline_before": "2026-02-30"}, "deadline_before"),
+    ({"limit": 0}, "limit"),
+])
+async def test_bad_search_parameters_are_named_in_a_422_problem(seeded, params, field):
+    response = await seeded.client.get(SEARCH, params=params)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in [p["name"] for p in response.json()["invalid_params"]]
+
+
+async def test_taxonomy_lists_every_dimension_with_its_source(seeded):
+    taxonomy = (await seeded.client.get("/api/v1/funding/taxonomy")).json()
+    assert taxonomy["source"]["repository"].startswith("https://github.com/")
+    params = {d["parameter"] for d in taxonomy["dimensions"]}
+    assert params == {"funding_type", "area", "territory", "eligible", "level", "topic", "state"}
+
+
+async def test_unknown_programme_is_a_404_problem(seeded):
+    response = await seeded.client.get(f"{SEARCH}/no-such-programme")
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("q", ["Klimaschutz", "Förderung Vereine", "Tschechien", "Jugend Europa", "Bildung"])
+async def test_database_index_finds_exactly_what_the_stemming_rule_says(seeded, q):
+    """The same rule on both databases: every stemmed query token occurs in the document."""
+    from nzr_common.text import tokens
+    from nzr_funding.domain import matches_query
+
+    page = await search(seeded, q=q, limit=100)
+    entries = seeded.app.state.catalogue.entries.values()
+    expected = {e.facts.id for e in entries if matches_query(tokens(q), e.doc_tokens)}
+    assert set(ids(page)) == expected and page["total"] == len(expected)
