@@ -38,8 +38,32 @@ class DemoStep:
         return json.loads(text)
 
 
+@dataclass(frozen=True)
+class DemoDocument:
+    """A whole document POSTed once, e.g. the 44 real funding programmes to the catalogue import."""
+
+    name: str
+    label: str
+    service: str
+    path: str
+    package: str
+    data_file: str
+    role: str
+
+    def body(self) -> bytes:
+        return resources.files(self.package).joinpath(self.data_file).read_bytes()
+
+
 DEMO_STEPS: Sequence[DemoStep] = (
     DemoStep(name="actors", label="actors", service="actors", path="/api/v1/actors", data_file="actors.json"),
+)
+
+DEMO_DOCUMENTS: Sequence[DemoDocument] = (
+    # The catalogue belongs to the state; in the embedded run the demo region's funding service
+    # takes the state's write and builds its catalogue from the events, as a region would.
+    DemoDocument(name="funding", label="funding programmes", service="funding",
+                 path="/api/v1/funding/programs/import", package="nzr_funding.reference",
+                 data_file="foerderprogramme.json", role="state"),
 )
 
 
@@ -74,12 +98,13 @@ def load_demo_data(
     region: str,
     console: Console,
     steps: Sequence[DemoStep] = DEMO_STEPS,
+    documents: Sequence[DemoDocument] = DEMO_DOCUMENTS,
 ) -> int:
     """POST every demo item the ledger does not know yet; returns how many were created."""
     pending = {step: _not_loaded(step, ledger) for step in steps}
+    created = _load_documents(ledger=ledger, base_urls=base_urls, region=region, documents=documents)
     if not any(pending.values()):
-        return 0
-    created = 0
+        return created
     columns = (TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn())
     with httpx.Client(timeout=10.0) as client, Progress(*columns, console=console) as progress:
         for step, items in pending.items():
@@ -92,6 +117,29 @@ def load_demo_data(
                 ledger.record(step.name, item["key"], resource_id)
                 created += 1
                 progress.advance(task)
+    return created
+
+
+def _load_documents(
+    *, ledger: DemoLedger, base_urls: dict[str, str], region: str, documents: Sequence[DemoDocument]
+) -> int:
+    created = 0
+    with httpx.Client(timeout=60.0) as client:
+        for document in documents:
+            if ledger.id_of(document.name, "document") is not None:
+                continue
+            token = local_token(region=region, roles=[document.role], subject="nzr-demo")
+            url = f"{base_urls[document.service]}{document.path}"
+            try:
+                response = client.post(url, content=document.body(), headers={
+                    "Authorization": f"Bearer {token}", "content-type": "application/json"})
+            except httpx.HTTPError as error:
+                raise DemoDataFailed(f"{url} did not answer: {error!r}") from error
+            if response.is_error:
+                raise DemoDataFailed(f"{url} refused the {document.label}: "
+                                     f"{response.status_code} {response.text[:500]}")
+            ledger.record(document.name, "document", "imported")
+            created += 1
     return created
 
 
