@@ -1,12 +1,37 @@
 """Wiring of the actors service."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
-from nzr_common.runtime import ServiceDefinition, create_service_app
 
 from nzr_actors import api
 from nzr_actors.handlers import handlers
+from nzr_actors.reads import ActorReader
 from nzr_actors.settings import ActorsSettings
 from nzr_actors.tables import Base, messaging
+from nzr_common.contracts.actors import (
+    ActorRegistered,
+    ActorRemoved,
+    ActorUpdated,
+    ContactAdded,
+    CooperationEnded,
+    CooperationRecorded,
+    PersonErased,
+    ResourceOffered,
+)
+from nzr_common.runtime import ServiceDefinition, create_service_app
+
+PUBLISHES = (
+    ActorRegistered,
+    ActorUpdated,
+    ActorRemoved,
+    CooperationRecorded,
+    CooperationEnded,
+    ResourceOffered,
+    ContactAdded,
+    PersonErased,
+)
 
 
 def create_app(settings: ActorsSettings | None = None) -> FastAPI:
@@ -14,10 +39,27 @@ def create_app(settings: ActorsSettings | None = None) -> FastAPI:
     definition = ServiceDefinition(
         name="actors",
         title="NZR actors",
-        description="Actors of a regional network, their cooperations and network analysis.",
+        description="Actors of a regional network, their contact persons and cooperations, "
+        "and the analysis of the cooperation network.",
         metadata=Base.metadata,
         tables=messaging,
-        routers=[api.router],
+        routers=[api.router, api.persons, api.cooperations, api.networks],
         handlers=handlers,
+        publishes=PUBLISHES,
     )
-    return create_service_app(definition, settings)
+    app = create_service_app(definition, settings)
+    reader = ActorReader(settings.database_url, app.state.runtime.engine)
+    app.state.actor_reader = reader
+    plumbing = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The runtime has start-up hooks only; the read pool is closed after its shutdown.
+        async with plumbing(app):
+            try:
+                yield
+            finally:
+                await reader.close()
+
+    app.router.lifespan_context = lifespan
+    return app

@@ -1,7 +1,6 @@
 """Alembic environment of the actors service."""
 
-from nzr_common.migrations import run_migrations
-
 from nzr_actors.tables import Base
+from nzr_common.migrations import run_migrations
 
 run_migrations(Base.metadata)

@@ -1,0 +1,257 @@
+"""Actors over HTTP: CRUD with ETags, consent, region boundaries, search, duplicates, bad input."""
+
+import uuid
+
+import pytest
+
+DRESDEN = "14612000"
+LEIPZIG = "14713000"
+
+
+async def test_editor_creates_reads_updates_and_deletes_an_actor_with_etags(actors):
+    created = await actors.create(
+        name="Bürgerenergie Elbtal eG",
+        kind="unternehmen",
+        sector="wirtschaft",
+        website="https://www.buergerenergie-elbtal.de/",
+        resources=[{"kind": "geld", "direction": "offered", "amount": 5000}],
+    )
+    url = f"/api/v1/actors/{created['id']}"
+    read = await actors.client.get(url, headers=actors.editor)
+    assert read.headers["etag"] == '"1"' and read.json()["resources"][0]["amount"] == 5000
+    assert (
+        await actors.client.get(url, headers={**actors.editor, "If-None-Match": '"1"'})
+    ).status_code == 304
+    updated = await actors.client.patch(
+        url,
+        json={"description": "Photovoltaik auf Schuldächern"},
+        headers={**actors.editor, "If-Match": '"1"'},
+    )
+    assert updated.status_code == 200, updated.text
+    assert updated.headers["etag"] == '"2"' and updated.json()["name"] == "Bürgerenergie Elbtal eG"
+    assert (await actors.client.delete(url, headers={**actors.editor, "If-Match": '"2"'})).status_code == 204
+    assert (await actors.client.get(url, headers=actors.editor)).status_code == 404
+
+
+async def test_stale_if_match_gets_412_and_a_missing_one_gets_428(actors, assert_problem):
+    url = f"/api/v1/actors/{(await actors.create())['id']}"
+    first = await actors.client.patch(
+        url, json={"name": "Neuer Name e.V."}, headers={**actors.editor, "If-Match": '"1"'}
+    )
+    assert first.status_code == 200
+    stale = await actors.client.patch(
+        url, json={"name": "Anderer Name"}, headers={**actors.editor, "If-Match": '"1"'}
+    )
+    assert assert_problem(stale, 412) and stale.headers["etag"] == '"2"'
+    assert_problem(await actors.client.patch(url, json={"name": "Ohne ETag"}, headers=actors.editor), 428)
+    assert (await actors.client.get(url, headers=actors.editor)).json()["name"] == "Neuer Name e.V."
+
+
+async def test_anonymous_callers_see_only_actors_that_consented_to_a_public_profile(actors):
+    word = f"sichtbar{uuid.uuid4().hex[:6]}"
+    public = await actors.create(description=word, public_profile=True)
+    private = await actors.create(description=word, public_profile=False)
+    assert (await actors.client.get(f"/api/v1/actors/{public['id']}")).status_code == 200
+    assert (await actors.client.get(f"/api/v1/actors/{private['id']}")).status_code == 404
+    anonymous = (await actors.client.get("/api/v1/actors", params={"q": word})).json()
+    assert [a["id"] for a in anonymous["items"]] == [public["id"]] and anonymous["total"] == 1
+    editor = (await actors.client.get("/api/v1/actors", params={"q": word}, headers=actors.editor)).json()
+    assert editor["total"] == 2
+
+
+async def test_editors_of_another_region_cannot_touch_this_regions_actors(actors, token_for, assert_problem):
+    actor = await actors.create(public_profile=False)
+    url = f"/api/v1/actors/{actor['id']}"
+    stranger = token_for("editor", "admin", region=f"r{uuid.uuid4().hex[:8]}")
+    assert_problem(
+        await actors.client.patch(url, json={"name": "Übernommen"}, headers={**stranger, "If-Match": '"1"'}),
+        403,
+    )
+    assert_problem(await actors.client.delete(url, headers=stranger), 403)
+    assert_problem(await actors.client.get(f"{url}/contacts", headers=stranger), 403)
+    assert_problem(
+        await actors.client.post(
+            "/api/v1/actors",
+            json={"name": "Fremd", "kind": "verein", "sector": "wirtschaft", "district": DRESDEN},
+            headers=stranger,
+        ),
+        403,
+    )
+    assert_problem(await actors.client.get(url, headers=stranger), 404)
+    assert (await actors.client.get(url, headers=actors.editor)).json()["version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"district": "09162000"}, "district"),
+        ({"district": "1461200"}, "district"),
+        ({"topics": ["astrologie"]}, "topics"),
+        ({"topics": ["bne", "bne"]}, "topics"),
+        ({"description": "x" * 10_001}, "description"),
+        ({"resources": [{"kind": "gold"}]}, "resources.0.kind"),
+        ({"resources": [{"kind": "geld", "amount": -5}]}, "resources.0.amount"),
+        ({"sector": "militaer"}, "sector"),
+    ],
+    ids=[
+        "district-of-bavaria",
+        "short-ags",
+        "unknown-topic",
+        "repeated-topic",
+        "oversize-description",
+        "unknown-resource",
+        "negative-amount",
+        "unknown-sector",
+    ],
+)
+async def test_invalid_actor_input_is_a_422_problem_naming_the_field_and_stores_nothing(
+    actors, change, field, assert_problem
+):
+    name = f"Ungültig {uuid.uuid4().hex[:8]}"
+    body = {"name": name, "kind": "verein", "sector": "zivilgesellschaft", "district": DRESDEN, **change}
+    assert_problem(await actors.client.post("/api/v1/actors", json=body, headers=actors.editor), 422, field)
+    found = await actors.client.get("/api/v1/actors", params={"q": name}, headers=actors.editor)
+    assert found.json()["total"] == 0
+
+
+async def test_an_update_with_an_unknown_topic_is_refused_and_changes_nothing(actors, assert_problem):
+    url = f"/api/v1/actors/{(await actors.create())['id']}"
+    response = await actors.client.patch(
+        url, json={"topics": ["astrologie"]}, headers={**actors.editor, "If-Match": '"1"'}
+    )
+    assert_problem(response, 422, "topics")
+    assert (await actors.client.get(url, headers=actors.editor)).json()["version"] == 1
+
+
+async def test_a_likely_duplicate_is_refused_with_409_until_the_client_confirms(actors, assert_problem):
+    place = f"Radebeul {uuid.uuid4().hex[:6]}"
+    first = await actors.create(name="Lastenrad-Initiative Radebeul e.V.", municipality=place)
+    body = {
+        "name": "Lastenrad Initiative Radebeul",
+        "kind": "initiative",
+        "sector": "zivilgesellschaft",
+        "district": DRESDEN,
+        "municipality": place,
+    }
+    refused = assert_problem(
+        await actors.client.post("/api/v1/actors", json=body, headers=actors.editor), 409
+    )
+    assert [d["id"] for d in refused["duplicates"]] == [first["id"]]
+    confirmed = await actors.client.post(
+        "/api/v1/actors?confirm_duplicates=true", json=body, headers=actors.editor
+    )
+    assert confirmed.status_code == 201
+
+
+async def test_duplicate_check_finds_similar_names_in_the_same_place_and_the_same_website(actors):
+    place = f"Pirna {uuid.uuid4().hex[:6]}"
+    site = f"https://klimabuendnis-{uuid.uuid4().hex[:6]}.de"
+    same_name = await actors.create(name="Klimabündnis Pirna e.V.", municipality=place)
+    same_site = await actors.create(name="Ganz anders benannt", municipality="Freital", website=site)
+    await actors.create(name="Klimabündnis Pirna e.V.", municipality=f"Anderswo {uuid.uuid4().hex[:6]}")
+    report = await actors.client.get(
+        "/api/v1/actors/duplicates",
+        headers=actors.editor,
+        params={
+            "name": "Klimabuendnis Pirna",
+            "municipality": place,
+            "district": DRESDEN,
+            "website": f"{site}/",
+        },
+    )
+    candidates = {c["id"]: c["reason"] for c in report.json()["candidates"]}
+    assert candidates == {same_name["id"]: "similar_name", same_site["id"]: "same_website"}
+    of_actor = await actors.client.get(f"/api/v1/actors/{same_name['id']}/duplicates", headers=actors.editor)
+    assert of_actor.json()["candidates"] == []
+
+
+async def test_search_folds_umlauts_and_stems_german_words(actors):
+    tag = uuid.uuid4().hex[:6]
+    actor = await actors.create(
+        name=f"Bürgerenergiegenossenschaft Weißeritz {tag}",
+        description="Wir betreiben Solaranlagen auf Dächern von Schulen.",
+    )
+    for q in (
+        f"buergerenergiegenossenschaft {tag}",
+        f"Weisseritz {tag}",
+        f"Solaranlage Schule {tag}",
+        f"BÜRGERENERGIEGENOSSENSCHAFTEN {tag}",
+        f"energie klimaschutz {tag}",
+    ):
+        found = await actors.client.get("/api/v1/actors", params={"q": q}, headers=actors.editor)
+        assert [a["id"] for a in found.json()["items"]] == [actor["id"]], q
+    none = await actors.client.get("/api/v1/actors", params={"q": f"Windkraft {tag}"}, headers=actors.editor)
+    assert none.json()["total"] == 0
+
+
+async def test_search_filters_by_kind_sector_district_topic_and_resources_with_paging(actors):
+    tag = f"filter{uuid.uuid4().hex[:6]}"
+    wanted = [
+        await actors.create(
+            name=f"Schule {tag} {i}",
+            kind="bildungseinrichtung",
+            sector="bildung_wissenschaft",
+            district=LEIPZIG,
+            topics=["bne", "kultur"],
+            description=tag,
+            resources=[{"kind": "raeume", "direction": "offered", "capacity": 30}],
+        )
+        for i in range(3)
+    ]
+    await actors.create(
+        name=f"Schule {tag} ohne Raum",
+        kind="bildungseinrichtung",
+        sector="bildung_wissenschaft",
+        district=LEIPZIG,
+        topics=["bne"],
+        description=tag,
+        resources=[{"kind": "raeume", "direction": "needed"}],
+    )
+    await actors.create(
+        name=f"Firma {tag}",
+        kind="unternehmen",
+        sector="wirtschaft",
+        district=LEIPZIG,
+        topics=["bne"],
+        description=tag,
+    )
+    params = {
+        "q": tag,
+        "kind": "bildungseinrichtung",
+        "district": LEIPZIG,
+        "topic": "bne",
+        "offers": "raeume",
+        "sort": "-name",
+        "page_size": 2,
+    }
+    first = (await actors.client.get("/api/v1/actors", params=params, headers=actors.editor)).json()
+    second = (
+        await actors.client.get("/api/v1/actors", params={**params, "page": 2}, headers=actors.editor)
+    ).json()
+    assert first["total"] == 3 and len(first["items"]) == 2 and len(second["items"]) == 1
+    names = [a["name"] for a in first["items"] + second["items"]]
+    assert names == sorted((a["name"] for a in wanted), reverse=True)
+    needs = await actors.client.get(
+        "/api/v1/actors", params={"q": tag, "needs": "raeume"}, headers=actors.editor
+    )
+    assert [a["name"] for a in needs.json()["items"]] == [f"Schule {tag} ohne Raum"]
+    sector = await actors.client.get(
+        "/api/v1/actors", params={"q": tag, "sector": "wirtschaft"}, headers=actors.editor
+    )
+    assert sector.json()["total"] == 1
+
+
+async def test_openapi_documents_every_actors_route(actors):
+    paths = (await actors.client.get("/openapi.json")).json()["paths"]
+    for path in (
+        "/api/v1/actors",
+        "/api/v1/actors/{actor_id}",
+        "/api/v1/actors/import",
+        "/api/v1/actors/{actor_id}/contacts",
+        "/api/v1/persons/erase",
+        "/api/v1/cooperations",
+        "/api/v1/network/metrics",
+        "/api/v1/network/suggestions",
+        "/api/v1/network/export",
+    ):
+        assert path in paths, path

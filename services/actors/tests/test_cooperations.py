@@ -1,0 +1,152 @@
+"""Cooperations: recorded by hand or from the events service's agreements, ended, listed."""
+
+import asyncio
+import uuid
+
+import nats
+
+from nzr_common.contracts.base import Envelope
+from nzr_common.contracts.events import AgreementRecorded
+
+
+async def test_a_cooperation_is_recorded_ended_and_announced(actors):
+    verein = await actors.create()
+    firma = await actors.create(kind="unternehmen", sector="wirtschaft")
+    created = await actors.client.post(
+        "/api/v1/cooperations",
+        headers=actors.editor,
+        json={
+            "actor_a": verein["id"],
+            "actor_b": firma["id"],
+            "type": "projekt",
+            "topic": "energie_klimaschutz",
+            "since": "2025-03-01",
+        },
+    )
+    assert created.status_code == 201, created.text
+    cooperation = created.json()
+    assert cooperation["cross_sector"] is True and cooperation["origin"] == "manual"
+    ended = await actors.client.post(
+        f"/api/v1/cooperations/{cooperation['id']}/end", json={"until": "2025-12-31"}, headers=actors.editor
+    )
+    assert ended.json()["until"] == "2025-12-31"
+    listed = (
+        await actors.client.get(
+            "/api/v1/cooperations", params={"actor_id": firma["id"]}, headers=actors.editor
+        )
+    ).json()
+    assert [c["id"] for c in listed["items"]] == [cooperation["id"]]
+    active = (
+        await actors.client.get(
+            "/api/v1/cooperations",
+            headers=actors.editor,
+            params={"actor_id": firma["id"], "active_on": "2026-06-01"},
+        )
+    ).json()
+    assert active["total"] == 0
+
+    def announced(envelopes: list[dict]) -> bool:
+        return {"nzr.actors.cooperation_recorded.v1", "nzr.actors.cooperation_ended.v1"} <= {
+            e["type"] for e in envelopes if e["subject"] == cooperation["id"]
+        }
+
+    envelopes = await actors.events(expected=announced)
+    assert announced(envelopes)
+
+
+async def test_bad_cooperations_are_422_problems_naming_the_field(actors, assert_problem):
+    one, two = await actors.create(), await actors.create()
+    cases = [
+        ({"actor_a": one["id"], "actor_b": one["id"]}, "actor_b"),
+        ({"actor_a": one["id"], "actor_b": str(uuid.uuid4())}, "actor_b"),
+        ({"actor_a": one["id"], "actor_b": two["id"], "actor_b_region": "leipzig"}, "actor_b_region"),
+        ({"actor_a": one["id"], "actor_b": two["id"], "topic": "astrologie"}, "topic"),
+        ({"actor_a": one["id"], "actor_b": two["id"], "until": "2020-01-01"}, "until"),
+        ({"actor_a": one["id"], "actor_b": two["id"], "type": "freundschaft"}, "type"),
+    ]
+    for change, field in cases:
+        body = {"type": "austausch", "since": "2024-01-01", **change}
+        assert_problem(
+            await actors.client.post("/api/v1/cooperations", json=body, headers=actors.editor), 422, field
+        )
+    listed = await actors.client.get(
+        "/api/v1/cooperations", params={"actor_id": one["id"]}, headers=actors.editor
+    )
+    assert listed.json()["total"] == 0
+
+
+async def test_an_agreement_becomes_cooperations_of_its_parties_once_even_when_sent_again(actors):
+    parties = [
+        (await actors.create())["id"],
+        (await actors.create(sector="wirtschaft"))["id"],
+        (await actors.create())["id"],
+    ]
+    agreement = AgreementRecorded(
+        agreement_id=str(uuid.uuid4()),
+        event_id=str(uuid.uuid4()),
+        party_actor_ids=[*parties, str(uuid.uuid4())],
+    )
+    first = Envelope.wrap(agreement, region=actors.region, service="events")
+    resent = Envelope.wrap(agreement, region=actors.region, service="events")  # same fact, new event id
+    connection = await nats.connect(actors.nats_url)
+    js = connection.jetstream()
+    for envelope in (first, first, resent):
+        await js.publish(envelope.nats_subject(), envelope.to_json(), headers={"Nats-Msg-Id": envelope.id})
+    await connection.close()
+    items: list[dict] = []
+    for _ in range(100):
+        items = (
+            await actors.client.get(
+                "/api/v1/cooperations", params={"actor_id": parties[0]}, headers=actors.editor
+            )
+        ).json()["items"]
+        if len(items) == 2:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)  # give the resent event time to (not) add anything
+    for party in parties:
+        listed = (
+            await actors.client.get("/api/v1/cooperations", params={"actor_id": party}, headers=actors.editor)
+        ).json()
+        assert listed["total"] == 2
+        assert {c["origin_id"] for c in listed["items"]} == {agreement.agreement_id}
+        assert {c["type"] for c in listed["items"]} == {"vereinbarung"}
+
+    def three_recorded(envelopes: list[dict]) -> bool:
+        return (
+            sum(
+                1
+                for e in envelopes
+                if e["type"] == "nzr.actors.cooperation_recorded.v1"
+                and e["data"].get("origin_agreement_id") == agreement.agreement_id
+            )
+            >= 3
+        )
+
+    envelopes = await actors.events(expected=three_recorded)
+    assert sum(1 for e in envelopes if e["data"].get("origin_agreement_id") == agreement.agreement_id) == 3
+
+
+async def test_removing_an_actor_ends_its_cooperations(actors):
+    one, two = await actors.create(), await actors.create()
+    created = (
+        await actors.client.post(
+            "/api/v1/cooperations",
+            headers=actors.editor,
+            json={"actor_a": one["id"], "actor_b": two["id"], "type": "austausch", "since": "2024-01-01"},
+        )
+    ).json()
+    assert (
+        await actors.client.delete(f"/api/v1/actors/{one['id']}", headers=actors.editor)
+    ).status_code == 204
+    assert (
+        await actors.client.get(f"/api/v1/cooperations/{created['id']}", headers=actors.editor)
+    ).status_code == 404
+
+    def ended(envelopes: list[dict]) -> bool:
+        return any(
+            e["type"] == "nzr.actors.cooperation_ended.v1" and e["subject"] == created["id"]
+            for e in envelopes
+        )
+
+    assert ended(await actors.events(expected=ended))
