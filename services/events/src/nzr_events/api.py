@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from nzr_common.auth import EditorDep, Principal, PrincipalDep, Role
+from nzr_common.auth import AdminDep, EditorDep, Principal, PrincipalDep, Role
 from nzr_common.contracts.events import AgreementStatus, EventFormat
 from nzr_common.problems import ProblemError
 from nzr_common.runtime import OutboxDep, SessionDep
@@ -239,9 +239,9 @@ async def register_for_event(
     operation_id="list_registrations",
 )
 async def list_registrations(
-    event_id: str, session: SessionDep, _: EditorDep, status: RegistrationStatus | None = None
+    event_id: str, session: SessionDep, _: AdminDep, status: RegistrationStatus | None = None
 ) -> list[RegistrationRead]:
-    """Registrations of an event (organisers)."""
+    """Registrations of an event with names and e-mails (region admins: personal data)."""
     return await service.list_registrations(session=session, event_id=event_id, status=status)
 
 
@@ -279,8 +279,8 @@ async def check_in(
     operation_id="attendance_csv",
     responses={200: {"content": {"text/csv": {}}}},
 )
-async def attendance_csv(event_id: str, session: SessionDep, _: EditorDep) -> Response:
-    """Attendance list for organisers as CSV."""
+async def attendance_csv(event_id: str, session: SessionDep, _: AdminDep) -> Response:
+    """Attendance list as CSV (region admins: it carries names and e-mails)."""
     body = await service.attendance_csv(session=session, event_id=event_id)
     return Response(
         body,
