@@ -1,47 +1,612 @@
-"""Indicator queries over the projections."""
+"""Indicator service functions: load dated contributions from the projections, let the pure
+rules in ``domain.py`` turn them into figures, and map them to the API schemas."""
 
-from datetime import UTC, datetime
+from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nzr_reporting.schemas import Indicator, IndicatorReport, IndicatorValue
-from nzr_reporting.tables import ActorFact, RegionFreshness
+from nzr_common.problems import InvalidParam, ProblemError
+from nzr_common.regions import DISTRICTS_SOURCE, District
+from nzr_reporting import domain
+from nzr_reporting.catalogue import BY_ID, INDICATORS, IndicatorDefinition
+from nzr_reporting.domain import Delta, Figure, Totals
+from nzr_reporting.schemas import (
+    FreshnessRead,
+    Indicator,
+    IndicatorDefinitionRead,
+    IndicatorReport,
+    IndicatorSeries,
+    IndicatorValue,
+    OverviewCell,
+    OverviewRow,
+    RegionSeries,
+    SeriesPoint,
+    StateOverview,
+)
+from nzr_reporting.tables import (
+    ActorFact,
+    AgreementFact,
+    AgreementStatusChange,
+    CampaignFact,
+    CooperationFact,
+    FundingMatchFact,
+    FundingSearchFact,
+    GatheringFact,
+    ListReachSnapshot,
+    ProjectionVersion,
+    RegionFreshness,
+)
+
+MAX_SERIES_MONTHS = 240
 
 
-async def actors_total(*, session: AsyncSession, regions: list[str] | None) -> Indicator:
-    """Number of registered (not removed) actors per region and district."""
-    query = (
-        select(ActorFact.region, ActorFact.district, func.count())
-        .where(ActorFact.removed_at.is_(None))
-        .group_by(ActorFact.region, ActorFact.district)
+@dataclass
+class Scope:
+    """Which regions a request covers and where their population figures come from."""
+
+    regions: list[str]
+    districts: dict[str, District]
+    own_region_districts: dict[str, District] | None = None
+    stale_after: timedelta = timedelta(hours=1)
+    cache: ReportCache | None = None
+
+
+class ReportCache:
+    """Computed indicator lists by (projection version, regions, day): reused until the
+    projections change, so dashboards and the state overview cost one small query."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._entries: dict[tuple[Any, ...], list[Indicator]] = {}
+
+    def get(self, key: tuple[Any, ...]) -> list[Indicator] | None:
+        return self._entries.get(key)
+
+    def put(self, key: tuple[Any, ...], value: list[Indicator]) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[key] = value
+
+
+async def projection_version(session: AsyncSession) -> int:
+    return await session.scalar(select(ProjectionVersion.version)) or 0
+
+
+def definition_of(indicator_id: str) -> IndicatorDefinition:
+    """The indicator's definition, or a 404 problem naming the known ids."""
+    definition = BY_ID.get(indicator_id)
+    if definition is None:
+        raise ProblemError(
+            404,
+            "Unknown indicator",
+            f"There is no indicator '{indicator_id}'. Known: {', '.join(BY_ID)}.",
+            invalid_params=[InvalidParam(name="indicator_id", reason="unknown indicator")],
+        )
+    return definition
+
+
+def check_breakdown(definition: IndicatorDefinition, breakdown: str | None) -> None:
+    if breakdown is not None and breakdown not in definition.breakdowns:
+        allowed = ", ".join(definition.breakdowns) or "none"
+        raise ProblemError(
+            422,
+            "Invalid breakdown",
+            f"'{definition.id}' can be broken down by: {allowed}.",
+            invalid_params=[InvalidParam(name="by", reason=f"allowed: {allowed}")],
+        )
+
+
+def describe(definition: IndicatorDefinition) -> IndicatorDefinitionRead:
+    return IndicatorDefinitionRead(
+        id=definition.id,
+        label=definition.label,
+        definition=definition.definition,
+        unit=definition.unit,
+        theme=definition.theme,
+        kind=definition.kind,
+        source_events=list(definition.source_events),
+        breakdowns=list(definition.breakdowns),
+        by_district=definition.by_district,
     )
+
+
+def month_range(first: str | None, last: str | None, *, today: date) -> list[date]:
+    """Month ends from ``first`` to ``last`` (YYYY-MM; default: the last 12 months); 422 when
+    the range is impossible."""
+
+    def parse(value: str, name: str) -> date:
+        try:
+            return datetime.strptime(value, "%Y-%m").date()
+        except ValueError as error:
+            raise ProblemError(
+                422,
+                "Invalid month",
+                f"{name} must look like 2026-01.",
+                invalid_params=[InvalidParam(name=name, reason="expected YYYY-MM")],
+            ) from error
+
+    end = parse(last, "to") if last else today.replace(day=1)
+    start = parse(first, "from") if first else (end - timedelta(days=335)).replace(day=1)
+    if start > end:
+        raise ProblemError(
+            422,
+            "Impossible date range",
+            f"'from' ({start:%Y-%m}) is after 'to' ({end:%Y-%m}).",
+            invalid_params=[InvalidParam(name="from", reason="after 'to'")],
+        )
+    months = domain.months_between(start, end)
+    if len(months) > MAX_SERIES_MONTHS:
+        raise ProblemError(
+            422,
+            "Date range too long",
+            f"At most {MAX_SERIES_MONTHS} months per series.",
+            invalid_params=[InvalidParam(name="from", reason="range too long")],
+        )
+    return months
+
+
+@dataclass
+class Workbook:
+    """The figures of one request: every kind of contribution is loaded once and shared.
+
+    For a single reference day (``as_of``) stocks are summed up in the database, so a request
+    reads a row per region and group instead of a row per day; for a series the contributions
+    are read per day and summed up month by month in ``domain``.
+    """
+
+    session: AsyncSession
+    scope: Scope
+    as_of: date | None = None
+    _cache: dict[tuple[Any, ...], list[Delta]] = field(default_factory=dict)
+
+    def _in_scope(self, column: Any) -> Any:
+        return column.in_(self.scope.regions)
+
+    async def _dated(
+        self,
+        model: Any,
+        *,
+        on: Any,
+        off: Any = None,
+        amount: Any = None,
+        district: Any = None,
+        key: Any = None,
+        where: tuple[Any, ...] = (),
+        flow: bool = False,
+    ) -> list[Delta]:
+        """Contributions of ``model`` rows: +amount on ``on``, −amount on ``off``, by region,
+        district and breakdown key."""
+        amount = amount if amount is not None else func.count()
+        groups = [
+            model.region,
+            district if district is not None else null(),
+            key if key is not None else null(),
+        ]
+        conditions = [on.is_not(None), self._in_scope(model.region), *where]
+        day = self.as_of
+        if day is not None and flow:
+            # What was added in the reference day's month: only that month's rows are read.
+            conditions.append(on >= day.replace(day=1))
+        if day is None:
+            dates = [on, off if off is not None else null()]
+            rows = await self.session.execute(
+                select(*groups, *dates, amount).where(*conditions).group_by(*_real(*groups, *dates))
+            )
+            deltas = []
+            for region, district_code, key_value, start, end, total in rows:
+                deltas.append(Delta(region, start, float(total or 0), district_code, key_value))
+                if end is not None:
+                    deltas.append(Delta(region, end, -float(total or 0), district_code, key_value))
+            return deltas
+        if off is not None:
+            amount = func.sum(case((off.is_not(None) & (off <= day), 0), else_=1))
+        rows = await self.session.execute(
+            select(*groups, amount).where(*conditions, on <= day).group_by(*_real(*groups))
+        )
+        return [Delta(region, day, float(total or 0), d, k) for region, d, k, total in rows]
+
+    async def _load(self, name: tuple[Any, ...], loader: Any) -> list[Delta]:
+        if name not in self._cache:
+            self._cache[name] = await loader()
+        return self._cache[name]
+
+    async def actors(self, breakdown: str | None = None) -> list[Delta]:
+        a = ActorFact
+        registered = (a.registered_on.is_not(None),)
+        if breakdown == "topic":
+
+            async def by_topic() -> list[Delta]:
+                rows = await self.session.execute(
+                    select(a.region, a.district, a.topics, a.registered_on, a.removed_on).where(
+                        *registered, self._in_scope(a.region)
+                    )
+                )
+                deltas = []
+                for region, district, topics, on, off in rows:
+                    for topic in topics or ["ohne_thema"]:
+                        deltas.append(Delta(region, on, 1, district, topic))
+                        if off:
+                            deltas.append(Delta(region, off, -1, district, topic))
+                return deltas
+
+            return await self._load(("actors", "topic"), by_topic)
+        key = {"kind": a.kind, "sector": a.sector, "district": a.district}.get(breakdown or "")
+        return await self._load(
+            ("actors", breakdown),
+            lambda: self._dated(
+                a, on=a.registered_on, off=a.removed_on, district=a.district, key=key, where=registered
+            ),
+        )
+
+    async def cooperations(self, which: str) -> list[Delta]:
+        c = CooperationFact
+        where = {
+            "cross": (c.cross_sector.is_(True),),
+            "from_gatherings": (c.origin_agreement_id.is_not(None),),
+        }.get(which, ())
+        ends = which in ("active", "cross")
+        return await self._load(
+            ("cooperations", which),
+            lambda: self._dated(
+                c, on=c.since, off=c.until if ends else None, where=where, flow=which == "new"
+            ),
+        )
+
+    async def gatherings(self, measure: str, breakdown: str | None) -> list[Delta]:
+        g = GatheringFact
+        amount = func.sum(func.coalesce(g.participants, g.attended, 0)) if measure == "participants" else None
+        key = {"format": g.format, "district": g.district}.get(breakdown or "")
+        return await self._load(
+            ("gatherings", measure, breakdown),
+            lambda: self._dated(
+                g,
+                on=g.completed_on,
+                amount=amount,
+                district=g.district,
+                key=key,
+                where=(g.cancelled_on.is_(None),),
+            ),
+        )
+
+    async def agreements(self) -> list[Delta]:
+        async def load() -> list[Delta]:
+            h, f = AgreementStatusChange, AgreementFact
+            day = datetime.combine(self.as_of, datetime.max.time(), UTC) if self.as_of else None
+            if day is not None:
+                # Each agreement's status on the day: its latest change until then, else the
+                # status it was recorded with (the primary key index answers the subquery).
+                latest = (
+                    select(h.status)
+                    .where(h.region == f.region, h.agreement_id == f.agreement_id, h.at <= day)
+                    .order_by(h.at.desc())
+                    .limit(1)
+                    .correlate(f)
+                    .scalar_subquery()
+                )
+                status = func.coalesce(latest, f.initial_status)
+                rows = await self.session.execute(
+                    select(f.region, status, func.count())
+                    .where(f.recorded_at.is_not(None), f.recorded_at <= day, self._in_scope(f.region))
+                    .group_by(f.region, status)
+                )
+                return [Delta(region, self.as_of, count, key=key) for region, key, count in rows]
+            items = await self.session.execute(
+                select(f.region, f.agreement_id, f.recorded_at, f.initial_status).where(
+                    f.recorded_at.is_not(None), self._in_scope(f.region)
+                )
+            )
+            changes = await self.session.execute(
+                select(h.region, h.agreement_id, h.at, h.status).where(self._in_scope(h.region))
+            )
+            return domain.status_deltas(items.all(), changes.all())
+
+        return await self._load(("agreements",), load)
+
+    async def subscribers(self) -> list[Delta]:
+        async def load() -> list[Delta]:
+            s = ListReachSnapshot
+            query = select(s.region, s.list_id, s.on_date, s.confirmed_subscribers).where(
+                self._in_scope(s.region)
+            )
+            if self.as_of is not None:
+                latest = (
+                    select(s.region, s.list_id, func.max(s.on_date).label("on_date"))
+                    .where(self._in_scope(s.region), s.on_date <= self.as_of)
+                    .group_by(s.region, s.list_id)
+                    .subquery()
+                )
+                query = query.join(
+                    latest,
+                    (latest.c.region == s.region)
+                    & (latest.c.list_id == s.list_id)
+                    & (latest.c.on_date == s.on_date),
+                )
+            rows = await self.session.execute(query)
+            return domain.snapshot_deltas(rows.all())
+
+        return await self._load(("subscribers",), load)
+
+    async def population(self) -> dict[str, dict[str, int]]:
+        """Inhabitants per district of each region: the region's configured districts, or
+        (state mode) the districts in which the region has registered actors."""
+        if self.scope.own_region_districts is not None:
+            people = {code: d.population for code, d in self.scope.own_region_districts.items()}
+            return {region: people for region in self.scope.regions}
+        result: dict[str, dict[str, int]] = {region: {} for region in self.scope.regions}
+        for region, code in {(d.region, d.district) for d in await self.actors()}:
+            if code in self.scope.districts:
+                result.setdefault(region, {})[code] = self.scope.districts[code].population
+        return result
+
+    async def figures(
+        self, definition: IndicatorDefinition, days: list[date], breakdown: str | None = None
+    ) -> list[Totals]:
+        """The indicator's totals per region as of each of ``days`` (ascending)."""
+        stock = "bestand"
+        if len(days) == 1 and self.as_of is None:
+            self.as_of = days[0]
+        if self.as_of is not None and days != [self.as_of]:
+            raise ValueError("a workbook for one reference day serves only that day")
+        match definition.id:
+            case "actors_total":
+                return domain.figures_at(await self.actors(breakdown), days, stock)
+            case "actor_density_per_10k":
+                actors = domain.figures_at(await self.actors(), days, stock)
+                population = await self.population()
+                return [domain.density_per_10k(t, population) for t in actors]
+            case "cooperations_active":
+                return domain.figures_at(await self.cooperations("active"), days, stock)
+            case "cooperations_new":
+                return domain.figures_at(await self.cooperations("new"), days, "zugang")
+            case "cross_sector_share":
+                cross = domain.figures_at(await self.cooperations("cross"), days, stock)
+                active = domain.figures_at(await self.cooperations("active"), days, stock)
+                return [domain.ratio(c, a) for c, a in zip(cross, active, strict=True)]
+            case "network_density":
+                actors = domain.figures_at(await self.actors(), days, stock)
+                active = domain.figures_at(await self.cooperations("active"), days, stock)
+                return [domain.network_density(a, c) for a, c in zip(actors, active, strict=True)]
+            case "cooperations_from_gatherings":
+                return domain.figures_at(await self.cooperations("from_gatherings"), days, stock)
+            case "gatherings_held":
+                return domain.figures_at(await self.gatherings("count", breakdown), days, stock)
+            case "participants_total":
+                return domain.figures_at(await self.gatherings("participants", breakdown), days, stock)
+            case "agreements_total":
+                return domain.figures_at(await self.agreements(), days, stock)
+            case "agreements_implementation_rate":
+                return [
+                    _implementation_rate(t) for t in domain.figures_at(await self.agreements(), days, stock)
+                ]
+            case "newsletter_subscribers":
+                return domain.figures_at(await self.subscribers(), days, stock)
+            case "campaign_reach":
+                c = CampaignFact
+                deltas = await self._load(
+                    ("campaigns",), lambda: self._dated(c, on=c.finished_on, amount=func.sum(c.delivered))
+                )
+                return domain.figures_at(deltas, days, stock)
+            case "funding_searches":
+                s = FundingSearchFact
+                deltas = await self._load(("searches",), lambda: self._dated(s, on=s.performed_on))
+                return domain.figures_at(deltas, days, stock)
+            case "funding_matches":
+                m = FundingMatchFact
+                deltas = await self._load(
+                    ("matches", breakdown),
+                    lambda: self._dated(
+                        m,
+                        on=m.performed_on,
+                        district=m.district,
+                        key=m.district if breakdown == "district" else None,
+                    ),
+                )
+                return domain.figures_at(deltas, days, stock)
+        raise AssertionError(f"no rule for indicator {definition.id}")
+
+
+def _real(*columns: Any) -> list[Any]:
+    """The columns worth grouping by (not the NULL placeholders)."""
+    return [c for c in columns if not isinstance(c, type(null()))]
+
+
+def _implementation_rate(by_status: Totals) -> Totals:
+    result: Totals = {}
+    for region, figure in by_status.items():
+        relevant = figure.value - figure.by_key.get("verworfen", 0.0)
+        done = figure.by_key.get("umgesetzt", 0.0)
+        result[region] = Figure(value=round(done / relevant * 100, 4) if relevant else 0.0)
+    return result
+
+
+async def last_events(session: AsyncSession, regions: list[str] | None = None) -> dict[str, datetime]:
+    query = select(RegionFreshness.region, RegionFreshness.last_event_at)
     if regions is not None:
-        query = query.where(ActorFact.region.in_(regions))
-    values: dict[str, IndicatorValue] = {}
-    for region, district, count in (await session.execute(query)).all():
-        value = values.setdefault(region, IndicatorValue(region=region, value=0))
-        value.value += count
-        value.by_district[district] = count
+        query = query.where(RegionFreshness.region.in_(regions))
+    return dict((await session.execute(query)).all())
+
+
+async def regions_in_view(
+    session: AsyncSession, *, mode: str, own_region: str, known: list[str], requested: list[str] | None
+) -> list[str]:
+    """The regions a request covers: the own one (region mode), or the requested/known/seen ones."""
+    if mode == "region":
+        if requested and requested != [own_region]:
+            raise ProblemError(404, "Not Found", f"This service reports only region {own_region}.")
+        return [own_region]
+    if requested:
+        return sorted(set(requested))
+    return sorted(set(known) | set(await last_events(session)))
+
+
+def _freshness(
+    regions: list[str], last: dict[str, datetime], stale_after: timedelta, now: datetime
+) -> list[FreshnessRead]:
+    reads = []
+    for region in regions:
+        at = last.get(region)
+        reads.append(
+            FreshnessRead(
+                region=region,
+                last_event_at=at,
+                state=domain.freshness_state(at, now, stale_after),
+                age_minutes=round((now - at).total_seconds() / 60, 1) if at else None,
+            )
+        )
+    return reads
+
+
+async def freshness(*, session: AsyncSession, scope: Scope) -> list[FreshnessRead]:
+    """Each region's time of its last event and whether it is stale."""
+    return _freshness(
+        scope.regions, await last_events(session, scope.regions), scope.stale_after, datetime.now(UTC)
+    )
+
+
+def _values(
+    definition: IndicatorDefinition, totals: Totals, regions: list[str], seen: set[str], breakdown: str | None
+) -> list[IndicatorValue]:
+    values = []
+    for region in regions:
+        figure = totals.get(region)
+        if region not in seen:
+            values.append(IndicatorValue(region=region, value=None))
+            continue
+        figure = figure or Figure()
+        values.append(
+            IndicatorValue(
+                region=region,
+                value=round(figure.value, 4),
+                by_district=figure.by_district if definition.by_district else {},
+                breakdown=figure.by_key if breakdown else None,
+            )
+        )
+    ranks = domain.rank({v.region: v.value for v in values}, higher_is_better=definition.higher_is_better)
+    for value in values:
+        value.rank = ranks.get(value.region) if len(values) > 1 else None
+    return values
+
+
+def _population_source(definition: IndicatorDefinition) -> str | None:
+    return DISTRICTS_SOURCE if definition.id == "actor_density_per_10k" else None
+
+
+async def indicator_as_of(
+    *, session: AsyncSession, scope: Scope, indicator_id: str, as_of: date, breakdown: str | None = None
+) -> Indicator:
+    """One indicator for every region in scope as of a day, optionally broken down."""
+    definition = definition_of(indicator_id)
+    check_breakdown(definition, breakdown)
+    workbook = Workbook(session, scope)
+    seen = set(await last_events(session, scope.regions))
+    (totals,) = await workbook.figures(definition, [as_of], breakdown)
     return Indicator(
-        id="actors_total",
-        label="Akteure im Netzwerk",
-        definition="Anzahl der registrierten, nicht entfernten Akteure (Organisationen).",
-        unit="Anzahl",
-        source_events=["nzr.actors.actor_registered.v1", "nzr.actors.actor_removed.v1"],
-        values=sorted(values.values(), key=lambda v: v.region),
+        **describe(definition).model_dump(),
+        as_of=as_of,
+        breakdown_by=breakdown,
+        population_source=_population_source(definition),
+        values=_values(definition, totals, scope.regions, seen, breakdown),
     )
 
 
-async def indicator_report(*, session: AsyncSession, regions: list[str] | None) -> IndicatorReport:
-    freshness_query = select(RegionFreshness.region, RegionFreshness.last_event_at)
-    if regions is not None:
-        freshness_query = freshness_query.where(RegionFreshness.region.in_(regions))
-    freshness: dict[str, datetime | None] = dict((await session.execute(freshness_query)).all())
-    for region in regions or []:
-        freshness.setdefault(region, None)
+async def indicator_report(*, session: AsyncSession, scope: Scope, as_of: date) -> IndicatorReport:
+    """Every indicator for every region in scope as of a day, with each region's freshness."""
+    workbook = Workbook(session, scope)
+    last = await last_events(session, scope.regions)
+    key = (await projection_version(session), tuple(scope.regions), as_of) if scope.cache else ()
+    indicators = scope.cache.get(key) if scope.cache else None
+    if indicators is None:
+        indicators = await _all_indicators(workbook, as_of, set(last))
+        if scope.cache:
+            scope.cache.put(key, indicators)
     return IndicatorReport(
-        as_of=datetime.now(UTC),
-        indicators=[await actors_total(session=session, regions=regions)],
-        freshness=freshness,
+        as_of=as_of,
+        indicators=[i.model_copy(deep=True) for i in indicators],
+        freshness={region: last.get(region) for region in scope.regions},
+        freshness_states=_freshness(scope.regions, last, scope.stale_after, datetime.now(UTC)),
     )
+
+
+async def _all_indicators(workbook: Workbook, as_of: date, seen: set[str]) -> list[Indicator]:
+    indicators = []
+    for definition in INDICATORS:
+        (totals,) = await workbook.figures(definition, [as_of])
+        indicators.append(
+            Indicator(
+                **describe(definition).model_dump(),
+                as_of=as_of,
+                population_source=_population_source(definition),
+                values=_values(definition, totals, workbook.scope.regions, seen, None),
+            )
+        )
+    return indicators
+
+
+async def indicator_series(
+    *,
+    session: AsyncSession,
+    scope: Scope,
+    indicator_id: str,
+    months: list[date],
+    breakdown: str | None = None,
+) -> IndicatorSeries:
+    """Monthly time series (value as of each month's last day) for every region in scope."""
+    definition = definition_of(indicator_id)
+    check_breakdown(definition, breakdown)
+    seen = set(await last_events(session, scope.regions))
+    snapshots = await Workbook(session, scope).figures(definition, months, breakdown)
+    series = []
+    for region in scope.regions:
+        points = []
+        for month, totals in zip(months, snapshots, strict=True):
+            figure = totals.get(region) or Figure()
+            known = region in seen
+            points.append(
+                SeriesPoint(
+                    month=f"{month:%Y-%m}",
+                    value=round(figure.value, 4) if known else None,
+                    by_district=figure.by_district if known and definition.by_district else {},
+                    breakdown=figure.by_key if known and breakdown else None,
+                )
+            )
+        series.append(RegionSeries(region=region, points=points))
+    return IndicatorSeries(
+        **describe(definition).model_dump(),
+        from_month=f"{months[0]:%Y-%m}",
+        to_month=f"{months[-1]:%Y-%m}",
+        breakdown_by=breakdown,
+        series=series,
+    )
+
+
+async def state_overview(*, session: AsyncSession, scope: Scope, as_of: date) -> StateOverview:
+    """Every region side by side for each indicator, ranked, with each region's freshness."""
+    report = await indicator_report(session=session, scope=scope, as_of=as_of)
+    rows = [
+        OverviewRow(
+            indicator_id=i.id,
+            label=i.label,
+            unit=i.unit,
+            cells=[OverviewCell(region=v.region, value=v.value, rank=v.rank) for v in i.values],
+        )
+        for i in report.indicators
+    ]
+    return StateOverview(as_of=as_of, regions=scope.regions, rows=rows, freshness=report.freshness_states)
+
+
+async def current_value(
+    *, session: AsyncSession, scope: Scope, indicator_id: str, as_of: date, district: str | None = None
+) -> float | None:
+    """The region's (or one district's) value of an indicator as of a day; None without data."""
+    indicator = await indicator_as_of(session=session, scope=scope, indicator_id=indicator_id, as_of=as_of)
+    value = indicator.values[0]
+    if value.value is None:
+        return None
+    if district is not None:
+        return value.by_district.get(district, 0.0)
+    return value.value

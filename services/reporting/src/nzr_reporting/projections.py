@@ -1,39 +1,425 @@
-"""Event handlers that build the reporting projections (routing table)."""
+"""Event handlers that build the reporting projections (the routing table).
 
-from datetime import datetime
+Every handler is an upsert keyed by (region, aggregate id), so a redelivered event has no
+second effect and events may arrive in any order: an update, removal or status change that
+comes before the fact it refers to leaves a placeholder row that the late fact completes.
+Only shareable (``pub``) events are routed here; nothing personal is ever stored.
+"""
 
-from nzr_common.contracts.actors import ActorRegistered, ActorRemoved
-from nzr_common.contracts.base import Envelope
-from nzr_common.messaging import EventHandlers
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import case, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nzr_reporting.tables import ActorFact, RegionFreshness
+from nzr_common.contracts import actors, events, funding, newsletter
+from nzr_common.contracts.base import Envelope
+from nzr_common.messaging import EventHandlers
+from nzr_reporting.tables import (
+    ActorFact,
+    AgreementFact,
+    AgreementStatusChange,
+    CampaignFact,
+    CooperationFact,
+    FundingMatchFact,
+    FundingSearchFact,
+    GatheringFact,
+    ListReachSnapshot,
+    RecommendationFact,
+    RegionFreshness,
+)
+from nzr_reporting.upserts import Update, upsert, upsert_latest
 
 handlers = EventHandlers(consumer="reporting")
 
 
-async def _touch_region(session: AsyncSession, region: str, at: datetime) -> None:
-    row = await session.get(RegionFreshness, region)
-    if row is None:
-        session.add(RegionFreshness(region=region, last_event_at=at))
-    elif row.last_event_at < at:
-        row.last_event_at = at
+def _day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
 
 
-@handlers.on(ActorRegistered)
-async def actor_registered(session: AsyncSession, envelope: Envelope[ActorRegistered]) -> None:
+@cache
+def _fill(*names: str) -> Update:
+    """Take the proposed value where it is known, keep the stored one otherwise."""
+    return lambda new, old: {n: func.coalesce(getattr(new, n), getattr(old, n)) for n in names}
+
+
+@cache
+def _keep(*names: str) -> Update:
+    """Keep the stored value where it is known (a later fact already said it)."""
+    return lambda new, old: {n: func.coalesce(getattr(old, n), getattr(new, n)) for n in names}
+
+
+def _later_event(new: Any, old: Any) -> dict[str, Any]:
+    return {
+        "last_event_at": case(
+            (new.last_event_at > old.last_event_at, new.last_event_at), else_=old.last_event_at
+        )
+    }
+
+
+async def _touch_region(session: AsyncSession, envelope: Envelope[Any]) -> None:
+    await upsert_latest(
+        session,
+        RegionFreshness,
+        {"region": envelope.region, "last_event_at": envelope.time},
+        _later_event,
+        newer="last_event_at",
+    )
+
+
+PROFILE = ("district", "kind", "sector", "topics")
+
+
+def _newer_profile(new: Any, old: Any) -> dict[str, Any]:
+    newer = new.profile_version >= old.profile_version
+    changes = {n: case((newer, getattr(new, n)), else_=getattr(old, n)) for n in PROFILE}
+    changes["profile_version"] = case((newer, new.profile_version), else_=old.profile_version)
+    return changes
+
+
+def _registration(new: Any, old: Any) -> dict[str, Any]:
+    return {
+        **_newer_profile(new, old),
+        "registered_at": new.registered_at,
+        "registered_on": new.registered_on,
+    }
+
+
+@handlers.on(actors.ActorRegistered)
+async def actor_registered(session: AsyncSession, envelope: Envelope[actors.ActorRegistered]) -> None:
     event = envelope.data
-    await session.merge(ActorFact(
-        actor_id=event.actor_id, region=envelope.region, district=event.district,
-        kind=event.kind, sector=event.sector, registered_at=event.registered_at,
-    ))
-    await _touch_region(session, envelope.region, envelope.time)
+    await upsert(
+        session,
+        ActorFact,
+        {
+            "region": envelope.region,
+            "actor_id": event.actor_id,
+            "district": event.district,
+            "kind": event.kind,
+            "sector": event.sector,
+            "topics": sorted(set(event.topics)),
+            "profile_version": 1,
+            "registered_at": event.registered_at,
+            "registered_on": _day(event.registered_at),
+        },
+        _registration,
+    )
+    await _touch_region(session, envelope)
 
 
-@handlers.on(ActorRemoved)
-async def actor_removed(session: AsyncSession, envelope: Envelope[ActorRemoved]) -> None:
-    fact = await session.get(ActorFact, envelope.data.actor_id)
-    if fact is None:
-        raise LookupError(f"actor {envelope.data.actor_id} not registered yet; retry later")
-    fact.removed_at = envelope.data.removed_at
-    await _touch_region(session, envelope.region, envelope.time)
+@handlers.on(actors.ActorUpdated)
+async def actor_updated(session: AsyncSession, envelope: Envelope[actors.ActorUpdated]) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        ActorFact,
+        {
+            "region": envelope.region,
+            "actor_id": event.actor_id,
+            "district": event.district,
+            "kind": event.kind,
+            "sector": event.sector,
+            "topics": sorted(set(event.topics)),
+            "profile_version": event.version,
+        },
+        _newer_profile,
+    )
+    await _touch_region(session, envelope)
+
+
+@handlers.on(actors.ActorRemoved)
+async def actor_removed(session: AsyncSession, envelope: Envelope[actors.ActorRemoved]) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        ActorFact,
+        {
+            "region": envelope.region,
+            "actor_id": event.actor_id,
+            "topics": [],
+            "profile_version": 0,
+            "removed_on": _day(event.removed_at),
+        },
+        _fill("removed_on"),
+    )
+    await _touch_region(session, envelope)
+
+
+@handlers.on(actors.CooperationRecorded)
+async def cooperation_recorded(session: AsyncSession, envelope: Envelope[actors.CooperationRecorded]) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        CooperationFact,
+        {
+            "region": envelope.region,
+            "cooperation_id": event.cooperation_id,
+            "actor_a": event.actor_a,
+            "actor_b": event.actor_b,
+            "cooperation_type": event.cooperation_type,
+            "cross_sector": event.cross_sector,
+            "origin_agreement_id": event.origin_agreement_id,
+            "since": event.since,
+        },
+        _fill("actor_a", "actor_b", "cooperation_type", "cross_sector", "origin_agreement_id", "since"),
+    )
+    await _touch_region(session, envelope)
+
+
+@handlers.on(actors.CooperationEnded)
+async def cooperation_ended(session: AsyncSession, envelope: Envelope[actors.CooperationEnded]) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        CooperationFact,
+        {
+            "region": envelope.region,
+            "cooperation_id": event.cooperation_id,
+            "until": event.until,
+        },
+        _fill("until"),
+    )
+    await _touch_region(session, envelope)
+
+
+@handlers.on(actors.ResourceOffered)
+async def resource_offered(session: AsyncSession, envelope: Envelope[actors.ResourceOffered]) -> None:
+    """Resources are not an indicator yet; the event still tells that the region is alive."""
+    await _touch_region(session, envelope)
+
+
+async def _gathering_facts(session: AsyncSession, envelope: Envelope[Any], *, overrides: bool) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        GatheringFact,
+        {
+            "region": envelope.region,
+            "event_id": event.event_id,
+            "format": event.format,
+            "district": event.district,
+            "starts_on": _day(event.starts_at),
+        },
+        (_fill if overrides else _keep)("format", "district", "starts_on"),
+    )
+    await _touch_region(session, envelope)
+
+
+@handlers.on(events.EventPublished)
+async def event_published(session: AsyncSession, envelope: Envelope[events.EventPublished]) -> None:
+    await _gathering_facts(session, envelope, overrides=False)
+
+
+@handlers.on(events.EventUpdated)
+async def event_updated(session: AsyncSession, envelope: Envelope[events.EventUpdated]) -> None:
+    await _gathering_facts(session, envelope, overrides=True)
+
+
+@handlers.on(events.EventCancelled)
+async def event_cancelled(session: AsyncSession, envelope: Envelope[events.EventCancelled]) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        GatheringFact,
+        {
+            "region": envelope.region,
+            "event_id": event.event_id,
+            "cancelled_on": _day(event.cancelled_at),
+        },
+        _fill("cancelled_on"),
+    )
+    await _touch_region(session, envelope)
+
+
+@handlers.on(events.EventCompleted)
+async def event_completed(session: AsyncSession, envelope: Envelope[events.EventCompleted]) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        GatheringFact,
+        {
+            "region": envelope.region,
+            "event_id": event.event_id,
+            "format": event.format,
+            "district": event.district,
+            "participants": event.participants,
+            "completed_on": _day(event.completed_at),
+        },
+        _fill("format", "district", "participants", "completed_on"),
+    )
+    await _touch_region(session, envelope)
+
+
+@handlers.on(events.AttendanceRecorded)
+async def attendance_recorded(session: AsyncSession, envelope: Envelope[events.AttendanceRecorded]) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        GatheringFact,
+        {
+            "region": envelope.region,
+            "event_id": event.event_id,
+            "attended": event.attended,
+        },
+        _fill("attended"),
+    )
+    await _touch_region(session, envelope)
+
+
+@handlers.on(events.AgreementRecorded)
+async def agreement_recorded(session: AsyncSession, envelope: Envelope[events.AgreementRecorded]) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        AgreementFact,
+        {
+            "region": envelope.region,
+            "agreement_id": event.agreement_id,
+            "event_id": event.event_id,
+            "parties": len(event.party_actor_ids),
+            "due_date": event.due_date,
+            "initial_status": event.status,
+            "recorded_at": envelope.time,
+        },
+        _fill("event_id", "parties", "due_date", "initial_status", "recorded_at"),
+    )
+    await _touch_region(session, envelope)
+
+
+@handlers.on(events.AgreementStatusChanged)
+async def agreement_status_changed(
+    session: AsyncSession, envelope: Envelope[events.AgreementStatusChanged]
+) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        AgreementStatusChange,
+        {
+            "region": envelope.region,
+            "agreement_id": event.agreement_id,
+            "at": event.changed_at,
+            "status": event.status,
+        },
+    )
+    await _touch_region(session, envelope)
+
+
+@handlers.on(events.RecommendationRecorded)
+async def recommendation_recorded(
+    session: AsyncSession, envelope: Envelope[events.RecommendationRecorded]
+) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        RecommendationFact,
+        {
+            "region": envelope.region,
+            "recommendation_id": event.recommendation_id,
+            "event_id": event.event_id,
+            "recorded_on": _day(envelope.time),
+        },
+    )
+    await _touch_region(session, envelope)
+
+
+def _later_snapshot(new: Any, old: Any) -> dict[str, Any]:
+    later = new.at >= old.at
+    return {
+        "confirmed_subscribers": case((later, new.confirmed_subscribers), else_=old.confirmed_subscribers),
+        "at": case((later, new.at), else_=old.at),
+    }
+
+
+async def _reach(
+    session: AsyncSession, envelope: Envelope[Any], list_id: str, confirmed: int, at: datetime
+) -> None:
+    await upsert(
+        session,
+        ListReachSnapshot,
+        {
+            "region": envelope.region,
+            "list_id": list_id,
+            "on_date": _day(at),
+            "at": at,
+            "confirmed_subscribers": confirmed,
+        },
+        _later_snapshot,
+    )
+    await _touch_region(session, envelope)
+
+
+@handlers.on(newsletter.SubscriptionConfirmed)
+async def subscription_confirmed(
+    session: AsyncSession, envelope: Envelope[newsletter.SubscriptionConfirmed]
+) -> None:
+    event = envelope.data
+    await _reach(session, envelope, event.list_id, event.confirmed_subscribers, event.confirmed_at)
+
+
+@handlers.on(newsletter.Unsubscribed)
+async def unsubscribed(session: AsyncSession, envelope: Envelope[newsletter.Unsubscribed]) -> None:
+    event = envelope.data
+    await _reach(session, envelope, event.list_id, event.confirmed_subscribers, event.unsubscribed_at)
+
+
+@handlers.on(newsletter.ListReachChanged)
+async def list_reach_changed(session: AsyncSession, envelope: Envelope[newsletter.ListReachChanged]) -> None:
+    event = envelope.data
+    await _reach(session, envelope, event.list_id, event.confirmed_subscribers, event.as_of)
+
+
+@handlers.on(newsletter.CampaignSent)
+async def campaign_sent(session: AsyncSession, envelope: Envelope[newsletter.CampaignSent]) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        CampaignFact,
+        {
+            "region": envelope.region,
+            "campaign_id": event.campaign_id,
+            "recipients": event.recipients,
+            "delivered": event.delivered,
+            "bounced": event.bounced,
+            "finished_on": _day(event.finished_at),
+        },
+        _fill("recipients", "delivered", "bounced", "finished_on"),
+    )
+    await _touch_region(session, envelope)
+
+
+@handlers.on(funding.FundingSearchPerformed)
+async def funding_search_performed(
+    session: AsyncSession, envelope: Envelope[funding.FundingSearchPerformed]
+) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        FundingSearchFact,
+        {
+            "region": envelope.region,
+            "search_id": event.search_id,
+            "hits": event.hits,
+            "performed_on": _day(event.performed_at),
+        },
+    )
+    await _touch_region(session, envelope)
+
+
+@handlers.on(funding.FundingMatchRequested)
+async def funding_match_requested(
+    session: AsyncSession, envelope: Envelope[funding.FundingMatchRequested]
+) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        FundingMatchFact,
+        {
+            "region": envelope.region,
+            "match_id": event.match_id,
+            "district": event.district,
+            "programmes_fully_met": event.programmes_fully_met,
+            "performed_on": _day(event.performed_at),
+        },
+    )
+    await _touch_region(session, envelope)

@@ -1,26 +1,199 @@
-"""API schemas of the reporting service."""
+"""API schemas of the reporting service (separate from the tables)."""
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+
+GoalLevel = Literal["strategisch", "operativ"]
+MeasureStatus = Literal["geplant", "laufend", "abgeschlossen", "ausgesetzt"]
+Breakdown = Literal["district", "kind", "sector", "topic", "format", "status"]
 
 
-class IndicatorValue(BaseModel):
-    region: str
-    value: float
-    by_district: dict[str, float] = {}
-
-
-class Indicator(BaseModel):
+class IndicatorDefinitionRead(BaseModel):
     id: str
     label: str
     definition: str
     unit: str
+    theme: str
+    kind: Literal["bestand", "zugang", "anteil"]
     source_events: list[str]
+    breakdowns: list[str]
+    by_district: bool
+
+
+class IndicatorValue(BaseModel):
+    region: str
+    value: float | None = Field(description="null: no event of this region has arrived yet")
+    by_district: dict[str, float] = {}
+    breakdown: dict[str, float] | None = None
+    rank: int | None = None
+
+
+class Indicator(IndicatorDefinitionRead):
+    as_of: date
+    breakdown_by: str | None = None
+    population_source: str | None = None
     values: list[IndicatorValue]
 
 
+class FreshnessRead(BaseModel):
+    region: str
+    last_event_at: datetime | None
+    state: Literal["aktuell", "veraltet", "keine_daten"]
+    age_minutes: float | None
+
+
 class IndicatorReport(BaseModel):
-    as_of: datetime
+    as_of: date
     indicators: list[Indicator]
     freshness: dict[str, datetime | None]
+    freshness_states: list[FreshnessRead] = []
+
+
+class SeriesPoint(BaseModel):
+    month: str = Field(description="YYYY-MM; the value as of the month's last day")
+    value: float | None
+    by_district: dict[str, float] = {}
+    breakdown: dict[str, float] | None = None
+
+
+class RegionSeries(BaseModel):
+    region: str
+    points: list[SeriesPoint]
+
+
+class IndicatorSeries(IndicatorDefinitionRead):
+    from_month: str
+    to_month: str
+    breakdown_by: str | None = None
+    series: list[RegionSeries]
+
+
+class OverviewCell(BaseModel):
+    region: str
+    value: float | None
+    rank: int | None
+
+
+class OverviewRow(BaseModel):
+    indicator_id: str
+    label: str
+    unit: str
+    cells: list[OverviewCell]
+
+
+class StateOverview(BaseModel):
+    as_of: date
+    regions: list[str]
+    rows: list[OverviewRow]
+    freshness: list[FreshnessRead]
+
+
+class ConsumerStatus(BaseModel):
+    consumer: str
+    subject: str
+    handled: int
+    duplicates: int
+    ignored_unknown_types: int
+    dead_lettered: int
+    retried: int
+
+
+class ReportingStatus(BaseModel):
+    mode: str
+    region: str
+    consumers: list[ConsumerStatus]
+    ignored_unknown_types: int
+
+
+class GoalCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    level: GoalLevel
+    title: str = Field(min_length=3, max_length=300)
+    description: str | None = Field(default=None, max_length=5000)
+    parent_goal_id: str | None = None
+    indicator_id: str | None = None
+    district: str | None = Field(default=None, pattern=r"^\d{8}$")
+    target_value: float | None = None
+    target_date: date | None = None
+
+
+class GoalRead(BaseModel):
+    id: str
+    region: str
+    level: GoalLevel
+    title: str
+    description: str | None
+    parent_goal_id: str | None
+    indicator_id: str | None
+    district: str | None
+    baseline_value: float | None
+    target_value: float | None
+    target_date: date | None
+    created_at: datetime
+
+
+class GoalProgress(BaseModel):
+    goal_id: str
+    title: str
+    indicator_id: str
+    unit: str
+    as_of: date
+    baseline_value: float | None
+    current_value: float | None
+    target_value: float
+    target_date: date
+    percent_of_target: float | None = Field(description="share of the way from baseline to target")
+    expected_percent: float | None = Field(description="share of the time from start to target date")
+    on_track: bool
+    state: Literal["erreicht", "im_plan", "gefaehrdet", "verfehlt", "ohne_daten"]
+    measures: dict[str, int] = Field(default={}, description="measures of the goal by status")
+
+
+class Milestone(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=300)
+    due: date
+    done: bool = False
+
+
+class MeasureCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    goal_id: str
+    title: str = Field(min_length=3, max_length=300)
+    description: str | None = Field(default=None, max_length=10_000)
+    responsible_actor_id: str | None = None
+    involved_actor_ids: list[str] = Field(default_factory=list, max_length=200)
+    start: date | None = None
+    end: date | None = None
+    milestones: list[Milestone] = Field(default_factory=list, max_length=100)
+    status: MeasureStatus = "geplant"
+    resources_needed: list[str] = Field(default_factory=list, max_length=50)
+
+
+class MeasureUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: MeasureStatus | None = None
+    milestones: list[Milestone] | None = None
+    end: date | None = None
+
+
+class MeasureRead(BaseModel):
+    id: str
+    region: str
+    goal_id: str
+    title: str
+    description: str | None
+    responsible_actor_id: str | None
+    involved_actor_ids: list[str]
+    start: date | None
+    end: date | None
+    milestones: list[Milestone]
+    status: MeasureStatus
+    resources_needed: list[str]
+    updated_at: datetime

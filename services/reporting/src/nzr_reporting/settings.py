@@ -1,5 +1,10 @@
 """Settings of the reporting service."""
 
+from typing import Annotated
+
+from pydantic import field_validator
+from pydantic_settings import NoDecode
+
 from nzr_common.settings import ServiceSettings
 
 
@@ -7,3 +12,14 @@ class ReportingSettings(ServiceSettings):
     service_name: str = "reporting"
     port: int = 8105
     database_url: str = "sqlite+aiosqlite:///./.var/demo/reporting.db"
+    stale_after_minutes: float = 60.0
+    known_regions: Annotated[list[str], NoDecode] = []
+    public_base_url: str = "http://127.0.0.1:8105"
+    publisher_name: str = "Landesverband Netzwerk Zukunft Regional"
+
+    @field_validator("known_regions", mode="before")
+    @classmethod
+    def _split_regions(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value

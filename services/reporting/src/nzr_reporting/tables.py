@@ -1,11 +1,18 @@
-"""Projection tables of the reporting service, built only from events."""
+"""Tables of the reporting service.
 
-from datetime import datetime
+Projection tables (``*_facts``, histories, freshness) are built only from events and are thrown
+away and rebuilt by ``nzr reporting rebuild``. They hold counts, codes and pseudonymous ids,
+never names or e-mail addresses. Goals and measures are reporting's own data (entered over
+the API) and survive a rebuild.
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from nzr_common.db import UTCDateTime, new_metadata
 from nzr_common.tables import add_messaging_tables
-from sqlalchemy import String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
@@ -14,25 +21,210 @@ class Base(DeclarativeBase):
 
 messaging = add_messaging_tables(Base.metadata)
 
+REGION = String(64)
+ID = String(64)
+
 
 class ActorFact(Base):
-    """One registered actor as the events told it (no names, no contacts)."""
+    """One actor as the events told it; a row without ``registered_at`` is a placeholder for an
+    update or removal that arrived before the registration."""
 
     __tablename__ = "actor_facts"
+    # Covering index of the as-of and per-day sums (region, district, registration, removal).
+    __table_args__ = (Index("ix_actor_facts_figures", "region", "district", "registered_on", "removed_on"),)
 
-    actor_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    region: Mapped[str] = mapped_column(String(64), index=True)
-    district: Mapped[str] = mapped_column(String(8), index=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    sector: Mapped[str] = mapped_column(String(40))
-    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
+    actor_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    district: Mapped[str | None] = mapped_column(String(8))
+    kind: Mapped[str | None] = mapped_column(String(40))
+    sector: Mapped[str | None] = mapped_column(String(40))
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    profile_version: Mapped[int] = mapped_column(Integer, default=0)
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    registered_on: Mapped[date | None] = mapped_column(Date)
+    removed_on: Mapped[date | None] = mapped_column(Date)
+
+
+class CooperationFact(Base):
+    """A typed, dated cooperation between two actors (placeholder until it is recorded)."""
+
+    __tablename__ = "cooperation_facts"
+    __table_args__ = (Index("ix_cooperation_facts_figures", "region", "since", "until", "cross_sector"),)
+
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
+    cooperation_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    actor_a: Mapped[str | None] = mapped_column(ID)
+    actor_b: Mapped[str | None] = mapped_column(ID)
+    cooperation_type: Mapped[str | None] = mapped_column(String(80))
+    cross_sector: Mapped[bool | None] = mapped_column(Boolean)
+    origin_agreement_id: Mapped[str | None] = mapped_column(ID)
+    since: Mapped[date | None] = mapped_column(Date)
+    until: Mapped[date | None] = mapped_column(Date)
+
+
+class GatheringFact(Base):
+    """A gathering (event) with its format, place and participant counts."""
+
+    __tablename__ = "gathering_facts"
+    __table_args__ = (Index("ix_gathering_facts_figures", "region", "completed_on", "district", "format"),)
+
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
+    event_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    format: Mapped[str | None] = mapped_column(String(40))
+    district: Mapped[str | None] = mapped_column(String(8))
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    cancelled_on: Mapped[date | None] = mapped_column(Date)
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    participants: Mapped[int | None] = mapped_column(Integer)
+    attended: Mapped[int | None] = mapped_column(Integer)
+
+
+class AgreementFact(Base):
+    """An agreement reached at a gathering (who does what by when), counted by status."""
+
+    __tablename__ = "agreement_facts"
+
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
+    agreement_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    event_id: Mapped[str | None] = mapped_column(ID)
+    parties: Mapped[int | None] = mapped_column(Integer)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    initial_status: Mapped[str | None] = mapped_column(String(20))
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AgreementStatusChange(Base):
+    """A status an agreement changed to at ``at`` (the status it was recorded with is on the fact)."""
+
+    __tablename__ = "agreement_status_history"
+
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
+    agreement_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+
+
+class RecommendationFact(Base):
+    __tablename__ = "recommendation_facts"
+
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
+    recommendation_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    event_id: Mapped[str] = mapped_column(ID)
+    recorded_on: Mapped[date] = mapped_column(Date)
+
+
+class ListReachSnapshot(Base):
+    """Confirmed subscribers of a mailing list, the latest figure of each day (counts only)."""
+
+    __tablename__ = "list_reach_daily"
+
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
+    list_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    on_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_subscribers: Mapped[int] = mapped_column(Integer)
+
+
+class CampaignFact(Base):
+    __tablename__ = "campaign_facts"
+
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    recipients: Mapped[int] = mapped_column(Integer)
+    delivered: Mapped[int] = mapped_column(Integer)
+    bounced: Mapped[int] = mapped_column(Integer)
+    finished_on: Mapped[date] = mapped_column(Date)
+
+
+class FundingSearchFact(Base):
+    __tablename__ = "funding_search_facts"
+    __table_args__ = (Index("ix_funding_search_facts_figures", "region", "performed_on"),)
+
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
+    search_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    performed_on: Mapped[date] = mapped_column(Date)
+
+
+class FundingMatchFact(Base):
+    __tablename__ = "funding_match_facts"
+    __table_args__ = (Index("ix_funding_match_facts_figures", "region", "district", "performed_on"),)
+
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
+    match_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    district: Mapped[str | None] = mapped_column(String(8))
+    programmes_fully_met: Mapped[int] = mapped_column(Integer)
+    performed_on: Mapped[date] = mapped_column(Date)
 
 
 class RegionFreshness(Base):
-    """When the last event of a region arrived (a silent region shows as stale, not as zero)."""
+    """When the last event of a region happened (a silent region shows as stale, not as zero)."""
 
     __tablename__ = "region_freshness"
 
-    region: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
     last_event_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProjectionVersion(Base):
+    """Counts every committed change of the projections, so computed reports can be reused
+    until the next change."""
+
+    __tablename__ = "projection_version"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+PROJECTION_TABLES = [
+    ActorFact,
+    CooperationFact,
+    GatheringFact,
+    AgreementFact,
+    AgreementStatusChange,
+    RecommendationFact,
+    ListReachSnapshot,
+    CampaignFact,
+    FundingSearchFact,
+    FundingMatchFact,
+    RegionFreshness,
+]
+
+
+class GoalRow(Base):
+    """A strategic or operative goal of a region's action plan, measured by one indicator."""
+
+    __tablename__ = "goals"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    region: Mapped[str] = mapped_column(REGION, index=True)
+    level: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    parent_goal_id: Mapped[str | None] = mapped_column(ID)
+    indicator_id: Mapped[str | None] = mapped_column(String(64))
+    district: Mapped[str | None] = mapped_column(String(8))
+    baseline_value: Mapped[float | None] = mapped_column(Float)
+    target_value: Mapped[float | None] = mapped_column(Float)
+    target_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MeasureRow(Base):
+    """A measure (Maßnahme) that serves a goal: who is responsible, who takes part, when, what."""
+
+    __tablename__ = "measures"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    region: Mapped[str] = mapped_column(REGION, index=True)
+    goal_id: Mapped[str] = mapped_column(ID, index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    responsible_actor_id: Mapped[str | None] = mapped_column(ID)
+    involved_actor_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    start: Mapped[date | None] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+    milestones: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20))
+    resources_needed: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -29,3 +29,4 @@ class MeasureStatusChanged(IntegrationEvent):
 
     def aggregate_id(self) -> str:
         return self.measure_id
+

@@ -1,0 +1,283 @@
+"""Reporting rebuild throughput against a bare nats-py pull consumer, and state-overview latency.
+
+One run on a fresh nats-server:
+
+* N shareable events of 13 regions spread over 24 months (actors, cooperations, gatherings,
+  agreements, newsletter reach, funding searches and matches) are published into one stream
+  shaped like the hub's aggregate stream (``nzr.<region>.pub.>``).
+* **read** (baseline): a bare nats-py ephemeral pull consumer (no acks) fetches every message
+  of that stream in batches, doing nothing with them.
+* **rebuild** (per database backend): ``nzr_reporting.rebuild.rebuild`` in state mode — the
+  same stream read the same way, every event decoded and applied through the routing table in
+  batched transactions with inbox de-duplication, into emptied projection tables.
+* **overview**: ``GET /api/v1/reports/overview`` of the state-mode service over the rebuilt
+  projections (13 regions × 24 months, every indicator), p50/p95 over repeated requests.
+
+Targets (issue 7): rebuild ≥ 25% of the read rate in the same run; overview p95 < 100 ms.
+Nothing is asserted: figures and ratios are printed, exit code 0.
+``.venv/bin/python bench/reporting_rebuild.py --events 100000``; PostgreSQL too when
+``TEST_DATABASE_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import nats
+import nats.errors
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+
+from nzr_common.auth import issue_token
+from nzr_common.contracts import actors, events, funding, newsletter
+from nzr_common.contracts.base import Envelope
+from nzr_common.db import migrate_async
+from nzr_common.regions import load_districts
+from nzr_common.settings import DEVELOPMENT_SECRET
+from nzr_common.testing.databases import (
+    create_postgres_database,
+    drop_postgres_database,
+    postgres_admin_url,
+    sqlite_url,
+)
+from nzr_common.testing.nats import NatsServerProcess
+from nzr_reporting.app import create_app
+from nzr_reporting.rebuild import rebuild
+from nzr_reporting.settings import ReportingSettings
+
+STREAM = "NZR_BENCH_AGGREGATE"
+REGIONS = [f"region{i:02d}" for i in range(13)]
+MONTHS = 24
+
+
+def make_events(count: int, seed: int = 7) -> list[Envelope]:
+    """A realistic mix of shareable events over 13 regions and 24 months."""
+    rng = random.Random(seed)
+    districts = list(load_districts())
+    now = datetime.now(UTC)
+    actor_ids: dict[str, list[str]] = {r: [] for r in REGIONS}
+    envelopes = []
+    kinds = ["verein", "initiative", "kommune", "unternehmen", "bildungseinrichtung"]
+    sectors = ["zivilgesellschaft", "wirtschaft", "verwaltung_politik", "bildung_wissenschaft"]
+    for _ in range(count):
+        region = rng.choice(REGIONS)
+        at = now - timedelta(days=rng.uniform(0, MONTHS * 30.4))
+        roll = rng.random()
+        known = actor_ids[region]
+        if roll < 0.40 or len(known) < 2:
+            event = actors.ActorRegistered(
+                actor_id=str(uuid.uuid4()),
+                name="Verein",
+                kind=rng.choice(kinds),
+                sector=rng.choice(sectors),
+                district=rng.choice(districts),
+                topics=["energie_klimaschutz"],
+                registered_at=at,
+            )
+            known.append(event.actor_id)
+        elif roll < 0.55:
+            event = actors.CooperationRecorded(
+                cooperation_id=str(uuid.uuid4()),
+                actor_a=rng.choice(known),
+                actor_b=rng.choice(known),
+                cooperation_type="projekt",
+                since=at.date(),
+                cross_sector=rng.random() < 0.4,
+            )
+        elif roll < 0.65:
+            event = events.EventCompleted(
+                event_id=str(uuid.uuid4()),
+                format="workshop",
+                district=rng.choice(districts),
+                participants=rng.randint(5, 120),
+                completed_at=at,
+            )
+        elif roll < 0.72:
+            event = events.AgreementRecorded(
+                agreement_id=str(uuid.uuid4()),
+                event_id=str(uuid.uuid4()),
+                party_actor_ids=[rng.choice(known)],
+                status=rng.choice(["offen", "umgesetzt"]),
+            )
+        elif roll < 0.82:
+            event = newsletter.ListReachChanged(
+                list_id=f"liste-{rng.randint(1, 3)}", confirmed_subscribers=rng.randint(10, 900), as_of=at
+            )
+        elif roll < 0.92:
+            event = funding.FundingSearchPerformed(search_id=str(uuid.uuid4()), hits=7, performed_at=at)
+        else:
+            event = funding.FundingMatchRequested(
+                match_id=str(uuid.uuid4()),
+                district=rng.choice(districts),
+                programmes_fully_met=2,
+                performed_at=at,
+            )
+        envelopes.append(Envelope.wrap(event, region=region, service=event.subject.producer))
+    return envelopes
+
+
+async def publish_all(url: str, envelopes: list[Envelope]) -> float:
+    connection = await nats.connect(url)
+    js = connection.jetstream(publish_async_max_pending=4000)
+    await js.add_stream(StreamConfig(name=STREAM, subjects=["nzr.*.pub.>"], duplicate_window=120.0))
+    started = time.perf_counter()
+    futures = []
+    for envelope in envelopes:
+        futures.append(
+            await js.publish_async(
+                envelope.nats_subject(), envelope.to_json(), headers={"Nats-Msg-Id": envelope.id}
+            )
+        )
+        if len(futures) >= 4000:
+            await asyncio.gather(*futures)
+            futures = []
+    await asyncio.gather(*futures)
+    seconds = time.perf_counter() - started
+    await connection.close()
+    return seconds
+
+
+async def bare_read(url: str, batch_size: int) -> tuple[int, float]:
+    """Read every message of the stream with an ephemeral pull consumer and do nothing."""
+    connection = await nats.connect(url)
+    js = connection.jetstream()
+    started = time.perf_counter()
+    pull = await js.pull_subscribe(
+        "nzr.*.pub.>",
+        stream=STREAM,
+        pending_msgs_limit=batch_size * 4,
+        config=ConsumerConfig(
+            ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL, inactive_threshold=30.0
+        ),
+    )
+    seen = 0
+    while True:
+        try:
+            messages = await pull.fetch(batch=batch_size, timeout=1.0)
+        except (TimeoutError, nats.errors.TimeoutError):
+            break
+        seen += len(messages)
+        if messages[-1].metadata.num_pending == 0:
+            break
+    seconds = time.perf_counter() - started
+    await pull.unsubscribe()
+    await connection.close()
+    return seen, seconds
+
+
+async def overview_latency(
+    settings: ReportingSettings, requests: int, expected: int
+) -> tuple[float, list[float]]:
+    app = create_app(settings)
+    headers = {"Authorization": f"Bearer {issue_token(DEVELOPMENT_SECRET, region='state', roles=['state'])}"}
+    timings = []
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            # The live consumers first skip what the rebuild applied (inbox); then they idle.
+            runtime = app.state.runtime
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                consumed = sum(
+                    c.stats.handled + c.stats.duplicates + c.stats.ignored for c in runtime.consumers.values()
+                )
+                if consumed >= expected:
+                    break
+                await asyncio.sleep(0.2)
+            started = time.perf_counter()
+            first = await client.get("/api/v1/reports/overview", headers=headers)
+            cold = (time.perf_counter() - started) * 1000
+            assert first.status_code == 200, first.text
+            body = first.json()
+            assert len(body["regions"]) == len(REGIONS), body["regions"]
+            for _ in range(requests):
+                started = time.perf_counter()
+                response = await client.get("/api/v1/reports/overview", headers=headers)
+                timings.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200
+    return cold, timings
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def run(args: argparse.Namespace) -> None:
+    server = NatsServerProcess().start()
+    print(f"generating {args.events:,} events over {len(REGIONS)} regions × {MONTHS} months …")
+    envelopes = make_events(args.events)
+    try:
+        seconds = await publish_all(server.url, envelopes)
+        print(
+            f"published {len(envelopes):,} events in {seconds:.1f} s ({len(envelopes) / seconds:,.0f} msg/s)"
+        )
+        backends = [] if args.postgresql_only else [("sqlite", None)]
+        if postgres_admin_url() and not args.sqlite_only:
+            backends.append(("postgresql", postgres_admin_url()))
+        for backend, admin in backends:
+            url = (
+                sqlite_url(Path(tempfile.mkdtemp(prefix="nzr-bench-")), "reporting")
+                if admin is None
+                else await create_postgres_database(admin, "nzr_bench_reporting")
+            )
+            try:
+                settings = ReportingSettings(
+                    region="state",
+                    mode="state",
+                    consumer_stream=STREAM,
+                    nats_url=server.url,
+                    database_url=url,
+                    known_regions=REGIONS,
+                )
+                await migrate_async("nzr_reporting", url)
+                rates = []
+                for repetition in range(args.repeat):
+                    seen, read_seconds = await bare_read(server.url, args.batch)
+                    result = await rebuild(settings, batch_size=args.batch, migrate=False)
+                    read_rate, rebuild_rate = seen / read_seconds, result.per_second
+                    rates.append(rebuild_rate / read_rate)
+                    print(
+                        f"[{backend} #{repetition + 1}] read {seen:,} msgs: {read_rate:,.0f} msg/s | "
+                        f"rebuild {result.applied:,} applied + {result.ignored} skipped in "
+                        f"{result.seconds:.1f} s: {rebuild_rate:,.0f} events/s | "
+                        f"ratio {rebuild_rate / read_rate:.1%} (target ≥ 25%)"
+                    )
+                cold, timings = await overview_latency(settings, args.requests, len(envelopes))
+                print(
+                    f"[{backend}] rebuild/read ratio median {statistics.median(rates):.1%}; "
+                    f"state overview ({len(REGIONS)} regions × {MONTHS} months, {args.requests} requests): "
+                    f"first (computed) {cold:.1f} ms, then (reused until the projections change) "
+                    f"p50 {percentile(timings, 0.5):.1f} ms, p95 {percentile(timings, 0.95):.1f} ms "
+                    f"(target p95 < 100 ms)"
+                )
+            finally:
+                if admin is not None:
+                    await drop_postgres_database(admin, url)
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=100_000, help="events in the stream (issue: 1,000,000)")
+    parser.add_argument("--batch", type=int, default=2000, help="events per fetch and per transaction")
+    parser.add_argument("--repeat", type=int, default=1, help="rebuild repetitions per backend")
+    parser.add_argument("--requests", type=int, default=100, help="overview requests for the latency figure")
+    parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--postgresql-only", action="store_true", help="needs TEST_DATABASE_URL")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""The indicator catalogue: every indicator's id, German label, definition, unit and source events.
+
+Pure data; the figures are computed in ``indicators.py`` (queries) and ``domain.py`` (rules).
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from nzr_common.contracts.subjects import (
+    ACTOR_REGISTERED,
+    ACTOR_REMOVED,
+    ACTOR_UPDATED,
+    AGREEMENT_RECORDED,
+    AGREEMENT_STATUS_CHANGED,
+    ATTENDANCE_RECORDED,
+    CAMPAIGN_SENT,
+    COOPERATION_ENDED,
+    COOPERATION_RECORDED,
+    EVENT_CANCELLED,
+    EVENT_COMPLETED,
+    FUNDING_MATCH_REQUESTED,
+    FUNDING_SEARCH_PERFORMED,
+    LIST_REACH_CHANGED,
+    SUBSCRIPTION_CONFIRMED,
+    UNSUBSCRIBED,
+)
+
+Kind = Literal["bestand", "zugang", "anteil"]
+
+ACTOR_EVENTS = tuple(s.event_type for s in (ACTOR_REGISTERED, ACTOR_UPDATED, ACTOR_REMOVED))
+COOPERATION_EVENTS = tuple(s.event_type for s in (COOPERATION_RECORDED, COOPERATION_ENDED))
+GATHERING_EVENTS = tuple(s.event_type for s in (EVENT_COMPLETED, EVENT_CANCELLED, ATTENDANCE_RECORDED))
+AGREEMENT_EVENTS = tuple(s.event_type for s in (AGREEMENT_RECORDED, AGREEMENT_STATUS_CHANGED))
+REACH_EVENTS = tuple(s.event_type for s in (SUBSCRIPTION_CONFIRMED, UNSUBSCRIBED, LIST_REACH_CHANGED))
+
+
+@dataclass(frozen=True)
+class IndicatorDefinition:
+    """What an indicator measures. ``kind``: a stock as of a day (``bestand``), a count within
+    the calendar month (``zugang``) or a ratio of two figures (``anteil``)."""
+
+    id: str
+    label: str
+    definition: str
+    unit: str
+    theme: str
+    kind: Kind
+    source_events: tuple[str, ...]
+    breakdowns: tuple[str, ...] = ()
+    by_district: bool = False
+    headline: bool = False
+    higher_is_better: bool = True
+
+
+INDICATORS: tuple[IndicatorDefinition, ...] = (
+    IndicatorDefinition(
+        "actors_total",
+        "Akteure im Netzwerk",
+        "Anzahl der registrierten und nicht entfernten Akteure (Organisationen) am Stichtag.",
+        "Anzahl",
+        "Akteure",
+        "bestand",
+        ACTOR_EVENTS,
+        breakdowns=("district", "kind", "sector", "topic"),
+        by_district=True,
+        headline=True,
+    ),
+    IndicatorDefinition(
+        "actor_density_per_10k",
+        "Akteursdichte je 10.000 Einwohner",
+        "Akteure am Stichtag je 10.000 Einwohnerinnen und Einwohner des Kreises bzw. der vom "
+        "Netzwerk abgedeckten Kreise (Bevölkerung: Destatis, Gebietsstand 31.12.2023).",
+        "Akteure je 10.000 Einwohner",
+        "Akteure",
+        "anteil",
+        ACTOR_EVENTS,
+        breakdowns=("district",),
+        by_district=True,
+        headline=True,
+    ),
+    IndicatorDefinition(
+        "cooperations_active",
+        "Bestehende Kooperationen",
+        "Anzahl der Kooperationen zwischen Akteuren, die am Stichtag begonnen und nicht beendet sind.",
+        "Anzahl",
+        "Kooperation",
+        "bestand",
+        COOPERATION_EVENTS,
+        headline=True,
+    ),
+    IndicatorDefinition(
+        "cooperations_new",
+        "Neue Kooperationen im Monat",
+        "Anzahl der Kooperationen, die im Kalendermonat des Stichtags (bis zum Stichtag) begonnen haben.",
+        "Anzahl je Monat",
+        "Kooperation",
+        "zugang",
+        COOPERATION_EVENTS,
+    ),
+    IndicatorDefinition(
+        "cross_sector_share",
+        "Anteil sektorübergreifender Kooperationen",
+        "Anteil der bestehenden Kooperationen zwischen Akteuren verschiedener Sektoren "
+        "(Zivilgesellschaft, Wirtschaft, Verwaltung/Politik, Bildung/Wissenschaft) an allen "
+        "bestehenden Kooperationen.",
+        "Prozent",
+        "Kooperation",
+        "anteil",
+        COOPERATION_EVENTS,
+        headline=True,
+    ),
+    IndicatorDefinition(
+        "network_density",
+        "Netzwerkdichte",
+        "Bestehende Kooperationen geteilt durch die Zahl möglicher Paare von Akteuren "
+        "(2·K / (A·(A−1))), in Prozent.",
+        "Prozent",
+        "Kooperation",
+        "anteil",
+        ACTOR_EVENTS + COOPERATION_EVENTS,
+    ),
+    IndicatorDefinition(
+        "cooperations_from_gatherings",
+        "Kooperationen aus Veranstaltungs-Vereinbarungen",
+        "Anzahl der bis zum Stichtag entstandenen Kooperationen, die auf eine Vereinbarung einer "
+        "Veranstaltung zurückgehen.",
+        "Anzahl",
+        "Kooperation",
+        "bestand",
+        (COOPERATION_RECORDED.event_type,),
+    ),
+    IndicatorDefinition(
+        "gatherings_held",
+        "Durchgeführte Veranstaltungen",
+        "Anzahl der bis zum Stichtag abgeschlossenen Veranstaltungen (Kick-off, Workshop, "
+        "Netzwerk- und Regionalkonferenz, Initiativkreis, Jour fixe, Fachtag).",
+        "Anzahl",
+        "Veranstaltungen",
+        "bestand",
+        GATHERING_EVENTS,
+        breakdowns=("district", "format"),
+        by_district=True,
+        headline=True,
+    ),
+    IndicatorDefinition(
+        "participants_total",
+        "Teilnehmende an Veranstaltungen",
+        "Summe der Teilnehmenden aller bis zum Stichtag abgeschlossenen Veranstaltungen.",
+        "Personen (Teilnahmen)",
+        "Veranstaltungen",
+        "bestand",
+        GATHERING_EVENTS,
+        breakdowns=("district", "format"),
+        by_district=True,
+    ),
+    IndicatorDefinition(
+        "agreements_total",
+        "Vereinbarungen",
+        "Anzahl der auf Veranstaltungen getroffenen Vereinbarungen am Stichtag, nach Status.",
+        "Anzahl",
+        "Veranstaltungen",
+        "bestand",
+        AGREEMENT_EVENTS,
+        breakdowns=("status",),
+    ),
+    IndicatorDefinition(
+        "agreements_implementation_rate",
+        "Umsetzungsquote der Vereinbarungen",
+        "Anteil der umgesetzten Vereinbarungen an allen nicht verworfenen Vereinbarungen am Stichtag.",
+        "Prozent",
+        "Veranstaltungen",
+        "anteil",
+        AGREEMENT_EVENTS,
+        headline=True,
+    ),
+    IndicatorDefinition(
+        "newsletter_subscribers",
+        "Newsletter-Abonnements",
+        "Bestätigte Abonnements (Double-Opt-in) aller Verteiler am Stichtag.",
+        "Anzahl",
+        "Newsletter",
+        "bestand",
+        REACH_EVENTS,
+        headline=True,
+    ),
+    IndicatorDefinition(
+        "campaign_reach",
+        "Reichweite der Newsletter-Kampagnen",
+        "Summe der zugestellten E-Mails aller bis zum Stichtag versandten Kampagnen.",
+        "zugestellte E-Mails",
+        "Newsletter",
+        "bestand",
+        (CAMPAIGN_SENT.event_type,),
+    ),
+    IndicatorDefinition(
+        "funding_searches",
+        "Fördermittelsuchen",
+        "Anzahl der bis zum Stichtag durchgeführten Suchen im Förderprogramm-Katalog.",
+        "Anzahl",
+        "Förderung",
+        "bestand",
+        (FUNDING_SEARCH_PERFORMED.event_type,),
+    ),
+    IndicatorDefinition(
+        "funding_matches",
+        "Förder-Matchings",
+        "Anzahl der bis zum Stichtag durchgeführten Abgleiche von Akteursprofilen mit Förderprogrammen.",
+        "Anzahl",
+        "Förderung",
+        "bestand",
+        (FUNDING_MATCH_REQUESTED.event_type,),
+        breakdowns=("district",),
+        by_district=True,
+    ),
+)
+
+BY_ID = {indicator.id: indicator for indicator in INDICATORS}
+
+BREAKDOWN_LABELS = {
+    "district": "Kreis",
+    "kind": "Art",
+    "sector": "Sektor",
+    "topic": "Thema",
+    "format": "Format",
+    "status": "Status",
+}

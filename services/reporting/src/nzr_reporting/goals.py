@@ -1,0 +1,222 @@
+"""Service functions for goals and measures (the structure of municipal action plans):
+state change and its events in one transaction, progress from the indicators."""
+
+import uuid
+from collections import Counter
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nzr_common.contracts.reporting import GoalDefined, MeasureStatusChanged
+from nzr_common.outbox import Outbox
+from nzr_common.problems import InvalidParam, ProblemError
+from nzr_reporting import domain, indicators
+from nzr_reporting.catalogue import BY_ID
+from nzr_reporting.indicators import Scope
+from nzr_reporting.schemas import (
+    GoalCreate,
+    GoalProgress,
+    GoalRead,
+    MeasureCreate,
+    MeasureRead,
+    MeasureUpdate,
+)
+from nzr_reporting.tables import GoalRow, MeasureRow
+
+
+def _invalid(title: str, problems: list[InvalidParam]) -> ProblemError:
+    return ProblemError(
+        422, title, "; ".join(f"{p.name}: {p.reason}" for p in problems), invalid_params=problems
+    )
+
+
+def check_goal(data: GoalCreate, *, today: date, region_districts: set[str]) -> list[InvalidParam]:
+    """What is wrong with a new goal: unknown indicator, target in the past, half a target."""
+    problems = []
+    if data.indicator_id is not None and data.indicator_id not in BY_ID:
+        problems.append(InvalidParam(name="indicator_id", reason=f"unknown indicator '{data.indicator_id}'"))
+    if data.target_date is not None and data.target_date <= today:
+        problems.append(InvalidParam(name="target_date", reason="the target date must lie in the future"))
+    measurable = (data.indicator_id, data.target_value, data.target_date)
+    if data.level == "operativ" and None in measurable:
+        for name, value in zip(("indicator_id", "target_value", "target_date"), measurable, strict=True):
+            if value is None:
+                problems.append(InvalidParam(name=name, reason="an operative goal needs a measurable target"))
+    elif any(v is not None for v in measurable) and None in measurable:
+        problems.append(
+            InvalidParam(name="target_value", reason="indicator, target value and target date go together")
+        )
+    if data.district is not None and data.district not in region_districts:
+        problems.append(InvalidParam(name="district", reason="not a district of this region"))
+    if data.level == "strategisch" and data.parent_goal_id is not None:
+        problems.append(InvalidParam(name="parent_goal_id", reason="a strategic goal has no parent goal"))
+    return problems
+
+
+def _goal(row: GoalRow) -> GoalRead:
+    return GoalRead.model_validate(row, from_attributes=True)
+
+
+def _measure(row: MeasureRow) -> MeasureRead:
+    return MeasureRead.model_validate(row, from_attributes=True)
+
+
+async def define_goal(
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    scope: Scope,
+    region: str,
+    region_districts: set[str],
+    data: GoalCreate,
+) -> GoalRead:
+    """Store a goal with the indicator's current value as its baseline; announce GoalDefined."""
+    now = datetime.now(UTC)
+    problems = check_goal(data, today=now.date(), region_districts=region_districts)
+    if not problems and data.parent_goal_id is not None:
+        parent = await session.get(GoalRow, data.parent_goal_id)
+        if parent is None or parent.region != region or parent.level != "strategisch":
+            problems.append(InvalidParam(name="parent_goal_id", reason="no strategic goal with this id"))
+    if problems:
+        raise _invalid("Invalid goal", problems)
+    baseline = None
+    if data.indicator_id is not None:
+        baseline = await indicators.current_value(
+            session=session,
+            scope=scope,
+            indicator_id=data.indicator_id,
+            as_of=now.date(),
+            district=data.district,
+        )
+    row = GoalRow(
+        id=str(uuid.uuid4()), region=region, baseline_value=baseline, created_at=now, **data.model_dump()
+    )
+    session.add(row)
+    await outbox.add(
+        session,
+        GoalDefined(
+            goal_id=row.id,
+            level=row.level,
+            title=row.title,
+            indicator_id=row.indicator_id,
+            target_value=row.target_value,
+            target_date=row.target_date,
+        ),
+    )
+    await session.commit()
+    return _goal(row)
+
+
+async def list_goals(*, session: AsyncSession, region: str) -> list[GoalRead]:
+    rows = await session.scalars(
+        select(GoalRow).where(GoalRow.region == region).order_by(GoalRow.level.desc(), GoalRow.created_at)
+    )
+    return [_goal(row) for row in rows]
+
+
+async def _load_goal(session: AsyncSession, region: str, goal_id: str) -> GoalRow:
+    row = await session.get(GoalRow, goal_id)
+    if row is None or row.region != region:
+        raise ProblemError(404, "Not Found", f"No goal {goal_id}.")
+    return row
+
+
+async def get_goal(*, session: AsyncSession, region: str, goal_id: str) -> GoalRead:
+    return _goal(await _load_goal(session, region, goal_id))
+
+
+async def goal_progress(
+    *, session: AsyncSession, scope: Scope, region: str, goal_id: str, as_of: date
+) -> GoalProgress:
+    """Current value against target and whether the goal is on track."""
+    goal = await _load_goal(session, region, goal_id)
+    if goal.indicator_id is None or goal.target_value is None or goal.target_date is None:
+        raise ProblemError(
+            409, "Goal without target", "This goal has no indicator, target value and target date to measure."
+        )
+    current = await indicators.current_value(
+        session=session, scope=scope, indicator_id=goal.indicator_id, as_of=as_of, district=goal.district
+    )
+    progress = domain.goal_progress(
+        baseline=goal.baseline_value,
+        current=current,
+        target=goal.target_value,
+        start=goal.created_at.date(),
+        target_date=goal.target_date,
+        today=as_of,
+    )
+    statuses = Counter(await session.scalars(select(MeasureRow.status).where(MeasureRow.goal_id == goal.id)))
+    return GoalProgress(
+        goal_id=goal.id,
+        title=goal.title,
+        indicator_id=goal.indicator_id,
+        unit=BY_ID[goal.indicator_id].unit,
+        as_of=as_of,
+        baseline_value=goal.baseline_value,
+        current_value=current,
+        target_value=goal.target_value,
+        target_date=goal.target_date,
+        percent_of_target=progress.percent,
+        expected_percent=progress.expected_percent,
+        on_track=progress.on_track,
+        state=progress.state,
+        measures=dict(statuses),
+    )
+
+
+async def plan_measure(
+    *, session: AsyncSession, outbox: Outbox, region: str, data: MeasureCreate
+) -> MeasureRead:
+    """Store a measure of a goal and announce its status."""
+    problems = []
+    goal = await session.get(GoalRow, data.goal_id)
+    if goal is None or goal.region != region:
+        problems.append(InvalidParam(name="goal_id", reason="no goal with this id in the region"))
+    if data.start and data.end and data.end < data.start:
+        problems.append(InvalidParam(name="end", reason="the end lies before the start"))
+    if problems:
+        raise _invalid("Invalid measure", problems)
+    now = datetime.now(UTC)
+    values = data.model_dump()
+    values["milestones"] = [m.model_dump(mode="json") for m in data.milestones]
+    row = MeasureRow(id=str(uuid.uuid4()), region=region, updated_at=now, **values)
+    session.add(row)
+    await outbox.add(
+        session,
+        MeasureStatusChanged(measure_id=row.id, goal_id=row.goal_id, status=row.status, changed_at=now),
+    )
+    await session.commit()
+    return _measure(row)
+
+
+async def list_measures(*, session: AsyncSession, region: str, goal_id: str | None) -> list[MeasureRead]:
+    query = select(MeasureRow).where(MeasureRow.region == region).order_by(MeasureRow.start)
+    if goal_id is not None:
+        query = query.where(MeasureRow.goal_id == goal_id)
+    return [_measure(row) for row in await session.scalars(query)]
+
+
+async def update_measure(
+    *, session: AsyncSession, outbox: Outbox, region: str, measure_id: str, data: MeasureUpdate
+) -> MeasureRead:
+    """Change a measure's status, milestones or end; a status change is announced."""
+    row = await session.get(MeasureRow, measure_id)
+    if row is None or row.region != region:
+        raise ProblemError(404, "Not Found", f"No measure {measure_id}.")
+    now = datetime.now(UTC)
+    if data.end is not None and row.start is not None and data.end < row.start:
+        raise _invalid("Invalid measure", [InvalidParam(name="end", reason="the end lies before the start")])
+    if data.milestones is not None:
+        row.milestones = [m.model_dump(mode="json") for m in data.milestones]
+    if data.end is not None:
+        row.end = data.end
+    if data.status is not None and data.status != row.status:
+        row.status = data.status
+        await outbox.add(
+            session,
+            MeasureStatusChanged(measure_id=row.id, goal_id=row.goal_id, status=row.status, changed_at=now),
+        )
+    row.updated_at = now
+    await session.commit()
+    return _measure(row)

@@ -1,0 +1,128 @@
+"""Upserts of projection rows, buffered per transaction and written just before it commits.
+
+A handler's upsert is queued on the session; right before the transaction commits, the queue is
+written with one ``executemany`` per table and statement shape, in the order the handlers
+queued them per table (tables are independent, so only the order within a table matters). A
+batch of a thousand events thus costs a few round trips instead of a thousand. A rolled-back
+transaction drops its queue. Values to keep only when newer (a region's last event time) are
+merged in memory first and written once per row.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+Update = Callable[[Any, Any], dict[str, Any]]
+_INFO_KEY = "nzr_reporting_upserts"
+
+
+@cache
+def _statement(dialect: str, table: Table, columns: tuple[str, ...], update: Update | None) -> Any:
+    """INSERT … ON CONFLICT (primary key) DO UPDATE/NOTHING on SQLite and PostgreSQL alike."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    keys = [column.name for column in table.primary_key.columns]
+    if update is None:
+        return statement.on_conflict_do_nothing(index_elements=keys)
+    return statement.on_conflict_do_update(index_elements=keys, set_=update(statement.excluded, table.c))
+
+
+@cache
+def _bump_version(dialect: str) -> Any:
+    from nzr_reporting.tables import ProjectionVersion
+
+    table = ProjectionVersion.__table__
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
+        name="projections", version=1
+    )
+    return statement.on_conflict_do_update(index_elements=["name"], set_={"version": table.c.version + 1})
+
+
+async def bump_version(session: AsyncSession) -> None:
+    """Mark the projections as changed (every queued write does it; so must a wholesale delete)."""
+    await session.execute(_bump_version(session.bind.dialect.name))
+
+
+@dataclass
+class _Queue:
+    dialect: str
+    by_table: dict[str, list[tuple[Any, dict[str, Any]]]] = field(default_factory=lambda: defaultdict(list))
+    latest: dict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = field(default_factory=dict)
+
+    def add(self, table: Table, values: dict[str, Any], update: Update | None) -> None:
+        statement = _statement(self.dialect, table, tuple(values), update)
+        self.by_table[table.name].append((statement, values))
+
+    def add_latest(self, table: Table, values: dict[str, Any], update: Update, newer: str) -> None:
+        key = (table.name, *(values[c.name] for c in table.primary_key.columns))
+        known = self.latest.get(key)
+        if known is None or values[newer] > known[1][newer]:
+            self.latest[key] = (_statement(self.dialect, table, tuple(values), update), values)
+
+    def write(self, session: Session) -> None:
+        if not self.by_table and not self.latest:
+            return
+        session.execute(_bump_version(self.dialect))
+        for operations in self.by_table.values():
+            run: list[dict[str, Any]] = []
+            current = None
+            for statement, values in operations:
+                if statement is not current and run:
+                    session.execute(current, run)
+                    run = []
+                current = statement
+                run.append(values)
+            if run:
+                session.execute(current, run)
+        for statement, values in self.latest.values():
+            session.execute(statement, [values])
+        self.clear()
+
+    def clear(self) -> None:
+        self.by_table.clear()
+        self.latest.clear()
+
+
+def _write_before_commit(session: Session) -> None:
+    queue = session.info.get(_INFO_KEY)
+    if queue is not None:
+        queue.write(session)
+
+
+def _drop_after_rollback(session: Session) -> None:
+    queue = session.info.get(_INFO_KEY)
+    if queue is not None:
+        queue.clear()
+
+
+def _queue(session: AsyncSession) -> _Queue:
+    sync = session.sync_session
+    queue = sync.info.get(_INFO_KEY)
+    if queue is None:
+        queue = sync.info[_INFO_KEY] = _Queue(dialect=session.bind.dialect.name)
+        event.listen(sync, "before_commit", _write_before_commit)
+        event.listen(sync, "after_rollback", _drop_after_rollback)
+    return queue
+
+
+async def upsert(
+    session: AsyncSession, model: type, values: dict[str, Any], update: Update | None = None
+) -> None:
+    """Queue an upsert of one row; ``update(excluded, current)`` gives the SET clause on conflict
+    (``None``: keep the stored row). ``update`` must be a long-lived function (it keys a cache)."""
+    _queue(session).add(model.__table__, values, update)  # type: ignore[attr-defined]
+
+
+async def upsert_latest(
+    session: AsyncSession, model: type, values: dict[str, Any], update: Update, *, newer: str
+) -> None:
+    """Queue an upsert that only matters when ``values[newer]`` is the largest seen for the row."""
+    _queue(session).add_latest(model.__table__, values, update, newer)  # type: ignore[attr-defined]

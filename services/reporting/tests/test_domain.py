@@ -1,0 +1,98 @@
+"""The pure rules of reporting, without I/O."""
+
+from datetime import UTC, date, datetime, timedelta
+
+from nzr_reporting.domain import (
+    Delta,
+    density_per_10k,
+    figures_at,
+    freshness_state,
+    goal_progress,
+    months_between,
+    rank,
+    snapshot_deltas,
+    status_deltas,
+)
+
+JAN, FEB, MAR = date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)
+
+
+def test_stock_counts_everything_dated_up_to_the_day_and_flow_only_the_month():
+    deltas = [
+        Delta("r", date(2026, 1, 5), 1, "d1"),
+        Delta("r", date(2026, 2, 3), 1, "d2"),
+        Delta("r", date(2026, 3, 1), -1, "d1"),
+    ]
+    stock = figures_at(deltas, [JAN, FEB, MAR], "bestand")
+    assert [t["r"].value for t in stock] == [1, 2, 1]
+    assert stock[2]["r"].by_district == {"d2": 1}
+    flow = figures_at(deltas, [JAN, FEB, MAR], "zugang")
+    assert [t["r"].value for t in flow] == [1, 1, -1]
+
+
+def test_months_between_gives_month_ends_across_a_year_boundary():
+    assert months_between(date(2025, 12, 15), date(2026, 2, 1)) == [date(2025, 12, 31), JAN, FEB]
+
+
+def test_density_is_per_10000_inhabitants_by_district_and_region():
+    (actors,) = figures_at([Delta("r", JAN, 5, "d1"), Delta("r", JAN, 1, "d2")], [JAN], "bestand")
+    density = density_per_10k(actors, {"r": {"d1": 50_000, "d2": 10_000}})
+    assert density["r"].by_district == {"d1": 1.0, "d2": 1.0}
+    assert density["r"].value == 1.0
+
+
+def test_status_changes_count_the_same_whatever_order_they_were_stored_in():
+    t0 = datetime(2026, 1, 2, tzinfo=UTC)
+    changes = [
+        ("r", "a1", t0 + timedelta(days=40), "umgesetzt"),
+        ("r", "a1", t0 + timedelta(days=10), "in_umsetzung"),
+    ]
+    items = [("r", "a1", t0, "offen")]
+    for ordering in (changes, list(reversed(changes))):
+        jan, feb = figures_at(status_deltas(items, ordering), [JAN, FEB], "bestand")
+        assert jan["r"].by_key == {"in_umsetzung": 1} and feb["r"].by_key == {"umgesetzt": 1}
+
+
+def test_level_snapshots_turn_into_changes_per_day():
+    deltas = snapshot_deltas(
+        [
+            ("r", "l1", date(2026, 1, 3), 10),
+            ("r", "l1", date(2026, 1, 1), 8),
+            ("r", "l2", date(2026, 1, 2), 5),
+        ]
+    )
+    (total,) = figures_at(deltas, [JAN], "bestand")
+    assert total["r"].value == 15
+
+
+def test_equal_values_share_a_rank_and_regions_without_data_have_none():
+    assert rank({"a": 3, "b": 5, "c": 3, "d": None}) == {"b": 1, "a": 2, "c": 2, "d": None}
+    assert rank({"a": 3, "b": 5}, higher_is_better=False) == {"a": 1, "b": 2}
+
+
+def test_region_is_stale_after_the_threshold_and_without_events_has_no_data():
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    assert freshness_state(now - timedelta(minutes=5), now, timedelta(hours=1)) == "aktuell"
+    assert freshness_state(now - timedelta(hours=2), now, timedelta(hours=1)) == "veraltet"
+    assert freshness_state(None, now, timedelta(hours=1)) == "keine_daten"
+
+
+def test_goal_behind_its_timeline_is_at_risk_and_after_its_date_missed():
+    start, target_date = date(2026, 1, 1), date(2027, 1, 1)
+    halfway = date(2026, 7, 2)
+    behind = goal_progress(
+        baseline=10, current=12, target=30, start=start, target_date=target_date, today=halfway
+    )
+    assert behind.state == "gefaehrdet" and behind.percent == 10 and not behind.on_track
+    ahead = goal_progress(
+        baseline=10, current=25, target=30, start=start, target_date=target_date, today=halfway
+    )
+    assert ahead.state == "im_plan" and ahead.on_track
+    missed = goal_progress(
+        baseline=10, current=25, target=30, start=start, target_date=target_date, today=date(2027, 2, 1)
+    )
+    assert missed.state == "verfehlt"
+    falling = goal_progress(
+        baseline=50, current=40, target=40, start=start, target_date=target_date, today=halfway
+    )
+    assert falling.state == "erreicht"

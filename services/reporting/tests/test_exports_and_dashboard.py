@@ -1,0 +1,149 @@
+"""Open data (CSV, JSON, DCAT-AP.de, charts) and the dashboard page, checked in headless Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+import uvicorn
+from rdflib import Graph
+
+from nzr_reporting.dashboard import german_number
+
+from .conftest import Reporting, eventually
+from .events import DRESDEN, LEIPZIG, actor, cooperation, gathering_completed
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+async def test_indicator_csv_and_json_carry_unit_definition_and_values(reporting: Reporting):
+    await reporting.publish(actor(district=DRESDEN), actor(district=LEIPZIG))
+    await reporting.settled()
+    response = await reporting.client.get("/api/v1/reports/indicators/actors_total/export.csv")
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    latest = [r for r in rows if r["kreis"] == ""][-1]
+    assert latest["einheit"] == "Anzahl" and latest["wert"] == "2" and latest["definition"]
+    assert {r["kreis"] for r in rows if r["kreis"]} == {DRESDEN, LEIPZIG}
+    document = (
+        await reporting.client.get("/api/v1/reports/indicators/actor_density_per_10k/export.json")
+    ).json()
+    assert document["unit"] == "Akteure je 10.000 Einwohner"
+    assert "Destatis" in document["population_source"]
+    assert document["series"][0]["points"][-1]["value"] > 0
+
+
+async def test_dcat_catalogue_lists_every_indicator_as_dataset_in_turtle_and_json_ld(reporting: Reporting):
+    definitions = await reporting.get("/indicators/definitions")
+    turtle = await reporting.client.get("/api/v1/reports/catalogue.ttl")
+    assert turtle.headers["content-type"].startswith("text/turtle")
+    jsonld = await reporting.client.get("/api/v1/reports/catalogue.jsonld")
+    from rdflib.namespace import DCAT, RDF
+
+    for text, fmt in ((turtle.text, "turtle"), (jsonld.text, "json-ld")):
+        graph = Graph().parse(data=text, format=fmt)
+        assert len(list(graph.subjects(RDF.type, DCAT.Catalog))) == 1
+        assert len(list(graph.subjects(RDF.type, DCAT.Dataset))) == len(definitions)
+        assert len(list(graph.subjects(RDF.type, DCAT.Distribution))) == 2 * len(definitions)
+    assert "dcatde:licenseAttributionByText" in turtle.text
+
+
+async def test_charts_are_served_as_svg_and_png(reporting: Reporting):
+    await reporting.publish(actor())
+    await reporting.settled()
+    svg = await reporting.client.get("/api/v1/reports/indicators/actors_total/chart.svg")
+    assert svg.headers["content-type"] == "image/svg+xml" and b"<svg" in svg.content
+    png = await reporting.client.get("/api/v1/reports/indicators/actors_total/chart.png")
+    assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
+
+
+def test_numbers_are_written_the_german_way():
+    assert german_number(1234.5) == "1.234,5"
+    assert german_number(3) == "3"
+    assert german_number(None) == "–"
+
+
+async def test_dashboard_shows_the_figures_the_api_returns(reporting: Reporting):
+    await reporting.publish(
+        actor(district=DRESDEN),
+        actor(district=DRESDEN),
+        cooperation("a", "b"),
+        gathering_completed(participants=1234),
+    )
+    await reporting.settled()
+    page = (await reporting.client.get("/api/v1/reports/dashboard")).text
+    report = await reporting.get("/indicators")
+    assert '<html lang="de">' in page and "Datenaktualität" in page and "Akteursdichte" in page
+    for indicator in report["indicators"]:
+        value = indicator["values"][0]["value"]
+        assert f'data-indicator="{indicator["id"]}" data-region="{reporting.region}"' in page
+        assert german_number(value) in page
+    assert "1.234" in page  # participants, German thousands separator
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found (Debian: apt-get install -y chromium)")
+async def test_dashboard_loads_in_headless_chromium_without_console_errors(reporting: Reporting):
+    await reporting.publish(
+        actor(district=LEIPZIG), actor(district=DRESDEN), gathering_completed(participants=7)
+    )
+    await reporting.settled()
+    report = await reporting.get("/indicators")
+    server = uvicorn.Server(
+        uvicorn.Config(reporting.running.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: asyncio.sleep(0.01, result=server.started))
+        port = server.servers[0].sockets[0].getsockname()[1]
+        dom, console = await asyncio.to_thread(
+            load_in_chromium, f"http://127.0.0.1:{port}/api/v1/reports/dashboard"
+        )
+    finally:
+        server.should_exit = True
+        await task
+    assert "Kennzahlen" in dom and "Datenaktualität" in dom
+    for indicator in report["indicators"]:
+        assert german_number(indicator["values"][0]["value"]) in dom
+    assert console == [], console
+
+
+def load_in_chromium(url: str) -> tuple[str, list[str]]:
+    """The rendered DOM, and every console message (Chromium logs them as ``INFO:CONSOLE`` on
+    stderr whatever their level; the page has no script, so any message is a failed load)."""
+    profile = tempfile.mkdtemp(prefix="nzr-chromium-")
+    try:
+        process = subprocess.run(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-dev-shm-usage",
+                f"--user-data-dir={profile}",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--virtual-time-budget=3000",
+                "--dump-dom",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    assert process.returncode == 0, process.stderr[-2000:]
+    console = [line for line in process.stderr.splitlines() if ":CONSOLE" in line]
+    return process.stdout, console
+
+
+def test_dashboard_needs_no_script_to_show_its_figures():
+    template = Path(__file__).resolve().parents[1] / "src/nzr_reporting/templates/dashboard.html"
+    assert "<script" not in template.read_text()

@@ -1,0 +1,274 @@
+"""Indicators built from shareable events only, on a real NATS server and a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import text
+
+from nzr_common.contracts import actors, events
+from nzr_common.regions import DISTRICTS_SOURCE, load_districts
+
+from .conftest import Reporting
+from .events import (
+    DRESDEN,
+    ERZGEBIRGE,
+    LEIPZIG,
+    actor,
+    agreement,
+    agreement_status,
+    campaign,
+    cooperation,
+    gathering_completed,
+    match,
+    search,
+    subscription,
+)
+
+
+def values_of(report: dict, indicator_id: str) -> dict:
+    indicator = next(i for i in report["indicators"] if i["id"] == indicator_id)
+    return indicator["values"][0]
+
+
+async def test_every_indicator_has_a_german_label_definition_unit_and_source_events(reporting: Reporting):
+    definitions = await reporting.get("/indicators/definitions")
+    assert len(definitions) >= 15
+    for definition in definitions:
+        assert definition["label"] and definition["definition"] and definition["unit"]
+        assert all(e.startswith("nzr.") for e in definition["source_events"]) and definition["source_events"]
+
+
+async def test_full_flow_of_shareable_events_yields_every_indicator(reporting: Reporting):
+    a = actor(district=DRESDEN, kind="verein", sector="zivilgesellschaft", topics=("mobilitaet",))
+    b = actor(district=DRESDEN, kind="unternehmen", sector="wirtschaft")
+    c = actor(district=ERZGEBIRGE, kind="kommune", sector="verwaltung_politik")
+    workshop = gathering_completed(fmt="workshop", district=DRESDEN, participants=25)
+    conference = gathering_completed(fmt="regionalkonferenz", district=ERZGEBIRGE, participants=80)
+    deal = agreement(workshop.event_id, [a.actor_id, b.actor_id])
+    dropped = agreement(workshop.event_id, [b.actor_id, c.actor_id])
+    await reporting.publish(
+        a,
+        b,
+        c,
+        workshop,
+        conference,
+        deal,
+        dropped,
+        agreement_status(deal.agreement_id, "umgesetzt"),
+        agreement_status(dropped.agreement_id, "verworfen"),
+        cooperation(a.actor_id, b.actor_id, cross_sector=True, origin_agreement_id=deal.agreement_id),
+        cooperation(a.actor_id, c.actor_id, cross_sector=False),
+        subscription("liste-region", 41),
+        subscription("liste-region", 42),
+        subscription("liste-energie", 7),
+        campaign(delivered=40),
+        search(),
+        search(),
+        match(DRESDEN),
+    )
+    await reporting.settled()
+    report = await reporting.get("/indicators")
+    figures = {i["id"]: i["values"][0]["value"] for i in report["indicators"]}
+    assert figures == {
+        "actors_total": 3,
+        "actor_density_per_10k": figures["actor_density_per_10k"],
+        "cooperations_active": 2,
+        "cooperations_new": 2,
+        "cross_sector_share": 50,
+        "network_density": 66.6667,
+        "cooperations_from_gatherings": 1,
+        "gatherings_held": 2,
+        "participants_total": 105,
+        "agreements_total": 2,
+        "agreements_implementation_rate": 100,
+        "newsletter_subscribers": 49,
+        "campaign_reach": 40,
+        "funding_searches": 2,
+        "funding_matches": 1,
+    }
+    assert values_of(report, "actors_total")["by_district"] == {DRESDEN: 2, ERZGEBIRGE: 1}
+    assert values_of(report, "gatherings_held")["by_district"] == {DRESDEN: 1, ERZGEBIRGE: 1}
+    assert report["freshness"][reporting.region] is not None
+
+
+async def test_actors_are_broken_down_by_kind_sector_and_topic(reporting: Reporting):
+    await reporting.publish(
+        actor(kind="verein", sector="zivilgesellschaft", topics=("mobilitaet", "bne")),
+        actor(kind="verein", sector="zivilgesellschaft", topics=("mobilitaet",)),
+        actor(kind="unternehmen", sector="wirtschaft", topics=()),
+    )
+    await reporting.settled()
+    by = {}
+    for breakdown in ("kind", "sector", "topic"):
+        indicator = await reporting.get("/indicators/actors_total", params={"by": breakdown})
+        by[breakdown] = indicator["values"][0]["breakdown"]
+    assert by["kind"] == {"unternehmen": 1, "verein": 2}
+    assert by["sector"] == {"wirtschaft": 1, "zivilgesellschaft": 2}
+    assert by["topic"] == {"bne": 1, "mobilitaet": 2, "ohne_thema": 1}
+
+
+async def test_density_per_10k_uses_district_population_and_names_its_source(reporting: Reporting):
+    await reporting.publish(*[actor(district=LEIPZIG) for _ in range(3)], actor(district=DRESDEN))
+    await reporting.settled()
+    density = await reporting.get("/indicators/actor_density_per_10k")
+    leipzig = load_districts()[LEIPZIG].population
+    assert density["population_source"] == DISTRICTS_SOURCE
+    assert density["unit"] == "Akteure je 10.000 Einwohner"
+    assert density["values"][0]["by_district"][LEIPZIG] == round(3 / leipzig * 10_000, 4)
+    total = sum(d.population for d in load_districts().values())
+    assert density["values"][0]["value"] == round(4 / total * 10_000, 4)
+
+
+async def test_value_as_of_a_past_day_and_monthly_series_follow_the_event_dates(reporting: Reporting):
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(days=100)
+    old, recent = actor(at=long_ago), actor(at=now)
+    await reporting.publish(old, recent, actors.ActorRemoved(actor_id=old.actor_id, removed_at=now))
+    await reporting.settled()
+    before = await reporting.get(
+        "/indicators/actors_total", params={"as_of": str((now - timedelta(days=50)).date())}
+    )
+    assert before["values"][0]["value"] == 1
+    series = await reporting.get(
+        "/indicators/actors_total/series", params={"from": f"{long_ago:%Y-%m}", "to": f"{now:%Y-%m}"}
+    )
+    points = series["series"][0]["points"]
+    assert points[0] == {
+        "month": f"{long_ago:%Y-%m}",
+        "value": 1,
+        "by_district": {DRESDEN: 1},
+        "breakdown": None,
+    }
+    assert points[-1]["value"] == 1  # the old one removed, the recent one registered
+    assert len(points) >= 4
+
+
+async def test_new_cooperations_count_per_calendar_month(reporting: Reporting):
+    today = datetime.now(UTC).date()
+    last_month = today.replace(day=1) - timedelta(days=1)
+    await reporting.publish(
+        cooperation("a", "b", since=last_month),
+        cooperation("a", "c", since=today),
+        cooperation("b", "c", since=today),
+    )
+    await reporting.settled()
+    series = await reporting.get(
+        "/indicators/cooperations_new/series", params={"from": f"{last_month:%Y-%m}", "to": f"{today:%Y-%m}"}
+    )
+    assert [p["value"] for p in series["series"][0]["points"]] == [1, 2]
+
+
+async def test_events_arriving_out_of_order_end_in_the_same_figures(reporting: Reporting):
+    a = actor(kind="verein")
+    update = actors.ActorUpdated(
+        **{**a.model_dump(exclude={"registered_at"}), "kind": "stiftung"},
+        updated_at=datetime.now(UTC),
+        version=2,
+    )
+    completed = gathering_completed(participants=12)
+    deal = agreement(completed.event_id, [a.actor_id])
+    # the update, the status change and the attendance come before the facts they refer to
+    await reporting.publish(
+        update,
+        agreement_status(deal.agreement_id, "umgesetzt", datetime.now(UTC)),
+        events.AttendanceRecorded(event_id=completed.event_id, confirmed=15, waiting=0, attended=14),
+    )
+    await reporting.publish(a, completed, deal)
+    await reporting.settled()
+    kinds = await reporting.get("/indicators/actors_total", params={"by": "kind"})
+    assert kinds["values"][0]["breakdown"] == {"stiftung": 1}
+    report = await reporting.get("/indicators")
+    assert values_of(report, "agreements_implementation_rate")["value"] == 100
+    assert values_of(report, "participants_total")["value"] == 12
+
+
+async def test_redelivered_events_are_counted_once(reporting: Reporting):
+    envelopes = await reporting.publish(actor(), actor())
+    for envelope in envelopes:  # copies past the duplicate window, as a late redelivery would be
+        await reporting.publish_raw(envelope.nats_subject(), envelope.to_json())
+    await reporting.settled()
+    report = await reporting.get("/indicators")
+    assert values_of(report, "actors_total")["value"] == 2
+    status = await reporting.get("/status")
+    assert sum(c["duplicates"] for c in status["consumers"]) == 2
+
+
+async def test_event_of_unknown_type_is_skipped_and_counted(reporting: Reporting):
+    payload = (
+        b'{"specversion":"1.0","id":"x1","type":"nzr.actors.actor_renamed_in_future.v1",'
+        b'"source":"/regions/x/actors","subject":"a","region":"'
+        + reporting.region.encode()
+        + b'","data":{"actor_id":"a"}}'
+    )
+    await reporting.publish_raw(f"nzr.{reporting.region}.pub.actors.actor_renamed_in_future.v1", payload)
+    await reporting.publish(actor())
+    await reporting.settled()
+    status = await reporting.get("/status")
+    assert status["ignored_unknown_types"] == 1
+    assert values_of(await reporting.get("/indicators"), "actors_total")["value"] == 1
+
+
+async def test_no_email_address_or_person_name_is_stored_after_a_full_flow(reporting: Reporting):
+    from nzr_common.contracts import newsletter
+
+    a = actor()
+    await reporting.publish(a, cooperation(a.actor_id, "b"), gathering_completed(), subscription("l", 1))
+    # region-private events with personal data travel on priv subjects reporting never reads
+    await reporting.publish(
+        actors.ContactAdded(
+            person_id="p1",
+            actor_id=a.actor_id,
+            name="Erika Mustermann",
+            email="erika.mustermann@example.org",
+            consent_purpose="Netzwerk",
+            consent_at=datetime.now(UTC),
+            consent_source="formular",
+        ),
+        events.RegistrationConfirmed(
+            registration_id="r1",
+            event_id="e1",
+            name="Max Mustermann",
+            email="max@example.org",
+            confirmed_at=datetime.now(UTC),
+        ),
+        newsletter.SubscriptionRequested(
+            subscriber_id="s1",
+            list_id="l",
+            email="max@example.org",
+            source="formular",
+            requested_at=datetime.now(UTC),
+        ),
+    )
+    await reporting.publish(actor())
+    reporting.published -= 3  # not subscribed: never delivered to reporting
+    await reporting.settled()
+    runtime = reporting.running.runtime
+    async with runtime.sessions() as session:
+        dump = []
+        for table in runtime.definition.metadata.sorted_tables:
+            rows = (await session.execute(text(f'SELECT * FROM "{table.name}"'))).all()
+            dump.append(repr(rows))
+    everything = "\n".join(dump)
+    assert "@" not in everything
+    for name in ("Mustermann", "Erika", "Bürgerenergie"):
+        assert name not in everything
+
+
+async def test_as_of_date_in_the_future_or_before_any_month_is_refused(reporting: Reporting):
+    future = (date.today() + timedelta(days=40)).isoformat()
+    response = await reporting.client.get("/api/v1/reports/indicators", params={"as_of": future})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_reused_report_is_replaced_as_soon_as_a_new_event_is_applied(reporting: Reporting):
+    await reporting.publish(actor())
+    await reporting.settled()
+    assert values_of(await reporting.get("/indicators"), "actors_total")["value"] == 1
+    await reporting.publish(actor())
+    await reporting.settled()
+    assert values_of(await reporting.get("/indicators"), "actors_total")["value"] == 2
+    overview = await reporting.get("/overview")
+    row = next(r for r in overview["rows"] if r["indicator_id"] == "actors_total")
+    assert row["cells"] == [{"region": reporting.region, "value": 2, "rank": None}]
