@@ -24,7 +24,8 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nzr_common.contracts.base import (
@@ -161,18 +162,17 @@ class BatchConsumer:
         if not work:
             return
         async with self.sessions() as session, session.begin():
-            seen = await self._already_processed(session, [env.id for _, env, _ in work])
-            fresh = []
+            claimed = await self._claim(session, [envelope for _, envelope, _ in work])
+            handled = 0
             for message, envelope, handler in work:
-                if envelope.id in seen:
+                if envelope.id not in claimed:
                     self.stats.duplicates += 1
                     continue
-                seen.add(envelope.id)
+                claimed.discard(envelope.id)  # a second copy in the same batch is a duplicate
                 with _traced(message, envelope):
                     await handler(session, envelope)
-                fresh.append(envelope)
-            await self._record(session, fresh)
-        self.stats.handled += len(fresh)
+                handled += 1
+        self.stats.handled += handled
 
     async def _handle_one_by_one(self, work: list[tuple[Msg, Envelope[Any], Handler]]) -> list[Msg]:
         done: list[Msg] = []
@@ -194,21 +194,28 @@ class BatchConsumer:
                     await message.nak(delay=min(0.2 * 2**deliveries, 10.0))
         return done
 
-    async def _already_processed(self, session: AsyncSession, ids: list[str]) -> set[str]:
-        inbox = self.tables.inbox
-        rows = await session.scalars(
-            select(inbox.c.event_id).where(inbox.c.consumer == self.consumer, inbox.c.event_id.in_(ids))
-        )
-        return set(rows)
+    async def _claim(self, session: AsyncSession, envelopes: Iterable[Envelope[Any]]) -> set[str]:
+        """Record the events in the inbox and return the ids that were not there yet.
 
-    async def _record(self, session: AsyncSession, envelopes: Iterable[Envelope[Any]]) -> None:
+        One ``INSERT … ON CONFLICT DO NOTHING RETURNING`` in the handlers' transaction: no
+        separate duplicate lookup (whose generic plan on a fresh PostgreSQL inbox scans every
+        row), and a concurrent consumer of the same event waits on the key and then skips it.
+        """
         now = datetime.now(UTC)
-        values = [
-            {"consumer": self.consumer, "event_id": e.id, "event_type": e.type, "processed_at": now}
+        rows = {
+            e.id: {"consumer": self.consumer, "event_id": e.id, "event_type": e.type,
+                   "processed_at": now}
             for e in envelopes
-        ]
-        if values:
-            await session.execute(insert(self.tables.inbox), values)
+        }
+        if not rows:
+            return set()
+        dialect = session.get_bind().dialect.name
+        insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert_for(self.tables.inbox).values(list(rows.values()))
+            .on_conflict_do_nothing().returning(self.tables.inbox.c.event_id)
+        )
+        return set(await session.scalars(statement))
 
     async def _dead_letter(
         self, session: AsyncSession, message: Msg, error: str, envelope: Envelope[Any] | None
@@ -233,10 +240,9 @@ class BatchConsumer:
         if decoded is None:
             raise PoisonMessage("no handler for this event type")
         envelope, handler = decoded
-        if await self._already_processed(session, [envelope.id]):
+        if not await self._claim(session, [envelope]):
             return False
         await handler(session, envelope)
-        await self._record(session, [envelope])
         return True
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from opentelemetry import propagate
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, event, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -68,9 +68,13 @@ class Outbox:
                 for env in envelopes
             ],
         )
-        # Wake the relay early; if the transaction rolls back it simply finds nothing.
-        self.pending.set()
+        # Wake the relay once the rows are visible: woken before the commit it would find
+        # nothing and sleep a whole poll interval.
+        event.listen(session.sync_session, "after_commit", self._wake, once=True)
         return envelopes
+
+    def _wake(self, _session: object) -> None:
+        self.pending.set()
 
 
 class OutboxRelay:
