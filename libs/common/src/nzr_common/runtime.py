@@ -75,6 +75,7 @@ class Runtime:
     consumers: dict[str, BatchConsumer] = field(default_factory=dict)
     relay: OutboxRelay | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def tables(self) -> MessagingTables:
@@ -146,6 +147,10 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         for hook in definition.on_startup:
             await hook(runtime)
         runtime.tasks.append(asyncio.create_task(_supervise(runtime), name="messaging"))
+        # Serve once NATS is connected (usually milliseconds); if it is not reachable, serve
+        # anyway — writes land in the outbox and /readyz says NATS is missing.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(runtime.connected.wait(), settings.nats_connect_wait_seconds)
         try:
             yield
         finally:
@@ -208,6 +213,7 @@ async def _run_messaging(runtime: Runtime) -> None:
     if runtime.settings.mode == "region":
         await _ensure_region_stream(runtime)
     js = runtime.broker.connection.jetstream(publish_async_max_pending=4000)
+    runtime.connected.set()
     consumers = [
         asyncio.create_task(
             consume_forever(js, subscription, batch_size=runtime.settings.consumer_batch_size),

@@ -42,6 +42,7 @@ class ServiceSettings(BaseSettings):
     consumer_max_deliver: int = 5
     relay_batch_size: int = 1000
     relay_poll_seconds: float = 0.1
+    nats_connect_wait_seconds: float = 5.0
 
     @field_validator("cors_origins", "region_districts", mode="before")
     @classmethod
