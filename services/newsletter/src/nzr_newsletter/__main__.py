@@ -1,5 +1,4 @@
 from nzr_common.entrypoint import main
-
 from nzr_newsletter.app import create_app
 from nzr_newsletter.settings import NewsletterSettings
 

@@ -1,5 +1,110 @@
 """Event handlers of the newsletter service (routing table)."""
 
-from nzr_common.messaging import EventHandlers
+from __future__ import annotations
 
-handlers = EventHandlers(consumer="newsletter")
+import logging
+import uuid
+from datetime import UTC, datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nzr_common.contracts.actors import PersonErased
+from nzr_common.contracts.base import Envelope
+from nzr_common.contracts.events import EventCancelled, EventPublished, EventUpdated, RegistrationConfirmed
+from nzr_common.contracts.funding import FundingDeadlineApproaching
+from nzr_common.messaging import EventHandlers
+from nzr_common.problems import ProblemError
+from nzr_newsletter import digests, service
+from nzr_newsletter.bootstrap import Dependencies
+from nzr_newsletter.tables import ListRow
+
+log = logging.getLogger(__name__)
+
+NETWORK_LIST_NAME = "Netzwerk-Newsletter"
+
+
+async def _registration_lists(session: AsyncSession) -> list[str]:
+    """The lists a registration's consent means; the network list is created when none is marked."""
+    ids = list(await session.scalars(select(ListRow.id).where(ListRow.registration_default.is_(True))))
+    if not ids:
+        row = ListRow(
+            id=str(uuid.uuid4()),
+            name=NETWORK_LIST_NAME,
+            description="",
+            topic=None,
+            visibility="public",
+            registration_default=True,
+            digest=False,
+            created_at=datetime.now(UTC),
+        )
+        session.add(row)
+        await session.flush()
+        ids = [row.id]
+    return ids
+
+
+def build_handlers(deps: Dependencies) -> EventHandlers:
+    """The routing table, bound to the service's dependencies."""
+    handlers = EventHandlers(consumer="newsletter")
+
+    @handlers.on(RegistrationConfirmed)
+    async def start_double_opt_in(session: AsyncSession, envelope: Envelope[RegistrationConfirmed]) -> None:
+        event = envelope.data
+        if not event.newsletter_consent:
+            return
+        try:
+            await service.subscribe(
+                session=session,
+                deps=deps,
+                email=event.email,
+                name=event.name,
+                list_ids=await _registration_lists(session),
+                district=None,
+                topics=[],
+                consent_text_version=event.consent_text_version or "event-registration",
+                source="event_registration",
+                public_only=False,
+            )
+        except ProblemError as error:
+            log.warning("registration %s not subscribed: %s", event.registration_id, error.detail)
+
+    @handlers.on(PersonErased)
+    async def erase_person(session: AsyncSession, envelope: Envelope[PersonErased]) -> None:
+        await service.erase_address(session=session, deps=deps, email=envelope.data.email)
+
+    async def remember_event(session: AsyncSession, envelope: Envelope[EventPublished]) -> None:
+        event = envelope.data
+        await digests.record_item(
+            session,
+            item_id=f"event:{event.event_id}",
+            kind="event",
+            title=event.title,
+            happens_on=event.starts_at,
+            district=event.district,
+            topics=event.topics,
+        )
+
+    handlers.on(EventPublished)(remember_event)
+    handlers.on(EventUpdated)(remember_event)
+
+    @handlers.on(EventCancelled)
+    async def forget_event(session: AsyncSession, envelope: Envelope[EventCancelled]) -> None:
+        await digests.forget_item(session, f"event:{envelope.data.event_id}")
+
+    @handlers.on(FundingDeadlineApproaching, from_region="state")
+    async def remember_deadline(
+        session: AsyncSession, envelope: Envelope[FundingDeadlineApproaching]
+    ) -> None:
+        event = envelope.data
+        await digests.record_item(
+            session,
+            item_id=f"funding:{event.programme_id}",
+            kind="funding",
+            title=event.name,
+            happens_on=datetime.combine(event.deadline, time(23, 59), tzinfo=UTC),
+            district=None,
+            topics=[],
+        )
+
+    return handlers

@@ -1,0 +1,114 @@
+"""Automatic digests: upcoming gatherings and approaching funding deadlines collected from other
+services' events, sent as a campaign per digest list on a schedule."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nzr_newsletter.bootstrap import Dependencies
+from nzr_newsletter.tables import CampaignRow, DigestItemRow, ListRow
+
+DIGEST_SUBJECT = "Neues aus dem Netzwerk: {{ items|length }} Termine und Fristen"
+DIGEST_BODY = """Hallo {{ name }},
+
+das steht in den nächsten Wochen an:
+
+{% for item in items %}- **{{ item.date }}** – {{ item.title }}
+{%- if item.kind == "funding" %} (Förderfrist){% endif %}
+{% endfor %}
+Sie bekommen diese Übersicht, weil Sie „{{ list_names|join(", ") }}“ abonniert haben.
+"""
+
+
+async def record_item(
+    session: AsyncSession,
+    *,
+    item_id: str,
+    kind: str,
+    title: str,
+    happens_on: datetime,
+    district: str | None,
+    topics: list[str],
+) -> None:
+    """Remember (or update) something for the next digest."""
+    row = await session.get(DigestItemRow, item_id)
+    if row is None:
+        session.add(
+            DigestItemRow(
+                id=item_id,
+                kind=kind,
+                title=title[:300],
+                happens_on=happens_on,
+                district=district,
+                topics=topics,
+                received_at=datetime.now(UTC),
+            )
+        )
+    else:
+        row.title, row.happens_on, row.district, row.topics = title[:300], happens_on, district, topics
+
+
+async def forget_item(session: AsyncSession, item_id: str) -> None:
+    await session.execute(delete(DigestItemRow).where(DigestItemRow.id == item_id))
+
+
+async def run_digests(*, session: AsyncSession, deps: Dependencies, force: bool = False) -> list[str]:
+    """Create and schedule a digest campaign for every digest list that is due and has news."""
+    now = datetime.now(UTC)
+    interval = timedelta(hours=deps.settings.digest_interval_hours)
+    created = []
+    async with session.begin():
+        for digest_list in list(await session.scalars(select(ListRow).where(ListRow.digest.is_(True)))):
+            if not force and digest_list.last_digest_at and now - digest_list.last_digest_at < interval:
+                continue
+            query = (
+                select(DigestItemRow)
+                .where(DigestItemRow.happens_on >= now)
+                .order_by(DigestItemRow.happens_on)
+            )
+            if digest_list.last_digest_at:
+                query = query.where(DigestItemRow.received_at > digest_list.last_digest_at)
+            items = [
+                i
+                for i in await session.scalars(query)
+                if not digest_list.topic or not i.topics or digest_list.topic in i.topics
+            ]
+            if not items:
+                continue
+            campaign = CampaignRow(
+                id=str(uuid.uuid4()),
+                kind="digest",
+                name=f"Digest {now:%Y-%m-%d} {digest_list.name}",
+                subject=DIGEST_SUBJECT,
+                sender=None,
+                body=DIGEST_BODY,
+                list_ids=[digest_list.id],
+                topics=[],
+                districts=[],
+                status="scheduled",
+                scheduled_at=now,
+                recipients=0,
+                context={
+                    "items": [
+                        {
+                            "kind": i.kind,
+                            "title": i.title,
+                            "date": f"{i.happens_on:%d.%m.%Y}",
+                            "district": i.district,
+                        }
+                        for i in items
+                    ]
+                },
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(campaign)
+            digest_list.last_digest_at = now
+            created.append(campaign.id)
+    if created:
+        deps.campaigns_pending.set()
+    return created

@@ -1,0 +1,86 @@
+"""The development mail sink: an SMTP server inside the service that writes every message it
+receives as an ``.eml`` file, so the double opt-in can be followed end to end without a mail
+provider (embedded mode, ``make run``)."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import re
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiosmtpd.smtp import SMTP as SMTPServer
+
+from nzr_newsletter.schemas import SinkMessage
+
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+class _WriteToFolder:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        path = self.folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(envelope.original_content or envelope.content)
+        temporary.rename(path)
+        return "250 Message accepted for delivery"
+
+
+class MailSink:
+    """An SMTP server on 127.0.0.1 (port 0: any free port) writing to ``folder``."""
+
+    def __init__(self, folder: Path, port: int = 0) -> None:
+        self.folder = Path(folder)
+        self.requested_port = port
+        self.port = port
+        self.server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> MailSink:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handler = _WriteToFolder(self.folder)
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(
+            lambda: SMTPServer(handler, hostname="nzr-sink", data_size_limit=20_000_000),
+            host="127.0.0.1",
+            port=self.requested_port,
+        )
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+    def path_of(self, name: str) -> Path | None:
+        if not re.fullmatch(r"[0-9A-Za-z-]+\.eml", name):
+            return None
+        path = self.folder / name
+        return path if path.is_file() else None
+
+    def messages(self, limit: int = 100) -> list[SinkMessage]:
+        """The newest messages first, with the links found in their text."""
+        found = []
+        for path in sorted(self.folder.glob("*.eml"), reverse=True)[:limit]:
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            text = ""
+            part = message.get_body(preferencelist=("plain", "html"))
+            if part is not None:
+                text = part.get_content()
+            stamp = datetime.strptime(path.name.split("-")[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+            found.append(
+                SinkMessage(
+                    name=path.name,
+                    received_at=stamp,
+                    to=str(message["To"] or ""),
+                    subject=str(message["Subject"] or ""),
+                    links=list(dict.fromkeys(_LINK.findall(text))),
+                )
+            )
+        return found

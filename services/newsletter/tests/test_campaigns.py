@@ -1,0 +1,418 @@
+"""Campaigns: templates checked at save time, audience, preview, test send, delivery with
+per-recipient state, retries, bounces, pause and resume, digests, the development sink."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from nzr_common.contracts.events import EventPublished
+from nzr_common.contracts.funding import FundingDeadlineApproaching
+from nzr_newsletter.tables import SubscriberRow, SubscriptionRow
+
+API = "/api/v1/newsletter"
+BODY = "Hallo {{ name }},\n\n**Neuigkeiten** aus {{ list_names|join(', ') }}.\n"
+
+
+async def confirmed_audience(newsletter, token_for, people, **list_fields):  # type: ignore[no-untyped-def]
+    """A list and confirmed subscribers [(address, district, topics)] written straight to the
+    database (the double opt-in itself is tested elsewhere)."""
+    headers = token_for("editor", region=newsletter.settings.region)
+    list_id = (
+        await newsletter.client.post(f"{API}/lists", json={"name": "Liste", **list_fields}, headers=headers)
+    ).json()["id"]
+    now = datetime.now(UTC)
+    async with newsletter.app.state.runtime.sessions() as session, session.begin():
+        for address, district, topics in people:
+            subscriber = SubscriberRow(
+                id=str(uuid.uuid4()),
+                email=address,
+                name=address.split("@")[0],
+                district=district,
+                topics=topics,
+                blocked=False,
+                soft_bounces=0,
+                created_at=now,
+            )
+            session.add(subscriber)
+            await session.flush()
+            session.add(
+                SubscriptionRow(
+                    subscriber_id=subscriber.id,
+                    list_id=list_id,
+                    status="confirmed",
+                    source="test",
+                    consent_text_version="v1",
+                    requested_at=now,
+                    confirmed_at=now,
+                )
+            )
+    return list_id
+
+
+async def create_campaign(newsletter, token_for, list_id, **fields):  # type: ignore[no-untyped-def]
+    body = {
+        "name": "Herbst",
+        "subject": "Neues aus dem Netzwerk",
+        "body": BODY,
+        "list_ids": [list_id],
+        **fields,
+    }
+    response = await newsletter.client.post(
+        f"{API}/campaigns", json=body, headers=token_for("editor", region=newsletter.settings.region)
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+async def send_and_wait(newsletter, token_for, campaign_id, *, status="sent", within=20.0):  # type: ignore[no-untyped-def]
+    headers = token_for("editor", region=newsletter.settings.region)
+    response = await newsletter.client.post(f"{API}/campaigns/{campaign_id}/send", headers=headers)
+    assert response.status_code == 200, response.text
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        campaign = (await newsletter.client.get(f"{API}/campaigns/{campaign_id}", headers=headers)).json()
+        if campaign["status"] == status:
+            return campaign
+        assert asyncio.get_running_loop().time() < deadline, campaign
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"body": "Hallo {{ name "}, "body"),
+        ({"body": "{{ unknown_variable }}"}, "body"),
+        ({"body": "{% for x in %}{% endfor %}"}, "body"),
+        ({"body": "{{ ''.__class__.__mro__ }}"}, "body"),
+        ({"subject": "Hallo\r\nBcc: victim@example.org"}, "subject"),
+        ({"subject": "{{ 'a\\nBcc: x@example.org' }}"}, "subject"),
+        ({"sender": "Mallory <mallory@example.org>\nBcc: victim@example.org"}, "sender"),
+        ({"sender": "kein absender"}, "sender"),
+    ],
+    ids=[
+        "syntax",
+        "undefined",
+        "bad-loop",
+        "sandbox",
+        "subject-injection",
+        "rendered-injection",
+        "sender-injection",
+        "sender-invalid",
+    ],
+)
+async def test_a_template_that_cannot_render_is_refused_at_save_time_with_the_error(
+    newsletter, token_for, change, field
+):
+    list_id = await confirmed_audience(newsletter, token_for, [])
+    body = {"name": "x", "subject": "Betreff", "body": BODY, "list_ids": [list_id], **change}
+    response = await newsletter.client.post(
+        f"{API}/campaigns", json=body, headers=token_for("editor", region=newsletter.settings.region)
+    )
+    assert response.status_code == 422, response.text
+    assert field in [p["name"] for p in response.json()["invalid_params"]]
+
+
+async def test_campaign_reaches_its_audience_by_list_topic_and_district_once_each(
+    newsletter, sink, token_for
+):
+    people = [
+        ("a@example.org", "14523000", ["energie"]),
+        ("b@example.org", "14523000", ["mobilitaet"]),
+        ("c@example.org", "14612000", ["energie"]),
+        ("d@example.org", "14523000", []),
+    ]
+    list_id = await confirmed_audience(newsletter, token_for, people)
+    campaign_id = await create_campaign(
+        newsletter, token_for, list_id, topics=["energie"], districts=["14523000"]
+    )
+    headers = token_for("editor", region=newsletter.settings.region)
+    preview = (await newsletter.client.post(f"{API}/campaigns/{campaign_id}/preview", headers=headers)).json()
+    assert preview["audience"] == 1 and "Erika Mustermann" in preview["text"]
+    assert "<strong>Neuigkeiten</strong>" in preview["html"]
+    test = await newsletter.client.post(
+        f"{API}/campaigns/{campaign_id}/test", headers=headers, json={"emails": ["tester@example.org"]}
+    )
+    assert test.json() == {"sent": ["tester@example.org"]}
+    campaign = await send_and_wait(newsletter, token_for, campaign_id)
+    assert campaign["stats"] | {} == {
+        "recipients": 1,
+        "queued": 0,
+        "sending": 0,
+        "sent": 1,
+        "failed": 0,
+        "bounced": 0,
+        "unsubscribed_after": 0,
+    }
+    assert sink.count_by_recipient() == {"tester@example.org": 1, "a@example.org": 1}
+    runtime = newsletter.app.state.runtime
+    from nzr_newsletter.tables import messaging
+
+    async with runtime.sessions() as session:
+        payloads = list(
+            await session.scalars(
+                select(messaging.outbox.c.payload).where(
+                    messaging.outbox.c.event_type == "nzr.newsletter.campaign_sent.v1"
+                )
+            )
+        )
+    assert json.loads(payloads[0])["data"]["delivered"] == 1
+
+
+async def test_every_campaign_mail_is_personal_and_unsubscribes_in_one_click_per_rfc_8058(
+    newsletter, sink, token_for
+):
+    list_id = await confirmed_audience(newsletter, token_for, [("zoe@example.org", None, [])])
+    campaign_id = await create_campaign(newsletter, token_for, list_id, subject="Grüße für Sie – Ausgabe 1")
+    await send_and_wait(newsletter, token_for, campaign_id)
+    mail = sink.to("zoe@example.org")[0]
+    message = mail.message
+    assert str(message["Subject"]) == "Grüße für Sie – Ausgabe 1"
+    assert mail.message_id.startswith(f"<{campaign_id}.")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe_url = str(message["List-Unsubscribe"]).strip("<>")
+    assert unsubscribe_url.startswith("https://nzr.example/api/v1/newsletter/unsubscribe?token=")
+    assert "Hallo zoe," in mail.text()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "Hallo zoe," in html and "Einstellungen" in html
+    token = unsubscribe_url.rpartition("token=")[2]
+    one_click = await newsletter.client.post(
+        f"{API}/unsubscribe",
+        params={"token": token},
+        content=b"List-Unsubscribe=One-Click",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert one_click.status_code == 200
+    again = await newsletter.client.post(f"{API}/unsubscribe", params={"token": token})
+    assert again.json()["status"] == "unsubscribed"
+    stats = (
+        await newsletter.client.get(
+            f"{API}/campaigns/{campaign_id}", headers=token_for("editor", region=newsletter.settings.region)
+        )
+    ).json()["stats"]
+    assert stats["unsubscribed_after"] == 1
+
+
+async def test_temporary_failures_are_retried_and_permanent_ones_are_hard_bounces_that_block(
+    newsletter, sink, token_for
+):
+    people = [("ok@example.org", None, []), ("busy@example.org", None, []), ("gone@example.org", None, [])]
+    list_id = await confirmed_audience(newsletter, token_for, people)
+    sink.refuse = {
+        "busy@example.org": "451 4.7.1 try again later",
+        "gone@example.org": "550 5.1.1 no such user",
+    }
+    campaign = await send_and_wait(
+        newsletter, token_for, await create_campaign(newsletter, token_for, list_id)
+    )
+    assert campaign["stats"]["sent"] == 2 and campaign["stats"]["bounced"] == 1
+    assert sink.count_by_recipient() == {"ok@example.org": 1, "busy@example.org": 1}
+    async with newsletter.app.state.runtime.sessions() as session:
+        blocked = await session.scalar(
+            select(SubscriberRow.blocked).where(SubscriberRow.email == "gone@example.org")
+        )
+    assert blocked is True
+    second = await send_and_wait(newsletter, token_for, await create_campaign(newsletter, token_for, list_id))
+    assert second["stats"]["recipients"] == 2
+
+
+async def test_a_server_dropping_the_connection_mid_data_loses_nothing_and_sends_nothing_twice(
+    newsletter, sink, token_for
+):
+    people = [(f"p{i}@example.org", None, []) for i in range(20)]
+    list_id = await confirmed_audience(newsletter, token_for, people)
+    sink.drop_mid_data = {"p3@example.org", "p11@example.org"}
+    campaign = await send_and_wait(
+        newsletter, token_for, await create_campaign(newsletter, token_for, list_id)
+    )
+    assert campaign["stats"]["sent"] == 20
+    assert sink.count_by_recipient() == {address: 1 for address, _, _ in people}
+    assert not sink.drop_mid_data  # both drops happened
+
+
+async def test_a_paused_campaign_sends_nothing_until_it_is_resumed(start_newsletter, sink, token_for):
+    newsletter = await start_newsletter(rate_per_second=20)
+    people = [(f"q{i}@example.org", None, []) for i in range(30)]
+    list_id = await confirmed_audience(newsletter, token_for, people)
+    campaign_id = await create_campaign(newsletter, token_for, list_id)
+    headers = token_for("editor", region=newsletter.settings.region)
+    await newsletter.client.post(f"{API}/campaigns/{campaign_id}/send", headers=headers)
+    await sink.wait_for(lambda: len(sink.received) >= 5)
+    paused = await newsletter.client.post(f"{API}/campaigns/{campaign_id}/pause", headers=headers)
+    assert paused.json()["status"] == "paused"
+    await asyncio.sleep(0.5)
+    during_pause = len(sink.received)
+    await asyncio.sleep(0.5)
+    assert len(sink.received) == during_pause < 30
+    await newsletter.client.post(f"{API}/campaigns/{campaign_id}/resume", headers=headers)
+    await sink.wait_for(lambda: len(sink.received) == 30)
+    assert sink.count_by_recipient() == {address: 1 for address, _, _ in people}
+
+
+async def test_rate_limit_spaces_the_mails(start_newsletter, sink, token_for):
+    newsletter = await start_newsletter(rate_per_second=10)
+    list_id = await confirmed_audience(
+        newsletter, token_for, [(f"r{i}@example.org", None, []) for i in range(11)]
+    )
+    started = asyncio.get_running_loop().time()
+    await send_and_wait(newsletter, token_for, await create_campaign(newsletter, token_for, list_id))
+    assert asyncio.get_running_loop().time() - started >= 0.95
+
+
+async def test_webhook_and_rfc_3464_reports_block_after_hard_or_repeated_soft_bounces(
+    start_newsletter, sink, token_for
+):
+    newsletter = await start_newsletter(soft_bounce_threshold=2, bounce_webhook_secret="hook-secret")
+    people = [("hard@example.org", None, []), ("soft@example.org", None, [])]
+    list_id = await confirmed_audience(newsletter, token_for, people)
+    campaign_id = await create_campaign(newsletter, token_for, list_id)
+    await send_and_wait(newsletter, token_for, campaign_id)
+    message_id = sink.to("hard@example.org")[0].message_id
+    dsn = DSN.format(message_id=message_id).encode()
+    unauthenticated = await newsletter.client.post(f"{API}/bounces/dsn", content=dsn)
+    assert unauthenticated.status_code == 401
+    result = await newsletter.client.post(
+        f"{API}/bounces/dsn",
+        content=dsn,
+        headers={"X-Webhook-Secret": "hook-secret", "content-type": "message/rfc822"},
+    )
+    assert result.json() == {"recorded": 1, "blocked": 1}
+    soft = [{"email": "soft@example.org", "kind": "soft", "reason": "mailbox full"}]
+    admin = token_for("admin", region=newsletter.settings.region)
+    first = await newsletter.client.post(f"{API}/bounces", json=soft, headers=admin)
+    second = await newsletter.client.post(f"{API}/bounces", json=soft, headers=admin)
+    assert (first.json()["blocked"], second.json()["blocked"]) == (0, 1)
+    stats = (await newsletter.client.get(f"{API}/campaigns/{campaign_id}", headers=admin)).json()["stats"]
+    assert stats["bounced"] == 1 and stats["sent"] == 1
+    not_a_report = await newsletter.client.post(
+        f"{API}/bounces/dsn", content=b"Subject: hi\r\n\r\nhello", headers=admin
+    )
+    assert not_a_report.status_code == 422
+
+
+DSN = """From: MAILER-DAEMON@mx.example.org
+To: newsletter@nzr.example
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+The mail could not be delivered.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+
+Final-Recipient: rfc822; hard@example.org
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 user unknown
+
+--B
+Content-Type: text/rfc822-headers
+
+Message-ID: {message_id}
+Subject: Neues aus dem Netzwerk
+
+--B--
+"""
+
+
+async def test_digest_lists_upcoming_gatherings_and_funding_deadlines(newsletter, sink, token_for, publish):
+    list_id = await confirmed_audience(newsletter, token_for, [("digest@example.org", None, [])], digest=True)
+    region = newsletter.settings.region
+    soon = datetime.now(UTC) + timedelta(days=10)
+    await publish(
+        EventPublished(
+            event_id=f"e-{region}",
+            title="Regionalkonferenz Energie",
+            format="regionalkonferenz",
+            starts_at=soon,
+            ends_at=soon + timedelta(hours=4),
+        ),
+        region=region,
+    )
+    await publish(
+        FundingDeadlineApproaching(
+            programme_id=f"f-{region}",
+            name=f"Förderprogramm {region}",
+            deadline=(soon + timedelta(days=5)).date(),
+            days_left=15,
+        ),
+        region="state",
+        service="funding",
+    )
+    admin = token_for("admin", region=region)
+    for _ in range(200):
+        from nzr_newsletter.tables import DigestItemRow
+
+        async with newsletter.app.state.runtime.sessions() as session:
+            ids = set(await session.scalars(select(DigestItemRow.id)))
+        if {f"event:e-{region}", f"funding:f-{region}"} <= ids:
+            break
+        await asyncio.sleep(0.05)
+    created = (await newsletter.client.post(f"{API}/digests/run", headers=admin)).json()["campaign_ids"]
+    assert len(created) == 1
+    await sink.wait_for(lambda: sink.to("digest@example.org"))
+    text = sink.to("digest@example.org")[0].text()
+    assert "Regionalkonferenz Energie" in text and f"Förderprogramm {region} (Förderfrist)" in text
+    assert list_id
+    again = (await newsletter.client.post(f"{API}/digests/run", headers=admin)).json()["campaign_ids"]
+    assert again == []  # nothing new since the last digest
+
+
+async def test_in_development_without_smtp_host_mail_lands_in_the_sink_folder_and_page(
+    start_newsletter, token_for, tmp_path
+):
+    newsletter = await start_newsletter(smtp_host=None, smtp_sink_dir=tmp_path, environment="development")
+    list_id = (
+        await newsletter.client.post(
+            f"{API}/lists",
+            json={"name": "Demo"},
+            headers=token_for("editor", region=newsletter.settings.region),
+        )
+    ).json()["id"]
+    await newsletter.client.post(
+        f"{API}/subscriptions",
+        json={"email": "neu@example.org", "list_ids": [list_id], "consent_text_version": "v1"},
+    )
+    for _ in range(200):
+        if list(tmp_path.glob("*.eml")):
+            break
+        await asyncio.sleep(0.05)
+    messages = (await newsletter.client.get(f"{API}/dev/mail.json")).json()
+    assert messages[0]["to"] == "neu@example.org"
+    confirm_link = next(link for link in messages[0]["links"] if "/confirm?token=" in link)
+    page = await newsletter.client.get(f"{API}/dev/mail")
+    assert "Anmeldung" in page.text
+    raw = await newsletter.client.get(f"{API}/dev/mail/{messages[0]['name']}")
+    assert "neu@example.org" in raw.text
+    token = confirm_link.rpartition("token=")[2]
+    assert (await newsletter.client.post(f"{API}/confirm", params={"token": token})).status_code == 200
+
+
+async def test_a_scheduled_campaign_waits_for_its_time(newsletter, sink, token_for):
+    list_id = await confirmed_audience(newsletter, token_for, [("later@example.org", None, [])])
+    campaign_id = await create_campaign(newsletter, token_for, list_id)
+    headers = token_for("editor", region=newsletter.settings.region)
+    naive = await newsletter.client.post(
+        f"{API}/campaigns/{campaign_id}/send", headers=headers, json={"scheduled_at": "2030-01-01T10:00:00"}
+    )
+    assert naive.status_code == 422
+    at = datetime.now(UTC) + timedelta(seconds=2)
+    scheduled = await newsletter.client.post(
+        f"{API}/campaigns/{campaign_id}/send", headers=headers, json={"scheduled_at": at.isoformat()}
+    )
+    assert scheduled.json()["status"] == "scheduled"
+    await asyncio.sleep(1.0)
+    assert not sink.to("later@example.org")
+    await sink.wait_for(lambda: sink.to("later@example.org"))
+    assert datetime.now(UTC) >= at

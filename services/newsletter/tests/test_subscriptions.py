@@ -1,0 +1,247 @@
+"""Lists, double opt-in with stored proof, one-click unsubscribe, self-service and erasure."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from nzr_common.contracts.actors import PersonErased
+from nzr_common.contracts.events import RegistrationConfirmed
+from nzr_newsletter.tables import MailRow, SubscriberRow, messaging
+from nzr_newsletter.tokens import Purpose, Tokens
+
+API = "/api/v1/newsletter"
+
+
+async def make_list(newsletter, token_for, **fields):  # type: ignore[no-untyped-def]
+    body = {"name": "Netzwerk-Newsletter", **fields}
+    response = await newsletter.client.post(
+        f"{API}/lists", json=body, headers=token_for("editor", region=newsletter.settings.region)
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+async def subscribe(newsletter, address: str, list_id: str, **fields):  # type: ignore[no-untyped-def]
+    body = {"email": address, "list_ids": [list_id], "consent_text_version": "2026-01", **fields}
+    return await newsletter.client.post(f"{API}/subscriptions", json=body)
+
+
+async def outbox_events(newsletter, event_type: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    runtime = newsletter.app.state.runtime
+    async with runtime.sessions() as session:
+        rows = await session.scalars(
+            select(messaging.outbox.c.payload).where(messaging.outbox.c.event_type == event_type)
+        )
+        return [json.loads(p) for p in rows]
+
+
+async def count(newsletter, table, *where) -> int:  # type: ignore[no-untyped-def]
+    async with newsletter.app.state.runtime.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(table).where(*where)) or 0
+
+
+async def test_only_the_click_on_the_confirmation_link_subscribes_and_the_proof_is_stored(
+    newsletter, sink, token_for
+):
+    list_id = await make_list(newsletter, token_for)
+    accepted = await subscribe(newsletter, "Anna.Beispiel@Example.org", list_id, name="Anna")
+    assert accepted.status_code == 202
+    await sink.wait_for(lambda: sink.to("anna.beispiel@example.org"))
+    admin = token_for("admin", region=newsletter.settings.region)
+    page = (
+        await newsletter.client.get(f"{API}/subscribers", params={"list_id": list_id}, headers=admin)
+    ).json()
+    assert page["items"][0]["subscriptions"][0]["status"] == "pending"
+
+    token = sink.to("anna.beispiel@example.org")[0].token("/confirm")
+    shown = await newsletter.client.get(f"{API}/confirm", params={"token": token})
+    assert shown.status_code == 200 and "<form" in shown.text
+    confirmed = await newsletter.client.post(f"{API}/confirm", params={"token": token})
+    assert confirmed.json()["status"] == "confirmed"
+
+    proof = (
+        await newsletter.client.get(f"{API}/subscribers", params={"list_id": list_id}, headers=admin)
+    ).json()["items"][0]["subscriptions"][0]
+    assert proof["status"] == "confirmed" and proof["source"] == "form"
+    assert proof["consent_text_version"] == "2026-01"
+    assert proof["requested_at"] <= proof["confirmed_at"]
+    events = await outbox_events(newsletter, "nzr.newsletter.subscription_confirmed.v1")
+    assert [e["data"]["confirmed_subscribers"] for e in events] == [1]
+    assert "example.org" not in json.dumps(events)
+
+
+async def test_the_answer_never_reveals_whether_an_address_is_subscribed_and_resends_are_limited(
+    newsletter, sink, token_for
+):
+    list_id = await make_list(newsletter, token_for)
+    answers = [await subscribe(newsletter, "bert@example.org", list_id) for _ in range(3)]
+    await sink.wait_for(lambda: sink.to("bert@example.org"))
+    token = sink.to("bert@example.org")[0].token("/confirm")
+    await newsletter.client.post(f"{API}/confirm", params={"token": token})
+    answers.append(await subscribe(newsletter, "bert@example.org", list_id))
+    answers.append(await subscribe(newsletter, "nobody-yet@example.org", list_id))
+    assert {(a.status_code, a.text) for a in answers} == {(202, answers[0].text)}
+    await sink.wait_for(lambda: sink.to("nobody-yet@example.org"))
+    await asyncio.sleep(0.3)
+    assert len(sink.to("bert@example.org")) == 1  # pending twice more, confirmed once: one mail
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "not-an-address"}, "email"),
+        ({"email": "a@b"}, "email"),
+        ({"email": "mallory@example.org\r\nBcc: victim@example.org"}, "email"),
+        ({"name": "Mallory\r\nBcc: victim@example.org"}, "name"),
+        ({"district": "99999999"}, "district"),
+        ({"list_ids": ["no-such-list"]}, "list_ids"),
+        ({"consent_text_version": ""}, "consent_text_version"),
+    ],
+    ids=[
+        "no-at",
+        "no-domain-dot",
+        "header-injection-address",
+        "header-injection-name",
+        "foreign-district",
+        "unknown-list",
+        "no-consent-version",
+    ],
+)
+async def test_bad_sign_up_input_is_a_422_problem_naming_the_field(newsletter, token_for, body, field):
+    list_id = await make_list(newsletter, token_for)
+    request = {"email": "ok@example.org", "list_ids": [list_id], "consent_text_version": "v1", **body}
+    response = await newsletter.client.post(f"{API}/subscriptions", json=request)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in [p["name"] for p in response.json()["invalid_params"]]
+
+
+async def test_internal_lists_take_no_sign_ups_from_anonymous_callers(newsletter, token_for):
+    list_id = await make_list(newsletter, token_for, visibility="internal")
+    assert (await subscribe(newsletter, "c@example.org", list_id)).status_code == 422
+    assert list_id not in [x["id"] for x in (await newsletter.client.get(f"{API}/lists")).json()]
+
+
+async def test_forged_and_wrong_purpose_tokens_are_refused(newsletter, sink, token_for):
+    list_id = await make_list(newsletter, token_for)
+    await subscribe(newsletter, "dora@example.org", list_id)
+    await sink.wait_for(lambda: sink.to("dora@example.org"))
+    token = sink.to("dora@example.org")[0].token("/confirm")
+    tokens = newsletter.deps.tokens
+    payload = tokens.read(Purpose.CONFIRM, token)
+    other_secret = Tokens("another-secret-another-secret-xx", max_age_days=tokens.max_age_days)
+    cases = {
+        "forged": token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB"),
+        "other-secret": other_secret.issue(Purpose.CONFIRM, payload),
+        "wrong-purpose": tokens.issue(Purpose.UNSUBSCRIBE, payload),
+        "garbage": "x" * 40,
+    }
+    for name, bad in cases.items():
+        response = await newsletter.client.post(f"{API}/confirm", params={"token": bad})
+        assert response.status_code == 400, name
+        assert response.headers["content-type"] == "application/problem+json"
+    assert (await newsletter.client.post(f"{API}/confirm", params={"token": token})).status_code == 200
+
+
+async def test_an_expired_confirmation_link_is_refused_with_a_clear_error(start_newsletter, sink, token_for):
+    newsletter = await start_newsletter(confirm_token_days=0)
+    list_id = await make_list(newsletter, token_for)
+    await subscribe(newsletter, "late@example.org", list_id)
+    await sink.wait_for(lambda: sink.to("late@example.org"))
+    await asyncio.sleep(1.1)
+    response = await newsletter.client.post(
+        f"{API}/confirm", params={"token": sink.to("late@example.org")[0].token("/confirm")}
+    )
+    assert response.status_code == 400
+    assert "expired" in response.json()["detail"]
+
+
+async def test_preferences_link_shows_changes_exports_and_deletes_ones_data(newsletter, sink, token_for):
+    first = await make_list(newsletter, token_for, name="Energie")
+    second = await make_list(newsletter, token_for, name="Mobilität")
+    await subscribe(newsletter, "emil@example.org", first, name="Emil")
+    await sink.wait_for(lambda: sink.to("emil@example.org"))
+    await newsletter.client.post(
+        f"{API}/confirm", params={"token": sink.to("emil@example.org")[0].token("/confirm")}
+    )
+    async with newsletter.app.state.runtime.sessions() as session:
+        subscriber_id = await session.scalar(select(SubscriberRow.id))
+    token = newsletter.deps.preferences_url(subscriber_id).rpartition("token=")[2]
+    changed = await newsletter.client.put(
+        f"{API}/preferences", params={"token": token}, json={"list_ids": [second], "topics": ["mobilitaet"]}
+    )
+    assert changed.status_code == 200, changed.text
+    states = {s["list_name"]: s["status"] for s in changed.json()["subscriptions"]}
+    assert states == {"Energie": "unsubscribed", "Mobilität": "confirmed"}
+    export = (await newsletter.client.get(f"{API}/me/export", params={"token": token})).json()
+    assert export["email"] == "emil@example.org" and len(export["subscriptions"]) == 2
+    assert (await newsletter.client.delete(f"{API}/me", params={"token": token})).status_code == 204
+    assert await count(newsletter, SubscriberRow.__table__) == 0
+    assert (await newsletter.client.get(f"{API}/preferences", params={"token": token})).status_code == 400
+
+
+async def test_admin_import_invites_every_good_row_and_reports_the_bad_ones(newsletter, sink, token_for):
+    list_id = await make_list(newsletter, token_for, visibility="internal")
+    body = {
+        "list_ids": [list_id],
+        "consent_text_version": "import-2026",
+        "rows": [{"email": "f1@example.org"}, {"email": "broken"}, {"email": "f2@example.org"}],
+    }
+    report = await newsletter.client.post(
+        f"{API}/subscribers/import", json=body, headers=token_for("admin", region=newsletter.settings.region)
+    )
+    assert report.status_code == 200, report.text
+    assert report.json()["invited"] == 2
+    assert [e["row"] for e in report.json()["errors"]] == [2]
+    await sink.wait_for(lambda: sink.to("f1@example.org") and sink.to("f2@example.org"))
+
+
+async def test_registration_with_mailing_list_consent_starts_the_double_opt_in(newsletter, sink, publish):
+    region = newsletter.settings.region
+    now = datetime.now(UTC)
+    for number, consent in ((1, True), (2, False)):
+        await publish(
+            RegistrationConfirmed(
+                registration_id=f"r{number}",
+                event_id="e1",
+                name=f"Gast {number}",
+                email=f"gast{number}@example.org",
+                newsletter_consent=consent,
+                consent_text_version="anmeldung-v3",
+                confirmed_at=now,
+            ),
+            region=region,
+        )
+    await sink.wait_for(lambda: sink.to("gast1@example.org"))
+    assert "Gast 1" in sink.to("gast1@example.org")[0].text()
+    await asyncio.sleep(0.5)
+    assert not sink.to("gast2@example.org")
+    lists = (await newsletter.client.get(f"{API}/lists")).json()
+    assert [entry["registration_default"] for entry in lists] == [True]
+
+
+async def test_person_erased_deletes_the_subscriber_everywhere(newsletter, sink, publish, token_for):
+    list_id = await make_list(newsletter, token_for)
+    await subscribe(newsletter, "gone@example.org", list_id)
+    await sink.wait_for(lambda: sink.to("gone@example.org"))
+    await newsletter.client.post(
+        f"{API}/confirm", params={"token": sink.to("gone@example.org")[0].token("/confirm")}
+    )
+    await publish(
+        PersonErased(person_id="p1", email="Gone@Example.org", erased_at=datetime.now(UTC)),
+        region=newsletter.settings.region,
+        service="actors",
+    )
+    for _ in range(200):
+        if await count(newsletter, SubscriberRow.__table__) == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await count(newsletter, SubscriberRow.__table__) == 0
+    assert await count(newsletter, MailRow.__table__, MailRow.recipient == "gone@example.org") == 0
+    unsubscribed = await outbox_events(newsletter, "nzr.newsletter.unsubscribed.v1")
+    assert [e["data"]["confirmed_subscribers"] for e in unsubscribed] == [0]
