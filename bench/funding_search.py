@@ -48,7 +48,7 @@ from nzr_common.testing.nats import NatsServerProcess
 from nzr_common.text import tokens
 from nzr_funding.reference import SEED_PATH, load_taxonomy
 
-BASELINE_APP = '''
+BASELINE_APP = """
 from fastapi import FastAPI
 app = FastAPI()
 PAYLOAD = {"status": "ok", "items": [], "total": 0}
@@ -56,21 +56,37 @@ PAYLOAD = {"status": "ok", "items": [], "total": 0}
 @app.get("/const")
 async def const():
     return PAYLOAD
-'''
+"""
 
-WORDS = ("Klimaschutz Energiewende Radverkehr Naturschutz Artenvielfalt Umweltbildung Dorfentwicklung "
-         "Bürgerenergie Gemeinwohl Jugendbegegnung Nachbarschaft Ehrenamt Demokratie Solarenergie "
-         "Wärmenetz Streuobstwiese Moorschutz Regionalvermarktung Kreislaufwirtschaft Mobilitätswende "
-         "Bildung Partnerschaft Kultur Sport Landwirtschaft Gewässerschutz Stadtgrün Inklusion "
-         "Integration Klimaanpassung Wasserstoff Holzbau Reparatur Lastenrad Genossenschaft").split()
-TOPICS = ("klimaschutz_energie klimaanpassung mobilitaet naturschutz_biodiversitaet "
-          "landwirtschaft_laendlicher_raum nachhaltiges_wirtschaften entwicklungszusammenarbeit "
-          "bne_globales_lernen demokratie_zivilgesellschaft ehrenamt_engagement "
-          "grenzueberschreitende_zusammenarbeit europa_jugend").split()
-DEADLINES = ["laufend", "laufend bis 31.12.2027", "jährlich 31.03.", "jährlich 30.09. und 31.01.",
-             "Frist 15.02.2027", "Frist 30.06.2025", None, "quartalsweise: 31.03., 30.06., 30.09., 31.12."]
-REGIONS = ["bundesweit", "sachsen", "ostdeutsche Bundesländer und Berlin",
-           "Grenzraum: LK Görlitz und LK Bautzen"]
+WORDS = (
+    "Klimaschutz Energiewende Radverkehr Naturschutz Artenvielfalt Umweltbildung Dorfentwicklung "
+    "Bürgerenergie Gemeinwohl Jugendbegegnung Nachbarschaft Ehrenamt Demokratie Solarenergie "
+    "Wärmenetz Streuobstwiese Moorschutz Regionalvermarktung Kreislaufwirtschaft Mobilitätswende "
+    "Bildung Partnerschaft Kultur Sport Landwirtschaft Gewässerschutz Stadtgrün Inklusion "
+    "Integration Klimaanpassung Wasserstoff Holzbau Reparatur Lastenrad Genossenschaft"
+).split()
+TOPICS = (
+    "klimaschutz_energie klimaanpassung mobilitaet naturschutz_biodiversitaet "
+    "landwirtschaft_laendlicher_raum nachhaltiges_wirtschaften entwicklungszusammenarbeit "
+    "bne_globales_lernen demokratie_zivilgesellschaft ehrenamt_engagement "
+    "grenzueberschreitende_zusammenarbeit europa_jugend"
+).split()
+DEADLINES = [
+    "laufend",
+    "laufend bis 31.12.2027",
+    "jährlich 31.03.",
+    "jährlich 30.09. und 31.01.",
+    "Frist 15.02.2027",
+    "Frist 30.06.2025",
+    None,
+    "quartalsweise: 31.03., 30.06., 30.09., 31.12.",
+]
+REGIONS = [
+    "bundesweit",
+    "sachsen",
+    "ostdeutsche Bundesländer und Berlin",
+    "Grenzraum: LK Görlitz und LK Bautzen",
+]
 
 
 def free_port() -> int:
@@ -89,30 +105,35 @@ def generated_programmes(count: int, seed: int = 7) -> list[dict]:
         high = rng.choice([None, 5000, 20000, 100000, 500000])
         if low and high and low > high:
             low, high = high, low
-        programmes.append({
-            "id": f"gen-{i:05d}",
-            "name": f"Förderprogramm {words[0]} und {words[1]} {i}",
-            "funder": rng.choice(["Bund", "Freistaat Sachsen", "Europäische Union", "Stiftung Zukunft"]),
-            "level": rng.choice(["bund", "land", "eu", "stiftung"]),
-            "region": rng.choice(REGIONS),
-            "funding_types": ["zuschuss"],
-            "areas": rng.sample(facets["foerderbereich"], 2),
-            "eligible": rng.sample(facets["foerderberechtigte"], rng.randint(1, 4)),
-            "topics": rng.sample(TOPICS, rng.randint(1, 3)),
-            "summary": f"Unterstützt Vorhaben zu {words[0]}, {words[1]} und {words[2]} in Vereinen, "
-                       f"Kommunen und Initiativen; gefördert werden Maßnahmen, Personal und Sachkosten.",
-            "amount_min_eur": low, "amount_max_eur": high,
-            "funding_rate_percent": rng.choice([None, 50, 75, 80, 90, 100]),
-            "deadline": rng.choice(DEADLINES),
-            "url": f"https://example.org/programm/{i}", "source_url": f"https://example.org/quelle/{i}",
-            "verified_on": "2026-11-21",
-        })
+        programmes.append(
+            {
+                "id": f"gen-{i:05d}",
+                "name": f"Förderprogramm {words[0]} und {words[1]} {i}",
+                "funder": rng.choice(["Bund", "Freistaat Sachsen", "Europäische Union", "Stiftung Zukunft"]),
+                "level": rng.choice(["bund", "land", "eu", "stiftung"]),
+                "region": rng.choice(REGIONS),
+                "funding_types": ["zuschuss"],
+                "areas": rng.sample(facets["foerderbereich"], 2),
+                "eligible": rng.sample(facets["foerderberechtigte"], rng.randint(1, 4)),
+                "topics": rng.sample(TOPICS, rng.randint(1, 3)),
+                "summary": f"Unterstützt Vorhaben zu {words[0]}, {words[1]} und {words[2]} in Vereinen, "
+                f"Kommunen und Initiativen; gefördert werden Maßnahmen, Personal und Sachkosten.",
+                "amount_min_eur": low,
+                "amount_max_eur": high,
+                "funding_rate_percent": rng.choice([None, 50, 75, 80, 90, 100]),
+                "deadline": rng.choice(DEADLINES),
+                "url": f"https://example.org/programm/{i}",
+                "source_url": f"https://example.org/quelle/{i}",
+                "verified_on": "2026-11-21",
+            }
+        )
     return programmes
 
 
 def start_process(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(command, env={**os.environ, **env}, stdout=open(log, "ab"),
-                            stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=open(log, "ab"), stderr=subprocess.STDOUT
+    )
 
 
 def wait_http(url: str, timeout: float = 30.0) -> None:
@@ -136,8 +157,13 @@ def _load_worker(urls: list[str], seconds: float, concurrency: int, queue) -> No
     """A minimal keep-alive HTTP/1.1 GET loop on raw asyncio streams (httpx itself would be
     the bottleneck): ``concurrency`` connections, each sending its next request on a reply."""
     parsed = httpx.URL(urls[0])
-    requests = [(f"GET {httpx.URL(url).raw_path.decode()} HTTP/1.1\r\nHost: {parsed.host}:{parsed.port}\r\n"
-                 f"Connection: keep-alive\r\n\r\n").encode() for url in urls]
+    requests = [
+        (
+            f"GET {httpx.URL(url).raw_path.decode()} HTTP/1.1\r\nHost: {parsed.host}:{parsed.port}\r\n"
+            f"Connection: keep-alive\r\n\r\n"
+        ).encode()
+        for url in urls
+    ]
 
     async def connection(stop: float, offset: int) -> int:
         reader, writer = await asyncio.open_connection(parsed.host, parsed.port)
@@ -160,8 +186,9 @@ def _load_worker(urls: list[str], seconds: float, concurrency: int, queue) -> No
     async def run() -> int:
         stop = time.monotonic() + seconds
         spread = max(len(requests) // concurrency, 1)
-        return sum(await asyncio.gather(*(connection(stop, os.getpid() + i * spread)
-                                          for i in range(concurrency))))
+        return sum(
+            await asyncio.gather(*(connection(stop, os.getpid() + i * spread) for i in range(concurrency)))
+        )
 
     queue.put(asyncio.run(run()))
 
@@ -169,8 +196,10 @@ def _load_worker(urls: list[str], seconds: float, concurrency: int, queue) -> No
 def throughput(urls: list[str], seconds: float, processes: int, concurrency: int) -> float:
     """Requests per second from ``processes`` load generators (separate processes)."""
     queue: multiprocessing.Queue = multiprocessing.Queue()
-    workers = [multiprocessing.Process(target=_load_worker, args=(urls, seconds, concurrency, queue))
-               for _ in range(processes)]
+    workers = [
+        multiprocessing.Process(target=_load_worker, args=(urls, seconds, concurrency, queue))
+        for _ in range(processes)
+    ]
     for worker in workers:
         worker.start()
     total = sum(queue.get() for _ in workers)
@@ -189,16 +218,38 @@ async def main(args: argparse.Namespace) -> None:
     python = sys.executable
     try:
         port, base_port = free_port(), free_port()
-        env = {"DATABASE_URL": database_url, "NATS_URL": nats_server.url, "REGION": "bench",
-               "PORT": str(port), "CONSUMER_BATCH_SIZE": "500", "DEADLINE_WATCH_SECONDS": "86400"}
-        await asyncio.to_thread(subprocess.run, [python, "-m", "nzr_funding", "migrate"],
-                                env={**os.environ, **env}, check=True)
+        env = {
+            "DATABASE_URL": database_url,
+            "NATS_URL": nats_server.url,
+            "REGION": "bench",
+            "PORT": str(port),
+            "CONSUMER_BATCH_SIZE": "500",
+            "DEADLINE_WATCH_SECONDS": "86400",
+        }
+        await asyncio.to_thread(
+            subprocess.run, [python, "-m", "nzr_funding", "migrate"], env={**os.environ, **env}, check=True
+        )
         processes.append(start_process([python, "-m", "nzr_funding", "serve"], env, workdir / "funding.log"))
         (workdir / "bench_baseline_app.py").write_text(BASELINE_APP)
-        processes.append(start_process(
-            [python, "-m", "uvicorn", "--app-dir", str(workdir), "bench_baseline_app:app",
-             "--port", str(base_port), "--log-level", "warning", "--no-access-log"], {},
-            workdir / "base.log"))
+        processes.append(
+            start_process(
+                [
+                    python,
+                    "-m",
+                    "uvicorn",
+                    "--app-dir",
+                    str(workdir),
+                    "bench_baseline_app:app",
+                    "--port",
+                    str(base_port),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                {},
+                workdir / "base.log",
+            )
+        )
         base = f"http://127.0.0.1:{port}"
         wait_http(f"{base}/healthz")
         wait_http(f"http://127.0.0.1:{base_port}/const")
@@ -210,8 +261,11 @@ async def main(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         async with httpx.AsyncClient(base_url=base, timeout=120.0) as client:
             for i in range(0, len(records), 400):
-                response = await client.post("/api/v1/funding/programs/import",
-                                             json={"programmes": records[i:i + 400]}, headers=state)
+                response = await client.post(
+                    "/api/v1/funding/programs/import",
+                    json={"programmes": records[i : i + 400]},
+                    headers=state,
+                )
                 assert response.status_code == 200, response.text
                 assert not response.json()["rejected"], response.json()["rejected"][:2]
             while True:
@@ -222,19 +276,32 @@ async def main(args: argparse.Namespace) -> None:
                     raise SystemExit(f"only {total} of {len(records)} programmes projected in time")
                 await asyncio.sleep(0.5)
             load_seconds = time.perf_counter() - started
-            print(f"catalogue: {len(records)} programmes imported and projected in {load_seconds:.1f} s "
-                  f"({len(records) / load_seconds:.0f}/s)")
+            print(
+                f"catalogue: {len(records)} programmes imported and projected in {load_seconds:.1f} s "
+                f"({len(records) / load_seconds:.0f}/s)"
+            )
             # What autovacuum does after a bulk load; without statistics the planner scans.
             connection = await asyncpg.connect(_dsn(database_url))
             await connection.execute("ANALYZE programmes")
             await connection.close()
 
-            queries = ["Klimaschutz", "Radverkehr Lastenrad", "Naturschutz", "Bürgerenergie Genossenschaft",
-                       "Umweltbildung", "Demokratie Ehrenamt"]
-            filters = [{"level": "land", "eligible": "verband_vereinigung", "topic": "klimaschutz_energie"},
-                       {"level": "bund", "eligible": "kommune", "topic": "mobilitaet"},
-                       {"level": "stiftung", "eligible": "verband_vereinigung",
-                        "topic": "naturschutz_biodiversitaet"}]
+            queries = [
+                "Klimaschutz",
+                "Radverkehr Lastenrad",
+                "Naturschutz",
+                "Bürgerenergie Genossenschaft",
+                "Umweltbildung",
+                "Demokratie Ehrenamt",
+            ]
+            filters = [
+                {"level": "land", "eligible": "verband_vereinigung", "topic": "klimaschutz_energie"},
+                {"level": "bund", "eligible": "kommune", "topic": "mobilitaet"},
+                {
+                    "level": "stiftung",
+                    "eligible": "verband_vereinigung",
+                    "topic": "naturschutz_biodiversitaet",
+                },
+            ]
             for _ in range(20):  # warm up the catalogue cache and connections
                 await client.get("/api/v1/funding/programs", params={"q": "Klimaschutz", **filters[0]})
             search_ms, cached_search_ms = [], []
@@ -251,10 +318,21 @@ async def main(args: argparse.Namespace) -> None:
                 response = await client.get("/api/v1/funding/programs", params=params)
                 cached_search_ms.append((time.perf_counter() - t0) * 1000)
             match_ms = []
-            profiles = [{"kind": "verein", "district": "14626000", "topics": ["energie_klimaschutz"],
-                         "amount_needed_eur": 10000, "own_share_available_eur": 3000},
-                        {"kind": "kommune", "district": "14713000", "topics": ["mobilitaet"],
-                         "amount_needed_eur": 80000}]
+            profiles = [
+                {
+                    "kind": "verein",
+                    "district": "14626000",
+                    "topics": ["energie_klimaschutz"],
+                    "amount_needed_eur": 10000,
+                    "own_share_available_eur": 3000,
+                },
+                {
+                    "kind": "kommune",
+                    "district": "14713000",
+                    "topics": ["mobilitaet"],
+                    "amount_needed_eur": 80000,
+                },
+            ]
             for _ in range(5):
                 await client.post("/api/v1/funding/matches", json=profiles[0])
             cached_match_ms = []
@@ -278,50 +356,67 @@ async def main(args: argparse.Namespace) -> None:
                     "SELECT id, name, ts_rank(to_tsvector('simple', search_doc), q) AS rank "
                     "FROM programmes, to_tsquery('simple', $1) q "
                     "WHERE NOT withdrawn AND to_tsvector('simple', search_doc) @@ q "
-                    "ORDER BY rank DESC LIMIT 20", terms)
+                    "ORDER BY rank DESC LIMIT 20",
+                    terms,
+                )
                 raw_search_ms.append((time.perf_counter() - t0) * 1000)
             for _ in range(args.requests // 2):
                 t0 = time.perf_counter()
                 await connection.fetch(
                     "SELECT id, eligible, territories, districts, topics, areas, amount_min_eur, "
-                    "amount_max_eur, funding_rate_percent, deadline FROM programmes WHERE NOT withdrawn")
+                    "amount_max_eur, funding_rate_percent, deadline FROM programmes WHERE NOT withdrawn"
+                )
                 raw_match_ms.append((time.perf_counter() - t0) * 1000)
         finally:
             await connection.close()
 
         def line(name: str, ours: list[float], raw: list[float], target: float) -> None:
             p95, raw95 = percentile(ours, 95), percentile(raw, 95)
-            print(f"{name:<10} p50 {statistics.median(ours):7.2f} ms  p95 {p95:7.2f} ms  "
-                  f"(target < {target:.0f} ms: {'met' if p95 < target else 'NOT met'})  |  raw baseline "
-                  f"p50 {statistics.median(raw):6.2f} ms  p95 {raw95:6.2f} ms  |  "
-                  f"ratio p95 {p95 / raw95:5.1f}x")
+            print(
+                f"{name:<10} p50 {statistics.median(ours):7.2f} ms  p95 {p95:7.2f} ms  "
+                f"(target < {target:.0f} ms: {'met' if p95 < target else 'NOT met'})  |  raw baseline "
+                f"p50 {statistics.median(raw):6.2f} ms  p95 {raw95:6.2f} ms  |  "
+                f"ratio p95 {p95 / raw95:5.1f}x"
+            )
 
-        print(f"search: terms + 3 filters + 7 facets, mean hits {statistics.mean(hits):.0f}; "
-              f"{args.requests} sequential requests")
+        print(
+            f"search: terms + 3 filters + 7 facets, mean hits {statistics.mean(hits):.0f}; "
+            f"{args.requests} sequential requests"
+        )
         line("search", search_ms, raw_search_ms, 20)
         line("  again", cached_search_ms, raw_search_ms, 20)
         line("matching", match_ms, raw_match_ms, 50)
         line("  again", cached_match_ms, raw_match_ms, 50)
-        print("('again' = the same request repeated: answered from the catalogue cache until the "
-              "catalogue changes)")
+        print(
+            "('again' = the same request repeated: answered from the catalogue cache until the "
+            "catalogue changes)"
+        )
 
-        search_url = (f"{base}/api/v1/funding/programs?q=Klimaschutz&level=land"
-                      f"&eligible=verband_vereinigung&topic=klimaschutz_energie")
+        search_url = (
+            f"{base}/api/v1/funding/programs?q=Klimaschutz&level=land"
+            f"&eligible=verband_vereinigung&topic=klimaschutz_energie"
+        )
         targets = {
             "bare FastAPI /const": [f"http://127.0.0.1:{base_port}/const"],
             "search, computed": [f"{search_url}&amount_min={i}" for i in range(5000)],
             "search, repeated": [search_url],
         }
-        rates = {name: throughput(urls, args.seconds, args.load_processes, args.concurrency)
-                 for name, urls in targets.items()}
+        rates = {
+            name: throughput(urls, args.seconds, args.load_processes, args.concurrency)
+            for name, urls in targets.items()
+        }
         bare = rates["bare FastAPI /const"]
-        print(f"throughput ({args.load_processes} load processes x {args.concurrency} keep-alive "
-              f"connections, "
-              f"{args.seconds:.0f} s each): bare FastAPI {bare:.0f} req/s")
+        print(
+            f"throughput ({args.load_processes} load processes x {args.concurrency} keep-alive "
+            f"connections, "
+            f"{args.seconds:.0f} s each): bare FastAPI {bare:.0f} req/s"
+        )
         for name in ("search, computed", "search, repeated"):
             ratio = rates[name] / bare
-            print(f"  {name:<17} {rates[name]:7.0f} req/s  ->  ratio {ratio:6.1%} "
-                  f"(target >= 15%: {'met' if ratio >= 0.15 else 'NOT met'})")
+            print(
+                f"  {name:<17} {rates[name]:7.0f} req/s  ->  ratio {ratio:6.1%} "
+                f"(target >= 15%: {'met' if ratio >= 0.15 else 'NOT met'})"
+            )
     finally:
         for process in processes:
             process.terminate()

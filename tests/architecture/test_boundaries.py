@@ -21,9 +21,11 @@ def imported_modules(folder: Path) -> set[tuple[Path, str]]:
 
 
 def offending(folder: Path, forbidden: set[str]) -> list[str]:
-    return sorted(f"{path.relative_to(folder)} imports {module}"
-                  for path, module in imported_modules(folder)
-                  if module.split(".")[0] in forbidden)
+    return sorted(
+        f"{path.relative_to(folder)} imports {module}"
+        for path, module in imported_modules(folder)
+        if module.split(".")[0] in forbidden
+    )
 
 
 def test_there_are_five_services():

@@ -38,7 +38,8 @@ def test_the_region_list_renders_a_hub_and_one_leaf_config_per_region(tmp_path):
     result = CliRunner().invoke(app, ["topology", "render", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["hub.conf", *(f"leaf-{r}.conf" for r in regions)])
+        ["hub.conf", *(f"leaf-{r}.conf" for r in regions)]
+    )
     assert 'url: "nats://nats-hub:7422"' in (tmp_path / f"leaf-{regions[0]}.conf").read_text()
 
 

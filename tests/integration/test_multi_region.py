@@ -35,12 +35,10 @@ async def topology():
 
 
 def editor(region: str) -> dict[str, str]:
-    return {"Authorization": "Bearer " + issue_token(DEVELOPMENT_SECRET, region=region,
-                                                     roles=["editor"])}
+    return {"Authorization": "Bearer " + issue_token(DEVELOPMENT_SECRET, region=region, roles=["editor"])}
 
 
-STATE = {"Authorization": "Bearer " + issue_token(DEVELOPMENT_SECRET, region="state",
-                                                  roles=["state"])}
+STATE = {"Authorization": "Bearer " + issue_token(DEVELOPMENT_SECRET, region="state", roles=["state"])}
 
 
 @contextlib.asynccontextmanager
@@ -49,23 +47,40 @@ async def platform(topology: LocalTopology, databases):  # type: ignore[no-untyp
     async with contextlib.AsyncExitStack() as stack:
         actors = {}
         for region in REGIONS:
-            settings = ActorsSettings(region=region, nats_url=topology.url(region),
-                                      database_url=await databases.new(f"actors_{region}"))
-            actors[region] = (await stack.enter_async_context(
-                running_service(create_actors, settings, "nzr_actors"))).client
-        state = ReportingSettings(region="state", mode="state", nats_url=topology.url("state"),
-                                  consumer_stream=AGGREGATE_STREAM,
-                                  database_url=await databases.new("reporting_state"))
-        reporting = (await stack.enter_async_context(
-            running_service(create_reporting, state, "nzr_reporting"))).client
+            settings = ActorsSettings(
+                region=region,
+                nats_url=topology.url(region),
+                database_url=await databases.new(f"actors_{region}"),
+            )
+            actors[region] = (
+                await stack.enter_async_context(running_service(create_actors, settings, "nzr_actors"))
+            ).client
+        state = ReportingSettings(
+            region="state",
+            mode="state",
+            nats_url=topology.url("state"),
+            consumer_stream=AGGREGATE_STREAM,
+            database_url=await databases.new("reporting_state"),
+        )
+        reporting = (
+            await stack.enter_async_context(running_service(create_reporting, state, "nzr_reporting"))
+        ).client
         yield actors, reporting
 
 
 async def register(client, region: str, name: str) -> int:  # type: ignore[no-untyped-def]
     # Similar names in one district are flagged as likely duplicates; these are meant.
-    response = await client.post("/api/v1/actors?confirm_duplicates=true", headers=editor(region), json={
-        "name": name, "kind": "verein", "sector": "zivilgesellschaft",
-        "district": DISTRICT[region], "topics": ["bne"]})
+    response = await client.post(
+        "/api/v1/actors?confirm_duplicates=true",
+        headers=editor(region),
+        json={
+            "name": name,
+            "kind": "verein",
+            "sector": "zivilgesellschaft",
+            "district": DISTRICT[region],
+            "topics": ["bne"],
+        },
+    )
     return response.status_code
 
 
@@ -86,8 +101,7 @@ async def converge(reporting, expected: dict[str, float], within: float) -> floa
     raise AssertionError(f"state figures {counts} did not converge to {expected} in {within}s")
 
 
-async def test_region_data_reaches_state_reporting_tagged_and_never_the_other_region(
-        topology, databases):
+async def test_region_data_reaches_state_reporting_tagged_and_never_the_other_region(topology, databases):
     async with platform(topology, databases) as (actors, reporting):
         for i in range(3):
             assert await register(actors["leipzig"], "leipzig", f"Leipziger Verein {i}") == 201
@@ -101,7 +115,8 @@ async def test_region_data_reaches_state_reporting_tagged_and_never_the_other_re
 
 
 async def test_regions_keep_accepting_writes_without_the_hub_and_state_converges_when_it_returns(
-        topology, databases):
+    topology, databases
+):
     async with platform(topology, databases) as (actors, reporting):
         assert await register(actors["leipzig"], "leipzig", "Vor dem Ausfall e.V.") == 201
         await converge(reporting, {"leipzig": 1}, within=10)
@@ -114,8 +129,7 @@ async def test_regions_keep_accepting_writes_without_the_hub_and_state_converges
         print(f"state converged {took:.1f}s after the hub returned")
 
 
-async def test_cutting_one_leaf_link_leaves_the_other_region_flowing_and_catches_up(
-        topology, databases):
+async def test_cutting_one_leaf_link_leaves_the_other_region_flowing_and_catches_up(topology, databases):
     async with platform(topology, databases) as (actors, reporting):
         await topology.links["leipzig"].cut()
         for region in REGIONS:

@@ -42,8 +42,7 @@ async def topology():
 
 
 def bearer(region: str, *roles: str) -> dict[str, str]:
-    return {"Authorization": "Bearer " + issue_token(DEVELOPMENT_SECRET, region=region,
-                                                     roles=list(roles))}
+    return {"Authorization": "Bearer " + issue_token(DEVELOPMENT_SECRET, region=region, roles=list(roles))}
 
 
 async def eventually(check, within: float = 15.0):  # type: ignore[no-untyped-def]
@@ -80,71 +79,109 @@ async def all_stream_bytes(url: str) -> tuple[int, bytes]:
     return count, b"\n".join(chunks)
 
 
-async def test_after_a_full_flow_no_email_or_person_name_exists_in_the_hubs_streams(
-        topology, databases):
+async def test_after_a_full_flow_no_email_or_person_name_exists_in_the_hubs_streams(topology, databases):
     region = "leipzig"
     person = f"Erika Mustermann-{uuid.uuid4().hex[:5]}"
     emails = [f"{kind}.{uuid.uuid4().hex[:8]}@example.org" for kind in ("kontakt", "anmeldung", "abo")]
     async with contextlib.AsyncExitStack() as stack:
+
         async def start(create, settings_class, package, name, **extra):  # type: ignore[no-untyped-def]
-            settings = settings_class(region=region, nats_url=topology.url(region),
-                                      database_url=await databases.new(name), **extra)
+            settings = settings_class(
+                region=region, nats_url=topology.url(region), database_url=await databases.new(name), **extra
+            )
             return (await stack.enter_async_context(running_service(create, settings, package))).client
 
         actors = await start(create_actors, ActorsSettings, "nzr_actors", "actors")
         events = await start(create_events, EventsSettings, "nzr_events", "events")
         newsletter = await start(create_newsletter, NewsletterSettings, "nzr_newsletter", "newsletter")
-        state = ReportingSettings(region="state", mode="state", nats_url=topology.url("state"),
-                                  consumer_stream=AGGREGATE_STREAM,
-                                  database_url=await databases.new("reporting_state"))
-        reporting = (await stack.enter_async_context(
-            running_service(create_reporting, state, "nzr_reporting"))).client
+        state = ReportingSettings(
+            region="state",
+            mode="state",
+            nats_url=topology.url("state"),
+            consumer_stream=AGGREGATE_STREAM,
+            database_url=await databases.new("reporting_state"),
+        )
+        reporting = (
+            await stack.enter_async_context(running_service(create_reporting, state, "nzr_reporting"))
+        ).client
 
-        actor = await actors.post("/api/v1/actors?confirm_duplicates=true",
-                                  headers=bearer(region, "editor"), json={
-                                      "name": "Umweltbildung Leipzig e.V.", "kind": "verein",
-                                      "sector": "zivilgesellschaft", "district": "14713000",
-                                      "topics": ["bne"]})
+        actor = await actors.post(
+            "/api/v1/actors?confirm_duplicates=true",
+            headers=bearer(region, "editor"),
+            json={
+                "name": "Umweltbildung Leipzig e.V.",
+                "kind": "verein",
+                "sector": "zivilgesellschaft",
+                "district": "14713000",
+                "topics": ["bne"],
+            },
+        )
         assert actor.status_code == 201, actor.text
-        contact = await actors.post(f"/api/v1/actors/{actor.json()['id']}/contacts",
-                                    headers=bearer(region, "admin"), json={
-                                        "name": person, "email": emails[0], "role": "Vorstand",
-                                        "consent_purpose": "Kontakt im Netzwerk",
-                                        "consent_source": "Gespräch"})
+        contact = await actors.post(
+            f"/api/v1/actors/{actor.json()['id']}/contacts",
+            headers=bearer(region, "admin"),
+            json={
+                "name": person,
+                "email": emails[0],
+                "role": "Vorstand",
+                "consent_purpose": "Kontakt im Netzwerk",
+                "consent_source": "Gespräch",
+            },
+        )
         assert contact.status_code == 201, contact.text
 
-        listing = await newsletter.post("/api/v1/newsletter/lists", headers=bearer(region, "editor"),
-                                        json={"name": "Netzwerk-Newsletter Leipzig",
-                                              "registration_default": True})
+        listing = await newsletter.post(
+            "/api/v1/newsletter/lists",
+            headers=bearer(region, "editor"),
+            json={"name": "Netzwerk-Newsletter Leipzig", "registration_default": True},
+        )
         assert listing.status_code == 201, listing.text
-        subscribed = await newsletter.post("/api/v1/newsletter/subscriptions", json={
-            "email": emails[2], "name": person, "list_ids": [listing.json()["id"]],
-            "consent_text_version": "2026-01"})
+        subscribed = await newsletter.post(
+            "/api/v1/newsletter/subscriptions",
+            json={
+                "email": emails[2],
+                "name": person,
+                "list_ids": [listing.json()["id"]],
+                "consent_text_version": "2026-01",
+            },
+        )
         assert subscribed.status_code == 202, subscribed.text
 
         starts = datetime.now(ZoneInfo("Europe/Berlin")).replace(tzinfo=None) + timedelta(days=20)
-        event = await events.post("/api/v1/events", headers=bearer(region, "editor"), json={
-            "format": "workshop", "title": "Werkstatt Bildung für nachhaltige Entwicklung",
-            "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=4)).isoformat(),
-            "district": "14713000", "topics": ["bne"], "capacity": 30})
+        event = await events.post(
+            "/api/v1/events",
+            headers=bearer(region, "editor"),
+            json={
+                "format": "workshop",
+                "title": "Werkstatt Bildung für nachhaltige Entwicklung",
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=4)).isoformat(),
+                "district": "14713000",
+                "topics": ["bne"],
+                "capacity": 30,
+            },
+        )
         assert event.status_code == 201, event.text
         event_id = event.json()["id"]
-        assert (await events.post(f"/api/v1/events/{event_id}/publish",
-                                  headers=bearer(region, "editor"))).status_code == 200
-        registration = await events.post(f"/api/v1/events/{event_id}/registrations", json={
-            "name": person, "email": emails[1], "data_use_consent": True,
-            "newsletter_consent": True})
+        assert (
+            await events.post(f"/api/v1/events/{event_id}/publish", headers=bearer(region, "editor"))
+        ).status_code == 200
+        registration = await events.post(
+            f"/api/v1/events/{event_id}/registrations",
+            json={"name": person, "email": emails[1], "data_use_consent": True, "newsletter_consent": True},
+        )
         assert registration.status_code in (200, 201), registration.text
 
         async def hub_has_the_shareable_events():  # type: ignore[no-untyped-def]
-            report = (await reporting.get("/api/v1/reports/indicators",
-                                          headers=bearer("state", "state"))).json()
+            report = (
+                await reporting.get("/api/v1/reports/indicators", headers=bearer("state", "state"))
+            ).json()
             return report["freshness"].get(region)
 
         await eventually(hub_has_the_shareable_events)
         await asyncio.sleep(2.0)  # let every private event reach the region stream too
 
-    region_count, region_bytes = await all_stream_bytes(topology.url(region))
+    _, region_bytes = await all_stream_bytes(topology.url(region))
     hub_count, hub_bytes = await all_stream_bytes(topology.url("state"))
     assert hub_count > 0
     for secret in (*emails, person):
@@ -153,20 +190,31 @@ async def test_after_a_full_flow_no_email_or_person_name_exists_in_the_hubs_stre
 
 
 async def test_a_catalogue_change_at_the_state_reaches_a_region_whose_lookup_works_without_the_hub(
-        topology, databases):
+    topology, databases
+):
     seed = json.loads(SEED_PATH.read_text(encoding="utf-8"))
     programmes = seed["programmes"] if isinstance(seed, dict) and "programmes" in seed else seed
     marker = f"Klimawerkstatt{uuid.uuid4().hex[:6]}"
-    record = {**programmes[0], "id": f"test-{uuid.uuid4().hex[:8]}",
-              "name": f"{marker} Förderprogramm für Klimaschutzprojekte"}
-    state_settings = FundingSettings(region="state", nats_url=topology.url("state"),
-                                     database_url=await databases.new("funding_state"))
-    region_settings = FundingSettings(region="erzgebirge", nats_url=topology.url("erzgebirge"),
-                                      database_url=await databases.new("funding_erzgebirge"))
-    async with running_service(create_funding, state_settings, "nzr_funding") as state, \
-            running_service(create_funding, region_settings, "nzr_funding") as region:
-        imported = await state.client.post("/api/v1/funding/programs/import",
-                                           headers=bearer("state", "state"), json=[record])
+    record = {
+        **programmes[0],
+        "id": f"test-{uuid.uuid4().hex[:8]}",
+        "name": f"{marker} Förderprogramm für Klimaschutzprojekte",
+    }
+    state_settings = FundingSettings(
+        region="state", nats_url=topology.url("state"), database_url=await databases.new("funding_state")
+    )
+    region_settings = FundingSettings(
+        region="erzgebirge",
+        nats_url=topology.url("erzgebirge"),
+        database_url=await databases.new("funding_erzgebirge"),
+    )
+    async with (
+        running_service(create_funding, state_settings, "nzr_funding") as state,
+        running_service(create_funding, region_settings, "nzr_funding") as region,
+    ):
+        imported = await state.client.post(
+            "/api/v1/funding/programs/import", headers=bearer("state", "state"), json=[record]
+        )
         assert imported.status_code == 200, imported.text
 
         async def found():  # type: ignore[no-untyped-def]
@@ -178,8 +226,10 @@ async def test_a_catalogue_change_at_the_state_reaches_a_region_whose_lookup_wor
         try:
             await asyncio.sleep(1.0)
             assert await found()  # the region's copy answers while the hub is away
-            matched = await region.client.post("/api/v1/funding/matches", json={
-                "kind": "verein", "district": "14521000", "topics": ["klimaschutz_energie"]})
+            matched = await region.client.post(
+                "/api/v1/funding/matches",
+                json={"kind": "verein", "district": "14521000", "topics": ["klimaschutz_energie"]},
+            )
             assert matched.status_code == 200, matched.text
         finally:
             topology.start_hub()

@@ -15,17 +15,25 @@ DRESDEN = "14612000"
 
 async def test_registered_actor_is_counted_in_reporting_within_a_second(nats_url, databases, token_for):
     region = f"r{uuid.uuid4().hex[:8]}"
-    actors_settings = ActorsSettings(region=region, nats_url=nats_url,
-                                     database_url=await databases.new("actors"))
-    reporting_settings = ReportingSettings(region=region, nats_url=nats_url,
-                                           database_url=await databases.new("reporting"))
-    async with running_service(create_actors, actors_settings, "nzr_actors") as actors, \
-            running_service(create_reporting, reporting_settings, "nzr_reporting") as reporting:
+    actors_settings = ActorsSettings(
+        region=region, nats_url=nats_url, database_url=await databases.new("actors")
+    )
+    reporting_settings = ReportingSettings(
+        region=region, nats_url=nats_url, database_url=await databases.new("reporting")
+    )
+    async with (
+        running_service(create_actors, actors_settings, "nzr_actors") as actors,
+        running_service(create_reporting, reporting_settings, "nzr_reporting") as reporting,
+    ):
         response = await actors.client.post(
             "/api/v1/actors",
-            json={"name": "Energiegenossenschaft Elbtal", "kind": "verein",
-                  "sector": "zivilgesellschaft", "district": DRESDEN,
-                  "topics": ["energie_klimaschutz"]},
+            json={
+                "name": "Energiegenossenschaft Elbtal",
+                "kind": "verein",
+                "sector": "zivilgesellschaft",
+                "district": DRESDEN,
+                "topics": ["energie_klimaschutz"],
+            },
             headers=token_for("editor", region=region),
         )
         assert response.status_code == 201, response.text

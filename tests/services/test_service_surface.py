@@ -16,16 +16,18 @@ SERVICES = {"actors": 8101, "events": 8102, "newsletter": 8103, "funding": 8104,
 def load(service: str):  # type: ignore[no-untyped-def]
     app_module = importlib.import_module(f"nzr_{service}.app")
     settings_module = importlib.import_module(f"nzr_{service}.settings")
-    settings_class = next(v for k, v in vars(settings_module).items()
-                          if k.endswith("Settings") and k != "ServiceSettings")
+    settings_class = next(
+        v for k, v in vars(settings_module).items() if k.endswith("Settings") and k != "ServiceSettings"
+    )
     return app_module.create_app, settings_class
 
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_service_serves_health_readiness_metrics_and_documents(service, nats_url, databases):
     create_app, settings_class = load(service)
-    settings = settings_class(region=f"s{uuid.uuid4().hex[:8]}", nats_url=nats_url,
-                              database_url=await databases.new(service))
+    settings = settings_class(
+        region=f"s{uuid.uuid4().hex[:8]}", nats_url=nats_url, database_url=await databases.new(service)
+    )
     assert settings.port == SERVICES[service]
     async with running_service(create_app, settings, f"nzr_{service}") as running:
         client = running.client
@@ -35,6 +37,7 @@ async def test_service_serves_health_readiness_metrics_and_documents(service, na
             if ready.status_code == 200:
                 break
             import asyncio
+
             await asyncio.sleep(0.05)
         assert ready.json()["checks"] == {"database": "ok", "nats": "ok"}
         openapi = (await client.get("/openapi.json")).json()
@@ -46,7 +49,7 @@ async def test_service_serves_health_readiness_metrics_and_documents(service, na
         assert asyncapi["asyncapi"].startswith("3.")
         metrics = (await client.get("/metrics")).text
         assert "http_requests_total" in metrics
-        response = (await client.get("/api/v1/nothing-here"))
+        response = await client.get("/api/v1/nothing-here")
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"
         assert response.headers["x-content-type-options"] == "nosniff"
@@ -55,8 +58,9 @@ async def test_service_serves_health_readiness_metrics_and_documents(service, na
 @pytest.fixture
 async def actors(nats_url, databases):  # type: ignore[no-untyped-def]
     create_app, settings_class = load("actors")
-    settings = settings_class(region="demo", nats_url=nats_url, max_body_bytes=10_000,
-                              database_url=await databases.new("actors"))
+    settings = settings_class(
+        region="demo", nats_url=nats_url, max_body_bytes=10_000, database_url=await databases.new("actors")
+    )
     async with running_service(create_app, settings, "nzr_actors") as running:
         yield running.client
 
@@ -66,8 +70,13 @@ def bearer(token: str) -> dict[str, str]:
 
 
 EDITOR = bearer(issue_token(DEVELOPMENT_SECRET, region="demo", roles=["editor"]))
-VALID = {"name": "Bürgerenergie Vogtland eG", "kind": "unternehmen", "sector": "wirtschaft",
-         "district": "14523000", "topics": ["energie_klimaschutz"]}
+VALID = {
+    "name": "Bürgerenergie Vogtland eG",
+    "kind": "unternehmen",
+    "sector": "wirtschaft",
+    "district": "14523000",
+    "topics": ["energie_klimaschutz"],
+}
 
 
 def assert_problem(response, status: int, field: str | None = None) -> None:  # type: ignore[no-untyped-def]
@@ -80,40 +89,57 @@ def assert_problem(response, status: int, field: str | None = None) -> None:  # 
 
 
 async def test_malformed_json_is_a_400_problem(actors):
-    response = await actors.post("/api/v1/actors", content=b'{"name": ', headers={
-        **EDITOR, "content-type": "application/json"})
+    response = await actors.post(
+        "/api/v1/actors", content=b'{"name": ', headers={**EDITOR, "content-type": "application/json"}
+    )
     assert_problem(response, 400)
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"kind": "partei"}, "kind"),
-    ({"district": 14523000}, "district"),
-    ({"district": "09162000"}, "district"),
-    ({"topics": ["astrologie"]}, "topics"),
-    ({"website": "not a url"}, "website"),
-    ({"unexpected": True}, "unexpected"),
-    ({"name": ""}, "name"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"kind": "partei"}, "kind"),
+        ({"district": 14523000}, "district"),
+        ({"district": "09162000"}, "district"),
+        ({"topics": ["astrologie"]}, "topics"),
+        ({"website": "not a url"}, "website"),
+        ({"unexpected": True}, "unexpected"),
+        ({"name": ""}, "name"),
+    ],
+)
 async def test_invalid_actor_fields_are_named_in_a_422_problem(actors, change, field):
     response = await actors.post("/api/v1/actors", json={**VALID, **change}, headers=EDITOR)
     assert_problem(response, 422, field)
 
 
 async def test_oversize_body_is_refused_with_413(actors):
-    response = await actors.post("/api/v1/actors", json={**VALID, "description": "x" * 20_000},
-                                 headers=EDITOR)
+    response = await actors.post(
+        "/api/v1/actors", json={**VALID, "description": "x" * 20_000}, headers=EDITOR
+    )
     assert_problem(response, 413)
 
 
-@pytest.mark.parametrize(("headers", "status"), [
-    ({}, 401),
-    (bearer("garbage"), 401),
-    (bearer(issue_token("wrong-secret-wrong-secret-wrong!!", region="demo", roles=["editor"])), 401),
-    (bearer(jwt.encode({"sub": "x", "region": "demo", "roles": ["editor"], "exp": 9999999999},
-                       None, algorithm="none")), 401),
-    (bearer(issue_token(DEVELOPMENT_SECRET, region="leipzig", roles=["editor"])), 403),
-    (bearer(issue_token(DEVELOPMENT_SECRET, region="demo", roles=["state"])), 403),
-], ids=["anonymous", "garbage", "bad-signature", "alg-none", "other-region", "state-role"])
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        (bearer("garbage"), 401),
+        (bearer(issue_token("wrong-secret-wrong-secret-wrong!!", region="demo", roles=["editor"])), 401),
+        (
+            bearer(
+                jwt.encode(
+                    {"sub": "x", "region": "demo", "roles": ["editor"], "exp": 9999999999},
+                    None,
+                    algorithm="none",
+                )
+            ),
+            401,
+        ),
+        (bearer(issue_token(DEVELOPMENT_SECRET, region="leipzig", roles=["editor"])), 403),
+        (bearer(issue_token(DEVELOPMENT_SECRET, region="demo", roles=["state"])), 403),
+    ],
+    ids=["anonymous", "garbage", "bad-signature", "alg-none", "other-region", "state-role"],
+)
 async def test_writes_need_an_editor_token_of_the_region(actors, headers, status):
     response = await actors.post("/api/v1/actors", json=VALID, headers=headers)
     assert_problem(response, status)

@@ -9,18 +9,20 @@ import nats
 import pytest
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
+from sqlalchemy import Column, Integer, String, Table, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from nzr_common.contracts.base import Envelope, region_stream_name, region_stream_subjects
 from nzr_common.db import create_engine, create_sessionmaker, new_metadata
 from nzr_common.messaging import EventHandlers, Subscription, plan_subscriptions
 from nzr_common.outbox import Outbox, OutboxRelay
 from nzr_common.tables import MessagingTables, add_messaging_tables
-from sqlalchemy import Column, Integer, String, Table, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 metadata = new_metadata()
 tables = add_messaging_tables(metadata)
 effects = Table(
-    "effects", metadata,
+    "effects",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("event_id", String(64), nullable=False),
     Column("aggregate_id", String(64), nullable=False),
@@ -49,14 +51,17 @@ class Pipeline:
     outbox: Outbox
 
     def relay(self, **kwargs) -> OutboxRelay:  # type: ignore[no-untyped-def]
-        return OutboxRelay(self.producer.sessions, self.producer.tables, self.js,
-                           poll_seconds=0.02, **kwargs)
+        return OutboxRelay(self.producer.sessions, self.producer.tables, self.js, poll_seconds=0.02, **kwargs)
 
     def subscriptions(self, handlers: EventHandlers, *, max_deliver: int = 3) -> list[Subscription]:
-        return plan_subscriptions(handlers=handlers, sessions=self.consumer.sessions,
-                                  tables=self.consumer.tables,
-                                  stream_name=region_stream_name(self.region),
-                                  subject_region=self.region, max_deliver=max_deliver)
+        return plan_subscriptions(
+            handlers=handlers,
+            sessions=self.consumer.sessions,
+            tables=self.consumer.tables,
+            stream_name=region_stream_name(self.region),
+            subject_region=self.region,
+            max_deliver=max_deliver,
+        )
 
     async def stream_messages(self) -> int:
         info = await self.js.stream_info(region_stream_name(self.region))
@@ -75,8 +80,11 @@ async def pipeline(nats_url, databases):  # type: ignore[no-untyped-def]
     region = f"t{uuid.uuid4().hex[:10]}"
     connection = await nats.connect(nats_url)
     js = connection.jetstream(publish_async_max_pending=4000)
-    await js.add_stream(StreamConfig(name=region_stream_name(region),
-                                     subjects=region_stream_subjects(region), duplicate_window=120))
+    await js.add_stream(
+        StreamConfig(
+            name=region_stream_name(region), subjects=region_stream_subjects(region), duplicate_window=120
+        )
+    )
     producer = await _side(databases, "producer")
     consumer = await _side(databases, "consumer")
     yield Pipeline(region, js, producer, consumer, Outbox(tables, region=region, service="actors"))
@@ -91,7 +99,6 @@ def record_effect(handlers: EventHandlers, event_class):  # type: ignore[no-unty
 
     @handlers.on(event_class)
     async def handle(session: AsyncSession, envelope: Envelope) -> None:  # type: ignore[type-arg]
-        await session.execute(effects.insert().values(event_id=envelope.id,
-                                                      aggregate_id=envelope.subject))
+        await session.execute(effects.insert().values(event_id=envelope.id, aggregate_id=envelope.subject))
 
     return handle

@@ -4,16 +4,21 @@ import typing
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import BaseModel
+
 from nzr_common.contracts import EVENT_TYPES, Envelope, Visibility, subjects
 from nzr_common.contracts.actors import ActorRegistered
 from nzr_common.contracts.base import Subject
-from pydantic import BaseModel
 
 PERSONAL_FIELDS = {"email", "name", "first_name", "last_name", "phone", "person_name", "address"}
 # Organisation and programme names are not personal data.
-ORGANISATION_NAME_EVENTS = {"nzr.actors.actor_registered.v1", "nzr.actors.actor_updated.v1",
-                            "nzr.funding.program_published.v1", "nzr.funding.program_updated.v1",
-                            "nzr.funding.deadline_approaching.v1"}
+ORGANISATION_NAME_EVENTS = {
+    "nzr.actors.actor_registered.v1",
+    "nzr.actors.actor_updated.v1",
+    "nzr.funding.program_published.v1",
+    "nzr.funding.program_updated.v1",
+    "nzr.funding.deadline_approaching.v1",
+}
 
 
 def _field_names(model: type[BaseModel]) -> set[str]:
@@ -57,9 +62,14 @@ def test_events_carrying_email_travel_only_on_private_subjects():
 
 
 def test_envelope_has_cloudevents_attributes_and_region_in_subject():
-    event = ActorRegistered(actor_id="a-1", name="Tafel Zwickau e.V.", kind="verein",
-                            sector="zivilgesellschaft", district="14524000",
-                            registered_at=datetime.now(UTC))
+    event = ActorRegistered(
+        actor_id="a-1",
+        name="Tafel Zwickau e.V.",
+        kind="verein",
+        sector="zivilgesellschaft",
+        district="14524000",
+        registered_at=datetime.now(UTC),
+    )
     envelope = Envelope.wrap(event, region="zwickau", service="actors")
     document = envelope.model_dump(mode="json")
     assert {"specversion", "id", "type", "source", "time", "subject", "data"} <= set(document)
@@ -70,11 +80,23 @@ def test_envelope_has_cloudevents_attributes_and_region_in_subject():
 
 
 def test_consumers_ignore_unknown_fields_so_optional_additions_keep_the_version():
-    document = {"type": "nzr.actors.actor_registered.v1", "source": "/regions/x/actors",
-                "subject": "a-1", "region": "x", "id": "e-1", "time": "2026-01-01T00:00:00Z",
-                "future_attribute": 1,
-                "data": {"actor_id": "a-1", "name": "X e.V.", "kind": "verein",
-                         "sector": "wirtschaft", "district": "14511000",
-                         "registered_at": "2026-01-01T00:00:00Z", "added_in_v1_1": "ignored"}}
+    document = {
+        "type": "nzr.actors.actor_registered.v1",
+        "source": "/regions/x/actors",
+        "subject": "a-1",
+        "region": "x",
+        "id": "e-1",
+        "time": "2026-01-01T00:00:00Z",
+        "future_attribute": 1,
+        "data": {
+            "actor_id": "a-1",
+            "name": "X e.V.",
+            "kind": "verein",
+            "sector": "wirtschaft",
+            "district": "14511000",
+            "registered_at": "2026-01-01T00:00:00Z",
+            "added_in_v1_1": "ignored",
+        },
+    }
     envelope = Envelope[ActorRegistered].model_validate(document)
     assert envelope.data.actor_id == "a-1"

@@ -10,20 +10,26 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from nzr_common.contracts.actors import ActorRegistered, ActorRemoved
 from nzr_common.contracts.base import Envelope
 from nzr_common.deadletter import list_dead_letters
 from nzr_common.messaging import EventHandlers, consume_forever
 from nzr_common.outbox import OutboxRelay
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from .conftest import Pipeline, effects, record_effect
 
 
 def registered(actor_id: str | None = None) -> ActorRegistered:
-    return ActorRegistered(actor_id=actor_id or str(uuid.uuid4()), name="Solarverein Muldental",
-                           kind="verein", sector="zivilgesellschaft", district="14729000",
-                           registered_at=datetime.now(UTC))
+    return ActorRegistered(
+        actor_id=actor_id or str(uuid.uuid4()),
+        name="Solarverein Muldental",
+        kind="verein",
+        sector="zivilgesellschaft",
+        district="14729000",
+        registered_at=datetime.now(UTC),
+    )
 
 
 async def write_events(pipeline: Pipeline, *events) -> list[Envelope]:  # type: ignore[no-untyped-def]
@@ -44,8 +50,10 @@ async def eventually(check, within: float = 10.0) -> None:  # type: ignore[no-un
 @contextlib.asynccontextmanager
 async def consuming(pipeline: Pipeline, handlers: EventHandlers, **kwargs):  # type: ignore[no-untyped-def]
     subscriptions = pipeline.subscriptions(handlers, **kwargs)
-    tasks = [asyncio.create_task(consume_forever(pipeline.js, s, batch_size=100, fetch_timeout=0.2))
-             for s in subscriptions]
+    tasks = [
+        asyncio.create_task(consume_forever(pipeline.js, s, batch_size=100, fetch_timeout=0.2))
+        for s in subscriptions
+    ]
     try:
         yield subscriptions
     finally:
@@ -73,8 +81,9 @@ async def test_event_is_not_lost_when_relay_crashes_between_publish_and_marking_
 
     envelopes = await write_events(pipeline, registered(), registered())
     with pytest.raises(SystemExit):
-        await CrashAfterPublish(pipeline.producer.sessions, pipeline.producer.tables,
-                                pipeline.js).relay_once()
+        await CrashAfterPublish(
+            pipeline.producer.sessions, pipeline.producer.tables, pipeline.js
+        ).relay_once()
     outbox = pipeline.producer.tables.outbox
     assert await pipeline.producer.count(outbox, outbox.c.sent_at.is_(None)) == 2
 
@@ -101,8 +110,9 @@ async def test_redelivered_event_has_no_second_effect(pipeline: Pipeline):
     # Two copies with different Nats-Msg-Ids get past JetStream's duplicate window,
     # as a redelivery after the window would.
     for copy in range(2):
-        await pipeline.js.publish(envelope.nats_subject(), envelope.to_json(),
-                                  headers={"Nats-Msg-Id": f"{envelope.id}-{copy}"})
+        await pipeline.js.publish(
+            envelope.nats_subject(), envelope.to_json(), headers={"Nats-Msg-Id": f"{envelope.id}-{copy}"}
+        )
     handlers = EventHandlers(consumer="reporting")
     record_effect(handlers, ActorRegistered)
     async with consuming(pipeline, handlers) as subscriptions:
@@ -127,8 +137,7 @@ async def test_message_that_always_fails_is_dead_lettered_while_later_messages_f
     async def fail_for_one_actor(session: AsyncSession, envelope: Envelope) -> None:  # type: ignore[type-arg]
         if envelope.data.actor_id == poisoned:
             raise ValueError("this actor always breaks the projection")
-        await session.execute(effects.insert().values(event_id=envelope.id,
-                                                      aggregate_id=envelope.subject))
+        await session.execute(effects.insert().values(event_id=envelope.id, aggregate_id=envelope.subject))
 
     await write_events(pipeline, registered(), registered(poisoned), registered())
     await pipeline.relay().relay_once()
@@ -150,8 +159,9 @@ async def test_message_that_always_fails_is_dead_lettered_while_later_messages_f
 async def test_garbage_and_unknown_versions_are_dead_lettered_and_consumer_keeps_going(pipeline: Pipeline):
     subject = f"nzr.{pipeline.region}.pub.actors.actor_registered.v1"
     await pipeline.js.publish(subject, b"\xff\xfe not json at all")
-    await pipeline.js.publish(subject, json.dumps({"type": "nzr.actors.actor_registered.v1",
-                                                   "data": {"actor_id": 42}}).encode())
+    await pipeline.js.publish(
+        subject, json.dumps({"type": "nzr.actors.actor_registered.v1", "data": {"actor_id": 42}}).encode()
+    )
     await pipeline.js.publish(subject, b"[1, 2, 3]")
     await pipeline.js.publish(subject, b"{" + b"x" * 900_000)
     await write_events(pipeline, registered())
@@ -172,8 +182,7 @@ async def test_replaying_a_dead_letter_after_the_fix_applies_it_once(pipeline: P
     async def flaky(session: AsyncSession, envelope: Envelope) -> None:  # type: ignore[type-arg]
         if broken:
             raise RuntimeError("projection bug")
-        await session.execute(effects.insert().values(event_id=envelope.id,
-                                                      aggregate_id=envelope.subject))
+        await session.execute(effects.insert().values(event_id=envelope.id, aggregate_id=envelope.subject))
 
     await write_events(pipeline, registered())
     await pipeline.relay().relay_once()
@@ -185,8 +194,9 @@ async def test_replaying_a_dead_letter_after_the_fix_applies_it_once(pipeline: P
         letter = (await list_dead_letters(session, pipeline.consumer.tables)).items[0]
     dead = pipeline.consumer.tables.dead_letters
     async with pipeline.consumer.sessions() as session, session.begin():
-        payload = await session.scalar(dead.select().with_only_columns(dead.c.payload)
-                                       .where(dead.c.id == letter.id))
+        payload = await session.scalar(
+            dead.select().with_only_columns(dead.c.payload).where(dead.c.id == letter.id)
+        )
         assert await consumer.replay(session, payload) is True
     async with pipeline.consumer.sessions() as session, session.begin():
         assert await consumer.replay(session, payload) is False
@@ -199,8 +209,11 @@ async def test_concurrent_relays_publish_every_event_exactly_once_in_order(pipel
     actor = str(uuid.uuid4())
     written = []
     for _ in range(20):
-        envelopes = await write_events(pipeline, *(registered() for _ in range(24)),
-                                       ActorRemoved(actor_id=actor, removed_at=datetime.now(UTC)))
+        envelopes = await write_events(
+            pipeline,
+            *(registered() for _ in range(24)),
+            ActorRemoved(actor_id=actor, removed_at=datetime.now(UTC)),
+        )
         written.extend(envelopes)
         await asyncio.sleep(0.01)
     outbox = pipeline.producer.tables.outbox
@@ -224,5 +237,7 @@ async def test_concurrent_relays_publish_every_event_exactly_once_in_order(pipel
 
 async def _all_sent(pipeline: Pipeline) -> bool:
     outbox = pipeline.producer.tables.outbox
-    return await pipeline.producer.count(outbox, outbox.c.sent_at.is_(None)) == 0 and \
-        await pipeline.producer.count(outbox) > 0
+    return (
+        await pipeline.producer.count(outbox, outbox.c.sent_at.is_(None)) == 0
+        and await pipeline.producer.count(outbox) > 0
+    )

@@ -4,10 +4,11 @@ from datetime import timedelta
 
 import jwt
 import pytest
+from pydantic import ValidationError
+
 from nzr_common.auth import TokenVerifier, issue_token
 from nzr_common.problems import ProblemError
 from nzr_common.settings import DEVELOPMENT_SECRET, ServiceSettings
-from pydantic import ValidationError
 
 
 def test_production_refuses_the_development_secret():
@@ -47,13 +48,18 @@ def test_a_development_token_carries_region_and_roles():
     assert principal.region == "demo" and principal.roles == {"admin"}
 
 
-@pytest.mark.parametrize("token", [
-    issue_token(DEVELOPMENT_SECRET, region="demo", roles=["admin"], ttl=timedelta(seconds=-5)),
-    issue_token("another-secret-of-sufficient-length!!", region="demo", roles=["admin"]),
-    jwt.encode({"sub": "x", "region": "demo", "roles": ["admin"], "exp": 9999999999}, None,
-               algorithm="none"),
-    "not-a-jwt",
-], ids=["expired", "bad-signature", "alg-none", "garbage"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        issue_token(DEVELOPMENT_SECRET, region="demo", roles=["admin"], ttl=timedelta(seconds=-5)),
+        issue_token("another-secret-of-sufficient-length!!", region="demo", roles=["admin"]),
+        jwt.encode(
+            {"sub": "x", "region": "demo", "roles": ["admin"], "exp": 9999999999}, None, algorithm="none"
+        ),
+        "not-a-jwt",
+    ],
+    ids=["expired", "bad-signature", "alg-none", "garbage"],
+)
 def test_invalid_tokens_are_refused_with_401(token):
     with pytest.raises(ProblemError) as caught:
         verifier().verify(token)

@@ -18,4 +18,5 @@ def test_folded_and_unfolded_spellings_match():
 
 def test_stop_words_are_dropped_from_the_document():
     assert search_document("Netzwerk für Klimaschutz", None) == " ".join(
-        tokens("Netzwerk") + tokens("Klimaschutz"))
+        tokens("Netzwerk") + tokens("Klimaschutz")
+    )

@@ -166,8 +166,9 @@ async def test_attendance_list_is_exported_as_csv_for_organisers_only(events):
         f"/api/v1/events/{event['id']}/registrations/{receipt['id']}/check-in", headers=events.editor
     )
     assert (await events.client.get(f"/api/v1/events/{event['id']}/attendance.csv")).status_code == 401
-    names_and_emails = await events.client.get(f"/api/v1/events/{event['id']}/attendance.csv",
-                                               headers=events.editor)
+    names_and_emails = await events.client.get(
+        f"/api/v1/events/{event['id']}/attendance.csv", headers=events.editor
+    )
     assert names_and_emails.status_code == 403  # personal data: region admins only
     exported = await events.client.get(f"/api/v1/events/{event['id']}/attendance.csv", headers=events.admin)
     assert exported.headers["content-type"].startswith("text/csv")

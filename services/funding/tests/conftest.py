@@ -44,8 +44,9 @@ class Funding:
     app: object
 
     async def import_json(self, records: list[dict], **params) -> httpx.Response:  # type: ignore[no-untyped-def]
-        return await self.client.post("/api/v1/funding/programs/import", json={"programmes": records},
-                                      headers=self.state, params=params)
+        return await self.client.post(
+            "/api/v1/funding/programs/import", json={"programmes": records}, headers=self.state, params=params
+        )
 
     async def programme(self, programme_id: str) -> dict | None:
         response = await self.client.get(f"/api/v1/funding/programs/{programme_id}")
@@ -55,56 +56,82 @@ class Funding:
         async def arrived() -> bool:
             found = await self.programme(programme_id)
             return found is not None and found["revision"] >= revision
+
         await eventually(arrived)
         return await self.programme(programme_id)  # type: ignore[return-value]
 
     async def wait_until_gone(self, programme_id: str) -> None:
         async def gone() -> bool:
             return await self.programme(programme_id) is None
+
         await eventually(gone)
 
 
 @asynccontextmanager
-async def start_funding(nats_url: str, database_url: str, token_for, *,  # type: ignore[no-untyped-def]
-                        catalogue_region: str, region: str | None = None,
-                        **settings) -> AsyncIterator[Funding]:
+async def start_funding(
+    nats_url: str,
+    database_url: str,
+    token_for,
+    *,  # type: ignore[no-untyped-def]
+    catalogue_region: str,
+    region: str | None = None,
+    **settings,
+) -> AsyncIterator[Funding]:
     region = region or random_token("r")
-    settings = {"deadline_watch_seconds": 3600, "deadline_watch_first_seconds": 3600,
-                "catalogue_refresh_seconds": 0,
-                "relay_poll_seconds": 0.02, **settings}
-    config = FundingSettings(region=region, nats_url=nats_url, database_url=database_url,
-                             catalogue_region=catalogue_region, **settings)
+    settings = {
+        "deadline_watch_seconds": 3600,
+        "deadline_watch_first_seconds": 3600,
+        "catalogue_refresh_seconds": 0,
+        "relay_poll_seconds": 0.02,
+        **settings,
+    }
+    config = FundingSettings(
+        region=region,
+        nats_url=nats_url,
+        database_url=database_url,
+        catalogue_region=catalogue_region,
+        **settings,
+    )
     async with running_service(create_app, config, "nzr_funding") as running:
-        yield Funding(client=running.client, region=region, catalogue_region=catalogue_region,
-                      state=token_for("state", region=random_token("s")),
-                      editor=token_for("editor", region=region), admin=token_for("admin", region=region),
-                      app=running.app)
+        yield Funding(
+            client=running.client,
+            region=region,
+            catalogue_region=catalogue_region,
+            state=token_for("state", region=random_token("s")),
+            editor=token_for("editor", region=region),
+            admin=token_for("admin", region=region),
+            app=running.app,
+        )
 
 
 @pytest.fixture
 async def funding(nats_url, databases, token_for) -> AsyncIterator[Funding]:  # type: ignore[no-untyped-def]
     """A fresh funding service with an empty catalogue of its own."""
-    async with start_funding(nats_url, await databases.new("funding"), token_for,
-                             catalogue_region=random_token("c")) as service:
+    async with start_funding(
+        nats_url, await databases.new("funding"), token_for, catalogue_region=random_token("c")
+    ) as service:
         yield service
 
 
 @pytest.fixture(scope="module")
 async def shared(nats_url, databases, token_for) -> AsyncIterator[Funding]:  # type: ignore[no-untyped-def]
     """One funding service for a whole module; tests use random programme ids in it."""
-    async with start_funding(nats_url, await databases.new("funding"), token_for,
-                             catalogue_region=random_token("c")) as service:
+    async with start_funding(
+        nats_url, await databases.new("funding"), token_for, catalogue_region=random_token("c")
+    ) as service:
         yield service
 
 
 @pytest.fixture(scope="session")
 async def seeded(nats_url, databases, token_for) -> AsyncIterator[Funding]:  # type: ignore[no-untyped-def]
     """A funding service whose catalogue holds the 44 packaged seed programmes (read-only use)."""
-    async with start_funding(nats_url, await databases.new("funding"), token_for,
-                             catalogue_region=random_token("c")) as service:
+    async with start_funding(
+        nats_url, await databases.new("funding"), token_for, catalogue_region=random_token("c")
+    ) as service:
         seed = json.loads(SEED_PATH.read_text(encoding="utf-8"))
-        response = await service.client.post("/api/v1/funding/programs/import", json=seed,
-                                              headers=service.state)
+        response = await service.client.post(
+            "/api/v1/funding/programs/import", json=seed, headers=service.state
+        )
         assert response.status_code == 200, response.text
         last = seed["programmes"][-1]["id"]
         await service.wait_for_revision(last, 1)
@@ -112,6 +139,7 @@ async def seeded(nats_url, databases, token_for) -> AsyncIterator[Funding]:  # t
         async def all_projected() -> bool:
             page = await service.client.get("/api/v1/funding/programs", params={"limit": 1})
             return page.json()["total"] == len(seed["programmes"])
+
         await eventually(all_projected)
         yield service
 

@@ -60,24 +60,29 @@ async def test_a_bad_record_is_reported_and_the_rest_goes_in(shared):
     assert await shared.programme(bad["id"]) is None
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"eligible": ["marsmenschen"]}, "eligible"),
-    ({"topics": ["astrologie"]}, "topics"),
-    ({"amount_min_eur": 5000, "amount_max_eur": 100}, "amount_min_eur"),
-    ({"funding_rate_percent": 120}, "funding_rate_percent"),
-    ({"funding_rate_percent": -5}, "funding_rate_percent"),
-    ({"verified_on": "2026-02-30"}, "verified_on"),
-    ({"deadline": "Frist 31.02.2027"}, "deadline"),
-    ({"deadline": {"kind": "recurring", "yearly": ["13-01"]}}, "deadline.yearly[0]"),
-    ({"deadline": {"kind": "recurring", "yearly": "jedes Jahr"}}, "deadline.yearly"),
-    ({"deadline": {"kind": "monthly"}}, "deadline.kind"),
-    ({"deadline": {"kind": "fixed", "dates": ["2027-04-31"]}}, "deadline.dates[0]"),
-    ({"level": "kommune"}, "level"),
-    ({"districts": ["09162000"]}, "districts"),
-    ({"unexpected": 1}, "unexpected"),
-], ids=lambda v: v if isinstance(v, str) else None)
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"eligible": ["marsmenschen"]}, "eligible"),
+        ({"topics": ["astrologie"]}, "topics"),
+        ({"amount_min_eur": 5000, "amount_max_eur": 100}, "amount_min_eur"),
+        ({"funding_rate_percent": 120}, "funding_rate_percent"),
+        ({"funding_rate_percent": -5}, "funding_rate_percent"),
+        ({"verified_on": "2026-02-30"}, "verified_on"),
+        ({"deadline": "Frist 31.02.2027"}, "deadline"),
+        ({"deadline": {"kind": "recurring", "yearly": ["13-01"]}}, "deadline.yearly[0]"),
+        ({"deadline": {"kind": "recurring", "yearly": "jedes Jahr"}}, "deadline.yearly"),
+        ({"deadline": {"kind": "monthly"}}, "deadline.kind"),
+        ({"deadline": {"kind": "fixed", "dates": ["2027-04-31"]}}, "deadline.dates[0]"),
+        ({"level": "kommune"}, "level"),
+        ({"districts": ["09162000"]}, "districts"),
+        ({"unexpected": 1}, "unexpected"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
 async def test_invalid_programme_is_a_422_problem_naming_the_field_and_nothing_is_written(
-        shared, change, field):
+    shared, change, field
+):
     record = programme(**change)
     response = await shared.client.post("/api/v1/funding/programs", json=record, headers=shared.state)
     assert_problem(response, 422, field)
@@ -100,8 +105,7 @@ async def _catalogue_entries(funding, programme_id: str | None = None) -> int:  
 
 async def test_all_or_nothing_import_writes_nothing_when_one_record_is_bad(shared):
     good = programme()
-    response = await shared.import_json([good, programme(funding_rate_percent=101)],
-                                        all_or_nothing="true")
+    response = await shared.import_json([good, programme(funding_rate_percent=101)], all_or_nothing="true")
     assert_problem(response, 422, "records[1].funding_rate_percent")
     assert await _catalogue_entries(shared, good["id"]) == 0
 
@@ -122,8 +126,9 @@ async def test_csv_import_reads_lists_and_numbers(shared):
         "landwirtschaft_laendlicher_raum;Zuschüsse für Dorfläden;12.500;90;jährlich 31.03.;"
         "https://example.org;https://example.org/q\n"
     )
-    response = await shared.client.post(IMPORT, content=csv_text.encode(), headers={
-        **shared.state, "content-type": "text/csv"})
+    response = await shared.client.post(
+        IMPORT, content=csv_text.encode(), headers={**shared.state, "content-type": "text/csv"}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["created"] == 1
     found = await shared.wait_for_revision(record_id, 1)
@@ -134,8 +139,9 @@ async def test_csv_import_reads_lists_and_numbers(shared):
 
 async def test_csv_with_wrong_columns_is_refused_naming_the_columns(shared):
     before = await _catalogue_entries(shared)
-    response = await shared.client.post(IMPORT, content=b"id,title,funder\nx,y,z\n", headers={
-        **shared.state, "content-type": "text/csv"})
+    response = await shared.client.post(
+        IMPORT, content=b"id,title,funder\nx,y,z\n", headers={**shared.state, "content-type": "text/csv"}
+    )
     body = assert_problem(response, 422, "title")
     assert {"name", "level", "region"} <= {p["name"] for p in body["invalid_params"]}
     assert await _catalogue_entries(shared) == before
@@ -144,15 +150,17 @@ async def test_csv_with_wrong_columns_is_refused_naming_the_columns(shared):
 async def test_csv_in_latin1_is_refused_as_not_utf8(shared):
     record_id = random_token("latin-")
     content = f"id,name,funder,level,region\n{record_id},Förderung,Bund,bund,bundesweit\n".encode("latin-1")
-    response = await shared.client.post(IMPORT, content=content, headers={
-        **shared.state, "content-type": "text/csv"})
+    response = await shared.client.post(
+        IMPORT, content=content, headers={**shared.state, "content-type": "text/csv"}
+    )
     assert_problem(response, 400, "file")
     assert await _catalogue_entries(shared, record_id) == 0
 
 
 async def test_malformed_json_import_is_a_400_problem(shared):
-    response = await shared.client.post(IMPORT, content=b'{"programmes": [', headers={
-        **shared.state, "content-type": "application/json"})
+    response = await shared.client.post(
+        IMPORT, content=b'{"programmes": [', headers={**shared.state, "content-type": "application/json"}
+    )
     assert_problem(response, 400)
 
 
@@ -163,12 +171,16 @@ async def test_only_state_may_change_the_catalogue(shared, token_for, roles):
     status = 401 if not roles else 403
     record = programme()
     assert_problem(await funding.client.post(IMPORT, json=[record], headers=headers), status)
-    assert_problem(await funding.client.post("/api/v1/funding/programs", json=record, headers=headers),
-                   status)
-    assert_problem(await funding.client.put(f"/api/v1/funding/programs/{record['id']}", json=record,
-                                            headers=headers), status)
-    assert_problem(await funding.client.delete(f"/api/v1/funding/programs/{record['id']}",
-                                               headers=headers), status)
+    assert_problem(
+        await funding.client.post("/api/v1/funding/programs", json=record, headers=headers), status
+    )
+    assert_problem(
+        await funding.client.put(f"/api/v1/funding/programs/{record['id']}", json=record, headers=headers),
+        status,
+    )
+    assert_problem(
+        await funding.client.delete(f"/api/v1/funding/programs/{record['id']}", headers=headers), status
+    )
     assert await _catalogue_entries(funding, record["id"]) == 0
 
 
@@ -180,11 +192,13 @@ async def test_withdrawn_programme_disappears_from_the_catalogue(shared):
     withdrawn = await shared.client.delete(f"/api/v1/funding/programs/{record['id']}", headers=shared.state)
     assert withdrawn.json() == {"id": record["id"], "revision": 2, "outcome": "withdrawn"}
     await shared.wait_until_gone(record["id"])
-    assert (await shared.client.delete(f"/api/v1/funding/programs/{record['id']}",
-                                        headers=shared.state)).status_code == 404
+    assert (
+        await shared.client.delete(f"/api/v1/funding/programs/{record['id']}", headers=shared.state)
+    ).status_code == 404
 
 
 async def test_put_with_a_different_id_than_the_path_is_refused(shared):
-    response = await shared.client.put("/api/v1/funding/programs/other-id", json=programme(),
-                                        headers=shared.state)
+    response = await shared.client.put(
+        "/api/v1/funding/programs/other-id", json=programme(), headers=shared.state
+    )
     assert_problem(response, 422, "id")

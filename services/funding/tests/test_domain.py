@@ -12,17 +12,31 @@ NAMES = {ags: d.name for ags, d in load_districts().items()}
 DAY = date(2026, 11, 21)
 
 
-@pytest.mark.parametrize(("text", "kind", "expected"), [
-    ("laufend (Antragszeitraum laut Programmseite bis 31.12.2027)", "rolling", {"until": date(2027, 12, 31)}),
-    ("laufend ohne Frist (Projektabschluss bis 31.12. des Förderjahres)", "rolling", {"until": None}),
-    ("jährlich 30.06. (Projektbeginn ab 01.01. Folgejahr) und 30.11. (Projektbeginn ab 01.05. Folgejahr)",
-     "recurring", {"yearly": ((6, 30), (11, 30))}),
-    ("mehrere Stichtage pro Jahr (2023: 27.02., 19.06., 23.10.)", "recurring",
-     {"yearly": ((2, 27), (6, 19), (10, 23))}),
-    ("Skizzenfenster je Aufruf; zuletzt belegt: 31.10.2024", "fixed", {"dates": (date(2024, 10, 31),)}),
-    ("je Förderaufruf (unregelmäßig, Bekanntmachung im Bundesanzeiger/bei der BLE)", "unknown", {}),
-    (None, "unknown", {}),
-])
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        (
+            "laufend (Antragszeitraum laut Programmseite bis 31.12.2027)",
+            "rolling",
+            {"until": date(2027, 12, 31)},
+        ),
+        ("laufend ohne Frist (Projektabschluss bis 31.12. des Förderjahres)", "rolling", {"until": None}),
+        (
+            "jährlich 30.06. (Projektbeginn ab 01.01. Folgejahr) und 30.11. "
+            "(Projektbeginn ab 01.05. Folgejahr)",
+            "recurring",
+            {"yearly": ((6, 30), (11, 30))},
+        ),
+        (
+            "mehrere Stichtage pro Jahr (2023: 27.02., 19.06., 23.10.)",
+            "recurring",
+            {"yearly": ((2, 27), (6, 19), (10, 23))},
+        ),
+        ("Skizzenfenster je Aufruf; zuletzt belegt: 31.10.2024", "fixed", {"dates": (date(2024, 10, 31),)}),
+        ("je Förderaufruf (unregelmäßig, Bekanntmachung im Bundesanzeiger/bei der BLE)", "unknown", {}),
+        (None, "unknown", {}),
+    ],
+)
 def test_seed_deadline_text_becomes_structured_data(text, kind, expected):
     deadline = domain.parse_deadline_text(text)
     assert deadline.kind.value == kind
@@ -37,16 +51,19 @@ def test_impossible_dates_in_deadline_text_are_refused(text):
         domain.parse_deadline_text(text)
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({"kind": "weekly"}, "deadline.kind"),
-    ({"kind": "recurring"}, "deadline.yearly"),
-    ({"kind": "recurring", "yearly": ["3/31"]}, "deadline.yearly[0]"),
-    ({"kind": "recurring", "yearly": ["02-30"]}, "deadline.yearly[0]"),
-    ({"kind": "fixed", "dates": []}, "deadline.dates"),
-    ({"kind": "fixed", "dates": ["2027-13-01"]}, "deadline.dates[0]"),
-    ({"kind": "rolling", "until": "morgen"}, "deadline.until"),
-    ({"kind": "fixed", "dates": ["2027-01-01"], "opens": "2027-06-01"}, "deadline.opens"),
-])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"kind": "weekly"}, "deadline.kind"),
+        ({"kind": "recurring"}, "deadline.yearly"),
+        ({"kind": "recurring", "yearly": ["3/31"]}, "deadline.yearly[0]"),
+        ({"kind": "recurring", "yearly": ["02-30"]}, "deadline.yearly[0]"),
+        ({"kind": "fixed", "dates": []}, "deadline.dates"),
+        ({"kind": "fixed", "dates": ["2027-13-01"]}, "deadline.dates[0]"),
+        ({"kind": "rolling", "until": "morgen"}, "deadline.until"),
+        ({"kind": "fixed", "dates": ["2027-01-01"], "opens": "2027-06-01"}, "deadline.opens"),
+    ],
+)
 def test_malformed_structured_deadline_names_the_field(data, field):
     with pytest.raises(domain.DeadlineError) as raised:
         domain.deadline_from_data(data)
@@ -90,7 +107,8 @@ def test_unknown_deadline_has_unknown_state():
 
 def test_region_text_with_districts_limits_coverage_to_those_districts():
     coverage = domain.derive_coverage(
-        "Grenzraum: LK Görlitz und LK Bautzen sowie Unterregion Jelenia Góra", NAMES)
+        "Grenzraum: LK Görlitz und LK Bautzen sowie Unterregion Jelenia Góra", NAMES
+    )
     assert coverage == domain.Coverage(("sachsen",), ("14625000", "14626000"), True)
 
 
@@ -101,7 +119,8 @@ def test_landkreis_leipzig_is_not_mistaken_for_the_city():
 
 def test_example_districts_are_not_exhaustive():
     coverage = domain.derive_coverage(
-        "sächsisch-tschechische Euroregionen (z. B. Euroregion Erzgebirge: Erzgebirgskreis, Chemnitz)", NAMES)
+        "sächsisch-tschechische Euroregionen (z. B. Euroregion Erzgebirge: Erzgebirgskreis, Chemnitz)", NAMES
+    )
     assert coverage.districts_exhaustive is False
 
 
@@ -109,15 +128,28 @@ def test_east_german_programmes_cover_saxony():
     assert "sachsen" in domain.derive_coverage("ostdeutsche Bundesländer und Berlin", NAMES).territories
 
 
-TAXONOMY = {"foerderart": frozenset({"zuschuss"}), "foerderbereich": frozenset({"mobilitaet"}),
-            "foerderberechtigte": frozenset({"kommune"}), "foerdergebiet": frozenset({"sachsen"})}
+TAXONOMY = {
+    "foerderart": frozenset({"zuschuss"}),
+    "foerderbereich": frozenset({"mobilitaet"}),
+    "foerderberechtigte": frozenset({"kommune"}),
+    "foerdergebiet": frozenset({"sachsen"}),
+}
 
 
 def check(**changes):  # type: ignore[no-untyped-def]
-    values = dict(funding_types=["zuschuss"], areas=["mobilitaet"], eligible=["kommune"],
-                  topics=["mobilitaet"], territories=["sachsen"], districts=[], amount_min=None,
-                  amount_max=None, rate=None,
-                  taxonomy=TAXONOMY, known_districts=NAMES)
+    values = dict(
+        funding_types=["zuschuss"],
+        areas=["mobilitaet"],
+        eligible=["kommune"],
+        topics=["mobilitaet"],
+        territories=["sachsen"],
+        districts=[],
+        amount_min=None,
+        amount_max=None,
+        rate=None,
+        taxonomy=TAXONOMY,
+        known_districts=NAMES,
+    )
     values.update(changes)
     return [p.field for p in domain.check_programme(**values)]
 
@@ -126,31 +158,49 @@ def test_a_valid_programme_has_no_problems():
     assert check() == []
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"areas": ["raumfahrt"]}, "areas"),
-    ({"amount_min": 10, "amount_max": 5}, "amount_min_eur"),
-    ({"rate": 0}, "funding_rate_percent"),
-    ({"rate": 100.5}, "funding_rate_percent"),
-    ({"amount_max": -1}, "amount_max_eur"),
-    ({"districts": ["14999000"]}, "districts"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"areas": ["raumfahrt"]}, "areas"),
+        ({"amount_min": 10, "amount_max": 5}, "amount_min_eur"),
+        ({"rate": 0}, "funding_rate_percent"),
+        ({"rate": 100.5}, "funding_rate_percent"),
+        ({"amount_max": -1}, "amount_max_eur"),
+        ({"districts": ["14999000"]}, "districts"),
+    ],
+)
 def test_programme_rules_name_the_field(changes, field):
     assert check(**changes) == [field]
 
 
 def facts(**changes) -> domain.ProgrammeFacts:  # type: ignore[no-untyped-def]
-    values = dict(id="p", name="Programm", level="land", eligible=frozenset({"verband_vereinigung"}),
-                  territories=frozenset({"sachsen"}), districts=frozenset(), districts_exhaustive=True,
-                  topics=frozenset({"klimaschutz_energie"}), areas=frozenset(),
-                  funding_types=frozenset({"zuschuss"}),
-                  amount_min=1000.0, amount_max=20000.0, rate=80.0,
-                  deadline=Deadline(DeadlineKind.ROLLING))
+    values = dict(
+        id="p",
+        name="Programm",
+        level="land",
+        eligible=frozenset({"verband_vereinigung"}),
+        territories=frozenset({"sachsen"}),
+        districts=frozenset(),
+        districts_exhaustive=True,
+        topics=frozenset({"klimaschutz_energie"}),
+        areas=frozenset(),
+        funding_types=frozenset({"zuschuss"}),
+        amount_min=1000.0,
+        amount_max=20000.0,
+        rate=80.0,
+        deadline=Deadline(DeadlineKind.ROLLING),
+    )
     values.update(changes)
     return domain.ProgrammeFacts(**values)
 
 
-VEREIN = domain.Profile(kind="verein", district="14523000", topics=frozenset({"klimaschutz_energie"}),
-                        amount_needed=8000, own_share_available=2000)
+VEREIN = domain.Profile(
+    kind="verein",
+    district="14523000",
+    topics=frozenset({"klimaschutz_energie"}),
+    amount_needed=8000,
+    own_share_available=2000,
+)
 
 
 def statuses(match: domain.Match) -> dict[str, Status]:
@@ -163,16 +213,19 @@ def test_a_programme_meeting_every_criterion_fits():
     assert set(statuses(match).values()) == {Status.MET}
 
 
-@pytest.mark.parametrize(("changes", "criterion"), [
-    ({"eligible": frozenset({"kommune"})}, "eligibility"),
-    ({"territories": frozenset({"bayern"})}, "region"),
-    ({"districts": frozenset({"14625000"})}, "region"),
-    ({"amount_max": 5000.0}, "amount"),
-    ({"amount_min": 10000.0}, "amount"),
-    ({"rate": 50.0}, "own_share"),
-    ({"deadline": Deadline(DeadlineKind.FIXED, dates=(date(2026, 11, 25),))}, "deadline"),
-    ({"deadline": Deadline(DeadlineKind.FIXED, dates=(date(2025, 1, 1),))}, "deadline"),
-])
+@pytest.mark.parametrize(
+    ("changes", "criterion"),
+    [
+        ({"eligible": frozenset({"kommune"})}, "eligibility"),
+        ({"territories": frozenset({"bayern"})}, "region"),
+        ({"districts": frozenset({"14625000"})}, "region"),
+        ({"amount_max": 5000.0}, "amount"),
+        ({"amount_min": 10000.0}, "amount"),
+        ({"rate": 50.0}, "own_share"),
+        ({"deadline": Deadline(DeadlineKind.FIXED, dates=(date(2026, 11, 25),))}, "deadline"),
+        ({"deadline": Deadline(DeadlineKind.FIXED, dates=(date(2025, 1, 1),))}, "deadline"),
+    ],
+)
 def test_a_failed_hard_criterion_excludes_the_programme_and_says_why(changes, criterion):
     match = domain.match_programme(facts(**changes), VEREIN, DAY)
     assert match.fit is Fit.EXCLUDED
@@ -180,14 +233,17 @@ def test_a_failed_hard_criterion_excludes_the_programme_and_says_why(changes, cr
     assert next(c.reason for c in match.criteria if c.name == criterion)
 
 
-@pytest.mark.parametrize(("changes", "criterion"), [
-    ({"eligible": frozenset()}, "eligibility"),
-    ({"territories": frozenset()}, "region"),
-    ({"districts": frozenset({"14625000"}), "districts_exhaustive": False}, "region"),
-    ({"amount_min": None, "amount_max": None}, "amount"),
-    ({"rate": None}, "own_share"),
-    ({"deadline": Deadline(DeadlineKind.UNKNOWN)}, "deadline"),
-])
+@pytest.mark.parametrize(
+    ("changes", "criterion"),
+    [
+        ({"eligible": frozenset()}, "eligibility"),
+        ({"territories": frozenset()}, "region"),
+        ({"districts": frozenset({"14625000"}), "districts_exhaustive": False}, "region"),
+        ({"amount_min": None, "amount_max": None}, "amount"),
+        ({"rate": None}, "own_share"),
+        ({"deadline": Deadline(DeadlineKind.UNKNOWN)}, "deadline"),
+    ],
+)
 def test_missing_facts_make_a_criterion_unknown_not_failed(changes, criterion):
     match = domain.match_programme(facts(**changes), VEREIN, DAY)
     assert statuses(match)[criterion] is Status.UNKNOWN
@@ -204,13 +260,26 @@ def test_actor_topics_are_translated_to_programme_topics():
 
 
 def test_no_excluded_programme_ranks_above_one_without_a_failed_hard_criterion():
-    excellent_but_excluded = facts(id="a", name="A", eligible=frozenset({"kommune"}),
-                                   topics=frozenset({"klimaschutz_energie", "mobilitaet"}))
-    weak_but_possible = facts(id="b", name="B", topics=frozenset(), eligible=frozenset(),
-                              territories=frozenset(), amount_min=None, amount_max=None, rate=None,
-                              deadline=Deadline(DeadlineKind.UNKNOWN))
-    ranked = domain.rank_matches(domain.match_programme(f, VEREIN, DAY)
-                                 for f in (excellent_but_excluded, weak_but_possible))
+    excellent_but_excluded = facts(
+        id="a",
+        name="A",
+        eligible=frozenset({"kommune"}),
+        topics=frozenset({"klimaschutz_energie", "mobilitaet"}),
+    )
+    weak_but_possible = facts(
+        id="b",
+        name="B",
+        topics=frozenset(),
+        eligible=frozenset(),
+        territories=frozenset(),
+        amount_min=None,
+        amount_max=None,
+        rate=None,
+        deadline=Deadline(DeadlineKind.UNKNOWN),
+    )
+    ranked = domain.rank_matches(
+        domain.match_programme(f, VEREIN, DAY) for f in (excellent_but_excluded, weak_but_possible)
+    )
     assert [m.programme_id for m in ranked] == ["b", "a"]
     assert ranked[0].score < ranked[1].score
 
@@ -241,16 +310,22 @@ def test_text_score_prefers_hits_in_the_name():
 
 
 def test_matching_a_whole_catalogue_gives_the_same_answers_as_one_by_one():
-    catalogue = [facts(id="a"), facts(id="b", eligible=frozenset({"kommune"})), facts(id="c", rate=None),
-                 facts(id="d", districts=frozenset({"14625000"}), districts_exhaustive=False),
-                 facts(id="e", deadline=Deadline(DeadlineKind.RECURRING, yearly=((12, 1),)))]
+    catalogue = [
+        facts(id="a"),
+        facts(id="b", eligible=frozenset({"kommune"})),
+        facts(id="c", rate=None),
+        facts(id="d", districts=frozenset({"14625000"}), districts_exhaustive=False),
+        facts(id="e", deadline=Deadline(DeadlineKind.RECURRING, yearly=((12, 1),))),
+    ]
     one_by_one = [domain.match_programme(f, VEREIN, DAY) for f in catalogue]
     assert domain.match_all(catalogue, VEREIN, DAY) == one_by_one
 
 
 def test_best_matches_are_the_top_of_the_full_ranking_with_counts_per_fit():
-    catalogue = [facts(id=f"p{i}", name=f"P{i}", rate=[80.0, 50.0, None][i % 3],
-                       amount_max=[20000.0, 5000.0][i % 2]) for i in range(12)]
+    catalogue = [
+        facts(id=f"p{i}", name=f"P{i}", rate=[80.0, 50.0, None][i % 3], amount_max=[20000.0, 5000.0][i % 2])
+        for i in range(12)
+    ]
     ranked = domain.rank_matches(domain.match_all(catalogue, VEREIN, DAY))
     top, counts = domain.best_matches(catalogue, VEREIN, DAY, limit=4)
     assert top == ranked[:4]

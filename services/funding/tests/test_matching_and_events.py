@@ -48,9 +48,18 @@ async def stream_events(js, region: str, event_type: str) -> list[dict]:  # type
 
 
 async def test_ad_hoc_profile_is_ranked_with_reasons_for_each_criterion(seeded):
-    response = await seeded.client.post(MATCH, json={
-        "kind": "verein", "district": "14626000", "topics": ["grenzueberschreitende_zusammenarbeit"],
-        "amount_needed_eur": 10000, "own_share_available_eur": 5000, "as_of": "2026-11-21", "limit": 44})
+    response = await seeded.client.post(
+        MATCH,
+        json={
+            "kind": "verein",
+            "district": "14626000",
+            "topics": ["grenzueberschreitende_zusammenarbeit"],
+            "amount_needed_eur": 10000,
+            "own_share_available_eur": 5000,
+            "as_of": "2026-11-21",
+            "limit": 44,
+        },
+    )
     assert response.status_code == 200, response.text
     result = response.json()
     assert sum(result["counts"].values()) == 44
@@ -67,21 +76,27 @@ async def test_ad_hoc_profile_is_ranked_with_reasons_for_each_criterion(seeded):
 
 
 async def test_a_district_outside_the_funding_area_fails_the_region_criterion(seeded):
-    result = (await seeded.client.post(MATCH, json={"kind": "verein", "district": "14713000",
-                                                    "as_of": "2026-11-21", "limit": 200})).json()
+    result = (
+        await seeded.client.post(
+            MATCH, json={"kind": "verein", "district": "14713000", "as_of": "2026-11-21", "limit": 200}
+        )
+    ).json()
     by_id = {item["programme_id"]: item for item in result["items"]}
     criteria = by_id["eu-interreg-pl-sn-kleinprojektefonds"]["criteria"]
     region = next(c for c in criteria if c["name"] == "region")
     assert region["status"] == "not_met"
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"kind": "partei"}, "kind"),
-    ({"district": "09162000"}, "district"),
-    ({"district": "Leipzig"}, "district"),
-    ({"topics": ["astrologie"]}, "topics"),
-    ({"amount_needed_eur": -5}, "amount_needed_eur"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "partei"}, "kind"),
+        ({"district": "09162000"}, "district"),
+        ({"district": "Leipzig"}, "district"),
+        ({"topics": ["astrologie"]}, "topics"),
+        ({"amount_needed_eur": -5}, "amount_needed_eur"),
+    ],
+)
 async def test_bad_profile_is_named_in_a_422_problem(seeded, body, field):
     response = await seeded.client.post(MATCH, json=body)
     assert response.status_code == 422
@@ -95,34 +110,60 @@ async def test_actor_profile_arrives_through_actor_events_and_is_matched(shared,
     await funding.wait_for_revision(record["id"], 1)
     actor_id = random_token("a")
     now = datetime.now(UTC)
-    await publish(js, funding.region, ActorRegistered(
-        actor_id=actor_id, name="Gemeinde Musterdorf", kind="kommune", sector="verwaltung_politik",
-        district="14523000", topics=["mobilitaet"], registered_at=now))
+    await publish(
+        js,
+        funding.region,
+        ActorRegistered(
+            actor_id=actor_id,
+            name="Gemeinde Musterdorf",
+            kind="kommune",
+            sector="verwaltung_politik",
+            district="14523000",
+            topics=["mobilitaet"],
+            registered_at=now,
+        ),
+    )
 
     async def matched() -> bool:
         response = await funding.client.post(MATCH, json={"actor_id": actor_id}, headers=funding.editor)
         return response.status_code == 200
+
     await eventually(matched)
     # Without a public profile the actor is matched only for the region's editors and admins.
     assert (await funding.client.post(MATCH, json={"actor_id": actor_id})).status_code == 404
-    result = (await funding.client.post(MATCH, json={"actor_id": actor_id, "limit": 200},
-                                        headers=funding.editor)).json()
+    result = (
+        await funding.client.post(MATCH, json={"actor_id": actor_id, "limit": 200}, headers=funding.editor)
+    ).json()
     assert result["kind"] == "kommune" and result["district"] == "14523000"
     item = next(i for i in result["items"] if i["programme_id"] == record["id"])
     assert {c["name"]: c["status"] for c in item["criteria"]}["eligibility"] == "met"
 
-    await publish(js, funding.region, ActorUpdated(
-        actor_id=actor_id, name="Gemeinde Musterdorf", kind="verein", sector="zivilgesellschaft",
-        district="14523000", topics=["bne"], public_profile=True, updated_at=now, version=2))
+    await publish(
+        js,
+        funding.region,
+        ActorUpdated(
+            actor_id=actor_id,
+            name="Gemeinde Musterdorf",
+            kind="verein",
+            sector="zivilgesellschaft",
+            district="14523000",
+            topics=["bne"],
+            public_profile=True,
+            updated_at=now,
+            version=2,
+        ),
+    )
 
     async def updated() -> bool:
         response = await funding.client.post(MATCH, json={"actor_id": actor_id})
         return response.status_code == 200 and response.json()["kind"] == "verein"
+
     await eventually(updated)
     await publish(js, funding.region, ActorRemoved(actor_id=actor_id, removed_at=now))
 
     async def removed() -> bool:
         return (await funding.client.post(MATCH, json={"actor_id": actor_id})).status_code == 404
+
     await eventually(removed)
     announced = await stream_events(js, funding.region, "funding.match_requested.v1")
     assert announced and all("name" not in e["data"] for e in announced)
@@ -134,8 +175,11 @@ async def test_catalogue_changes_are_published_under_the_state_token(shared, js)
     record = programme()
     await funding.import_json([record])
     await funding.wait_for_revision(record["id"], 1)
-    events = [e for e in await stream_events(js, funding.catalogue_region, "funding.program_published.v1")
-              if e["data"]["programme_id"] == record["id"]]
+    events = [
+        e
+        for e in await stream_events(js, funding.catalogue_region, "funding.program_published.v1")
+        if e["data"]["programme_id"] == record["id"]
+    ]
     assert len(events) == 1 and events[0]["subject"] == record["id"]
     assert events[0]["data"]["source_url"] == record["source_url"]
 
@@ -150,8 +194,11 @@ async def test_deadline_watch_announces_each_threshold_once(shared, js):
 
     async def announced(**params) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
         report = (await funding.client.post(run, params=params, headers=funding.admin)).json()
-        return [(a["threshold_days"], a["days_left"]) for a in report["announced"]
-                if a["programme_id"] == record["id"]]
+        return [
+            (a["threshold_days"], a["days_left"])
+            for a in report["announced"]
+            if a["programme_id"] == record["id"]
+        ]
 
     assert await announced() == [(30, 20)]
     assert await announced() == []
@@ -160,14 +207,18 @@ async def test_deadline_watch_announces_each_threshold_once(shared, js):
     async def both_published() -> bool:
         events = await stream_events(js, funding.region, "funding.deadline_approaching.v1")
         return len([e for e in events if e["data"]["programme_id"] == record["id"]]) == 2
+
     await eventually(both_published)
     assert (await funding.client.post(run, headers=funding.editor)).status_code == 403
 
 
 async def test_saved_search_raises_an_alert_for_a_new_or_changed_matching_programme(shared):
     funding = shared
-    saved = await funding.client.post("/api/v1/funding/saved-searches", headers=funding.editor, json={
-        "name": "Radverkehr", "query": {"q": "Radwege", "level": ["land"]}})
+    saved = await funding.client.post(
+        "/api/v1/funding/saved-searches",
+        headers=funding.editor,
+        json={"name": "Radverkehr", "query": {"q": "Radwege", "level": ["land"]}},
+    )
     assert saved.status_code == 201, saved.text
     search_id = saved.json()["id"]
     matching = programme(name="Radwege im ländlichen Raum", level="land")
@@ -177,25 +228,42 @@ async def test_saved_search_raises_an_alert_for_a_new_or_changed_matching_progra
     await funding.wait_for_revision(matching["id"], 1)
     await funding.import_json([{**matching, "amount_max_eur": 99000}])
     await funding.wait_for_revision(matching["id"], 2)
-    alerts = (await funding.client.get(f"/api/v1/funding/saved-searches/{search_id}/alerts",
-                                       headers=funding.editor)).json()
+    alerts = (
+        await funding.client.get(f"/api/v1/funding/saved-searches/{search_id}/alerts", headers=funding.editor)
+    ).json()
     assert [(a["programme_id"], a["change"], a["revision"]) for a in alerts] == [
-        (matching["id"], "published", 1), (matching["id"], "updated", 2)]
-    other_user = {"Authorization": "Bearer " + issue_token(
-        DEVELOPMENT_SECRET, region=funding.region, roles=["editor"], subject="someone-else")}
-    stranger = await funding.client.get(f"/api/v1/funding/saved-searches/{search_id}/alerts",
-                                        headers=other_user)
+        (matching["id"], "published", 1),
+        (matching["id"], "updated", 2),
+    ]
+    other_user = {
+        "Authorization": "Bearer "
+        + issue_token(DEVELOPMENT_SECRET, region=funding.region, roles=["editor"], subject="someone-else")
+    }
+    stranger = await funding.client.get(
+        f"/api/v1/funding/saved-searches/{search_id}/alerts", headers=other_user
+    )
     assert stranger.status_code == 404
-    assert (await funding.client.post("/api/v1/funding/saved-searches", json={
-        "name": "x", "query": {"area": ["raumfahrt"]}}, headers=funding.editor)).status_code == 422
+    assert (
+        await funding.client.post(
+            "/api/v1/funding/saved-searches",
+            json={"name": "x", "query": {"area": ["raumfahrt"]}},
+            headers=funding.editor,
+        )
+    ).status_code == 422
 
 
 async def test_catalogue_reaches_another_region_which_keeps_its_own_copy(nats_url, databases, token_for):
     catalogue_region = random_token("c")
-    async with start_funding(nats_url, await databases.new("funding"), token_for,
-                             catalogue_region=catalogue_region) as region:
-        async with start_funding(nats_url, await databases.new("funding"), token_for,
-                                 catalogue_region=catalogue_region, region=catalogue_region) as hub:
+    async with start_funding(
+        nats_url, await databases.new("funding"), token_for, catalogue_region=catalogue_region
+    ) as region:
+        async with start_funding(
+            nats_url,
+            await databases.new("funding"),
+            token_for,
+            catalogue_region=catalogue_region,
+            region=catalogue_region,
+        ) as hub:
             record = programme()
             assert (await hub.import_json([record])).status_code == 200
             await region.wait_for_revision(record["id"], 1)
@@ -209,10 +277,16 @@ async def test_catalogue_reaches_another_region_which_keeps_its_own_copy(nats_ur
 
 
 async def test_periodic_deadline_watch_announces_by_itself_and_stops_with_the_service(
-        nats_url, databases, token_for, js):
-    async with start_funding(nats_url, await databases.new("funding"), token_for,
-                             catalogue_region=random_token("c"), deadline_watch_seconds=0.2,
-                             deadline_watch_first_seconds=0.1) as funding:
+    nats_url, databases, token_for, js
+):
+    async with start_funding(
+        nats_url,
+        await databases.new("funding"),
+        token_for,
+        catalogue_region=random_token("c"),
+        deadline_watch_seconds=0.2,
+        deadline_watch_first_seconds=0.1,
+    ) as funding:
         in_three_days = (TODAY + timedelta(days=3)).strftime("%m-%d")
         record = programme(deadline={"kind": "recurring", "yearly": [in_three_days]})
         await funding.import_json([record])
@@ -220,6 +294,7 @@ async def test_periodic_deadline_watch_announces_by_itself_and_stops_with_the_se
         async def announced() -> bool:
             events = await stream_events(js, funding.region, "funding.deadline_approaching.v1")
             return any(e["data"]["programme_id"] == record["id"] for e in events)
+
         await eventually(announced)
         watch = next(t for t in funding.app.state.runtime.tasks if t.get_name() == "deadline watch")
     assert watch.done()

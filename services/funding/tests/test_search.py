@@ -39,8 +39,10 @@ async def test_every_term_must_occur(seeded):
 async def test_filters_combine_and_facets_count_each_dimension_without_its_own_selection(seeded):
     page = await search(seeded, level="land", eligible="kommune", limit=100)
     assert page["total"] > 0
-    assert all(hit["programme"]["level"] == "land" and "kommune" in hit["programme"]["eligible"]
-               for hit in page["items"])
+    assert all(
+        hit["programme"]["level"] == "land" and "kommune" in hit["programme"]["eligible"]
+        for hit in page["items"]
+    )
     level_counts = {f["value"]: f["count"] for f in page["facets"]["level"]}
     assert level_counts["land"] == page["total"] and level_counts.get("bund", 0) > 0
     assert set(page["facets"]) == {"funding_type", "area", "territory", "eligible", "level", "topic", "state"}
@@ -69,13 +71,16 @@ async def test_pagination_is_stable(seeded):
     assert not set(ids(first)) & set(ids(second))
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"area": "raumfahrt"}, "area"),
-    ({"level": "kommune"}, "level"),
-    ({"amount_min": 10, "amount_max": 5}, "amount_min"),
-    ({"deadline_before": "2026-02-30"}, "deadline_before"),
-    ({"limit": 0}, "limit"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"area": "raumfahrt"}, "area"),
+        ({"level": "kommune"}, "level"),
+        ({"amount_min": 10, "amount_max": 5}, "amount_min"),
+        ({"deadline_before": "2026-02-30"}, "deadline_before"),
+        ({"limit": 0}, "limit"),
+    ],
+)
 async def test_bad_search_parameters_are_named_in_a_422_problem(seeded, params, field):
     response = await seeded.client.get(SEARCH, params=params)
     assert response.status_code == 422

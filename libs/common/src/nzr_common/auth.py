@@ -121,9 +121,7 @@ def require(*roles: Role):  # type: ignore[no-untyped-def]
             wanted = " or ".join(r.value for r in roles)
             raise ProblemError(403, "Forbidden", f"This operation needs the role {wanted}.")
         settings: ServiceSettings = request.app.state.runtime.settings
-        if principal.region != settings.region and not (
-            Role.STATE in roles and principal.has(Role.STATE)
-        ):
+        if principal.region != settings.region and not (Role.STATE in roles and principal.has(Role.STATE)):
             raise ProblemError(
                 403, "Forbidden", f"The token's region '{principal.region}' is not '{settings.region}'."
             )

@@ -78,13 +78,13 @@ async def list_dead_letters(
     where = [] if include_replayed else [dl.c.replayed_at.is_(None)]
     total = await session.scalar(select(func.count()).select_from(dl).where(*where)) or 0
     rows = (
-        await session.execute(
-            select(dl).where(*where).order_by(dl.c.id.desc()).limit(limit).offset(offset)
-        )
+        await session.execute(select(dl).where(*where).order_by(dl.c.id.desc()).limit(limit).offset(offset))
     ).mappings()
     items = [
-        DeadLetter(**{k: row[k] for k in DeadLetter.model_fields if k in row},
-                   payload_preview=_preview(row["payload"]))
+        DeadLetter(
+            **{k: row[k] for k in DeadLetter.model_fields if k in row},
+            payload_preview=_preview(row["payload"]),
+        )
         for row in rows
     ]
     return DeadLetterPage(items=items, total=total)
@@ -92,8 +92,10 @@ async def list_dead_letters(
 
 async def load_dead_letter(session: AsyncSession, tables: MessagingTables, letter_id: int):  # type: ignore[no-untyped-def]
     row = (
-        await session.execute(select(tables.dead_letters).where(tables.dead_letters.c.id == letter_id))
-    ).mappings().first()
+        (await session.execute(select(tables.dead_letters).where(tables.dead_letters.c.id == letter_id)))
+        .mappings()
+        .first()
+    )
     return row
 
 

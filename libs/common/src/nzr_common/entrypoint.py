@@ -25,8 +25,9 @@ def main(
     parser.add_argument("command", choices=["serve", "migrate"])
     args = parser.parse_args(argv)
     settings = settings_class()
-    logging.basicConfig(level=logging.INFO,
-                        format=f"%(asctime)s {settings.service_name} %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s {settings.service_name} %(levelname)s %(name)s: %(message)s"
+    )
     if args.command == "migrate":
         migrate(migrations_package, settings.database_url)
         return
@@ -34,5 +35,11 @@ def main(
         # "package.module:function": importing the web app only to serve keeps `migrate` quick.
         module_name, _, attribute = create_app.partition(":")
         create_app = getattr(importlib.import_module(module_name), attribute)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="info", access_log=False, timeout_graceful_shutdown=10)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

@@ -76,8 +76,7 @@ class EventHandlers:
         consumer each, so events of one aggregate keep their order."""
         groups: dict[tuple[Visibility, str, str | None], list[str]] = {}
         for event_type, (event_class, _) in self.routes.items():
-            key = (event_class.subject.visibility, event_class.subject.producer,
-                   self.sources.get(event_type))
+            key = (event_class.subject.visibility, event_class.subject.producer, self.sources.get(event_type))
             groups.setdefault(key, []).append(event_type)
         return groups
 
@@ -183,8 +182,7 @@ class BatchConsumer:
             except Exception as error:
                 deliveries = message.metadata.num_delivered or 1
                 if deliveries >= self.max_deliver:
-                    log.warning("dead-lettering %s after %d deliveries: %r",
-                                envelope.id, deliveries, error)
+                    log.warning("dead-lettering %s after %d deliveries: %r", envelope.id, deliveries, error)
                     async with self.sessions() as session, session.begin():
                         await self._dead_letter(session, message, repr(error), envelope)
                     self.stats.dead_lettered += 1
@@ -203,8 +201,7 @@ class BatchConsumer:
         """
         now = datetime.now(UTC)
         rows = {
-            e.id: {"consumer": self.consumer, "event_id": e.id, "event_type": e.type,
-                   "processed_at": now}
+            e.id: {"consumer": self.consumer, "event_id": e.id, "event_type": e.type, "processed_at": now}
             for e in envelopes
         }
         if not rows:
@@ -212,8 +209,10 @@ class BatchConsumer:
         dialect = session.get_bind().dialect.name
         insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
         statement = (
-            insert_for(self.tables.inbox).values(list(rows.values()))
-            .on_conflict_do_nothing().returning(self.tables.inbox.c.event_id)
+            insert_for(self.tables.inbox)
+            .values(list(rows.values()))
+            .on_conflict_do_nothing()
+            .returning(self.tables.inbox.c.event_id)
         )
         return set(await session.scalars(statement))
 
@@ -294,8 +293,9 @@ def plan_subscriptions(
             durable += f"_from_{from_region}"
             region_token, stream = from_region, region_stream_name(from_region)
         subject = f"{SUBJECT_ROOT}.{region_token}.{visibility.value}.{producer}.>"
-        batch = BatchConsumer(consumer=durable, handlers=handlers, sessions=sessions,
-                              tables=tables, max_deliver=max_deliver)
+        batch = BatchConsumer(
+            consumer=durable, handlers=handlers, sessions=sessions, tables=tables, max_deliver=max_deliver
+        )
         planned.append(Subscription(durable, subject, stream, batch))
     return planned
 
@@ -322,8 +322,11 @@ async def consume_forever(
         filter_subject=subscription.subject,
     )
     pull = await js.pull_subscribe(
-        subscription.subject, durable=subscription.durable, stream=subscription.stream,
-        config=config, pending_msgs_limit=batch_size * 4,
+        subscription.subject,
+        durable=subscription.durable,
+        stream=subscription.stream,
+        config=config,
+        pending_msgs_limit=batch_size * 4,
     )
     try:
         while True:
@@ -331,8 +334,11 @@ async def consume_forever(
                 messages = await pull.fetch(batch=batch_size, timeout=fetch_timeout)
             except (TimeoutError, nats.errors.TimeoutError):
                 continue
-            except (nats.errors.ConnectionClosedError, nats.js.errors.ServiceUnavailableError,
-                    nats.errors.NoRespondersError):
+            except (
+                nats.errors.ConnectionClosedError,
+                nats.js.errors.ServiceUnavailableError,
+                nats.errors.NoRespondersError,
+            ):
                 await asyncio.sleep(0.5)
                 continue
             try:

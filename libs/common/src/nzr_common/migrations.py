@@ -20,8 +20,9 @@ def run_migrations(metadata: MetaData) -> None:
         return
 
     def apply(connection: Connection) -> None:
-        context.configure(connection=connection, target_metadata=metadata,
-                          render_as_batch=is_sqlite(url), compare_type=True)
+        context.configure(
+            connection=connection, target_metadata=metadata, render_as_batch=is_sqlite(url), compare_type=True
+        )
         with context.begin_transaction():
             context.run_migrations()
 

@@ -51,8 +51,7 @@ class Outbox:
         headers: dict[str, str] = {}
         propagate.inject(headers)
         now = datetime.now(UTC)
-        envelopes = [Envelope.wrap(e, region=region or self.region, service=self.service)
-                     for e in events]
+        envelopes = [Envelope.wrap(e, region=region or self.region, service=self.service) for e in events]
         await session.execute(
             insert(self.tables.outbox),
             [
@@ -148,9 +147,7 @@ class OutboxRelay:
             try:
                 async with self.sessions() as session, session.begin():
                     await session.execute(
-                        insert(lease).values(
-                            name=LEASE_NAME, holder=self.holder, expires_at=now + self.lease
-                        )
+                        insert(lease).values(name=LEASE_NAME, holder=self.holder, expires_at=now + self.lease)
                     )
                 taken = True
             except IntegrityError:
@@ -199,9 +196,7 @@ class OutboxRelay:
         if acked:
             async with self.sessions() as session, session.begin():
                 await session.execute(
-                    update(outbox)
-                    .where(outbox.c.position.in_(acked))
-                    .values(sent_at=datetime.now(UTC))
+                    update(outbox).where(outbox.c.position.in_(acked)).values(sent_at=datetime.now(UTC))
                 )
             self.published += len(acked)
         if len(acked) < len(rows):
@@ -212,9 +207,7 @@ class OutboxRelay:
         futures = []
         for row in rows:
             headers = {**row.headers, "Nats-Msg-Id": row.event_id}
-            futures.append(
-                await self.js.publish_async(row.nats_subject, row.payload, headers=headers)
-            )
+            futures.append(await self.js.publish_async(row.nats_subject, row.payload, headers=headers))
         results = await asyncio.gather(*futures, return_exceptions=True)
         acked: list[int] = []
         for row, result in zip(rows, results, strict=True):

@@ -90,8 +90,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, error: ProblemError) -> JSONResponse:
         return problem_response(
-            request, error.status, error.title, error.detail, type_=error.type,
-            invalid_params=error.invalid_params, headers=error.headers, extra=error.extra,
+            request,
+            error.status,
+            error.title,
+            error.detail,
+            type_=error.type,
+            invalid_params=error.invalid_params,
+            headers=error.headers,
+            extra=error.extra,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -101,26 +107,38 @@ def install_problem_handlers(app: FastAPI) -> None:
             for e in error.errors()
         ]
         if any(e.get("type") == "json_invalid" for e in error.errors()):
-            return problem_response(request, 400, "Malformed JSON", "The request body is not valid JSON.",
-                                    invalid_params=params)
+            return problem_response(
+                request, 400, "Malformed JSON", "The request body is not valid JSON.", invalid_params=params
+            )
         names = ", ".join(p.name for p in params)
-        return problem_response(request, 422, "Invalid request", f"Invalid fields: {names}",
-                                invalid_params=params)
+        return problem_response(
+            request, 422, "Invalid request", f"Invalid fields: {names}", invalid_params=params
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-                  405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large"}
-        return problem_response(request, error.status_code,
-                                titles.get(error.status_code, "Error"),
-                                str(error.detail) if error.detail else None,
-                                headers=getattr(error, "headers", None))
+        titles = {
+            401: "Unauthorized",
+            403: "Forbidden",
+            404: "Not Found",
+            405: "Method Not Allowed",
+            409: "Conflict",
+            413: "Payload Too Large",
+        }
+        return problem_response(
+            request,
+            error.status_code,
+            titles.get(error.status_code, "Error"),
+            str(error.detail) if error.detail else None,
+            headers=getattr(error, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(request, 500, "Internal Server Error",
-                                "An unexpected error occurred; it has been logged.")
+        return problem_response(
+            request, 500, "Internal Server Error", "An unexpected error occurred; it has been logged."
+        )
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -35,9 +35,14 @@ def _read(text: str) -> dict[str, District]:
     rows = csv.DictReader(text.splitlines())
     return {
         row["ags"]: District(
-            ags=row["ags"], name=row["name"], kind=row["kind"], seat=row["seat"],
-            area_km2=float(row["area_km2"]), population=int(row["population"]),
-            population_date=row["population_date"], source_url=row["source_url"],
+            ags=row["ags"],
+            name=row["name"],
+            kind=row["kind"],
+            seat=row["seat"],
+            area_km2=float(row["area_km2"]),
+            population=int(row["population"]),
+            population_date=row["population_date"],
+            source_url=row["source_url"],
         )
         for row in rows
     }

@@ -171,8 +171,13 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     app.include_router(_operations_router(definition))
     app.include_router(_dead_letter_router(definition))
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                           allow_methods=["*"], allow_headers=["*"], expose_headers=["ETag"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag"],
+        )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, registry=registry)
@@ -254,8 +259,9 @@ async def _ensure_region_stream(runtime: Runtime) -> None:
     from nats.js.errors import NotFoundError
 
     regions = {runtime.settings.region, *runtime.definition.extra_stream_regions}
-    regions |= {r for r in (runtime.definition.handlers.sources.values()
-                            if runtime.definition.handlers else ()) if r}
+    regions |= {
+        r for r in (runtime.definition.handlers.sources.values() if runtime.definition.handlers else ()) if r
+    }
     js = runtime.broker.connection.jetstream()
     for region in sorted(regions):
         name = region_stream_name(region)
@@ -263,9 +269,13 @@ async def _ensure_region_stream(runtime: Runtime) -> None:
             await js.stream_info(name)
         except NotFoundError:
             with contextlib.suppress(Exception):  # a concurrent service created it first
-                await js.add_stream(StreamConfig(
-                    name=name, subjects=region_stream_subjects(region), duplicate_window=120.0,
-                ))
+                await js.add_stream(
+                    StreamConfig(
+                        name=name,
+                        subjects=region_stream_subjects(region),
+                        duplicate_window=120.0,
+                    )
+                )
 
 
 async def _shutdown(runtime: Runtime, grace_seconds: float = 5.0) -> None:
@@ -291,8 +301,12 @@ def _operations_router(definition: ServiceDefinition) -> APIRouter:
         """Alive: the process answers."""
         return Health(status="ok")
 
-    @router.get("/readyz", response_model=Health, operation_id=f"{definition.name}_readyz",
-                responses={503: {"model": Health}})
+    @router.get(
+        "/readyz",
+        response_model=Health,
+        operation_id=f"{definition.name}_readyz",
+        responses={503: {"model": Health}},
+    )
     async def readyz(runtime: RuntimeDep, response: Response) -> Health:
         """Ready: the database answers and NATS is connected."""
         checks = {}
@@ -311,8 +325,7 @@ def _operations_router(definition: ServiceDefinition) -> APIRouter:
     async def metrics(runtime: RuntimeDep) -> Response:
         return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @router.get("/asyncapi.json", operation_id=f"{definition.name}_asyncapi",
-                include_in_schema=False)
+    @router.get("/asyncapi.json", operation_id=f"{definition.name}_asyncapi", include_in_schema=False)
     async def asyncapi(runtime: RuntimeDep) -> Response:
         """The AsyncAPI document of this service's subscriptions."""
         spec = AsyncAPI(runtime.broker, title=definition.title, version="1.0.0")
@@ -322,17 +335,25 @@ def _operations_router(definition: ServiceDefinition) -> APIRouter:
 
 
 def _dead_letter_router(definition: ServiceDefinition) -> APIRouter:
-    router = APIRouter(prefix=f"/api/v1/admin/{definition.name}/dead-letters",
-                       tags=["operations"])
+    router = APIRouter(prefix=f"/api/v1/admin/{definition.name}/dead-letters", tags=["operations"])
 
-    @router.get("", response_model=DeadLetterPage,
-                operation_id=f"{definition.name}_list_dead_letters")
-    async def list_letters(runtime: RuntimeDep, session: SessionDep, _: AdminDep,
-                           include_replayed: bool = False, limit: int = 50,
-                           offset: int = 0) -> DeadLetterPage:
+    @router.get("", response_model=DeadLetterPage, operation_id=f"{definition.name}_list_dead_letters")
+    async def list_letters(
+        runtime: RuntimeDep,
+        session: SessionDep,
+        _: AdminDep,
+        include_replayed: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> DeadLetterPage:
         """Messages this service's consumers gave up on."""
-        return await list_dead_letters(session, runtime.tables, include_replayed=include_replayed,
-                                       limit=min(max(limit, 1), 500), offset=max(offset, 0))
+        return await list_dead_letters(
+            session,
+            runtime.tables,
+            include_replayed=include_replayed,
+            limit=min(max(limit, 1), 500),
+            offset=max(offset, 0),
+        )
 
     @router.post("/{letter_id}/replay", operation_id=f"{definition.name}_replay_dead_letter")
     async def replay_letter(letter_id: int, runtime: RuntimeDep, _: AdminDep) -> dict[str, Any]:
@@ -366,13 +387,18 @@ def _document_publications(broker: NatsBroker, definition: ServiceDefinition) ->
 
 
 def _register_gauges(runtime: Runtime) -> None:
-    published = Gauge("nzr_outbox_published_total", "Events published by this process's relay",
-                    registry=runtime.registry)
+    published = Gauge(
+        "nzr_outbox_published_total", "Events published by this process's relay", registry=runtime.registry
+    )
     published.set_function(lambda: runtime.relay.published if runtime.relay else 0)
-    for name, kind in (("handled", "handled"), ("duplicates", "duplicates"),
-                       ("dead_lettered", "dead_lettered"), ("retried", "retried")):
-        gauge = Gauge(f"nzr_consumer_{name}", f"Events {kind} by consumer", ["consumer"],
-                      registry=runtime.registry)
+    for name, kind in (
+        ("handled", "handled"),
+        ("duplicates", "duplicates"),
+        ("dead_lettered", "dead_lettered"),
+        ("retried", "retried"),
+    ):
+        gauge = Gauge(
+            f"nzr_consumer_{name}", f"Events {kind} by consumer", ["consumer"], registry=runtime.registry
+        )
         for durable, consumer in runtime.consumers.items():
-            gauge.labels(durable).set_function(
-                lambda c=consumer, k=kind: getattr(c.stats, k))
+            gauge.labels(durable).set_function(lambda c=consumer, k=kind: getattr(c.stats, k))

@@ -12,8 +12,9 @@ from functools import lru_cache
 
 import snowballstemmer
 
-_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue",
-                       "ẞ": "ss"})
+_FOLD = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue", "ẞ": "ss"}
+)
 _TOKEN = re.compile(r"[a-z0-9]+")
 _stemmer = snowballstemmer.stemmer("german")
 

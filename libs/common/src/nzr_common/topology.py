@@ -134,8 +134,7 @@ async def ensure_source_consumer(
         "deliver_policy": "all",
         "filter_subject": filter_subject,
     }
-    await _api(nc, domain, f"CONSUMER.CREATE.{stream}.{name}",
-               {"stream_name": stream, "config": config})
+    await _api(nc, domain, f"CONSUMER.CREATE.{stream}.{name}", {"stream_name": stream, "config": config})
 
 
 def durable_source(stream: str, domain: str, consumer: str, deliver_subject: str) -> dict[str, Any]:
@@ -150,43 +149,79 @@ async def provision_region(nc: Client, region: str) -> None:
     """In a region's domain: its own stream, the consumer the hub sources its shareable
     events through, and its copy of the state's stream (sourced from the hub)."""
     own = region_stream_name(region)
-    await ensure_stream(nc, region, {
-        "name": own, "subjects": [f"{SUBJECT_ROOT}.{region}.>"], "storage": "file",
-        "duplicate_window": 120_000_000_000,
-    })
+    await ensure_stream(
+        nc,
+        region,
+        {
+            "name": own,
+            "subjects": [f"{SUBJECT_ROOT}.{region}.>"],
+            "storage": "file",
+            "duplicate_window": 120_000_000_000,
+        },
+    )
     await ensure_source_consumer(
-        nc, region, own, name="to-hub", filter_subject=f"{SUBJECT_ROOT}.{region}.pub.>",
+        nc,
+        region,
+        own,
+        name="to-hub",
+        filter_subject=f"{SUBJECT_ROOT}.{region}.pub.>",
         deliver_subject=_deliver_subject(own, STATE),
     )
 
 
-async def provision_hub(nc: Client, regions: list[str]) -> None:
+async def provision_hub(nc: Client, regions: list[str], *, replicas: int = 1) -> None:
     """At the hub: the state's own stream, one consumer per region to source it through,
-    and the aggregate stream sourcing every region's shareable events."""
+    and the aggregate stream sourcing every region's shareable events (``replicas``: 3 on
+    the hub's JetStream cluster)."""
     state_stream = region_stream_name(STATE)
-    await ensure_stream(nc, STATE, {
-        "name": state_stream, "subjects": [f"{SUBJECT_ROOT}.{STATE}.>"], "storage": "file",
-        "duplicate_window": 120_000_000_000,
-    })
+    await ensure_stream(
+        nc,
+        STATE,
+        {
+            "name": state_stream,
+            "subjects": [f"{SUBJECT_ROOT}.{STATE}.>"],
+            "storage": "file",
+            "duplicate_window": 120_000_000_000,
+            "num_replicas": replicas,
+        },
+    )
     for region in regions:
         await ensure_source_consumer(
-            nc, STATE, state_stream, name=f"to-{region}",
+            nc,
+            STATE,
+            state_stream,
+            name=f"to-{region}",
             filter_subject=f"{SUBJECT_ROOT}.{STATE}.pub.>",
             deliver_subject=_deliver_subject(state_stream, region),
         )
-    await ensure_stream(nc, STATE, {
-        "name": AGGREGATE_STREAM, "storage": "file",
-        "sources": [durable_source(region_stream_name(r), r, "to-hub",
-                                   _deliver_subject(region_stream_name(r), STATE))
-                    for r in regions],
-    })
+    await ensure_stream(
+        nc,
+        STATE,
+        {
+            "name": AGGREGATE_STREAM,
+            "storage": "file",
+            "num_replicas": replicas,
+            "sources": [
+                durable_source(
+                    region_stream_name(r), r, "to-hub", _deliver_subject(region_stream_name(r), STATE)
+                )
+                for r in regions
+            ],
+        },
+    )
 
 
 async def provision_region_state_copy(nc: Client, region: str) -> None:
     """In a region's domain: ``NZR_STATE`` sourcing the hub's (after the hub is provisioned)."""
     state_stream = region_stream_name(STATE)
-    await ensure_stream(nc, region, {
-        "name": state_stream, "storage": "file",
-        "sources": [durable_source(state_stream, STATE, f"to-{region}",
-                                   _deliver_subject(state_stream, region))],
-    })
+    await ensure_stream(
+        nc,
+        region,
+        {
+            "name": state_stream,
+            "storage": "file",
+            "sources": [
+                durable_source(state_stream, STATE, f"to-{region}", _deliver_subject(state_stream, region))
+            ],
+        },
+    )

@@ -61,9 +61,11 @@ async def get_taxonomy() -> Taxonomy:
 
 @router.get("/programs", response_model=ProgrammePage, operation_id="search_programmes")
 async def search_programmes(
-    session: SessionDep, catalogue: CatalogueDep,
-    q: Annotated[str | None, Query(max_length=300,
-                                   description="German full text over name, summary, funder")] = None,
+    session: SessionDep,
+    catalogue: CatalogueDep,
+    q: Annotated[
+        str | None, Query(max_length=300, description="German full text over name, summary, funder")
+    ] = None,
     funding_type: Annotated[list[str] | None, Query(description="Förderart")] = None,
     area: Annotated[list[str] | None, Query(description="Förderbereich")] = None,
     territory: Annotated[list[str] | None, Query(description="Fördergebiet")] = None,
@@ -75,83 +77,143 @@ async def search_programmes(
     deadline_before: date | None = None,
     amount_min: Annotated[float | None, Query(ge=0)] = None,
     amount_max: Annotated[float | None, Query(ge=0)] = None,
-    as_of: Annotated[date | None, Query(description="Day the deadline state refers to (default: today)")]
-    = None,
+    as_of: Annotated[
+        date | None, Query(description="Day the deadline state refers to (default: today)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ProgrammePage:
     """Search the catalogue: full text, filters for every dimension, facet counts, ranking."""
-    query = SearchQuery(q=q, funding_type=funding_type or [], area=area or [], territory=territory or [],
-                        eligible=eligible or [], level=level or [], topic=topic or [], state=state or [],
-                        open_now=open_now,
-                        deadline_before=deadline_before, amount_min=amount_min, amount_max=amount_max)
-    document = await service.search_programmes_json(session=session, catalogue=catalogue, query=query,
-                                                    as_of=_today(as_of), limit=limit, offset=offset)
+    query = SearchQuery(
+        q=q,
+        funding_type=funding_type or [],
+        area=area or [],
+        territory=territory or [],
+        eligible=eligible or [],
+        level=level or [],
+        topic=topic or [],
+        state=state or [],
+        open_now=open_now,
+        deadline_before=deadline_before,
+        amount_min=amount_min,
+        amount_max=amount_max,
+    )
+    document = await service.search_programmes_json(
+        session=session, catalogue=catalogue, query=query, as_of=_today(as_of), limit=limit, offset=offset
+    )
     # Serialised once by the service (and cached there); the response model documents it.
     return Response(document, media_type="application/json")  # type: ignore[return-value]
 
 
 @router.get("/programs/{programme_id}", response_model=ProgrammeRead, operation_id="get_programme")
-async def get_programme(programme_id: str, session: SessionDep, catalogue: CatalogueDep,
-                        as_of: date | None = None) -> ProgrammeRead:
+async def get_programme(
+    programme_id: str, session: SessionDep, catalogue: CatalogueDep, as_of: date | None = None
+) -> ProgrammeRead:
     """One programme with its sources and the deadline state as of a day."""
-    return await service.get_programme(session=session, catalogue=catalogue, programme_id=programme_id,
-                                       as_of=_today(as_of))
+    return await service.get_programme(
+        session=session, catalogue=catalogue, programme_id=programme_id, as_of=_today(as_of)
+    )
 
 
 @router.post("/programs", status_code=202, response_model=CatalogueChange, operation_id="create_programme")
-async def create_programme(body: ProgrammeRecord, request: Request, response: Response,
-                           session: SessionDep, outbox: OutboxDep, _: StateDep) -> CatalogueChange:
+async def create_programme(
+    body: ProgrammeRecord,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    outbox: OutboxDep,
+    _: StateDep,
+) -> CatalogueChange:
     """Add a programme (state only); announced as FundingProgramPublished, searchable once projected."""
-    change = await service.save_programme(session=session, outbox=outbox,
-                                          catalogue_region=_catalogue_region(request),
-                                          record=body.model_dump(mode="json", exclude_unset=True))
+    change = await service.save_programme(
+        session=session,
+        outbox=outbox,
+        catalogue_region=_catalogue_region(request),
+        record=body.model_dump(mode="json", exclude_unset=True),
+    )
     response.headers["Location"] = f"/api/v1/funding/programs/{change.id}"
     return change
 
 
-@router.put("/programs/{programme_id}", status_code=202, response_model=CatalogueChange,
-            operation_id="replace_programme")
-async def replace_programme(programme_id: str, body: ProgrammeRecord, request: Request,
-                            session: SessionDep, outbox: OutboxDep, _: StateDep) -> CatalogueChange:
+@router.put(
+    "/programs/{programme_id}",
+    status_code=202,
+    response_model=CatalogueChange,
+    operation_id="replace_programme",
+)
+async def replace_programme(
+    programme_id: str,
+    body: ProgrammeRecord,
+    request: Request,
+    session: SessionDep,
+    outbox: OutboxDep,
+    _: StateDep,
+) -> CatalogueChange:
     """Replace a programme's record (state only); a changed record becomes a new revision."""
-    return await service.save_programme(session=session, outbox=outbox,
-                                        catalogue_region=_catalogue_region(request),
-                                        record=body.model_dump(mode="json", exclude_unset=True),
-                                        expected_id=programme_id)
+    return await service.save_programme(
+        session=session,
+        outbox=outbox,
+        catalogue_region=_catalogue_region(request),
+        record=body.model_dump(mode="json", exclude_unset=True),
+        expected_id=programme_id,
+    )
 
 
-@router.delete("/programs/{programme_id}", status_code=202, response_model=CatalogueChange,
-               operation_id="withdraw_programme")
-async def withdraw_programme(programme_id: str, request: Request, session: SessionDep,
-                             outbox: OutboxDep, _: StateDep) -> CatalogueChange:
+@router.delete(
+    "/programs/{programme_id}",
+    status_code=202,
+    response_model=CatalogueChange,
+    operation_id="withdraw_programme",
+)
+async def withdraw_programme(
+    programme_id: str, request: Request, session: SessionDep, outbox: OutboxDep, _: StateDep
+) -> CatalogueChange:
     """Withdraw a programme from the catalogue (state only)."""
-    return await service.withdraw_programme(session=session, outbox=outbox,
-                                            catalogue_region=_catalogue_region(request),
-                                            programme_id=programme_id)
+    return await service.withdraw_programme(
+        session=session, outbox=outbox, catalogue_region=_catalogue_region(request), programme_id=programme_id
+    )
 
 
 IMPORT_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"oneOf": [
-                {"type": "object", "properties": {"programmes": {
-                    "type": "array", "items": {"$ref": "#/components/schemas/ProgrammeRecord"}}}},
-                {"type": "array", "items": {"$ref": "#/components/schemas/ProgrammeRecord"}},
-            ]}},
-            "text/csv": {"schema": {"type": "string",
-                                    "description": "UTF-8 CSV with the record's fields as columns; "
-                                                   "lists separated by '|'"}},
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "properties": {
+                                "programmes": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/ProgrammeRecord"},
+                                }
+                            },
+                        },
+                        {"type": "array", "items": {"$ref": "#/components/schemas/ProgrammeRecord"}},
+                    ]
+                }
+            },
+            "text/csv": {
+                "schema": {
+                    "type": "string",
+                    "description": "UTF-8 CSV with the record's fields as columns; lists separated by '|'",
+                }
+            },
         },
     }
 }
 
 
-@router.post("/programs/import", response_model=ImportReport, operation_id="import_programmes",
-             openapi_extra=IMPORT_BODY)
-async def import_programmes(request: Request, session: SessionDep, outbox: OutboxDep, _: StateDep,
-                            all_or_nothing: bool = False) -> ImportReport:
+@router.post(
+    "/programs/import",
+    response_model=ImportReport,
+    operation_id="import_programmes",
+    openapi_extra=IMPORT_BODY,
+)
+async def import_programmes(
+    request: Request, session: SessionDep, outbox: OutboxDep, _: StateDep, all_or_nothing: bool = False
+) -> ImportReport:
     """Import programmes (seed JSON or CSV, state only): each record validated and reported;
     re-import updates by id; the valid records go in together or not at all."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -162,48 +224,76 @@ async def import_programmes(request: Request, session: SessionDep, outbox: Outbo
         try:
             document = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ProblemError(400, "Malformed JSON", f"The request body is not valid JSON: {error}",
-                               invalid_params=[InvalidParam(name="body", reason="not JSON")]) from error
+            raise ProblemError(
+                400,
+                "Malformed JSON",
+                f"The request body is not valid JSON: {error}",
+                invalid_params=[InvalidParam(name="body", reason="not JSON")],
+            ) from error
         records = document.get("programmes") if isinstance(document, dict) else document
         if not isinstance(records, list):
-            raise ProblemError(422, "Invalid import",
-                               "Expected a list of programmes or {\"programmes\": [...]}.",
-                               invalid_params=[InvalidParam(name="programmes", reason="expected a list")])
+            raise ProblemError(
+                422,
+                "Invalid import",
+                'Expected a list of programmes or {"programmes": [...]}.',
+                invalid_params=[InvalidParam(name="programmes", reason="expected a list")],
+            )
     else:
         raise ProblemError(415, "Unsupported Media Type", "Send application/json or text/csv.")
-    return await service.import_programmes(session=session, outbox=outbox,
-                                           catalogue_region=_catalogue_region(request),
-                                           records=records, all_or_nothing=all_or_nothing)
+    return await service.import_programmes(
+        session=session,
+        outbox=outbox,
+        catalogue_region=_catalogue_region(request),
+        records=records,
+        all_or_nothing=all_or_nothing,
+    )
 
 
 @router.post("/matches", response_model=MatchResult, operation_id="match_programmes")
-async def match_programmes(body: MatchRequest, request: Request, session: SessionDep,
-                           catalogue: CatalogueDep, outbox: OutboxDep,
-                           principal: PrincipalDep) -> MatchResult:
+async def match_programmes(
+    body: MatchRequest,
+    request: Request,
+    session: SessionDep,
+    catalogue: CatalogueDep,
+    outbox: OutboxDep,
+    principal: PrincipalDep,
+) -> MatchResult:
     """Rank programmes for an actor of the region or an ad-hoc profile, explained per criterion
     (actors without a public profile only for the region's editors and admins)."""
     own_region = principal.region == request.app.state.runtime.settings.region
     return await service.match_programmes(
-        session=session, catalogue=catalogue, outbox=outbox, request=body, today=_today(body.as_of),
-        sees_private_actors=own_region and principal.has(Role.EDITOR, Role.ADMIN))
+        session=session,
+        catalogue=catalogue,
+        outbox=outbox,
+        request=body,
+        today=_today(body.as_of),
+        sees_private_actors=own_region and principal.has(Role.EDITOR, Role.ADMIN),
+    )
 
 
 @router.post("/deadline-watch", response_model=DeadlineWatchReport, operation_id="run_deadline_watch")
-async def run_deadline_watch(request: Request, catalogue: CatalogueDep, _: WatchDep,
-                             as_of: date | None = None) -> DeadlineWatchReport:
+async def run_deadline_watch(
+    request: Request, catalogue: CatalogueDep, _: WatchDep, as_of: date | None = None
+) -> DeadlineWatchReport:
     """Announce approaching deadlines now (the watch also runs periodically)."""
     runtime = request.app.state.runtime
     today = _today(as_of)
-    announced = await service.watch_deadlines(sessions=runtime.sessions, catalogue=catalogue,
-                                              outbox=runtime.outbox, today=today,
-                                              thresholds=runtime.settings.deadline_thresholds)
+    announced = await service.watch_deadlines(
+        sessions=runtime.sessions,
+        catalogue=catalogue,
+        outbox=runtime.outbox,
+        today=today,
+        thresholds=runtime.settings.deadline_thresholds,
+    )
     return DeadlineWatchReport(as_of=today, announced=announced)
 
 
-@router.post("/saved-searches", status_code=201, response_model=SavedSearchRead,
-             operation_id="create_saved_search")
-async def create_saved_search(body: SavedSearchCreate, session: SessionDep, principal: MemberDep,
-                              response: Response) -> SavedSearchRead:
+@router.post(
+    "/saved-searches", status_code=201, response_model=SavedSearchRead, operation_id="create_saved_search"
+)
+async def create_saved_search(
+    body: SavedSearchCreate, session: SessionDep, principal: MemberDep, response: Response
+) -> SavedSearchRead:
     """Save a search; with alerts, new or changed programmes that match are recorded."""
     saved = await service.create_saved_search(session=session, owner=_owner(principal), data=body)
     response.headers["Location"] = f"/api/v1/funding/saved-searches/{saved.id}"
@@ -223,8 +313,9 @@ async def delete_saved_search(search_id: str, session: SessionDep, principal: Me
     return Response(status_code=204)
 
 
-@router.get("/saved-searches/{search_id}/alerts", response_model=list[AlertRead],
-            operation_id="list_search_alerts")
+@router.get(
+    "/saved-searches/{search_id}/alerts", response_model=list[AlertRead], operation_id="list_search_alerts"
+)
 async def list_alerts(search_id: str, session: SessionDep, principal: MemberDep) -> list[AlertRead]:
     """Programmes that were published or changed and match the saved search."""
     return await service.list_alerts(session=session, owner=_owner(principal), search_id=search_id)

@@ -28,8 +28,7 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
     catalogue = CatalogueCache(refresh_seconds=settings.catalogue_refresh_seconds)
 
     async def start_deadline_watch(runtime: Runtime) -> None:
-        runtime.tasks.append(asyncio.create_task(_watch_deadlines(runtime, catalogue),
-                                                 name="deadline watch"))
+        runtime.tasks.append(asyncio.create_task(_watch_deadlines(runtime, catalogue), name="deadline watch"))
 
     definition = ServiceDefinition(
         name="funding",
@@ -39,8 +38,13 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
         tables=messaging,
         routers=[api.router],
         handlers=build_handlers(region=settings.region, catalogue_region=settings.catalogue_region),
-        publishes=[FundingProgramPublished, FundingProgramUpdated, FundingProgramWithdrawn,
-                   FundingDeadlineApproaching, FundingMatchRequested],
+        publishes=[
+            FundingProgramPublished,
+            FundingProgramUpdated,
+            FundingProgramWithdrawn,
+            FundingDeadlineApproaching,
+            FundingMatchRequested,
+        ],
         extra_stream_regions=[settings.catalogue_region],
         on_startup=[start_deadline_watch],
     )
@@ -56,8 +60,12 @@ async def _watch_deadlines(runtime: Runtime, catalogue: CatalogueCache) -> None:
     while True:
         try:
             announced = await service.watch_deadlines(
-                sessions=runtime.sessions, catalogue=catalogue, outbox=runtime.outbox,
-                today=datetime.now(UTC).date(), thresholds=settings.deadline_thresholds)
+                sessions=runtime.sessions,
+                catalogue=catalogue,
+                outbox=runtime.outbox,
+                today=datetime.now(UTC).date(),
+                thresholds=settings.deadline_thresholds,
+            )
             if announced:
                 log.info("announced %d approaching deadlines", len(announced))
         except asyncio.CancelledError:

@@ -43,18 +43,49 @@ def entry_from_row(row: ProgrammeRow, intern: dict[Any, Any] | None = None) -> E
 
     deadline = one(domain.deadline_from_data(row.deadline))
     facts = domain.ProgrammeFacts(
-        id=row.id, name=row.name, level=row.level, eligible=one(frozenset(row.eligible)),
-        territories=one(frozenset(row.territories)), districts=one(frozenset(row.districts)),
-        districts_exhaustive=row.districts_exhaustive, topics=one(frozenset(row.topics)),
-        areas=one(frozenset(row.areas)), funding_types=one(frozenset(row.funding_types)),
-        amount_min=row.amount_min_eur, amount_max=row.amount_max_eur,
-        rate=row.funding_rate_percent, deadline=deadline,
+        id=row.id,
+        name=row.name,
+        level=row.level,
+        eligible=one(frozenset(row.eligible)),
+        territories=one(frozenset(row.territories)),
+        districts=one(frozenset(row.districts)),
+        districts_exhaustive=row.districts_exhaustive,
+        topics=one(frozenset(row.topics)),
+        areas=one(frozenset(row.areas)),
+        funding_types=one(frozenset(row.funding_types)),
+        amount_min=row.amount_min_eur,
+        amount_max=row.amount_max_eur,
+        rate=row.funding_rate_percent,
+        deadline=deadline,
     )
-    record = {column: getattr(row, column) for column in (
-        "id", "revision", "name", "funder", "level", "region", "territories", "districts",
-        "districts_exhaustive", "funding_types", "areas", "eligible", "topics", "summary",
-        "amount_min_eur", "amount_max_eur", "funding_rate_percent", "url", "source_url",
-        "additional_sources", "verified_on", "taxonomy_source", "notes")}
+    record = {
+        column: getattr(row, column)
+        for column in (
+            "id",
+            "revision",
+            "name",
+            "funder",
+            "level",
+            "region",
+            "territories",
+            "districts",
+            "districts_exhaustive",
+            "funding_types",
+            "areas",
+            "eligible",
+            "topics",
+            "summary",
+            "amount_min_eur",
+            "amount_max_eur",
+            "funding_rate_percent",
+            "url",
+            "source_url",
+            "additional_sources",
+            "verified_on",
+            "taxonomy_source",
+            "notes",
+        )
+    }
     return Entry(facts, tuple(row.name_doc.split()), tuple(row.search_doc.split()), record)
 
 
@@ -91,8 +122,12 @@ class CatalogueCache:
         if now - self._checked_at < self.refresh_seconds:
             return self.entries
         self._checked_at = now
-        version = await session.scalar(
-            select(ProjectionStateRow.version).where(ProjectionStateRow.name == CATALOGUE)) or 0
+        version = (
+            await session.scalar(
+                select(ProjectionStateRow.version).where(ProjectionStateRow.name == CATALOGUE)
+            )
+            or 0
+        )
         if version != self.version:
             async with self._lock:
                 if version != self.version:

@@ -23,10 +23,18 @@ LEVELS = ("bund", "land", "eu", "stiftung")
 
 #: The network's own topic tags on programmes (not part of the Förderdatenbank).
 FUNDING_TOPICS = (
-    "klimaschutz_energie", "klimaanpassung", "mobilitaet", "naturschutz_biodiversitaet",
-    "landwirtschaft_laendlicher_raum", "nachhaltiges_wirtschaften", "entwicklungszusammenarbeit",
-    "bne_globales_lernen", "demokratie_zivilgesellschaft", "ehrenamt_engagement",
-    "grenzueberschreitende_zusammenarbeit", "europa_jugend",
+    "klimaschutz_energie",
+    "klimaanpassung",
+    "mobilitaet",
+    "naturschutz_biodiversitaet",
+    "landwirtschaft_laendlicher_raum",
+    "nachhaltiges_wirtschaften",
+    "entwicklungszusammenarbeit",
+    "bne_globales_lernen",
+    "demokratie_zivilgesellschaft",
+    "ehrenamt_engagement",
+    "grenzueberschreitende_zusammenarbeit",
+    "europa_jugend",
 )
 
 #: Topics of actor profiles (actors service) → the programme topics they correspond to.
@@ -58,8 +66,14 @@ KIND_TO_ELIGIBLE: dict[str, tuple[str, ...]] = {
 }
 
 #: Federal states whose territory counts as "ostdeutsche Bundesländer und Berlin".
-EAST_GERMAN_STATES = ("berlin", "brandenburg", "mecklenburg_vorpommern", "sachsen",
-                      "sachsen_anhalt", "thueringen")
+EAST_GERMAN_STATES = (
+    "berlin",
+    "brandenburg",
+    "mecklenburg_vorpommern",
+    "sachsen",
+    "sachsen_anhalt",
+    "thueringen",
+)
 HOME_STATE = "sachsen"
 
 
@@ -79,17 +93,17 @@ def funding_topics_of(actor_or_programme_topics: Iterable[str]) -> set[str]:
 
 
 class DeadlineKind(StrEnum):
-    FIXED = "fixed"          # one or more calendar dates
-    ROLLING = "rolling"      # "laufend", optionally until a date
+    FIXED = "fixed"  # one or more calendar dates
+    ROLLING = "rolling"  # "laufend", optionally until a date
     RECURRING = "recurring"  # every year on the same day(s)
     UNKNOWN = "unknown"
 
 
 class DeadlineState(StrEnum):
-    OPEN = "open"            # applications possible, next deadline reachable
-    UPCOMING = "upcoming"    # the next window has not opened yet
-    CLOSED = "closed"        # no further deadline
-    UNKNOWN = "unknown"      # not known from the sources
+    OPEN = "open"  # applications possible, next deadline reachable
+    UPCOMING = "upcoming"  # the next window has not opened yet
+    CLOSED = "closed"  # no further deadline
+    UNKNOWN = "unknown"  # not known from the sources
 
 
 class DeadlineError(ValueError):
@@ -104,11 +118,11 @@ class DeadlineError(ValueError):
 @dataclass(frozen=True)
 class Deadline:
     kind: DeadlineKind
-    dates: tuple[date, ...] = ()                 # fixed
-    yearly: tuple[tuple[int, int], ...] = ()     # recurring (month, day)
-    opens: date | None = None                    # fixed: the window opens on
-    until: date | None = None                    # rolling / recurring: no deadline after
-    text: str | None = None                      # the source's wording, kept visible
+    dates: tuple[date, ...] = ()  # fixed
+    yearly: tuple[tuple[int, int], ...] = ()  # recurring (month, day)
+    opens: date | None = None  # fixed: the window opens on
+    until: date | None = None  # rolling / recurring: no deadline after
+    text: str | None = None  # the source's wording, kept visible
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind.value}
@@ -174,8 +188,9 @@ def parse_deadline_text(text: str | None) -> Deadline:
             yearly = tuple(sorted({_day_month(d, m, "deadline") for d, m in pairs}))
             return Deadline(DeadlineKind.RECURRING, yearly=yearly, text=text)
         return Deadline(DeadlineKind.UNKNOWN, text=text)
-    dates = tuple(sorted({_calendar_date(int(d), int(m), int(y), "deadline")
-                          for d, m, y in _FULL_DATE.findall(main)}))
+    dates = tuple(
+        sorted({_calendar_date(int(d), int(m), int(y), "deadline") for d, m, y in _FULL_DATE.findall(main)})
+    )
     if dates:
         return Deadline(DeadlineKind.FIXED, dates=dates, text=text)
     return Deadline(DeadlineKind.UNKNOWN, text=text)
@@ -244,8 +259,9 @@ def next_deadline(deadline: Deadline, today: date) -> date | None:
     if deadline.kind is DeadlineKind.FIXED:
         return next((d for d in deadline.dates if d >= today), None)
     if deadline.kind is DeadlineKind.RECURRING:
-        candidates = [_occurrence(year, m, d) for year in (today.year, today.year + 1)
-                      for m, d in deadline.yearly]
+        candidates = [
+            _occurrence(year, m, d) for year in (today.year, today.year + 1) for m, d in deadline.yearly
+        ]
         found = min(c for c in candidates if c >= today)
         return None if deadline.until and found > deadline.until else found
     if deadline.kind is DeadlineKind.ROLLING and deadline.until and deadline.until >= today:
@@ -292,9 +308,9 @@ def cached_deadline_status(deadline: Deadline, today: date) -> DeadlineStatus:
 
 @dataclass(frozen=True)
 class Coverage:
-    territories: tuple[str, ...]           # Fördergebiet keys ("bundesweit", "sachsen", ...)
-    districts: tuple[str, ...] = ()        # AGS codes when limited to some Saxon districts
-    districts_exhaustive: bool = True      # False when the source lists examples ("z. B.")
+    territories: tuple[str, ...]  # Fördergebiet keys ("bundesweit", "sachsen", ...)
+    districts: tuple[str, ...] = ()  # AGS codes when limited to some Saxon districts
+    districts_exhaustive: bool = True  # False when the source lists examples ("z. B.")
 
 
 def _district_aliases(district_names: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -387,9 +403,9 @@ class Status(StrEnum):
 
 
 class Fit(StrEnum):
-    FITS = "fits"            # every hard criterion met
-    CHECK = "check"          # no hard criterion failed, some unknown
-    EXCLUDED = "excluded"    # a hard criterion failed
+    FITS = "fits"  # every hard criterion met
+    CHECK = "check"  # no hard criterion failed, some unknown
+    EXCLUDED = "excluded"  # a hard criterion failed
 
 
 @dataclass(frozen=True)
@@ -441,8 +457,7 @@ class Match:
     criteria: tuple[Criterion, ...] = field(default=())
 
 
-_WEIGHT = {"eligibility": 3.0, "region": 3.0, "topic": 2.0, "amount": 1.0, "own_share": 1.0,
-           "deadline": 2.0}
+_WEIGHT = {"eligibility": 3.0, "region": 3.0, "topic": 2.0, "amount": 1.0, "own_share": 1.0, "deadline": 2.0}
 _CREDIT = {Status.MET: 1.0, Status.UNKNOWN: 0.4, Status.NOT_MET: 0.0}
 
 
@@ -456,10 +471,12 @@ def _eligibility(p: ProgrammeFacts, profile: Profile) -> Criterion:
     if hit:
         return Criterion("eligibility", Status.MET, True, f"{profile.kind} applies as {', '.join(hit)}")
     if not keys:
-        return Criterion("eligibility", Status.UNKNOWN, True,
-                         f"'{profile.kind}' has no Förderberechtigte category")
-    return Criterion("eligibility", Status.NOT_MET, True,
-                     f"{profile.kind} is not among {', '.join(sorted(p.eligible))}")
+        return Criterion(
+            "eligibility", Status.UNKNOWN, True, f"'{profile.kind}' has no Förderberechtigte category"
+        )
+    return Criterion(
+        "eligibility", Status.NOT_MET, True, f"{profile.kind} is not among {', '.join(sorted(p.eligible))}"
+    )
 
 
 def _region(p: ProgrammeFacts, profile: Profile) -> Criterion:
@@ -468,8 +485,7 @@ def _region(p: ProgrammeFacts, profile: Profile) -> Criterion:
     if "bundesweit" in p.territories:
         return Criterion("region", Status.MET, True, "funded nationwide")
     if HOME_STATE not in p.territories:
-        return Criterion("region", Status.NOT_MET, True,
-                         f"funded only in {', '.join(sorted(p.territories))}")
+        return Criterion("region", Status.NOT_MET, True, f"funded only in {', '.join(sorted(p.territories))}")
     if not p.districts:
         return Criterion("region", Status.MET, True, "funded throughout Saxony")
     if profile.district is None:
@@ -477,10 +493,15 @@ def _region(p: ProgrammeFacts, profile: Profile) -> Criterion:
     if profile.district in p.districts:
         return Criterion("region", Status.MET, True, f"district {profile.district} is in the funding area")
     if not p.districts_exhaustive:
-        return Criterion("region", Status.UNKNOWN, True,
-                         f"district {profile.district} is not among the example districts of the source")
-    return Criterion("region", Status.NOT_MET, True,
-                     f"district {profile.district} is outside the funding area")
+        return Criterion(
+            "region",
+            Status.UNKNOWN,
+            True,
+            f"district {profile.district} is not among the example districts of the source",
+        )
+    return Criterion(
+        "region", Status.NOT_MET, True, f"district {profile.district} is outside the funding area"
+    )
 
 
 def _topic(p: ProgrammeFacts, profile: Profile) -> Criterion:
@@ -499,11 +520,13 @@ def _amount(p: ProgrammeFacts, profile: Profile) -> Criterion:
     if p.amount_min is None and p.amount_max is None:
         return Criterion("amount", Status.UNKNOWN, True, "the source names no amounts")
     if p.amount_min is not None and need < p.amount_min:
-        return Criterion("amount", Status.NOT_MET, True,
-                         f"{need:,.0f} € is below the minimum {p.amount_min:,.0f} €")
+        return Criterion(
+            "amount", Status.NOT_MET, True, f"{need:,.0f} € is below the minimum {p.amount_min:,.0f} €"
+        )
     if p.amount_max is not None and need > p.amount_max:
-        return Criterion("amount", Status.NOT_MET, True,
-                         f"{need:,.0f} € exceeds the maximum {p.amount_max:,.0f} €")
+        return Criterion(
+            "amount", Status.NOT_MET, True, f"{need:,.0f} € exceeds the maximum {p.amount_max:,.0f} €"
+        )
     return Criterion("amount", Status.MET, True, f"{need:,.0f} € is within the programme's range")
 
 
@@ -518,11 +541,19 @@ def _own_share(p: ProgrammeFacts, profile: Profile) -> Criterion:
     total = profile.amount_needed / (p.rate / 100)
     required = total - profile.amount_needed
     if profile.own_share_available + 0.005 >= required:
-        return Criterion("own_share", Status.MET, True,
-                         f"own share of {required:,.0f} € at {p.rate:g} % funding is available")
-    return Criterion("own_share", Status.NOT_MET, True,
-                     f"{p.rate:g} % funding needs {required:,.0f} € own share, "
-                     f"{profile.own_share_available:,.0f} € available")
+        return Criterion(
+            "own_share",
+            Status.MET,
+            True,
+            f"own share of {required:,.0f} € at {p.rate:g} % funding is available",
+        )
+    return Criterion(
+        "own_share",
+        Status.NOT_MET,
+        True,
+        f"{p.rate:g} % funding needs {required:,.0f} € own share, "
+        f"{profile.own_share_available:,.0f} € available",
+    )
 
 
 def _deadline(p: ProgrammeFacts, profile: Profile, today: date) -> Criterion:
@@ -534,16 +565,25 @@ def _deadline(p: ProgrammeFacts, profile: Profile, today: date) -> Criterion:
     if p.deadline.kind is DeadlineKind.ROLLING:
         until = f" until {p.deadline.until.isoformat()}" if p.deadline.until else ""
         if status.days_left is not None and status.days_left < profile.preparation_days:
-            return Criterion("deadline", Status.NOT_MET, True,
-                             f"rolling applications end in {status.days_left} days")
+            return Criterion(
+                "deadline", Status.NOT_MET, True, f"rolling applications end in {status.days_left} days"
+            )
         return Criterion("deadline", Status.MET, True, f"applications accepted continuously{until}")
     assert status.next_deadline is not None and status.days_left is not None
     if status.days_left < profile.preparation_days:
-        return Criterion("deadline", Status.NOT_MET, True,
-                         f"next deadline {status.next_deadline.isoformat()} is in {status.days_left} days, "
-                         f"less than {profile.preparation_days} days to prepare")
-    return Criterion("deadline", Status.MET, True,
-                     f"next deadline {status.next_deadline.isoformat()} ({status.days_left} days)")
+        return Criterion(
+            "deadline",
+            Status.NOT_MET,
+            True,
+            f"next deadline {status.next_deadline.isoformat()} is in {status.days_left} days, "
+            f"less than {profile.preparation_days} days to prepare",
+        )
+    return Criterion(
+        "deadline",
+        Status.MET,
+        True,
+        f"next deadline {status.next_deadline.isoformat()} ({status.days_left} days)",
+    )
 
 
 def _fit(criteria: Sequence[Criterion]) -> Fit:
@@ -559,19 +599,33 @@ def _score(criteria: Sequence[Criterion], shared_topics: int) -> float:
 
 def match_programme(p: ProgrammeFacts, profile: Profile, today: date) -> Match:
     """Every criterion of one programme for one profile, with its fit and score."""
-    criteria = (_eligibility(p, profile), _region(p, profile), _topic(p, profile),
-                _amount(p, profile), _own_share(p, profile), _deadline(p, profile, today))
+    criteria = (
+        _eligibility(p, profile),
+        _region(p, profile),
+        _topic(p, profile),
+        _amount(p, profile),
+        _own_share(p, profile),
+        _deadline(p, profile, today),
+    )
     return Match(p.id, p.name, _fit(criteria), _score(criteria, len(profile.topics & p.topics)), criteria)
 
 
 def match_all(programmes: Iterable[ProgrammeFacts], profile: Profile, today: date) -> list[Match]:
     """``match_programme`` for many programmes, in their order (see ``best_matches``)."""
-    return [Match(p.id, p.name, fit, score, criteria)
-            for p, fit, score, criteria in _judge_all(programmes, profile, today)]
+    return [
+        Match(p.id, p.name, fit, score, criteria)
+        for p, fit, score, criteria in _judge_all(programmes, profile, today)
+    ]
 
 
-def best_matches(programmes: Iterable[ProgrammeFacts], profile: Profile, today: date, *,
-                 limit: int, include_excluded: bool = True) -> tuple[list[Match], dict[Fit, int]]:
+def best_matches(
+    programmes: Iterable[ProgrammeFacts],
+    profile: Profile,
+    today: date,
+    *,
+    limit: int,
+    include_excluded: bool = True,
+) -> tuple[list[Match], dict[Fit, int]]:
     """The ``limit`` best matches in rank order and how many programmes have each fit."""
     counts = dict.fromkeys(Fit, 0)
     rows = []
@@ -589,8 +643,11 @@ _FIT_BY_CODE = (Fit.FITS, Fit.CHECK, Fit.EXCLUDED)
 
 def _judged(criterion: Criterion) -> tuple[Criterion, float, int]:
     """A criterion with its weighted credit and, if hard, how badly it fails (0, 1, 2)."""
-    return (criterion, _WEIGHT[criterion.name] * _CREDIT[criterion.status],
-            _HARD_CODE[criterion.status] if criterion.hard else 0)
+    return (
+        criterion,
+        _WEIGHT[criterion.name] * _CREDIT[criterion.status],
+        _HARD_CODE[criterion.status] if criterion.hard else 0,
+    )
 
 
 def _judge_all(programmes: Iterable[ProgrammeFacts], profile: Profile, today: date):  # type: ignore[no-untyped-def]
@@ -618,8 +675,9 @@ def _judge_all(programmes: Iterable[ProgrammeFacts], profile: Profile, today: da
         t = topic.get(id(p.topics))
         if t is None:
             shared = len(profile.topics & p.topics)
-            t = topic[id(p.topics)] = ((*_judged(_topic(p, profile)), shared)
-                                       if shared or not profile.topics else ())
+            t = topic[id(p.topics)] = (
+                (*_judged(_topic(p, profile)), shared) if shared or not profile.topics else ()
+            )
         if not t:
             key = ("areas", id(p.areas))
             t = topic.get(key)
@@ -646,8 +704,9 @@ _FIT_ORDER = {Fit.FITS: 0, Fit.CHECK: 1, Fit.EXCLUDED: 2}
 
 def rank_matches(matches: Iterable[Match]) -> list[Match]:
     """Best first: no programme with a failed hard criterion ranks above one without."""
-    return sorted(matches, key=lambda m: (m.fit is Fit.EXCLUDED, -m.score, _FIT_ORDER[m.fit],
-                                          m.name, m.programme_id))
+    return sorted(
+        matches, key=lambda m: (m.fit is Fit.EXCLUDED, -m.score, _FIT_ORDER[m.fit], m.name, m.programme_id)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -671,8 +730,12 @@ FACET_DIMENSIONS = ("funding_type", "area", "territory", "eligible", "level", "t
 def facet_values(p: ProgrammeFacts, today: date) -> dict[str, frozenset[str]]:
     """The values a programme contributes to each facet."""
     return {
-        "funding_type": p.funding_types, "area": p.areas, "territory": p.territories,
-        "eligible": p.eligible, "level": frozenset((p.level,)), "topic": p.topics,
+        "funding_type": p.funding_types,
+        "area": p.areas,
+        "territory": p.territories,
+        "eligible": p.eligible,
+        "level": frozenset((p.level,)),
+        "topic": p.topics,
         "state": frozenset((cached_deadline_status(p.deadline, today).state.value,)),
     }
 
@@ -689,14 +752,19 @@ def passes_ranges(p: ProgrammeFacts, filters: SearchFilters, today: date) -> boo
             return False
     if filters.amount_min is not None and p.amount_max is not None and p.amount_max < filters.amount_min:
         return False
-    return not (filters.amount_max is not None and p.amount_min is not None
-                and p.amount_min > filters.amount_max)
+    return not (
+        filters.amount_max is not None and p.amount_min is not None and p.amount_min > filters.amount_max
+    )
 
 
-def passes_facets(values: Mapping[str, frozenset[str]], filters: SearchFilters,
-                  skip: str | None = None) -> bool:
-    return all(dimension == skip or values[dimension] & wanted
-               for dimension, wanted in filters.facets.items() if wanted)
+def passes_facets(
+    values: Mapping[str, frozenset[str]], filters: SearchFilters, skip: str | None = None
+) -> bool:
+    return all(
+        dimension == skip or values[dimension] & wanted
+        for dimension, wanted in filters.facets.items()
+        if wanted
+    )
 
 
 def text_score(query: Sequence[str], name_tokens: Sequence[str], doc_tokens: Sequence[str]) -> float:
@@ -723,8 +791,9 @@ def matches_query(query: Sequence[str], doc_tokens: Iterable[str]) -> bool:
 DEFAULT_THRESHOLDS = (30, 7)
 
 
-def due_announcements(deadline: Deadline, today: date,
-                      thresholds: Sequence[int] = DEFAULT_THRESHOLDS) -> list[tuple[date, int, int]]:
+def due_announcements(
+    deadline: Deadline, today: date, thresholds: Sequence[int] = DEFAULT_THRESHOLDS
+) -> list[tuple[date, int, int]]:
     """(deadline, threshold, days_left) to announce today: the smallest threshold reached.
 
     A programme announced at 30 days is announced again at 7; one first seen 5 days before
@@ -736,4 +805,3 @@ def due_announcements(deadline: Deadline, today: date,
     days_left = (upcoming - today).days
     reached = [t for t in sorted(thresholds) if days_left <= t]
     return [(upcoming, reached[0], days_left)] if reached else []
-

@@ -37,16 +37,28 @@ def build_handlers(*, region: str, catalogue_region: str) -> EventHandlers:
     @handlers.on(ActorRegistered)
     async def actor_registered(session: AsyncSession, envelope: Envelope[ActorRegistered]) -> None:
         actor = envelope.data
-        await service.apply_actor(session, actor_id=actor.actor_id, kind=actor.kind,
-                                  district=actor.district, topics=list(actor.topics),
-                                  public_profile=actor.public_profile, version=1)
+        await service.apply_actor(
+            session,
+            actor_id=actor.actor_id,
+            kind=actor.kind,
+            district=actor.district,
+            topics=list(actor.topics),
+            public_profile=actor.public_profile,
+            version=1,
+        )
 
     @handlers.on(ActorUpdated)
     async def actor_updated(session: AsyncSession, envelope: Envelope[ActorUpdated]) -> None:
         actor = envelope.data
-        await service.apply_actor(session, actor_id=actor.actor_id, kind=actor.kind,
-                                  district=actor.district, topics=list(actor.topics),
-                                  public_profile=actor.public_profile, version=actor.version)
+        await service.apply_actor(
+            session,
+            actor_id=actor.actor_id,
+            kind=actor.kind,
+            district=actor.district,
+            topics=list(actor.topics),
+            public_profile=actor.public_profile,
+            version=actor.version,
+        )
 
     @handlers.on(ActorRemoved)
     async def actor_removed(session: AsyncSession, envelope: Envelope[ActorRemoved]) -> None:

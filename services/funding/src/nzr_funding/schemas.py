@@ -103,7 +103,8 @@ class ProgrammePage(BaseModel):
     as_of: date
     facets: dict[str, list[FacetCount]] = Field(
         description="Per filter dimension the number of hits each value would give "
-                    "(the dimension's own selection left out)")
+        "(the dimension's own selection left out)"
+    )
 
 
 class CatalogueChange(BaseModel):

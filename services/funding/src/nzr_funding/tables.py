@@ -134,10 +134,12 @@ class SearchAlertRow(Base):
     __tablename__ = "search_alerts"
     __table_args__ = (UniqueConstraint("saved_search_id", "programme_id", "revision"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
-                                    autoincrement=True)
-    saved_search_id: Mapped[str] = mapped_column(ForeignKey("saved_searches.id", ondelete="CASCADE"),
-                                                 index=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    saved_search_id: Mapped[str] = mapped_column(
+        ForeignKey("saved_searches.id", ondelete="CASCADE"), index=True
+    )
     programme_id: Mapped[str] = mapped_column(String(120))
     revision: Mapped[int] = mapped_column(Integer)
     change: Mapped[str] = mapped_column(String(20))

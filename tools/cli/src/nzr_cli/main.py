@@ -79,7 +79,9 @@ def run(
 
 @app.command("run-regions")
 def run_regions_command(
-    regions: Annotated[str, typer.Option(help="Comma-separated region ids (default: deploy/regions.toml).")] = "",
+    regions: Annotated[
+        str, typer.Option(help="Comma-separated region ids (default: deploy/regions.toml).")
+    ] = "",
     data_dir: Annotated[Path, typer.Option(help="Folder for NATS, databases and logs.")] = Path(
         ".var-regions"
     ),
@@ -93,8 +95,9 @@ def run_regions_command(
         ids = [_region(r.strip()) for r in regions.split(",") if r.strip()]
     else:
         ids = [entry.id for entry in read_regions(DEFAULT_REGIONS_FILE)]
-    raise typer.Exit(run_regions(data_dir=data_dir, regions=ids, ready_timeout=ready_timeout,
-                                 console=Console()))
+    raise typer.Exit(
+        run_regions(data_dir=data_dir, regions=ids, ready_timeout=ready_timeout, console=Console())
+    )
 
 
 def main() -> None:

@@ -41,11 +41,17 @@ def region_services(regions: list[str], nats_urls: dict[str, str]) -> list[Servi
         for index, region in enumerate(regions)
         for name, port in SERVICE_PORTS.items()
     ]
-    services.append(Service("funding", STATE_PORTS["funding"], region=STATE,
-                            nats_url=nats_urls[STATE]))
-    services.append(Service("reporting", STATE_PORTS["reporting"], region=STATE, mode="state",
-                            nats_url=nats_urls[STATE],
-                            extra_env=(("CONSUMER_STREAM", AGGREGATE_STREAM),)))
+    services.append(Service("funding", STATE_PORTS["funding"], region=STATE, nats_url=nats_urls[STATE]))
+    services.append(
+        Service(
+            "reporting",
+            STATE_PORTS["reporting"],
+            region=STATE,
+            mode="state",
+            nats_url=nats_urls[STATE],
+            extra_env=(("CONSUMER_STREAM", AGGREGATE_STREAM),),
+        )
+    )
     return services
 
 

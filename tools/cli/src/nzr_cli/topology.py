@@ -37,8 +37,10 @@ class RegionEntry:
 def read_regions(path: Path = DEFAULT_REGIONS_FILE) -> list[RegionEntry]:
     """The regions of the list, checked: unique ids, known AGS district codes."""
     document = tomllib.loads(path.read_text(encoding="utf-8"))
-    entries = [RegionEntry(r["id"], r.get("name", r["id"]), list(r.get("districts", [])))
-               for r in document.get("regions", [])]
+    entries = [
+        RegionEntry(r["id"], r.get("name", r["id"]), list(r.get("districts", [])))
+        for r in document.get("regions", [])
+    ]
     ids = [e.id for e in entries]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path}: region ids must be unique")
@@ -67,8 +69,9 @@ def render(
     out.mkdir(parents=True, exist_ok=True)
     (out / "hub.conf").write_text(hub_config(HubNode(client_port, leaf_port, store_dir)))
     for region in ids:
-        config = leaf_config(RegionNode(region, client_port, store_dir),
-                             f"nats://{hub_host}:{leaf_port}", ids)
+        config = leaf_config(
+            RegionNode(region, client_port, store_dir), f"nats://{hub_host}:{leaf_port}", ids
+        )
         (out / f"leaf-{region}.conf").write_text(config)
     typer.echo(f"wrote {1 + len(ids)} configs to {out}")
 
@@ -76,9 +79,12 @@ def render(
 @app.command()
 def provision(
     hub: Annotated[str, typer.Option(help="NATS URL of the hub.")],
-    region_url: Annotated[list[str], typer.Option(
-        "--region", help="REGION=NATS_URL of a region's leaf node; repeat per region.")],
+    region_url: Annotated[
+        list[str],
+        typer.Option("--region", help="REGION=NATS_URL of a region's leaf node; repeat per region."),
+    ],
     regions_file: RegionsFile = DEFAULT_REGIONS_FILE,
+    replicas: Annotated[int, typer.Option(help="Replicas of the hub's streams (3 on a cluster).")] = 1,
 ) -> None:
     """Create streams and durable source consumers (idempotent; run after adding a region)."""
     urls = dict(item.split("=", 1) for item in region_url)
@@ -96,7 +102,7 @@ def provision(
                 await connection.close()
         connection = await nats.connect(hub)
         try:
-            await provision_hub(connection, ids)
+            await provision_hub(connection, ids, replicas=replicas)
         finally:
             await connection.close()
         for region in ids:

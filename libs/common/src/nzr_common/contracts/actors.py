@@ -9,8 +9,15 @@ from nzr_common.contracts import subjects
 from nzr_common.contracts.base import IntegrationEvent
 
 ActorKind = Literal[
-    "verein", "initiative", "kommune", "unternehmen", "bildungseinrichtung",
-    "religionsgemeinschaft", "stiftung", "verwaltung", "sonstige",
+    "verein",
+    "initiative",
+    "kommune",
+    "unternehmen",
+    "bildungseinrichtung",
+    "religionsgemeinschaft",
+    "stiftung",
+    "verwaltung",
+    "sonstige",
 ]
 Sector = Literal["zivilgesellschaft", "wirtschaft", "verwaltung_politik", "bildung_wissenschaft"]
 ResourceKind = Literal["geld", "sachleistung", "personal", "raeume", "wissen"]

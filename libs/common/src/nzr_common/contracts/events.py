@@ -7,8 +7,14 @@ from nzr_common.contracts import subjects
 from nzr_common.contracts.base import IntegrationEvent
 
 EventFormat = Literal[
-    "kick_off", "workshop", "netzwerkkonferenz", "regionalkonferenz", "initiativkreis",
-    "jour_fixe", "fachtag", "sonstige",
+    "kick_off",
+    "workshop",
+    "netzwerkkonferenz",
+    "regionalkonferenz",
+    "initiativkreis",
+    "jour_fixe",
+    "fachtag",
+    "sonstige",
 ]
 AgreementStatus = Literal["offen", "in_umsetzung", "umgesetzt", "verworfen"]
 

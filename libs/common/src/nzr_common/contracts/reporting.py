@@ -29,4 +29,3 @@ class MeasureStatusChanged(IntegrationEvent):
 
     def aggregate_id(self) -> str:
         return self.measure_id
-

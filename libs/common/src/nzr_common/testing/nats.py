@@ -35,8 +35,16 @@ class NatsServerProcess:
             stale.unlink()
         port_arg = str(self.port) if self.port else "-1"
         command = [
-            str(nats_server_binary()), "-a", "127.0.0.1", "-p", port_arg, "-js",
-            "-sd", str(self.workdir / "jetstream"), "--ports_file_dir", str(ports_dir),
+            str(nats_server_binary()),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            port_arg,
+            "-js",
+            "-sd",
+            str(self.workdir / "jetstream"),
+            "--ports_file_dir",
+            str(ports_dir),
             *self.extra_args,
         ]
         log = open(self.workdir / "nats.log", "ab")

@@ -42,29 +42,45 @@ def nats_url() -> Iterator[str]:
 class DatabaseFactory:
     """Hands out empty databases of one kind and removes the PostgreSQL ones at the end."""
 
-    def __init__(self, kind: str, folder: Path) -> None:
+    def __init__(self, kind: str, folder: Path, admin_url: str | None = None) -> None:
         self.kind = kind
         self.folder = folder
+        self.admin_url = admin_url
         self.created: list[str] = []
 
     async def new(self, prefix: str) -> str:
         if self.kind == "sqlite":
             return sqlite_url(self.folder, f"{prefix}-{uuid.uuid4().hex[:10]}")
-        url = await create_postgres_database(postgres_admin_url() or "", f"nzr_test_{prefix}")
+        url = await create_postgres_database(self.admin_url or "", f"nzr_test_{prefix}")
         self.created.append(url)
         return url
 
     async def cleanup(self) -> None:
-        admin = postgres_admin_url()
         for url in self.created:
             with contextlib.suppress(Exception):
-                await drop_postgres_database(admin or "", url)
+                await drop_postgres_database(self.admin_url or "", url)
 
 
-@pytest.fixture(scope="session", params=database_kinds())
+def _kinds() -> list[str]:
+    if postgres_admin_url() or docker_engine_available():
+        return ["sqlite", "postgresql"]
+    return database_kinds()
+
+
+@pytest.fixture(scope="session", params=_kinds())
 async def databases(request: pytest.FixtureRequest) -> AsyncIterator[DatabaseFactory]:
-    """Parametrised over SQLite and (when TEST_DATABASE_URL is set) PostgreSQL."""
-    factory = DatabaseFactory(request.param, Path(tempfile.mkdtemp(prefix="nzr-db-")))
+    """Parametrised over SQLite and PostgreSQL: the server TEST_DATABASE_URL names, or a
+    testcontainers PostgreSQL when a Docker engine answers."""
+    folder = Path(tempfile.mkdtemp(prefix="nzr-db-"))
+    if request.param == "postgresql" and postgres_admin_url() is None:
+        from testcontainers.community.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16", driver="asyncpg") as container:
+            factory = DatabaseFactory("postgresql", folder, container.get_connection_url())
+            yield factory
+            await factory.cleanup()
+        return
+    factory = DatabaseFactory(request.param, folder, postgres_admin_url())
     yield factory
     await factory.cleanup()
 

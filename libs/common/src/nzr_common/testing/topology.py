@@ -82,9 +82,10 @@ class Server:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
-        self.process = subprocess.Popen([str(nats_server_binary()), "-c", str(self.config_path)],
-                                        stdout=log, stderr=subprocess.STDOUT)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [str(nats_server_binary()), "-c", str(self.config_path)], stdout=log, stderr=subprocess.STDOUT
+        )
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -162,8 +163,7 @@ class LocalTopology:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(Exception):
-                connection = await nats.connect(self.url(region), connect_timeout=1,
-                                                max_reconnect_attempts=0)
+                connection = await nats.connect(self.url(region), connect_timeout=1, max_reconnect_attempts=0)
                 try:
                     await connection.request("$JS.state.API.INFO", b"", timeout=0.5)
                     return

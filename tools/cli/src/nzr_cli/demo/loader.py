@@ -61,9 +61,15 @@ DEMO_STEPS: Sequence[DemoStep] = (
 DEMO_DOCUMENTS: Sequence[DemoDocument] = (
     # The catalogue belongs to the state; in the embedded run the demo region's funding service
     # takes the state's write and builds its catalogue from the events, as a region would.
-    DemoDocument(name="funding", label="funding programmes", service="funding",
-                 path="/api/v1/funding/programs/import", package="nzr_funding.reference",
-                 data_file="foerderprogramme.json", role="state"),
+    DemoDocument(
+        name="funding",
+        label="funding programmes",
+        service="funding",
+        path="/api/v1/funding/programs/import",
+        package="nzr_funding.reference",
+        data_file="foerderprogramme.json",
+        role="state",
+    ),
 )
 
 
@@ -131,13 +137,17 @@ def _load_documents(
             token = local_token(region=region, roles=[document.role], subject="nzr-demo")
             url = f"{base_urls[document.service]}{document.path}"
             try:
-                response = client.post(url, content=document.body(), headers={
-                    "Authorization": f"Bearer {token}", "content-type": "application/json"})
+                response = client.post(
+                    url,
+                    content=document.body(),
+                    headers={"Authorization": f"Bearer {token}", "content-type": "application/json"},
+                )
             except httpx.HTTPError as error:
                 raise DemoDataFailed(f"{url} did not answer: {error!r}") from error
             if response.is_error:
-                raise DemoDataFailed(f"{url} refused the {document.label}: "
-                                     f"{response.status_code} {response.text[:500]}")
+                raise DemoDataFailed(
+                    f"{url} refused the {document.label}: {response.status_code} {response.text[:500]}"
+                )
             ledger.record(document.name, "document", "imported")
             created += 1
     return created
