@@ -316,8 +316,7 @@ def test_compose_runs_the_same_services_and_ports_as_kubernetes() -> None:
             assert container == int(env["PORT"]) == k8s_ports[svc] == SERVICES[svc]
             assert host == COMPOSE_HOST_PORTS[prefix][svc]
             assert app["command"] == ["python", "-m", f"nzr_{svc}", "serve"]
-            assert app["build"]["dockerfile"] == "deploy/Dockerfile"
-            assert app["build"]["args"]["SERVICE"] == svc
+            assert app["build"]["dockerfile"] == f"services/{svc}/Dockerfile"
             assert app["image"].startswith(f"nzr-{svc}:")
     nzr_services = {n for n, s in services.items() if str(s.get("image", "")).startswith("nzr-")}
     assert nzr_services == expected_names
@@ -389,15 +388,6 @@ def test_nats_helm_values_enable_jetstream_domains_and_the_leaf_link() -> None:
     (remote,) = region["merge"]["leafnodes"]["remotes"]
     assert all(url.startswith("nats-leaf://") and url.endswith(":7422") for url in remote["urls"])
     assert "nzr.*.priv.>" in remote["deny_exports"]
-
-
-def test_dockerfile_builds_one_service_as_non_root() -> None:
-    text = (DEPLOY / "Dockerfile").read_text()
-    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim$", text, re.M)
-    assert re.search(r"^ARG SERVICE$", text, re.M)
-    assert "pip install ./libs/common ./services/${SERVICE}" in text
-    users = re.findall(r"^USER (\S+)$", text, re.M)
-    assert users and users[-1] == "10001:10001"
 
 
 # --------------------------------------------------------------------------- (d) no committed secret
@@ -491,3 +481,14 @@ def test_every_region_of_the_region_list_has_an_overlay_with_its_districts() -> 
         (config,) = [c for n, c in by_kind(docs, "ConfigMap").items() if n.startswith("nzr-config")]
         assert config["data"]["REGION"] == entry["id"]
         assert config["data"]["REGION_DISTRICTS"].split(",") == entry["districts"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_has_its_own_multi_stage_non_root_dockerfile(service: str) -> None:
+    text = (REPO / "services" / service / "Dockerfile").read_text()
+    stages = [line for line in text.splitlines() if line.startswith("FROM ")]
+    assert len(stages) == 2 and all("-slim" in line for line in stages)
+    assert "USER 10001:10001" in text
+    assert f'CMD ["python", "-m", "nzr_{service}", "serve"]' in text
+    assert f"EXPOSE {SERVICES[service]}" in text
+    assert f"pip install ./libs/common ./services/{service}" in text
