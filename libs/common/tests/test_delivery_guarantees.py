@@ -7,7 +7,7 @@ import contextlib
 import json
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -241,3 +241,15 @@ async def _all_sent(pipeline: Pipeline) -> bool:
         await pipeline.producer.count(outbox, outbox.c.sent_at.is_(None)) == 0
         and await pipeline.producer.count(outbox) > 0
     )
+
+
+async def test_relay_housekeeping_drops_rows_sent_long_ago_and_keeps_pending_ones(pipeline: Pipeline):
+    await write_events(pipeline, registered(), registered())
+    relay = pipeline.relay(keep_sent=timedelta(0))
+    assert await relay.relay_once() == 2
+    await write_events(pipeline, registered())  # pending: must survive
+    assert await relay.housekeeping() == 2
+    outbox = pipeline.producer.tables.outbox
+    assert await pipeline.producer.count(outbox) == 1
+    assert await pipeline.producer.count(outbox, outbox.c.sent_at.is_(None)) == 1
+    assert await relay.housekeeping() == 0  # not again before its interval

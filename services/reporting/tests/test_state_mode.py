@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from nats.js.api import StreamConfig, StreamSource
 
 from nzr_common.contracts.base import region_stream_name
+from nzr_common.contracts.reporting import RegionHeartbeat
 
 from .conftest import ensure_stream, new_region, publish, start_reporting
 from .events import DRESDEN, LEIPZIG, actor, cooperation
@@ -97,3 +98,46 @@ async def test_state_mode_compares_selected_regions_per_indicator_and_district(
     assert set(values[first]["by_district"]) == {LEIPZIG}
     assert set(values[second]["by_district"]) == {DRESDEN}
     assert values[first]["rank"] in (1, 2) and values[second]["rank"] in (1, 2)
+
+
+async def test_a_region_that_only_sends_heartbeats_is_current_and_a_cut_off_one_turns_stale(
+    nats_url, databases, nats_js, token_for
+):
+    quiet, cut_off = new_region("quiet"), new_region("cut")
+    for region in (quiet, cut_off):
+        await ensure_stream(nats_js, region)
+    aggregate = f"AGG_{uuid.uuid4().hex[:8].upper()}"
+    await nats_js.add_stream(
+        StreamConfig(
+            name=aggregate,
+            subjects=[],
+            sources=[
+                StreamSource(name=region_stream_name(r), filter_subject=f"nzr.{r}.pub.>")
+                for r in (quiet, cut_off)
+            ],
+        )
+    )
+    now = datetime.now(UTC)
+    await publish(nats_js, quiet, actor(district=DRESDEN), at=now - timedelta(hours=3))
+    await publish(nats_js, quiet, RegionHeartbeat(region=quiet, sent_at=now), at=now)
+    await publish(nats_js, cut_off, actor(district=LEIPZIG), at=now - timedelta(hours=3))
+    await publish(
+        nats_js, cut_off, RegionHeartbeat(region=cut_off, sent_at=now), at=now - timedelta(minutes=30)
+    )
+    async with start_reporting(
+        nats_url,
+        databases,
+        nats_js,
+        region=new_region("state"),
+        mode="state",
+        consumer_stream=aggregate,
+        known_regions=[quiet, cut_off],
+    ) as state:
+        state.published = 4
+        await state.settled()
+        overview = await state.get("/overview", headers=token_for("state", region="state"))
+    freshness = {f["region"]: f for f in overview["freshness"]}
+    assert freshness[quiet]["state"] == "aktuell"
+    assert freshness[cut_off]["state"] == "veraltet"
+    actors_row = next(r for r in overview["rows"] if r["indicator_id"] == "actors_total")
+    assert {c["region"]: c["value"] for c in actors_row["cells"]} == {quiet: 1, cut_off: 1}

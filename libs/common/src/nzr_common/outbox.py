@@ -90,6 +90,7 @@ class OutboxRelay:
         poll_seconds: float = 0.1,
         lease_seconds: float = 15.0,
         holder: str | None = None,
+        keep_sent: timedelta = timedelta(days=1),
     ) -> None:
         self.sessions = sessions
         self.tables = tables
@@ -101,13 +102,18 @@ class OutboxRelay:
         self.holder = holder or uuid.uuid4().hex
         self._lease_until: datetime | None = None
         self.published = 0
+        self.keep_sent = keep_sent
+        self._next_housekeeping = 0.0
 
     async def run(self) -> None:
         """Relay forever (until cancelled); transient failures back off and retry."""
         backoff = self.poll_seconds
         while True:
             try:
-                sent = await self.relay_once() if await self.hold_lease() else 0
+                leader = await self.hold_lease()
+                sent = await self.relay_once() if leader else 0
+                if leader and sent == 0:
+                    await self.housekeeping()
                 backoff = self.poll_seconds
             except asyncio.CancelledError:
                 raise
@@ -122,6 +128,15 @@ class OutboxRelay:
                     await asyncio.wait_for(self.wakeup.wait(), self.poll_seconds)
                 except TimeoutError:
                     pass
+
+    async def housekeeping(self, every_seconds: float = 600.0) -> int:
+        """Now and then drop rows sent longer ago than ``keep_sent`` (JetStream and the
+        consumers' inboxes hold them from then on)."""
+        now = asyncio.get_running_loop().time()
+        if now < self._next_housekeeping:
+            return 0
+        self._next_housekeeping = now + every_seconds
+        return await delete_sent_before(self.sessions, self.tables, datetime.now(UTC) - self.keep_sent)
 
     async def hold_lease(self) -> bool:
         """Take or renew the relay lease; True while this relay is the one that publishes."""

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nzr_common.contracts import actors, events, funding, newsletter
+from nzr_common.contracts import actors, events, funding, newsletter, reporting
 from nzr_common.contracts.base import Envelope
 from nzr_common.messaging import EventHandlers
 from nzr_reporting.tables import (
@@ -422,4 +422,10 @@ async def funding_match_requested(
             "performed_on": _day(event.performed_at),
         },
     )
+    await _touch_region(session, envelope)
+
+
+@handlers.on(reporting.RegionHeartbeat)
+async def region_heartbeat(session: AsyncSession, envelope: Envelope[reporting.RegionHeartbeat]) -> None:
+    """Only freshness: a quiet but connected region stays current."""
     await _touch_region(session, envelope)

@@ -12,7 +12,10 @@ class ReportingSettings(ServiceSettings):
     service_name: str = "reporting"
     port: int = 8105
     database_url: str = "sqlite+aiosqlite:///./.var/demo/reporting.db"
-    stale_after_minutes: float = 60.0
+    #: A region whose last event (a heartbeat at the latest) is older than this shows as stale.
+    stale_after_minutes: float = 5.0
+    #: Region mode: how often this region announces a RegionHeartbeat.
+    heartbeat_seconds: float = 60.0
     known_regions: Annotated[list[str], NoDecode] = []
     public_base_url: str = "http://127.0.0.1:8105"
     publisher_name: str = "Landesverband Netzwerk Zukunft Regional"

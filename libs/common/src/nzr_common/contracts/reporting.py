@@ -29,3 +29,15 @@ class MeasureStatusChanged(IntegrationEvent):
 
     def aggregate_id(self) -> str:
         return self.measure_id
+
+
+class RegionHeartbeat(IntegrationEvent):
+    """A region is up and connected, even when nothing else happens: lets the state tell a
+    quiet region from one whose link is down."""
+
+    subject = subjects.REGION_HEARTBEAT
+    region: str
+    sent_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.region

@@ -46,3 +46,4 @@ FUNDING_MATCH_REQUESTED = shareable("funding", "match_requested")
 # reporting
 GOAL_DEFINED = shareable("reporting", "goal_defined")
 MEASURE_STATUS_CHANGED = shareable("reporting", "measure_status_changed")
+REGION_HEARTBEAT = shareable("reporting", "region_heartbeat")
