@@ -492,3 +492,14 @@ def test_each_service_has_its_own_multi_stage_non_root_dockerfile(service: str) 
     assert f'CMD ["python", "-m", "nzr_{service}", "serve"]' in text
     assert f"EXPOSE {SERVICES[service]}" in text
     assert f"pip install ./libs/common ./services/{service}" in text
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_the_state_takes_changes_to_the_funding_catalogue(overlay: str) -> None:
+    docs = render(f"overlays/{overlay}")
+    (config,) = [c for n, c in by_kind(docs, "ConfigMap").items() if n.startswith("nzr-config")]
+    assert config["data"]["CATALOGUE_WRITES"] == ("true" if overlay == "state" else "false")
+    compose_services = compose()["services"]
+    prefix = "state" if overlay == "state" else overlay.removeprefix("region-")
+    env = compose_env(compose_services[f"{prefix}-funding"])
+    assert env.get("CATALOGUE_WRITES", "true") == ("true" if overlay == "state" else "false")

@@ -19,7 +19,6 @@ from nzr_common.contracts.base import region_stream_name
 from nzr_common.settings import DEVELOPMENT_SECRET
 from nzr_common.testing.services import running_service
 from nzr_common.testing.topology import LocalTopology
-from nzr_common.topology import AGGREGATE_STREAM
 from nzr_reporting.app import create_app as create_reporting
 from nzr_reporting.settings import ReportingSettings
 
@@ -59,7 +58,6 @@ async def platform(topology: LocalTopology, databases):  # type: ignore[no-untyp
             region="state",
             mode="state",
             nats_url=topology.url("state"),
-            consumer_stream=AGGREGATE_STREAM,
             database_url=await databases.new("reporting_state"),
         )
         reporting = (

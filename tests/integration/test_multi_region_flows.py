@@ -204,6 +204,7 @@ async def test_a_catalogue_change_at_the_state_reaches_a_region_whose_lookup_wor
         region="state", nats_url=topology.url("state"), database_url=await databases.new("funding_state")
     )
     region_settings = FundingSettings(
+        catalogue_writes=False,
         region="erzgebirge",
         nats_url=topology.url("erzgebirge"),
         database_url=await databases.new("funding_erzgebirge"),
@@ -222,6 +223,10 @@ async def test_a_catalogue_change_at_the_state_reaches_a_region_whose_lookup_wor
             return page["total"] == 1 and page["items"][0]["programme"]["id"] == record["id"]
 
         await eventually(found)
+        refused = await region.client.post(
+            "/api/v1/funding/programs/import", headers=bearer("state", "state"), json=[record]
+        )
+        assert refused.status_code == 409  # a region's catalogue is a replica of the state's
         topology.stop_hub()
         try:
             await asyncio.sleep(1.0)

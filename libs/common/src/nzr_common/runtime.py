@@ -37,6 +37,7 @@ from nzr_common.regions import Region, region_from_settings
 from nzr_common.settings import ServiceSettings
 from nzr_common.tables import MessagingTables
 from nzr_common.telemetry import setup_telemetry
+from nzr_common.topology import AGGREGATE_STREAM
 from nzr_common.web import BodySizeLimit, RequestMetrics, SecurityHeaders
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
             handlers=definition.handlers,
             sessions=sessions,
             tables=definition.tables,
-            stream_name=settings.consumer_stream or region_stream_name(settings.region),
+            stream_name=_consumed_stream(settings),
             subject_region=settings.stream_region,
             max_deliver=settings.consumer_max_deliver,
         )
@@ -184,6 +185,14 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     setup_telemetry(app, settings)
     _register_gauges(runtime)
     return app
+
+
+def _consumed_stream(settings: ServiceSettings) -> str:
+    """The stream the service's own-region subscriptions read: the region's, or in state mode
+    the hub's aggregate of every region's shareable events (unless CONSUMER_STREAM says else)."""
+    if settings.consumer_stream:
+        return settings.consumer_stream
+    return AGGREGATE_STREAM if settings.mode == "state" else region_stream_name(settings.region)
 
 
 async def _supervise(runtime: Runtime) -> None:

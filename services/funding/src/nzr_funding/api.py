@@ -29,7 +29,24 @@ from nzr_funding.schemas import (
 
 router = APIRouter(prefix="/api/v1/funding", tags=["funding"])
 
-StateDep = Annotated[Principal, Depends(require(Role.STATE))]
+_state_role = require(Role.STATE)
+
+
+async def _catalogue_writer(
+    request: Request, principal: Annotated[Principal, Depends(_state_role)]
+) -> Principal:
+    """The state role, at a funding service that owns the catalogue (not a region's replica)."""
+    if not request.app.state.runtime.settings.catalogue_writes:
+        raise ProblemError(
+            409,
+            "Catalogue is a replica",
+            "This region's catalogue is a copy of the state's; change programmes at the state's "
+            "funding service.",
+        )
+    return principal
+
+
+StateDep = Annotated[Principal, Depends(_catalogue_writer)]
 WatchDep = Annotated[Principal, Depends(require(Role.STATE, Role.ADMIN))]
 MemberDep = Annotated[Principal, Depends(require(Role.EDITOR, Role.ADMIN, Role.STATE))]
 

@@ -14,6 +14,9 @@ class FundingSettings(ServiceSettings):
     database_url: str = "sqlite+aiosqlite:///./.var/demo/funding.db"
     #: Region token the state-owned catalogue is published under (and read from).
     catalogue_region: str = "state"
+    #: Whether this service takes catalogue changes: the state's does (and the embedded
+    #: single-region run's); a region's in the multi-region set-up holds a replica only.
+    catalogue_writes: bool = True
     #: How stale the in-process catalogue may be before a request checks the read model again
     #: (the catalogue is eventually consistent anyway: it arrives as events).
     catalogue_refresh_seconds: float = 0.2

@@ -36,8 +36,16 @@ STATE_PORTS = {"funding": 8304, "reporting": 8305}
 
 def region_services(regions: list[str], nats_urls: dict[str, str]) -> list[Service]:
     """Five services per region (region i on 8101+100·i …) and the state's two."""
+    # A region's funding holds a replica of the state's catalogue: it takes no changes.
+    replica = (("CATALOGUE_WRITES", "false"),)
     services = [
-        Service(name, port + 100 * index, region=region, nats_url=nats_urls[region])
+        Service(
+            name,
+            port + 100 * index,
+            region=region,
+            nats_url=nats_urls[region],
+            extra_env=replica if name == "funding" else (),
+        )
         for index, region in enumerate(regions)
         for name, port in SERVICE_PORTS.items()
     ]
