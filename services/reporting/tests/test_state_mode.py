@@ -10,7 +10,7 @@ from nats.js.api import StreamConfig, StreamSource
 from nzr_common.contracts.base import region_stream_name
 from nzr_common.contracts.reporting import RegionHeartbeat
 
-from .conftest import ensure_stream, new_region, publish, start_reporting
+from .conftest import ensure_stream, eventually, new_region, publish, start_reporting
 from .events import DRESDEN, LEIPZIG, actor, cooperation
 
 
@@ -141,3 +141,15 @@ async def test_a_region_that_only_sends_heartbeats_is_current_and_a_cut_off_one_
     assert freshness[cut_off]["state"] == "veraltet"
     actors_row = next(r for r in overview["rows"] if r["indicator_id"] == "actors_total")
     assert {c["region"]: c["value"] for c in actors_row["cells"]} == {quiet: 1, cut_off: 1}
+
+
+async def test_a_running_region_announces_heartbeats_that_keep_it_current(nats_url, databases, nats_js):
+    async with start_reporting(nats_url, databases, nats_js, heartbeat_seconds=0.2) as region:
+
+        async def beat_arrived():  # type: ignore[no-untyped-def]
+            report = await region.get("/indicators")
+            return report["freshness"].get(region.region)
+
+        await eventually(beat_arrived)
+        info = await nats_js.stream_info(region_stream_name(region.region))
+        assert info.state.messages >= 1  # announced through the outbox into the region's stream

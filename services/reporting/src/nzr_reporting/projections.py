@@ -6,6 +6,7 @@ comes before the fact it refers to leaves a placeholder row that the late fact c
 Only shareable (``pub``) events are routed here; nothing personal is ever stored.
 """
 
+import functools
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy import case, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts import actors, events, funding, newsletter, reporting
-from nzr_common.contracts.base import Envelope
+from nzr_common.contracts.base import Envelope, IntegrationEvent
 from nzr_common.messaging import EventHandlers
 from nzr_reporting.tables import (
     ActorFact,
@@ -32,6 +33,22 @@ from nzr_reporting.tables import (
 from nzr_reporting.upserts import Update, upsert, upsert_latest
 
 handlers = EventHandlers(consumer="reporting")
+
+
+def projection(event_class: type[IntegrationEvent]):  # type: ignore[no-untyped-def]
+    """Route ``event_class`` to the decorated projection; after it, every event also refreshes
+    its region's freshness, so no projection can forget to."""
+
+    def register(apply):  # type: ignore[no-untyped-def]
+        @functools.wraps(apply)
+        async def apply_and_touch(session: AsyncSession, envelope: Envelope[Any]) -> None:
+            await apply(session, envelope)
+            await _touch_region(session, envelope)
+
+        handlers.on(event_class)(apply_and_touch)
+        return apply
+
+    return register
 
 
 def _day(moment: datetime) -> date:
@@ -86,7 +103,7 @@ def _registration(new: Any, old: Any) -> dict[str, Any]:
     }
 
 
-@handlers.on(actors.ActorRegistered)
+@projection(actors.ActorRegistered)
 async def actor_registered(session: AsyncSession, envelope: Envelope[actors.ActorRegistered]) -> None:
     event = envelope.data
     await upsert(
@@ -105,10 +122,9 @@ async def actor_registered(session: AsyncSession, envelope: Envelope[actors.Acto
         },
         _registration,
     )
-    await _touch_region(session, envelope)
 
 
-@handlers.on(actors.ActorUpdated)
+@projection(actors.ActorUpdated)
 async def actor_updated(session: AsyncSession, envelope: Envelope[actors.ActorUpdated]) -> None:
     event = envelope.data
     await upsert(
@@ -125,10 +141,9 @@ async def actor_updated(session: AsyncSession, envelope: Envelope[actors.ActorUp
         },
         _newer_profile,
     )
-    await _touch_region(session, envelope)
 
 
-@handlers.on(actors.ActorRemoved)
+@projection(actors.ActorRemoved)
 async def actor_removed(session: AsyncSession, envelope: Envelope[actors.ActorRemoved]) -> None:
     event = envelope.data
     await upsert(
@@ -143,10 +158,9 @@ async def actor_removed(session: AsyncSession, envelope: Envelope[actors.ActorRe
         },
         _fill("removed_on"),
     )
-    await _touch_region(session, envelope)
 
 
-@handlers.on(actors.CooperationRecorded)
+@projection(actors.CooperationRecorded)
 async def cooperation_recorded(session: AsyncSession, envelope: Envelope[actors.CooperationRecorded]) -> None:
     event = envelope.data
     await upsert(
@@ -164,10 +178,9 @@ async def cooperation_recorded(session: AsyncSession, envelope: Envelope[actors.
         },
         _fill("actor_a", "actor_b", "cooperation_type", "cross_sector", "origin_agreement_id", "since"),
     )
-    await _touch_region(session, envelope)
 
 
-@handlers.on(actors.CooperationEnded)
+@projection(actors.CooperationEnded)
 async def cooperation_ended(session: AsyncSession, envelope: Envelope[actors.CooperationEnded]) -> None:
     event = envelope.data
     await upsert(
@@ -180,13 +193,11 @@ async def cooperation_ended(session: AsyncSession, envelope: Envelope[actors.Coo
         },
         _fill("until"),
     )
-    await _touch_region(session, envelope)
 
 
-@handlers.on(actors.ResourceOffered)
+@projection(actors.ResourceOffered)
 async def resource_offered(session: AsyncSession, envelope: Envelope[actors.ResourceOffered]) -> None:
     """Resources are not an indicator yet; the event still tells that the region is alive."""
-    await _touch_region(session, envelope)
 
 
 async def _gathering_facts(session: AsyncSession, envelope: Envelope[Any], *, overrides: bool) -> None:
@@ -203,20 +214,19 @@ async def _gathering_facts(session: AsyncSession, envelope: Envelope[Any], *, ov
         },
         (_fill if overrides else _keep)("format", "district", "starts_on"),
     )
-    await _touch_region(session, envelope)
 
 
-@handlers.on(events.EventPublished)
+@projection(events.EventPublished)
 async def event_published(session: AsyncSession, envelope: Envelope[events.EventPublished]) -> None:
     await _gathering_facts(session, envelope, overrides=False)
 
 
-@handlers.on(events.EventUpdated)
+@projection(events.EventUpdated)
 async def event_updated(session: AsyncSession, envelope: Envelope[events.EventUpdated]) -> None:
     await _gathering_facts(session, envelope, overrides=True)
 
 
-@handlers.on(events.EventCancelled)
+@projection(events.EventCancelled)
 async def event_cancelled(session: AsyncSession, envelope: Envelope[events.EventCancelled]) -> None:
     event = envelope.data
     await upsert(
@@ -229,10 +239,9 @@ async def event_cancelled(session: AsyncSession, envelope: Envelope[events.Event
         },
         _fill("cancelled_on"),
     )
-    await _touch_region(session, envelope)
 
 
-@handlers.on(events.EventCompleted)
+@projection(events.EventCompleted)
 async def event_completed(session: AsyncSession, envelope: Envelope[events.EventCompleted]) -> None:
     event = envelope.data
     await upsert(
@@ -248,10 +257,9 @@ async def event_completed(session: AsyncSession, envelope: Envelope[events.Event
         },
         _fill("format", "district", "participants", "completed_on"),
     )
-    await _touch_region(session, envelope)
 
 
-@handlers.on(events.AttendanceRecorded)
+@projection(events.AttendanceRecorded)
 async def attendance_recorded(session: AsyncSession, envelope: Envelope[events.AttendanceRecorded]) -> None:
     event = envelope.data
     await upsert(
@@ -264,10 +272,9 @@ async def attendance_recorded(session: AsyncSession, envelope: Envelope[events.A
         },
         _fill("attended"),
     )
-    await _touch_region(session, envelope)
 
 
-@handlers.on(events.AgreementRecorded)
+@projection(events.AgreementRecorded)
 async def agreement_recorded(session: AsyncSession, envelope: Envelope[events.AgreementRecorded]) -> None:
     event = envelope.data
     await upsert(
@@ -284,10 +291,9 @@ async def agreement_recorded(session: AsyncSession, envelope: Envelope[events.Ag
         },
         _fill("event_id", "parties", "due_date", "initial_status", "recorded_at"),
     )
-    await _touch_region(session, envelope)
 
 
-@handlers.on(events.AgreementStatusChanged)
+@projection(events.AgreementStatusChanged)
 async def agreement_status_changed(
     session: AsyncSession, envelope: Envelope[events.AgreementStatusChanged]
 ) -> None:
@@ -302,10 +308,9 @@ async def agreement_status_changed(
             "status": event.status,
         },
     )
-    await _touch_region(session, envelope)
 
 
-@handlers.on(events.RecommendationRecorded)
+@projection(events.RecommendationRecorded)
 async def recommendation_recorded(
     session: AsyncSession, envelope: Envelope[events.RecommendationRecorded]
 ) -> None:
@@ -320,7 +325,6 @@ async def recommendation_recorded(
             "recorded_on": _day(envelope.time),
         },
     )
-    await _touch_region(session, envelope)
 
 
 def _later_snapshot(new: Any, old: Any) -> dict[str, Any]:
@@ -346,10 +350,9 @@ async def _reach(
         },
         _later_snapshot,
     )
-    await _touch_region(session, envelope)
 
 
-@handlers.on(newsletter.SubscriptionConfirmed)
+@projection(newsletter.SubscriptionConfirmed)
 async def subscription_confirmed(
     session: AsyncSession, envelope: Envelope[newsletter.SubscriptionConfirmed]
 ) -> None:
@@ -357,19 +360,19 @@ async def subscription_confirmed(
     await _reach(session, envelope, event.list_id, event.confirmed_subscribers, event.confirmed_at)
 
 
-@handlers.on(newsletter.Unsubscribed)
+@projection(newsletter.Unsubscribed)
 async def unsubscribed(session: AsyncSession, envelope: Envelope[newsletter.Unsubscribed]) -> None:
     event = envelope.data
     await _reach(session, envelope, event.list_id, event.confirmed_subscribers, event.unsubscribed_at)
 
 
-@handlers.on(newsletter.ListReachChanged)
+@projection(newsletter.ListReachChanged)
 async def list_reach_changed(session: AsyncSession, envelope: Envelope[newsletter.ListReachChanged]) -> None:
     event = envelope.data
     await _reach(session, envelope, event.list_id, event.confirmed_subscribers, event.as_of)
 
 
-@handlers.on(newsletter.CampaignSent)
+@projection(newsletter.CampaignSent)
 async def campaign_sent(session: AsyncSession, envelope: Envelope[newsletter.CampaignSent]) -> None:
     event = envelope.data
     await upsert(
@@ -385,10 +388,9 @@ async def campaign_sent(session: AsyncSession, envelope: Envelope[newsletter.Cam
         },
         _fill("recipients", "delivered", "bounced", "finished_on"),
     )
-    await _touch_region(session, envelope)
 
 
-@handlers.on(funding.FundingSearchPerformed)
+@projection(funding.FundingSearchPerformed)
 async def funding_search_performed(
     session: AsyncSession, envelope: Envelope[funding.FundingSearchPerformed]
 ) -> None:
@@ -403,10 +405,9 @@ async def funding_search_performed(
             "performed_on": _day(event.performed_at),
         },
     )
-    await _touch_region(session, envelope)
 
 
-@handlers.on(funding.FundingMatchRequested)
+@projection(funding.FundingMatchRequested)
 async def funding_match_requested(
     session: AsyncSession, envelope: Envelope[funding.FundingMatchRequested]
 ) -> None:
@@ -422,10 +423,8 @@ async def funding_match_requested(
             "performed_on": _day(event.performed_at),
         },
     )
-    await _touch_region(session, envelope)
 
 
-@handlers.on(reporting.RegionHeartbeat)
+@projection(reporting.RegionHeartbeat)
 async def region_heartbeat(session: AsyncSession, envelope: Envelope[reporting.RegionHeartbeat]) -> None:
     """Only freshness: a quiet but connected region stays current."""
-    await _touch_region(session, envelope)
