@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,10 +47,6 @@ class Subject:
     def for_region(self, region: str) -> str:
         """The concrete NATS subject in a region, e.g. ``nzr.demo.pub.actors.actor_registered.v1``."""
         return f"{SUBJECT_ROOT}.{region}.{self.visibility.value}.{self.tail}"
-
-    @property
-    def producer_pattern_tail(self) -> str:
-        return f"{self.visibility.value}.{self.producer}.>"
 
 
 def shareable(producer: str, name: str, version: int = 1) -> Subject:
@@ -127,8 +123,3 @@ class Envelope(BaseModel, Generic[E]):
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()
-
-
-def envelope_attributes(raw: dict[str, Any]) -> dict[str, Any]:
-    """The envelope attributes of a decoded message without its data."""
-    return {k: v for k, v in raw.items() if k != "data"}
