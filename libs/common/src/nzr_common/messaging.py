@@ -283,14 +283,22 @@ def plan_subscriptions(
     stream_name: str,
     subject_region: str,
     max_deliver: int,
+    own_region: str | None = None,
 ) -> list[Subscription]:
-    """One durable consumer per (visibility, producer) the service listens to."""
+    """One durable consumer per (visibility, producer) the service listens to.
+
+    Consumers live in their stream, so the own region's need no region in their name; a
+    subscription to another region's stream (the state's catalogue) is shared by every region
+    consuming it on that server, so its durable name carries ``own_region``.
+    """
     planned = []
     for visibility, producer, from_region in handlers.subscriptions():
         durable = f"{handlers.consumer}__{visibility.value}_{producer}"
         region_token, stream = subject_region, stream_name
         if from_region is not None:
             durable += f"_from_{from_region}"
+            if own_region:
+                durable += f"_for_{own_region.replace('-', '_')}"
             region_token, stream = from_region, region_stream_name(from_region)
         subject = f"{SUBJECT_ROOT}.{region_token}.{visibility.value}.{producer}.>"
         batch = BatchConsumer(

@@ -139,6 +139,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
             stream_name=_consumed_stream(settings),
             subject_region=settings.stream_region,
             max_deliver=settings.consumer_max_deliver,
+            own_region=settings.region,
         )
         runtime.consumers = {s.durable: s.batch for s in runtime.subscriptions}
     _document_publications(broker, definition)

@@ -37,7 +37,7 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
         metadata=Base.metadata,
         tables=messaging,
         routers=[api.router],
-        handlers=build_handlers(region=settings.region, catalogue_region=settings.catalogue_region),
+        handlers=build_handlers(catalogue_region=settings.catalogue_region),
         publishes=[
             FundingProgramPublished,
             FundingProgramUpdated,

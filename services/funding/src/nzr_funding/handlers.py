@@ -17,10 +17,9 @@ from nzr_common.messaging import EventHandlers
 from nzr_funding import service
 
 
-def build_handlers(*, region: str, catalogue_region: str) -> EventHandlers:
-    """The routing table; the durable consumers carry the region so that several regions'
-    funding services can share one NATS server (tests, a single-server demo)."""
-    handlers = EventHandlers(consumer=f"funding_{region.replace('-', '_')}")
+def build_handlers(*, catalogue_region: str) -> EventHandlers:
+    """The routing table (the catalogue's source region is a setting)."""
+    handlers = EventHandlers(consumer="funding")
 
     @handlers.on(FundingProgramPublished, from_region=catalogue_region)
     async def programme_published(session: AsyncSession, envelope: Envelope) -> None:  # type: ignore[type-arg]
