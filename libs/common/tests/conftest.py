@@ -19,7 +19,7 @@ from nzr_common.outbox import Outbox, OutboxRelay
 from nzr_common.tables import MessagingTables, add_messaging_tables
 
 metadata = new_metadata()
-tables = add_messaging_tables(metadata)
+tables = add_messaging_tables(metadata, record_personal=True)
 effects = Table(
     "effects",
     metadata,

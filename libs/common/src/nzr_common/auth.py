@@ -43,6 +43,10 @@ class Principal:
 
 ANONYMOUS = Principal()
 
+#: Attribute of the dependencies made by :func:`require`: the roles they let in. The access
+#: policy of a route is read from it (:mod:`nzr_common.access`).
+REQUIRED_ROLES_ATTRIBUTE = "__nzr_required_roles__"
+
 
 def issue_token(
     secret: str,
@@ -127,6 +131,7 @@ def require(*roles: Role):  # type: ignore[no-untyped-def]
             )
         return principal
 
+    setattr(check, REQUIRED_ROLES_ATTRIBUTE, tuple(role.value for role in roles))
     return check
 
 

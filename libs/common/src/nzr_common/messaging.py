@@ -24,6 +24,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from pydantic import ValidationError
+from sqlalchemy import exc as sqlalchemy_errors
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -81,14 +82,32 @@ class EventHandlers:
         return groups
 
 
-def decode(raw_payload: bytes, routes: dict[str, tuple[type[IntegrationEvent], Handler]]):  # type: ignore[no-untyped-def]
-    """Parse a message into (envelope, handler); None for event types this consumer ignores."""
+def subject_event_type(nats_subject: str) -> str:
+    """The event type a subject carries: ``nzr.<region>.<vis>.<producer>.<name>.v<n>`` →
+    ``nzr.<producer>.<name>.v<n>``."""
+    return ".".join([SUBJECT_ROOT, *nats_subject.split(".")[-3:]])
+
+
+def decode(  # type: ignore[no-untyped-def]
+    raw_payload: bytes,
+    routes: dict[str, tuple[type[IntegrationEvent], Handler]],
+    nats_subject: str | None = None,
+):
+    """Parse a message into (envelope, handler); None for event types this consumer ignores.
+
+    Another version of an event on its own subject (``.v2`` next to ``.v1``) is ignored, as the
+    contract says; an envelope whose ``type`` is not the one its subject carries is poison.
+    """
     try:
         document = json.loads(raw_payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PoisonMessage(f"payload is not JSON: {error}") from error
     if not isinstance(document, dict) or not isinstance(document.get("type"), str):
         raise PoisonMessage("payload is not a CloudEvents envelope (no 'type')")
+    if nats_subject is not None:
+        carried = subject_event_type(nats_subject)
+        if carried in routes and document["type"] != carried:
+            raise PoisonMessage(f"type {document['type'][:200]!r} on the subject of {carried}")
     route = routes.get(document["type"])
     if route is None:
         return None
@@ -98,6 +117,17 @@ def decode(raw_payload: bytes, routes: dict[str, tuple[type[IntegrationEvent], H
     except ValidationError as error:
         raise PoisonMessage(f"envelope does not match {document['type']}: {error}") from error
     return envelope, handler
+
+
+def is_transient(error: BaseException) -> bool:
+    """The database (or the network to it) is away, not the message at fault: retry it later,
+    never count it towards dead-lettering."""
+    if isinstance(error, sqlalchemy_errors.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(
+        error,
+        (sqlalchemy_errors.OperationalError, sqlalchemy_errors.InterfaceError, OSError, TimeoutError),
+    )
 
 
 @dataclass
@@ -134,7 +164,7 @@ class BatchConsumer:
         ignored: list[Msg] = []
         for message in messages:
             try:
-                decoded = decode(message.data, self.handlers.routes)
+                decoded = decode(message.data, self.handlers.routes, message.subject)
             except PoisonMessage as error:
                 poison.append((message, str(error)))
                 continue
@@ -150,7 +180,9 @@ class BatchConsumer:
         try:
             await self._handle_together(work)
             done = [m for m, _, _ in work]
-        except Exception:
+        except Exception as error:
+            if is_transient(error):
+                raise
             log.info("batch of %d failed in %s; handling one by one", len(work), self.consumer)
             done = await self._handle_one_by_one(work)
         self.stats.ignored += len(ignored)
@@ -180,6 +212,8 @@ class BatchConsumer:
                 await self._handle_together([(message, envelope, handler)])
                 done.append(message)
             except Exception as error:
+                if is_transient(error):
+                    raise
                 deliveries = message.metadata.num_delivered or 1
                 if deliveries >= self.max_deliver:
                     log.warning("dead-lettering %s after %d deliveries: %r", envelope.id, deliveries, error)
@@ -315,6 +349,7 @@ async def consume_forever(
     batch_size: int = 500,
     fetch_timeout: float = 1.0,
     ack_wait_seconds: float = 30.0,
+    retry_delay: float = 1.0,
 ) -> None:
     """Pull batches from the durable consumer and hand them to the batch handler, forever.
 
@@ -325,7 +360,9 @@ async def consume_forever(
         durable_name=subscription.durable,
         ack_policy=JsAckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
-        max_deliver=subscription.batch.max_deliver + 1,
+        # Unbounded here: the batch consumer bounds the deliveries that failed for the message's
+        # own sake and dead-letters it; a database outage must never make JetStream drop it.
+        max_deliver=-1,
         ack_wait=ack_wait_seconds,
         filter_subject=subscription.subject,
     )
@@ -351,10 +388,17 @@ async def consume_forever(
                 continue
             try:
                 await subscription.batch.handle_batch(messages)
-            except Exception:
-                # Unacked messages come back after ack_wait; the database may be down.
-                log.exception("consumer %s could not handle a batch", subscription.durable)
-                await asyncio.sleep(1.0)
+            except Exception as error:
+                # The database may be down: hand the batch back to come again soon (not only
+                # after ack_wait), and wait a little before fetching more.
+                if is_transient(error):
+                    log.warning("consumer %s waits for the database: %r", subscription.durable, error)
+                else:
+                    log.exception("consumer %s could not handle a batch", subscription.durable)
+                for message in messages:
+                    with contextlib.suppress(Exception):
+                        await message.nak(delay=retry_delay)
+                await asyncio.sleep(retry_delay)
     finally:
         with contextlib.suppress(Exception):
             await pull.unsubscribe()

@@ -5,26 +5,36 @@ Crash between publish and mark: the rows are published again with the same ``Nat
 JetStream drops the duplicate inside its window and consumers' inboxes drop it after that.
 Concurrent relays: one holds a lease and publishes in outbox order (per-aggregate order);
 the others wait for the lease to expire.
+
+With ``personal_messages`` in the tables, the transaction that marks rows sent also records
+(person id, stream, stream sequence) from the publish ack of each region-private event that names
+a person, so an erasure can delete exactly those messages (``nzr_common.erasure``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from nats.js.errors import NotFoundError
 from opentelemetry import propagate
 from sqlalchemy import and_, event, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from nzr_common.contracts.base import Envelope, IntegrationEvent
+from nzr_common.contracts.base import Envelope, IntegrationEvent, Visibility
+from nzr_common.erasure import person_ids_in
 from nzr_common.tables import MessagingTables
 
 if TYPE_CHECKING:
     from nats.js import JetStreamContext
+    from nats.js.api import PubAck
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +101,7 @@ class OutboxRelay:
         lease_seconds: float = 15.0,
         holder: str | None = None,
         keep_sent: timedelta = timedelta(days=1),
+        publish_timeout_seconds: float = 10.0,
     ) -> None:
         self.sessions = sessions
         self.tables = tables
@@ -103,6 +114,7 @@ class OutboxRelay:
         self._lease_until: datetime | None = None
         self.published = 0
         self.keep_sent = keep_sent
+        self.publish_timeout_seconds = publish_timeout_seconds
         self._next_housekeeping = 0.0
 
     async def run(self) -> None:
@@ -136,6 +148,7 @@ class OutboxRelay:
         if now < self._next_housekeeping:
             return 0
         self._next_housekeeping = now + every_seconds
+        await delete_records_of_removed_messages(self.sessions, self.tables, self.js)
         return await delete_sent_before(self.sessions, self.tables, datetime.now(UTC) - self.keep_sent)
 
     async def hold_lease(self) -> bool:
@@ -207,30 +220,105 @@ class OutboxRelay:
             ).all()
         if not rows:
             return 0
-        acked = await self._publish(rows)
+        acks = await self._publish(rows)
+        # Rows are matched by event id, not by position: SQLite may give a deleted row's position
+        # to the next row inserted (an erasure deletes unsent rows and adds PersonErased), which
+        # would then be marked sent without ever having been published.
+        acked = [row.event_id for row, _ in acks]
         if acked:
             async with self.sessions() as session, session.begin():
-                await session.execute(
-                    update(outbox).where(outbox.c.position.in_(acked)).values(sent_at=datetime.now(UTC))
+                still_there = set(
+                    await session.scalars(
+                        update(outbox)
+                        .where(outbox.c.event_id.in_(acked))
+                        .values(sent_at=datetime.now(UTC))
+                        .returning(outbox.c.event_id)
+                    )
                 )
+                kept = [(row, ack) for row, ack in acks if row.event_id in still_there]
+                await record_personal_messages(session, self.tables, kept)
+            await self._delete_erased_in_flight(
+                [(row, ack) for row, ack in acks if row.event_id not in still_there]
+            )
             self.published += len(acked)
         if len(acked) < len(rows):
             raise RuntimeError(f"JetStream acknowledged {len(acked)} of {len(rows)} events")
         return len(acked)
 
-    async def _publish(self, rows) -> list[int]:  # type: ignore[no-untyped-def]
+    async def _delete_erased_in_flight(self, vanished: list[tuple[Any, PubAck]]) -> None:
+        """Rows that vanished while their events were being published were erased meanwhile (a
+        GDPR erasure deletes a person's unsent rows; it could not yet know these messages):
+        their region-private messages are deleted from the stream now."""
+        for row, ack in vanished:
+            if PRIVATE_SUBJECT_PART not in row.nats_subject:
+                continue
+            try:
+                await self.js.delete_msg(ack.stream, ack.seq)
+            except NotFoundError:
+                continue  # gone already
+            log.info("deleted %s (seq %d): its row was erased while it was published", row.event_id, ack.seq)
+
+    async def _publish(self, rows) -> list[tuple[Any, PubAck]]:  # type: ignore[no-untyped-def]
         futures = []
         for row in rows:
             headers = {**row.headers, "Nats-Msg-Id": row.event_id}
             futures.append(await self.js.publish_async(row.nats_subject, row.payload, headers=headers))
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        acked: list[int] = []
+        # An ack lost with the connection (a NATS restart) never resolves its future: bound the
+        # wait, or the relay would hang; what was not acked is published again, same Nats-Msg-Id.
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*futures, return_exceptions=True), self.publish_timeout_seconds
+            )
+        except TimeoutError:
+            pass
+        results = [
+            TimeoutError("no ack") if f.cancelled() or not f.done() else (f.exception() or f.result())
+            for f in futures
+        ]
+        acked: list[tuple[Any, PubAck]] = []
         for row, result in zip(rows, results, strict=True):
             if isinstance(result, BaseException):
                 log.warning("publishing %s failed: %r", row.event_id, result)
                 break  # keep order: nothing after a failed event is marked sent
-            acked.append(row.position)
+            acked.append((row, result))
         return acked
+
+
+PRIVATE_SUBJECT_PART = f".{Visibility.PRIVATE.value}."
+
+
+async def record_personal_messages(
+    session: AsyncSession, tables: MessagingTables, acks: list[tuple[Any, PubAck]]
+) -> None:
+    """Record, in the caller's transaction, which stream message of each acked region-private
+    row names which person, and each stream's watermark (the first sequence recorded).
+
+    A duplicate ack (a row published again after a crash) names the first copy's sequence, which
+    may be recorded already: existing records and watermarks are kept.
+    """
+    records, watermark = tables.personal_messages, tables.personal_message_watermarks
+    if records is None or watermark is None:
+        return
+    found: dict[tuple[str, str, int], None] = {}
+    first: dict[str, int] = {}
+    for row, ack in acks:
+        if PRIVATE_SUBJECT_PART not in row.nats_subject:
+            continue
+        first[ack.stream] = min(ack.seq, first.get(ack.stream, ack.seq))
+        for person_id in person_ids_in(row.payload, json.dumps(row.headers)):
+            found[(person_id, ack.stream, ack.seq)] = None
+    if not first:
+        return
+    insert_for = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert_for(watermark).on_conflict_do_nothing(),
+        [{"stream": stream, "first_sequence": sequence} for stream, sequence in first.items()],
+    )
+    if found:  # executemany: any number of rows, batched by the driver
+        await session.execute(
+            insert_for(records).on_conflict_do_nothing(),
+            [{"person_id": p, "stream": s, "stream_sequence": q} for p, s, q in found],
+        )
 
 
 async def delete_sent_before(
@@ -243,3 +331,27 @@ async def delete_sent_before(
             outbox.delete().where(and_(outbox.c.sent_at.is_not(None), outbox.c.sent_at < cutoff))
         )
         return result.rowcount or 0
+
+
+async def delete_records_of_removed_messages(
+    sessions: async_sessionmaker[AsyncSession], tables: MessagingTables, js: JetStreamContext
+) -> int:
+    """Housekeeping: drop personal-message records below each stream's first sequence (the
+    messages left with retention or a purge); returns how many."""
+    records, watermarks = tables.personal_messages, tables.personal_message_watermarks
+    if records is None or watermarks is None:
+        return 0
+    async with sessions() as session:
+        streams = list(await session.scalars(select(watermarks.c.stream)))
+    dropped = 0
+    for stream in streams:
+        try:
+            first = (await js.stream_info(stream)).state.first_seq
+        except NotFoundError:
+            continue  # a stream that is gone is not ours to judge
+        async with sessions() as session, session.begin():
+            result = await session.execute(
+                records.delete().where(records.c.stream == stream, records.c.stream_sequence < first)
+            )
+            dropped += result.rowcount or 0
+    return dropped

@@ -85,7 +85,9 @@ def _field_name(location: tuple[Any, ...]) -> str:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    """Turn every error into problem+json: validation (422 naming the fields), HTTP, unexpected."""
+    """Turn every error into problem+json: validation (422 naming the fields), HTTP, unexpected;
+    and say so in the OpenAPI document."""
+    _document_problems(app)
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, error: ProblemError) -> JSONResponse:
@@ -139,6 +141,56 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(
             request, 500, "Internal Server Error", "An unexpected error occurred; it has been logged."
         )
+
+
+_PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+#: Routes with an anonymous rate limit (``x-access`` from :mod:`nzr_common.access`) answer it.
+_TOO_MANY_REQUESTS: dict[str, Any] = {
+    "description": "Too Many Requests (anonymous rate limit; sign in or wait)",
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds until the next request is accepted",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+}
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Document every error response as ``application/problem+json`` with the Problem schema.
+
+    FastAPI files a response ``model`` under ``application/json`` and leaves the problem media
+    type without a schema; clients (and schemathesis) would then expect the wrong content type
+    and could not check the body. Error responses a route documents with a schema of its own
+    in another media type (``/readyz``'s 503) are left alone.
+    """
+    build = app.openapi
+    documented: list[dict[str, Any]] = []
+
+    def openapi() -> dict[str, Any]:
+        if not documented:
+            document = build()
+            for path_item in document.get("paths", {}).values():
+                for operation in path_item.values():
+                    if isinstance(operation, dict):
+                        if (operation.get("x-access") or {}).get("anonymous_rate_limit"):
+                            operation.setdefault("responses", {})["429"] = dict(_TOO_MANY_REQUESTS)
+                        for code, response in operation.get("responses", {}).items():
+                            if code.isdigit() and int(code) >= 400:
+                                _as_problem(response)
+            documented.append(document)
+        return documented[0]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _as_problem(response: dict[str, Any]) -> None:
+    content = response.get("content") or {}
+    own = {media: item for media, item in content.items() if media != PROBLEM_JSON and item != {}}
+    if own and all(item.get("schema") != _PROBLEM_SCHEMA for item in own.values()):
+        return
+    response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}}
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
@@ -19,7 +19,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from pydantic import BaseModel
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.types import ASGIApp
 
+from nzr_common.access import OPS, api_routes, document_access, route_access, undeclared_routes
 from nzr_common.auth import AdminDep, TokenVerifier
 from nzr_common.contracts.base import IntegrationEvent, region_stream_name, region_stream_subjects
 from nzr_common.db import create_engine, create_sessionmaker
@@ -38,9 +41,18 @@ from nzr_common.settings import ServiceSettings
 from nzr_common.tables import MessagingTables
 from nzr_common.telemetry import setup_telemetry
 from nzr_common.topology import AGGREGATE_STREAM
-from nzr_common.web import BodySizeLimit, RequestMetrics, SecurityHeaders
+from nzr_common.web import (
+    AnonymousRateLimits,
+    BodySizeLimit,
+    RefuseNulCharacters,
+    RequestMetrics,
+    SecurityHeaders,
+)
 
 log = logging.getLogger(__name__)
+
+#: Largest id or offset a database takes (64-bit signed); larger ones are refused with 422.
+MAX_ROW_ID = 2**63 - 1
 
 
 @dataclass
@@ -108,6 +120,37 @@ class Health(BaseModel):
     checks: dict[str, str] = {}
 
 
+class ServiceApp(FastAPI):
+    """FastAPI with the security headers and CORS outside the error middleware, so that every
+    response carries them: unhandled errors (500), 404s, 413s and 429s too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        # The inner error middleware answers 500 through our headers; the outer one only keeps
+        # the usual shape of the stack (OpenTelemetry's instrumentation expects it outermost).
+        app: ASGIApp = super().build_middleware_stack()
+        settings: ServiceSettings = self.state.runtime.settings
+        if settings.cors_origins:
+            app = CORSMiddleware(
+                app,
+                allow_origins=settings.cors_origins,
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=["ETag", "Location", "Retry-After", "Content-Disposition"],
+            )
+        docs = [p for p in (self.docs_url, self.redoc_url, self.swagger_ui_oauth2_redirect_url) if p]
+        app = SecurityHeaders(
+            app,
+            hsts_max_age=settings.hsts_max_age,
+            hsts_include_subdomains=settings.hsts_include_subdomains,
+            docs_paths=docs,
+        )
+        return ServerErrorMiddleware(app)
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document with each operation's access policy as ``x-access``."""
+        return document_access(self, super().openapi(), self.state.runtime.settings.mode)
+
+
 def create_service_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
     """Build the FastAPI app of a service; connections open in the lifespan, not here."""
     registry = CollectorRegistry()
@@ -158,7 +201,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         finally:
             await _shutdown(runtime)
 
-    app = FastAPI(
+    app = ServiceApp(
         title=definition.title,
         description=definition.description,
         version="1.0.0",
@@ -172,20 +215,27 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         app.include_router(router)
     app.include_router(_operations_router(definition))
     app.include_router(_dead_letter_router(definition))
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            expose_headers=["ETag"],
-        )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RefuseNulCharacters)  # inside the size limit: reads bodies it let through
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.rate_limit_enabled:
+        app.add_middleware(
+            AnonymousRateLimits,
+            routes=lambda: _rate_limited_routes(app),
+            limits_by_name={"search": settings.rate_limit_search, "sign_up": settings.rate_limit_sign_up},
+            storage_uri=settings.rate_limit_storage_uri,
+            namespace=f"nzr:{settings.region}:{definition.name}",
+        )
     app.add_middleware(RequestMetrics, registry=registry)
+    if undeclared := undeclared_routes(app):
+        log.warning("routes of %s without a declared access policy: %s", definition.name, undeclared)
     setup_telemetry(app, settings)
     _register_gauges(runtime)
     return app
+
+
+def _rate_limited_routes(app: FastAPI) -> list[tuple[Any, str]]:
+    """The routes that declare an anonymous rate limit, with the limit's name."""
+    return [(route, name) for route in api_routes(app) if (name := route_access(route).rate_limit)]
 
 
 def _consumed_stream(settings: ServiceSettings) -> str:
@@ -304,7 +354,7 @@ async def _shutdown(runtime: Runtime, grace_seconds: float = 5.0) -> None:
 
 
 def _operations_router(definition: ServiceDefinition) -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    router = APIRouter(tags=["operations"], dependencies=[OPS])
 
     @router.get("/healthz", response_model=Health, operation_id=f"{definition.name}_healthz")
     async def healthz() -> Health:
@@ -353,20 +403,22 @@ def _dead_letter_router(definition: ServiceDefinition) -> APIRouter:
         session: SessionDep,
         _: AdminDep,
         include_replayed: bool = False,
-        limit: int = 50,
-        offset: int = 0,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
     ) -> DeadLetterPage:
         """Messages this service's consumers gave up on."""
         return await list_dead_letters(
             session,
             runtime.tables,
             include_replayed=include_replayed,
-            limit=min(max(limit, 1), 500),
-            offset=max(offset, 0),
+            limit=limit,
+            offset=offset,
         )
 
     @router.post("/{letter_id}/replay", operation_id=f"{definition.name}_replay_dead_letter")
-    async def replay_letter(letter_id: int, runtime: RuntimeDep, _: AdminDep) -> dict[str, Any]:
+    async def replay_letter(
+        letter_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], runtime: RuntimeDep, _: AdminDep
+    ) -> dict[str, Any]:
         """Run a dead letter through its handler again (after the cause was fixed)."""
         async with runtime.sessions() as session, session.begin():
             row = await load_dead_letter(session, runtime.tables, letter_id)

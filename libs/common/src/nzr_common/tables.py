@@ -1,4 +1,6 @@
-"""The plumbing tables every service has next to its own: outbox, relay lease, inbox, dead letters.
+"""The plumbing tables every service has next to its own: outbox, relay lease, inbox, dead letters,
+and, in services that publish personal data on region-private subjects, the record of which
+stream messages name which person (``record_personal=True``; see ``nzr_common.erasure``).
 
 They are added to each service's own MetaData (services never share a database), so each
 service's Alembic migrations create them.
@@ -34,10 +36,19 @@ class MessagingTables:
     relay_lease: Table
     inbox: Table
     dead_letters: Table
+    # (person id, stream, stream sequence) of every region-private message naming the person,
+    # and per stream the first sequence from which every such message is recorded.
+    personal_messages: Table | None = None
+    personal_message_watermarks: Table | None = None
 
 
-def add_messaging_tables(metadata: MetaData) -> MessagingTables:
-    """Define the plumbing tables on ``metadata`` and return them."""
+def add_messaging_tables(metadata: MetaData, *, record_personal: bool = False) -> MessagingTables:
+    """Define the plumbing tables on ``metadata`` and return them.
+
+    ``record_personal`` adds ``personal_messages`` and ``personal_message_watermarks``, which
+    let an erasure delete a person's stream messages without reading the stream; services that
+    publish no region-private events (funding, reporting) leave it off and need no migration.
+    """
     outbox = Table(
         "outbox",
         metadata,
@@ -88,4 +99,19 @@ def add_messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("failed_at", UTCDateTime(), nullable=False),
         Column("replayed_at", UTCDateTime(), nullable=True),
     )
-    return MessagingTables(outbox, relay_lease, inbox, dead_letters)
+    if not record_personal:
+        return MessagingTables(outbox, relay_lease, inbox, dead_letters)
+    personal_messages = Table(
+        "personal_messages",
+        metadata,
+        Column("person_id", String(36), primary_key=True),
+        Column("stream", String(64), primary_key=True),
+        Column("stream_sequence", BigInteger, primary_key=True, autoincrement=False),
+    )
+    watermarks = Table(
+        "personal_message_watermarks",
+        metadata,
+        Column("stream", String(64), primary_key=True),
+        Column("first_sequence", BigInteger, nullable=False),
+    )
+    return MessagingTables(outbox, relay_lease, inbox, dead_letters, personal_messages, watermarks)

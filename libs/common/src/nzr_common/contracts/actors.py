@@ -1,5 +1,6 @@
 """Events announced by the actors service."""
 
+import uuid
 from datetime import date, datetime
 from typing import Literal
 
@@ -21,6 +22,17 @@ ActorKind = Literal[
 ]
 Sector = Literal["zivilgesellschaft", "wirtschaft", "verwaltung_politik", "bildung_wissenschaft"]
 ResourceKind = Literal["geld", "sachleistung", "personal", "raeume", "wissen"]
+
+PERSON_NAMESPACE = uuid.UUID("6f1d3a52-9e0b-4c47-8f59-7f6a1c2b9d10")
+
+
+def person_id_for(email: str) -> str:
+    """The pseudonymous id of the person behind an e-mail address, the same in every service.
+
+    Services that hold an address find the person an erasure names by computing this on it,
+    so the erasure event never needs to carry the address itself.
+    """
+    return str(uuid.uuid5(PERSON_NAMESPACE, email.strip().lower()))
 
 
 class ResourceSummary(BaseModel):
@@ -126,11 +138,25 @@ class ContactAdded(IntegrationEvent):
 
 
 class PersonErased(IntegrationEvent):
-    """GDPR Art. 17: every service erases or anonymises what it holds about this person."""
+    """Deprecated (carries the address, which then outlives the erasure in the stream): still
+    handled for messages published before v2; actors publishes PersonErasedV2 only."""
 
     subject = subjects.PERSON_ERASED
     person_id: str
     email: str
+    erased_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.person_id
+
+
+class PersonErasedV2(IntegrationEvent):
+    """GDPR Art. 17: every service erases or anonymises what it holds about this person and
+    deletes the region-private messages it published about them. Carries only the pseudonymous
+    ``person_id`` (see ``person_id_for``), never the address or the name."""
+
+    subject = subjects.PERSON_ERASED_V2
+    person_id: str
     erased_at: datetime
 
     def aggregate_id(self) -> str:

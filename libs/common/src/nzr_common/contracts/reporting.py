@@ -15,6 +15,9 @@ class GoalDefined(IntegrationEvent):
     indicator_id: str | None = None
     target_value: float | None = None
     target_date: date | None = None
+    #: AGS code when the goal is measured in one district of the region (added later, optional:
+    #: older events without it are goals of the whole region).
+    district: str | None = None
 
     def aggregate_id(self) -> str:
         return self.goal_id

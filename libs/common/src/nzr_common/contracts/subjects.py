@@ -15,6 +15,7 @@ COOPERATION_ENDED = shareable("actors", "cooperation_ended")
 RESOURCE_OFFERED = shareable("actors", "resource_offered")
 CONTACT_ADDED = private("actors", "contact_added")
 PERSON_ERASED = private("actors", "person_erased")
+PERSON_ERASED_V2 = private("actors", "person_erased", version=2)
 
 # events (gatherings)
 EVENT_PUBLISHED = shareable("events", "event_published")
