@@ -255,3 +255,75 @@ async def test_openapi_documents_every_actors_route(actors):
         "/api/v1/network/export",
     ):
         assert path in paths, path
+
+
+async def pages_by_cursor(actors, params: dict) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Every page of a search, following next_cursor from the first page."""
+    pages = []
+    cursor = None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        page = (await actors.client.get("/api/v1/actors", params=query, headers=actors.editor)).json()
+        pages.append(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return pages
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "-created_at", "updated_at", "relevance"])
+async def test_cursor_paging_visits_every_match_once_in_the_same_order_as_page_paging(actors, sort):
+    tag = f"cursor{uuid.uuid4().hex[:6]}"
+    for i in range(5):
+        # Two actors share each name: the id breaks the tie, so no row is skipped or repeated.
+        await actors.create(name=f"Verein {tag} {i % 3}", description=f"{tag} " * (i + 1))
+    params = {"q": tag, "sort": sort, "page_size": 2}
+    by_cursor = await pages_by_cursor(actors, params)
+    by_page = [
+        (
+            await actors.client.get("/api/v1/actors", params={**params, "page": n}, headers=actors.editor)
+        ).json()
+        for n in (1, 2, 3)
+    ]
+    assert [len(p["items"]) for p in by_cursor] == [2, 2, 1]
+    assert [p["total"] for p in by_cursor] == [5, 5, 5] and by_cursor[1]["page"] is None
+    assert [a["id"] for p in by_cursor for a in p["items"]] == [a["id"] for p in by_page for a in p["items"]]
+
+
+async def test_a_cursor_stays_stable_when_actors_are_added_before_it(actors):
+    tag = f"stable{uuid.uuid4().hex[:6]}"
+    for i in range(4):
+        await actors.create(name=f"Initiative {tag} {i}", description=tag)
+    first = (
+        await actors.client.get(
+            "/api/v1/actors", params={"q": tag, "sort": "name", "page_size": 2}, headers=actors.editor
+        )
+    ).json()
+    await actors.create(name=f"Aaa Initiative {tag}", description=tag)  # sorts before page one
+    second = (
+        await actors.client.get(
+            "/api/v1/actors",
+            params={"q": tag, "sort": "name", "page_size": 2, "cursor": first["next_cursor"]},
+            headers=actors.editor,
+        )
+    ).json()
+    assert [a["name"] for a in first["items"] + second["items"]] == [
+        f"Initiative {tag} {i}" for i in range(4)
+    ]
+    assert second["next_cursor"] is None and second["total"] == 5
+
+
+async def test_a_foreign_or_broken_cursor_is_a_422_problem_naming_the_cursor(actors, assert_problem):
+    tag = f"badcursor{uuid.uuid4().hex[:6]}"
+    for i in range(3):
+        await actors.create(name=f"Stiftung {tag} {i}", description=tag)
+    first = (
+        await actors.client.get("/api/v1/actors", params={"q": tag, "page_size": 1}, headers=actors.editor)
+    ).json()
+    for params in (
+        {"q": tag, "cursor": "not-a-cursor"},
+        {"q": tag, "cursor": first["next_cursor"], "kind": "verein"},
+        {"q": tag, "cursor": first["next_cursor"], "sort": "-name"},
+    ):
+        assert_problem(
+            await actors.client.get("/api/v1/actors", params=params, headers=actors.editor), 422, "cursor"
+        )

@@ -59,7 +59,7 @@ async def test_bad_cooperations_are_422_problems_naming_the_field(actors, assert
     cases = [
         ({"actor_a": one["id"], "actor_b": one["id"]}, "actor_b"),
         ({"actor_a": one["id"], "actor_b": str(uuid.uuid4())}, "actor_b"),
-        ({"actor_a": one["id"], "actor_b": two["id"], "actor_b_region": "leipzig"}, "actor_b_region"),
+        ({"actor_a": one["id"], "actor_b": two["id"], "actor_a_region": "leipzig"}, "actor_a_region"),
         ({"actor_a": one["id"], "actor_b": two["id"], "topic": "astrologie"}, "topic"),
         ({"actor_a": one["id"], "actor_b": two["id"], "until": "2020-01-01"}, "until"),
         ({"actor_a": one["id"], "actor_b": two["id"], "type": "freundschaft"}, "type"),
@@ -150,3 +150,54 @@ async def test_removing_an_actor_ends_its_cooperations(actors):
         )
 
     assert ended(await actors.events(expected=ended))
+
+
+async def test_a_cooperation_across_regions_needs_both_regions_named_and_a_token_for_both(
+    actors, token_for, assert_problem
+):
+    ours = await actors.create()
+    partner = str(uuid.uuid4())  # an actor of the neighbouring region's database
+    body = {
+        "actor_a": ours["id"],
+        "actor_b": partner,
+        "actor_b_region": "leipzig",
+        "type": "projekt",
+        "since": "2025-01-01",
+    }
+    state_editor = token_for("editor", "state", region=actors.region)
+    other_state = token_for("editor", "state", region="leipzig")
+
+    async def record(json: dict, headers: dict):  # type: ignore[no-untyped-def]
+        return await actors.client.post("/api/v1/cooperations", json=json, headers=headers)
+
+    # A plain editor of this region is not authorised for the other region.
+    assert_problem(
+        await record({**body, "actor_a_region": actors.region}, actors.editor), 403, "actor_b_region"
+    )
+    # Only one region named.
+    assert_problem(await record(body, state_editor), 422, "actor_a_region")
+    # The partner must not be an actor of this region, and ours must be one.
+    local = await actors.create()
+    both = {**body, "actor_a_region": actors.region}
+    assert_problem(await record({**both, "actor_b": local["id"]}, state_editor), 422, "actor_b_region")
+    assert_problem(await record({**both, "actor_a": str(uuid.uuid4())}, state_editor), 422, "actor_a")
+    # A state token of the other region cannot write here at all.
+    assert (await record(both, other_state)).status_code == 403
+    listed = await actors.client.get(
+        "/api/v1/cooperations", params={"actor_id": ours["id"]}, headers=actors.editor
+    )
+    assert listed.json()["total"] == 0
+
+    created = await record(both, state_editor)
+    assert created.status_code == 201, created.text
+    cooperation = created.json()
+    assert (cooperation["actor_a"], cooperation["actor_b"]) == (ours["id"], partner)
+    assert cooperation["actor_b_region"] == "leipzig" and cooperation["cross_sector"] is False
+    by_partner = await actors.client.get(
+        "/api/v1/cooperations", params={"actor_id": partner}, headers=actors.editor
+    )
+    assert [c["id"] for c in by_partner.json()["items"]] == [cooperation["id"]]
+    removed = await actors.client.delete(f"/api/v1/actors/{ours['id']}", headers=actors.editor)
+    assert removed.status_code == 204
+    gone = await actors.client.get(f"/api/v1/cooperations/{cooperation['id']}", headers=actors.editor)
+    assert gone.status_code == 404

@@ -46,16 +46,83 @@ async def test_reimporting_the_same_file_creates_no_duplicates(actors):
     content = rows(tag).encode()
     await import_csv(actors, content)
     again = (await import_csv(actors, content)).json()
-    assert again["imported"] == 0 and again["skipped_existing"] == 2
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
     without_ids = (
         "name,kind,sector,district,municipality\n"
         + f"Tafel {tag} e.V.,verein,zivilgesellschaft,14612000,Dresden\n"
     )
     by_name = (await import_csv(actors, without_ids.encode())).json()
-    assert by_name["imported"] == 0 and by_name["skipped_existing"] == 1
+    assert (by_name["created"], by_name["updated"], by_name["unchanged"]) == (0, 0, 1)
     assert (await actors.client.get("/api/v1/actors", params={"q": tag}, headers=actors.editor)).json()[
         "total"
     ] == 2
+
+
+async def search(actors, tag: str) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    found = await actors.client.get("/api/v1/actors", params={"q": tag}, headers=actors.editor)
+    return {a["external_id"] or a["name"]: a for a in found.json()["items"]}
+
+
+async def test_reimporting_a_changed_file_updates_the_known_actors_and_counts_each_outcome(actors):
+    tag = uuid.uuid4().hex[:6]
+    await import_csv(actors, rows(tag).encode())
+    before = await search(actors, tag)
+    changed = (
+        HEADER
+        + f"{tag}-1;Tafel {tag} e.V.;verein;zivilgesellschaft;14612000;Dresden;soziales|kultur;nein;raeume\n"
+        + f"{tag}-2;Stadtwerke {tag};unternehmen;wirtschaft;14713000;Leipzig;energie_klimaschutz;nein;geld\n"
+        + f"{tag}-6;Neu {tag};initiative;zivilgesellschaft;14612000;Dresden;bne;ja;\n"
+    )
+    report = (await import_csv(actors, changed.encode())).json()
+    assert (report["created"], report["updated"], report["unchanged"], report["invalid"]) == (1, 1, 1, 0)
+    after = await search(actors, tag)
+    tafel = after[f"{tag}-1"]
+    assert report["updated_ids"] == [tafel["id"]] and tafel["id"] == before[f"{tag}-1"]["id"]
+    assert tafel["topics"] == ["soziales", "kultur"] and tafel["public_profile"] is False
+    assert [(r["kind"], r["direction"]) for r in tafel["resources"]] == [("raeume", "offered")]
+    assert tafel["version"] == before[f"{tag}-1"]["version"] + 1
+    assert after[f"{tag}-2"]["version"] == before[f"{tag}-2"]["version"]
+    assert sorted(after) == [f"{tag}-1", f"{tag}-2", f"{tag}-6"]
+    updated = await actors.events(
+        expected=lambda es: any(
+            e["type"] == "nzr.actors.actor_updated.v1" and e["subject"] == tafel["id"] for e in es
+        )
+    )
+    updated = [e for e in updated if e["subject"] == tafel["id"]]
+    assert [e["data"]["topics"] for e in updated if e["type"].endswith("actor_updated.v1")] == [
+        ["soziales", "kultur"]
+    ]
+
+
+async def test_a_file_without_ids_updates_the_actor_with_the_same_name_in_the_same_place(actors):
+    tag = uuid.uuid4().hex[:6]
+    first = (
+        "name;kind;sector;district;municipality;description\n"
+        f"Bündnis {tag};verein;zivilgesellschaft;14612000;Pirna;alt\n"
+    )
+    await import_csv(actors, first.encode())
+    # Same name key (case, umlauts, legal form ignored) and place; the empty cell keeps the value.
+    second = (
+        "name;kind;sector;district;municipality;description;website\n"
+        f"BUENDNIS {tag} e.V.;initiative;zivilgesellschaft;14612000;Pirna;;https://{tag}.example.org\n"
+    )
+    report = (await import_csv(actors, second.encode())).json()
+    assert (report["created"], report["updated"]) == (0, 1), report
+    (actor,) = (await search(actors, tag)).values()
+    assert actor["kind"] == "initiative" and actor["description"] == "alt"
+    assert actor["website"] == f"https://{tag}.example.org/" and actor["name"] == f"BUENDNIS {tag} e.V."
+
+
+async def test_an_all_or_nothing_reimport_with_an_invalid_row_updates_nothing(actors):
+    tag = uuid.uuid4().hex[:6]
+    await import_csv(actors, rows(tag).encode())
+    changed = rows(tag).replace("soziales|bne", "kultur")
+    report = (await import_csv(actors, changed.encode(), all_or_nothing="true")).json()
+    assert (report["created"], report["updated"], report["invalid"]) == (0, 0, 3)
+    assert (await search(actors, tag))[f"{tag}-1"]["topics"] == ["soziales", "bne"]
+    dry = (await import_csv(actors, changed.encode(), dry_run="true")).json()
+    assert (dry["updated"], dry["updated_ids"] != [], dry["dry_run"]) == (1, True, True)
+    assert (await search(actors, tag))[f"{tag}-1"]["topics"] == ["soziales", "bne"]
 
 
 async def test_comma_separated_files_with_a_bom_are_read_too(actors):
@@ -85,7 +152,7 @@ async def test_all_or_nothing_and_dry_run_imports_write_nothing(actors):
     strict = (await import_csv(actors, rows(tag).encode(), all_or_nothing="true")).json()
     assert strict["imported"] == 0 and strict["invalid"] == 3
     dry = (await import_csv(actors, rows(tag).encode(), dry_run="true")).json()
-    assert dry["imported"] == 0 and dry["dry_run"] is True
+    assert (dry["created"], dry["created_ids"], dry["dry_run"]) == (2, [], True)
     assert (await actors.client.get("/api/v1/actors", params={"q": tag}, headers=actors.editor)).json()[
         "total"
     ] == 0

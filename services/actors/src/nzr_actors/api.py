@@ -1,9 +1,11 @@
 """HTTP routes of the actors service: parse, call one service function, map the result."""
 
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from nzr_actors import domain, service
 from nzr_actors.schemas import (
@@ -28,6 +30,7 @@ from nzr_actors.schemas import (
     SuggestionList,
 )
 from nzr_actors.settings import ActorsSettings
+from nzr_common.access import anonymous_rate_limit
 from nzr_common.auth import AdminDep, EditorDep, Principal, PrincipalDep, Role
 from nzr_common.contracts.actors import ActorKind, ResourceKind, Sector
 from nzr_common.runtime import OutboxDep, SessionDep
@@ -44,6 +47,15 @@ PageSize = Annotated[int, Query(ge=1, le=200)]
 
 def _settings(request: Request) -> ActorsSettings:
     return request.app.state.runtime.settings
+
+
+async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    async with request.app.state.actor_reader.engine.connect() as connection:
+        yield connection
+
+
+# Reads without a transaction (see nzr_actors.reads): one round trip per statement.
+ReadDep = Annotated[AsyncConnection, Depends(_read_connection)]
 
 
 def _sees_private(request: Request, principal: Principal) -> bool:
@@ -84,10 +96,15 @@ async def create_actor(
     return actor
 
 
-@router.get("", response_model=ActorPage, operation_id="search_actors")
+@router.get(
+    "",
+    response_model=ActorPage,
+    operation_id="search_actors",
+    dependencies=[anonymous_rate_limit("search")],
+)
 async def search_actors(
     request: Request,
-    session: SessionDep,
+    connection: ReadDep,
     principal: PrincipalDep,
     q: Annotated[
         str | None,
@@ -102,10 +119,18 @@ async def search_actors(
     sort: ActorSort | None = None,
     page: PageNo = 1,
     page_size: PageSize = 20,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=2000, description="`next_cursor` of the previous page (then `page` is ignored)"),
+    ] = None,
 ) -> ActorPage:
-    """Search actors; anonymous callers find only actors with a public profile."""
+    """Search actors; anonymous callers find only actors with a public profile.
+
+    Page through the results by `page` (with `total`) or by the opaque `next_cursor`, which
+    stays stable while actors are added or changed.
+    """
     return await service.search_actors(
-        session=session,
+        connection=connection,
         q=q,
         kinds=kind or [],
         sectors=sector or [],
@@ -117,12 +142,13 @@ async def search_actors(
         sort=sort,
         page=page,
         page_size=page_size,
+        cursor=cursor,
     )
 
 
 @router.get("/duplicates", response_model=DuplicateReport, operation_id="check_actor_duplicates")
 async def check_duplicates(
-    session: SessionDep,
+    connection: ReadDep,
     _: EditorDep,
     name: Annotated[str, Query(min_length=2, max_length=300)],
     district: Annotated[str, Query(pattern=r"^\d{8}$")],
@@ -131,7 +157,7 @@ async def check_duplicates(
 ) -> DuplicateReport:
     """Likely duplicates of an actor about to be created: similar name in the same place, same website."""
     return await service.find_duplicates(
-        session=session, name=name, municipality=municipality, district=district, website=website
+        session=connection, name=name, municipality=municipality, district=district, website=website
     )
 
 
@@ -297,12 +323,21 @@ async def record_cooperation(
     response: Response,
     session: SessionDep,
     outbox: OutboxDep,
-    _: EditorDep,
+    principal: EditorDep,
 ) -> CooperationRead:
-    """Record a cooperation between two actors of the region."""
+    """Record a cooperation between two actors of the region.
+
+    With an actor of another region: name both regions (`actor_a_region`, `actor_b_region`)
+    and send a token of this region that also carries the `state` role.
+    """
     runtime = request.app.state.runtime
     cooperation = await service.record_cooperation(
-        session=session, outbox=outbox, region=runtime.region, topics=set(runtime.settings.topics), data=body
+        session=session,
+        outbox=outbox,
+        region=runtime.region,
+        topics=set(runtime.settings.topics),
+        data=body,
+        may_cross_regions=principal.has(Role.STATE),
     )
     response.headers["Location"] = f"/api/v1/cooperations/{cooperation.id}"
     return cooperation
@@ -346,7 +381,7 @@ async def end_cooperation(
 @networks.get("/metrics", response_model=NetworkMetrics, operation_id="network_metrics")
 async def network_metrics(
     request: Request,
-    session: SessionDep,
+    connection: ReadDep,
     _: EditorDep,
     district: str | None = None,
     on: date | None = None,
@@ -354,7 +389,7 @@ async def network_metrics(
 ) -> NetworkMetrics:
     """Density, components, degree and betweenness centrality, isolated actors, cross-sector share."""
     return await service.network_metrics(
-        session=session, district=district, on=on, top_n=top or _settings(request).network_top_n
+        session=connection, district=district, on=on, top_n=top or _settings(request).network_top_n
     )
 
 

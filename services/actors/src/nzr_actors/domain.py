@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
+import hashlib
 import io
+import json
 import re
-import uuid
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from urllib.parse import urlsplit
 
+from nzr_common.contracts.actors import person_id_for  # noqa: F401  (the contract's pseudonym)
 from nzr_common.text import fold, search_document
 
 # Legal forms and filler words that say nothing about which organisation a name means.
@@ -18,7 +22,6 @@ NAME_NOISE = frozenset(
     "das und fuer von im in am".split()
 )
 DUPLICATE_NAME_THRESHOLD = 0.85
-PERSON_NAMESPACE = uuid.UUID("6f1d3a52-9e0b-4c47-8f59-7f6a1c2b9d10")
 
 
 @dataclass(frozen=True)
@@ -88,11 +91,6 @@ def actor_search_document(
     return search_document(name, description, municipality, *topic_words)
 
 
-def person_id_for(email: str) -> str:
-    """A stable pseudonymous id of the person behind an e-mail address, the same in every service."""
-    return str(uuid.uuid5(PERSON_NAMESPACE, email.strip().lower()))
-
-
 def parse_if_match(header: str | None) -> set[int] | None:
     """Versions named by an ``If-Match`` header; None for ``*``, empty set for nothing usable."""
     if header is None:
@@ -109,6 +107,47 @@ def parse_if_match(header: str | None) -> set[int] | None:
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+# --- cursor pagination -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next page of a search starts: after the row with these sort values and id."""
+
+    sort: str
+    scope: str
+    values: list[object]
+    last_id: str
+
+
+def search_scope(**criteria: object) -> str:
+    """A short fingerprint of a search's query and filters; a cursor is valid only for its search."""
+    canonical = json.dumps(
+        {k: sorted(v) if isinstance(v, list) else v for k, v in criteria.items()}, sort_keys=True
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    """An opaque, URL-safe token (clients must not parse it)."""
+    raw = json.dumps([cursor.sort, cursor.scope, cursor.values, cursor.last_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> Cursor:
+    """The cursor behind a token; ValueError when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        sort, scope, values, last_id = json.loads(raw)
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as error:
+        raise ValueError("not a cursor of this API (use next_cursor of the previous page)") from error
+    if not (isinstance(sort, str) and isinstance(scope, str) and isinstance(values, list)):
+        raise ValueError("not a cursor of this API (use next_cursor of the previous page)")
+    if not isinstance(last_id, str) or not all(isinstance(v, str | int | float) for v in values):
+        raise ValueError("not a cursor of this API (use next_cursor of the previous page)")
+    return Cursor(sort=sort, scope=scope, values=values, last_id=last_id)
 
 
 def cooperation_pair(actor_a: str, actor_b: str) -> tuple[str, str]:

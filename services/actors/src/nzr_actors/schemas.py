@@ -1,11 +1,12 @@
 """API schemas of the actors service (separate from the tables)."""
 
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, field_validator, model_validator
 
 from nzr_common.contracts.actors import ActorKind, ResourceKind, Sector
+from nzr_common.nul import refuse_nul
 
 CooperationType = Literal["projekt", "veranstaltung", "vereinbarung", "austausch", "ressourcen"]
 CooperationOrigin = Literal["manual", "agreement", "event"]
@@ -30,6 +31,11 @@ class ResourceRead(ResourceIn):
 
 class ActorCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        return refuse_nul(value)  # CSV cells come here unchecked; PostgreSQL cannot store U+0000
 
     name: str = Field(min_length=2, max_length=300)
     kind: ActorKind
@@ -90,9 +96,12 @@ class ActorRead(BaseModel):
 
 class ActorPage(BaseModel):
     items: list[ActorRead]
-    total: int
-    page: int
+    total: int = Field(description="actors matching the search (all pages)")
+    page: int | None = Field(description="page number; null when the page was asked for by cursor")
     page_size: int
+    next_cursor: str | None = Field(
+        default=None, description="opaque cursor of the next page (`?cursor=`); null on the last page"
+    )
 
 
 class DuplicateCandidate(BaseModel):
@@ -171,7 +180,15 @@ class CooperationCreate(BaseModel):
     since: date
     until: date | None = None
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
-    actor_b_region: str | None = Field(default=None, description="region of actor_b when not this one")
+    actor_a_region: str | None = Field(
+        default=None, max_length=40, description="region of actor_a (this one); required across regions"
+    )
+    actor_b_region: str | None = Field(
+        default=None,
+        max_length=40,
+        pattern=r"^[a-z0-9_-]+$",
+        description="region of actor_b when not this one (needs a token with the `state` role)",
+    )
 
 
 class CooperationEnd(BaseModel):
@@ -191,7 +208,8 @@ class CooperationRead(BaseModel):
     until: date | None
     origin: CooperationOrigin
     origin_id: str | None
-    cross_sector: bool
+    actor_b_region: str | None = Field(default=None, description="set when actor_b is of another region")
+    cross_sector: bool = Field(description="false when actor_b's sector is unknown here (other region)")
     created_at: datetime
 
 
@@ -250,9 +268,12 @@ class ImportRowError(BaseModel):
 
 class ImportReport(BaseModel):
     rows: int
-    imported: int
-    skipped_existing: int
+    created: int = Field(description="new actors (on a dry run: that would be created)")
+    imported: int = Field(description="the same as `created` (kept for older clients)")
+    updated: int = Field(description="known actors the file changed (on a dry run: would change)")
+    unchanged: int = Field(description="known actors the file leaves as they are")
     invalid: int
     dry_run: bool
     created_ids: list[str]
+    updated_ids: list[str]
     errors: list[ImportRowError]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from pydantic import ValidationError
 from sqlalchemy import Float, String, and_, delete, func, literal_column, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from nzr_actors import domain, network
@@ -52,11 +55,12 @@ from nzr_common.contracts.actors import (
     ContactAdded,
     CooperationEnded,
     CooperationRecorded,
-    PersonErased,
+    PersonErasedV2,
     ResourceOffered,
     ResourceSummary,
 )
 from nzr_common.contracts.base import IntegrationEvent
+from nzr_common.erasure import MessagingEraser, erase_from_messaging_tables
 from nzr_common.outbox import Outbox
 from nzr_common.problems import InvalidParam, ProblemError
 from nzr_common.regions import Region
@@ -234,9 +238,9 @@ async def register_actor(
 async def get_actor(*, reader: ActorReader, actor_id: str, include_private: bool) -> tuple[int, bytes]:
     """One actor as (version, JSON document); without ``include_private`` only public profiles."""
     found = await reader.actor(actor_id)
-    if found is None or (not include_private and not found["public_profile"]):
+    if found is None or (not include_private and not found.public_profile):
         raise _not_found("actor", actor_id)
-    return found["version"], ActorRead.model_validate(found).model_dump_json().encode()
+    return found.version, found.document
 
 
 async def update_actor(
@@ -260,31 +264,9 @@ async def update_actor(
             if row is None:
                 raise _not_found("actor", actor_id)
             _check_version(row, if_match, required=True)
-            new_resources: list[dict] = []
-            for name, value in changes.items():
-                if name == "resources":
-                    new_resources = _replace_resources(row, data.resources or [])
-                elif name == "website":
-                    row.website = str(data.website) if data.website else None
-                elif name == "topics":
-                    row.topics = list(value)
-                else:
-                    setattr(row, name, value.strip() if name == "name" else value)
-            _derive(row)
-            if "topics" in changes:
-                await session.execute(delete(ActorTopicRow).where(ActorTopicRow.actor_id == row.id))
-                session.add_all([ActorTopicRow(topic=t, actor_id=row.id) for t in row.topics])
-            if "resources" in changes:
-                await session.execute(delete(ActorResourceRow).where(ActorResourceRow.actor_id == row.id))
-                session.add_all(
-                    [
-                        ActorResourceRow(
-                            id=r["id"], actor_id=row.id, kind=r["kind"], direction=r["direction"]
-                        )
-                        for r in row.resources
-                    ]
-                )
+            new_resources = _write_changes(row, data)
             row.updated_at = datetime.now(UTC)
+            await _reindex(session, row, data)
             await session.flush()
             await outbox.add(
                 session,
@@ -294,6 +276,37 @@ async def update_actor(
     except StaleDataError as error:
         raise ProblemError(412, "Precondition Failed", "The actor was changed concurrently.") from error
     return _actor_read(row)
+
+
+def _write_changes(row: ActorRow, data: ActorUpdate) -> list[dict]:
+    """Set the fields sent on the row and recompute its keys; returns the resources that are new."""
+    new_resources: list[dict] = []
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if name == "resources":
+            new_resources = _replace_resources(row, data.resources or [])
+        elif name == "website":
+            row.website = str(data.website) if data.website else None
+        elif name == "topics":
+            row.topics = list(value)
+        else:
+            setattr(row, name, value.strip() if name == "name" else value)
+    _derive(row)
+    return new_resources
+
+
+async def _reindex(session: AsyncSession, row: ActorRow, data: ActorUpdate) -> None:
+    """Rewrite the topic and resource index rows of the fields sent."""
+    if "topics" in data.model_fields_set:
+        await session.execute(delete(ActorTopicRow).where(ActorTopicRow.actor_id == row.id))
+        session.add_all([ActorTopicRow(topic=t, actor_id=row.id) for t in row.topics])
+    if "resources" in data.model_fields_set:
+        await session.execute(delete(ActorResourceRow).where(ActorResourceRow.actor_id == row.id))
+        session.add_all(
+            [
+                ActorResourceRow(id=r["id"], actor_id=row.id, kind=r["kind"], direction=r["direction"])
+                for r in row.resources
+            ]
+        )
 
 
 def _replace_resources(row: ActorRow, items: list[ResourceIn]) -> list[dict]:
@@ -329,6 +342,8 @@ async def remove_actor(*, session: AsyncSession, outbox: Outbox, actor_id: str, 
         events: list[IntegrationEvent] = [
             CooperationEnded(cooperation_id=c, until=now.date()) for c in active
         ]
+        # actor_b has no foreign key (it may be another region's actor): delete these here.
+        await session.execute(delete(CooperationRow).where(CooperationRow.actor_b == actor_id))
         await session.delete(row)
         await outbox.add(session, *events, ActorRemoved(actor_id=actor_id, removed_at=now))
 
@@ -336,14 +351,17 @@ async def remove_actor(*, session: AsyncSession, outbox: Outbox, actor_id: str, 
 # --- search and duplicates -------------------------------------------------------------------
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
+def _dialect(connection: AsyncSession | AsyncConnection) -> str:
+    if isinstance(connection, AsyncSession):
+        return connection.get_bind().dialect.name
+    return connection.dialect.name
 
 
-def _text_match(session: AsyncSession, terms: list[str]):  # type: ignore[no-untyped-def]
+def _text_match(dialect: str, terms: list[str]):  # type: ignore[no-untyped-def]
     """(where clause, relevance expression) for stems that must all occur."""
-    if _dialect(session) == "postgresql":
-        vector = func.to_tsvector(literal_column("'simple'::regconfig"), ActorRow.search_text)
+    if dialect == "postgresql":
+        # The stored tsvector column of migration 0002 (GIN indexed): nothing is re-parsed.
+        vector = literal_column("actors.search_vector")
         query = func.to_tsquery(literal_column("'simple'::regconfig"), " & ".join(terms))
         return vector.op("@@")(query), func.ts_rank(vector, query)
     hits = (
@@ -357,9 +375,30 @@ def _text_match(session: AsyncSession, terms: list[str]):  # type: ignore[no-unt
     )
 
 
+SORT_KEYS: dict[str, list[tuple[str, bool]]] = {
+    # sort → [(key, descending)]; the id always breaks ties (ascending), so the order is total.
+    "relevance": [("relevance", True), ("name_key", False)],
+    "name": [("name_key", False)],
+    "-name": [("name_key", True)],
+    "created_at": [("created_at", False)],
+    "-created_at": [("created_at", True)],
+    "updated_at": [("updated_at", False)],
+    "-updated_at": [("updated_at", True)],
+}
+
+
+def _keyset_after(keys: list[tuple[object, bool]], values: list[object], last_id: str):  # type: ignore[no-untyped-def]
+    """Rows after (values, last_id) in the order of ``keys``: k1 > v1 OR (k1 = v1 AND (...))."""
+    condition = ActorRow.id > last_id
+    for (expression, descending), value in reversed(list(zip(keys, values, strict=True))):
+        beyond = expression < value if descending else expression > value  # type: ignore[operator]
+        condition = or_(beyond, and_(expression == value, condition))
+    return condition
+
+
 async def search_actors(
     *,
-    session: AsyncSession,
+    connection: AsyncConnection,
     q: str | None,
     kinds: list[str],
     sectors: list[str],
@@ -371,13 +410,14 @@ async def search_actors(
     sort: ActorSort | None,
     page: int,
     page_size: int,
+    cursor: str | None = None,
 ) -> ActorPage:
-    """German full-text search with filters, sorting and a total count."""
+    """German full-text search with filters, sorting, a total count and page or cursor paging."""
     where = []
     relevance = None
     terms = tokens(q) if q else []
     if terms:
-        match, relevance = _text_match(session, terms)
+        match, relevance = _text_match(_dialect(connection), terms)
         where.append(match)
     elif q and q.strip():
         where.append(literal_column("1") == 0)  # only stop words: nothing can match
@@ -402,42 +442,94 @@ async def search_actors(
                 )
             )
     sort = sort or ("relevance" if relevance is not None else "name")
-    order = {
-        "name": [ActorRow.name_key.asc()],
-        "-name": [ActorRow.name_key.desc()],
-        "created_at": [ActorRow.created_at.asc()],
-        "-created_at": [ActorRow.created_at.desc()],
-        "updated_at": [ActorRow.updated_at.asc()],
-        "-updated_at": [ActorRow.updated_at.desc()],
-        "relevance": [relevance.desc(), ActorRow.name_key.asc()]
-        if relevance is not None
-        else [ActorRow.name_key.asc()],
-    }[sort]
+    if sort == "relevance" and relevance is None:
+        sort = "name"
+    expressions = {
+        "relevance": relevance,
+        "name_key": ActorRow.name_key,
+        "created_at": ActorRow.created_at,
+        "updated_at": ActorRow.updated_at,
+    }
+    keys = [(expressions[name], descending) for name, descending in SORT_KEYS[sort]]
+    order = [e.desc() if descending else e.asc() for e, descending in keys] + [ActorRow.id.asc()]
+    scope = domain.search_scope(
+        q=q,
+        kinds=kinds,
+        sectors=sectors,
+        districts=districts,
+        topics=topics,
+        offers=offers,
+        needs=needs,
+        public_only=public_only,
+    )
+    key_columns = [e.label(f"sort_{i}") for i, (e, _) in enumerate(keys)]
     columns = [ActorRow.__table__.c[c] for c in READ_COLUMNS]
-    # The total rides along as a window count: one statement for the page and its total.
-    rows = (
-        (
-            await session.execute(
-                select(*columns, func.count().over().label("total"))
-                .where(*where)
-                .order_by(*order, ActorRow.id)
-                .limit(page_size)
-                .offset((page - 1) * page_size)
+    statement = select(*columns, *key_columns)
+    if cursor is not None:
+        position = _read_cursor(cursor, sort=sort, scope=scope, keys=len(keys))
+        statement = statement.where(
+            *where, _keyset_after(keys, _cursor_values(position.values, SORT_KEYS[sort]), position.last_id)
+        )
+        total = await connection.scalar(select(func.count()).select_from(ActorRow).where(*where)) or 0
+    else:
+        # The total rides along as a window count: one statement for the page and its total.
+        statement = statement.add_columns(func.count().over().label("total")).where(*where)
+        statement = statement.offset((page - 1) * page_size)
+    rows = (await connection.execute(statement.order_by(*order).limit(page_size + 1))).mappings().all()
+    more, rows = len(rows) > page_size, rows[:page_size]
+    if cursor is None:
+        total = (
+            rows[0]["total"]
+            if rows
+            else await connection.scalar(select(func.count()).select_from(ActorRow).where(*where)) or 0
+        )
+    items = [ActorRead.model_validate({c: r[c] for c in READ_COLUMNS}) for r in rows]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = domain.encode_cursor(
+            domain.Cursor(
+                sort=sort,
+                scope=scope,
+                values=[_cursor_value(last[f"sort_{i}"]) for i in range(len(keys))],
+                last_id=last["id"],
             )
         )
-        .mappings()
-        .all()
+    return ActorPage(
+        items=items,
+        total=total,
+        page=None if cursor is not None else page,
+        page_size=page_size,
+        next_cursor=next_cursor,
     )
-    if rows:
-        total = rows[0]["total"]
-    else:
-        total = await session.scalar(select(func.count()).select_from(ActorRow).where(*where)) or 0
-    items = [ActorRead.model_validate(dict(r)) for r in rows]
-    return ActorPage(items=items, total=total, page=page, page_size=page_size)
+
+
+def _cursor_value(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _cursor_values(values: list[object], keys: list[tuple[str, bool]]) -> list[object]:
+    return [
+        datetime.fromisoformat(str(v)) if name in ("created_at", "updated_at") else v
+        for v, (name, _) in zip(values, keys, strict=True)
+    ]
+
+
+def _read_cursor(cursor: str, *, sort: str, scope: str, keys: int) -> domain.Cursor:
+    try:
+        position = domain.decode_cursor(cursor)
+    except ValueError as error:
+        raise _invalid("Invalid cursor", [domain.InvalidField("cursor", str(error))]) from error
+    if position.sort != sort or position.scope != scope or len(position.values) != keys:
+        raise _invalid(
+            "Invalid cursor",
+            [domain.InvalidField("cursor", "the cursor belongs to another search (query, filters or sort)")],
+        )
+    return position
 
 
 async def _duplicate_candidates(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     *,
     name: str,
     municipality: str | None,
@@ -497,7 +589,7 @@ async def _duplicate_candidates(
 
 async def find_duplicates(
     *,
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     name: str,
     municipality: str | None,
     district: str,
@@ -611,13 +703,23 @@ async def export_person(*, session: AsyncSession, email: str) -> PersonExport:
 
 
 async def erase_person(*, session: AsyncSession, outbox: Outbox, email: str) -> PersonErasure:
-    """Delete the person's data and announce PersonErased so every service erases its copies."""
+    """Delete the person's data and the events about them still in the outbox, and announce
+    PersonErasedV2 (the pseudonymous id only) so every service erases its copies."""
     person_id = domain.person_id_for(email)
     now = datetime.now(UTC)
     async with session.begin():
         result = await session.execute(delete(ContactRow).where(ContactRow.person_id == person_id))
-        await outbox.add(session, PersonErased(person_id=person_id, email=email, erased_at=now))
+        await erase_from_messaging_tables(session, outbox.tables, person_id)
+        await outbox.add(session, PersonErasedV2(person_id=person_id, erased_at=now))
     return PersonErasure(person_id=person_id, erased_contacts=result.rowcount or 0, erased_at=now)
+
+
+async def erase_published_copies(
+    *, session: AsyncSession, eraser: MessagingEraser, region: str, person_id: str
+) -> None:
+    """On our own PersonErasedV2: delete the ContactAdded messages about the person from the
+    stream (and any outbox row or dead letter that still names them)."""
+    await eraser.erase_person(session, region=region, person_id=person_id)
 
 
 # --- cooperations ----------------------------------------------------------------------------
@@ -636,7 +738,8 @@ def _cooperation_read(row: CooperationRow, sectors: dict[str, str]) -> Cooperati
         origin=row.origin,
         origin_id=row.origin_id,
         created_at=row.created_at,
-        cross_sector=sectors.get(row.actor_a) != sectors.get(row.actor_b),
+        actor_b_region=row.partner_region,
+        cross_sector=row.actor_b in sectors and sectors.get(row.actor_a) != sectors[row.actor_b],
     )
 
 
@@ -654,19 +757,36 @@ async def record_cooperation(
     region: Region,
     topics: set[str],
     data: CooperationCreate,
+    may_cross_regions: bool = False,
 ) -> CooperationRead:
-    """Record a manual cooperation between two actors of the region; announce CooperationRecorded."""
+    """Record a manual cooperation; announce CooperationRecorded.
+
+    Both actors are of this region, unless the request names both regions (``actor_a_region``
+    this one, ``actor_b_region`` the other) and ``may_cross_regions`` says the caller is
+    authorised for both (a token of this region carrying the ``state`` role).
+    """
+    partner_region = data.actor_b_region if data.actor_b_region not in (None, region.id) else None
+    if partner_region is not None and not may_cross_regions:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            f"actor_b belongs to region {partner_region}: a cooperation across regions needs a token "
+            "authorised for both regions (this region's token with the state role).",
+            invalid_params=[InvalidParam(name="actor_b_region", reason="not authorised for this region")],
+        )
     problems = []
-    if data.actor_a == data.actor_b:
-        problems.append(domain.InvalidField("actor_b", "an actor cannot cooperate with itself"))
-    if data.actor_b_region not in (None, region.id):
+    if data.actor_a_region not in (None, region.id):
+        problems.append(
+            domain.InvalidField("actor_a_region", f"actor_a must be an actor of this region ({region.id})")
+        )
+    elif partner_region is not None and data.actor_a_region is None:
         problems.append(
             domain.InvalidField(
-                "actor_b_region",
-                f"actor_b belongs to region {data.actor_b_region}; cooperations across "
-                "regions need both regions' authorisation, which this region's token cannot give",
+                "actor_a_region", f"name both regions for a cooperation across regions ({region.id})"
             )
         )
+    if data.actor_a == data.actor_b:
+        problems.append(domain.InvalidField("actor_b", "an actor cannot cooperate with itself"))
     if data.topic is not None and data.topic not in topics:
         problems.append(domain.InvalidField("topic", f"unknown topic: {data.topic}"))
     if data.until is not None and data.until < data.since:
@@ -676,18 +796,29 @@ async def record_cooperation(
     now = datetime.now(UTC)
     async with session.begin():
         sectors = await _sectors(session, {data.actor_a, data.actor_b})
+        local = ("actor_a",) if partner_region else ("actor_a", "actor_b")
         missing = [
             domain.InvalidField(f, f"no actor {getattr(data, f)} in this region")
-            for f in ("actor_a", "actor_b")
+            for f in local
             if getattr(data, f) not in sectors
         ]
+        if partner_region and data.actor_b in sectors:
+            missing.append(
+                domain.InvalidField("actor_b_region", f"actor {data.actor_b} is an actor of this region")
+            )
         if missing:
             raise _invalid("Invalid cooperation", missing)
-        a, b = domain.cooperation_pair(data.actor_a, data.actor_b)
+        # Across regions this region's actor comes first; otherwise the pair is stored sorted.
+        a, b = (
+            (data.actor_a, data.actor_b)
+            if partner_region
+            else domain.cooperation_pair(data.actor_a, data.actor_b)
+        )
         row = CooperationRow(
             id=str(uuid.uuid4()),
             actor_a=a,
             actor_b=b,
+            partner_region=partner_region,
             type=data.type,
             topic=data.topic,
             description=data.description,
@@ -897,13 +1028,40 @@ def _ranked(items: list[network.Ranked]) -> list[RankedActor]:
     return [RankedActor(actor_id=i.actor_id, name=i.name, value=i.value) for i in items]
 
 
+async def _load_lean_network(
+    connection: AsyncSession | AsyncConnection, *, district: str | None, on: date
+) -> tuple[frozenset[tuple[str, str, str]], frozenset[tuple[str, str]]]:
+    """Two lean queries: (id, name, sector) of the actors, and the pairs cooperating on ``on``."""
+    actor_query = select(ActorRow.id, ActorRow.name, ActorRow.sector)
+    pair_query = (
+        select(CooperationRow.actor_a, CooperationRow.actor_b)
+        .where(
+            CooperationRow.since <= on,
+            or_(CooperationRow.until.is_(None), CooperationRow.until >= on),
+        )
+        .distinct()
+    )
+    if district:
+        actor_query = actor_query.where(ActorRow.district == district)
+        end_a, end_b = aliased(ActorRow), aliased(ActorRow)
+        pair_query = (
+            pair_query.join(end_a, end_a.id == CooperationRow.actor_a)
+            .join(end_b, end_b.id == CooperationRow.actor_b)
+            .where(end_a.district == district, end_b.district == district)
+        )
+    actors = frozenset((r[0], r[1], r[2]) for r in await connection.execute(actor_query))
+    pairs = frozenset((r[0], r[1]) for r in await connection.execute(pair_query))
+    return actors, pairs
+
+
 async def network_metrics(
-    *, session: AsyncSession, district: str | None, on: date | None, top_n: int
+    *, session: AsyncSession | AsyncConnection, district: str | None, on: date | None, top_n: int
 ) -> NetworkMetrics:
     """Density, components, centralities, isolated actors and cross-sector share of the region."""
     on = on or date.today()
-    nodes, edges = await _load_network(session, district=district)
-    result = network.metrics(network.build_graph(nodes, edges, on=on), top_n=top_n)
+    actors, pairs = await _load_lean_network(session, district=district, on=on)
+    # The analysis is CPU-bound (hundreds of ms for thousands of actors): off the event loop.
+    result = await asyncio.to_thread(network.metrics_cached, actors, pairs, top_n)
     return NetworkMetrics(
         actors=result.actors,
         cooperations=result.cooperations,
@@ -983,7 +1141,12 @@ async def import_actors(
     all_or_nothing: bool,
     max_rows: int,
 ) -> ImportReport:
-    """Import actors from CSV: valid rows in one transaction, each invalid row reported by line."""
+    """Import actors from CSV in one transaction: new rows create actors, known ones update them.
+
+    A row means the actor with its ``external_id``, else the one with its name key and place
+    (unless the row and that actor carry different external ids). Only the cells with a value
+    are written; a row that changes nothing is counted as unchanged. Every invalid row is reported by line.
+    """
     try:
         rows = domain.read_actor_csv(raw)
     except domain.CsvRejected as error:
@@ -991,7 +1154,7 @@ async def import_actors(
     if len(rows) > max_rows:
         raise _invalid("Invalid CSV file", [domain.InvalidField("file", f"more than {max_rows} rows")])
     errors: list[ImportRowError] = []
-    valid: list[tuple[int, ActorCreate]] = []
+    valid: list[tuple[int, ActorCreate, frozenset[str]]] = []
     for row in rows:
         if "__error__" in row.values:
             errors.append(ImportRowError(line=row.line, field="row", reason=row.values["__error__"]))
@@ -1015,45 +1178,155 @@ async def import_actors(
         if problems:
             errors += [ImportRowError(line=row.line, field=p.name, reason=p.reason) for p in problems]
             continue
-        valid.append((row.line, data))
+        # Columns with a value: an empty cell leaves the stored value of a known actor as it is.
+        valid.append((row.line, data, frozenset(k for k, v in row.values.items() if v)))
     created: list[str] = []
-    skipped = 0
-    async with session.begin():
-        existing_external, existing_names = await _existing_identities(session, [d for _, d in valid])
-        seen: dict[object, int] = {}
-        fresh = []
-        for line, data in valid:
-            identity = _identity(data)
-            if identity in seen:
-                errors.append(ImportRowError(line=line, field="row", reason=f"repeats line {seen[identity]}"))
-                continue
-            seen[identity] = line
-            if (data.external_id and data.external_id in existing_external) or (
-                (domain.name_key(data.name), domain.place_key(data.municipality, data.district))
-                in existing_names
-            ):
-                skipped += 1
-                continue
-            fresh.append(data)
-        if dry_run or (all_or_nothing and errors):
-            fresh = []
-        now = datetime.now(UTC)
-        for data in fresh:
-            actor, index_rows, events = _new_actor(data, now)
-            session.add(actor)
-            created.append(actor.id)
-            await session.flush()
-            session.add_all(index_rows)
-            await outbox.add(session, *events)
+    updated: list[str] = []
+    would_create = 0
+    unchanged = 0
+    try:
+        async with session.begin():
+            existing = await _existing_actors(session, [d for _, d, _ in valid])
+            seen: dict[object, int] = {}
+            fresh: list[ActorCreate] = []
+            changes: list[tuple[ActorRow, ActorCreate, frozenset[str]]] = []
+            for line, data, columns in valid:
+                identity = _identity(data)
+                if identity in seen:
+                    errors.append(
+                        ImportRowError(line=line, field="row", reason=f"repeats line {seen[identity]}")
+                    )
+                    continue
+                seen[identity] = line
+                matches = existing.match(data)
+                if len(matches) > 1:
+                    errors.append(
+                        ImportRowError(
+                            line=line,
+                            field="name",
+                            reason=f"matches {len(matches)} actors in {data.municipality or data.district}; "
+                            "add an external_id to say which one",
+                        )
+                    )
+                elif matches:
+                    if _import_changes(matches[0], data, columns):
+                        changes.append((matches[0], data, columns))
+                    else:
+                        unchanged += 1
+                else:
+                    fresh.append(data)
+            if all_or_nothing and errors:
+                fresh, changes, unchanged = [], [], 0
+            would_create = len(fresh)
+            updated = [row.id for row, _, _ in changes]
+            if dry_run:
+                fresh, changes = [], []
+            now = datetime.now(UTC)
+            for data in fresh:
+                actor, index_rows, events = _new_actor(data, now)
+                session.add(actor)
+                created.append(actor.id)
+                await session.flush()
+                session.add_all(index_rows)
+                await outbox.add(session, *events)
+            for row, data, columns in changes:
+                await _apply_import(session, outbox, row, data, columns, now)
+    except StaleDataError as error:
+        raise ProblemError(
+            409, "Conflict", "Actors of this file were changed concurrently; import the file again."
+        ) from error
     errors.sort(key=lambda e: e.line)
     return ImportReport(
         rows=len(rows),
-        imported=len(created),
-        skipped_existing=skipped,
+        created=would_create,
+        imported=would_create,
+        updated=len(updated),
+        unchanged=unchanged,
         invalid=len({e.line for e in errors}),
         dry_run=dry_run,
         created_ids=created,
+        updated_ids=updated,
         errors=errors,
+    )
+
+
+# CSV column → actor field it writes (both resource columns write ``resources``).
+IMPORT_FIELDS = {
+    "name": "name",
+    "kind": "kind",
+    "sector": "sector",
+    "district": "district",
+    "municipality": "municipality",
+    "topics": "topics",
+    "website": "website",
+    "description": "description",
+    "public_profile": "public_profile",
+    "external_id": "external_id",
+}
+
+
+def _imported_resources(row: ActorRow, data: ActorCreate, columns: frozenset[str]) -> list[ResourceIn]:
+    """The file's resources for the directions it has columns for; the others stay as stored."""
+    directions = {
+        d for c, d in (("resources_offered", "offered"), ("resources_needed", "needed")) if c in columns
+    }
+    kept = [ResourceIn.model_validate({k: r[k] for k in ResourceIn.model_fields}) for r in row.resources]
+    return [r for r in kept if r.direction not in directions] + [
+        r for r in data.resources if r.direction in directions
+    ]
+
+
+def _import_changes(row: ActorRow, data: ActorCreate, columns: frozenset[str]) -> bool:
+    """Whether the file's values differ from the stored actor's (only columns the file has)."""
+    for column, name in IMPORT_FIELDS.items():
+        if column not in columns:
+            continue
+        value = getattr(data, name)
+        if name == "website":
+            value = str(value) if value else None
+        elif name == "name":
+            value = value.strip()
+        elif name == "topics":
+            value = list(value)
+        if value != getattr(row, name):
+            return True
+    if columns & {"resources_offered", "resources_needed"}:
+        new = sorted(r.model_dump_json() for r in _imported_resources(row, data, columns))
+        old = sorted(
+            ResourceIn.model_validate({k: r[k] for k in ResourceIn.model_fields}).model_dump_json()
+            for r in row.resources
+        )
+        return new != old
+    return False
+
+
+async def _apply_import(
+    session: AsyncSession,
+    outbox: Outbox,
+    row: ActorRow,
+    data: ActorCreate,
+    columns: frozenset[str],
+    now: datetime,
+) -> None:
+    """Write the file's columns into a stored actor (as a PATCH would) and announce ActorUpdated."""
+    fields = {
+        name: getattr(data, name)
+        for column, name in IMPORT_FIELDS.items()
+        if column in columns and getattr(data, name) is not None
+    }
+    if columns & {"resources_offered", "resources_needed"}:
+        fields["resources"] = _imported_resources(row, data, columns)
+    update = ActorUpdate.model_validate({k: v for k, v in fields.items() if k != "external_id"})
+    new_resources = _write_changes(row, update)
+    if "external_id" in fields:
+        row.external_id = fields["external_id"]
+    row.updated_at = now
+    await _reindex(session, row, update)
+    await session.flush()
+    await outbox.add(
+        session,
+        ActorUpdated(**_profile(row), updated_at=row.updated_at, version=row.version),
+        *_resource_events(row, new_resources),
     )
 
 
@@ -1063,27 +1336,39 @@ def _identity(data: ActorCreate) -> object:
     return ("name", domain.name_key(data.name), domain.place_key(data.municipality, data.district))
 
 
-async def _existing_identities(
-    session: AsyncSession, rows: list[ActorCreate]
-) -> tuple[set[str], set[tuple[str, str]]]:
+@dataclass
+class _ExistingActors:
+    by_external_id: dict[str, ActorRow]
+    by_name: dict[tuple[str, str], list[ActorRow]]
+
+    def match(self, data: ActorCreate) -> list[ActorRow]:
+        """The stored actor(s) a row means: same external id, else same name key and place."""
+        if data.external_id and data.external_id in self.by_external_id:
+            return [self.by_external_id[data.external_id]]
+        named = self.by_name.get(
+            (domain.name_key(data.name), domain.place_key(data.municipality, data.district))
+        )
+        # A row with an unknown external id does not mean an actor that has another one.
+        return [r for r in named or [] if data.external_id is None or r.external_id is None]
+
+
+async def _existing_actors(session: AsyncSession, rows: list[ActorCreate]) -> _ExistingActors:
     external_ids = sorted({r.external_id for r in rows if r.external_id})
     name_keys = sorted({domain.name_key(r.name) for r in rows})
-    external: set[str] = set()
-    names: set[tuple[str, str]] = set()
-    for chunk in range(0, max(len(external_ids), 1), 500):
-        if external_ids:
-            external |= set(
-                await session.scalars(
-                    select(ActorRow.external_id).where(
-                        ActorRow.external_id.in_(external_ids[chunk : chunk + 500])
-                    )
-                )
-            )
+    found: dict[str, ActorRow] = {}
+    for chunk in range(0, len(external_ids), 500):
+        for row in await session.scalars(
+            select(ActorRow).where(ActorRow.external_id.in_(external_ids[chunk : chunk + 500]))
+        ):
+            found[row.id] = row
     for chunk in range(0, len(name_keys), 500):
-        found = await session.execute(
-            select(ActorRow.name_key, ActorRow.place_key).where(
-                ActorRow.name_key.in_(name_keys[chunk : chunk + 500])
-            )
-        )
-        names |= {(r.name_key, r.place_key) for r in found}
-    return external, names
+        for row in await session.scalars(
+            select(ActorRow).where(ActorRow.name_key.in_(name_keys[chunk : chunk + 500]))
+        ):
+            found[row.id] = row
+    by_name: dict[tuple[str, str], list[ActorRow]] = {}
+    for row in sorted(found.values(), key=lambda r: r.created_at):
+        by_name.setdefault((row.name_key, row.place_key), []).append(row)
+    return _ExistingActors(
+        by_external_id={r.external_id: r for r in found.values() if r.external_id}, by_name=by_name
+    )

@@ -2,8 +2,9 @@
 
 Topics and resources are kept twice on purpose: as JSON on the actor row, so reading an actor
 is one row, and as narrow rows in ``actor_topics``/``actor_resources`` for indexed filters.
-``search_text`` holds the stemmed search document; migration 0001 indexes it with FTS5 on
-SQLite and a ``simple`` tsvector GIN index on PostgreSQL.
+``search_text`` holds the stemmed search document; it is indexed with FTS5 on SQLite
+(migration 0001) and as the stored ``simple`` tsvector ``search_vector`` with a GIN index on
+PostgreSQL (migration 0002).
 """
 
 from datetime import date, datetime
@@ -19,7 +20,7 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-messaging = add_messaging_tables(Base.metadata)
+messaging = add_messaging_tables(Base.metadata, record_personal=True)
 
 
 class ActorRow(Base):
@@ -47,6 +48,9 @@ class ActorRow(Base):
 
     # Every UPDATE says "WHERE version = <the version read>": a concurrent writer loses (412).
     __mapper_args__ = {"version_id_col": version}
+    # The duplicate check reads this index alone (migration 0002; on PostgreSQL 0002 also adds
+    # the generated column ``search_vector`` with its GIN index, which the model leaves out).
+    __table_args__ = (Index("ix_actors_place_name", "place_key", "name_key", "id"),)
 
 
 class ActorTopicRow(Base):
@@ -85,13 +89,18 @@ class ContactRow(Base):
 
 
 class CooperationRow(Base):
-    """A cooperation between two actors, stored with ``actor_a < actor_b``."""
+    """A cooperation between two actors, stored with ``actor_a < actor_b``.
+
+    With an actor of another region (``partner_region``), ``actor_a`` is this region's actor
+    and ``actor_b`` the other region's, which has no row here (hence no foreign key).
+    """
 
     __tablename__ = "cooperations"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     actor_a: Mapped[str] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
-    actor_b: Mapped[str] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    actor_b: Mapped[str] = mapped_column(String(36), index=True)
+    partner_region: Mapped[str | None] = mapped_column(String(40))
     type: Mapped[str] = mapped_column(String(20))
     topic: Mapped[str | None] = mapped_column(String(60))
     description: Mapped[str | None] = mapped_column(Text)
