@@ -23,12 +23,19 @@ class EventsService:
     admin: dict[str, str]
 
     async def empty_tables(self) -> None:
-        """Delete every row, children first (the outbox relay tolerates vanished rows)."""
+        """Delete every row, children first (the outbox relay tolerates vanished rows).
+
+        The outbox goes first: the relay, still running, locks outbox rows and then writes the
+        personal-message records in one transaction; taking the locks in the same order keeps the
+        two from deadlocking on PostgreSQL."""
         metadata = self.running.runtime.definition.metadata
+        outbox = self.running.runtime.tables.outbox
+        tables = [outbox] + [
+            t for t in reversed(metadata.sorted_tables) if t.name not in {"outbox_relay_lease", outbox.name}
+        ]
         async with self.running.runtime.sessions() as session, session.begin():
-            for table in reversed(metadata.sorted_tables):
-                if table.name != "outbox_relay_lease":
-                    await session.execute(delete(table))
+            for table in tables:
+                await session.execute(delete(table))
 
     async def announced(self, event_type_suffix: str | None = None) -> list[dict[str, Any]]:
         """Envelopes in the outbox (sent or not), oldest first, optionally of one type."""

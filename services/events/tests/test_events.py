@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from events_testkit import event_body, in_berlin
 
 
@@ -121,6 +122,26 @@ async def test_update_announces_event_updated_and_cancel_marks_the_event_cancell
         f"/api/v1/events/{event['id']}", json={"title": "Noch einer"}, headers=events.editor
     )
     assert refused.status_code == 409
+
+
+@pytest.mark.parametrize("field", ["title", "starts_at", "ends_at", "format", "topics"])
+async def test_patching_a_required_field_to_null_is_a_422_naming_it_and_changes_nothing(events, field):
+    event = await events.published_event()
+    refused = await events.client.patch(
+        f"/api/v1/events/{event['id']}", json={field: None}, headers=events.editor
+    )
+    assert refused.status_code == 422, refused.text
+    assert field in [p["name"] for p in refused.json()["invalid_params"]]
+    unchanged = (await events.client.get(f"/api/v1/events/{event['id']}", headers=events.editor)).json()
+    assert unchanged[field] == event[field] and unchanged["version"] == event["version"]
+
+
+async def test_patching_an_optional_field_to_null_clears_it(events):
+    event = await events.published_event(fee_note="5 Euro")
+    cleared = await events.client.patch(
+        f"/api/v1/events/{event['id']}", json={"fee_note": None}, headers=events.editor
+    )
+    assert cleared.status_code == 200 and cleared.json()["fee_note"] is None
 
 
 async def test_completing_an_event_announces_participants_and_attendance_counts(events):

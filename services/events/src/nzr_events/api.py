@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from nzr_common.access import PUBLIC, TOKEN_LINK, anonymous_rate_limit
 from nzr_common.auth import AdminDep, EditorDep, Principal, PrincipalDep, Role
 from nzr_common.contracts.events import AgreementStatus, EventFormat
 from nzr_common.problems import ProblemError
@@ -21,6 +22,8 @@ from nzr_events.schemas import (
     EventRead,
     EventStatus,
     EventUpdate,
+    PersonRegistrationsExport,
+    PersonRequest,
     ProgressCreate,
     RecommendationCreate,
     RecommendationRead,
@@ -73,7 +76,12 @@ async def create_event(
     return event
 
 
-@router.get("/events", response_model=EventPage, operation_id="list_events")
+@router.get(
+    "/events",
+    response_model=EventPage,
+    operation_id="list_events",
+    dependencies=[anonymous_rate_limit("search")],
+)
 async def list_events(
     request: Request,
     session: SessionDep,
@@ -114,6 +122,7 @@ async def list_events(
     "/events.ics",
     operation_id="events_calendar",
     response_class=Response,
+    dependencies=[PUBLIC],
     responses={200: {"content": {"text/calendar": {}}}},
 )
 async def events_calendar(
@@ -144,6 +153,7 @@ async def events_calendar(
     "/events/{event_id}.ics",
     operation_id="event_calendar",
     response_class=Response,
+    dependencies=[PUBLIC],
     responses={200: {"content": {"text/calendar": {}}}},
 )
 async def event_calendar(event_id: str, request: Request, session: SessionDep) -> Response:
@@ -219,6 +229,7 @@ async def list_sessions(
     status_code=201,
     response_model=RegistrationReceipt,
     operation_id="register_for_event",
+    dependencies=[PUBLIC, anonymous_rate_limit("sign_up")],
 )
 async def register_for_event(
     event_id: str, body: RegistrationCreate, request: Request
@@ -289,8 +300,17 @@ async def attendance_csv(event_id: str, session: SessionDep, _: AdminDep) -> Res
     )
 
 
+@router.post("/registrations/export", response_model=PersonRegistrationsExport, operation_id="export_person")
+async def export_person(body: PersonRequest, session: SessionDep, _: AdminDep) -> PersonRegistrationsExport:
+    """GDPR Art. 15: every registration of the person with this e-mail address, as JSON."""
+    return await service.export_person(session=session, email=str(body.email))
+
+
 @router.post(
-    "/registrations/cancel", response_model=CancellationResult, operation_id="cancel_registration_by_link"
+    "/registrations/cancel",
+    response_model=CancellationResult,
+    operation_id="cancel_registration_by_link",
+    dependencies=[TOKEN_LINK],
 )
 async def cancel_by_link(
     request: Request,
@@ -323,6 +343,7 @@ async def create_series(
     "/series/{series_id}.ics",
     operation_id="series_calendar",
     response_class=Response,
+    dependencies=[PUBLIC],
     responses={200: {"content": {"text/calendar": {}}}},
 )
 async def series_calendar(series_id: str, request: Request, session: SessionDep) -> Response:
@@ -373,7 +394,9 @@ async def record_agreement(
     return await service.record_agreement(session=session, outbox=outbox, event_id=event_id, data=body)
 
 
-@router.get("/agreements", response_model=list[AgreementRead], operation_id="list_agreements")
+@router.get(
+    "/agreements", response_model=list[AgreementRead], operation_id="list_agreements", dependencies=[PUBLIC]
+)
 async def list_agreements(
     session: SessionDep,
     event_id: str | None = None,
@@ -391,7 +414,12 @@ async def list_agreements(
     )
 
 
-@router.get("/agreements/{agreement_id}", response_model=AgreementRead, operation_id="get_agreement")
+@router.get(
+    "/agreements/{agreement_id}",
+    response_model=AgreementRead,
+    operation_id="get_agreement",
+    dependencies=[PUBLIC],
+)
 async def get_agreement(agreement_id: str, session: SessionDep) -> AgreementRead:
     """One agreement with its progress reports."""
     return await service.get_agreement(session=session, agreement_id=agreement_id)
@@ -427,6 +455,7 @@ async def record_recommendation(
     "/events/{event_id}/recommendations",
     response_model=list[RecommendationRead],
     operation_id="list_recommendations",
+    dependencies=[PUBLIC],
 )
 async def list_recommendations(event_id: str, session: SessionDep) -> list[RecommendationRead]:
     """Recommendations of an event."""

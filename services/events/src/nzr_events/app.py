@@ -4,9 +4,10 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from nzr_common.contracts import events as contracts
+from nzr_common.erasure import MessagingEraser
 from nzr_common.runtime import ServiceDefinition, create_service_app
 from nzr_events import api
-from nzr_events.handlers import handlers
+from nzr_events.handlers import build_handlers
 from nzr_events.public_cache import PublicPageCache, PublicPageCacheMiddleware
 from nzr_events.registration_batches import RegistrationBatches
 from nzr_events.settings import EventsSettings
@@ -15,6 +16,7 @@ from nzr_events.tables import Base, messaging
 
 def create_app(settings: EventsSettings | None = None) -> FastAPI:
     settings = settings or EventsSettings()
+    eraser = MessagingEraser(messaging, producer="events")
     definition = ServiceDefinition(
         name="events",
         title="NZR events",
@@ -22,7 +24,8 @@ def create_app(settings: EventsSettings | None = None) -> FastAPI:
         metadata=Base.metadata,
         tables=messaging,
         routers=[api.router],
-        handlers=handlers,
+        handlers=build_handlers(eraser),
+        on_startup=[eraser.attach],
         publishes=[
             contracts.EventPublished,
             contracts.EventUpdated,

@@ -6,7 +6,7 @@ Times: naive inputs are wall-clock time in Europe/Berlin; outputs carry the Berl
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, PlainSerializer, field_validator
 
 from nzr_common.contracts.events import AgreementStatus, EventFormat
 from nzr_events.domain import to_berlin
@@ -64,6 +64,16 @@ class EventUpdate(BaseModel):
     registration_closes_at: datetime | None = None
     fee_note: str | None = Field(default=None, max_length=500)
     accessibility: str | None = Field(default=None, max_length=5_000)
+
+    @field_validator(
+        "format", "title", "starts_at", "ends_at", "topics", "organiser_actor_ids", mode="before"
+    )
+    @classmethod
+    def _required_not_null(cls, value: object) -> object:
+        """These may be left out, but ``null`` would blank a field every event has."""
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
 
 
 class EventRead(BaseModel):
@@ -160,6 +170,43 @@ class RegistrationReceipt(RegistrationRead):
 
     cancellation_token: str
     cancellation_url: str
+
+
+class PersonRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+
+
+class PersonRegistrationRecord(BaseModel):
+    """One registration of the person, with the consents they gave."""
+
+    registration_id: str
+    event_id: str
+    event_title: str
+    event_starts_at: BerlinTime
+    status: RegistrationStatus
+    name: str
+    email: str
+    actor_id: str | None
+    session_titles: list[str]
+    accessibility_needs: str | None
+    data_use_consent: bool
+    newsletter_consent: bool
+    consent_text_version: str | None
+    registered_at: BerlinTime
+    confirmed_at: BerlinTime | None
+    cancelled_at: BerlinTime | None
+    checked_in_at: BerlinTime | None
+
+
+class PersonRegistrationsExport(BaseModel):
+    """Everything the events service holds about one person (GDPR Art. 15)."""
+
+    person_id: str
+    email: str
+    exported_at: BerlinTime
+    registrations: list[PersonRegistrationRecord]
 
 
 class CancellationRequest(BaseModel):

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nzr_common.contracts.actors import person_id_for
 from nzr_common.contracts.events import (
     AgreementRecorded,
     AgreementStatusChanged,
@@ -41,6 +42,8 @@ from nzr_events.schemas import (
     EventPage,
     EventRead,
     EventUpdate,
+    PersonRegistrationRecord,
+    PersonRegistrationsExport,
     ProgressCreate,
     ProgressRead,
     RecommendationCreate,
@@ -958,10 +961,61 @@ async def attendance_csv(*, session: AsyncSession, event_id: str) -> str:
     return out.getvalue()
 
 
-async def erase_person(*, session: AsyncSession, email: str) -> int:
-    """Anonymise every registration of this e-mail address; statuses and counts stay."""
-    normalised = domain.normalise_email(email)
-    rows = list(await session.scalars(select(RegistrationRow).where(RegistrationRow.email == normalised)))
+async def export_person(*, session: AsyncSession, email: str) -> PersonRegistrationsExport:
+    """Every registration of this e-mail address with its event and consents (GDPR Art. 15)."""
+    rows = (
+        await session.execute(
+            select(RegistrationRow, EventRow.title, EventRow.starts_at)
+            .join(EventRow, EventRow.id == RegistrationRow.event_id)
+            .where(RegistrationRow.email == domain.normalise_email(email))
+            .order_by(RegistrationRow.registered_at)
+        )
+    ).all()
+    session_ids = {sid for row, _, _ in rows for sid in row.session_ids}
+    titles = dict(
+        (
+            await session.execute(
+                select(SessionRow.id, SessionRow.title).where(SessionRow.id.in_(session_ids))
+            )
+        ).all()
+    )
+    records = [
+        PersonRegistrationRecord(
+            registration_id=row.id,
+            event_id=row.event_id,
+            event_title=title,
+            event_starts_at=starts_at,
+            status=row.status,
+            name=row.name,
+            email=row.email,
+            actor_id=row.actor_id,
+            session_titles=[titles.get(sid, sid) for sid in row.session_ids],
+            accessibility_needs=row.accessibility_needs,
+            data_use_consent=row.data_use_consent,
+            newsletter_consent=row.newsletter_consent,
+            consent_text_version=row.consent_text_version,
+            registered_at=row.registered_at,
+            confirmed_at=row.confirmed_at,
+            cancelled_at=row.cancelled_at,
+            checked_in_at=row.checked_in_at,
+        )
+        for row, title, starts_at in rows
+    ]
+    return PersonRegistrationsExport(
+        person_id=person_id_for(email), email=email, exported_at=datetime.now(UTC), registrations=records
+    )
+
+
+async def erase_person(*, session: AsyncSession, person_id: str) -> int:
+    """Anonymise every registration of the person (by the pseudonymous id of their address);
+    statuses and counts stay."""
+    candidates = await session.execute(
+        select(RegistrationRow.id, RegistrationRow.email).where(RegistrationRow.anonymised_at.is_(None))
+    )
+    ids = [row.id for row in candidates if person_id_for(row.email) == person_id]
+    if not ids:
+        return 0
+    rows = list(await session.scalars(select(RegistrationRow).where(RegistrationRow.id.in_(ids))))
     now = datetime.now(UTC)
     for row in rows:
         row.name = ERASED_NAME

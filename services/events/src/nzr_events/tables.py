@@ -13,7 +13,7 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-messaging = add_messaging_tables(Base.metadata)
+messaging = add_messaging_tables(Base.metadata, record_personal=True)
 
 
 class SeriesRow(Base):
