@@ -118,6 +118,30 @@ async def test_a_template_that_cannot_render_is_refused_at_save_time_with_the_er
     assert field in [p["name"] for p in response.json()["invalid_params"]]
 
 
+@pytest.mark.parametrize("field", ["name", "subject", "body", "list_ids"])
+async def test_patching_a_campaign_field_every_campaign_needs_to_null_is_a_422_naming_it(
+    newsletter, token_for, field
+):
+    editor = token_for("editor", region=newsletter.settings.region)
+    list_id = await confirmed_audience(newsletter, token_for, [])
+    campaign_id = await create_campaign(newsletter, token_for, list_id)
+    url = f"{API}/campaigns/{campaign_id}"
+    refused = await newsletter.client.patch(url, json={field: None}, headers=editor)
+    assert refused.status_code == 422, refused.text
+    assert field in [p["name"] for p in refused.json()["invalid_params"]]
+    kept = (await newsletter.client.get(url, headers=editor)).json()
+    assert kept[field] not in (None, "", [])
+
+
+@pytest.mark.parametrize("field", ["name", "visibility", "digest"])
+async def test_patching_a_list_field_to_null_is_a_422_naming_it(newsletter, token_for, field):
+    editor = token_for("editor", region=newsletter.settings.region)
+    list_id = await confirmed_audience(newsletter, token_for, [])
+    refused = await newsletter.client.patch(f"{API}/lists/{list_id}", json={field: None}, headers=editor)
+    assert refused.status_code == 422, refused.text
+    assert field in [p["name"] for p in refused.json()["invalid_params"]]
+
+
 async def test_campaign_reaches_its_audience_by_list_topic_and_district_once_each(
     newsletter, sink, token_for
 ):

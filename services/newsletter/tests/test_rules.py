@@ -102,6 +102,24 @@ def test_delivery_status_notifications_name_failed_and_delayed_recipients():
         dsn.parse_delivery_status(b"Subject: hello\r\n\r\nhi")
 
 
+def test_control_characters_in_a_delivery_report_are_dropped():
+    # A NUL would not fit into PostgreSQL text: the bounce would answer 500 and be lost.
+    raw = (
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=X\r\n\r\n"
+        b"--X\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
+        b"Final-Recipient: rfc822; a@example.org\x00\r\nAction: failed\r\nStatus: 5.1.1\x01\r\n"
+        b"Diagnostic-Code: smtp; 550 no\x00 such\x1b user\r\n\r\n"
+        b"--X\r\nContent-Type: message/rfc822\r\n\r\nMessage-ID: <m\x00@x>\r\n\r\nbody\r\n--X--\r\n"
+    )
+    [report] = dsn.parse_delivery_status(raw)
+    assert (report.recipient, report.status, report.reason) == (
+        "a@example.org",
+        "5.1.1",
+        "smtp; 550 no such user",
+    )
+    assert report.original_message_id == "<m@x>"
+
+
 def test_hard_bounces_block_at_once_and_soft_ones_past_the_threshold():
     rules = {"threshold": 3, "hard_action": "block", "soft_action": "unsubscribe"}
     assert domain.decide_bounce(kind="hard", soft_bounces=0, **rules).block

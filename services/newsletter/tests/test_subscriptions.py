@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from nzr_common.contracts.actors import PersonErased
+from nzr_common.contracts.actors import PersonErased, PersonErasedV2, person_id_for
 from nzr_common.contracts.events import RegistrationConfirmed
-from nzr_newsletter.tables import MailRow, SubscriberRow, messaging
+from nzr_newsletter.tables import ErasedPersonRow, MailRow, SubscriberRow, messaging
 from nzr_newsletter.tokens import Purpose, Tokens
 
 API = "/api/v1/newsletter"
@@ -245,3 +245,62 @@ async def test_person_erased_deletes_the_subscriber_everywhere(newsletter, sink,
     assert await count(newsletter, MailRow.__table__, MailRow.recipient == "gone@example.org") == 0
     unsubscribed = await outbox_events(newsletter, "nzr.newsletter.unsubscribed.v1")
     assert [e["data"]["confirmed_subscribers"] for e in unsubscribed] == [0]
+
+
+async def test_a_registration_consumed_after_the_erasure_does_not_bring_the_person_back(
+    newsletter, sink, publish, token_for
+):
+    """The erasure (from actors) and the registration (from events) come on different subjects:
+    a lagging consumer may hand over a registration confirmed before the erasure only after it.
+    It must not re-create the subscriber; a registration confirmed after the erasure does."""
+    region = newsletter.settings.region
+    await make_list(newsletter, token_for, registration_default=True)
+    erased_at = datetime.now(UTC)
+    await publish(
+        PersonErasedV2(person_id=person_id_for("Spaet@Example.org"), erased_at=erased_at),
+        region=region,
+        service="actors",
+    )
+
+    def registration(number: int, confirmed_at: datetime) -> RegistrationConfirmed:
+        return RegistrationConfirmed(
+            registration_id=f"late-{number}",
+            event_id="e1",
+            name="Spät",
+            email="spaet@example.org",
+            newsletter_consent=True,
+            consent_text_version="anmeldung-v3",
+            confirmed_at=confirmed_at,
+        )
+
+    for _ in range(200):  # the erasure is remembered
+        if await count(newsletter, ErasedPersonRow.__table__) == 1:
+            break
+        await asyncio.sleep(0.05)
+    await publish(registration(1, erased_at - timedelta(minutes=5)), region=region)
+    inbox = messaging.inbox
+    for _ in range(200):  # handled (by skipping it)
+        if await count(newsletter, inbox, inbox.c.event_type.like("%registration_confirmed%")) == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert await count(newsletter, inbox, inbox.c.event_type.like("%registration_confirmed%")) == 1
+    assert await count(newsletter, SubscriberRow.__table__) == 0
+    assert not sink.to("spaet@example.org")
+
+    await publish(registration(2, erased_at + timedelta(minutes=5)), region=region)
+    await sink.wait_for(lambda: sink.to("spaet@example.org"))  # a new consent: double opt-in
+    assert await count(newsletter, SubscriberRow.__table__) == 1
+
+
+async def test_simultaneous_sign_ups_of_one_address_both_succeed_and_make_one_subscriber(
+    newsletter, sink, token_for
+):
+    """A form submitted twice at once (or a registrant subscribed by the events consumer while
+    the form is sent) used to end in a unique-key violation and a 500 on PostgreSQL."""
+    list_id = await make_list(newsletter, token_for)
+    address = "gleichzeitig@example.org"
+    answers = await asyncio.gather(
+        *(subscribe(newsletter, address, list_id, name="Gleich") for _ in range(6))
+    )
+    assert [a.status_code for a in answers] == [202] * 6, [a.text for a in answers]
+    assert await count(newsletter, SubscriberRow, SubscriberRow.email == address) == 1

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 import html
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
+from nzr_common.access import DEVELOPMENT_ONLY, PUBLIC, TOKEN_LINK, anonymous_rate_limit, webhook
 from nzr_common.auth import AdminDep, EditorDep, PrincipalDep, Role
 from nzr_common.problems import ProblemError
 from nzr_common.runtime import SessionDep
@@ -27,6 +27,8 @@ from nzr_newsletter.schemas import (
     ListCreate,
     ListRead,
     ListUpdate,
+    PersonExport,
+    PersonRequest,
     Preferences,
     PreferencesUpdate,
     PreviewRead,
@@ -50,6 +52,12 @@ DepsDep = Annotated[Dependencies, Depends(_deps)]
 TokenQuery = Annotated[str, Query(min_length=10, max_length=2000, description="Token from the mail's link")]
 
 router = APIRouter(prefix=API, tags=["newsletter"])
+BOUNCE_CALLERS = webhook(
+    "admin",
+    secret_header="X-Webhook-Secret",
+    secret_setting="bounce_webhook_secret",
+    description="the region's admins or the mail provider",
+)
 
 
 # ---------------------------------------------------------------- lists
@@ -78,7 +86,11 @@ async def update_list(list_id: str, body: ListUpdate, session: SessionDep, _: Ed
 
 
 @router.post(
-    "/subscriptions", status_code=202, response_model=SubscribeAccepted, operation_id="request_subscription"
+    "/subscriptions",
+    status_code=202,
+    response_model=SubscribeAccepted,
+    operation_id="request_subscription",
+    dependencies=[PUBLIC, anonymous_rate_limit("sign_up")],
 )
 async def request_subscription(
     body: SubscribeRequest, session: SessionDep, deps: DepsDep
@@ -111,7 +123,9 @@ def _wants_page(request: Request) -> bool:
     )
 
 
-@router.get("/confirm", response_class=HTMLResponse, operation_id="show_confirmation")
+@router.get(
+    "/confirm", response_class=HTMLResponse, operation_id="show_confirmation", dependencies=[TOKEN_LINK]
+)
 async def show_confirmation(token: TokenQuery, request: Request) -> HTMLResponse:
     """The page behind the link in the confirmation mail; only its button confirms (so that
     link scanners do not subscribe anybody)."""
@@ -127,6 +141,7 @@ async def show_confirmation(token: TokenQuery, request: Request) -> HTMLResponse
     "/confirm",
     response_model=TokenStatus,
     operation_id="confirm_subscription",
+    dependencies=[TOKEN_LINK],
     responses={400: {"description": "Forged, expired or used-up token"}},
 )
 async def confirm_subscription(
@@ -141,7 +156,9 @@ async def confirm_subscription(
     )
 
 
-@router.get("/unsubscribe", response_class=HTMLResponse, operation_id="show_unsubscribe")
+@router.get(
+    "/unsubscribe", response_class=HTMLResponse, operation_id="show_unsubscribe", dependencies=[TOKEN_LINK]
+)
 async def show_unsubscribe(token: TokenQuery, request: Request) -> HTMLResponse:
     """The page behind the unsubscribe link in every mail."""
     return _button_page(
@@ -152,7 +169,9 @@ async def show_unsubscribe(token: TokenQuery, request: Request) -> HTMLResponse:
     )
 
 
-@router.post("/unsubscribe", response_model=TokenStatus, operation_id="unsubscribe")
+@router.post(
+    "/unsubscribe", response_model=TokenStatus, operation_id="unsubscribe", dependencies=[TOKEN_LINK]
+)
 async def unsubscribe(
     token: TokenQuery, request: Request, session: SessionDep, deps: DepsDep
 ) -> TokenStatus | HTMLResponse:
@@ -163,13 +182,17 @@ async def unsubscribe(
     return result
 
 
-@router.get("/preferences", response_model=Preferences, operation_id="get_preferences")
+@router.get(
+    "/preferences", response_model=Preferences, operation_id="get_preferences", dependencies=[TOKEN_LINK]
+)
 async def get_preferences(token: TokenQuery, session: SessionDep, deps: DepsDep) -> Preferences:
     """Lists, topics and district of the holder of a preferences link."""
     return await service.get_preferences(session=session, deps=deps, token=token)
 
 
-@router.put("/preferences", response_model=Preferences, operation_id="update_preferences")
+@router.put(
+    "/preferences", response_model=Preferences, operation_id="update_preferences", dependencies=[TOKEN_LINK]
+)
 async def update_preferences(
     token: TokenQuery, body: PreferencesUpdate, session: SessionDep, deps: DepsDep
 ) -> Preferences:
@@ -177,13 +200,15 @@ async def update_preferences(
     return await service.update_preferences(session=session, deps=deps, token=token, data=body)
 
 
-@router.get("/me/export", response_model=SubscriberExport, operation_id="export_own_data")
+@router.get(
+    "/me/export", response_model=SubscriberExport, operation_id="export_own_data", dependencies=[TOKEN_LINK]
+)
 async def export_own_data(token: TokenQuery, session: SessionDep, deps: DepsDep) -> SubscriberExport:
     """Everything stored about oneself (GDPR Art. 15), via a preferences link."""
     return await service.export_subscriber(session=session, deps=deps, token=token)
 
 
-@router.delete("/me", status_code=204, operation_id="delete_own_data")
+@router.delete("/me", status_code=204, operation_id="delete_own_data", dependencies=[TOKEN_LINK])
 async def delete_own_data(token: TokenQuery, session: SessionDep, deps: DepsDep) -> Response:
     """Delete oneself everywhere (GDPR Art. 17), via a preferences link."""
     await service.delete_own_data(session=session, deps=deps, token=token)
@@ -191,6 +216,12 @@ async def delete_own_data(token: TokenQuery, session: SessionDep, deps: DepsDep)
 
 
 # ---------------------------------------------------------------- subscribers (admin)
+
+
+@router.post("/subscribers/export", response_model=PersonExport, operation_id="export_person")
+async def export_person(body: PersonRequest, session: SessionDep, _: AdminDep) -> PersonExport:
+    """GDPR Art. 15: everything stored about the person with this e-mail address, as JSON."""
+    return await service.export_person(session=session, email=body.email)
 
 
 @router.post("/subscribers/import", response_model=ImportReport, operation_id="import_subscribers")
@@ -292,35 +323,16 @@ async def resume_campaign(campaign_id: str, session: SessionDep, deps: DepsDep, 
 # ---------------------------------------------------------------- bounces
 
 
-def _check_bounce_caller(deps: Dependencies, principal, secret: str | None) -> None:  # type: ignore[no-untyped-def]
-    configured = deps.settings.bounce_webhook_secret
-    if (
-        secret is not None
-        and configured is not None
-        and hmac.compare_digest(secret.encode(), configured.get_secret_value().encode())
-    ):
-        return
-    if principal.anonymous:
-        raise ProblemError(
-            401,
-            "Unauthorized",
-            "Send an admin token or the X-Webhook-Secret header.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if not principal.has(Role.ADMIN) or principal.region != deps.settings.region:
-        raise ProblemError(403, "Forbidden", "Bounce reports need the admin role of this region.")
-
-
-@router.post("/bounces", response_model=BounceResult, operation_id="report_bounces")
+@router.post(
+    "/bounces", response_model=BounceResult, operation_id="report_bounces", dependencies=[BOUNCE_CALLERS]
+)
 async def report_bounces(
     body: list[BounceReportIn],
     session: SessionDep,
     deps: DepsDep,
-    principal: PrincipalDep,
-    x_webhook_secret: Annotated[str | None, Header()] = None,
 ) -> BounceResult:
-    """Webhook for a mail provider's bounce reports (hard → blocked; soft past the threshold)."""
-    _check_bounce_caller(deps, principal, x_webhook_secret)
+    """Webhook for a mail provider's bounce reports (hard → blocked; soft past the threshold).
+    The caller is checked by ``BOUNCE_CALLERS``: an admin token, or the ``X-Webhook-Secret``."""
     return await service.record_bounce_reports(
         session=session,
         deps=deps,
@@ -333,17 +345,15 @@ async def report_bounces(
     "/bounces/dsn",
     response_model=BounceResult,
     operation_id="report_delivery_status",
+    dependencies=[BOUNCE_CALLERS],
     openapi_extra={"requestBody": {"content": {"message/rfc822": {"schema": {"type": "string"}}}}},
 )
 async def report_delivery_status(
     request: Request,
     session: SessionDep,
     deps: DepsDep,
-    principal: PrincipalDep,
-    x_webhook_secret: Annotated[str | None, Header()] = None,
 ) -> BounceResult:
     """An RFC 3464 delivery status notification as received (the raw message)."""
-    _check_bounce_caller(deps, principal, x_webhook_secret)
     try:
         reports = dsn.parse_delivery_status(await request.body())
     except dsn.NotADeliveryReport as error:
@@ -374,7 +384,12 @@ def _sink(deps: Dependencies):  # type: ignore[no-untyped-def]
     return deps.sink
 
 
-@router.get("/dev/mail", response_class=HTMLResponse, operation_id="show_sink_messages")
+@router.get(
+    "/dev/mail",
+    response_class=HTMLResponse,
+    operation_id="show_sink_messages",
+    dependencies=[DEVELOPMENT_ONLY],
+)
 async def show_sink_messages(deps: DepsDep) -> HTMLResponse:
     """The mails the development sink received, newest first, with their links."""
     rows = []
@@ -390,13 +405,23 @@ async def show_sink_messages(deps: DepsDep) -> HTMLResponse:
     return _page("Postausgang (Entwicklung)", "".join(rows) or "<p>Noch keine Mails.</p>")
 
 
-@router.get("/dev/mail.json", response_model=list[SinkMessage], operation_id="list_sink_messages")
+@router.get(
+    "/dev/mail.json",
+    response_model=list[SinkMessage],
+    operation_id="list_sink_messages",
+    dependencies=[DEVELOPMENT_ONLY],
+)
 async def list_sink_messages(deps: DepsDep) -> list[SinkMessage]:
     """The development sink's mails as JSON."""
     return _sink(deps).messages()
 
 
-@router.get("/dev/mail/{name}", response_class=PlainTextResponse, operation_id="get_sink_message")
+@router.get(
+    "/dev/mail/{name}",
+    response_class=PlainTextResponse,
+    operation_id="get_sink_message",
+    dependencies=[DEVELOPMENT_ONLY],
+)
 async def get_sink_message(name: str, deps: DepsDep) -> PlainTextResponse:
     """One raw message of the development sink."""
     path = _sink(deps).path_of(name)

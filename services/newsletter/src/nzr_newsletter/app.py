@@ -15,6 +15,7 @@ from nzr_common.contracts.newsletter import (
     SubscriptionRequested,
     Unsubscribed,
 )
+from nzr_common.erasure import MessagingEraser
 from nzr_common.runtime import Runtime, ServiceDefinition, create_service_app
 from nzr_newsletter import api, digests
 from nzr_newsletter.bootstrap import Dependencies
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: NewsletterSettings | None = None) -> FastAPI:
     settings = settings or NewsletterSettings()
     deps = Dependencies.from_settings(settings)
+    eraser = MessagingEraser(messaging, producer="newsletter")
 
     async def start_sending(runtime: Runtime) -> None:
         deps.region, deps.outbox = runtime.region, runtime.outbox
@@ -71,7 +73,7 @@ def create_app(settings: NewsletterSettings | None = None) -> FastAPI:
         metadata=Base.metadata,
         tables=messaging,
         routers=[api.router],
-        handlers=build_handlers(deps),
+        handlers=build_handlers(deps, eraser),
         publishes=[
             SubscriptionRequested,
             SubscriptionConfirmed,
@@ -79,7 +81,7 @@ def create_app(settings: NewsletterSettings | None = None) -> FastAPI:
             ListReachChanged,
             CampaignSent,
         ],
-        on_startup=[start_sending],
+        on_startup=[start_sending, eraser.attach],
     )
     app = create_service_app(definition, settings)
     app.state.newsletter = deps

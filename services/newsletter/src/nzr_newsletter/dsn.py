@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import HeaderParser
@@ -22,9 +23,14 @@ class NotADeliveryReport(ValueError):
     """The message holds no ``message/delivery-status`` part."""
 
 
+#: Control characters a mail server may leave in a report's fields (NUL would not even fit
+#: into PostgreSQL text): dropped, the reports are machine text, not a person's input.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _field(block: Message, name: str) -> str:
     value = block.get(name)
-    return str(value).strip() if value is not None else ""
+    return _CONTROL.sub("", str(value)).strip() if value is not None else ""
 
 
 def _original_message_id(message: Message) -> str | None:
@@ -34,11 +40,11 @@ def _original_message_id(message: Message) -> str | None:
             payload = part.get_payload()
             inner = payload[0] if isinstance(payload, list) and payload else None
             if isinstance(inner, Message) and inner.get("Message-ID"):
-                return str(inner["Message-ID"]).strip()
+                return _field(inner, "Message-ID")
         elif content_type == "text/rfc822-headers":
             headers = HeaderParser().parsestr(part.get_payload(decode=True).decode("utf-8", "replace"))
             if headers.get("Message-ID"):
-                return str(headers["Message-ID"]).strip()
+                return _field(headers, "Message-ID")
     return None
 
 

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, time
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nzr_common.contracts.actors import PersonErased
+from nzr_common.contracts.actors import PersonErased, PersonErasedV2, person_id_for
 from nzr_common.contracts.base import Envelope
 from nzr_common.contracts.events import EventCancelled, EventPublished, EventUpdated, RegistrationConfirmed
 from nzr_common.contracts.funding import FundingDeadlineApproaching
+from nzr_common.erasure import MessagingEraser
 from nzr_common.messaging import EventHandlers
 from nzr_common.problems import ProblemError
 from nzr_newsletter import digests, service
@@ -44,14 +45,17 @@ async def _registration_lists(session: AsyncSession) -> list[str]:
     return ids
 
 
-def build_handlers(deps: Dependencies) -> EventHandlers:
-    """The routing table, bound to the service's dependencies."""
+def build_handlers(deps: Dependencies, eraser: MessagingEraser) -> EventHandlers:
+    """The routing table, bound to the service's dependencies and its eraser."""
     handlers = EventHandlers(consumer="newsletter")
 
     @handlers.on(RegistrationConfirmed)
     async def start_double_opt_in(session: AsyncSession, envelope: Envelope[RegistrationConfirmed]) -> None:
         event = envelope.data
         if not event.newsletter_consent:
+            return
+        if await service.erased_since(session, person_id_for(event.email), event.confirmed_at):
+            log.info("registration %s not subscribed: the person was erased after it", event.registration_id)
             return
         try:
             await service.subscribe(
@@ -69,9 +73,23 @@ def build_handlers(deps: Dependencies) -> EventHandlers:
         except ProblemError as error:
             log.warning("registration %s not subscribed: %s", event.registration_id, error.detail)
 
+    async def erase(session: AsyncSession, *, region: str, person_id: str, erased_at: datetime) -> None:
+        """GDPR Art. 17: the subscriber and their mails go, and so do the region-private events
+        we published about them; the erasure is remembered (see ``ErasedPersonRow``)."""
+        await service.erase_person(session=session, deps=deps, person_id=person_id, erased_at=erased_at)
+        await eraser.erase_person(session, region=region, person_id=person_id)
+
+    @handlers.on(PersonErasedV2)
+    async def erase_person(session: AsyncSession, envelope: Envelope[PersonErasedV2]) -> None:
+        event = envelope.data
+        await erase(session, region=envelope.region, person_id=event.person_id, erased_at=event.erased_at)
+
     @handlers.on(PersonErased)
-    async def erase_person(session: AsyncSession, envelope: Envelope[PersonErased]) -> None:
-        await service.erase_address(session=session, deps=deps, email=envelope.data.email)
+    async def erase_person_v1(session: AsyncSession, envelope: Envelope[PersonErased]) -> None:
+        """Erasures announced before v2 (they carry the address)."""
+        event = envelope.data
+        person_id = person_id_for(event.email)
+        await erase(session, region=envelope.region, person_id=person_id, erased_at=event.erased_at)
 
     async def remember_event(session: AsyncSession, envelope: Envelope[EventPublished]) -> None:
         event = envelope.data

@@ -17,6 +17,13 @@ def _one_line(value: str | None) -> str | None:
     return value
 
 
+def _not_null(value: object) -> object:
+    """A PATCH may leave a field out; ``null`` would blank a field that must have a value."""
+    if value is None:
+        raise ValueError("may be left out, but not null")
+    return value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -43,6 +50,9 @@ class ListUpdate(Strict):
     digest: bool | None = None
 
     _name_one_line = field_validator("name")(_one_line)
+    _required_not_null = field_validator(
+        "name", "description", "visibility", "registration_default", "digest", mode="before"
+    )(_not_null)
 
 
 class ListRead(BaseModel):
@@ -150,6 +160,32 @@ class SubscriberExport(BaseModel):
     bounces: list[dict]
 
 
+class PersonRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320)
+
+
+class PersonMailRecord(BaseModel):
+    """A transactional mail (confirmation, test send) to the person."""
+
+    recipient: str
+    purpose: str
+    status: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class PersonExport(BaseModel):
+    """Everything the newsletter service holds about one person (GDPR Art. 15)."""
+
+    person_id: str
+    email: str
+    exported_at: datetime
+    subscriber: SubscriberExport | None
+    mails: list[PersonMailRecord]
+
+
 class SubscriberRead(BaseModel):
     id: str
     email: str
@@ -198,6 +234,9 @@ class CampaignUpdate(Strict):
     districts: list[str] | None = None
 
     _one_line_fields = field_validator("name", "subject", "sender")(_one_line)
+    _required_not_null = field_validator(
+        "name", "subject", "body", "list_ids", "topics", "districts", mode="before"
+    )(_not_null)
 
 
 class CampaignStats(BaseModel):

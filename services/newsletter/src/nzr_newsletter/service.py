@@ -9,8 +9,10 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nzr_common.contracts.actors import person_id_for
 from nzr_common.contracts.newsletter import (
     CampaignSent,
     ListReachChanged,
@@ -33,6 +35,8 @@ from nzr_newsletter.schemas import (
     ListCreate,
     ListRead,
     ListUpdate,
+    PersonExport,
+    PersonMailRecord,
     Preferences,
     PreferencesUpdate,
     PreviewRead,
@@ -47,6 +51,7 @@ from nzr_newsletter.tables import (
     BounceRow,
     CampaignRow,
     DeliveryRow,
+    ErasedPersonRow,
     ListRow,
     MailRow,
     SubscriberRow,
@@ -225,9 +230,11 @@ async def subscribe(
     _check_district(deps, district)
     lists = await _lists_by_id(session, list_ids, public_only=public_only)
     now = now_utc()
-    subscriber = await session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
+    # Locked: two sign-ups of one address at the same moment are handled one after the other.
+    by_address = select(SubscriberRow).where(SubscriberRow.email == address).with_for_update()
+    subscriber = await session.scalar(by_address)
     if subscriber is None:
-        subscriber = SubscriberRow(
+        candidate = SubscriberRow(
             id=str(uuid.uuid4()),
             email=address,
             name=name.strip(),
@@ -237,8 +244,17 @@ async def subscribe(
             soft_bounces=0,
             created_at=now,
         )
-        session.add(subscriber)
-        await session.flush()
+        try:
+            async with session.begin_nested():
+                session.add(candidate)
+        except IntegrityError:
+            # The same address arrived at the same moment (a second form submission, or the
+            # events consumer subscribing a registrant): use the row the other one wrote.
+            subscriber = await session.scalar(by_address)
+            if subscriber is None:
+                raise
+        else:
+            subscriber = candidate
     existing = {
         s.list_id: s
         for s in await session.scalars(
@@ -599,6 +615,37 @@ async def update_preferences(
 async def export_subscriber(*, session: AsyncSession, deps: Dependencies, token: str) -> SubscriberExport:
     """Everything stored about the holder of a preferences link (GDPR Art. 15)."""
     subscriber = await _subscriber_from_token(session, deps, token)
+    return await _subscriber_export(session, subscriber)
+
+
+async def export_person(*, session: AsyncSession, email: str) -> PersonExport:
+    """Everything stored about the person with this address, for an admin (GDPR Art. 15): the
+    subscriber with consents, deliveries and bounces, and the transactional mails to them."""
+    person_id = person_id_for(email)
+    ids, recipients = await _held_about(session, person_id)
+    subscriber = await session.get(SubscriberRow, ids[0]) if ids else None
+    mails = [
+        PersonMailRecord(
+            purpose=m.purpose,
+            status=m.status,
+            created_at=m.created_at,
+            sent_at=m.sent_at,
+            recipient=m.recipient,
+        )
+        for m in await session.scalars(
+            select(MailRow).where(MailRow.recipient.in_(recipients)).order_by(MailRow.id)
+        )
+    ]
+    return PersonExport(
+        person_id=person_id,
+        email=email,
+        exported_at=now_utc(),
+        subscriber=await _subscriber_export(session, subscriber) if subscriber else None,
+        mails=mails,
+    )
+
+
+async def _subscriber_export(session: AsyncSession, subscriber: SubscriberRow) -> SubscriberExport:
     deliveries = [
         {"campaign_id": d.campaign_id, "status": d.status, "sent_at": d.sent_at}
         for d in await session.scalars(select(DeliveryRow).where(DeliveryRow.subscriber_id == subscriber.id))
@@ -647,18 +694,40 @@ async def delete_own_data(*, session: AsyncSession, deps: Dependencies, token: s
         await erase_subscriber(session=session, deps=deps, subscriber=subscriber)
 
 
-async def erase_address(*, session: AsyncSession, deps: Dependencies, email: str) -> bool:
-    """Erase whoever has this address (PersonErased); False when nobody has it."""
-    try:
-        address = domain.normalise_email(email)
-    except domain.InvalidAddress:
-        address = email.strip().lower()
-    subscriber = await session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
-    if subscriber is None:
-        await session.execute(delete(MailRow).where(MailRow.recipient == address))
-        return False
-    await erase_subscriber(session=session, deps=deps, subscriber=subscriber)
-    return True
+async def erase_person(
+    *, session: AsyncSession, deps: Dependencies, person_id: str, erased_at: datetime
+) -> bool:
+    """Erase whoever has an address with this pseudonymous id (PersonErased), and every queued
+    or sent mail to it, and remember the erasure; False when no subscriber has it."""
+    known = await session.get(ErasedPersonRow, person_id, with_for_update=True)
+    if known is None:
+        session.add(ErasedPersonRow(person_id=person_id, erased_at=erased_at))
+    elif erased_at > known.erased_at:
+        known.erased_at = erased_at
+    ids, mailed = await _held_about(session, person_id)
+    for subscriber in await session.scalars(select(SubscriberRow).where(SubscriberRow.id.in_(ids))):
+        await erase_subscriber(session=session, deps=deps, subscriber=subscriber)
+    if mailed:
+        await session.execute(delete(MailRow).where(MailRow.recipient.in_(mailed)))
+    return bool(ids)
+
+
+async def _held_about(session: AsyncSession, person_id: str) -> tuple[list[str], list[str]]:
+    """The ids of the subscribers and the mail recipients (as written) whose address is the
+    person's; found by the pseudonymous id, as an erasure names nobody by address."""
+    subscribers = await session.execute(select(SubscriberRow.id, SubscriberRow.email))
+    ids = [row.id for row in subscribers if person_id_for(row.email) == person_id]
+    recipients = await session.scalars(select(MailRow.recipient).distinct())
+    return ids, [r for r in recipients if person_id_for(r) == person_id]
+
+
+async def erased_since(session: AsyncSession, person_id: str, moment: datetime) -> bool:
+    """Whether the person was erased at or after ``moment`` (an event from then names someone
+    who asked to be forgotten since)."""
+    erased_at = await session.scalar(
+        select(ErasedPersonRow.erased_at).where(ErasedPersonRow.person_id == person_id)
+    )
+    return erased_at is not None and erased_at >= moment
 
 
 async def list_subscribers(

@@ -13,7 +13,7 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-messaging = add_messaging_tables(Base.metadata)
+messaging = add_messaging_tables(Base.metadata, record_personal=True)
 
 
 class ListRow(Base):
@@ -156,3 +156,14 @@ class DigestItemRow(Base):
     district: Mapped[str | None] = mapped_column(String(8))
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ErasedPersonRow(Base):
+    """Who was erased (GDPR Art. 17) and when, by pseudonymous person id only: an event that
+    names them and happened before the erasure (a registration consumed late) must not bring
+    them back. A sign-up after the erasure is a new consent and is taken."""
+
+    __tablename__ = "erased_persons"
+
+    person_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime())
