@@ -1,6 +1,7 @@
 """The state's catalogue: seed import, re-import, single writes, CSV, bad input, and who may write."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -202,3 +203,57 @@ async def test_put_with_a_different_id_than_the_path_is_refused(shared):
         "/api/v1/funding/programs/other-id", json=programme(), headers=shared.state
     )
     assert_problem(response, 422, "id")
+
+
+async def test_a_batch_of_catalogue_events_is_projected_with_one_version_step_and_newest_revisions(funding):
+    """What a consumer batch does: several programmes in one transaction, a late older revision
+    ignored, a withdrawal after an update in the same batch; the catalogue version moves once."""
+    from sqlalchemy import select
+
+    from nzr_common.contracts.base import Envelope
+    from nzr_common.contracts.funding import FundingProgramWithdrawn
+    from nzr_funding import service
+    from nzr_funding.catalogue import CATALOGUE
+    from nzr_funding.tables import ProgrammeRow, ProjectionStateRow
+
+    runtime = funding.app.state.runtime
+
+    def updated(record: dict, revision: int) -> Envelope:  # type: ignore[type-arg]
+        data, problems = service.normalise_record(record)
+        assert data is not None, problems
+        event = service._event(data, revision, new=False)
+        return Envelope.wrap(event, region=funding.catalogue_region, service="funding")
+
+    async def version() -> int:
+        async with runtime.sessions() as session:
+            return (
+                await session.scalar(
+                    select(ProjectionStateRow.version).where(ProjectionStateRow.name == CATALOGUE)
+                )
+                or 0
+            )
+
+    records = [programme(name=f"Neue Fassung {i}") for i in range(3)]
+    before = await version()
+    async with runtime.sessions() as session, session.begin():
+        for record in records:
+            await service.apply_programme(session, updated(record, 2))
+        await service.apply_programme(session, updated({**records[0], "name": "Alte Fassung"}, 1))
+    assert await version() == before + 1
+    for record in records:
+        found = await funding.programme(record["id"])
+        assert found is not None and found["revision"] == 2 and found["name"] == record["name"]
+
+    withdrawal = FundingProgramWithdrawn(
+        programme_id=records[1]["id"], revision=4, withdrawn_at=datetime.now(UTC)
+    )
+    async with runtime.sessions() as session, session.begin():
+        await service.apply_programme(session, updated(records[1], 3))
+        await service.apply_withdrawal(
+            session, Envelope.wrap(withdrawal, region=funding.catalogue_region, service="funding")
+        )
+    assert await version() == before + 2
+    assert await funding.programme(records[1]["id"]) is None
+    async with runtime.sessions() as session:
+        row = await session.get(ProgrammeRow, records[1]["id"])
+        assert row is not None and row.withdrawn and row.revision == 4

@@ -101,7 +101,7 @@ async def test_unknown_programme_is_a_404_problem(seeded):
 
 
 @pytest.mark.parametrize("q", ["Klimaschutz", "Förderung Vereine", "Tschechien", "Jugend Europa", "Bildung"])
-async def test_database_index_finds_exactly_what_the_stemming_rule_says(seeded, q):
+async def test_the_index_finds_exactly_what_the_stemming_rule_says(seeded, q):
     """The same rule on both databases: every stemmed query token occurs in the document."""
     from nzr_common.text import tokens
     from nzr_funding.domain import matches_query
@@ -110,3 +110,83 @@ async def test_database_index_finds_exactly_what_the_stemming_rule_says(seeded, 
     entries = seeded.app.state.catalogue.entries.values()
     expected = {e.facts.id for e in entries if matches_query(tokens(q), e.doc_tokens)}
     assert set(ids(page)) == expected and page["total"] == len(expected)
+
+
+async def test_a_repeated_anonymous_search_is_answered_from_the_answer_cache(seeded):
+    from datetime import UTC, datetime
+
+    first = await seeded.client.get(f"{SEARCH}?q=Klimaschutz&level=land&as_of=2026-11-21")
+    key = ("raw search", b"q=Klimaschutz&level=land&as_of=2026-11-21", datetime.now(UTC).date())
+    assert seeded.app.state.catalogue.cached(key) == first.content
+    again = await seeded.client.get(f"{SEARCH}?q=Klimaschutz&level=land&as_of=2026-11-21")
+    assert again.status_code == 200 and again.content == first.content
+    assert again.headers["content-type"] == "application/json"
+    assert again.headers["x-content-type-options"] == "nosniff"  # the middleware still answers
+    forged = await seeded.client.get(
+        f"{SEARCH}?q=Klimaschutz&level=land&as_of=2026-11-21", headers={"Authorization": "Bearer forged"}
+    )
+    assert forged.status_code == 401
+
+
+async def test_a_catalogue_change_invalidates_cached_searches(shared):
+    from .conftest import programme, random_token
+
+    word = random_token("Zauberwort")
+    before = await shared.client.get(SEARCH, params={"q": word})
+    assert before.json()["total"] == 0
+    record = programme(name=f"Förderung {word}")
+    assert (await shared.import_json([record])).status_code == 200
+    await shared.wait_for_revision(record["id"], 1)
+    after = await shared.client.get(SEARCH, params={"q": word})
+    assert [hit["programme"]["id"] for hit in after.json()["items"]] == [record["id"]]
+
+
+FAST_PATH_CASES = [
+    "",
+    "q=Klimaschutz",
+    "q=der",
+    "level=land&level=bund&open_now=true",
+    "amount_min=1000&amount_max=50000&limit=5&offset=2",
+    "deadline_before=2026-12-31&as_of=2026-11-21",
+    "state=open&topic=klimaschutz_energie&not_a_parameter=x",
+    "q=F%C3%B6rderung&eligible=kommune&limit=3&limit=7",
+]
+
+
+@pytest.mark.parametrize("query", FAST_PATH_CASES)
+async def test_the_anonymous_fast_path_answers_exactly_as_the_full_path(seeded, query):
+    """``_fast_search`` (anonymous callers) and the endpoint (here: a caller with a token,
+    which always takes the full path) give the same bytes."""
+    from nzr_funding import api
+
+    full = await seeded.client.get(f"{SEARCH}?{query}", headers=seeded.editor)
+    assert full.status_code == 200, full.text
+    catalogue = seeded.app.state.catalogue
+    fast = await api._fast_search(
+        {"query_string": query.encode()}, catalogue, seeded.app.state.runtime.sessions
+    )
+    assert fast == full.content
+    anonymous = await seeded.client.get(f"{SEARCH}?{query}")
+    assert anonymous.content == full.content
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("level=kommune", "level"),
+        ("open_now=", "open_now"),
+        ("amount_min=-1", "amount_min"),
+    ],
+)
+async def test_what_the_fast_path_refuses_gets_the_full_paths_problem(seeded, query, field):
+    from nzr_funding import api
+
+    catalogue = seeded.app.state.catalogue
+    assert (
+        await api._fast_search({"query_string": query.encode()}, catalogue, seeded.app.state.runtime.sessions)
+        is None
+    )
+    response = await seeded.client.get(f"{SEARCH}?{query}")
+    assert response.status_code == 422
+    assert field in [p["name"] for p in response.json()["invalid_params"]]

@@ -2,10 +2,16 @@
 
 import json
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import Receive, Scope, Send
 
+from nzr_common.access import PUBLIC, anonymous_rate_limit
 from nzr_common.auth import Principal, PrincipalDep, Role, require
 from nzr_common.problems import InvalidParam, ProblemError
 from nzr_common.runtime import OutboxDep, SessionDep
@@ -29,6 +35,87 @@ from nzr_funding.schemas import (
 
 router = APIRouter(prefix="/api/v1/funding", tags=["funding"])
 
+
+class CachedSearchRoute(APIRoute):
+    """The search route with a fast path for anonymous callers (search answers are the same for
+    every caller): a repeated search comes straight from the catalogue's answer cache (keyed by
+    the catalogue version, the raw query string and the day), a new one is validated by
+    ``_SearchParams`` — the endpoint's parameters as one model — and computed, both without
+    FastAPI's per-request parameter and dependency machinery. Anything the fast path does not
+    accept (bad parameters, unknown filter values) and every request with a token (so a bad
+    token still gets its 401) takes the full path, which answers as it always did."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "GET" and not any(name == b"authorization" for name, _ in scope["headers"]):
+            app = scope["app"]
+            catalogue: CatalogueCache = app.state.catalogue
+            await catalogue.refreshed(app.state.runtime.sessions)
+            document = catalogue.cached(_raw_search_key(scope))
+            if document is None:
+                document = await _fast_search(scope, catalogue, app.state.runtime.sessions)
+            if document is not None:
+                await Response(document, media_type="application/json")(scope, receive, send)
+                return
+        await super().handle(scope, receive, send)
+
+
+class _SearchParams(BaseModel):
+    """The search endpoint's query parameters (same names, types and bounds)."""
+
+    q: str | None = Field(None, max_length=300)
+    funding_type: list[str] = []
+    area: list[str] = []
+    territory: list[str] = []
+    eligible: list[str] = []
+    level: list[str] = []
+    topic: list[str] = []
+    state: list[str] = []
+    open_now: bool = False
+    deadline_before: date | None = None
+    amount_min: float | None = Field(None, ge=0)
+    amount_max: float | None = Field(None, ge=0)
+    as_of: date | None = None
+    limit: int = Field(20, ge=1, le=100)
+    offset: int = Field(0, ge=0)
+
+
+_LIST_PARAMS = frozenset(name for name, f in _SearchParams.model_fields.items() if f.annotation == list[str])
+
+
+async def _fast_search(
+    scope: Scope, catalogue: CatalogueCache, sessions: async_sessionmaker[AsyncSession]
+) -> bytes | None:
+    """The search answer without FastAPI's machinery, or None to take the full path."""
+    values: dict[str, Any] = {}
+    # As Starlette reads query strings: latin-1, blank values kept, the last value of a scalar.
+    for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        if name in _LIST_PARAMS:
+            values.setdefault(name, []).append(value)
+        elif name in _SearchParams.model_fields:
+            values[name] = value
+    try:
+        params = _SearchParams.model_validate(values)
+        query = SearchQuery.model_validate(params.model_dump(exclude={"as_of", "limit", "offset"}))
+        document = await service.search_programmes_json(
+            sessions=sessions,
+            catalogue=catalogue,
+            query=query,
+            as_of=_today(params.as_of),
+            limit=params.limit,
+            offset=params.offset,
+        )
+    except (ValidationError, ProblemError):
+        return None
+    return catalogue.remember(_raw_search_key(scope), document)
+
+
+def _raw_search_key(scope: Scope) -> tuple[str, bytes, date]:
+    return ("raw search", scope["query_string"], _today(None))
+
+
+#: The search route alone, with its answer cache in front.
+search_router = APIRouter(prefix="/api/v1/funding", tags=["funding"], route_class=CachedSearchRoute)
+
 _state_role = require(Role.STATE)
 
 
@@ -51,7 +138,7 @@ WatchDep = Annotated[Principal, Depends(require(Role.STATE, Role.ADMIN))]
 MemberDep = Annotated[Principal, Depends(require(Role.EDITOR, Role.ADMIN, Role.STATE))]
 
 
-def _catalogue(request: Request) -> CatalogueCache:
+async def _catalogue(request: Request) -> CatalogueCache:  # async: no thread hand-off
     return request.app.state.catalogue
 
 
@@ -70,15 +157,20 @@ def _owner(principal: Principal) -> str:
     return f"{principal.region}:{principal.subject}"
 
 
-@router.get("/taxonomy", response_model=Taxonomy, operation_id="get_funding_taxonomy")
+@router.get("/taxonomy", response_model=Taxonomy, operation_id="get_funding_taxonomy", dependencies=[PUBLIC])
 async def get_taxonomy() -> Taxonomy:
     """Filter dimensions and their values (Förderdatenbank taxonomy plus our topics), with sources."""
     return service.get_taxonomy()
 
 
-@router.get("/programs", response_model=ProgrammePage, operation_id="search_programmes")
+@search_router.get(
+    "/programs",
+    response_model=ProgrammePage,
+    operation_id="search_programmes",
+    dependencies=[PUBLIC, anonymous_rate_limit("search")],
+)
 async def search_programmes(
-    session: SessionDep,
+    request: Request,
     catalogue: CatalogueDep,
     q: Annotated[
         str | None, Query(max_length=300, description="German full text over name, summary, funder")
@@ -116,19 +208,33 @@ async def search_programmes(
         amount_max=amount_max,
     )
     document = await service.search_programmes_json(
-        session=session, catalogue=catalogue, query=query, as_of=_today(as_of), limit=limit, offset=offset
+        sessions=request.app.state.runtime.sessions,
+        catalogue=catalogue,
+        query=query,
+        as_of=_today(as_of),
+        limit=limit,
+        offset=offset,
     )
+    catalogue.remember(_raw_search_key(request.scope), document)
     # Serialised once by the service (and cached there); the response model documents it.
     return Response(document, media_type="application/json")  # type: ignore[return-value]
 
 
-@router.get("/programs/{programme_id}", response_model=ProgrammeRead, operation_id="get_programme")
+@router.get(
+    "/programs/{programme_id}",
+    response_model=ProgrammeRead,
+    operation_id="get_programme",
+    dependencies=[PUBLIC],
+)
 async def get_programme(
-    programme_id: str, session: SessionDep, catalogue: CatalogueDep, as_of: date | None = None
+    programme_id: str, request: Request, catalogue: CatalogueDep, as_of: date | None = None
 ) -> ProgrammeRead:
     """One programme with its sources and the deadline state as of a day."""
     return await service.get_programme(
-        session=session, catalogue=catalogue, programme_id=programme_id, as_of=_today(as_of)
+        sessions=request.app.state.runtime.sessions,
+        catalogue=catalogue,
+        programme_id=programme_id,
+        as_of=_today(as_of),
     )
 
 
@@ -272,20 +378,22 @@ async def match_programmes(
     request: Request,
     session: SessionDep,
     catalogue: CatalogueDep,
-    outbox: OutboxDep,
     principal: PrincipalDep,
 ) -> MatchResult:
     """Rank programmes for an actor of the region or an ad-hoc profile, explained per criterion
     (actors without a public profile only for the region's editors and admins)."""
-    own_region = principal.region == request.app.state.runtime.settings.region
-    return await service.match_programmes(
+    runtime = request.app.state.runtime  # its outbox directly: OutboxDep is a thread hand-off
+    result = await service.match_programmes(
         session=session,
         catalogue=catalogue,
-        outbox=outbox,
+        outbox=runtime.outbox,
         request=body,
         today=_today(body.as_of),
-        sees_private_actors=own_region and principal.has(Role.EDITOR, Role.ADMIN),
+        sees_private_actors=principal.region == runtime.settings.region
+        and principal.has(Role.EDITOR, Role.ADMIN),
     )
+    # Serialised once (FastAPI would validate the model again); the response model documents it.
+    return Response(result.model_dump_json(), media_type="application/json")  # type: ignore[return-value]
 
 
 @router.post("/deadline-watch", response_model=DeadlineWatchReport, operation_id="run_deadline_watch")

@@ -36,7 +36,7 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
         description="Funding programme catalogue, search and eligibility matching.",
         metadata=Base.metadata,
         tables=messaging,
-        routers=[api.router],
+        routers=[api.search_router, api.router],
         handlers=build_handlers(catalogue_region=settings.catalogue_region),
         publishes=[
             FundingProgramPublished,

@@ -1,24 +1,29 @@
 """The searchable catalogue held in memory by each process, refreshed from the read model.
 
-Every change of the ``programmes`` read model takes the next ``seq`` value; a reader asks the
-database for the current version (one tiny query) and loads only rows changed since then.
-Search (after the database's full-text index picked the candidates), facets and matching
-then run over these facts in Python, so SQLite and PostgreSQL give the same answers.
+Every projecting transaction (a consumer batch) takes the next catalogue version and stamps the
+rows it changes with it (``seq``); a reader asks the database for the current version (one tiny
+query, at most every ``refresh_seconds``) and loads only rows changed since then, so every
+worker process picks up a change. Search, facets and matching then run over these facts and
+their ``CatalogueIndex`` (built once per version) in Python, so SQLite and PostgreSQL give the
+same answers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nzr_funding import domain
+from nzr_funding.index import CatalogueIndex
 from nzr_funding.tables import ProgrammeRow, ProjectionStateRow
 
 CATALOGUE = "catalogue"
@@ -89,6 +94,24 @@ def entry_from_row(row: ProgrammeRow, intern: dict[Any, Any] | None = None) -> E
     return Entry(facts, tuple(row.name_doc.split()), tuple(row.search_doc.split()), record)
 
 
+@contextmanager
+def _no_gc_pause() -> Iterator[None]:
+    """No cyclic garbage collection while building (no awaits inside): the build allocates
+    many objects, and each collection it would trigger walks the whole catalogue in memory."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build_index(entries: list[Entry]) -> CatalogueIndex:
+    with _no_gc_pause():
+        return CatalogueIndex(entries)
+
+
 class CatalogueCache:
     """The live programmes of this service's read model, by id."""
 
@@ -99,7 +122,15 @@ class CatalogueCache:
         self.entries: dict[str, Entry] = {}
         self._intern: dict[Any, Any] = {}
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()
+        self._index: CatalogueIndex | None = None
         self._lock = asyncio.Lock()
+
+    @property
+    def index(self) -> CatalogueIndex:
+        """The search and matching index of the current entries, built once per version."""
+        if self._index is None:
+            self._index = _build_index(list(self.entries.values()))
+        return self._index
 
     def cached(self, key: Hashable) -> Any | None:
         """A result remembered for ``key`` since the catalogue last changed, or None."""
@@ -115,6 +146,13 @@ class CatalogueCache:
         if len(self._answers) > keep:
             self._answers.popitem(last=False)
         return value
+
+    async def refreshed(self, sessions: async_sessionmaker[AsyncSession]) -> dict[str, Entry]:
+        """``current``, opening a session only when the read model is due to be asked."""
+        if time.monotonic() - self._checked_at < self.refresh_seconds:
+            return self.entries
+        async with sessions() as session:
+            return await self.current(session)
 
     async def current(self, session: AsyncSession) -> dict[str, Entry]:
         """The entries as of now (at most ``refresh_seconds`` old); loads what changed."""
@@ -139,11 +177,16 @@ class CatalogueCache:
         if self.version >= 0:
             query = query.where(ProgrammeRow.seq > self.version)
         entries = dict(self.entries)
-        for row in (await session.scalars(query)).all():
-            if row.withdrawn:
-                entries.pop(row.id, None)
-            else:
-                entries[row.id] = entry_from_row(row, self._intern)
-        self.entries = entries
+        rows = (await session.scalars(query)).all()
+        with _no_gc_pause():
+            for row in rows:
+                if row.withdrawn:
+                    entries.pop(row.id, None)
+                else:
+                    entries[row.id] = entry_from_row(row, self._intern)
+        # Built off the event loop: requests meanwhile are answered by the previous index and
+        # entries, which are swapped together once the new index is ready.
+        index = await asyncio.to_thread(_build_index, list(entries.values()))
+        self.entries, self._index = entries, index
         self._answers.clear()
         self.version = version

@@ -3,8 +3,9 @@
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from nzr_common.nul import refuse_nul
 from nzr_common.problems import InvalidParam
 
 Level = Literal["bund", "land", "eu", "stiftung"]
@@ -20,6 +21,11 @@ class ProgrammeRecord(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        return refuse_nul(value)  # CSV cells come here unchecked; PostgreSQL cannot store U+0000
 
     id: str = Field(pattern=ID_PATTERN)
     name: str = Field(min_length=1, max_length=500)

@@ -13,14 +13,18 @@ import io
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import delete, insert, select
-from sqlalchemy import text as sql
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.event import listen
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from nzr_common import text
 from nzr_common.contracts.base import Envelope
@@ -36,6 +40,7 @@ from nzr_common.problems import InvalidParam, ProblemError
 from nzr_common.regions import load_districts
 from nzr_funding import domain
 from nzr_funding.catalogue import CATALOGUE, CatalogueCache, Entry, entry_from_row
+from nzr_funding.index import page_json
 from nzr_funding.reference import load_taxonomy
 from nzr_funding.schemas import (
     AlertRead,
@@ -43,12 +48,10 @@ from nzr_funding.schemas import (
     CatalogueChange,
     CriterionRead,
     DeadlineRead,
-    FacetCount,
     ImportReport,
     MatchItem,
     MatchRequest,
     MatchResult,
-    ProgrammeHit,
     ProgrammePage,
     ProgrammeRead,
     ProgrammeRecord,
@@ -439,70 +442,135 @@ def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-async def _next_seq(session: AsyncSession) -> int:
+@dataclass
+class _Batch:
+    """What one projecting transaction (a consumer batch) shares: one catalogue counter step,
+    the saved searches with alerts, and the programme rows to write at commit."""
+
+    transaction: Any
+    seq: int
+    searches: list[tuple[str, SearchQuery]]
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+async def _batch(session: AsyncSession) -> _Batch:
+    transaction = session.sync_session.get_transaction()
+    batch = session.info.get(CATALOGUE)
+    if batch is not None and batch.transaction is transaction:
+        return batch
     state = await session.get(ProjectionStateRow, CATALOGUE)
     if state is None:
         state = ProjectionStateRow(name=CATALOGUE, version=0)
         session.add(state)
     state.version += 1
     await session.flush()
-    return state.version
+    rows = (await session.scalars(select(SavedSearchRow).where(SavedSearchRow.alerts.is_(True)))).all()
+    searches = [(r.id, SearchQuery.model_validate(r.query)) for r in rows]
+    batch = session.info[CATALOGUE] = _Batch(transaction, state.version, searches)
+    if not session.info.get("programmes_written_at_commit"):
+        listen(session.sync_session, "before_commit", _write_pending_at_commit)
+        session.info["programmes_written_at_commit"] = True
+    return batch
 
 
-async def _reindex(session: AsyncSession, programme_id: str, document: str | None) -> None:
-    if _dialect(session) != "sqlite":
-        return  # PostgreSQL indexes to_tsvector('simple', search_doc) itself
-    await session.execute(sql("DELETE FROM programme_fts WHERE programme_id = :id"), {"id": programme_id})
-    if document is not None:
-        await session.execute(
-            sql("INSERT INTO programme_fts (programme_id, doc) VALUES (:id, :doc)"),
-            {"id": programme_id, "doc": document},
-        )
+_PROGRAMME_COLUMNS = frozenset(ProgrammeRow.__table__.columns.keys())
+
+
+@cache
+def _upsert(dialect: str, columns: tuple[str, ...], returning: bool) -> Any:
+    """INSERT … ON CONFLICT (id) DO UPDATE only when the stored revision is older (PostgreSQL
+    and SQLite alike), optionally returning the id when the row was written; values bound."""
+    table = ProgrammeRow.__table__
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.id],
+        set_={k: statement.excluded[k] for k in columns if k != "id"},
+        where=table.c.revision < statement.excluded.revision,
+    )
+    return statement.returning(table.c.id) if returning else statement
+
+
+def _take_pending(session: Session) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """The rows collected in the session's current transaction, grouped by their columns
+    (rows of a transaction that was rolled back are never written)."""
+    batch = session.info.get(CATALOGUE)
+    if batch is None or not batch.pending or batch.transaction is not session.get_transaction():
+        return []
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for values in batch.pending.values():
+        groups.setdefault(tuple(sorted(values)), []).append(values)
+    batch.pending = {}
+    return list(groups.items())
+
+
+def _write_pending_at_commit(session: Session) -> None:
+    """Write the batch's programme rows in one executemany, inside the committing transaction
+    (a failure fails the commit, and the consumer retries the events one by one)."""
+    dialect = session.get_bind().dialect.name
+    for columns, rows in _take_pending(session):
+        session.execute(_upsert(dialect, columns, False), rows)
+
+
+async def _write_pending(session: AsyncSession) -> None:
+    """Write the rows collected so far now (before this transaction reads programmes)."""
+    for columns, rows in _take_pending(session.sync_session):
+        await session.execute(_upsert(_dialect(session), columns, False), rows)
 
 
 async def apply_programme(session: AsyncSession, envelope: Envelope[FundingProgramPublished]) -> None:
-    """Upsert the read model from a published/updated programme; an older revision is ignored."""
+    """Upsert the read model from a published/updated programme; an older revision is ignored.
+
+    No read first: the rows of a batch are written together at commit (last revision wins,
+    in the batch and against the table) and the catalogue counter moves once per batch. A
+    programme that matches a saved search with alerts is written at once, so the alert is
+    raised only when the row really changed."""
     event = envelope.data
-    row = await session.get(ProgrammeRow, event.programme_id)
-    if row is not None and row.revision >= event.revision:
-        return
-    columns = ProgrammeRow.__table__.columns.keys()
+    batch = await _batch(session)
     # Fields a newer contract version adds are ignored until the read model has a column.
     values = {
         k: v
         for k, v in event.model_dump(exclude={"programme_id", "revision", "deadline"}).items()
-        if k in columns
+        if k in _PROGRAMME_COLUMNS
     }
     values.update(
+        id=event.programme_id,
         deadline=event.deadline or {"kind": "unknown"},
         name_doc=text.search_document(event.name),
         search_doc=text.search_document(event.name, event.summary, event.funder),
         revision=event.revision,
         withdrawn=False,
-        seq=await _next_seq(session),
+        seq=batch.seq,
         updated_at=datetime.now(UTC),
     )
-    if row is None:
-        row = ProgrammeRow(id=event.programme_id, **values)
-        session.add(row)
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
-    await session.flush()
-    await _reindex(session, row.id, row.search_doc)
-    await _raise_alerts(
-        session, row, "published" if envelope.data.subject.name == "program_published" else "updated"
-    )
+    hits = []
+    if batch.searches:
+        row = ProgrammeRow(**values)
+        entry, today = entry_from_row(row), datetime.now(UTC).date()
+        hits = [
+            search_id for search_id, query in batch.searches if search_matches_programme(query, entry, today)
+        ]
+    if not hits:
+        earlier = batch.pending.get(event.programme_id)
+        if earlier is None or earlier["revision"] < event.revision:
+            batch.pending[event.programme_id] = values
+        return
+    await _write_pending(session)
+    statement = _upsert(_dialect(session), tuple(sorted(values)), True)
+    if (await session.execute(statement, values)).first() is not None:
+        change = "published" if event.subject.name == "program_published" else "updated"
+        await _raise_alerts(session, row, change, hits)
 
 
 async def apply_withdrawal(session: AsyncSession, envelope: Envelope[FundingProgramWithdrawn]) -> None:
     """Mark a programme withdrawn (kept as a tombstone so a late older revision cannot revive it)."""
     event = envelope.data
-    row = await session.get(ProgrammeRow, event.programme_id)
+    batch = await _batch(session)
+    await _write_pending(session)
+    row = await session.get(ProgrammeRow, event.programme_id, populate_existing=True)
     revision = event.revision or ((row.revision + 1) if row else 1)
     if row is not None and row.revision >= revision:
         return
-    seq = await _next_seq(session)
+    seq = batch.seq
     if row is None:
         session.add(
             ProgrammeRow(
@@ -521,7 +589,6 @@ async def apply_withdrawal(session: AsyncSession, envelope: Envelope[FundingProg
     else:
         row.revision, row.seq, row.withdrawn, row.updated_at = revision, seq, True, datetime.now(UTC)
     await session.flush()
-    await _reindex(session, event.programme_id, None)
 
 
 async def apply_actor(
@@ -592,24 +659,6 @@ def _filters(query: SearchQuery) -> domain.SearchFilters:
     )
 
 
-async def _text_candidates(session: AsyncSession, tokens: list[str]) -> list[str]:
-    """Ids whose search document holds every token, from the database's full-text index."""
-    if _dialect(session) == "sqlite":
-        match = " ".join(f'"{t}"' for t in tokens)
-        rows = await session.execute(
-            sql("SELECT programme_id FROM programme_fts WHERE programme_fts MATCH :q"), {"q": match}
-        )
-    else:
-        rows = await session.execute(
-            sql(
-                "SELECT id FROM programmes WHERE NOT withdrawn "
-                "AND to_tsvector('simple', search_doc) @@ to_tsquery('simple', :q)"
-            ),
-            {"q": " & ".join(tokens)},
-        )
-    return [r[0] for r in rows]
-
-
 def programme_read(entry: Entry, today: date) -> ProgrammeRead:
     deadline = entry.facts.deadline
     status = domain.cached_deadline_status(deadline, today)
@@ -626,7 +675,7 @@ def programme_read(entry: Entry, today: date) -> ProgrammeRead:
 
 async def search_programmes(
     *,
-    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
     catalogue: CatalogueCache,
     query: SearchQuery,
     as_of: date,
@@ -636,14 +685,14 @@ async def search_programmes(
     """Full-text search with filters, facet counts for every filter dimension and ranking."""
     return ProgrammePage.model_validate_json(
         await search_programmes_json(
-            session=session, catalogue=catalogue, query=query, as_of=as_of, limit=limit, offset=offset
+            sessions=sessions, catalogue=catalogue, query=query, as_of=as_of, limit=limit, offset=offset
         )
     )
 
 
 async def search_programmes_json(
     *,
-    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
     catalogue: CatalogueCache,
     query: SearchQuery,
     as_of: date,
@@ -655,79 +704,41 @@ async def search_programmes_json(
     The page is a function of the catalogue version and the request, so repeated searches are
     answered with the same bytes until the catalogue changes."""
     filters = _filters(query)
-    entries = await catalogue.current(session)
+    await catalogue.refreshed(sessions)
     key = ("search", query.model_dump_json(), as_of, limit, offset)
     document = catalogue.cached(key)
     if document is not None:
         return document
     tokens = text.tokens(query.q or "")
-    if tokens:
-        candidates = [entries[i] for i in await _text_candidates(session, tokens) if i in entries]
-    elif query.q and query.q.strip():
-        candidates = []  # only stop words
-    else:
-        candidates = list(entries.values())
-    page = _search_page(candidates, tokens, filters, as_of, limit, offset)
-    return catalogue.remember(key, page.model_dump_json().encode())
-
-
-def _search_page(
-    candidates: list[Entry],
-    tokens: list[str],
-    filters: domain.SearchFilters,
-    as_of: date,
-    limit: int,
-    offset: int,
-) -> ProgrammePage:
-    candidates = [e for e in candidates if domain.passes_ranges(e.facts, filters, as_of)]
-    # One pass: a programme failing no selected dimension is a hit and counts in every facet;
-    # one failing exactly one dimension still counts in that dimension's facet.
-    active = [(d, wanted) for d, wanted in filters.facets.items() if wanted]
-    counts: dict[str, Counter[str]] = {d: Counter() for d in domain.FACET_DIMENSIONS}
-    hits = []
-    for entry in candidates:
-        values = domain.facet_values(entry.facts, as_of)
-        failed = [d for d, wanted in active if not values[d] & wanted]
-        if not failed:
-            hits.append(entry)
-            for dimension in domain.FACET_DIMENSIONS:
-                counts[dimension].update(values[dimension])
-        elif len(failed) == 1:
-            counts[failed[0]].update(values[failed[0]])
-    labels = value_labels()
-    facets = {
-        dimension: [
-            FacetCount(value=v, label=labels[dimension].get(v, v), count=n)
-            for v, n in sorted(counts[dimension].items(), key=lambda item: (-item[1], item[0]))
-        ]
-        for dimension in domain.FACET_DIMENSIONS
-    }
-    if tokens:
-        scored = [(domain.text_score(tokens, e.name_tokens, e.doc_tokens), e) for e in hits]
-        scored.sort(key=lambda item: (-item[0], item[1].facts.name, item[1].facts.id))
-    else:
-
-        def order(e: Entry) -> tuple[Any, ...]:
-            status = domain.cached_deadline_status(e.facts.deadline, as_of)
-            rank = {"open": 0, "upcoming": 1, "unknown": 2, "closed": 3}[status.state.value]
-            return (rank, status.next_deadline or date.max, e.facts.name, e.facts.id)
-
-        scored = [(0.0, e) for e in sorted(hits, key=order)]
-    page = scored[offset : offset + limit]
-    return ProgrammePage(
-        items=[ProgrammeHit(score=score, programme=programme_read(e, as_of)) for score, e in page],
-        total=len(hits),
+    index = catalogue.index
+    total, page, facets = index.search(
+        tokens,
+        filters,
+        as_of,
+        stop_words_only=bool(query.q and query.q.strip()) and not tokens,
+        limit=limit,
+        offset=offset,
+    )
+    document = page_json(
+        items=[(score, index.programme_json(position, as_of, _render_programme)) for score, position in page],
+        total=total,
         limit=limit,
         offset=offset,
         as_of=as_of,
         facets=facets,
+        labels=value_labels(),
     )
+    return catalogue.remember(key, document)
+
+
+def _render_programme(entry: Entry, as_of: date) -> bytes:
+    return programme_read(entry, as_of).model_dump_json().encode()
 
 
 async def get_programme(
-    *, session: AsyncSession, catalogue: CatalogueCache, programme_id: str, as_of: date
+    *, sessions: async_sessionmaker[AsyncSession], catalogue: CatalogueCache, programme_id: str, as_of: date
 ) -> ProgrammeRead:
-    entry = (await catalogue.current(session)).get(programme_id)
+    entry = (await catalogue.refreshed(sessions)).get(programme_id)
     if entry is None:
         raise ProblemError(404, "Not Found", f"No programme {programme_id}.")
     return programme_read(entry, as_of)
@@ -798,22 +809,17 @@ async def match_programmes(
         own_share_available=request.own_share_available_eur,
         preparation_days=request.preparation_days,
     )
-    entries = await catalogue.current(session)
+    await catalogue.current(session)
+    index = catalogue.index
     key = ("match", profile, today, request.limit, request.include_excluded)
     ranking = catalogue.cached(key) or catalogue.remember(
         key,
-        domain.best_matches(
-            (e.facts for e in entries.values()),
-            profile,
-            today,
-            limit=request.limit,
-            include_excluded=request.include_excluded,
-        ),
+        index.best_matches(profile, today, limit=request.limit, include_excluded=request.include_excluded),
     )
     shown, counts = ranking
     items = []
     for match in shown:
-        entry = entries[match.programme_id]
+        entry = index.entries[index.positions[match.programme_id]]
         status = domain.cached_deadline_status(entry.facts.deadline, today)
         items.append(
             MatchItem(
@@ -994,17 +1000,7 @@ async def list_alerts(*, session: AsyncSession, owner: str, search_id: str) -> l
     ]
 
 
-async def _raise_alerts(session: AsyncSession, row: ProgrammeRow, change: str) -> None:
-    searches = (await session.scalars(select(SavedSearchRow).where(SavedSearchRow.alerts.is_(True)))).all()
-    if not searches:
-        return
-    entry = entry_from_row(row)
-    today = datetime.now(UTC).date()
-    hits = [
-        s for s in searches if search_matches_programme(SearchQuery.model_validate(s.query), entry, today)
-    ]
-    if not hits:
-        return
+async def _raise_alerts(session: AsyncSession, row: ProgrammeRow, change: str, hits: list[str]) -> None:
     already = set(
         (
             await session.scalars(
@@ -1017,14 +1013,14 @@ async def _raise_alerts(session: AsyncSession, row: ProgrammeRow, change: str) -
     now = datetime.now(UTC)
     values = [
         {
-            "saved_search_id": s.id,
+            "saved_search_id": search_id,
             "programme_id": row.id,
             "revision": row.revision,
             "change": change,
             "created_at": now,
         }
-        for s in hits
-        if s.id not in already
+        for search_id in hits
+        if search_id not in already
     ]
     if values:
         await session.execute(insert(SearchAlertRow), values)

@@ -2,8 +2,8 @@
 
 ``catalogue_entries`` is the writer's record of the state-owned catalogue (with revisions);
 ``programmes`` is the searchable read model every funding service builds from the catalogue
-events, with a stemmed search document indexed by SQLite FTS5 (``programme_fts``, created in
-the migration) or a PostgreSQL GIN index over ``to_tsvector('simple', search_doc)``.
+events, with precomputed stemmed documents (``name_doc``, ``search_doc``) that the in-process
+``CatalogueIndex`` indexes (migration 0002 dropped the database full-text indexes).
 """
 
 from datetime import date, datetime
