@@ -15,7 +15,7 @@ from typing import Any
 import nats
 import pytest
 from nats.js import JetStreamContext
-from nats.js.api import StreamConfig
+from nats.js.api import StreamConfig, StreamSource
 
 from nzr_common.contracts.base import Envelope, IntegrationEvent, region_stream_name, region_stream_subjects
 from nzr_common.testing.services import RunningService, running_service
@@ -46,6 +46,17 @@ async def ensure_stream(js: JetStreamContext, region: str) -> None:
                 duplicate_window=120.0,
             )
         )
+
+
+async def aggregate_stream(js: JetStreamContext, *regions: str) -> str:
+    """A stand-in for the hub's aggregate stream: the regions' streams (created if need be)
+    sourced with their shareable subjects only; returns its name."""
+    for region in regions:
+        await ensure_stream(js, region)
+    name = f"AGG_{uuid.uuid4().hex[:8].upper()}"
+    sources = [StreamSource(name=region_stream_name(r), filter_subject=f"nzr.{r}.pub.>") for r in regions]
+    await js.add_stream(StreamConfig(name=name, subjects=[], sources=sources))
+    return name
 
 
 async def publish(

@@ -9,9 +9,11 @@ from nzr_reporting.domain import (
     freshness_state,
     goal_progress,
     months_between,
+    network_density,
     rank,
     snapshot_deltas,
     status_deltas,
+    with_districts,
 )
 
 JAN, FEB, MAR = date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)
@@ -96,3 +98,19 @@ def test_goal_behind_its_timeline_is_at_risk_and_after_its_date_missed():
         baseline=50, current=40, target=40, start=start, target_date=target_date, today=halfway
     )
     assert falling.state == "erreicht"
+
+
+def test_network_density_per_district_counts_pairs_within_the_district():
+    (actors,) = figures_at([Delta("r", JAN, 3, "d1"), Delta("r", JAN, 1, "d2")], [JAN], "bestand")
+    (cooperations,) = figures_at([Delta("r", JAN, 2)], [JAN], "bestand")
+    (within,) = figures_at([Delta("r", JAN, 1, "d1")], [JAN], "bestand")
+    density = network_density(actors, cooperations, within)
+    assert density["r"].value == round(2 / 6 * 100, 4)  # 4 actors: 6 possible pairs
+    assert density["r"].by_district == {"d1": round(1 / 3 * 100, 4), "d2": 0.0}
+
+
+def test_items_in_two_districts_keep_the_region_value_and_take_the_district_split():
+    (region,) = figures_at([Delta("r", JAN, 1)], [JAN], "bestand")
+    (districts,) = figures_at([Delta("r", JAN, 1, "d1"), Delta("r", JAN, 1, "d2")], [JAN], "bestand")
+    combined = with_districts(region, districts)
+    assert (combined["r"].value, combined["r"].by_district) == (1, {"d1": 1, "d2": 1})

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
+from nzr_common.contracts.base import region_stream_name
 
 from .conftest import Reporting
 from .events import actor
@@ -96,6 +99,35 @@ async def test_new_goal_starts_on_track_from_its_baseline(reporting: Reporting, 
     )
     assert progress["state"] == "im_plan" and progress["baseline_value"] == 1
     assert progress["expected_percent"] == 0 and progress["percent_of_target"] == 0
+
+
+async def test_a_district_goal_is_announced_with_its_district(reporting: Reporting, token_for):
+    # The state measures a region's goal where it is set: the district travels in GoalDefined.
+    district = next(iter(reporting.settings.region_districts or ["14612000"]))
+    goal = await reporting.client.post(
+        "/api/v1/reports/goals",
+        headers=token_for("editor", region=reporting.region),
+        json={
+            "level": "operativ",
+            "title": "Akteure im Landkreis",
+            "indicator_id": "actors_total",
+            "target_value": 10,
+            "target_date": NEXT_YEAR,
+            "district": district,
+        },
+    )
+    assert goal.status_code == 201, goal.text
+    pull = await reporting.js.pull_subscribe(
+        f"nzr.{reporting.region}.pub.reporting.goal_defined.>", stream=region_stream_name(reporting.region)
+    )
+    for _ in range(100):
+        try:
+            (message,) = await pull.fetch(1, timeout=0.5)
+            break
+        except TimeoutError:
+            continue
+    announced = json.loads(message.data)["data"]
+    assert (announced["goal_id"], announced["district"]) == (goal.json()["id"], district)
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
 
 from nzr_common.contracts import actors, events
 from nzr_common.regions import DISTRICTS_SOURCE, load_districts
+from nzr_common.testing.services import running_service
+from nzr_reporting.app import create_app
+from nzr_reporting.rebuild import rebuild
 
-from .conftest import Reporting
+from .conftest import Reporting, start_reporting
 from .events import (
     DRESDEN,
     ERZGEBIRGE,
@@ -21,6 +25,7 @@ from .events import (
     cooperation,
     gathering_completed,
     match,
+    new_id,
     search,
     subscription,
 )
@@ -90,6 +95,52 @@ async def test_full_flow_of_shareable_events_yields_every_indicator(reporting: R
     assert values_of(report, "actors_total")["by_district"] == {DRESDEN: 2, ERZGEBIRGE: 1}
     assert values_of(report, "gatherings_held")["by_district"] == {DRESDEN: 1, ERZGEBIRGE: 1}
     assert report["freshness"][reporting.region] is not None
+
+
+async def test_cooperations_and_agreements_are_figured_per_district_from_events(reporting: Reporting):
+    a, b = actor(district=DRESDEN, sector="wirtschaft"), actor(district=DRESDEN)
+    c = actor(district=ERZGEBIRGE, kind="kommune", sector="verwaltung_politik")
+    workshop = gathering_completed(district=DRESDEN)
+    conference = gathering_completed(fmt="regionalkonferenz", district=ERZGEBIRGE)
+    done = agreement(workshop.event_id, [a.actor_id, b.actor_id])
+    pending = agreement(conference.event_id, [c.actor_id])
+    dropped = agreement(conference.event_id, [c.actor_id])
+    await reporting.publish(
+        a,
+        b,
+        c,
+        workshop,
+        conference,
+        done,
+        pending,
+        dropped,
+        agreement_status(done.agreement_id, "umgesetzt"),
+        agreement_status(dropped.agreement_id, "verworfen"),
+        cooperation(a.actor_id, b.actor_id, cross_sector=True),  # within Dresden
+        cooperation(a.actor_id, c.actor_id, cross_sector=False),  # Dresden and Erzgebirge
+    )
+    await reporting.settled()
+    report = await reporting.get("/indicators")
+    by_district = {
+        i["id"]: (i["values"][0]["value"], i["values"][0]["by_district"]) for i in report["indicators"]
+    }
+    # a cooperation across two districts counts in both; the region counts it once
+    assert by_district["cooperations_active"] == (2, {DRESDEN: 2, ERZGEBIRGE: 1})
+    assert by_district["cooperations_new"] == (2, {DRESDEN: 2, ERZGEBIRGE: 1})
+    assert by_district["cross_sector_share"] == (50, {DRESDEN: 50, ERZGEBIRGE: 0})
+    # per district: cooperations within the district among the possible pairs of its actors
+    assert by_district["network_density"] == (66.6667, {DRESDEN: 100, ERZGEBIRGE: 0})
+    # an agreement lies in the district of the gathering that reached it
+    assert by_district["agreements_total"] == (3, {DRESDEN: 1, ERZGEBIRGE: 2})
+    assert by_district["agreements_implementation_rate"] == (50, {DRESDEN: 100, ERZGEBIRGE: 0})
+
+    series = await reporting.get("/indicators/agreements_implementation_rate/series")
+    assert series["series"][0]["points"][-1]["by_district"] == {DRESDEN: 100, ERZGEBIRGE: 0}
+    series = await reporting.get("/indicators/cooperations_active/series")
+    assert series["series"][0]["points"][-1]["by_district"] == {DRESDEN: 2, ERZGEBIRGE: 1}
+    overview = await reporting.get("/overview")
+    cells = {r["indicator_id"]: r["cells"][0]["value"] for r in overview["rows"]}
+    assert cells["cooperations_active"] == 2 and cells["agreements_implementation_rate"] == 50
 
 
 async def test_actors_are_broken_down_by_kind_sector_and_topic(reporting: Reporting):
@@ -194,19 +245,47 @@ async def test_redelivered_events_are_counted_once(reporting: Reporting):
     assert sum(c["duplicates"] for c in status["consumers"]) == 2
 
 
-async def test_event_of_unknown_type_is_skipped_and_counted(reporting: Reporting):
-    payload = (
-        b'{"specversion":"1.0","id":"x1","type":"nzr.actors.actor_renamed_in_future.v1",'
-        b'"source":"/regions/x/actors","subject":"a","region":"'
-        + reporting.region.encode()
-        + b'","data":{"actor_id":"a"}}'
-    )
-    await reporting.publish_raw(f"nzr.{reporting.region}.pub.actors.actor_renamed_in_future.v1", payload)
-    await reporting.publish(actor())
-    await reporting.settled()
-    status = await reporting.get("/status")
-    assert status["ignored_unknown_types"] == 1
-    assert values_of(await reporting.get("/indicators"), "actors_total")["value"] == 1
+def unknown_event(region: str, event_id: str) -> tuple[str, bytes]:
+    """A well-formed envelope of an event type a later actors service might publish."""
+    envelope = {
+        "specversion": "1.0",
+        "id": event_id,
+        "type": "nzr.actors.actor_renamed_in_future.v1",
+        "source": "/regions/x/actors",
+        "subject": "a",
+        "time": "2026-01-05T10:00:00Z",
+        "region": region,
+        "data": {"actor_id": "a"},
+    }
+    return f"nzr.{region}.pub.actors.actor_renamed_in_future.v1", json.dumps(envelope).encode()
+
+
+async def test_event_of_unknown_type_is_skipped_and_counted_once_across_redelivery_and_restart(
+    nats_url, databases, nats_js
+):
+    async with start_reporting(nats_url, databases, nats_js) as reporting:
+        subject, payload = unknown_event(reporting.region, new_id())
+        await reporting.publish_raw(subject, payload)
+        await reporting.publish_raw(subject, payload)  # a late redelivery of the same event
+        await reporting.publish_raw(*unknown_event(reporting.region, new_id()))
+        await reporting.publish(actor())
+        await reporting.settled()
+        status = await reporting.get("/status")
+        assert values_of(await reporting.get("/indicators"), "actors_total")["value"] == 1
+    assert status["ignored_unknown_types"] == 2
+    assert status["skipped_event_types"] == {"nzr.actors.actor_renamed_in_future.v1": 2}
+    by_consumer = {c["consumer"]: c["ignored_unknown_types"] for c in status["consumers"]}
+    assert by_consumer["reporting__pub_actors"] == 2
+
+    async with running_service(create_app, reporting.settings, "nzr_reporting") as restarted:
+        response = await restarted.client.get("/api/v1/reports/status")
+    assert response.json()["ignored_unknown_types"] == 2
+
+    result = await rebuild(reporting.settings)
+    assert (result.applied, result.ignored) == (1, 2)
+    async with running_service(create_app, reporting.settings, "nzr_reporting") as rebuilt:
+        response = await rebuilt.client.get("/api/v1/reports/status")
+    assert response.json()["skipped_event_types"] == {"nzr.actors.actor_renamed_in_future.v1": 2}
 
 
 async def test_no_email_address_or_person_name_is_stored_after_a_full_flow(reporting: Reporting):

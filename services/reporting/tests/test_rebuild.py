@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 from typer.testing import CliRunner
 
 from nzr_common.contracts import actors
+from nzr_common.contracts.base import Envelope
 from nzr_reporting.cli import app
-from nzr_reporting.rebuild import rebuild
+from nzr_reporting.projections import skip_unknown
+from nzr_reporting.rebuild import BatchDecoder, rebuild
 
 from .conftest import Reporting
 from .events import (
@@ -92,3 +95,29 @@ async def test_rebuild_command_shows_progress_and_replays_into_fresh_tables(repo
     assert result.exit_code == 0, result.output
     assert f"{reporting.published} events applied" in result.output
     assert await figures(reporting) == before
+
+
+class RawMessage:
+    def __init__(self, data: bytes, subject: str = "nzr.r1.pub.actors.x") -> None:
+        self.data, self.subject = data, subject
+
+
+def test_rebuild_decoder_reads_any_field_order_and_tells_unknown_and_unreadable_messages():
+    envelope = Envelope.wrap(actor(), region="r1", service="actors")
+    document = json.loads(envelope.to_json())
+    # another producer may put ``data`` first, with a field named ``type`` of its own inside
+    reordered = {"data": {**document["data"], "type": "nzr.funding.search_performed.v1"}, **document}
+    unknown = {**document, "type": "nzr.actors.actor_renamed_in_future.v1"}
+    decoded = BatchDecoder().batch(
+        [
+            RawMessage(envelope.to_json()),
+            RawMessage(json.dumps(reordered).encode()),
+            RawMessage(json.dumps(unknown).encode()),
+            RawMessage(b"not json"),
+        ]
+    )
+    assert decoded.poison == 1
+    (c1, first, _, known1), (c2, second, _, known2), (_, skipped, handler, known3) = decoded.work
+    assert first == second and first.data.actor_id == envelope.data.actor_id
+    assert (c1, c2, known1, known2) == ("reporting__pub_actors", "reporting__pub_actors", True, True)
+    assert (skipped.type, handler, known3) == ("nzr.actors.actor_renamed_in_future.v1", skip_unknown, False)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from nats.js.api import StreamConfig, StreamSource
-
 from nzr_common.contracts.base import region_stream_name
-from nzr_common.contracts.reporting import RegionHeartbeat
+from nzr_common.contracts.reporting import GoalDefined, MeasureStatusChanged, RegionHeartbeat
 
-from .conftest import ensure_stream, eventually, new_region, publish, start_reporting
+from .conftest import aggregate_stream, eventually, new_region, publish, start_reporting
 from .events import DRESDEN, LEIPZIG, actor, cooperation
 
 
@@ -18,19 +16,7 @@ async def test_state_overview_ranks_regions_and_shows_a_silent_region_as_stale_n
     nats_url, databases, nats_js, token_for
 ):
     busy, quiet, never = new_region("busy"), new_region("quiet"), new_region("never")
-    for region in (busy, quiet):
-        await ensure_stream(nats_js, region)
-    aggregate = f"AGG_{uuid.uuid4().hex[:8].upper()}"
-    await nats_js.add_stream(
-        StreamConfig(
-            name=aggregate,
-            subjects=[],
-            sources=[
-                StreamSource(name=region_stream_name(r), filter_subject=f"nzr.{r}.pub.>")
-                for r in (busy, quiet)
-            ],
-        )
-    )
+    aggregate = await aggregate_stream(nats_js, busy, quiet)
     three_hours_ago = datetime.now(UTC) - timedelta(hours=3)
     await publish(nats_js, busy, actor(district=LEIPZIG), actor(district=LEIPZIG), cooperation("a", "b"))
     await publish(nats_js, quiet, actor(district=DRESDEN), at=three_hours_ago)
@@ -45,7 +31,9 @@ async def test_state_overview_ranks_regions_and_shows_a_silent_region_as_stale_n
     ) as state:
         state.published = 4
         await state.settled()
-        assert (await state.client.get("/api/v1/reports/overview")).status_code == 403
+        assert (await state.client.get("/api/v1/reports/overview")).status_code == 401
+        editor = token_for("editor", region=busy)
+        assert (await state.client.get("/api/v1/reports/overview", headers=editor)).status_code == 403
         overview = await state.get("/overview", headers=token_for("state", region="state"))
     assert overview["regions"] == sorted([busy, quiet, never])
     actors_row = next(r for r in overview["rows"] if r["indicator_id"] == "actors_total")
@@ -69,19 +57,7 @@ async def test_state_mode_compares_selected_regions_per_indicator_and_district(
     nats_url, databases, nats_js, token_for
 ):
     first, second = new_region("a"), new_region("b")
-    for region in (first, second):
-        await ensure_stream(nats_js, region)
-    aggregate = f"AGG_{uuid.uuid4().hex[:8].upper()}"
-    await nats_js.add_stream(
-        StreamConfig(
-            name=aggregate,
-            subjects=[],
-            sources=[
-                StreamSource(name=region_stream_name(r), filter_subject=f"nzr.{r}.pub.>")
-                for r in (first, second)
-            ],
-        )
-    )
+    aggregate = await aggregate_stream(nats_js, first, second)
     await publish(nats_js, first, actor(district=LEIPZIG))
     await publish(nats_js, second, actor(district=DRESDEN), actor(district=DRESDEN))
     async with start_reporting(
@@ -104,19 +80,7 @@ async def test_a_region_that_only_sends_heartbeats_is_current_and_a_cut_off_one_
     nats_url, databases, nats_js, token_for
 ):
     quiet, cut_off = new_region("quiet"), new_region("cut")
-    for region in (quiet, cut_off):
-        await ensure_stream(nats_js, region)
-    aggregate = f"AGG_{uuid.uuid4().hex[:8].upper()}"
-    await nats_js.add_stream(
-        StreamConfig(
-            name=aggregate,
-            subjects=[],
-            sources=[
-                StreamSource(name=region_stream_name(r), filter_subject=f"nzr.{r}.pub.>")
-                for r in (quiet, cut_off)
-            ],
-        )
-    )
+    aggregate = await aggregate_stream(nats_js, quiet, cut_off)
     now = datetime.now(UTC)
     await publish(nats_js, quiet, actor(district=DRESDEN), at=now - timedelta(hours=3))
     await publish(nats_js, quiet, RegionHeartbeat(region=quiet, sent_at=now), at=now)
@@ -153,3 +117,103 @@ async def test_a_running_region_announces_heartbeats_that_keep_it_current(nats_u
         await eventually(beat_arrived)
         info = await nats_js.stream_info(region_stream_name(region.region))
         assert info.state.messages >= 1  # announced through the outbox into the region's stream
+
+
+async def test_state_sees_every_regions_goals_side_by_side_with_progress_and_measures(
+    nats_url, databases, nats_js, token_for
+):
+    north, south = new_region("north"), new_region("south")
+    aggregate = await aggregate_stream(nats_js, north, south)
+    now = datetime.now(UTC)
+    month_ago, next_year = now - timedelta(days=30), (now + timedelta(days=335)).date()
+    grow = GoalDefined(
+        goal_id=str(uuid.uuid4()),
+        level="operativ",
+        title="Mehr Akteure im Netzwerk",
+        indicator_id="actors_total",
+        target_value=10,
+        target_date=next_year,
+    )
+    vision = GoalDefined(goal_id=str(uuid.uuid4()), level="strategisch", title="Starke Region")
+    lagging = GoalDefined(
+        goal_id=str(uuid.uuid4()),
+        level="operativ",
+        title="Viele Akteure",
+        indicator_id="actors_total",
+        target_value=100,
+        target_date=next_year,
+    )
+    # measured in one district where north has no actor yet (the region as a whole has three)
+    in_leipzig = GoalDefined(
+        goal_id=str(uuid.uuid4()),
+        level="operativ",
+        title="Akteure in Leipzig",
+        indicator_id="actors_total",
+        target_value=4,
+        target_date=next_year,
+        district=LEIPZIG,
+    )
+    # the regions' reporting announced their goals a month ago; actors registered since
+    await publish(nats_js, north, vision, grow, at=month_ago)
+    await publish(nats_js, north, in_leipzig, at=month_ago + timedelta(days=1))
+    await publish(nats_js, south, lagging, at=month_ago)
+    await publish(nats_js, north, *[actor(district=DRESDEN) for _ in range(3)])
+    await publish(nats_js, south, actor(district=LEIPZIG))
+    measure = str(uuid.uuid4())
+    await publish(
+        nats_js,
+        north,
+        MeasureStatusChanged(measure_id=measure, goal_id=grow.goal_id, status="laufend", changed_at=now),
+        # an older status arriving late does not overwrite the newer one
+        MeasureStatusChanged(
+            measure_id=measure, goal_id=grow.goal_id, status="geplant", changed_at=month_ago
+        ),
+        MeasureStatusChanged(
+            measure_id=str(uuid.uuid4()), goal_id=grow.goal_id, status="abgeschlossen", changed_at=now
+        ),
+    )
+    async with start_reporting(
+        nats_url,
+        databases,
+        nats_js,
+        region=new_region("state"),
+        mode="state",
+        consumer_stream=aggregate,
+        known_regions=[north, south],
+    ) as state:
+        state.published = 11
+        await state.settled()
+        overview = await state.get("/overview/goals", headers=token_for("state", region="state"))
+        assert (await state.client.get("/api/v1/reports/overview/goals")).status_code == 401
+        dashboard = await state.client.get(
+            "/api/v1/reports/dashboard", headers=token_for("state", region="state")
+        )
+    assert 'id="ziele-der-regionen"' in dashboard.text
+    assert f'data-region="{south}" data-goal="{lagging.goal_id}"' in dashboard.text
+    regions = {r["region"]: r for r in overview["regions"]}
+    assert [g["title"] for g in regions[north]["goals"]] == [
+        "Starke Region",
+        "Mehr Akteure im Netzwerk",
+        "Akteure in Leipzig",
+    ]
+    strategic, operative, district = regions[north]["goals"]
+    assert operative["district"] is None and district["district"] == LEIPZIG
+    assert (district["baseline_value"], district["current_value"], district["on_track"]) == (0, 0, False)
+    assert strategic["on_track"] is None and strategic["state"] is None
+    assert operative["baseline_value"] == 0 and operative["current_value"] == 3
+    assert operative["percent_of_target"] == 30 and operative["state"] == "im_plan"
+    assert operative["unit"] == "Anzahl"
+    assert operative["measures"] == {"laufend": 1, "abgeschlossen": 1}
+    (behind,) = regions[south]["goals"]
+    assert (behind["current_value"], behind["percent_of_target"], behind["state"]) == (1, 1, "gefaehrdet")
+    assert (regions[north]["measurable"], regions[north]["on_track"], regions[north]["on_track_rank"]) == (
+        2,
+        1,
+        1,
+    )
+    assert (regions[south]["measurable"], regions[south]["on_track"], regions[south]["on_track_rank"]) == (
+        1,
+        0,
+        2,
+    )
+    assert regions[north]["freshness"]["state"] == "aktuell"

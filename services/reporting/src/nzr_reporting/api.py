@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
+from nzr_common.access import PUBLIC, AccessKind, AccessPolicy, with_policy
 from nzr_common.auth import EditorDep, PrincipalDep, Role
 from nzr_common.problems import InvalidParam, ProblemError
 from nzr_common.regions import DISTRICTS_SOURCE, load_districts
@@ -19,6 +20,7 @@ from nzr_reporting.schemas import (
     GoalCreate,
     GoalProgress,
     GoalRead,
+    GoalsOverview,
     Indicator,
     IndicatorDefinitionRead,
     IndicatorReport,
@@ -48,12 +50,27 @@ def _runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
+INDICATORS_ACCESS = AccessPolicy(
+    AccessKind.PUBLIC,
+    description="anyone: the region's public indicators",
+    state_mode=AccessPolicy(AccessKind.ROLES, ("state",), "the state overview of all regions: role state"),
+)
+
+
+@with_policy(INDICATORS_ACCESS)
 async def _scope(
     request: Request, session: SessionDep, principal: PrincipalDep, region: RegionsQuery = None
 ) -> Scope:
     """Which regions the caller may see: the own one, or (state mode, role state) several."""
     runtime = _runtime(request)
     settings = runtime.settings
+    if settings.mode == "state" and principal.anonymous:
+        raise ProblemError(
+            401,
+            "Unauthorized",
+            "The state overview needs a bearer token.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if settings.mode == "state" and not principal.has(Role.STATE):
         raise ProblemError(403, "Forbidden", "The state overview of all regions needs the role state.")
     regions = await indicators.regions_in_view(
@@ -99,6 +116,7 @@ async def list_indicators(session: SessionDep, scope: ScopeDep, as_of: AsOfQuery
     "/indicators/definitions",
     response_model=list[IndicatorDefinitionRead],
     operation_id="list_indicator_definitions",
+    dependencies=[PUBLIC],
 )
 async def list_indicator_definitions() -> list[IndicatorDefinitionRead]:
     """Id, German label, definition, unit and source events of every indicator."""
@@ -213,6 +231,7 @@ def _catalogue(request: Request) -> bytes | str:
     "/catalogue.ttl",
     operation_id="get_dcat_catalogue_turtle",
     response_class=Response,
+    dependencies=[PUBLIC],
     responses={200: {"content": {"text/turtle": {}}}},
 )
 async def get_dcat_catalogue_turtle(request: Request) -> Response:
@@ -224,6 +243,7 @@ async def get_dcat_catalogue_turtle(request: Request) -> Response:
     "/catalogue.jsonld",
     operation_id="get_dcat_catalogue_jsonld",
     response_class=Response,
+    dependencies=[PUBLIC],
     responses={200: {"content": {"application/ld+json": {}}}},
 )
 async def get_dcat_catalogue_jsonld(request: Request) -> Response:
@@ -237,23 +257,33 @@ async def get_state_overview(session: SessionDep, scope: ScopeDep, as_of: AsOfQu
     return await indicators.state_overview(session=session, scope=scope, as_of=_as_of(as_of))
 
 
+@router.get("/overview/goals", response_model=GoalsOverview, operation_id="get_goals_overview")
+async def get_goals_overview(session: SessionDep, scope: ScopeDep, as_of: AsOfQuery = None) -> GoalsOverview:
+    """Every region's goals side by side: current value against target, on track or not,
+    measures by status, ranked by the share of goals on track, with data freshness."""
+    return await goals.goals_of_regions(session=session, scope=scope, as_of=_as_of(as_of))
+
+
 @router.get("/freshness", response_model=list[FreshnessRead], operation_id="get_freshness")
 async def get_freshness(session: SessionDep, scope: ScopeDep) -> list[FreshnessRead]:
     """Each region's time of its last event; stale regions are marked, never shown as zero."""
     return await indicators.freshness(session=session, scope=scope)
 
 
-@router.get("/status", response_model=ReportingStatus, operation_id="get_reporting_status")
-async def get_reporting_status(request: Request) -> ReportingStatus:
+@router.get(
+    "/status", response_model=ReportingStatus, operation_id="get_reporting_status", dependencies=[PUBLIC]
+)
+async def get_reporting_status(request: Request, session: SessionDep) -> ReportingStatus:
     """What the projections consumed: handled, duplicate and skipped (unknown type) events."""
     runtime = _runtime(request)
+    skipped = await indicators.skipped_event_types(session)
     consumers = [
         ConsumerStatus(
             consumer=s.durable,
             subject=s.subject,
             handled=s.batch.stats.handled,
             duplicates=s.batch.stats.duplicates,
-            ignored_unknown_types=s.batch.stats.ignored,
+            ignored_unknown_types=sum(n for t, n in skipped.items() if _consumer_of_type(t) == s.durable),
             dead_lettered=s.batch.stats.dead_lettered,
             retried=s.batch.stats.retried,
         )
@@ -263,8 +293,15 @@ async def get_reporting_status(request: Request) -> ReportingStatus:
         mode=runtime.settings.mode,
         region=runtime.settings.region,
         consumers=consumers,
-        ignored_unknown_types=sum(c.ignored_unknown_types for c in consumers),
+        ignored_unknown_types=sum(skipped.values()),
+        skipped_event_types=skipped,
     )
+
+
+def _consumer_of_type(event_type: str) -> str:
+    """``nzr.<producer>.<name>.v<n>`` → the durable consumer of the producer's shareable events."""
+    parts = event_type.split(".")
+    return f"reporting__pub_{parts[1]}" if len(parts) > 2 else ""
 
 
 @router.get(
@@ -289,8 +326,9 @@ async def get_dashboard(
         scope=scope,
         as_of=_as_of(as_of),
         title=title,
-        goals_region=settings.region,
+        goals_region=None if state else settings.region,
         district_names={code: d.name for code, d in scope.districts.items()},
+        regions_goals=state,
     )
     return HTMLResponse(html)
 
@@ -323,13 +361,13 @@ async def define_goal(
     return goal
 
 
-@router.get("/goals", response_model=list[GoalRead], operation_id="list_goals")
+@router.get("/goals", response_model=list[GoalRead], operation_id="list_goals", dependencies=[PUBLIC])
 async def list_goals(request: Request, session: SessionDep) -> list[GoalRead]:
     """The region's goals, strategic first."""
     return await goals.list_goals(session=session, region=_own_region(request))
 
 
-@router.get("/goals/{goal_id}", response_model=GoalRead, operation_id="get_goal")
+@router.get("/goals/{goal_id}", response_model=GoalRead, operation_id="get_goal", dependencies=[PUBLIC])
 async def get_goal(goal_id: str, request: Request, session: SessionDep) -> GoalRead:
     """One goal."""
     return await goals.get_goal(session=session, region=_own_region(request), goal_id=goal_id)
@@ -360,7 +398,9 @@ async def plan_measure(
     return measure
 
 
-@router.get("/measures", response_model=list[MeasureRead], operation_id="list_measures")
+@router.get(
+    "/measures", response_model=list[MeasureRead], operation_id="list_measures", dependencies=[PUBLIC]
+)
 async def list_measures(
     request: Request, session: SessionDep, goal_id: str | None = None
 ) -> list[MeasureRead]:

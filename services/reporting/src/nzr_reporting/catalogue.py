@@ -33,6 +33,12 @@ GATHERING_EVENTS = tuple(s.event_type for s in (EVENT_COMPLETED, EVENT_CANCELLED
 AGREEMENT_EVENTS = tuple(s.event_type for s in (AGREEMENT_RECORDED, AGREEMENT_STATUS_CHANGED))
 REACH_EVENTS = tuple(s.event_type for s in (SUBSCRIPTION_CONFIRMED, UNSUBSCRIBED, LIST_REACH_CHANGED))
 
+COOPERATION_DISTRICTS = (
+    "Je Kreis: Kooperationen mit mindestens einem Partner im Kreis (eine kreisübergreifende "
+    "Kooperation zählt in beiden Kreisen)."
+)
+AGREEMENT_DISTRICTS = "Je Kreis: nach dem Kreis der Veranstaltung, auf der die Vereinbarung getroffen wurde."
+
 
 @dataclass(frozen=True)
 class IndicatorDefinition:
@@ -81,43 +87,50 @@ INDICATORS: tuple[IndicatorDefinition, ...] = (
     IndicatorDefinition(
         "cooperations_active",
         "Bestehende Kooperationen",
-        "Anzahl der Kooperationen zwischen Akteuren, die am Stichtag begonnen und nicht beendet sind.",
+        "Anzahl der Kooperationen zwischen Akteuren, die am Stichtag begonnen und nicht beendet sind. "
+        + COOPERATION_DISTRICTS,
         "Anzahl",
         "Kooperation",
         "bestand",
         COOPERATION_EVENTS,
         headline=True,
+        by_district=True,
     ),
     IndicatorDefinition(
         "cooperations_new",
         "Neue Kooperationen im Monat",
-        "Anzahl der Kooperationen, die im Kalendermonat des Stichtags (bis zum Stichtag) begonnen haben.",
+        "Anzahl der Kooperationen, die im Kalendermonat des Stichtags (bis zum Stichtag) begonnen haben. "
+        + COOPERATION_DISTRICTS,
         "Anzahl je Monat",
         "Kooperation",
         "zugang",
         COOPERATION_EVENTS,
+        by_district=True,
     ),
     IndicatorDefinition(
         "cross_sector_share",
         "Anteil sektorübergreifender Kooperationen",
         "Anteil der bestehenden Kooperationen zwischen Akteuren verschiedener Sektoren "
         "(Zivilgesellschaft, Wirtschaft, Verwaltung/Politik, Bildung/Wissenschaft) an allen "
-        "bestehenden Kooperationen.",
+        "bestehenden Kooperationen. " + COOPERATION_DISTRICTS,
         "Prozent",
         "Kooperation",
         "anteil",
         COOPERATION_EVENTS,
         headline=True,
+        by_district=True,
     ),
     IndicatorDefinition(
         "network_density",
         "Netzwerkdichte",
         "Bestehende Kooperationen geteilt durch die Zahl möglicher Paare von Akteuren "
-        "(2·K / (A·(A−1))), in Prozent.",
+        "(2·K / (A·(A−1))), in Prozent. Je Kreis: Kooperationen zwischen Akteuren desselben Kreises "
+        "je mögliche Paare der Akteure des Kreises.",
         "Prozent",
         "Kooperation",
         "anteil",
         ACTOR_EVENTS + COOPERATION_EVENTS,
+        by_district=True,
     ),
     IndicatorDefinition(
         "cooperations_from_gatherings",
@@ -156,22 +169,26 @@ INDICATORS: tuple[IndicatorDefinition, ...] = (
     IndicatorDefinition(
         "agreements_total",
         "Vereinbarungen",
-        "Anzahl der auf Veranstaltungen getroffenen Vereinbarungen am Stichtag, nach Status.",
+        "Anzahl der auf Veranstaltungen getroffenen Vereinbarungen am Stichtag, nach Status. "
+        + AGREEMENT_DISTRICTS,
         "Anzahl",
         "Veranstaltungen",
         "bestand",
         AGREEMENT_EVENTS,
         breakdowns=("status",),
+        by_district=True,
     ),
     IndicatorDefinition(
         "agreements_implementation_rate",
         "Umsetzungsquote der Vereinbarungen",
-        "Anteil der umgesetzten Vereinbarungen an allen nicht verworfenen Vereinbarungen am Stichtag.",
+        "Anteil der umgesetzten Vereinbarungen an allen nicht verworfenen Vereinbarungen am Stichtag. "
+        + AGREEMENT_DISTRICTS,
         "Prozent",
         "Veranstaltungen",
         "anteil",
         AGREEMENT_EVENTS,
         headline=True,
+        by_district=True,
     ),
     IndicatorDefinition(
         "newsletter_subscribers",

@@ -31,7 +31,7 @@ def rebuild(
         str | None, typer.Option(help="Reporting database (default: DATABASE_URL).")
     ] = None,
     nats_url: Annotated[str | None, typer.Option(help="NATS server (default: NATS_URL).")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Events per transaction.")] = 2000,
+    batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Events per transaction.")] = 20_000,
 ) -> None:
     """Replay the stream from the start into fresh projection tables (goals and measures stay)."""
     overrides = {k: v for k, v in (("database_url", database_url), ("nats_url", nats_url)) if v}

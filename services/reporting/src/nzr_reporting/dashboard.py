@@ -54,8 +54,9 @@ async def render_dashboard(
     title: str,
     goals_region: str | None,
     district_names: dict[str, str],
+    regions_goals: bool = False,
 ) -> str:
-    """The whole page as HTML."""
+    """The whole page as HTML (``regions_goals``: every region's goals side by side, state mode)."""
     report = await indicators.indicator_report(session=session, scope=scope, as_of=as_of)
     by_id = {i.id: i for i in report.indicators}
     headline = [i for i in report.indicators if any(d.id == i.id and d.headline for d in INDICATORS)]
@@ -93,7 +94,11 @@ async def render_dashboard(
                         session=session, scope=scope, region=goals_region, goal_id=goal.id, as_of=as_of
                     )
                 )
+    goals_overview = (
+        await goals.goals_of_regions(session=session, scope=scope, as_of=as_of) if regions_goals else None
+    )
     return _environment.get_template("dashboard.html").render(
+        goals_overview=goals_overview,
         title=title,
         as_of=as_of,
         regions=scope.regions,

@@ -136,23 +136,49 @@ def density_per_10k(actors: Totals, population: dict[str, dict[str, int]]) -> To
     return result
 
 
-def network_density(actors: Totals, cooperations: Totals) -> Totals:
-    """Share of possible actor pairs that cooperate (2E / (N(N−1))), in percent."""
+def _density(edges: float, nodes: float) -> float:
+    pairs = nodes * (nodes - 1) / 2
+    return round(edges / pairs * 100, 4) if pairs > 0 else 0.0
+
+
+def network_density(actors: Totals, cooperations: Totals, within_districts: Totals | None = None) -> Totals:
+    """Share of possible actor pairs that cooperate (2E / (N(N−1))), in percent; per district
+    (with ``within_districts``: cooperations whose two partners are both in the district)
+    among the district's actors."""
     result: Totals = {}
     for region in set(actors) | set(cooperations):
-        n = actors.get(region, Figure()).value
-        edges = cooperations.get(region, Figure()).value
-        pairs = n * (n - 1) / 2
-        result[region] = Figure(value=round(edges / pairs * 100, 4) if pairs > 0 else 0.0)
+        nodes = actors.get(region, Figure())
+        figure = Figure(value=_density(cooperations.get(region, Figure()).value, nodes.value))
+        if within_districts is not None:
+            edges = within_districts.get(region, Figure()).by_district
+            figure.by_district = {d: _density(edges.get(d, 0.0), n) for d, n in nodes.by_district.items()}
+        result[region] = figure
     return result
 
 
+def with_districts(regions: Totals, districts: Totals) -> Totals:
+    """Region values from ``regions`` with the by-district split of ``districts`` (for figures
+    whose items may belong to two districts at once, so the districts do not sum to the region)."""
+    return {
+        region: Figure(
+            value=figure.value,
+            by_district=districts.get(region, Figure()).by_district,
+            by_key=figure.by_key,
+        )
+        for region, figure in regions.items()
+    }
+
+
 def status_deltas(
-    items: Iterable[tuple[str, str, datetime, str]], changes: Iterable[tuple[str, str, datetime, str]]
+    items: Iterable[tuple[str, str, datetime, str]],
+    changes: Iterable[tuple[str, str, datetime, str]],
+    districts: dict[tuple[str, str], str | None] | None = None,
 ) -> list[Delta]:
     """Contributions of items recorded with a status (region, id, at, status) and their later
     changes: +1 to the new status, −1 to the old one, whatever order they were stored in. A
-    change dated before the recording counts from the recording on."""
+    change dated before the recording counts from the recording on. ``districts`` places an
+    item (region, id) in a district."""
+    districts = districts or {}
     per_item: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
     for region, item, at, status in changes:
         per_item[(region, item)].append((at, status))
@@ -160,12 +186,13 @@ def status_deltas(
     for region, item, recorded_at, initial in items:
         previous = None
         later = sorted((max(at, recorded_at), status) for at, status in per_item.get((region, item), []))
+        district = districts.get((region, item))
         for at, status in [(recorded_at, initial), *later]:
             if status == previous:
                 continue
             if previous is not None:
-                deltas.append(Delta(region, at.date(), -1, key=previous))
-            deltas.append(Delta(region, at.date(), 1, key=status))
+                deltas.append(Delta(region, at.date(), -1, district, previous))
+            deltas.append(Delta(region, at.date(), 1, district, status))
             previous = status
     return deltas
 

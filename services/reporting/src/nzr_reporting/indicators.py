@@ -3,12 +3,14 @@ rules in ``domain.py`` turn them into figures, and map them to the API schemas."
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, null, select
+from sqlalchemy import case, func, literal, null, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from nzr_common.problems import InvalidParam, ProblemError
 from nzr_common.regions import DISTRICTS_SOURCE, District
@@ -34,12 +36,15 @@ from nzr_reporting.tables import (
     AgreementStatusChange,
     CampaignFact,
     CooperationFact,
+    DailyFigure,
     FundingMatchFact,
     FundingSearchFact,
     GatheringFact,
     ListReachSnapshot,
+    MonthlyFigure,
     ProjectionVersion,
     RegionFreshness,
+    SkippedEventType,
 )
 
 MAX_SERIES_MONTHS = 240
@@ -162,6 +167,9 @@ class Workbook:
     session: AsyncSession
     scope: Scope
     as_of: date | None = None
+    #: False: region values only (the state overview), skipping the per-district queries of
+    #: figures whose districts come from other projections (cooperations, agreements).
+    districts: bool = True
     _cache: dict[tuple[Any, ...], list[Delta]] = field(default_factory=dict)
 
     def _in_scope(self, column: Any) -> Any:
@@ -257,6 +265,55 @@ class Workbook:
             ),
         )
 
+    async def cooperations_by_district(self, which: str) -> list[Delta]:
+        """Cooperations by the districts of their partners: one with partners in two districts
+        counts in both (``within``: only those whose partners are both in the same district)."""
+        c, a, b = CooperationFact, aliased(ActorFact), aliased(ActorFact)
+        columns = (c.region, c.cooperation_id, c.since, c.until, c.cross_sector, c.origin_agreement_id)
+        scoped = self._in_scope(c.region)
+
+        def partner(actor: Any, alias: Any) -> Any:
+            return (alias.region == c.region) & (alias.actor_id == actor)
+
+        if which == "within":
+            rows = (
+                select(*columns, a.district.label("district"))
+                .join(a, partner(c.actor_a, a))
+                .join(b, partner(c.actor_b, b))
+                .where(scoped, a.district == b.district)
+                .subquery()
+            )
+        else:
+            rows = union(
+                *(
+                    select(*columns, alias.district.label("district"))
+                    .join(alias, partner(actor, alias))
+                    .where(scoped, alias.district.is_not(None))
+                    for actor, alias in ((c.actor_a, a), (c.actor_b, b))
+                )
+            ).subquery()
+        r = rows.c
+        where = {"cross": (r.cross_sector.is_(True),)}.get(which, ())
+        return await self._load(
+            ("cooperations_by_district", which),
+            lambda: self._dated(
+                r,
+                on=r.since,
+                off=r.until if which != "new" else None,
+                district=r.district,
+                where=where,
+                flow=which == "new",
+            ),
+        )
+
+    async def _cooperation_figures(self, which: str, days: list[date], kind: Any) -> list[Totals]:
+        """Region figures of cooperations, with their split by district where asked for."""
+        totals = domain.figures_at(await self.cooperations(which), days, kind)
+        if not self.districts:
+            return totals
+        districts = domain.figures_at(await self.cooperations_by_district(which), days, kind)
+        return [domain.with_districts(t, d) for t, d in zip(totals, districts, strict=True)]
+
     async def gatherings(self, measure: str, breakdown: str | None) -> list[Delta]:
         g = GatheringFact
         amount = func.sum(func.coalesce(g.participants, g.attended, 0)) if measure == "participants" else None
@@ -275,7 +332,9 @@ class Workbook:
 
     async def agreements(self) -> list[Delta]:
         async def load() -> list[Delta]:
-            h, f = AgreementStatusChange, AgreementFact
+            h, f, g = AgreementStatusChange, AgreementFact, GatheringFact
+            # An agreement lies in the district of the gathering that reached it.
+            gathering = (g.region == f.region) & (g.event_id == f.event_id)
             day = datetime.combine(self.as_of, datetime.max.time(), UTC) if self.as_of else None
             if day is not None:
                 # Each agreement's status on the day: its latest change until then, else the
@@ -289,21 +348,30 @@ class Workbook:
                     .scalar_subquery()
                 )
                 status = func.coalesce(latest, f.initial_status)
+                district = g.district if self.districts else null()
+                query = select(f.region, district, status, func.count()).select_from(f)
+                if self.districts:
+                    query = query.outerjoin(g, gathering)
                 rows = await self.session.execute(
-                    select(f.region, status, func.count())
-                    .where(f.recorded_at.is_not(None), f.recorded_at <= day, self._in_scope(f.region))
-                    .group_by(f.region, status)
+                    query.where(
+                        f.recorded_at.is_not(None), f.recorded_at <= day, self._in_scope(f.region)
+                    ).group_by(*_real(f.region, district, status))
                 )
-                return [Delta(region, self.as_of, count, key=key) for region, key, count in rows]
+                return [Delta(region, self.as_of, n, code, key) for region, code, key, n in rows]
             items = await self.session.execute(
-                select(f.region, f.agreement_id, f.recorded_at, f.initial_status).where(
-                    f.recorded_at.is_not(None), self._in_scope(f.region)
-                )
+                select(f.region, f.agreement_id, f.recorded_at, f.initial_status, g.district)
+                .select_from(f)
+                .outerjoin(g, gathering)
+                .where(f.recorded_at.is_not(None), self._in_scope(f.region))
             )
             changes = await self.session.execute(
                 select(h.region, h.agreement_id, h.at, h.status).where(self._in_scope(h.region))
             )
-            return domain.status_deltas(items.all(), changes.all())
+            recorded, districts = [], {}
+            for region, agreement, at, initial, code in items:
+                recorded.append((region, agreement, at, initial))
+                districts[(region, agreement)] = code
+            return domain.status_deltas(recorded, changes.all(), districts)
 
         return await self._load(("agreements",), load)
 
@@ -330,6 +398,28 @@ class Workbook:
             return domain.snapshot_deltas(rows.all())
 
         return await self._load(("subscribers",), load)
+
+    async def campaigns(self) -> list[Delta]:
+        c = CampaignFact
+        return await self._load(
+            ("campaigns",), lambda: self._dated(c, on=c.finished_on, amount=func.sum(c.delivered))
+        )
+
+    async def searches(self) -> list[Delta]:
+        s = FundingSearchFact
+        return await self._load(("searches",), lambda: self._dated(s, on=s.performed_on))
+
+    async def matches(self, breakdown: str | None) -> list[Delta]:
+        m = FundingMatchFact
+        return await self._load(
+            ("matches", breakdown),
+            lambda: self._dated(
+                m,
+                on=m.performed_on,
+                district=m.district,
+                key=m.district if breakdown == "district" else None,
+            ),
+        )
 
     async def population(self) -> dict[str, dict[str, int]]:
         """Inhabitants per district of each region: the region's configured districts, or
@@ -360,17 +450,24 @@ class Workbook:
                 population = await self.population()
                 return [domain.density_per_10k(t, population) for t in actors]
             case "cooperations_active":
-                return domain.figures_at(await self.cooperations("active"), days, stock)
+                return await self._cooperation_figures("active", days, stock)
             case "cooperations_new":
-                return domain.figures_at(await self.cooperations("new"), days, "zugang")
+                return await self._cooperation_figures("new", days, "zugang")
             case "cross_sector_share":
-                cross = domain.figures_at(await self.cooperations("cross"), days, stock)
-                active = domain.figures_at(await self.cooperations("active"), days, stock)
+                cross = await self._cooperation_figures("cross", days, stock)
+                active = await self._cooperation_figures("active", days, stock)
                 return [domain.ratio(c, a) for c, a in zip(cross, active, strict=True)]
             case "network_density":
                 actors = domain.figures_at(await self.actors(), days, stock)
                 active = domain.figures_at(await self.cooperations("active"), days, stock)
-                return [domain.network_density(a, c) for a, c in zip(actors, active, strict=True)]
+                within = (
+                    domain.figures_at(await self.cooperations_by_district("within"), days, stock)
+                    if self.districts
+                    else [None] * len(days)
+                )
+                return [
+                    domain.network_density(a, c, w) for a, c, w in zip(actors, active, within, strict=True)
+                ]
             case "cooperations_from_gatherings":
                 return domain.figures_at(await self.cooperations("from_gatherings"), days, stock)
             case "gatherings_held":
@@ -380,34 +477,115 @@ class Workbook:
             case "agreements_total":
                 return domain.figures_at(await self.agreements(), days, stock)
             case "agreements_implementation_rate":
-                return [
-                    _implementation_rate(t) for t in domain.figures_at(await self.agreements(), days, stock)
-                ]
+                # Implemented among all agreements not dropped, per region and district.
+                deltas = await self.agreements()
+                done = domain.figures_at([d for d in deltas if d.key == "umgesetzt"], days, stock)
+                relevant = domain.figures_at([d for d in deltas if d.key != "verworfen"], days, stock)
+                return [domain.ratio(d, r) for d, r in zip(done, relevant, strict=True)]
             case "newsletter_subscribers":
                 return domain.figures_at(await self.subscribers(), days, stock)
             case "campaign_reach":
-                c = CampaignFact
-                deltas = await self._load(
-                    ("campaigns",), lambda: self._dated(c, on=c.finished_on, amount=func.sum(c.delivered))
-                )
-                return domain.figures_at(deltas, days, stock)
+                return domain.figures_at(await self.campaigns(), days, stock)
             case "funding_searches":
-                s = FundingSearchFact
-                deltas = await self._load(("searches",), lambda: self._dated(s, on=s.performed_on))
-                return domain.figures_at(deltas, days, stock)
+                return domain.figures_at(await self.searches(), days, stock)
             case "funding_matches":
-                m = FundingMatchFact
-                deltas = await self._load(
-                    ("matches", breakdown),
-                    lambda: self._dated(
-                        m,
-                        on=m.performed_on,
-                        district=m.district,
-                        key=m.district if breakdown == "district" else None,
-                    ),
-                )
-                return domain.figures_at(deltas, days, stock)
+                return domain.figures_at(await self.matches(breakdown), days, stock)
         raise AssertionError(f"no rule for indicator {definition.id}")
+
+
+Sums = dict[str, dict[tuple[str, str, str], float]]
+
+
+@dataclass
+class SummaryWorkbook(Workbook):
+    """Region figures as of one day read from the monthly summaries (``summaries``): whole
+    months before the day's month and the days of its own month, in one indexed query, instead
+    of sums over the fact tables. Serves the state overview (no district split of cooperations
+    and agreements, no breakdowns); gives the same figures as ``Workbook``."""
+
+    districts: bool = False
+    _sums: tuple[Sums, Sums] | None = None
+
+    async def _summed(self) -> tuple[Sums, Sums]:
+        """(stock as of the day, what was added in its month until the day) by measure and
+        (region, district, key)."""
+        if self._sums is None:
+            day = self.as_of
+            assert day is not None, "summaries serve one reference day"
+            first = day.replace(day=1)
+            m, d = MonthlyFigure, DailyFigure
+            months = (
+                select(m.region, m.measure, m.district, m.key, func.sum(m.amount), literal(0))
+                .where(m.region.in_(self.scope.regions), m.month < first)
+                .group_by(m.region, m.measure, m.district, m.key)
+            )
+            days = (
+                select(d.region, d.measure, d.district, d.key, func.sum(d.amount), literal(1))
+                .where(d.region.in_(self.scope.regions), d.day >= first, d.day <= day)
+                .group_by(d.region, d.measure, d.district, d.key)
+            )
+            stock: Sums = defaultdict(dict)
+            month: Sums = defaultdict(dict)
+            for region, measure, district, key, amount, this_month in await self.session.execute(
+                union_all(months, days)
+            ):
+                slot = (region, district, key)
+                stock[measure][slot] = stock[measure].get(slot, 0.0) + float(amount or 0)
+                if this_month:
+                    month[measure][slot] = float(amount or 0)
+            self._sums = (stock, month)
+        return self._sums
+
+    async def _deltas(self, measure: str, *, added: bool = False) -> list[Delta]:
+        stock, month = await self._summed()
+        assert self.as_of is not None
+        return [
+            Delta(region, self.as_of, amount, district or None, key or None)
+            for (region, district, key), amount in (month if added else stock).get(measure, {}).items()
+        ]
+
+    async def actors(self, breakdown: str | None = None) -> list[Delta]:
+        if breakdown is not None:
+            return await super().actors(breakdown)
+        stock, _ = await self._summed()
+        assert self.as_of is not None
+        actors = stock.get("actors", {})
+        # A district counts (for the population) once an actor registered there, even if removed.
+        return [
+            Delta(region, self.as_of, actors.get((region, district, key), 0.0), district or None, None)
+            for (region, district, key), registered in stock.get("actors_registered", {}).items()
+            if registered > 0
+        ]
+
+    async def cooperations(self, which: str) -> list[Delta]:
+        if which == "new":
+            return await self._deltas("cooperations_started", added=True)
+        measure = {"active": "cooperations", "cross": "cooperations_cross"}.get(
+            which, "cooperations_" + which
+        )
+        return await self._deltas(measure)
+
+    async def gatherings(self, measure: str, breakdown: str | None) -> list[Delta]:
+        if breakdown is not None:
+            return await super().gatherings(measure, breakdown)
+        return await self._deltas("participants" if measure == "participants" else "gatherings")
+
+    async def agreements(self) -> list[Delta]:
+        return await self._deltas("agreements")
+
+    async def subscribers(self) -> list[Delta]:
+        return await self._deltas("subscribers")
+
+    async def campaigns(self) -> list[Delta]:
+        return await self._deltas("campaign_reach")
+
+    async def searches(self) -> list[Delta]:
+        return await self._deltas("funding_searches")
+
+    async def matches(self, breakdown: str | None) -> list[Delta]:
+        if breakdown is not None:
+            return await super().matches(breakdown)
+        return await self._deltas("funding_matches")
 
 
 def _real(*columns: Any) -> list[Any]:
@@ -415,13 +593,12 @@ def _real(*columns: Any) -> list[Any]:
     return [c for c in columns if not isinstance(c, type(null()))]
 
 
-def _implementation_rate(by_status: Totals) -> Totals:
-    result: Totals = {}
-    for region, figure in by_status.items():
-        relevant = figure.value - figure.by_key.get("verworfen", 0.0)
-        done = figure.by_key.get("umgesetzt", 0.0)
-        result[region] = Figure(value=round(done / relevant * 100, 4) if relevant else 0.0)
-    return result
+async def skipped_event_types(session: AsyncSession) -> dict[str, int]:
+    """How many events of each unknown type were skipped (persistent, rebuilt with the projections)."""
+    rows = await session.execute(
+        select(SkippedEventType.event_type, SkippedEventType.skipped).order_by(SkippedEventType.event_type)
+    )
+    return dict(rows.all())
 
 
 async def last_events(session: AsyncSession, regions: list[str] | None = None) -> dict[str, datetime]:
@@ -514,14 +691,18 @@ async def indicator_as_of(
     )
 
 
-async def indicator_report(*, session: AsyncSession, scope: Scope, as_of: date) -> IndicatorReport:
-    """Every indicator for every region in scope as of a day, with each region's freshness."""
-    workbook = Workbook(session, scope)
+async def indicator_report(
+    *, session: AsyncSession, scope: Scope, as_of: date, districts: bool = True
+) -> IndicatorReport:
+    """Every indicator for every region in scope as of a day, with each region's freshness
+    (``districts=False``: region values only)."""
+    # Region values only (the state overview) are read from the monthly summaries.
+    workbook = Workbook(session, scope) if districts else SummaryWorkbook(session, scope)
     last = await last_events(session, scope.regions)
-    key = (await projection_version(session), tuple(scope.regions), as_of) if scope.cache else ()
+    key = (await projection_version(session), tuple(scope.regions), as_of, districts) if scope.cache else ()
     indicators = scope.cache.get(key) if scope.cache else None
     if indicators is None:
-        indicators = await _all_indicators(workbook, as_of, set(last))
+        indicators = await all_indicators(workbook, as_of, set(last))
         if scope.cache:
             scope.cache.put(key, indicators)
     return IndicatorReport(
@@ -532,7 +713,8 @@ async def indicator_report(*, session: AsyncSession, scope: Scope, as_of: date) 
     )
 
 
-async def _all_indicators(workbook: Workbook, as_of: date, seen: set[str]) -> list[Indicator]:
+async def all_indicators(workbook: Workbook, as_of: date, seen: set[str]) -> list[Indicator]:
+    """Every indicator as of a day for the workbook's regions (``seen``: regions with events)."""
     indicators = []
     for definition in INDICATORS:
         (totals,) = await workbook.figures(definition, [as_of])
@@ -586,7 +768,7 @@ async def indicator_series(
 
 async def state_overview(*, session: AsyncSession, scope: Scope, as_of: date) -> StateOverview:
     """Every region side by side for each indicator, ranked, with each region's freshness."""
-    report = await indicator_report(session=session, scope=scope, as_of=as_of)
+    report = await indicator_report(session=session, scope=scope, as_of=as_of, districts=False)
     rows = [
         OverviewRow(
             indicator_id=i.id,

@@ -11,12 +11,13 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
+from pydantic import ConfigDict
 from sqlalchemy import case, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts import actors, events, funding, newsletter, reporting
 from nzr_common.contracts.base import Envelope, IntegrationEvent
-from nzr_common.messaging import EventHandlers
+from nzr_common.messaging import EventHandlers, Handler
 from nzr_reporting.tables import (
     ActorFact,
     AgreementFact,
@@ -26,13 +27,57 @@ from nzr_reporting.tables import (
     FundingMatchFact,
     FundingSearchFact,
     GatheringFact,
+    GoalFact,
     ListReachSnapshot,
+    MeasureFact,
     RecommendationFact,
     RegionFreshness,
+    SkippedEventType,
 )
 from nzr_reporting.upserts import Update, upsert, upsert_latest
 
-handlers = EventHandlers(consumer="reporting")
+
+class UnknownEvent(IntegrationEvent):
+    """An event of a subscribed producer whose type reporting does not know (yet)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+async def skip_unknown(session: AsyncSession, envelope: Envelope[Any]) -> None:
+    """Count the skipped event by type, in the transaction that records it in the inbox (so a
+    redelivery is not counted twice and the count survives a restart)."""
+    await upsert(
+        session,
+        SkippedEventType,
+        {"event_type": envelope.type[:200], "skipped": 1, "last_skipped_at": envelope.time},
+        _count_skip,
+    )
+
+
+def _count_skip(new: Any, old: Any) -> dict[str, Any]:
+    return {
+        "skipped": old.skipped + new.skipped,
+        "last_skipped_at": case(
+            (new.last_skipped_at > old.last_skipped_at, new.last_skipped_at), else_=old.last_skipped_at
+        ),
+    }
+
+
+SKIP_ROUTE = (UnknownEvent, skip_unknown)
+
+
+class RoutesSkippingUnknown(dict[str, tuple[type[IntegrationEvent], Handler]]):
+    """The routing table; an event type without a projection is routed to ``skip_unknown``
+    instead of being dropped uncounted (only ``get`` falls back, so the subscriptions derived
+    from the table stay those of the known types)."""
+
+    def get(self, event_type: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(event_type) or SKIP_ROUTE
+
+
+handlers = EventHandlers(consumer="reporting", routes=RoutesSkippingUnknown())
+#: event type → the projection without the freshness refresh (the rebuild folds freshness per batch)
+appliers: dict[str, Handler] = {}
 
 
 def projection(event_class: type[IntegrationEvent]):  # type: ignore[no-untyped-def]
@@ -43,9 +88,10 @@ def projection(event_class: type[IntegrationEvent]):  # type: ignore[no-untyped-
         @functools.wraps(apply)
         async def apply_and_touch(session: AsyncSession, envelope: Envelope[Any]) -> None:
             await apply(session, envelope)
-            await _touch_region(session, envelope)
+            await touch_region(session, envelope.region, envelope.time)
 
         handlers.on(event_class)(apply_and_touch)
+        appliers[event_class.subject.event_type] = apply
         return apply
 
     return register
@@ -75,13 +121,10 @@ def _later_event(new: Any, old: Any) -> dict[str, Any]:
     }
 
 
-async def _touch_region(session: AsyncSession, envelope: Envelope[Any]) -> None:
+async def touch_region(session: AsyncSession, region: str, at: datetime) -> None:
+    """The region's last event happened at ``at`` (kept only if it is the latest)."""
     await upsert_latest(
-        session,
-        RegionFreshness,
-        {"region": envelope.region, "last_event_at": envelope.time},
-        _later_event,
-        newer="last_event_at",
+        session, RegionFreshness, {"region": region, "last_event_at": at}, _later_event, newer="last_event_at"
     )
 
 
@@ -422,6 +465,54 @@ async def funding_match_requested(
             "programmes_fully_met": event.programmes_fully_met,
             "performed_on": _day(event.performed_at),
         },
+    )
+
+
+@projection(reporting.GoalDefined)
+async def goal_defined(session: AsyncSession, envelope: Envelope[reporting.GoalDefined]) -> None:
+    """Every region's goals, so the state shows them side by side."""
+    event = envelope.data
+    await upsert(
+        session,
+        GoalFact,
+        {
+            "region": envelope.region,
+            "goal_id": event.goal_id,
+            "level": event.level,
+            "title": event.title,
+            "indicator_id": event.indicator_id,
+            "target_value": event.target_value,
+            "target_date": event.target_date,
+            "defined_at": envelope.time,
+            "district": event.district,
+        },
+    )
+
+
+def _later_status(new: Any, old: Any) -> dict[str, Any]:
+    later = new.changed_at >= old.changed_at
+    return {
+        "status": case((later, new.status), else_=old.status),
+        "changed_at": case((later, new.changed_at), else_=old.changed_at),
+    }
+
+
+@projection(reporting.MeasureStatusChanged)
+async def measure_status_changed(
+    session: AsyncSession, envelope: Envelope[reporting.MeasureStatusChanged]
+) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        MeasureFact,
+        {
+            "region": envelope.region,
+            "measure_id": event.measure_id,
+            "goal_id": event.goal_id,
+            "status": event.status,
+            "changed_at": event.changed_at,
+        },
+        _later_status,
     )
 
 

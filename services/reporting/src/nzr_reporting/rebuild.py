@@ -6,27 +6,38 @@ events through the same routing table, in batches of one transaction each, recor
 event id in the inbox under the live consumer's name. A running service may keep consuming
 meanwhile: whichever of the two applies an event first records it, the other skips it. Goals
 and measures are reporting's own data and are kept.
+
+Built for throughput: reading and decoding the next batches overlaps with writing the current
+one, messages are validated straight from their bytes, a batch is claimed in the inbox with
+one statement, and no per-message span or log line is made. The monthly summaries are not
+kept in step per batch but computed once at the end from the rebuilt projections.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import nats
 import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from sqlalchemy import delete, insert, select
+from pydantic import ValidationError
+from sqlalchemy import delete, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from nzr_common.contracts.base import region_stream_name
-from nzr_common.db import create_engine, create_sessionmaker, migrate_async
-from nzr_common.messaging import PoisonMessage, decode
+from nzr_common.contracts.base import Envelope, region_stream_name
+from nzr_common.db import create_engine, create_sessionmaker, is_sqlite, migrate_async
+from nzr_common.messaging import Handler, PoisonMessage, decode
 from nzr_common.settings import ServiceSettings
-from nzr_reporting.projections import handlers
+from nzr_common.topology import AGGREGATE_STREAM
+from nzr_reporting import summaries
+from nzr_reporting.projections import appliers, handlers, touch_region
 from nzr_reporting.tables import PROJECTION_TABLES, messaging
 from nzr_reporting.upserts import bump_version
 
@@ -46,74 +57,159 @@ class RebuildResult:
         return (self.applied + self.ignored) / self.seconds if self.seconds else 0.0
 
 
-def _consumer_of_type() -> tuple[dict[str, str], list[str]]:
-    """Event type → the live durable consumer's name (the inbox key, named as
-    ``plan_subscriptions`` names it), and those names."""
-    consumer_of = {
-        event_type: f"{handlers.consumer}__{visibility.value}_{producer}"
-        for (visibility, producer, _), event_types in handlers.subscriptions().items()
-        for event_type in event_types
-    }
-    return consumer_of, sorted(set(consumer_of.values()))
+def _live_consumers() -> list[str]:
+    """The live durable consumers' names (the inbox keys, named as ``plan_subscriptions`` does)."""
+    return sorted(
+        f"{handlers.consumer}__{visibility.value}_{producer}"
+        for visibility, producer, _ in handlers.subscriptions()
+    )
+
+
+def _large_page_cache(dbapi_connection: Any, _record: Any) -> None:
+    # Rebuilding writes every table at random keys; SQLite's default 2 MB page cache would make
+    # each insert into a large B-tree a read from disk.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA cache_size=-1048576")  # up to 1 GiB, taken only as the tables grow
+    cursor.execute("PRAGMA mmap_size=1073741824")  # reads of pages not cached: no read() calls
+    cursor.close()
 
 
 async def clear_projections(sessions: async_sessionmaker[AsyncSession], consumers: list[str]) -> None:
     """Empty every projection table and forget which events the reporting consumers handled."""
     async with sessions() as session, session.begin():
+        # The version row first, as every projection write locks it first (no deadlock with them).
+        await bump_version(session)
         for model in PROJECTION_TABLES:
             await session.execute(delete(model))
         await session.execute(delete(messaging.inbox).where(messaging.inbox.c.consumer.in_(consumers)))
-        await bump_version(session)
 
 
-async def apply_batch(
-    session: AsyncSession, messages: list[Any], consumer_of: dict[str, str], result: RebuildResult
-) -> None:
-    """Apply one batch in the caller's transaction with inbox de-duplication."""
-    work = []
-    for message in messages:
-        try:
-            decoded = decode(message.data, handlers.routes)
-        except PoisonMessage:
-            result.poison += 1
-            continue
-        if decoded is None:
-            result.ignored += 1
-        else:
-            work.append(decoded)
+_TYPE = re.compile(rb'"type"\s*:\s*"([^"\\]+)"')
+
+
+@dataclass
+class Decoded:
+    """One fetched batch, decoded: the events to apply and what was skipped or unreadable."""
+
+    work: list[tuple[str, Envelope[Any], Handler, bool]] = field(default_factory=list)
+    poison: int = 0
+
+
+class BatchDecoder:
+    """Decode raw messages with one pre-built validator per event type, straight from the bytes.
+
+    The envelope's ``type`` is read off the raw JSON (it precedes ``data`` in our envelopes);
+    when it cannot be read there, or the parsed envelope says otherwise, the general
+    ``decode`` decides, so a differently ordered envelope costs time, never correctness.
+    """
+
+    def __init__(self) -> None:
+        self.validators = {
+            event_type: Envelope[event_class]  # type: ignore[valid-type]
+            for event_type, (event_class, _) in handlers.routes.items()
+        }
+
+    def decode(self, raw: bytes) -> tuple[Envelope[Any], Handler, bool]:
+        """(envelope, projection, known); raises ``PoisonMessage`` for unreadable messages."""
+        found = _TYPE.search(raw)
+        event_type = found.group(1).decode(errors="replace") if found else ""
+        model = self.validators.get(event_type)
+        if model is not None:
+            try:
+                envelope = model.model_validate_json(raw)
+            except ValidationError:
+                envelope = None
+            if envelope is not None and envelope.type == event_type and event_type in appliers:
+                return envelope, appliers[event_type], True
+        envelope, handler = decode(raw, handlers.routes)
+        known = envelope.type in appliers
+        return envelope, appliers[envelope.type] if known else handler, known
+
+    def batch(self, messages: list[Any]) -> Decoded:
+        decoded = Decoded()
+        for message in messages:
+            try:
+                envelope, apply, known = self.decode(message.data)
+            except PoisonMessage:
+                decoded.poison += 1
+                continue
+            decoded.work.append((_consumer_of_subject(message.subject), envelope, apply, known))
+        return decoded
+
+
+def _consumer_of_subject(subject: str) -> str:
+    """The live durable consumer that reads ``subject`` (``nzr.<region>.<visibility>.<producer>.…``),
+    named as ``plan_subscriptions`` names it: the inbox key of the event."""
+    _, _, visibility, producer, *_ = subject.split(".", 4)
+    return f"{handlers.consumer}__{visibility}_{producer}"
+
+
+async def apply_batch(session: AsyncSession, decoded: Decoded, result: RebuildResult) -> None:
+    """Apply one decoded batch in the caller's transaction with inbox de-duplication; each
+    region's freshness is folded in memory and written once per batch."""
+    result.poison += decoded.poison
+    work = decoded.work
     if not work:
         return
+    now = datetime.now(UTC)
+    records = {
+        (consumer, envelope.id): {
+            "consumer": consumer,
+            "event_id": envelope.id,
+            "event_type": envelope.type,
+            "processed_at": now,
+        }
+        for consumer, envelope, _, _ in work
+    }
+    # Claiming by insert (ON CONFLICT DO NOTHING … RETURNING) uses the inbox's primary key on
+    # every database; a separate lookup's generic plan on PostgreSQL would scan the growing inbox.
     inbox = messaging.inbox
-    seen = {
+    claim = (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(inbox)
+    claimed = {
         (row.consumer, row.event_id)
         for row in await session.execute(
-            # Naming the consumers lets the lookup use the inbox's primary key (consumer, event_id).
-            select(inbox.c.consumer, inbox.c.event_id).where(
-                inbox.c.consumer.in_(sorted({consumer_of[e.type] for e, _ in work})),
-                inbox.c.event_id.in_([e.id for e, _ in work]),
-            )
+            claim.on_conflict_do_nothing().returning(inbox.c.consumer, inbox.c.event_id),
+            list(records.values()),
         )
     }
-    now = datetime.now(UTC)
-    records = []
-    for envelope, handler in work:
-        key = (consumer_of[envelope.type], envelope.id)
-        if key in seen:
+    latest: dict[str, datetime] = {}
+    for consumer, envelope, apply, known in work:
+        key = (consumer, envelope.id)
+        if key not in claimed:
             continue
-        seen.add(key)
-        await handler(session, envelope)
-        records.append(
-            {"consumer": key[0], "event_id": envelope.id, "event_type": envelope.type, "processed_at": now}
-        )
-    if records:
-        await session.execute(insert(inbox), records)
-    result.applied += len(records)
+        claimed.discard(key)  # a second copy in the same batch is a duplicate
+        await apply(session, envelope)
+        if known:
+            result.applied += 1
+            if envelope.region not in latest or envelope.time > latest[envelope.region]:
+                latest[envelope.region] = envelope.time
+        else:
+            result.ignored += 1
+    for region, at in latest.items():
+        await touch_region(session, region, at)
+
+
+async def _read(
+    pull: Any, batch_size: int, decoder: BatchDecoder, batches: asyncio.Queue[tuple[Decoded, int] | None]
+) -> None:
+    """Fetch and decode batches until the stream is read to its end; ``None`` marks the end."""
+    try:
+        while True:
+            try:
+                messages = await pull.fetch(batch=batch_size, timeout=1.0)
+            except (TimeoutError, nats.errors.TimeoutError):
+                break
+            await batches.put((decoder.batch(messages), len(messages)))
+            if messages[-1].metadata.num_pending == 0:
+                break
+    finally:
+        await batches.put(None)
 
 
 async def rebuild(
     settings: ServiceSettings,
     *,
-    batch_size: int = 2000,
+    batch_size: int = 20_000,
     progress: Progress | None = None,
     migrate: bool = True,
 ) -> RebuildResult:
@@ -121,8 +217,10 @@ async def rebuild(
     if migrate:
         await migrate_async("nzr_reporting", settings.database_url)
     engine = create_engine(settings.database_url)
+    if is_sqlite(settings.database_url):
+        event.listen(engine.sync_engine, "connect", _large_page_cache)
     sessions = create_sessionmaker(engine)
-    consumer_of, consumers = _consumer_of_type()
+    consumers = _live_consumers()
     region = settings.stream_region
     subjects = sorted(
         {
@@ -130,7 +228,9 @@ async def rebuild(
             for pattern in {f"{v.value}.{p}.>" for (v, p, _) in handlers.subscriptions()}
         }
     )
-    stream = settings.consumer_stream or region_stream_name(settings.region)
+    stream = settings.consumer_stream or (
+        AGGREGATE_STREAM if settings.mode == "state" else region_stream_name(settings.region)
+    )
     connection = await nats.connect(settings.nats_url)
     result = RebuildResult(stream=stream)
     started = time.perf_counter()
@@ -150,20 +250,26 @@ async def rebuild(
                 max_waiting=1,
             ),
         )
-        seen = 0
-        while True:
-            try:
-                messages = await pull.fetch(batch=batch_size, timeout=1.0)
-            except (TimeoutError, nats.errors.TimeoutError):
-                break
-            async with sessions() as session, session.begin():
-                await apply_batch(session, messages, consumer_of, result)
-            seen += len(messages)
-            if progress is not None:
-                progress(seen, max(total, seen))
-            if messages[-1].metadata.num_pending == 0:
-                break
+        # Reading and decoding the next batches overlaps with writing the current one.
+        batches: asyncio.Queue[tuple[Decoded, int] | None] = asyncio.Queue(maxsize=3)
+        reader = asyncio.create_task(_read(pull, batch_size, BatchDecoder(), batches))
+        try:
+            seen = 0
+            while (item := await batches.get()) is not None:
+                decoded, fetched = item
+                async with sessions() as session, session.begin():
+                    session.info[summaries.SKIP_INFO_KEY] = True
+                    await apply_batch(session, decoded, result)
+                seen += fetched
+                if progress is not None:
+                    progress(seen, max(total, seen))
+            await reader
+        finally:
+            reader.cancel()
         await pull.unsubscribe()
+        async with sessions() as session, session.begin():
+            await bump_version(session)
+            await session.run_sync(summaries.recompute)
     finally:
         result.seconds = time.perf_counter() - started
         await connection.close()

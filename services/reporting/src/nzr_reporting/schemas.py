@@ -104,7 +104,10 @@ class ReportingStatus(BaseModel):
     mode: str
     region: str
     consumers: list[ConsumerStatus]
-    ignored_unknown_types: int
+    ignored_unknown_types: int = Field(
+        description="events of a type reporting does not know: skipped, counted once each, kept"
+    )
+    skipped_event_types: dict[str, int] = Field(default={}, description="skipped events by type")
 
 
 class GoalCreate(BaseModel):
@@ -197,3 +200,38 @@ class MeasureRead(BaseModel):
     status: MeasureStatus
     resources_needed: list[str]
     updated_at: datetime
+
+
+class RegionGoal(BaseModel):
+    """One goal of a region as its events announced it, with its progress as of the day."""
+
+    goal_id: str
+    level: GoalLevel
+    title: str
+    indicator_id: str | None
+    district: str | None = Field(None, description="AGS code: the goal is measured in this district")
+    unit: str | None
+    defined_at: datetime
+    baseline_value: float | None = Field(description="the indicator's value on the day the goal was defined")
+    current_value: float | None
+    target_value: float | None
+    target_date: date | None
+    percent_of_target: float | None
+    expected_percent: float | None
+    on_track: bool | None = Field(description="null: the goal has no measurable target")
+    state: Literal["erreicht", "im_plan", "gefaehrdet", "verfehlt", "ohne_daten"] | None
+    measures: dict[str, int] = Field(default={}, description="measures of the goal by status")
+
+
+class RegionGoals(BaseModel):
+    region: str
+    goals: list[RegionGoal]
+    measurable: int = Field(description="goals with indicator, target value and target date")
+    on_track: int = Field(description="measurable goals reached or on track")
+    on_track_rank: int | None = Field(description="rank by the share of measurable goals on track")
+    freshness: FreshnessRead
+
+
+class GoalsOverview(BaseModel):
+    as_of: date
+    regions: list[RegionGoals]

@@ -166,6 +166,75 @@ class RegionFreshness(Base):
     last_event_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class GoalFact(Base):
+    """A region's goal as its ``GoalDefined`` announced it (the state sees every region's goals)."""
+
+    __tablename__ = "goal_facts"
+
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
+    goal_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    level: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    indicator_id: Mapped[str | None] = mapped_column(String(64))
+    target_value: Mapped[float | None] = mapped_column(Float)
+    target_date: Mapped[date | None] = mapped_column(Date)
+    defined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: the goal's district (AGS), or None for the whole region
+    district: Mapped[str | None] = mapped_column(String(16))
+
+
+class MeasureFact(Base):
+    """A region's measure with the latest status its ``MeasureStatusChanged`` announced."""
+
+    __tablename__ = "measure_facts"
+
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
+    measure_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    goal_id: Mapped[str] = mapped_column(ID)
+    status: Mapped[str] = mapped_column(String(20))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SkippedEventType(Base):
+    """How many events of a type reporting does not know were skipped (counted once per event
+    through the inbox; rebuilt like the projections)."""
+
+    __tablename__ = "skipped_event_types"
+
+    event_type: Mapped[str] = mapped_column(String(200), primary_key=True)
+    skipped: Mapped[int] = mapped_column(Integer)
+    last_skipped_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DailyFigure(Base):
+    """The net contribution of one day to a figure of a region (by district and key; ``""``
+    stands for none): +1 actor registered, −1 removed, +12 participants, … Maintained in the
+    transaction that changes the projections, so a stock as of a day is one indexed sum."""
+
+    __tablename__ = "daily_figures"
+
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    measure: Mapped[str] = mapped_column(String(40), primary_key=True)
+    district: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    amount: Mapped[float] = mapped_column(Float)
+
+
+class MonthlyFigure(Base):
+    """The same contributions summed per month (``month`` is its first day): the state overview
+    reads whole months here and only the reference day's own month from ``daily_figures``."""
+
+    __tablename__ = "monthly_figures"
+
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    measure: Mapped[str] = mapped_column(String(40), primary_key=True)
+    district: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    amount: Mapped[float] = mapped_column(Float)
+
+
 class ProjectionVersion(Base):
     """Counts every committed change of the projections, so computed reports can be reused
     until the next change."""
@@ -188,6 +257,11 @@ PROJECTION_TABLES = [
     FundingSearchFact,
     FundingMatchFact,
     RegionFreshness,
+    GoalFact,
+    MeasureFact,
+    SkippedEventType,
+    DailyFigure,
+    MonthlyFigure,
 ]
 
 

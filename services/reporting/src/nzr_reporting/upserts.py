@@ -5,7 +5,8 @@ written with one ``executemany`` per table and statement shape, in the order the
 queued them per table (tables are independent, so only the order within a table matters). A
 batch of a thousand events thus costs a few round trips instead of a thousand. A rolled-back
 transaction drops its queue. Values to keep only when newer (a region's last event time) are
-merged in memory first and written once per row.
+merged in memory first and written once per row. The monthly and daily summaries of the
+rows a transaction touches are brought up to date in the same step (see ``summaries``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+
+from nzr_reporting import summaries
 
 Update = Callable[[Any, Any], dict[str, Any]]
 _INFO_KEY = "nzr_reporting_upserts"
@@ -71,6 +74,13 @@ class _Queue:
         if not self.by_table and not self.latest:
             return
         session.execute(_bump_version(self.dialect))
+        keep_summaries = not session.info.get(summaries.SKIP_INFO_KEY)
+        if keep_summaries:
+            touched = summaries.affected(self.by_table)
+            changes: summaries.Contributions = {}
+            if touched:
+                summaries.lock(session)
+                summaries.contributions_of(session, touched, changes, -1.0)
         for operations in self.by_table.values():
             run: list[dict[str, Any]] = []
             current = None
@@ -82,8 +92,14 @@ class _Queue:
                 run.append(values)
             if run:
                 session.execute(current, run)
+        latest: dict[Any, list[dict[str, Any]]] = defaultdict(list)
         for statement, values in self.latest.values():
-            session.execute(statement, [values])
+            latest[statement].append(values)
+        for statement, rows in latest.items():
+            session.execute(statement, rows)
+        if keep_summaries and touched:
+            summaries.contributions_of(session, touched, changes, 1.0)
+            summaries.add(session, changes)
         self.clear()
 
     def clear(self) -> None:

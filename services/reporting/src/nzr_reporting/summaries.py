@@ -1,0 +1,336 @@
+"""Monthly and daily summaries of the projections, read by the state overview.
+
+Every projection row (an actor, a cooperation, a gathering, an agreement with its status
+history, a mailing list's reach, a campaign, a funding search or match) contributes dated
+amounts to named measures: +1 to ``actors`` on its registration day, −1 on its removal day, …
+The summaries hold these contributions summed per region, day (``daily_figures``) or month
+(``monthly_figures``), measure, district and key, so a stock as of a day is the sum of whole
+months before it plus the days of its own month — a few hundred rows instead of the fact tables.
+
+They are kept in step in the transaction that changes the projections: right before it commits,
+the rows it touches are read before and after the queued upserts are written and the difference
+of their contributions is added (``maintain``). The rebuild skips that per batch and computes
+them once from the rebuilt projections (``recompute``). The contributions reproduce exactly what
+the as-of-day queries of ``indicators.Workbook`` count (region figures, no district split of
+cooperations and agreements).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Table, delete, select, text, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from nzr_reporting.tables import (
+    ActorFact,
+    AgreementFact,
+    AgreementStatusChange,
+    CampaignFact,
+    CooperationFact,
+    DailyFigure,
+    FundingMatchFact,
+    FundingSearchFact,
+    GatheringFact,
+    ListReachSnapshot,
+    MonthlyFigure,
+)
+
+#: (region, measure, day, district, key) → amount; ``""`` stands for no district or key.
+Contributions = dict[tuple[str, str, date, str, str], float]
+NONE = ""
+SKIP_INFO_KEY = "nzr_reporting_skip_summaries"
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Source:
+    """A kind of projection row: the tables whose rows make it, its key columns, how to load
+    rows by key and what they contribute."""
+
+    name: str
+    key_columns: tuple[str, str]
+
+    def load(self, session: Session, keys: list[tuple[str, str]] | None) -> Iterator[Any]:
+        """Rows of this source for ``keys`` (all rows when ``None``)."""
+        return _LOADERS[self.name](session, keys)
+
+    def contribute(self, rows: Iterable[Any], into: Contributions, sign: float = 1.0) -> None:
+        _CONTRIBUTORS[self.name](rows, into, sign)
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def _add(
+    into: Contributions,
+    region: str,
+    measure: str,
+    day: date,
+    amount: float,
+    district: Any = None,
+    key: Any = None,
+) -> None:
+    slot = (region, measure, day, district or NONE, key or NONE)
+    into[slot] = into.get(slot, 0.0) + amount
+
+
+def _keyed(
+    session: Session, query: Any, columns: tuple[Any, Any], keys: list[tuple[str, str]] | None
+) -> Iterator[Any]:
+    if keys is None:
+        yield from session.execute(query.execution_options(yield_per=5000))
+        return
+    for start in range(0, len(keys), _CHUNK):
+        yield from session.execute(query.where(tuple_(*columns).in_(keys[start : start + _CHUNK])))
+
+
+def _load_actors(session: Session, keys: Any) -> Iterator[Any]:
+    a = ActorFact
+    query = select(a.region, a.district, a.registered_on, a.removed_on).where(a.registered_on.is_not(None))
+    return _keyed(session, query, (a.region, a.actor_id), keys)
+
+
+def _actors(rows: Iterable[Any], into: Contributions, sign: float) -> None:
+    for region, district, on, off in rows:
+        _add(into, region, "actors", on, sign, district)
+        _add(into, region, "actors_registered", on, sign, district)
+        if off is not None:
+            # Counted as of a day only from its registration on (a removal dated earlier ends it there).
+            _add(into, region, "actors", max(on, off), -sign, district)
+
+
+def _load_cooperations(session: Session, keys: Any) -> Iterator[Any]:
+    c = CooperationFact
+    query = select(c.region, c.since, c.until, c.cross_sector, c.origin_agreement_id).where(
+        c.since.is_not(None)
+    )
+    return _keyed(session, query, (c.region, c.cooperation_id), keys)
+
+
+def _cooperations(rows: Iterable[Any], into: Contributions, sign: float) -> None:
+    for region, since, until, cross, origin in rows:
+        measures = ["cooperations", "cooperations_cross"] if cross is True else ["cooperations"]
+        for measure in measures:
+            _add(into, region, measure, since, sign)
+            if until is not None:
+                _add(into, region, measure, max(since, until), -sign)
+        _add(into, region, "cooperations_started", since, sign)
+        if origin is not None:
+            _add(into, region, "cooperations_from_gatherings", since, sign)
+
+
+def _load_gatherings(session: Session, keys: Any) -> Iterator[Any]:
+    g = GatheringFact
+    query = select(g.region, g.district, g.completed_on, g.participants, g.attended).where(
+        g.completed_on.is_not(None), g.cancelled_on.is_(None)
+    )
+    return _keyed(session, query, (g.region, g.event_id), keys)
+
+
+def _gatherings(rows: Iterable[Any], into: Contributions, sign: float) -> None:
+    for region, district, on, participants, attended in rows:
+        _add(into, region, "gatherings", on, sign, district)
+        people = participants if participants is not None else attended
+        _add(into, region, "participants", on, sign * (people or 0), district)
+
+
+def _load_agreements(session: Session, keys: Any) -> Iterator[Any]:
+    f, h = AgreementFact, AgreementStatusChange
+    facts = select(f.region, f.agreement_id, f.recorded_at, f.initial_status).where(
+        f.recorded_at.is_not(None)
+    )
+    changes = select(h.region, h.agreement_id, h.at, h.status)
+    history: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
+    for region, agreement, at, status in _keyed(session, changes, (h.region, h.agreement_id), keys):
+        history[(region, agreement)].append((at, status))
+    for region, agreement, recorded_at, initial in _keyed(session, facts, (f.region, f.agreement_id), keys):
+        yield region, recorded_at, initial, sorted(history.get((region, agreement), []))
+
+
+def _agreements(rows: Iterable[Any], into: Contributions, sign: float) -> None:
+    """An agreement counts from its recording day under its status on each day: the latest
+    change until the day's end, else the status it was recorded with."""
+    for region, recorded_at, initial, changes in rows:
+        first = _day(recorded_at)
+        status_by_day: dict[date, str] = {}
+        for at, status in changes:  # ascending: the day's last change wins
+            status_by_day[max(_day(at), first)] = status
+        current = status_by_day.pop(first, initial)
+        _add(into, region, "agreements", first, sign, None, current)
+        for day in sorted(status_by_day):
+            status = status_by_day[day]
+            if status != current:
+                _add(into, region, "agreements", day, -sign, None, current)
+                _add(into, region, "agreements", day, sign, None, status)
+                current = status
+
+
+def _load_reach(session: Session, keys: Any) -> Iterator[Any]:
+    s = ListReachSnapshot
+    query = select(s.region, s.list_id, s.on_date, s.confirmed_subscribers)
+    levels: dict[tuple[str, str], list[tuple[date, int]]] = defaultdict(list)
+    for region, list_id, day, level in _keyed(session, query, (s.region, s.list_id), keys):
+        levels[(region, list_id)].append((day, level))
+    for (region, _), series in levels.items():
+        yield region, sorted(series)
+
+
+def _reach(rows: Iterable[Any], into: Contributions, sign: float) -> None:
+    for region, series in rows:
+        previous = 0.0
+        for day, level in series:
+            if level != previous:
+                _add(into, region, "subscribers", day, sign * (level - previous))
+            previous = level
+
+
+def _load_simple(model: Any, key: str, *columns: str) -> Any:
+    def load(session: Session, keys: Any) -> Iterator[Any]:
+        query = select(model.region, *(getattr(model, c) for c in columns))
+        return _keyed(session, query, (model.region, getattr(model, key)), keys)
+
+    return load
+
+
+def _campaigns(rows: Iterable[Any], into: Contributions, sign: float) -> None:
+    for region, finished_on, delivered in rows:
+        if finished_on is not None:
+            _add(into, region, "campaign_reach", finished_on, sign * (delivered or 0))
+
+
+def _searches(rows: Iterable[Any], into: Contributions, sign: float) -> None:
+    for region, performed_on in rows:
+        if performed_on is not None:
+            _add(into, region, "funding_searches", performed_on, sign)
+
+
+def _matches(rows: Iterable[Any], into: Contributions, sign: float) -> None:
+    for region, performed_on, district in rows:
+        if performed_on is not None:
+            _add(into, region, "funding_matches", performed_on, sign, district)
+
+
+_LOADERS = {
+    "actors": _load_actors,
+    "cooperations": _load_cooperations,
+    "gatherings": _load_gatherings,
+    "agreements": _load_agreements,
+    "reach": _load_reach,
+    "campaigns": _load_simple(CampaignFact, "campaign_id", "finished_on", "delivered"),
+    "searches": _load_simple(FundingSearchFact, "search_id", "performed_on"),
+    "matches": _load_simple(FundingMatchFact, "match_id", "performed_on", "district"),
+}
+_CONTRIBUTORS = {
+    "actors": _actors,
+    "cooperations": _cooperations,
+    "gatherings": _gatherings,
+    "agreements": _agreements,
+    "reach": _reach,
+    "campaigns": _campaigns,
+    "searches": _searches,
+    "matches": _matches,
+}
+
+#: projection table → the source its rows belong to and the columns naming the source's row
+SOURCES: dict[str, tuple[Source, tuple[str, str]]] = {}
+for _name, _model, _key in [
+    ("actors", ActorFact, ("region", "actor_id")),
+    ("cooperations", CooperationFact, ("region", "cooperation_id")),
+    ("gatherings", GatheringFact, ("region", "event_id")),
+    ("agreements", AgreementFact, ("region", "agreement_id")),
+    ("agreements", AgreementStatusChange, ("region", "agreement_id")),
+    ("reach", ListReachSnapshot, ("region", "list_id")),
+    ("campaigns", CampaignFact, ("region", "campaign_id")),
+    ("searches", FundingSearchFact, ("region", "search_id")),
+    ("matches", FundingMatchFact, ("region", "match_id")),
+]:
+    SOURCES[_model.__tablename__] = (Source(_name, _key), _key)
+
+
+def affected(by_table: dict[str, list[tuple[Any, dict[str, Any]]]]) -> dict[Source, list[tuple[str, str]]]:
+    """The source rows that queued upserts (table name → [(statement, values)]) touch."""
+    keys: dict[Source, set[tuple[str, str]]] = defaultdict(set)
+    for table, operations in by_table.items():
+        known = SOURCES.get(table)
+        if known is None:
+            continue
+        source, (region, ident) = known
+        keys[source].update((values[region], values[ident]) for _, values in operations)
+    return {source: sorted(found) for source, found in keys.items()}
+
+
+def contributions_of(
+    session: Session, keys: dict[Source, list[tuple[str, str]]], into: Contributions, sign: float
+) -> None:
+    for source, found in keys.items():
+        source.contribute(source.load(session, found), into, sign)
+
+
+@cache
+def _add_statement(dialect: str, table: Table) -> Any:
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    keys = [column.name for column in table.primary_key.columns]
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={"amount": table.c.amount + statement.excluded.amount}
+    )
+
+
+def add(session: Session, changes: Contributions) -> None:
+    """Add contributions to the daily and monthly sums."""
+    dialect = session.bind.dialect.name
+    daily, monthly_sums = [], defaultdict(float)
+    for (region, measure, day, district, key), amount in changes.items():
+        if not amount:
+            continue
+        daily.append(
+            {
+                "region": region,
+                "day": day,
+                "measure": measure,
+                "district": district,
+                "key": key,
+                "amount": amount,
+            }
+        )
+        monthly_sums[(region, day.replace(day=1), measure, district, key)] += amount
+    monthly = [
+        {
+            "region": region,
+            "month": month,
+            "measure": measure,
+            "district": district,
+            "key": key,
+            "amount": amount,
+        }
+        for (region, month, measure, district, key), amount in monthly_sums.items()
+        if amount
+    ]
+    for table, rows in ((DailyFigure.__table__, daily), (MonthlyFigure.__table__, monthly)):
+        for start in range(0, len(rows), 5000):
+            session.execute(_add_statement(dialect, table), rows[start : start + 5000])
+
+
+def lock(session: Session) -> None:
+    """Serialise changes of the summaries (PostgreSQL; SQLite has one writer anyway), so two
+    transactions never both count the same row's old state. Plain reads are not blocked."""
+    if session.bind.dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE daily_figures, monthly_figures IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def recompute(session: Session) -> None:
+    """Compute the summaries from the projections afresh (after a rebuild)."""
+    lock(session)
+    session.execute(delete(DailyFigure))
+    session.execute(delete(MonthlyFigure))
+    totals: Contributions = {}
+    for source in {source for source, _ in SOURCES.values()}:
+        source.contribute(source.load(session, None), totals)
+    add(session, totals)
