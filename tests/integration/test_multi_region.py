@@ -88,7 +88,10 @@ async def state_counts(reporting) -> dict[str, float]:  # type: ignore[no-untype
     return {v["region"]: v["value"] for v in actors["values"]}
 
 
-async def converge(reporting, expected: dict[str, float], within: float) -> float:  # type: ignore[no-untyped-def]
+async def converge(reporting, expected: dict[str, float], within: float = 60) -> float:  # type: ignore[no-untyped-def]
+    """Until the state's figures equal ``expected``. The bound is for liveness, not speed: after the
+    hub restarts, sourcing resumes on the hub's retry (about 5 s here), and a leaf link that is not
+    back in time for that retry waits for the next one; the time taken is printed, never asserted."""
     started = time.monotonic()
     counts: dict[str, float] = {}
     while time.monotonic() - started < within:
@@ -103,7 +106,7 @@ async def test_region_data_reaches_state_reporting_tagged_and_never_the_other_re
     async with platform(topology, databases) as (actors, reporting):
         for i in range(3):
             assert await register(actors["leipzig"], "leipzig", f"Leipziger Verein {i}") == 201
-        await converge(reporting, {"leipzig": 3}, within=10)
+        await converge(reporting, {"leipzig": 3})
     connection = await nats.connect(topology.url("erzgebirge"))
     try:
         info = await connection.jetstream().stream_info(region_stream_name("erzgebirge"))
@@ -117,13 +120,13 @@ async def test_regions_keep_accepting_writes_without_the_hub_and_state_converges
 ):
     async with platform(topology, databases) as (actors, reporting):
         assert await register(actors["leipzig"], "leipzig", "Vor dem Ausfall e.V.") == 201
-        await converge(reporting, {"leipzig": 1}, within=10)
+        await converge(reporting, {"leipzig": 1})
         topology.stop_hub()
         for region in REGIONS:
             for i in range(5):
                 assert await register(actors[region], region, f"Während Ausfall {i}") == 201
         topology.start_hub()
-        took = await converge(reporting, {"leipzig": 6, "erzgebirge": 5}, within=10)
+        took = await converge(reporting, {"leipzig": 6, "erzgebirge": 5})
         print(f"state converged {took:.1f}s after the hub returned")
 
 
@@ -133,9 +136,9 @@ async def test_cutting_one_leaf_link_leaves_the_other_region_flowing_and_catches
         for region in REGIONS:
             for i in range(4):
                 assert await register(actors[region], region, f"Verein {region} {i}") == 201
-        await converge(reporting, {"erzgebirge": 4}, within=10)
+        await converge(reporting, {"erzgebirge": 4})
         await topology.links["leipzig"].start()
-        took = await converge(reporting, {"leipzig": 4, "erzgebirge": 4}, within=15)
+        took = await converge(reporting, {"leipzig": 4, "erzgebirge": 4})
         print(f"leipzig caught up {took:.1f}s after its link returned")
 
 
