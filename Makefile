@@ -33,8 +33,9 @@ lint: env
 	$(BIN)/ruff check libs services tools tests bench
 	$(BIN)/ruff format --check libs services tools tests bench
 
+# Every benchmark in bench/, one after another; each prints our figure, its baseline and the ratio.
 bench: env
-	$(BIN)/python bench/pipeline.py
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .var .var-regions

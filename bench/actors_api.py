@@ -14,7 +14,8 @@ What it does:
   directly on the database (raw asyncpg, or sqlite3);
 * duplicate check (p95 over HTTP) against its SQL statement run directly;
 * network metrics of the ``--region-actors`` district over HTTP against the networkx computation
-  alone on the same graph.
+  alone on the same graph: the first request (load and analysis) is the figure; the repeated
+  ones show the unchanged network answered without a second analysis.
 
 Targets (issue 3): search p95 < 25 ms, duplicate check p95 < 50 ms, metrics of a 5,000-actor
 region < 2 s, GET throughput ≥ 25 % of the bare endpoint. Nothing is asserted; exit code 0.
@@ -268,7 +269,7 @@ async def load_postgres(url: str, data) -> None:  # type: ignore[no-untyped-def]
     actors, topics, resources, cooperations = data
     connection = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
     try:
-        await connection.execute("DROP INDEX IF EXISTS ix_actors_search")
+        await connection.execute("DROP INDEX IF EXISTS ix_actors_search_vector")
         await connection.copy_records_to_table(
             "actors", records=[_actor_record(a) for a in actors], columns=ACTOR_COLUMNS
         )
@@ -279,10 +280,7 @@ async def load_postgres(url: str, data) -> None:  # type: ignore[no-untyped-def]
         await connection.copy_records_to_table(
             "cooperations", records=cooperations, columns=COOPERATION_COLUMNS
         )
-        await connection.execute(
-            "CREATE INDEX ix_actors_search ON actors USING gin "
-            "(to_tsvector('simple'::regconfig, search_text))"
-        )
+        await connection.execute("CREATE INDEX ix_actors_search_vector ON actors USING gin (search_vector)")
         await connection.execute("ANALYZE")
     finally:
         await connection.close()
@@ -488,12 +486,11 @@ async def time_statements(url: str, statements: list[tuple[str, list]], kind: st
 
 def search_sql(kind: str) -> tuple[str, str]:
     if kind == "postgresql":
-        match = "to_tsvector('simple'::regconfig, search_text) @@ to_tsquery('simple'::regconfig, $1)"
+        match = "search_vector @@ to_tsquery('simple'::regconfig, $1)"
         return (
             f"SELECT count(*) FROM actors WHERE {match} AND public_profile AND kind = $2 AND district = $3",
             f"SELECT * FROM actors WHERE {match} AND public_profile AND kind = $2 AND district = $3 "
-            "ORDER BY ts_rank(to_tsvector('simple'::regconfig, search_text), "
-            "to_tsquery('simple'::regconfig, $1)) DESC, name_key LIMIT 20",
+            "ORDER BY ts_rank(search_vector, to_tsquery('simple'::regconfig, $1)) DESC, name_key LIMIT 20",
         )
     match = "id IN (SELECT actor_id FROM actors_fts WHERE actors_fts MATCH $1)"
     return (
@@ -716,35 +713,29 @@ async def run(args: argparse.Namespace) -> None:
                 answer.raise_for_status()
         region = [a for a in actors if a["district"] == BIG_DISTRICT]
         ids = {a["id"] for a in region}
-        nodes = [
-            network.Node(
-                id=a["id"],
-                name=a["name"],
-                kind=a["kind"],
-                sector=a["sector"],
-                district=a["district"],
-                topics=tuple(a["topics"]),
-            )
-            for a in region
-        ]
-        edges = [
-            network.Edge(id=c[0], actor_a=c[1], actor_b=c[2], type=c[3], since=c[6])
-            for c in data[3]
-            if c[1] in ids and c[2] in ids
-        ]
+        members = [(a["id"], a["name"], a["sector"]) for a in region]
+        pairs = {(c[1], c[2]) for c in data[3] if c[1] in ids and c[2] in ids}
         compute = []
         for _ in range(3):
             began = time.perf_counter()
-            network.metrics(network.build_graph(nodes, edges, on=date.today()))
+            network.metrics(network.lean_graph(members, pairs))
             compute.append(time.perf_counter() - began)
-        ours_s, raw_s = statistics.median(metric_times), statistics.median(compute)
+        cold, warm, raw_s = metric_times[0], statistics.median(metric_times[1:]), statistics.median(compute)
         line(
             f"network metrics, {len(region):,} actors",
-            f"{ours_s:.2f} s",
+            f"{cold:.2f} s",
             f"{raw_s:.2f} s (networkx)",
-            f"{ours_s / raw_s:.2f}x",
-            "< 2 s",
-            ours_s < 2,
+            f"{cold / raw_s:.2f}x",
+            "< 2 s (first request: load + compute)",
+            cold < 2,
+        )
+        line(
+            "  same, network unchanged",
+            f"{warm:.2f} s",
+            f"{raw_s:.2f} s (networkx)",
+            f"{warm / raw_s:.2f}x",
+            "(load only; the analysis is reused)",
+            None,
         )
         generator = "wrk" if shutil.which("wrk") else "raw keep-alive HTTP/1.1 client"
         print(

@@ -98,6 +98,8 @@ def start_events_service(
     env = {
         **os.environ,
         "PUBLIC_CACHE_SECONDS": str(cache_seconds),
+        # One load generator is one client address: the anonymous rate limit would answer 429.
+        "RATE_LIMIT_ENABLED": "false",
         "DATABASE_URL": database_url,
         "NATS_URL": nats_url,
         "REGION": REGION,

@@ -456,6 +456,50 @@ def test_the_secret_check_catches_literals() -> None:
     assert not literal_jwt_secrets({"env": [{"name": "JWT_SECRET", "valueFrom": ref}]})
 
 
+# Settings that hold a secret: every service's ``*_SECRET`` settings, passwords, and database
+# URLs (they carry the password). They may reach a container only through a secretKeyRef.
+SECRET_SETTING = re.compile(r"(SECRET|PASSWORD|TOKEN|DATABASE_URL)$")
+
+
+def secret_settings_outside_secrets(docs: tuple[dict[str, Any], ...]) -> list[str]:
+    found = []
+    for name, configmap in by_kind(docs, "ConfigMap").items():
+        keys = configmap.get("data", {})
+        found += [f"ConfigMap/{name}: {key}" for key in keys if SECRET_SETTING.search(key)]
+    for kind in ("Deployment", "Job"):
+        for name, workload in by_kind(docs, kind).items():
+            for container in pod_containers(workload):
+                for var, entry in env_map(container).items():
+                    if SECRET_SETTING.search(var) and "secretKeyRef" not in entry.get("valueFrom", {}):
+                        found.append(f"{kind}/{name}: env {var} is not from a Secret")
+    return found
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_no_secret_setting_is_in_a_configmap_or_a_literal(overlay: str) -> None:
+    docs = render(f"overlays/{overlay}")
+    assert not secret_settings_outside_secrets(docs)
+    if "newsletter" in OVERLAYS[overlay][3]:
+        (container,) = by_kind(docs, "Deployment")["newsletter"]["spec"]["template"]["spec"]["containers"]
+        env = env_map(container)
+        for var in ("TOKEN_SECRET", "BOUNCE_WEBHOOK_SECRET", "SMTP_PASSWORD"):
+            ref = env[var]["valueFrom"]["secretKeyRef"]
+            assert ref["name"] == "nzr-secrets" and ref["key"] == f"NEWSLETTER_{var}"
+
+
+def test_the_secret_setting_check_catches_configmaps_and_literals() -> None:
+    configmap = {"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"SMTP_PASSWORD": "hunter2"}}
+    job = {
+        "kind": "Job",
+        "metadata": {"name": "y"},
+        "spec": {"template": {"spec": {"containers": [{"env": [{"name": "TOKEN_SECRET", "value": "x"}]}]}}},
+    }
+    assert secret_settings_outside_secrets((configmap, job)) == [
+        "ConfigMap/x: SMTP_PASSWORD",
+        "Job/y: env TOKEN_SECRET is not from a Secret",
+    ]
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_stateless_api_services_scale_out_with_an_autoscaler(overlay: str) -> None:
     docs = render(f"overlays/{overlay}")

@@ -119,6 +119,44 @@ async def test_oversize_body_is_refused_with_413(actors):
     assert_problem(response, 413)
 
 
+async def test_oversize_body_streamed_without_length_is_refused_with_413_and_creates_nothing(actors):
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"name": "Gestreamt", "kind": "verein", "sector": "zivilgesellschaft", '
+        yield b'"district": "14523000", "description": "' + b"x" * 20_000 + b'"}'
+
+    response = await actors.post("/api/v1/actors", content=chunks(), headers=EDITOR)
+    assert "content-length" not in response.request.headers
+    assert_problem(response, 413)
+    listed = (await actors.get("/api/v1/actors", params={"q": "Gestreamt"}, headers=EDITOR)).json()
+    assert listed["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/v1/admin/actors/dead-letters", {"offset": 2**63}),
+        ("/api/v1/admin/actors/dead-letters", {"limit": 501}),
+        (f"/api/v1/admin/actors/dead-letters/{2**80}/replay", {}),
+    ],
+    ids=["offset-beyond-64-bit", "limit-over-500", "id-beyond-64-bit"],
+)
+async def test_dead_letter_numbers_out_of_range_are_a_422_not_a_500(actors, path, params):
+    admin = bearer(issue_token(DEVELOPMENT_SECRET, region="demo", roles=["admin"]))
+    method = actors.post if path.endswith("/replay") else actors.get
+    response = await method(path, params=params, headers=admin)
+    assert_problem(response, 422)
+
+
+async def test_error_answers_are_documented_as_problem_json(actors):
+    openapi = (await actors.get("/openapi.json")).json()
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    for path_item in openapi["paths"].values():
+        for operation in path_item.values():
+            for code, response in operation["responses"].items():
+                if code.isdigit() and int(code) >= 400 and code != "503":
+                    assert response["content"] == {"application/problem+json": problem}, (code, operation)
+
+
 @pytest.mark.parametrize(
     ("headers", "status"),
     [
