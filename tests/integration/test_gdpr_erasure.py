@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import email
 import email.policy
-import inspect
 import json
 import re
 import shutil
@@ -33,6 +32,7 @@ from nzr_common.contracts.base import Envelope
 from nzr_common.contracts.events import RegistrationConfirmed
 from nzr_common.testing.nats import NatsServerProcess
 from nzr_common.testing.services import RunningService, running_service
+from nzr_common.testing.waiting import eventually
 from nzr_events.app import create_app as create_events
 from nzr_events.settings import EventsSettings
 from nzr_funding.app import create_app as create_funding
@@ -130,20 +130,6 @@ async def platform(databases) -> AsyncIterator[Platform]:  # type: ignore[no-unt
     smtp.close()
     server.stop()
     shutil.rmtree(server.workdir, ignore_errors=True)
-
-
-async def until(condition, *, within: float = 30.0, what: str = "condition"):  # type: ignore[no-untyped-def]
-    """Poll ``condition`` (sync or async) until it returns a truthy value."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = condition()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last result {result!r}")
-        await asyncio.sleep(0.05)
 
 
 # --- scanning every database and every stream ---------------------------------------------------
@@ -307,7 +293,7 @@ async def test_erasing_a_person_leaves_no_trace_in_any_database_or_stream(platfo
         },
     )
     assert signed_up.status_code == 202, signed_up.text
-    confirm = await until(lambda: platform.mail.confirmation_token(email), what="the confirmation mail")
+    confirm = await eventually(lambda: platform.mail.confirmation_token(email), what="the confirmation mail")
     assert (await newsletter.post(f"{NEWSLETTER}/confirm", params={"token": confirm})).status_code == 200
 
     # a malformed message naming her, dead-lettered by the newsletter's consumer
@@ -338,7 +324,9 @@ async def test_erasing_a_person_leaves_no_trace_in_any_database_or_stream(platfo
         letters = await newsletter.get("/api/v1/admin/newsletter/dead-letters", headers=admin)
         return len(subscriptions) == 2 and letters.json()["total"] == 1
 
-    await until(subscribed_twice_and_dead_lettered, what="the registration's consent and the dead letter")
+    await eventually(
+        subscribed_twice_and_dead_lettered, what="the registration's consent and the dead letter"
+    )
 
     async def exports() -> dict[str, dict]:
         """Art. 15: what each service holds about the person with this address."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +19,7 @@ from nzr_common.auth import issue_token
 from nzr_common.settings import DEVELOPMENT_SECRET
 from nzr_common.testing.services import running_service
 from nzr_common.testing.topology import LocalTopology
+from nzr_common.testing.waiting import eventually
 from nzr_common.topology import AGGREGATE_STREAM
 from nzr_events.app import create_app as create_events
 from nzr_events.settings import EventsSettings
@@ -43,17 +43,6 @@ async def topology():
 
 def bearer(region: str, *roles: str) -> dict[str, str]:
     return {"Authorization": "Bearer " + issue_token(DEVELOPMENT_SECRET, region=region, roles=list(roles))}
-
-
-async def eventually(check, within: float = 15.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.2)
 
 
 async def all_stream_bytes(url: str) -> tuple[int, bytes]:

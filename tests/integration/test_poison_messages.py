@@ -30,6 +30,7 @@ from nzr_common.messaging import Subscription, subject_event_type
 from nzr_common.settings import DEVELOPMENT_SECRET, ServiceSettings
 from nzr_common.testing.nats import NatsServerProcess
 from nzr_common.testing.processes import ServiceProcess
+from nzr_common.testing.waiting import eventually
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -154,17 +155,6 @@ async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
         for service in services.values():
             service.terminate()
         nats_server.stop()
-
-
-async def eventually(check, within: float = 60.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached in {within:.0f} s (last: {result!r})")
-        await asyncio.sleep(0.3)
 
 
 def nzr(*args: str) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +16,7 @@ from nzr_common.contracts.base import Envelope
 from nzr_common.deadletter import list_dead_letters
 from nzr_common.messaging import EventHandlers, consume_forever
 from nzr_common.outbox import OutboxRelay
+from nzr_common.testing.waiting import eventually
 
 from .conftest import Pipeline, effects, record_effect
 
@@ -35,16 +35,6 @@ def registered(actor_id: str | None = None) -> ActorRegistered:
 async def write_events(pipeline: Pipeline, *events) -> list[Envelope]:  # type: ignore[no-untyped-def]
     async with pipeline.producer.sessions() as session, session.begin():
         return await pipeline.outbox.add(session, *events)
-
-
-async def eventually(check, within: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + within
-    while True:
-        if await check():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager
@@ -146,7 +136,7 @@ async def test_message_that_always_fails_is_dead_lettered_while_later_messages_f
         await write_events(pipeline, registered())
         await pipeline.relay().relay_once()
         await eventually(lambda: _effects_equal(pipeline, 3))
-        await eventually(lambda: _stats(subscriptions, "dead_lettered", 1), within=15)
+        await eventually(lambda: _stats(subscriptions, "dead_lettered", 1))
         async with pipeline.consumer.sessions() as session:
             page = await list_dead_letters(session, pipeline.consumer.tables)
         assert page.total == 1
@@ -187,7 +177,7 @@ async def test_replaying_a_dead_letter_after_the_fix_applies_it_once(pipeline: P
     await write_events(pipeline, registered())
     await pipeline.relay().relay_once()
     async with consuming(pipeline, handlers, max_deliver=2) as subscriptions:
-        await eventually(lambda: _stats(subscriptions, "dead_lettered", 1), within=15)
+        await eventually(lambda: _stats(subscriptions, "dead_lettered", 1))
     broken = False
     consumer = subscriptions[0].batch
     async with pipeline.consumer.sessions() as session:

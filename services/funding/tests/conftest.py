@@ -4,11 +4,9 @@ the catalogue events to arrive in the read model."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -16,6 +14,7 @@ import httpx
 import pytest
 
 from nzr_common.testing.services import running_service
+from nzr_common.testing.waiting import eventually
 from nzr_funding.app import create_app
 from nzr_funding.reference import SEED_PATH
 from nzr_funding.settings import FundingSettings
@@ -23,14 +22,6 @@ from nzr_funding.settings import FundingSettings
 
 def random_token(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 @dataclass

@@ -11,8 +11,9 @@ from nzr_common.auth import issue_token
 from nzr_common.contracts.actors import ActorRegistered, ActorRemoved, ActorUpdated
 from nzr_common.contracts.base import Envelope, region_stream_name
 from nzr_common.settings import DEVELOPMENT_SECRET
+from nzr_common.testing.waiting import eventually
 
-from .conftest import eventually, programme, random_token, start_funding
+from .conftest import programme, random_token, start_funding
 
 MATCH = "/api/v1/funding/matches"
 TODAY = datetime.now(UTC).date()

@@ -86,7 +86,7 @@ class RecordingSink:
     def count_by_recipient(self) -> Counter[str]:
         return Counter(r for item in self.received for r in item.recipients)
 
-    async def wait_for(self, predicate, within: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    async def wait_for(self, predicate, within: float = 60.0) -> None:  # type: ignore[no-untyped-def]
         deadline = asyncio.get_running_loop().time() + within
         while not predicate():
             if asyncio.get_running_loop().time() > deadline:

@@ -70,7 +70,7 @@ async def create_campaign(newsletter, token_for, list_id, **fields):  # type: ig
     return response.json()["id"]
 
 
-async def send_and_wait(newsletter, token_for, campaign_id, *, status="sent", within=20.0):  # type: ignore[no-untyped-def]
+async def send_and_wait(newsletter, token_for, campaign_id, *, status="sent", within=60.0):  # type: ignore[no-untyped-def]
     headers = token_for("editor", region=newsletter.settings.region)
     response = await newsletter.client.post(f"{API}/campaigns/{campaign_id}/send", headers=headers)
     assert response.status_code == 200, response.text

@@ -3,10 +3,8 @@ as the other services publish them (CloudEvents envelopes with ``Nats-Msg-Id``).
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,20 +17,13 @@ from nats.js.api import StreamConfig, StreamSource
 
 from nzr_common.contracts.base import Envelope, IntegrationEvent, region_stream_name, region_stream_subjects
 from nzr_common.testing.services import RunningService, running_service
+from nzr_common.testing.waiting import eventually
 from nzr_reporting.app import create_app
 from nzr_reporting.settings import ReportingSettings
 
 
 def new_region(prefix: str = "r") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 async def ensure_stream(js: JetStreamContext, region: str) -> None:
@@ -109,13 +100,13 @@ class Reporting:
             for s in self.running.runtime.subscriptions
         )
 
-    async def settled(self, within: float = 15.0) -> None:
+    async def settled(self, within: float = 60.0) -> None:
         """Wait until every published message has been consumed."""
 
         async def done() -> bool:
             return self.consumed() >= self.published
 
-        await eventually(done, within)
+        await eventually(done, within=within)
 
     async def get(self, path: str, **kwargs: Any) -> Any:
         response = await self.client.get(f"/api/v1/reports{path}", **kwargs)

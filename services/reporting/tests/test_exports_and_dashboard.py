@@ -14,9 +14,10 @@ import pytest
 import uvicorn
 from rdflib import Graph
 
+from nzr_common.testing.waiting import eventually
 from nzr_reporting.dashboard import german_number
 
-from .conftest import Reporting, eventually
+from .conftest import Reporting
 from .events import DRESDEN, LEIPZIG, actor, cooperation, gathering_completed
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

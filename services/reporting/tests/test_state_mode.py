@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from nzr_common.contracts.base import region_stream_name
 from nzr_common.contracts.reporting import GoalDefined, MeasureStatusChanged, RegionHeartbeat
+from nzr_common.testing.waiting import eventually
 
-from .conftest import aggregate_stream, eventually, new_region, publish, start_reporting
+from .conftest import aggregate_stream, new_region, publish, start_reporting
 from .events import DRESDEN, LEIPZIG, actor, cooperation
 
 
