@@ -4,6 +4,7 @@ held up, and the limits come from each service's settings."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -12,10 +13,14 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from nzr_common.auth import issue_token
 from nzr_common.settings import DEVELOPMENT_SECRET, ServiceSettings
 from nzr_common.testing.services import RunningService
+from nzr_common.web import AnonymousRateLimits
 
 from .conftest import load, new_region, started
 
@@ -161,3 +166,45 @@ async def test_an_unreachable_store_neither_fails_requests_nor_lifts_the_limit(n
             answers = [(await client.get("/api/v1/funding/programs?q=klima")).status_code for _ in range(4)]
     assert answers == [200, 200, 200, 429]
     assert "rate-limit store unreachable" in caplog.text
+
+
+@pytest.mark.parametrize("retry_seconds", [3600.0, 0.0], ids=["backing-off", "asking-every-time"])
+async def test_a_store_that_hangs_is_asked_once_per_retry_window(retry_seconds):
+    # A "Redis" that accepts connections and reads commands but never answers: each request
+    # that asks it waits for the store timeout. Within the retry window the middleware judges
+    # in the process without asking; with no window it asks on every request (the control).
+    received: list[bytes] = []
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            received.append(data)
+        writer.close()
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    route = Route("/search", endpoint=lambda request: PlainTextResponse("ok"))
+    app = Starlette(routes=[route])
+    limited = AnonymousRateLimits(
+        app,
+        routes=lambda: [(route, "search")],
+        limits_by_name={"search": "3/minute"},
+        storage_uri=f"redis://127.0.0.1:{port}/0",
+        store_timeout=0.2,
+        store_retry_seconds=retry_seconds,
+    )
+    transport = httpx.ASGITransport(app=limited, client=("198.51.100.61", 40000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            answers = [(await client.get("/search")).status_code]
+            await asyncio.sleep(0.2)
+            asked_first = len(received)
+            answers += [(await client.get("/search")).status_code for _ in range(4)]
+            await asyncio.sleep(0.2)
+    finally:
+        server.close()
+    assert answers == [200, 200, 200, 429, 429]  # the limit holds either way
+    assert asked_first > 0  # the first request did ask the store
+    if retry_seconds:
+        assert len(received) == asked_first, "asked the store again inside the retry window"
+    else:
+        assert len(received) > asked_first

@@ -271,7 +271,9 @@ class AnonymousRateLimits:
     The counters live in ``storage_uri``: ``memory://`` per process, ``redis://…`` shared by a
     service's replicas. When the shared store does not answer within ``store_timeout`` seconds,
     the request is judged by counters in this process instead (logged at most once a minute),
-    so an outage of the store neither takes the public endpoints down nor lifts the limits.
+    so an outage of the store neither takes the public endpoints down nor lifts the limits; for
+    the next ``store_retry_seconds`` requests are judged here without asking the store, so a
+    store that hangs costs one request its timeout per window, not every request.
     """
 
     def __init__(
@@ -283,6 +285,7 @@ class AnonymousRateLimits:
         storage_uri: str = "memory://",
         namespace: str = "nzr",
         store_timeout: float = 0.25,
+        store_retry_seconds: float = 10.0,
     ) -> None:
         self.app = app
         self._routes = routes
@@ -297,6 +300,8 @@ class AnonymousRateLimits:
         )
         self.namespace = namespace
         self.store_timeout = store_timeout
+        self.store_retry_seconds = store_retry_seconds
+        self._store_retry_at = 0.0
         self._next_store_warning = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -318,12 +323,15 @@ class AnonymousRateLimits:
     async def _retry_after(self, item: limits.RateLimitItem, name: str, client: str) -> int | None:
         """Count the hit; None when it is within the limit, else the seconds to wait."""
         keys = (self.namespace, name, client)
+        if self.limiter is not self.local and time.monotonic() < self._store_retry_at:
+            return await self._hit(self.local, item, keys)
         try:
             return await asyncio.wait_for(self._hit(self.limiter, item, keys), self.store_timeout)
         except Exception as error:  # the shared store is down or slow: judge in this process
             if self.limiter is self.local:
                 raise
             now = time.monotonic()
+            self._store_retry_at = now + self.store_retry_seconds
             if now >= self._next_store_warning:
                 self._next_store_warning = now + 60.0
                 log.warning("rate-limit store unreachable (%r); counting in this process", error)
