@@ -3,9 +3,11 @@ messages that name a person go; everything else stays."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import nats.errors
 from nats.js.errors import NotFoundError
 from sqlalchemy import select
 
@@ -265,3 +267,47 @@ async def test_an_event_added_during_publishing_is_not_marked_sent_in_place_of_a
     assert await relay.relay_once() == 1  # PersonErased is still to be published, and now is
     kept = await stream_payloads(pipeline)
     assert len(kept) == 2 and not any(b"anna.quast@example.org" in data.lower() for data in kept.values())
+
+
+def failing_deletes(relay, failures: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """The relay's stream deletes fail ``failures`` times (as while NATS restarts), then reach
+    the real server. Returns the list of attempted sequences."""
+    delete, attempted = relay.js.delete_msg, []
+
+    async def flaky_delete(stream: str, seq: int):  # type: ignore[no-untyped-def]
+        attempted.append(seq)
+        if len(attempted) <= failures:
+            raise nats.errors.TimeoutError
+        return await delete(stream, seq)
+
+    relay.js = copy.copy(relay.js)
+    relay.js.delete_msg = flaky_delete
+    return attempted
+
+
+async def test_deleting_an_in_flight_erased_message_is_tried_again_when_it_fails(pipeline):
+    relay = pipeline.relay()
+    async with pipeline.producer.sessions() as session, session.begin():
+        await pipeline.outbox.add(session, contact(ANNA), contact(BERT))
+    erase_while_publishing(pipeline, relay, ANNA)
+    attempted = failing_deletes(relay, failures=2)
+
+    assert await relay.relay_once() == 2
+    assert len(attempted) == 3 and len(set(attempted)) == 1  # two failures, then deleted
+    kept = await stream_payloads(pipeline)
+    assert not any(b"anna.quast@example.org" in data.lower() for data in kept.values())
+
+
+async def test_a_delete_that_keeps_failing_is_logged_and_the_relay_goes_on(pipeline, caplog):
+    relay = pipeline.relay()
+    relay.delete_attempts = 2
+    async with pipeline.producer.sessions() as session, session.begin():
+        await pipeline.outbox.add(session, contact(ANNA), contact(BERT))
+    erase_while_publishing(pipeline, relay, ANNA)
+    attempted = failing_deletes(relay, failures=10)
+
+    assert await relay.relay_once() == 2
+    assert len(attempted) == 2
+    [sequence] = set(attempted)
+    assert f"seq {sequence}) after its row was erased" in caplog.text and "delete it by hand" in caplog.text
+    assert await relay.relay_once() == 1  # PersonErasedV2 still goes out

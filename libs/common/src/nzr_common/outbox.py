@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential
 
 from nzr_common.contracts.base import Envelope, IntegrationEvent, Visibility
 from nzr_common.erasure import person_ids_in
@@ -115,6 +116,7 @@ class OutboxRelay:
         self.published = 0
         self.keep_sent = keep_sent
         self.publish_timeout_seconds = publish_timeout_seconds
+        self.delete_attempts = 6  # waits 0.25, 0.5, 1, 2, 4 s between them
         self._next_housekeeping = 0.0
 
     async def run(self) -> None:
@@ -248,14 +250,32 @@ class OutboxRelay:
     async def _delete_erased_in_flight(self, vanished: list[tuple[Any, PubAck]]) -> None:
         """Rows that vanished while their events were being published were erased meanwhile (a
         GDPR erasure deletes a person's unsent rows; it could not yet know these messages):
-        their region-private messages are deleted from the stream now."""
+        their region-private messages are deleted from the stream now. Nothing else remembers
+        them, so a failing delete (NATS restarting) is tried again, about 8 s in all, and what
+        still fails is logged as an error naming the stream and sequence to delete by hand."""
         for row, ack in vanished:
             if PRIVATE_SUBJECT_PART not in row.nats_subject:
                 continue
             try:
-                await self.js.delete_msg(ack.stream, ack.seq)
+                async for attempt in AsyncRetrying(
+                    retry=retry_if_not_exception_type(NotFoundError),
+                    stop=stop_after_attempt(self.delete_attempts),
+                    wait=wait_exponential(multiplier=0.25, max=8),
+                    reraise=True,
+                ):
+                    with attempt:
+                        await self.js.delete_msg(ack.stream, ack.seq)
             except NotFoundError:
                 continue  # gone already
+            except Exception as error:
+                log.error(
+                    "could not delete %s (stream %s, seq %d) after its row was erased: %r; delete it by hand",
+                    row.event_id,
+                    ack.stream,
+                    ack.seq,
+                    error,
+                )
+                continue
             log.info("deleted %s (seq %d): its row was erased while it was published", row.event_id, ack.seq)
 
     async def _publish(self, rows) -> list[tuple[Any, PubAck]]:  # type: ignore[no-untyped-def]
