@@ -40,7 +40,7 @@ class CachedSearchRoute(APIRoute):
     """The search route with a fast path for anonymous callers (search answers are the same for
     every caller): a repeated search comes straight from the catalogue's answer cache (keyed by
     the catalogue version, the raw query string and the day), a new one is validated by
-    ``_SearchParams`` — the endpoint's parameters as one model — and computed, both without
+    ``SearchParams`` — the endpoint's parameters as one model — and computed, both without
     FastAPI's per-request parameter and dependency machinery. Anything the fast path does not
     accept (bad parameters, unknown filter values) and every request with a token (so a bad
     token still gets its 401) takes the full path, which answers as it always did."""
@@ -59,27 +59,31 @@ class CachedSearchRoute(APIRoute):
         await super().handle(scope, receive, send)
 
 
-class _SearchParams(BaseModel):
-    """The search endpoint's query parameters (same names, types and bounds)."""
+class SearchParams(BaseModel):
+    """The search endpoint's query parameters, read by FastAPI for the endpoint and by
+    ``_fast_search`` for anonymous callers: one declaration for both."""
 
-    q: str | None = Field(None, max_length=300)
-    funding_type: list[str] = []
-    area: list[str] = []
-    territory: list[str] = []
-    eligible: list[str] = []
-    level: list[str] = []
+    q: str | None = Field(None, max_length=300, description="German full text over name, summary, funder")
+    funding_type: list[str] = Field([], description="Förderart")
+    area: list[str] = Field([], description="Förderbereich")
+    territory: list[str] = Field([], description="Fördergebiet")
+    eligible: list[str] = Field([], description="Förderberechtigte")
+    level: list[str] = Field([], description="bund, land, eu, stiftung")
     topic: list[str] = []
-    state: list[str] = []
+    state: list[str] = Field([], description="open, upcoming, closed, unknown")
     open_now: bool = False
     deadline_before: date | None = None
     amount_min: float | None = Field(None, ge=0)
     amount_max: float | None = Field(None, ge=0)
-    as_of: date | None = None
+    as_of: date | None = Field(None, description="Day the deadline state refers to (default: today)")
     limit: int = Field(20, ge=1, le=100)
     offset: int = Field(0, ge=0)
 
+    def query(self) -> SearchQuery:
+        return SearchQuery.model_validate(self.model_dump(exclude={"as_of", "limit", "offset"}))
 
-_LIST_PARAMS = frozenset(name for name, f in _SearchParams.model_fields.items() if f.annotation == list[str])
+
+_LIST_PARAMS = frozenset(name for name, f in SearchParams.model_fields.items() if f.annotation == list[str])
 
 
 async def _fast_search(
@@ -91,15 +95,14 @@ async def _fast_search(
     for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
         if name in _LIST_PARAMS:
             values.setdefault(name, []).append(value)
-        elif name in _SearchParams.model_fields:
+        elif name in SearchParams.model_fields:
             values[name] = value
     try:
-        params = _SearchParams.model_validate(values)
-        query = SearchQuery.model_validate(params.model_dump(exclude={"as_of", "limit", "offset"}))
+        params = SearchParams.model_validate(values)
         document = await service.search_programmes_json(
             sessions=sessions,
             catalogue=catalogue,
-            query=query,
+            query=params.query(),
             as_of=_today(params.as_of),
             limit=params.limit,
             offset=params.offset,
@@ -170,50 +173,16 @@ async def get_taxonomy() -> Taxonomy:
     dependencies=[PUBLIC, anonymous_rate_limit("search")],
 )
 async def search_programmes(
-    request: Request,
-    catalogue: CatalogueDep,
-    q: Annotated[
-        str | None, Query(max_length=300, description="German full text over name, summary, funder")
-    ] = None,
-    funding_type: Annotated[list[str] | None, Query(description="Förderart")] = None,
-    area: Annotated[list[str] | None, Query(description="Förderbereich")] = None,
-    territory: Annotated[list[str] | None, Query(description="Fördergebiet")] = None,
-    eligible: Annotated[list[str] | None, Query(description="Förderberechtigte")] = None,
-    level: Annotated[list[str] | None, Query(description="bund, land, eu, stiftung")] = None,
-    topic: Annotated[list[str] | None, Query()] = None,
-    state: Annotated[list[str] | None, Query(description="open, upcoming, closed, unknown")] = None,
-    open_now: bool = False,
-    deadline_before: date | None = None,
-    amount_min: Annotated[float | None, Query(ge=0)] = None,
-    amount_max: Annotated[float | None, Query(ge=0)] = None,
-    as_of: Annotated[
-        date | None, Query(description="Day the deadline state refers to (default: today)")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    request: Request, catalogue: CatalogueDep, params: Annotated[SearchParams, Query()]
 ) -> ProgrammePage:
     """Search the catalogue: full text, filters for every dimension, facet counts, ranking."""
-    query = SearchQuery(
-        q=q,
-        funding_type=funding_type or [],
-        area=area or [],
-        territory=territory or [],
-        eligible=eligible or [],
-        level=level or [],
-        topic=topic or [],
-        state=state or [],
-        open_now=open_now,
-        deadline_before=deadline_before,
-        amount_min=amount_min,
-        amount_max=amount_max,
-    )
     document = await service.search_programmes_json(
         sessions=request.app.state.runtime.sessions,
         catalogue=catalogue,
-        query=query,
-        as_of=_today(as_of),
-        limit=limit,
-        offset=offset,
+        query=params.query(),
+        as_of=_today(params.as_of),
+        limit=params.limit,
+        offset=params.offset,
     )
     catalogue.remember(_raw_search_key(request.scope), document)
     # Serialised once by the service (and cached there); the response model documents it.
