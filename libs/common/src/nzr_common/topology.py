@@ -9,9 +9,13 @@ Streams:
 * ``NZR_AGGREGATE`` at the hub sources every region's shareable subjects
   (``nzr.<region>.pub.>``) — the subjects carry the region, so the region stays attached.
 
-All sources use **durable** source consumers (nats-server ≥ 2.14, ADR-58): the consumer lives
-on the side that holds the data (``ack_policy: flow_control``), so after a link cut sourcing
-resumes within seconds instead of the ephemeral consumer's 30–50 s back-off.
+Sources are the server-managed kind: the sourcing server keeps, per source, the last sequence
+it stored and, after a gap or a lost link, asks for the rest from the next sequence on. Region
+streams use Limits retention, so the rest is still there. (nats-server 2.14's *durable* source
+consumers — ADR-58, ``ack_policy: flow_control`` — were used before: in about one run in ten of
+``tests/integration/test_multi_region.py`` they acknowledged a region's events published while
+the hub restarted without the hub storing them, so those events never reached the state.
+``provision_*`` deletes such consumers left by an earlier version.)
 
 Isolation is done by NATS, not code: leaf remotes deny exporting region-private subjects
 (``nzr.*.priv.>``) to the hub and deny importing other regions' subjects.
@@ -32,7 +36,6 @@ from nzr_common.contracts.base import SUBJECT_ROOT, region_stream_name
 
 STATE = "state"
 AGGREGATE_STREAM = "NZR_AGGREGATE"
-SOURCE_DELIVER_PREFIX = "nzr-sourcing"
 
 
 def nats_server_binary() -> Path:
@@ -100,10 +103,6 @@ leafnodes {{
 """
 
 
-def _deliver_subject(source_stream: str, target: str) -> str:
-    return f"{SOURCE_DELIVER_PREFIX}.{source_stream.lower()}.{target}"
-
-
 async def _api(nc: Client, domain: str, call: str, body: dict[str, Any]) -> dict[str, Any]:
     reply = await nc.request(f"$JS.{domain}.API.{call}", json.dumps(body).encode(), timeout=5)
     answer = json.loads(reply.data)
@@ -120,34 +119,21 @@ async def ensure_stream(nc: Client, domain: str, config: dict[str, Any]) -> None
         await _api(nc, domain, f"STREAM.UPDATE.{config['name']}", config)
 
 
-async def ensure_source_consumer(
-    nc: Client, domain: str, stream: str, name: str, filter_subject: str, deliver_subject: str
-) -> None:
-    """A durable flow-control push consumer that another domain's stream sources through."""
-    config = {
-        "durable_name": name,
-        "deliver_subject": deliver_subject,
-        "ack_policy": "flow_control",
-        "flow_control": True,
-        "idle_heartbeat": 1_000_000_000,
-        "max_deliver": -1,
-        "deliver_policy": "all",
-        "filter_subject": filter_subject,
-    }
-    await _api(nc, domain, f"CONSUMER.CREATE.{stream}.{name}", {"stream_name": stream, "config": config})
+def external_source(stream: str, domain: str, filter_subject: str) -> dict[str, Any]:
+    """A source in another JetStream domain, reached across the leaf link."""
+    return {"name": stream, "external": {"api": f"$JS.{domain}.API"}, "filter_subject": filter_subject}
 
 
-def durable_source(stream: str, domain: str, consumer: str, deliver_subject: str) -> dict[str, Any]:
-    return {
-        "name": stream,
-        "external": {"api": f"$JS.{domain}.API"},
-        "consumer": {"name": consumer, "deliver_subject": deliver_subject},
-    }
+async def delete_legacy_source_consumer(nc: Client, domain: str, stream: str, name: str) -> None:
+    """Remove a durable source consumer an earlier version provisioned (gone already: fine)."""
+    reply = await nc.request(f"$JS.{domain}.API.CONSUMER.DELETE.{stream}.{name}", b"", timeout=5)
+    error = json.loads(reply.data).get("error")
+    if error and error.get("err_code") not in (10014, 10059):  # consumer / stream not found
+        raise RuntimeError(f"CONSUMER.DELETE.{stream}.{name}: {error}")
 
 
 async def provision_region(nc: Client, region: str) -> None:
-    """In a region's domain: its own stream, the consumer the hub sources its shareable
-    events through, and its copy of the state's stream (sourced from the hub)."""
+    """In a region's domain: its own stream (the hub sources its shareable subjects)."""
     own = region_stream_name(region)
     await ensure_stream(
         nc,
@@ -159,20 +145,13 @@ async def provision_region(nc: Client, region: str) -> None:
             "duplicate_window": 120_000_000_000,
         },
     )
-    await ensure_source_consumer(
-        nc,
-        region,
-        own,
-        name="to-hub",
-        filter_subject=f"{SUBJECT_ROOT}.{region}.pub.>",
-        deliver_subject=_deliver_subject(own, STATE),
-    )
+    await delete_legacy_source_consumer(nc, region, own, "to-hub")
 
 
 async def provision_hub(nc: Client, regions: list[str], *, replicas: int = 1) -> None:
-    """At the hub: the state's own stream, one consumer per region to source it through,
-    and the aggregate stream sourcing every region's shareable events (``replicas``: 3 on
-    the hub's JetStream cluster)."""
+    """At the hub: the state's own stream (each region sources its shareable subjects) and the
+    aggregate stream sourcing every region's shareable events (``replicas``: 3 on the hub's
+    JetStream cluster)."""
     state_stream = region_stream_name(STATE)
     await ensure_stream(
         nc,
@@ -186,14 +165,7 @@ async def provision_hub(nc: Client, regions: list[str], *, replicas: int = 1) ->
         },
     )
     for region in regions:
-        await ensure_source_consumer(
-            nc,
-            STATE,
-            state_stream,
-            name=f"to-{region}",
-            filter_subject=f"{SUBJECT_ROOT}.{STATE}.pub.>",
-            deliver_subject=_deliver_subject(state_stream, region),
-        )
+        await delete_legacy_source_consumer(nc, STATE, state_stream, f"to-{region}")
     await ensure_stream(
         nc,
         STATE,
@@ -202,10 +174,7 @@ async def provision_hub(nc: Client, regions: list[str], *, replicas: int = 1) ->
             "storage": "file",
             "num_replicas": replicas,
             "sources": [
-                durable_source(
-                    region_stream_name(r), r, "to-hub", _deliver_subject(region_stream_name(r), STATE)
-                )
-                for r in regions
+                external_source(region_stream_name(r), r, f"{SUBJECT_ROOT}.{r}.pub.>") for r in regions
             ],
         },
     )
@@ -220,8 +189,6 @@ async def provision_region_state_copy(nc: Client, region: str) -> None:
         {
             "name": state_stream,
             "storage": "file",
-            "sources": [
-                durable_source(state_stream, STATE, f"to-{region}", _deliver_subject(state_stream, region))
-            ],
+            "sources": [external_source(state_stream, STATE, f"{SUBJECT_ROOT}.{STATE}.pub.>")],
         },
     )

@@ -86,7 +86,7 @@ def provision(
     regions_file: RegionsFile = DEFAULT_REGIONS_FILE,
     replicas: Annotated[int, typer.Option(help="Replicas of the hub's streams (3 on a cluster).")] = 1,
 ) -> None:
-    """Create streams and durable source consumers (idempotent; run after adding a region)."""
+    """Create the streams and their sources (idempotent; run after adding a region)."""
     urls = dict(item.split("=", 1) for item in region_url)
     ids = [entry.id for entry in read_regions(regions_file)]
     missing = [r for r in ids if r not in urls]
