@@ -19,6 +19,7 @@ from nzr_common.contracts.base import region_stream_name
 from nzr_common.settings import DEVELOPMENT_SECRET
 from nzr_common.testing.services import running_service
 from nzr_common.testing.topology import LocalTopology
+from nzr_common.testing.waiting import eventually
 from nzr_reporting.app import create_app as create_reporting
 from nzr_reporting.settings import ReportingSettings
 
@@ -89,17 +90,21 @@ async def state_counts(reporting) -> dict[str, float]:  # type: ignore[no-untype
 
 
 async def converge(reporting, expected: dict[str, float], within: float = 180) -> float:  # type: ignore[no-untyped-def]
-    """Until the state's figures equal ``expected``. The bound is for liveness, not speed: after the
-    hub restarts, its sources resume on the hub's retry (about 40 s here); the time taken is
-    printed, never asserted."""
-    started = time.monotonic()
-    counts: dict[str, float] = {}
-    while time.monotonic() - started < within:
-        counts = await state_counts(reporting)
-        if counts == expected:
-            return time.monotonic() - started
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"state figures {counts} did not converge to {expected} in {within}s")
+    """Seconds until the state's figures equal ``expected``. The bound is for liveness, not speed:
+    after the hub restarts, its sources resume on the hub's retry (about 40 s here); the time
+    taken is printed, never asserted."""
+    started, seen = time.monotonic(), [{}]
+
+    async def reached() -> bool:
+        seen.append(await state_counts(reporting))
+        return seen[-1] == expected
+
+    try:
+        await eventually(reached, within=within, interval=0.1)
+    except AssertionError:
+        message = f"state figures {seen[-1]} did not converge to {expected} in {within:.0f}s"
+        raise AssertionError(message) from None
+    return time.monotonic() - started
 
 
 async def test_region_data_reaches_state_reporting_tagged_and_never_the_other_region(topology, databases):

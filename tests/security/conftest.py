@@ -17,12 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import nats
+from fastapi import APIRouter, FastAPI
 from nats.js.api import StreamConfig, StreamSource
-from sqlalchemy import func, inspect, select, table
+from sqlalchemy import MetaData, func, inspect, select, table
 
 from nzr_common.auth import issue_token
 from nzr_common.contracts.base import region_stream_name, region_stream_subjects
-from nzr_common.settings import DEVELOPMENT_SECRET
+from nzr_common.runtime import ServiceDefinition, create_service_app
+from nzr_common.settings import DEVELOPMENT_SECRET, ServiceSettings
+from nzr_common.tables import add_messaging_tables
 from nzr_common.testing.databases import sqlite_url
 from nzr_common.testing.services import RunningService, running_service
 
@@ -106,6 +109,22 @@ async def row_counts(running: RunningService) -> dict[str, int]:
             result = await connection.execute(select(func.count()).select_from(table(name)))
             counts[name] = result.scalar_one()
     return counts
+
+
+def throwaway_service(router: APIRouter, **settings: Any) -> FastAPI:
+    """A service app with the shared runtime and middleware around ``router`` alone, on an
+    in-memory database: for routes made up by a test."""
+    metadata = MetaData()
+    definition = ServiceDefinition(
+        name="throwaway",
+        title="throwaway",
+        description="",
+        metadata=metadata,
+        tables=add_messaging_tables(metadata),
+        routers=[router],
+    )
+    settings.setdefault("database_url", "sqlite+aiosqlite:///:memory:")
+    return create_service_app(definition, ServiceSettings(**settings))
 
 
 async def settled_row_counts(running: RunningService, within: float = 20.0) -> dict[str, int]:

@@ -17,16 +17,12 @@ from typing import Any
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
-from sqlalchemy import MetaData
 
 from nzr_common.access import PUBLIC, AccessKind, AccessPolicy, api_routes, route_access
 from nzr_common.auth import EditorDep
-from nzr_common.runtime import ServiceDefinition, create_service_app
-from nzr_common.settings import ServiceSettings
-from nzr_common.tables import add_messaging_tables
 from nzr_common.testing.services import RunningService
 
-from .conftest import CALLERS, Caller, row_counts, settled_row_counts, started
+from .conftest import CALLERS, Caller, row_counts, settled_row_counts, started, throwaway_service
 
 OPEN_DOOR = frozenset(
     {AccessKind.PUBLIC, AccessKind.PUBLIC_VARYING, AccessKind.TOKEN_LINK, AccessKind.DEVELOPMENT}
@@ -182,7 +178,6 @@ async def test_every_route_gives_every_caller_its_declared_outcome(service, over
 
 
 def throwaway_app() -> FastAPI:
-    metadata = MetaData()
     router = APIRouter(prefix="/api/v1/throwaway")
 
     @router.get("/declared", dependencies=[PUBLIC])
@@ -197,15 +192,7 @@ def throwaway_app() -> FastAPI:
     async def forgotten() -> dict[str, str]:
         return {}
 
-    definition = ServiceDefinition(
-        name="throwaway",
-        title="throwaway",
-        description="",
-        metadata=metadata,
-        tables=add_messaging_tables(metadata),
-        routers=[router],
-    )
-    return create_service_app(definition, ServiceSettings(database_url="sqlite+aiosqlite:///:memory:"))
+    return throwaway_service(router)
 
 
 def test_a_route_without_a_declared_policy_fails_the_matrix():

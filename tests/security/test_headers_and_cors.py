@@ -6,14 +6,10 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
-from sqlalchemy import MetaData
 
 from nzr_common.access import PUBLIC
-from nzr_common.runtime import ServiceDefinition, create_service_app
-from nzr_common.settings import ServiceSettings
-from nzr_common.tables import add_messaging_tables
 
-from .conftest import started
+from .conftest import started, throwaway_service
 
 LEIPZIG = "https://leipzig.nzr.example.org"
 ERZGEBIRGE = "https://erzgebirge.nzr.example.org"
@@ -78,7 +74,6 @@ async def test_html_pages_of_the_services_allow_their_own_styles_but_no_script(n
 
 
 def throwaway_app(**settings: object) -> FastAPI:
-    metadata = MetaData()
     router = APIRouter(prefix="/api/v1/throwaway")
 
     @router.get("/boom", dependencies=[PUBLIC])
@@ -89,17 +84,7 @@ def throwaway_app(**settings: object) -> FastAPI:
     async def fine() -> dict[str, str]:
         return {"status": "fine"}
 
-    definition = ServiceDefinition(
-        name="throwaway",
-        title="throwaway",
-        description="",
-        metadata=metadata,
-        tables=add_messaging_tables(metadata),
-        routers=[router],
-    )
-    return create_service_app(
-        definition, ServiceSettings(database_url="sqlite+aiosqlite:///:memory:", **settings)
-    )
+    return throwaway_service(router, **settings)
 
 
 def client_of(app: FastAPI) -> httpx.AsyncClient:

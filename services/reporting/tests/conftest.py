@@ -146,6 +146,14 @@ async def start_reporting(
         yield Reporting(region=region, settings=config, running=running, js=js)
 
 
+def start_state_reporting(
+    nats_url: str, databases: Any, js: JetStreamContext, aggregate: str, **settings: Any
+) -> Any:
+    """Reporting in state mode over ``aggregate`` (see :func:`aggregate_stream`)."""
+    state = {"region": new_region("state"), "mode": "state", "consumer_stream": aggregate}
+    return start_reporting(nats_url, databases, js, **state, **settings)
+
+
 @pytest.fixture
 async def reporting(nats_url: str, databases: Any, nats_js: JetStreamContext) -> AsyncIterator[Reporting]:
     """A region-mode reporting service for a fresh random region."""

@@ -9,7 +9,7 @@ from nzr_common.contracts.base import region_stream_name
 from nzr_common.contracts.reporting import GoalDefined, MeasureStatusChanged, RegionHeartbeat
 from nzr_common.testing.waiting import eventually
 
-from .conftest import aggregate_stream, new_region, publish, start_reporting
+from .conftest import aggregate_stream, new_region, publish, start_reporting, start_state_reporting
 from .events import DRESDEN, LEIPZIG, actor, cooperation
 
 
@@ -21,13 +21,11 @@ async def test_state_overview_ranks_regions_and_shows_a_silent_region_as_stale_n
     three_hours_ago = datetime.now(UTC) - timedelta(hours=3)
     await publish(nats_js, busy, actor(district=LEIPZIG), actor(district=LEIPZIG), cooperation("a", "b"))
     await publish(nats_js, quiet, actor(district=DRESDEN), at=three_hours_ago)
-    async with start_reporting(
+    async with start_state_reporting(
         nats_url,
         databases,
         nats_js,
-        region=new_region("state"),
-        mode="state",
-        consumer_stream=aggregate,
+        aggregate,
         known_regions=[busy, quiet, never],
     ) as state:
         state.published = 4
@@ -61,9 +59,7 @@ async def test_state_mode_compares_selected_regions_per_indicator_and_district(
     aggregate = await aggregate_stream(nats_js, first, second)
     await publish(nats_js, first, actor(district=LEIPZIG))
     await publish(nats_js, second, actor(district=DRESDEN), actor(district=DRESDEN))
-    async with start_reporting(
-        nats_url, databases, nats_js, region=new_region("state"), mode="state", consumer_stream=aggregate
-    ) as state:
+    async with start_state_reporting(nats_url, databases, nats_js, aggregate) as state:
         state.published = 3
         await state.settled()
         density = await state.get(
@@ -89,13 +85,11 @@ async def test_a_region_that_only_sends_heartbeats_is_current_and_a_cut_off_one_
     await publish(
         nats_js, cut_off, RegionHeartbeat(region=cut_off, sent_at=now), at=now - timedelta(minutes=30)
     )
-    async with start_reporting(
+    async with start_state_reporting(
         nats_url,
         databases,
         nats_js,
-        region=new_region("state"),
-        mode="state",
-        consumer_stream=aggregate,
+        aggregate,
         known_regions=[quiet, cut_off],
     ) as state:
         state.published = 4
@@ -173,13 +167,11 @@ async def test_state_sees_every_regions_goals_side_by_side_with_progress_and_mea
             measure_id=str(uuid.uuid4()), goal_id=grow.goal_id, status="abgeschlossen", changed_at=now
         ),
     )
-    async with start_reporting(
+    async with start_state_reporting(
         nats_url,
         databases,
         nats_js,
-        region=new_region("state"),
-        mode="state",
-        consumer_stream=aggregate,
+        aggregate,
         known_regions=[north, south],
     ) as state:
         state.published = 11
