@@ -39,7 +39,7 @@ async def test_service_serves_health_readiness_metrics_and_documents(service, na
             import asyncio
 
             await asyncio.sleep(0.05)
-        assert ready.json()["checks"] == {"database": "ok", "nats": "ok"}
+        assert ready.json()["checks"] == {"database": "ok", "nats": "ok", "consumers": "ok"}
         openapi = (await client.get("/openapi.json")).json()
         assert openapi["info"]["title"] == f"NZR {service}"
         operation_ids = [op["operationId"] for path in openapi["paths"].values() for op in path.values()]

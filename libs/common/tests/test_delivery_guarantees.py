@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.actors import ActorRegistered, ActorRemoved
@@ -243,3 +244,24 @@ async def test_relay_housekeeping_drops_rows_sent_long_ago_and_keeps_pending_one
     assert await pipeline.producer.count(outbox) == 1
     assert await pipeline.producer.count(outbox, outbox.c.sent_at.is_(None)) == 1
     assert await relay.housekeeping() == 0  # not again before its interval
+
+
+async def test_relay_housekeeping_drops_inbox_rows_older_than_configured_and_keeps_recent_ones(
+    pipeline: Pipeline,
+):
+    inbox = pipeline.producer.tables.inbox
+    now = datetime.now(UTC)
+    async with pipeline.producer.sessions() as session, session.begin():
+        await session.execute(
+            inbox.insert(),
+            [
+                {"consumer": "c", "event_id": event_id, "event_type": "nzr.actors.x.v1", "processed_at": at}
+                for event_id, at in (("old", now - timedelta(days=31)), ("recent", now - timedelta(days=29)))
+            ],
+        )
+    await pipeline.relay(keep_inbox=timedelta(days=30)).housekeeping()
+    async with pipeline.producer.sessions() as session:
+        assert list(await session.scalars(select(inbox.c.event_id))) == ["recent"]
+
+    await pipeline.relay(keep_inbox=timedelta(0)).housekeeping()  # zero: kept forever
+    assert await pipeline.producer.count(inbox) == 1

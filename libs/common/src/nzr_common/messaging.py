@@ -28,6 +28,8 @@ from sqlalchemy import exc as sqlalchemy_errors
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
+from tenacity.wait import wait_base
 
 from nzr_common.contracts.base import (
     SUBJECT_ROOT,
@@ -279,6 +281,16 @@ class BatchConsumer:
         return True
 
 
+async def delete_inbox_before(
+    sessions: async_sessionmaker[AsyncSession], tables: MessagingTables, cutoff: datetime
+) -> int:
+    """Housekeeping: drop inbox rows of events handled before ``cutoff``; returns how many."""
+    inbox = tables.inbox
+    async with sessions() as session, session.begin():
+        result = await session.execute(inbox.delete().where(inbox.c.processed_at < cutoff))
+        return result.rowcount or 0
+
+
 class _traced:
     """Continue the publisher's trace (``traceparent`` header) around one handler call."""
 
@@ -300,6 +312,33 @@ class _traced:
 
 
 @dataclass
+class Binding:
+    """Whether a subscription's durable consumer is bound, and why not: read by ``/readyz``."""
+
+    bound: bool = False
+    ever_bound: bool = False
+    attempts: int = 0
+    binds: int = 0
+    reason: str = "not tried yet"
+
+    def succeeded(self) -> None:
+        self.bound = self.ever_bound = True
+        self.binds += 1
+        self.attempts = 0
+        self.reason = "bound"
+
+    def failed(self, reason: str) -> None:
+        self.bound = False
+        self.attempts += 1
+        self.reason = reason
+
+    def unbound(self, reason: str) -> None:
+        """Not bound for a reason outside the consumer (NATS away, messaging stopped)."""
+        self.bound = False
+        self.reason = reason
+
+
+@dataclass
 class Subscription:
     """One durable pull consumer: a subject filter on the stream, and the batch handler."""
 
@@ -307,6 +346,7 @@ class Subscription:
     subject: str
     stream: str
     batch: BatchConsumer
+    binding: Binding = field(default_factory=Binding)
 
 
 def plan_subscriptions(
@@ -342,6 +382,11 @@ def plan_subscriptions(
     return planned
 
 
+#: Waits between attempts to bind a consumer: 0.2 s doubling to 5 s, with jitter so the
+#: consumers of many services do not ask the server in step.
+BIND_WAIT = wait_exponential_jitter(multiplier=0.2, max=5.0, jitter=0.5)
+
+
 async def consume_forever(
     js: JetStreamContext,
     subscription: Subscription,
@@ -350,8 +395,11 @@ async def consume_forever(
     fetch_timeout: float = 1.0,
     ack_wait_seconds: float = 30.0,
     retry_delay: float = 1.0,
+    check_every_seconds: float = 5.0,
+    bind_wait: wait_base = BIND_WAIT,
 ) -> None:
-    """Pull batches from the durable consumer and hand them to the batch handler, forever.
+    """Bind the durable consumer (retrying until its stream is there), then pull batches and hand
+    them to the batch handler, forever; a consumer deleted under it is bound again.
 
     ``fetch`` returns as soon as at least one message is there, so a quiet stream costs one
     long poll per ``fetch_timeout`` and a busy one is handled in batches.
@@ -366,39 +414,164 @@ async def consume_forever(
         ack_wait=ack_wait_seconds,
         filter_subject=subscription.subject,
     )
-    pull = await js.pull_subscribe(
-        subscription.subject,
-        durable=subscription.durable,
-        stream=subscription.stream,
-        config=config,
-        pending_msgs_limit=batch_size * 4,
-    )
+    while True:
+        pull = await bind_consumer(
+            js, subscription, config, pending_msgs_limit=batch_size * 4, wait=bind_wait
+        )
+        try:
+            await _pull_while_bound(
+                js,
+                pull,
+                subscription,
+                batch_size=batch_size,
+                fetch_timeout=fetch_timeout,
+                retry_delay=retry_delay,
+                check_every_seconds=check_every_seconds,
+            )
+        finally:
+            if subscription.binding.bound:
+                subscription.binding.unbound("stopped")
+            with contextlib.suppress(Exception):
+                await pull.unsubscribe()
+
+
+async def bind_consumer(
+    js: JetStreamContext,
+    subscription: Subscription,
+    config: ConsumerConfig,
+    *,
+    pending_msgs_limit: int,
+    wait: wait_base = BIND_WAIT,
+) -> JetStreamContext.PullSubscription:
+    """Create or look up the durable consumer and subscribe to it, retrying with back-off for as
+    long as it takes (stream not provisioned yet, NATS or its JetStream account not ready);
+    every failed attempt is logged with its reason and kept in ``subscription.binding``."""
+
+    def log_failure(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        reason = _bind_failure(error)
+        subscription.binding.failed(reason)
+        # The first failure and then about one a minute (the wait is capped at 5 s) at warning.
+        loud = state.attempt_number == 1 or state.attempt_number % 12 == 0
+        log.log(
+            logging.WARNING if loud else logging.DEBUG,
+            "consumer %s on stream %s not bound (attempt %d: %s); retrying in %.1fs",
+            subscription.durable,
+            subscription.stream,
+            state.attempt_number,
+            reason,
+            state.upcoming_sleep,
+        )
+
+    async for attempt in AsyncRetrying(wait=wait, before_sleep=log_failure):
+        with attempt:
+            pull = await js.pull_subscribe(
+                subscription.subject,
+                durable=subscription.durable,
+                stream=subscription.stream,
+                config=config,
+                pending_msgs_limit=pending_msgs_limit,
+            )
+    if subscription.binding.attempts:
+        log.info(
+            "consumer %s on stream %s bound after %d failed attempts",
+            subscription.durable,
+            subscription.stream,
+            subscription.binding.attempts,
+        )
+    subscription.binding.succeeded()
+    return pull
+
+
+def _bind_failure(error: BaseException | None) -> str:
+    """Why a bind failed, in words an operator can act on."""
+    if isinstance(error, nats.js.errors.NotFoundError):
+        return f"stream not found ({error.description or 'not found'})"
+    if isinstance(error, nats.js.errors.APIError):
+        return f"JetStream refused: {error.description} (code {error.err_code})"
+    if isinstance(error, nats.errors.NoRespondersError):
+        return "no JetStream answers (JetStream not enabled for this account, or not ready)"
+    if isinstance(error, (TimeoutError, nats.errors.TimeoutError)):
+        return "JetStream did not answer in time"
+    if isinstance(error, (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError)):
+        return "NATS not connected"
+    return repr(error)
+
+
+async def _pull_while_bound(
+    js: JetStreamContext,
+    pull: JetStreamContext.PullSubscription,
+    subscription: Subscription,
+    *,
+    batch_size: int,
+    fetch_timeout: float,
+    retry_delay: float,
+    check_every_seconds: float,
+) -> None:
+    """Fetch and handle batches; return when the consumer is gone (deleted, or its stream).
+
+    A pull on a deleted consumer finds no responder (or times out), which a NATS restart causes
+    too, so then the consumer's existence is checked, at most every ``check_every_seconds``.
+    """
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + check_every_seconds
+    while True:
+        try:
+            messages = await pull.fetch(batch=batch_size, timeout=fetch_timeout)
+        except (TimeoutError, nats.errors.TimeoutError):
+            if loop.time() >= next_check:
+                next_check = loop.time() + check_every_seconds
+                if await _consumer_gone(js, subscription):
+                    return
+            continue
+        except (
+            nats.errors.ConnectionClosedError,
+            nats.js.errors.ServiceUnavailableError,
+            nats.errors.NoRespondersError,
+        ):
+            # NATS reconnecting, or nobody serves the pull: the consumer may have been deleted.
+            if loop.time() >= next_check:
+                next_check = loop.time() + check_every_seconds
+                if await _consumer_gone(js, subscription):
+                    return
+            await asyncio.sleep(0.5)
+            continue
+        except nats.js.errors.APIError as error:
+            log.warning("consumer %s: pull refused (%s)", subscription.durable, error)
+            if await _consumer_gone(js, subscription):
+                return
+            await asyncio.sleep(retry_delay)
+            continue
+        next_check = loop.time() + check_every_seconds
+        try:
+            await subscription.batch.handle_batch(messages)
+        except Exception as error:
+            # The database may be down: hand the batch back to come again soon (not only
+            # after ack_wait), and wait a little before fetching more.
+            if is_transient(error):
+                log.warning("consumer %s waits for the database: %r", subscription.durable, error)
+            else:
+                log.exception("consumer %s could not handle a batch", subscription.durable)
+            for message in messages:
+                with contextlib.suppress(Exception):
+                    await message.nak(delay=retry_delay)
+            await asyncio.sleep(retry_delay)
+
+
+async def _consumer_gone(js: JetStreamContext, subscription: Subscription) -> bool:
+    """True when the server says the consumer (or its stream) no longer exists; False when it
+    exists or the server cannot be asked right now (a NATS outage is not a lost consumer)."""
     try:
-        while True:
-            try:
-                messages = await pull.fetch(batch=batch_size, timeout=fetch_timeout)
-            except (TimeoutError, nats.errors.TimeoutError):
-                continue
-            except (
-                nats.errors.ConnectionClosedError,
-                nats.js.errors.ServiceUnavailableError,
-                nats.errors.NoRespondersError,
-            ):
-                await asyncio.sleep(0.5)
-                continue
-            try:
-                await subscription.batch.handle_batch(messages)
-            except Exception as error:
-                # The database may be down: hand the batch back to come again soon (not only
-                # after ack_wait), and wait a little before fetching more.
-                if is_transient(error):
-                    log.warning("consumer %s waits for the database: %r", subscription.durable, error)
-                else:
-                    log.exception("consumer %s could not handle a batch", subscription.durable)
-                for message in messages:
-                    with contextlib.suppress(Exception):
-                        await message.nak(delay=retry_delay)
-                await asyncio.sleep(retry_delay)
-    finally:
-        with contextlib.suppress(Exception):
-            await pull.unsubscribe()
+        await js.consumer_info(subscription.stream, subscription.durable, timeout=2.0)
+    except nats.js.errors.NotFoundError as error:
+        subscription.binding.failed(f"consumer lost ({error.description or 'not found'})")
+        log.warning(
+            "consumer %s on stream %s is gone (%s); binding it again",
+            subscription.durable,
+            subscription.stream,
+            error.description,
+        )
+        return True
+    except Exception:
+        return False
+    return False

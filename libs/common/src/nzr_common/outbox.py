@@ -31,6 +31,7 @@ from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_atte
 
 from nzr_common.contracts.base import Envelope, IntegrationEvent, Visibility
 from nzr_common.erasure import person_ids_in
+from nzr_common.messaging import delete_inbox_before
 from nzr_common.tables import MessagingTables
 
 if TYPE_CHECKING:
@@ -102,6 +103,8 @@ class OutboxRelay:
         lease_seconds: float = 15.0,
         holder: str | None = None,
         keep_sent: timedelta = timedelta(days=1),
+        keep_inbox: timedelta = timedelta(days=30),
+        housekeeping_every: timedelta = timedelta(minutes=10),
         publish_timeout_seconds: float = 10.0,
     ) -> None:
         self.sessions = sessions
@@ -115,6 +118,8 @@ class OutboxRelay:
         self._lease_until: datetime | None = None
         self.published = 0
         self.keep_sent = keep_sent
+        self.keep_inbox = keep_inbox
+        self.housekeeping_every = housekeeping_every
         self.publish_timeout_seconds = publish_timeout_seconds
         self.delete_attempts = 6  # waits 0.25, 0.5, 1, 2, 4 s between them
         self._next_housekeeping = 0.0
@@ -143,14 +148,22 @@ class OutboxRelay:
                 except TimeoutError:
                     pass
 
-    async def housekeeping(self, every_seconds: float = 600.0) -> int:
-        """Now and then drop rows sent longer ago than ``keep_sent`` (JetStream and the
-        consumers' inboxes hold them from then on)."""
+    async def housekeeping(self) -> int:
+        """Every ``housekeeping_every`` drop outbox rows sent longer ago than ``keep_sent``
+        (JetStream and the consumers' inboxes hold them from then on) and inbox rows handled
+        longer ago than ``keep_inbox`` (a zero ``keep_inbox`` keeps them); returns the outbox
+        rows dropped."""
         now = asyncio.get_running_loop().time()
         if now < self._next_housekeeping:
             return 0
-        self._next_housekeeping = now + every_seconds
+        self._next_housekeeping = now + self.housekeeping_every.total_seconds()
         await delete_records_of_removed_messages(self.sessions, self.tables, self.js)
+        if self.keep_inbox > timedelta(0):
+            dropped = await delete_inbox_before(
+                self.sessions, self.tables, datetime.now(UTC) - self.keep_inbox
+            )
+            if dropped:
+                log.info("housekeeping dropped %d inbox rows older than %s", dropped, self.keep_inbox)
         return await delete_sent_before(self.sessions, self.tables, datetime.now(UTC) - self.keep_sent)
 
     async def hold_lease(self) -> bool:

@@ -9,14 +9,14 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.middleware.errors import ServerErrorMiddleware
@@ -116,8 +116,23 @@ OutboxDep = Annotated[Outbox, Depends(_outbox)]
 
 
 class Health(BaseModel):
-    status: str
-    checks: dict[str, str] = {}
+    """Liveness or readiness of the process, with one entry per dependency checked."""
+
+    status: Literal["ok", "degraded", "unavailable"] = Field(
+        description=(
+            "`ok`: everything works; `degraded`: serving, but NATS is unreachable (writes wait "
+            "in the outbox) or a consumer is being bound again; `unavailable` (with 503): the "
+            "database does not answer, or a consumer has not been bound since the start"
+        )
+    )
+    checks: dict[str, str] = Field(
+        default={},
+        description=(
+            "`database`: `ok` or `failed: <error>`; `nats`: `ok` or `degraded: disconnected`; "
+            "`consumers`: `ok`, `waiting: <consumer> (<reason>)` (never bound: not ready) or "
+            "`degraded: <consumer> (<reason>)` (bound before, being bound again)"
+        ),
+    )
 
 
 class ServiceApp(FastAPI):
@@ -271,12 +286,19 @@ async def _run_messaging(runtime: Runtime) -> None:
             raise
         except Exception as error:
             log.warning("NATS not reachable (%r); retrying in %.1fs", error, delay)
+            for subscription in runtime.subscriptions:
+                subscription.binding.unbound(f"NATS not reachable: {error!r}")
             with contextlib.suppress(Exception):
                 await runtime.broker.stop()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
     if runtime.settings.mode == "region":
-        await _ensure_region_stream(runtime)
+        try:
+            await _ensure_region_stream(runtime)
+        except Exception as error:
+            # Not fatal: the consumers keep trying to bind (and /readyz says so) and the relay
+            # keeps its rows until the stream takes them.
+            log.warning("could not check or create the region streams: %r", error)
     js = runtime.broker.connection.jetstream(publish_async_max_pending=4000)
     runtime.connected.set()
     consumers = [
@@ -293,6 +315,9 @@ async def _run_messaging(runtime: Runtime) -> None:
         wakeup=runtime.outbox.pending,
         batch_size=runtime.settings.relay_batch_size,
         poll_seconds=runtime.settings.relay_poll_seconds,
+        keep_sent=runtime.settings.outbox_keep_sent,
+        keep_inbox=runtime.settings.inbox_keep,
+        housekeeping_every=runtime.settings.housekeeping_interval,
     )
     try:
         await runtime.relay.run()
@@ -300,6 +325,41 @@ async def _run_messaging(runtime: Runtime) -> None:
         for task in consumers:
             task.cancel()
         await asyncio.gather(*consumers, return_exceptions=True)
+
+
+async def readiness(runtime: Runtime) -> Health:
+    """The checks behind ``/readyz``; only the database and never-bound consumers make the
+    process unavailable."""
+    checks = {}
+    unavailable = degraded = False
+    try:
+        async with runtime.sessions() as session:
+            await session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as error:
+        checks["database"] = f"failed: {type(error).__name__}"
+        unavailable = True
+    if _nats_connected(runtime.broker):
+        checks["nats"] = "ok"
+    else:
+        checks["nats"] = "degraded: disconnected"
+        degraded = True
+    waiting = [s for s in runtime.subscriptions if not s.binding.ever_bound]
+    rebinding = [s for s in runtime.subscriptions if s.binding.ever_bound and not s.binding.bound]
+    if waiting:
+        checks["consumers"] = "waiting: " + _describe_bindings(waiting)
+        unavailable = True
+    elif rebinding:
+        checks["consumers"] = "degraded: " + _describe_bindings(rebinding)
+        degraded = True
+    else:
+        checks["consumers"] = "ok"
+    status = "unavailable" if unavailable else "degraded" if degraded else "ok"
+    return Health(status=status, checks=checks)
+
+
+def _describe_bindings(subscriptions: list[Subscription]) -> str:
+    return "; ".join(f"{s.durable} ({s.binding.reason})" for s in subscriptions)
 
 
 def _nats_connected(broker: NatsBroker) -> bool:
@@ -368,18 +428,12 @@ def _operations_router(definition: ServiceDefinition) -> APIRouter:
         responses={503: {"model": Health}},
     )
     async def readyz(runtime: RuntimeDep, response: Response) -> Health:
-        """Ready: the database answers and NATS is connected."""
-        checks = {}
-        try:
-            async with runtime.sessions() as session:
-                await session.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as error:
-            checks["database"] = f"failed: {type(error).__name__}"
-        checks["nats"] = "ok" if _nats_connected(runtime.broker) else "disconnected"
-        ok = all(v == "ok" for v in checks.values())
-        response.status_code = 200 if ok else 503
-        return Health(status="ok" if ok else "unavailable", checks=checks)
+        """Ready to take traffic: the database answers and every consumer has been bound since
+        the start. A NATS outage only degrades the service (writes wait in the outbox), so it
+        stays ready and says so in ``checks``."""
+        health = await readiness(runtime)
+        response.status_code = 503 if health.status == "unavailable" else 200
+        return health
 
     @router.get("/metrics", operation_id=f"{definition.name}_metrics", include_in_schema=False)
     async def metrics(runtime: RuntimeDep) -> Response:
@@ -449,6 +503,20 @@ def _document_publications(broker: NatsBroker, definition: ServiceDefinition) ->
 
 
 def _register_gauges(runtime: Runtime) -> None:
+    connected = Gauge(
+        "nzr_nats_connected",
+        "1 while this process is connected to NATS (0: degraded, writes wait in the outbox)",
+        registry=runtime.registry,
+    )
+    connected.set_function(lambda: 1 if _nats_connected(runtime.broker) else 0)
+    bound = Gauge(
+        "nzr_consumer_bound",
+        "1 while the durable consumer is bound to its stream",
+        ["consumer"],
+        registry=runtime.registry,
+    )
+    for subscription in runtime.subscriptions:
+        bound.labels(subscription.durable).set_function(lambda s=subscription: 1 if s.binding.bound else 0)
     published = Gauge(
         "nzr_outbox_published_total", "Events published by this process's relay", registry=runtime.registry
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -63,6 +64,15 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 1000
     relay_poll_seconds: float = 0.1
     nats_connect_wait_seconds: float = 5.0
+
+    #: Housekeeping of the plumbing tables (``OUTBOX_KEEP_SENT``, ``INBOX_KEEP``,
+    #: ``HOUSEKEEPING_INTERVAL``: seconds or ISO 8601 like ``P1D``), done by the relay holding
+    #: the lease. A sent outbox row is only needed until JetStream has it; an inbox row guards
+    #: against a redelivery of its event, so keep it longer than a consumer may need to re-read
+    #: its stream (``0``: keep inbox rows forever).
+    outbox_keep_sent: timedelta = timedelta(days=1)
+    inbox_keep: timedelta = timedelta(days=30)
+    housekeeping_interval: timedelta = timedelta(minutes=10)
 
     @field_validator("cors_origins", "region_districts", mode="before")
     @classmethod
