@@ -1,5 +1,6 @@
-"""``nzr run`` end to end, as a user runs it: the platform comes up with the demo data, Ctrl-C
-leaves no process behind, and the next run on the same data folder finds the same data."""
+"""``nzr run`` end to end, as a user runs it: the platform comes up with the demo data, a
+crashed service or NATS is started again while the rest keeps answering, Ctrl-C leaves no
+process behind, and the next run on the same data folder finds the same data."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from nzr_cli.tokens import local_token
 
 PORT_OFFSET = 300
 ACTORS = f"http://127.0.0.1:{SERVICE_PORTS['actors'] + PORT_OFFSET}"
+EVENTS = f"http://127.0.0.1:{SERVICE_PORTS['events'] + PORT_OFFSET}"
+ALL_OK = {"database": "ok", "nats": "ok", "consumers": "ok"}
 REPORTING = f"http://127.0.0.1:{SERVICE_PORTS['reporting'] + PORT_OFFSET}"
 NZR = Path(sys.executable).parent / "nzr"
 DEMO_ACTORS = len(json.loads(resources.files("nzr_cli.demo").joinpath("actors.json").read_text()))
@@ -62,6 +65,10 @@ class EmbeddedRun:
             time.sleep(0.2)
         self.children = json.loads((self.data_dir / "nzr-run.json").read_text())["children"]
 
+    def current_children(self) -> dict[str, int]:
+        """The processes the run lists now (a restarted one under its new pid)."""
+        return json.loads((self.data_dir / "nzr-run.json").read_text())["children"]
+
     def interrupt(self, timeout: float = 20.0) -> int:
         """Ctrl-C; the exit code, or a failure when it takes longer than ``timeout``."""
         self.process.send_signal(signal.SIGINT)
@@ -79,7 +86,10 @@ class EmbeddedRun:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        for pid in _alive_in_groups(set(self.children.values())):
+        groups = set(self.children.values())
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            groups |= set(self.current_children().values())
+        for pid in _alive_in_groups(groups):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
@@ -112,6 +122,23 @@ def _alive_in_groups(groups: set[int]) -> set[int]:
     return {pid for pid, (_, group, state) in _process_table().items() if group in groups and state != "Z"}
 
 
+def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
+    """Poll ``condition`` until true; the bound only ends a hung test (no timing asserted)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def _readyz(url: str) -> dict:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=5).json()
+    except httpx.HTTPError as error:
+        return {"status": f"no answer ({type(error).__name__})", "checks": {}}
+
+
 def _demo_actor_count() -> float:
     report = httpx.get(f"{REPORTING}/api/v1/reports/indicators", timeout=5).json()
     actors_total = next(i for i in report["indicators"] if i["id"] == "actors_total")
@@ -126,7 +153,7 @@ def _demo_actor_count_once_settled(expected: int, timeout: float = 10.0) -> floa
 
 
 @pytest.mark.timeout(400)
-def test_nzr_run_keeps_its_data_across_restarts_and_leaves_no_process_behind(tmp_path):
+def test_nzr_run_keeps_its_data_restarts_what_crashes_and_leaves_no_process_behind(tmp_path):
     data_dir = tmp_path / "var"
 
     with embedded_run(data_dir, tmp_path / "first-run.txt") as first:
@@ -155,11 +182,35 @@ def test_nzr_run_keeps_its_data_across_restarts_and_leaves_no_process_behind(tmp
         )
         assert replay.exit_code == 1
 
-        # This run ends the other way: a crashed service takes the platform down with it.
-        os.kill(second.children["events"], signal.SIGKILL)
-        assert second.process.wait(timeout=20) == 1
-        assert "events: stopped unexpectedly (killed by SIGKILL)" in second.text()
-    assert _alive_in_groups(set(second.children.values())) == set()
+        # A crashed service is started again; the others keep answering meanwhile.
+        events_pid = second.children["events"]
+        killed = time.monotonic()
+        os.kill(events_pid, signal.SIGKILL)
+        assert _wait_for(lambda: "events stopped unexpectedly (killed by SIGKILL)" in second.text())
+        assert httpx.get(f"{ACTORS}/readyz", timeout=5).status_code == 200
+        assert _wait_for(lambda: "events is ready again" in second.text())
+        print(f"events killed with SIGKILL → ready again after {time.monotonic() - killed:.1f} s")
+        assert _readyz(EVENTS)["status"] == "ok"
+        assert second.current_children()["events"] != events_pid
+        assert "supervisor: events stopped unexpectedly" in (data_dir / "logs" / "events.log").read_text()
+
+        # So is NATS, on its port and store: the services answer throughout and reconnect.
+        nats_pid = second.children["nats"]
+        killed = time.monotonic()
+        os.kill(nats_pid, signal.SIGKILL)
+        assert _wait_for(lambda: "nats stopped unexpectedly (killed by SIGKILL)" in second.text())
+        assert httpx.get(f"{ACTORS}/readyz", timeout=5).status_code == 200
+        assert _wait_for(lambda: "nats restarted" in second.text())
+        for url in (ACTORS, EVENTS, REPORTING):
+            assert _wait_for(lambda url=url: _readyz(url)["checks"] == ALL_OK), _readyz(url)
+        print(f"nats killed with SIGKILL → services connected again after {time.monotonic() - killed:.1f} s")
+        print(second.text().split("press Ctrl-C to stop.")[1].strip())
+        assert second.current_children()["nats"] != nats_pid
+        assert _demo_actor_count() == DEMO_ACTORS
+
+        restarted = set(second.current_children().values())
+        assert second.interrupt() == 0
+    assert _alive_in_groups(set(second.children.values()) | restarted) == set()
 
 
 def test_nzr_run_refuses_a_taken_port_before_starting_anything(tmp_path):

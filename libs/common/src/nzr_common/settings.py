@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -79,6 +80,16 @@ class ServiceSettings(BaseSettings):
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("outbox_keep_sent", "inbox_keep", "housekeeping_interval", mode="before")
+    @classmethod
+    def _plain_number_is_seconds(cls, value: object) -> object:
+        """``86400`` from the environment means seconds, as it does in code (pydantic reads
+        only ISO 8601 like ``P1D`` from a string)."""
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return float(value)
         return value
 
     @field_validator("region")

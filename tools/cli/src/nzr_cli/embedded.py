@@ -16,7 +16,15 @@ from rich.table import Table
 from rich.text import Text
 
 from nzr_cli.demo.loader import DemoDataFailed, DemoLedger, load_demo_data
-from nzr_cli.supervisor import DataDir, Service, StartupFailed, Supervisor, platform_services
+from nzr_cli.supervisor import (
+    Child,
+    DataDir,
+    Reporter,
+    Service,
+    StartupFailed,
+    Supervisor,
+    platform_services,
+)
 
 
 def run_platform(
@@ -29,7 +37,8 @@ def run_platform(
     demo: bool,
     console: Console,
 ) -> int:
-    """Start everything, load the demo data, wait until stopped; returns the exit code."""
+    """Start everything, load the demo data, keep it running until stopped; returns the exit
+    code (0 for Ctrl-C or SIGTERM, 1 when it could not start)."""
     # Ctrl-C and SIGTERM both stop the platform, also when started in the background, where
     # the shell hands SIGINT over ignored.
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -37,10 +46,11 @@ def run_platform(
     data = DataDir(data_dir, region)
     try:
         with Supervisor(data, platform_services(port_offset), nats_port=nats_port) as supervisor:
+            exit_code = 0
             try:
-                exit_code = _start_and_watch(supervisor, console, ready_timeout=ready_timeout, demo=demo)
+                _start_and_watch(supervisor, console, ready_timeout=ready_timeout, demo=demo)
             except KeyboardInterrupt:
-                exit_code = 0
+                pass  # Ctrl-C or SIGTERM: the way the platform is meant to stop
             except StartupFailed as failure:
                 _report(console, failure.name, failure.reason, failure.log_tail, data.log(failure.name))
                 exit_code = 1
@@ -53,7 +63,7 @@ def run_platform(
     return exit_code
 
 
-def _start_and_watch(supervisor: Supervisor, console: Console, *, ready_timeout: float, demo: bool) -> int:
+def _start_and_watch(supervisor: Supervisor, console: Console, *, ready_timeout: float, demo: bool) -> None:
     data = supervisor.data
     supervisor.check_ports_free()
     with console.status("Starting NATS …"):
@@ -70,15 +80,21 @@ def _start_and_watch(supervisor: Supervisor, console: Console, *, ready_timeout:
         _load_demo(supervisor, console)
     _print_access(supervisor, console)
 
-    crashed = supervisor.wait_for_exit()
-    _report(
-        console,
-        crashed.name,
-        f"stopped unexpectedly ({crashed.exit_reason()})",
-        crashed.log_tail(),
-        log=crashed.log,
-    )
-    return 1
+    supervisor.supervise(report=console_reporter(console))
+
+
+def console_reporter(console: Console) -> Reporter:
+    """Restarts as console lines; a crash also shows the last lines of the process's log."""
+
+    def report(child: Child, message: str, *, ok: bool = False) -> None:
+        if ok:
+            console.print(f"[green]✓[/] {message}")
+            return
+        console.print(f"[yellow]! {message}[/]")
+        if tail := child.log_tail(10):
+            console.print(Panel(Text(tail.rstrip()), title=f"last lines of {child.log}", title_align="left"))
+
+    return report
 
 
 def _load_demo(supervisor: Supervisor, console: Console) -> None:

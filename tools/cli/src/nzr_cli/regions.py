@@ -16,6 +16,7 @@ from pathlib import Path
 import nats
 from rich.console import Console
 
+from nzr_cli.embedded import console_reporter
 from nzr_cli.supervisor import SERVICE_PORTS, DataDir, Service, StartupFailed, Supervisor
 from nzr_common.topology import (
     AGGREGATE_STREAM,
@@ -136,10 +137,7 @@ def run_regions(*, data_dir: Path, regions: list[str], ready_timeout: float, con
                 console.print("State token: .venv/bin/nzr token --region state --role state")
                 console.print("Region token: .venv/bin/nzr token --region leipzig --role editor")
                 console.print("\nnzr run-regions is running — press Ctrl-C to stop.")
-                failed = supervisor.wait_for_exit()
-                console.print(f"[red]✗ {failed.name}: stopped unexpectedly ({failed.exit_reason()})[/]")
-                console.print(failed.log_tail())
-                exit_code = 1
+                supervisor.supervise(report=console_reporter(console))
             except KeyboardInterrupt:
                 exit_code = 0
             console.print("Stopping …")

@@ -1,6 +1,8 @@
 """Starts, watches and stops the processes of the embedded platform: one NATS server with
-JetStream and the five services. Every process leads its own process group, is stopped by
-that group, and is listed in ``<data-dir>/nzr-run.json`` while it runs."""
+JetStream and the five services (or, for ``nzr run-regions``, several NATS nodes and services).
+Every process leads its own process group, is stopped by that group, and is listed in
+``<data-dir>/nzr-run.json`` while it runs. Once the platform is up, a process that exits is
+started again with back-off; the others keep running."""
 
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import httpx
 
@@ -24,6 +27,11 @@ from nzr_common.topology import nats_server_binary
 
 SERVICE_PORTS = {"actors": 8101, "events": 8102, "newsletter": 8103, "funding": 8104, "reporting": 8105}
 STOP_GRACE_SECONDS = 10.0
+#: Restart back-off: the first restart after 1 s, doubling up to 30 s for a process that keeps
+#: crashing; a process that ran this long since its last start counts as healthy again.
+RESTART_FIRST_SECONDS = 1.0
+RESTART_MAX_SECONDS = 30.0
+RESTART_STABLE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -104,11 +112,19 @@ class StartupFailed(Exception):
 
 @dataclass
 class Child:
-    """One process started by the supervisor, leader of its own process group."""
+    """One process started by the supervisor, leader of its own process group, with what it
+    takes to start it again."""
 
     name: str
     process: subprocess.Popen[bytes]
     log: Path
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] | None = None
+    ready_url: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    restarts: int = 0
+    restart_at: float | None = None
+    awaiting_ready: bool = False
 
     @property
     def pid(self) -> int:
@@ -129,6 +145,12 @@ class Child:
                 return "".join(deque(text, maxlen=lines))
         except FileNotFoundError:
             return ""
+
+
+class Reporter(Protocol):
+    """Tells the user what the supervisor did: ``ok`` for good news, else a warning."""
+
+    def __call__(self, child: Child, message: str, *, ok: bool = False) -> None: ...
 
 
 class Supervisor:
@@ -183,6 +205,8 @@ class Supervisor:
             self._raise_if_any_exited()
             with contextlib.suppress(FileNotFoundError, ValueError, KeyError, IndexError):
                 self.nats_url = json.loads(ports_file.read_text())["nats"][0]
+                # A restart must come back where the services reconnect to, not on a new port.
+                nats.command[nats.command.index("-p") + 1] = self.nats_url.rsplit(":", 1)[1]
                 return self.nats_url
             time.sleep(0.05)
         raise StartupFailed("nats", f"did not report its port within {timeout:.0f} s", nats.log_tail())
@@ -224,11 +248,12 @@ class Supervisor:
 
     def start_services(self) -> None:
         for service in self.services:
-            self._spawn(
+            child = self._spawn(
                 service.key,
                 [sys.executable, "-m", f"nzr_{service.name}", "serve"],
                 env=self._service_env(service),
             )
+            child.ready_url = f"{service.url}/readyz"
 
     def wait_until_ready(self, timeout: float = 60.0) -> None:
         """Poll every ``/readyz`` until it answers 200; fail as soon as a process exits."""
@@ -259,13 +284,37 @@ class Supervisor:
                 if waiting:
                     time.sleep(0.2)
 
-    def wait_for_exit(self, poll_seconds: float = 0.5) -> Child:
-        """Block until one of the processes exits (they should run until stopped) and return it."""
-        while True:
-            for child in self.children:
-                if child.exit_code() is not None:
-                    return child
-            time.sleep(poll_seconds)
+    def supervise(
+        self, report: Reporter, *, poll_seconds: float = 0.5, until: threading.Event | None = None
+    ) -> None:
+        """Keep every process running until interrupted (Ctrl-C, SIGTERM) or ``until`` is set:
+        one that exits is started again after a back-off that doubles while it keeps crashing;
+        the others are left alone. Each step is reported, and noted in the process's log."""
+        until = until or threading.Event()
+        with httpx.Client(timeout=1.0) as client:
+            while not until.is_set():
+                now = time.monotonic()
+                for child in list(self.children):
+                    if child.exit_code() is None:
+                        if child.awaiting_ready and _answers_ready(client, child):
+                            child.awaiting_ready = False
+                            report(child, f"{child.name} is ready again (pid {child.pid})", ok=True)
+                        continue
+                    if child.restart_at is None:
+                        if now - child.started >= RESTART_STABLE_SECONDS:
+                            child.restarts = 0
+                        delay = min(RESTART_FIRST_SECONDS * 2**child.restarts, RESTART_MAX_SECONDS)
+                        child.restart_at = now + delay
+                        message = (
+                            f"{child.name} stopped unexpectedly ({child.exit_reason()}); "
+                            f"restarting it in {delay:.0f} s (restart {child.restarts + 1}, log: {child.log})"
+                        )
+                        report(child, message)
+                        _note_in_log(child.log, message)
+                    elif now >= child.restart_at:
+                        restarted = self._respawn(child)
+                        report(restarted, f"{child.name} restarted (pid {restarted.pid})", ok=True)
+                time.sleep(poll_seconds)
 
     def stop(self) -> None:
         """SIGTERM the services, then NATS; SIGKILL any group still alive after the grace period."""
@@ -287,17 +336,24 @@ class Supervisor:
         self, name: str, command: list[str], *, env: dict[str, str] | None = None, fresh_log: bool = False
     ) -> Child:
         log = self.data.log(name)
-        with log.open("wb" if fresh_log else "ab") as output:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        child = Child(name, process, log)
+        child = Child(name, _start(command, env, log, fresh_log=fresh_log), log, command=command, env=env)
         self.children.append(child)
+        self._record_pids()
+        return child
+
+    def _respawn(self, crashed: Child) -> Child:
+        """Start a process that exited again, with the same command, environment and log."""
+        child = Child(
+            crashed.name,
+            _start(crashed.command, crashed.env, crashed.log, fresh_log=False),
+            crashed.log,
+            command=crashed.command,
+            env=crashed.env,
+            ready_url=crashed.ready_url,
+            restarts=crashed.restarts + 1,
+            awaiting_ready=crashed.ready_url is not None,
+        )
+        self.children[self.children.index(crashed)] = child
         self._record_pids()
         return child
 
@@ -357,6 +413,33 @@ def _signal_group(child: Child, sig: signal.Signals) -> None:
     if child.exit_code() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, sig)
+
+
+def _start(
+    command: list[str], env: dict[str, str] | None, log: Path, *, fresh_log: bool
+) -> subprocess.Popen[bytes]:
+    """A process leading its own group (so it is stopped with its children), output to ``log``."""
+    with log.open("wb" if fresh_log else "ab") as output:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+
+
+def _answers_ready(client: httpx.Client, child: Child) -> bool:
+    try:
+        return child.ready_url is not None and client.get(child.ready_url).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _note_in_log(log: Path, message: str) -> None:
+    with contextlib.suppress(OSError), log.open("a", encoding="utf-8") as text:
+        text.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: {message}\n")
 
 
 def _still_running(run_file_text: str) -> list[int]:
