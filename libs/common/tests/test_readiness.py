@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -129,7 +130,9 @@ async def test_service_is_not_ready_until_its_stream_exists_and_then_recovers_wi
             )
             source = StreamSource(name=region_stream_name(region), filter_subject=f"nzr.{region}.pub.>")
             await js.add_stream(StreamConfig(name=stream, sources=[source]))
+            created = time.monotonic()
             body = await eventually(lambda: ready(service), what="ready after the stream was created")
+            print(f"ready {time.monotonic() - created:.1f} s after the stream was created")
             assert body == {"status": "ok", "checks": {"database": "ok", "nats": "ok", "consumers": "ok"}}
             assert await metric(service, 'nzr_consumer_bound{consumer="probe__pub_actors"}') == 1
 
