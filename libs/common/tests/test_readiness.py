@@ -146,6 +146,38 @@ async def test_service_is_not_ready_until_its_stream_exists_and_then_recovers_wi
             await connection.close()
 
 
+async def test_service_waits_for_jetstream_of_its_account_and_creates_its_stream_once_it_answers():
+    server = NatsServerProcess(extra_args=["-js=false"]).start()  # the account has no JetStream yet
+    handled: list[str] = []
+    try:
+        async with probe_service(server.url, handled) as service:
+
+            async def waiting_for_jetstream() -> dict[str, Any] | None:
+                response = await service.client.get("/readyz")
+                body = response.json()
+                return (
+                    body
+                    if response.status_code == 503 and "no JetStream" in body["checks"]["consumers"]
+                    else None
+                )
+
+            body = await eventually(waiting_for_jetstream, what="503 naming JetStream")
+            assert body["checks"]["nats"] == "ok"
+
+            server.stop()
+            server.extra_args = []
+            server.start()  # same port, now with JetStream
+            body = await eventually(lambda: ready(service), what="ready once JetStream answers")
+            assert body["status"] == "ok"
+            async with service.runtime.sessions() as session, session.begin():
+                (written,) = await service.runtime.outbox.add(session, registered())
+            await eventually(
+                lambda: written.id in handled, what="event through the stream the runtime created"
+            )
+    finally:
+        server.stop()
+
+
 async def test_deleted_consumer_degrades_the_service_and_is_bound_again(nats_url):
     handled: list[str] = []
     async with probe_service(nats_url, handled) as service:

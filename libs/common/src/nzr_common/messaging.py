@@ -486,11 +486,11 @@ async def bind_consumer(
 def _bind_failure(error: BaseException | None) -> str:
     """Why a bind failed, in words an operator can act on."""
     if isinstance(error, nats.js.errors.NotFoundError):
-        return f"stream not found ({error.description or 'not found'})"
+        return f"{error.description or 'stream not found'} (not provisioned yet?)"
+    if isinstance(error, (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError)):
+        return "no JetStream answers (JetStream not enabled for this account, or not ready)"
     if isinstance(error, nats.js.errors.APIError):
         return f"JetStream refused: {error.description} (code {error.err_code})"
-    if isinstance(error, nats.errors.NoRespondersError):
-        return "no JetStream answers (JetStream not enabled for this account, or not ready)"
     if isinstance(error, (TimeoutError, nats.errors.TimeoutError)):
         return "JetStream did not answer in time"
     if isinstance(error, (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError)):
@@ -564,12 +564,13 @@ async def _consumer_gone(js: JetStreamContext, subscription: Subscription) -> bo
     try:
         await js.consumer_info(subscription.stream, subscription.durable, timeout=2.0)
     except nats.js.errors.NotFoundError as error:
-        subscription.binding.failed(f"consumer lost ({error.description or 'not found'})")
+        reason = error.description or "consumer not found"
+        subscription.binding.failed(f"lost: {reason}")
         log.warning(
             "consumer %s on stream %s is gone (%s); binding it again",
             subscription.durable,
             subscription.stream,
-            error.description,
+            reason,
         )
         return True
     except Exception:

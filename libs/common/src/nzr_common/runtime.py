@@ -21,6 +21,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp
+from tenacity import AsyncRetrying
 
 from nzr_common.access import OPS, api_routes, document_access, route_access, undeclared_routes
 from nzr_common.auth import AdminDep, TokenVerifier
@@ -28,6 +29,7 @@ from nzr_common.contracts.base import IntegrationEvent, region_stream_name, regi
 from nzr_common.db import create_engine, create_sessionmaker
 from nzr_common.deadletter import DeadLetterPage, list_dead_letters, load_dead_letter, mark_replayed
 from nzr_common.messaging import (
+    BIND_WAIT,
     BatchConsumer,
     EventHandlers,
     Subscription,
@@ -292,16 +294,18 @@ async def _run_messaging(runtime: Runtime) -> None:
                 await runtime.broker.stop()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+    background: list[asyncio.Task[None]] = []
     if runtime.settings.mode == "region":
         try:
             await _ensure_region_stream(runtime)
         except Exception as error:
-            # Not fatal: the consumers keep trying to bind (and /readyz says so) and the relay
-            # keeps its rows until the stream takes them.
-            log.warning("could not check or create the region streams: %r", error)
+            # Not fatal: it is tried again in the background, the consumers keep trying to bind
+            # (and /readyz says so) and the relay keeps its rows until the stream takes them.
+            log.warning("could not check or create the region streams (%r); trying again", error)
+            background.append(asyncio.create_task(_ensure_region_stream_retrying(runtime)))
     js = runtime.broker.connection.jetstream(publish_async_max_pending=4000)
     runtime.connected.set()
-    consumers = [
+    background += [
         asyncio.create_task(
             consume_forever(js, subscription, batch_size=runtime.settings.consumer_batch_size),
             name=f"consume {subscription.durable}",
@@ -322,9 +326,9 @@ async def _run_messaging(runtime: Runtime) -> None:
     try:
         await runtime.relay.run()
     finally:
-        for task in consumers:
+        for task in background:
             task.cancel()
-        await asyncio.gather(*consumers, return_exceptions=True)
+        await asyncio.gather(*background, return_exceptions=True)
 
 
 async def readiness(runtime: Runtime) -> Health:
@@ -396,6 +400,14 @@ async def _ensure_region_stream(runtime: Runtime) -> None:
                         duplicate_window=120.0,
                     )
                 )
+
+
+async def _ensure_region_stream_retrying(runtime: Runtime) -> None:
+    """Create the region streams once JetStream answers (it may start after the service)."""
+    async for attempt in AsyncRetrying(wait=BIND_WAIT):
+        with attempt:
+            await _ensure_region_stream(runtime)
+    log.info("region streams of %s checked after a retry", runtime.definition.name)
 
 
 async def _shutdown(runtime: Runtime, grace_seconds: float = 5.0) -> None:
