@@ -21,6 +21,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from nzr_common.access import OPS, api_routes, document_access, route_access, undeclared_routes
 from nzr_common.auth import AdminDep, TokenVerifier
@@ -42,8 +43,8 @@ from nzr_common.tables import MessagingTables
 from nzr_common.telemetry import setup_telemetry
 from nzr_common.topology import AGGREGATE_STREAM
 from nzr_common.web import (
-    AnonymousRateLimits,
     BodySizeLimit,
+    RateLimits,
     RefuseNulCharacters,
     RequestMetrics,
     SecurityHeaders,
@@ -219,12 +220,21 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.rate_limit_enabled:
         app.add_middleware(
-            AnonymousRateLimits,
+            RateLimits,
             routes=lambda: _rate_limited_routes(app),
-            limits_by_name={"search": settings.rate_limit_search, "sign_up": settings.rate_limit_sign_up},
+            limits_by_name={
+                "search": settings.rate_limit_search,
+                "sign_up": settings.rate_limit_sign_up,
+                "subscription": settings.rate_limit_subscription,
+                "writes": settings.rate_limit_writes,
+            },
+            authenticate=runtime.token_verifier.principal_of,
             storage_uri=settings.rate_limit_storage_uri,
             namespace=f"nzr:{settings.region}:{definition.name}",
         )
+    # The client address from X-Forwarded-For only through the proxies listed in TRUSTED_PROXIES
+    # (uvicorn's own reading of the header is switched off where the services are started).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.add_middleware(RequestMetrics, registry=registry)
     if undeclared := undeclared_routes(app):
         log.warning("routes of %s without a declared access policy: %s", definition.name, undeclared)
@@ -234,7 +244,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
 
 
 def _rate_limited_routes(app: FastAPI) -> list[tuple[Any, str]]:
-    """The routes that declare an anonymous rate limit, with the limit's name."""
+    """The rate-limited routes with the name of their limit."""
     return [(route, name) for route in api_routes(app) if (name := route_access(route).rate_limit)]
 
 
@@ -350,6 +360,7 @@ async def _shutdown(runtime: Runtime, grace_seconds: float = 5.0) -> None:
             await asyncio.wait_for(runtime.relay.release(), grace_seconds)
     with contextlib.suppress(Exception):
         await asyncio.wait_for(runtime.broker.stop(), grace_seconds)
+    await runtime.token_verifier.aclose()
     await runtime.engine.dispose()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -45,9 +46,10 @@ class ServiceSettings(BaseSettings):
     hsts_max_age: int = 31_536_000
     hsts_include_subdomains: bool = False
 
-    #: Limits per client address on anonymous endpoints (``limits`` notation, several joined
-    #: by ``;``). Callers with a token are not limited by them. Generous by default: a school
-    #: or an office behind one address is many people.
+    #: Limits per route class (``limits`` notation, several joined by ``;``), counted per client
+    #: address for anonymous callers and per verified token subject (and region) otherwise.
+    #: Generous by default: a school or an office behind one address is many people. More
+    #: classes (subscription, writes) and the trusted proxies are at the end of the class.
     rate_limit_enabled: bool = True
     rate_limit_search: str = "1200/minute"
     rate_limit_sign_up: str = "300/minute"
@@ -64,7 +66,21 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = 0.1
     nats_connect_wait_seconds: float = 5.0
 
-    @field_validator("cors_origins", "region_districts", mode="before")
+    #: Newsletter subscriptions per address or subject (the form a stranger fills in).
+    rate_limit_subscription: str = "300/minute"
+    #: Every other POST, PUT, PATCH and DELETE (per subject; anonymous writes per address).
+    rate_limit_writes: str = "600/minute"
+    #: Proxies whose ``X-Forwarded-For`` names the client (comma-separated IPs or CIDRs, e.g.
+    #: the ingress's pod network). Read right to left, skipping these hops; the first other
+    #: address is the client. Default: none, so the connection's address counts.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    #: JWKS (RS256): keys older than this are refreshed in the background while still used;
+    #: a token with an unknown key id fetches the set again at most once per minimum interval.
+    jwt_jwks_refresh_seconds: float = 300.0
+    jwt_jwks_min_refresh_seconds: float = 30.0
+    jwt_jwks_timeout_seconds: float = 2.0
+
+    @field_validator("cors_origins", "region_districts", "trusted_proxies", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -78,7 +94,22 @@ class ServiceSettings(BaseSettings):
             raise ValueError("REGION must be a lower-case token of letters, digits, '-' or '_'")
         return value
 
-    @field_validator("rate_limit_search", "rate_limit_sign_up")
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses_or_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (CIDR); list the proxies themselves, "
+                    "'*' would let every client choose its own address"
+                ) from None
+        return value
+
+    @field_validator(
+        "rate_limit_search", "rate_limit_sign_up", "rate_limit_subscription", "rate_limit_writes"
+    )
     @classmethod
     def _rate_limits_parse(cls, value: str) -> str:
         try:
