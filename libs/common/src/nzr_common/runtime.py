@@ -36,6 +36,7 @@ from nzr_common.messaging import (
     plan_subscriptions,
 )
 from nzr_common.outbox import Outbox, OutboxRelay
+from nzr_common.params import Offset, RowId
 from nzr_common.problems import PROBLEM_RESPONSES, ProblemError, install_problem_handlers
 from nzr_common.regions import Region, region_from_settings
 from nzr_common.settings import ServiceSettings
@@ -51,9 +52,6 @@ from nzr_common.web import (
 )
 
 log = logging.getLogger(__name__)
-
-#: Largest id or offset a database takes (64-bit signed); larger ones are refused with 422.
-MAX_ROW_ID = 2**63 - 1
 
 
 @dataclass
@@ -415,7 +413,7 @@ def _dead_letter_router(definition: ServiceDefinition) -> APIRouter:
         _: AdminDep,
         include_replayed: bool = False,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
+        offset: Offset = 0,
     ) -> DeadLetterPage:
         """Messages this service's consumers gave up on."""
         return await list_dead_letters(
@@ -428,7 +426,7 @@ def _dead_letter_router(definition: ServiceDefinition) -> APIRouter:
 
     @router.post("/{letter_id}/replay", operation_id=f"{definition.name}_replay_dead_letter")
     async def replay_letter(
-        letter_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], runtime: RuntimeDep, _: AdminDep
+        letter_id: Annotated[RowId, Path()], runtime: RuntimeDep, _: AdminDep
     ) -> dict[str, Any]:
         """Run a dead letter through its handler again (after the cause was fixed)."""
         async with runtime.sessions() as session, session.begin():

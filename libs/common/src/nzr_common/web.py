@@ -299,7 +299,7 @@ class RateLimits:
     ) -> None:
         self.app = app
         self._routes = routes
-        self._limited: Sequence[tuple[BaseRoute, str]] | None = None
+        self._limited: dict[str, list[tuple[BaseRoute, str]]] | None = None
         self.limits = {name: limits.parse_many(value) for name, value in limits_by_name.items()}
         self.authenticate = authenticate
         uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
@@ -320,8 +320,9 @@ class RateLimits:
             await self.app(scope, receive, send)
             return
         if self._limited is None:
-            self._limited = list(self._routes())
-        name = next((name for route, name in self._limited if route.matches(scope)[0] is Match.FULL), None)
+            self._limited = _by_method(self._routes())
+        candidates = self._limited.get(scope["method"], ())
+        name = next((name for route, name in candidates if route.matches(scope)[0] is Match.FULL), None)
         if name is not None:
             header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
             try:
@@ -367,8 +368,13 @@ class RateLimits:
         return max(1, math.ceil(stats.reset_time - time.time()))
 
 
-#: The former name, for code that still imports it.
-AnonymousRateLimits = RateLimits
+def _by_method(routes: Sequence[tuple[BaseRoute, str]]) -> dict[str, list[tuple[BaseRoute, str]]]:
+    """The limited routes per HTTP method, so a request is matched only against its method's."""
+    grouped: dict[str, list[tuple[BaseRoute, str]]] = {}
+    for route, name in routes:
+        for method in getattr(route, "methods", None) or ():
+            grouped.setdefault(method, []).append((route, name))
+    return grouped
 
 
 async def _refuse_too_many(
