@@ -31,7 +31,9 @@ class JwksServer:
     def __init__(self) -> None:
         self.keys: list[dict[str, Any]] = []
         self.hang = False
+        self.garbage: bytes | None = None  # answered instead of the key set
         self.connections = 0
+        self.answered = 0
         self._server: asyncio.Server | None = None
         self._held: list[asyncio.StreamWriter] = []
 
@@ -46,7 +48,7 @@ class JwksServer:
         if self.hang:
             self._held.append(writer)  # read the request, never answer
             return
-        body = json.dumps({"keys": self.keys}).encode()
+        body = self.garbage if self.garbage is not None else json.dumps({"keys": self.keys}).encode()
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
             + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
@@ -54,6 +56,7 @@ class JwksServer:
         )
         await writer.drain()
         writer.close()
+        self.answered += 1
 
     async def __aenter__(self) -> JwksServer:
         self._server = await asyncio.start_server(self._answer, "127.0.0.1", 0)
@@ -191,3 +194,27 @@ async def test_without_keys_a_hung_provider_refuses_the_token_after_the_timeout_
     assert still_waiting  # the probe answered while the token's key was being fetched
     assert refused.status_code == 401
     assert "signing key" in refused.json()["detail"]
+
+
+async def test_an_answer_that_is_no_key_set_keeps_the_keys_in_use():
+    key = SigningKey("k1")
+    async with JwksServer() as jwks:
+        jwks.keys = [key.jwk()]
+        async with service(jwks, jwt_jwks_refresh_seconds=0, jwt_jwks_min_refresh_seconds=0) as client:
+            assert (await client.get("/whoami", headers=bearer(key.token()))).status_code == 200
+            answers = []
+            for garbage in (b"<html>Wartung</html>", b"[1, 2]", b'{"keys": "none"}', b'{"keys": []}'):
+                jwks.garbage = garbage
+                before = jwks.answered
+                answers.append((await client.get("/whoami", headers=bearer(key.token("emil")))).status_code)
+                # Let the background refresh read the garbage before the next request.
+                await asyncio.wait_for(until(lambda before=before: jwks.answered > before), LIVENESS_SECONDS)
+                await asyncio.sleep(0.05)
+            final = await client.get("/whoami", headers=bearer(key.token("emil")))
+    assert answers == [200, 200, 200, 200]
+    assert final.status_code == 200
+
+
+async def until(condition: Any) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)

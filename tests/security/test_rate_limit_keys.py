@@ -179,6 +179,7 @@ def test_trusted_proxies_are_addresses_or_networks(monkeypatch):
     monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1,2001:db8::/32")
     assert ServiceSettings().trusted_proxies == ["10.0.0.0/8", "192.0.2.1", "2001:db8::/32"]
     assert ServiceSettings(trusted_proxies=[]).trusted_proxies == []
+    assert ServiceSettings(trusted_proxies=["10.1.2.3/16"]).trusted_proxies == ["10.1.0.0/16"]
     for wrong in ("*", "ingress-nginx", "10.0.0.0/33"):
         with pytest.raises(ValidationError, match="trusted_proxies"):
             ServiceSettings(trusted_proxies=[wrong])

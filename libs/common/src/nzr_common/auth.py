@@ -128,7 +128,7 @@ class JwksKeys:
             response = await self._client.get(self.url, headers={"Accept": "application/json"})
             response.raise_for_status()
             keys = jwt.PyJWKSet.from_dict(response.json()).keys
-        except (httpx.HTTPError, ValueError, jwt.PyJWKError, jwt.PyJWKSetError) as error:
+        except Exception as error:  # any answer but a key set keeps the keys we have
             log.warning("JWKS from %s not fetched (%r); keeping %d keys", self.url, error, len(self._keys))
             return
         self._keys = {key.key_id or "": key for key in keys if key.public_key_use in (None, "sig")}

@@ -97,15 +97,19 @@ class ServiceSettings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_are_addresses_or_networks(cls, value: list[str]) -> list[str]:
+        """Normalised (``10.1.2.3/16`` → ``10.1.0.0/16``): uvicorn's proxy middleware would take
+        a network with host bits set for a name and silently trust nothing."""
+        normalised = []
         for entry in value:
             try:
-                ipaddress.ip_network(entry, strict=False)
+                network = ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 raise ValueError(
                     f"{entry!r} is not an IP address or network (CIDR); list the proxies themselves, "
                     "'*' would let every client choose its own address"
                 ) from None
-        return value
+            normalised.append(str(network) if "/" in entry else str(network.network_address))
+        return normalised
 
     @field_validator(
         "rate_limit_search", "rate_limit_sign_up", "rate_limit_subscription", "rate_limit_writes"
