@@ -273,7 +273,7 @@ class RateLimits:
     address for anonymous callers. On a limited route an ``Authorization`` header that does not
     verify (``Basic``, an empty ``Bearer``, garbage, expired, signed otherwise) is answered 401
     here, so it never escapes the anonymous limits; the verified principal is left in the scope
-    for the route. The client address is the connection's; :class:`ProxyHeadersMiddleware`
+    for the route. The client address is the connection's; uvicorn's ``ProxyHeadersMiddleware``
     replaces it with the ``X-Forwarded-For`` client only for the proxies trusted in the settings.
 
     The counters live in ``storage_uri``: ``memory://`` per process, ``redis://…`` shared by a
