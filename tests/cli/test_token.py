@@ -1,5 +1,6 @@
 """``nzr token`` prints a JWT the services accept."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -25,7 +26,8 @@ def test_token_is_signed_with_the_development_secret_and_carries_region_and_role
 def test_token_is_accepted_by_the_services_token_verifier(monkeypatch):
     monkeypatch.delenv("JWT_SECRET", raising=False)
     result = CliRunner().invoke(app, ["token", "--region", "leipzig", "--role", "editor"])
-    principal = TokenVerifier(ServiceSettings(region="leipzig")).verify(result.stdout.strip())
+    verifier = TokenVerifier(ServiceSettings(region="leipzig"))
+    principal = asyncio.run(verifier.verify(result.stdout.strip()))
     assert principal.region == "leipzig"
     assert principal.roles == {"editor"}
 

@@ -17,10 +17,10 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from nzr_common.auth import issue_token
+from nzr_common.auth import TokenVerifier, issue_token
 from nzr_common.settings import DEVELOPMENT_SECRET, ServiceSettings
 from nzr_common.testing.services import RunningService
-from nzr_common.web import AnonymousRateLimits
+from nzr_common.web import RateLimits
 
 from .conftest import load, new_region, started
 
@@ -43,7 +43,7 @@ LIMITED = [
         "POST",
         "/api/v1/newsletter/subscriptions",
         {"email": "eva@example.org", "list_ids": ["no-such-list"], "consent_text_version": "2026-01"},
-        "sign_up",
+        "subscription",
         id="newsletter-subscribe",
     ),
 ]
@@ -184,9 +184,10 @@ async def test_a_store_that_hangs_is_asked_once_per_retry_window(retry_seconds):
     port = server.sockets[0].getsockname()[1]
     route = Route("/search", endpoint=lambda request: PlainTextResponse("ok"))
     app = Starlette(routes=[route])
-    limited = AnonymousRateLimits(
+    limited = RateLimits(
         app,
         routes=lambda: [(route, "search")],
+        authenticate=TokenVerifier(ServiceSettings()).principal_of,
         limits_by_name={"search": "3/minute"},
         storage_uri=f"redis://127.0.0.1:{port}/0",
         store_timeout=0.2,

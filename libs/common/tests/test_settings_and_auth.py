@@ -43,8 +43,8 @@ def verifier() -> TokenVerifier:
     return TokenVerifier(ServiceSettings())
 
 
-def test_a_development_token_carries_region_and_roles():
-    principal = verifier().verify(issue_token(DEVELOPMENT_SECRET, region="demo", roles=["admin"]))
+async def test_a_development_token_carries_region_and_roles():
+    principal = await verifier().verify(issue_token(DEVELOPMENT_SECRET, region="demo", roles=["admin"]))
     assert principal.region == "demo" and principal.roles == {"admin"}
 
 
@@ -60,7 +60,7 @@ def test_a_development_token_carries_region_and_roles():
     ],
     ids=["expired", "bad-signature", "alg-none", "garbage"],
 )
-def test_invalid_tokens_are_refused_with_401(token):
+async def test_invalid_tokens_are_refused_with_401(token):
     with pytest.raises(ProblemError) as caught:
-        verifier().verify(token)
+        await verifier().verify(token)
     assert caught.value.status == 401

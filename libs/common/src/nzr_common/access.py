@@ -163,10 +163,17 @@ _IMPLIED_BY_PRINCIPAL = AccessPolicy(
 )
 
 
-def anonymous_rate_limit(name: Literal["search", "sign_up"]) -> DependsParam:
-    """Declare that anonymous callers of the route are rate limited by the limit ``name``
-    (settings ``RATE_LIMIT_<NAME>``); :class:`nzr_common.web.AnonymousRateLimits` enforces it
-    before routing, so cached answers count too."""
+#: Route classes with a limit of their own (settings ``RATE_LIMIT_<CLASS>``). Routes that declare
+#: none of them and change something (POST, PUT, PATCH, DELETE) are in the class ``writes``.
+RateLimitClass = Literal["search", "sign_up", "subscription"]
+WRITES: Literal["writes"] = "writes"
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def anonymous_rate_limit(name: RateLimitClass) -> DependsParam:
+    """Declare that callers of the route are rate limited by the limit ``name`` (settings
+    ``RATE_LIMIT_<NAME>``): anonymous callers per address, token holders per subject.
+    :class:`nzr_common.web.RateLimits` enforces it before routing, so cached answers count too."""
 
     async def limited() -> None:
         return None
@@ -183,6 +190,8 @@ class RouteAccess:
     """The policies found on one route: every one of them must let the caller in."""
 
     policies: tuple[AccessPolicy, ...] = ()
+    #: The limit the route counts against (:func:`anonymous_rate_limit`, else ``writes`` for
+    #: POST, PUT, PATCH and DELETE), None for reads that declare none.
     rate_limit: str | None = None
 
     @property
@@ -202,7 +211,7 @@ class RouteAccess:
         else:
             doc = {"policy": "all", "of": [p.document() for p in strict]}
         if self.rate_limit:
-            doc["anonymous_rate_limit"] = self.rate_limit
+            doc["rate_limit"] = self.rate_limit
         return doc
 
 
@@ -230,7 +239,10 @@ def route_access(route: Any) -> RouteAccess:
         rate_limit = getattr(call, RATE_LIMIT_ATTRIBUTE, rate_limit)
         takes_principal = takes_principal or call is current_principal
     if not policies and takes_principal:
-        return RouteAccess((_IMPLIED_BY_PRINCIPAL,), rate_limit)
+        policies.append(_IMPLIED_BY_PRINCIPAL)
+    if rate_limit is None and set(route.methods) & _WRITE_METHODS:
+        if not any(p.kind is AccessKind.OPS for p in policies):
+            rate_limit = WRITES  # everything that changes something, except the platform's routes
     return RouteAccess(tuple(policies), rate_limit)
 
 

@@ -42,4 +42,7 @@ def main(
         log_level="info",
         access_log=False,
         timeout_graceful_shutdown=10,
+        # The app reads X-Forwarded-For itself, through TRUSTED_PROXIES only (runtime.py);
+        # uvicorn's reading would trust FORWARDED_ALLOW_IPS (loopback by default) first.
+        proxy_headers=False,
     )

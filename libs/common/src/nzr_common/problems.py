@@ -174,7 +174,7 @@ def _document_problems(app: FastAPI) -> None:
             for path_item in document.get("paths", {}).values():
                 for operation in path_item.values():
                     if isinstance(operation, dict):
-                        if (operation.get("x-access") or {}).get("anonymous_rate_limit"):
+                        if (operation.get("x-access") or {}).get("rate_limit"):
                             operation.setdefault("responses", {})["429"] = dict(_TOO_MANY_REQUESTS)
                         for code, response in operation.get("responses", {}).items():
                             if code.isdigit() and int(code) >= 400:

@@ -21,7 +21,11 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp
+<<<<<<< HEAD
 from tenacity import AsyncRetrying
+=======
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+>>>>>>> h/public-surface
 
 from nzr_common.access import OPS, api_routes, document_access, route_access, undeclared_routes
 from nzr_common.auth import AdminDep, TokenVerifier
@@ -37,6 +41,7 @@ from nzr_common.messaging import (
     plan_subscriptions,
 )
 from nzr_common.outbox import Outbox, OutboxRelay
+from nzr_common.params import Offset, RowId
 from nzr_common.problems import PROBLEM_RESPONSES, ProblemError, install_problem_handlers
 from nzr_common.regions import Region, region_from_settings
 from nzr_common.settings import ServiceSettings
@@ -44,17 +49,14 @@ from nzr_common.tables import MessagingTables
 from nzr_common.telemetry import setup_telemetry
 from nzr_common.topology import AGGREGATE_STREAM
 from nzr_common.web import (
-    AnonymousRateLimits,
     BodySizeLimit,
+    RateLimits,
     RefuseNulCharacters,
     RequestMetrics,
     SecurityHeaders,
 )
 
 log = logging.getLogger(__name__)
-
-#: Largest id or offset a database takes (64-bit signed); larger ones are refused with 422.
-MAX_ROW_ID = 2**63 - 1
 
 
 @dataclass
@@ -236,12 +238,21 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.rate_limit_enabled:
         app.add_middleware(
-            AnonymousRateLimits,
+            RateLimits,
             routes=lambda: _rate_limited_routes(app),
-            limits_by_name={"search": settings.rate_limit_search, "sign_up": settings.rate_limit_sign_up},
+            limits_by_name={
+                "search": settings.rate_limit_search,
+                "sign_up": settings.rate_limit_sign_up,
+                "subscription": settings.rate_limit_subscription,
+                "writes": settings.rate_limit_writes,
+            },
+            authenticate=runtime.token_verifier.principal_of,
             storage_uri=settings.rate_limit_storage_uri,
             namespace=f"nzr:{settings.region}:{definition.name}",
         )
+    # The client address from X-Forwarded-For only through the proxies listed in TRUSTED_PROXIES
+    # (uvicorn's own reading of the header is switched off where the services are started).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.add_middleware(RequestMetrics, registry=registry)
     if undeclared := undeclared_routes(app):
         log.warning("routes of %s without a declared access policy: %s", definition.name, undeclared)
@@ -251,7 +262,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
 
 
 def _rate_limited_routes(app: FastAPI) -> list[tuple[Any, str]]:
-    """The routes that declare an anonymous rate limit, with the limit's name."""
+    """The rate-limited routes with the name of their limit."""
     return [(route, name) for route in api_routes(app) if (name := route_access(route).rate_limit)]
 
 
@@ -422,6 +433,7 @@ async def _shutdown(runtime: Runtime, grace_seconds: float = 5.0) -> None:
             await asyncio.wait_for(runtime.relay.release(), grace_seconds)
     with contextlib.suppress(Exception):
         await asyncio.wait_for(runtime.broker.stop(), grace_seconds)
+    await runtime.token_verifier.aclose()
     await runtime.engine.dispose()
 
 
@@ -470,7 +482,7 @@ def _dead_letter_router(definition: ServiceDefinition) -> APIRouter:
         _: AdminDep,
         include_replayed: bool = False,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
+        offset: Offset = 0,
     ) -> DeadLetterPage:
         """Messages this service's consumers gave up on."""
         return await list_dead_letters(
@@ -483,7 +495,7 @@ def _dead_letter_router(definition: ServiceDefinition) -> APIRouter:
 
     @router.post("/{letter_id}/replay", operation_id=f"{definition.name}_replay_dead_letter")
     async def replay_letter(
-        letter_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], runtime: RuntimeDep, _: AdminDep
+        letter_id: Annotated[RowId, Path()], runtime: RuntimeDep, _: AdminDep
     ) -> dict[str, Any]:
         """Run a dead letter through its handler again (after the cause was fixed)."""
         async with runtime.sessions() as session, session.begin():

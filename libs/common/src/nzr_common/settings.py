@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -47,9 +48,10 @@ class ServiceSettings(BaseSettings):
     hsts_max_age: int = 31_536_000
     hsts_include_subdomains: bool = False
 
-    #: Limits per client address on anonymous endpoints (``limits`` notation, several joined
-    #: by ``;``). Callers with a token are not limited by them. Generous by default: a school
-    #: or an office behind one address is many people.
+    #: Limits per route class (``limits`` notation, several joined by ``;``), counted per client
+    #: address for anonymous callers and per verified token subject (and region) otherwise.
+    #: Generous by default: a school or an office behind one address is many people. More
+    #: classes (subscription, writes) and the trusted proxies are at the end of the class.
     rate_limit_enabled: bool = True
     rate_limit_search: str = "1200/minute"
     rate_limit_sign_up: str = "300/minute"
@@ -75,7 +77,21 @@ class ServiceSettings(BaseSettings):
     inbox_keep: timedelta = timedelta(days=30)
     housekeeping_interval: timedelta = timedelta(minutes=10)
 
-    @field_validator("cors_origins", "region_districts", mode="before")
+    #: Newsletter subscriptions per address or subject (the form a stranger fills in).
+    rate_limit_subscription: str = "300/minute"
+    #: Every other POST, PUT, PATCH and DELETE (per subject; anonymous writes per address).
+    rate_limit_writes: str = "600/minute"
+    #: Proxies whose ``X-Forwarded-For`` names the client (comma-separated IPs or CIDRs, e.g.
+    #: the ingress's pod network). Read right to left, skipping these hops; the first other
+    #: address is the client. Default: none, so the connection's address counts.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    #: JWKS (RS256): keys older than this are refreshed in the background while still used;
+    #: a token with an unknown key id fetches the set again at most once per minimum interval.
+    jwt_jwks_refresh_seconds: float = 300.0
+    jwt_jwks_min_refresh_seconds: float = 30.0
+    jwt_jwks_timeout_seconds: float = 2.0
+
+    @field_validator("cors_origins", "region_districts", "trusted_proxies", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -99,7 +115,26 @@ class ServiceSettings(BaseSettings):
             raise ValueError("REGION must be a lower-case token of letters, digits, '-' or '_'")
         return value
 
-    @field_validator("rate_limit_search", "rate_limit_sign_up")
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses_or_networks(cls, value: list[str]) -> list[str]:
+        """Normalised (``10.1.2.3/16`` → ``10.1.0.0/16``): uvicorn's proxy middleware would take
+        a network with host bits set for a name and silently trust nothing."""
+        normalised = []
+        for entry in value:
+            try:
+                network = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (CIDR); list the proxies themselves, "
+                    "'*' would let every client choose its own address"
+                ) from None
+            normalised.append(str(network) if "/" in entry else str(network.network_address))
+        return normalised
+
+    @field_validator(
+        "rate_limit_search", "rate_limit_sign_up", "rate_limit_subscription", "rate_limit_writes"
+    )
     @classmethod
     def _rate_limits_parse(cls, value: str) -> str:
         try:

@@ -1,5 +1,5 @@
-"""HTTP middleware shared by every service: body size limit, security headers, anonymous rate
-limits, request metrics."""
+"""HTTP middleware shared by every service: body size limit, security headers, rate limits,
+request metrics."""
 
 from __future__ import annotations
 
@@ -8,20 +8,21 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
 import limits
 from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nzr_common.auth import PRINCIPAL_SCOPE_KEY, Principal
 from nzr_common.nul import NUL_REASON, paths_with_nul
-from nzr_common.problems import PROBLEM_JSON
+from nzr_common.problems import PROBLEM_JSON, ProblemError
 
 log = logging.getLogger(__name__)
 
@@ -259,21 +260,33 @@ class SecurityHeaders:
         return DOCS_CSP if scope.get("path") in self.docs_paths else HTML_CSP
 
 
-class AnonymousRateLimits:
-    """Limits per client address on the routes that declare an anonymous rate limit
-    (:func:`nzr_common.access.anonymous_rate_limit`), answered with 429 and ``Retry-After``.
+#: Verifies an ``Authorization`` header (None: no header) and returns the caller; raises
+#: :class:`nzr_common.problems.ProblemError` (401) for one that does not verify.
+Authenticate = Callable[[str | None], Awaitable[Principal]]
 
-    Runs before routing, so pages answered from a cache count too. Requests with an
-    ``Authorization`` header are not limited here: the route checks their token (an invalid
-    one gets 401). The client address is the connection's; behind a proxy the server must be
-    told to trust its ``X-Forwarded-For`` (uvicorn: ``FORWARDED_ALLOW_IPS``).
+
+class RateLimits:
+    """Limits per route class (search, sign-up, subscription, writes), answered with 429
+    problem+json and ``Retry-After`` before the route runs (pages answered from a cache count).
+
+    The key is the verified token's region and subject for callers with a token and the client
+    address for anonymous callers. On a limited route an ``Authorization`` header that does not
+    verify (``Basic``, an empty ``Bearer``, garbage, expired, signed otherwise) is answered 401
+    here, so it never escapes the anonymous limits; the verified principal is left in the scope
+    for the route. The client address is the connection's; uvicorn's ``ProxyHeadersMiddleware``
+    replaces it with the ``X-Forwarded-For`` client only for the proxies trusted in the settings.
 
     The counters live in ``storage_uri``: ``memory://`` per process, ``redis://…`` shared by a
     service's replicas. When the shared store does not answer within ``store_timeout`` seconds,
     the request is judged by counters in this process instead (logged at most once a minute),
     so an outage of the store neither takes the public endpoints down nor lifts the limits; for
     the next ``store_retry_seconds`` requests are judged here without asking the store, so a
-    store that hangs costs one request its timeout per window, not every request.
+    store that hangs costs one request its timeout per window, not every request. Counters in
+    memory are never raced against a timeout: a busy event loop delays them, it does not fail them.
+
+    The strategy is ``limits``' sliding window counter: two counters per key. Its moving window
+    keeps an entry per hit and sweeps them with a thread hop per key after each hit, which
+    halved the registration throughput in ``bench/rate_limits.py``.
     """
 
     def __init__(
@@ -282,6 +295,7 @@ class AnonymousRateLimits:
         *,
         routes: Callable[[], Sequence[tuple[BaseRoute, str]]],
         limits_by_name: dict[str, str],
+        authenticate: Authenticate,
         storage_uri: str = "memory://",
         namespace: str = "nzr",
         store_timeout: float = 0.25,
@@ -289,14 +303,15 @@ class AnonymousRateLimits:
     ) -> None:
         self.app = app
         self._routes = routes
-        self._limited: Sequence[tuple[BaseRoute, str]] | None = None
+        self._limited: dict[str, list[tuple[BaseRoute, str]]] | None = None
         self.limits = {name: limits.parse_many(value) for name, value in limits_by_name.items()}
+        self.authenticate = authenticate
         uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
-        self.limiter = MovingWindowRateLimiter(storage_from_string(uri))
+        self.limiter = SlidingWindowCounterRateLimiter(storage_from_string(uri))
         self.local = (
             self.limiter
             if isinstance(self.limiter.storage, MemoryStorage)
-            else MovingWindowRateLimiter(MemoryStorage())
+            else SlidingWindowCounterRateLimiter(MemoryStorage())
         )
         self.namespace = namespace
         self.store_timeout = store_timeout
@@ -305,31 +320,41 @@ class AnonymousRateLimits:
         self._next_store_warning = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or any(k == b"authorization" for k, _ in scope["headers"]):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if self._limited is None:
-            self._limited = list(self._routes())
-        name = next((name for route, name in self._limited if route.matches(scope)[0] is Match.FULL), None)
+            self._limited = _by_method(self._routes())
+        candidates = self._limited.get(scope["method"], ())
+        name = next((name for route, name in candidates if route.matches(scope)[0] is Match.FULL), None)
         if name is not None:
-            client = (scope.get("client") or ("unknown", 0))[0]
+            header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+            try:
+                principal = await self.authenticate(None if header is None else header.decode("latin-1"))
+            except ProblemError as problem:
+                headers = [(k.lower().encode(), v.encode()) for k, v in (problem.headers or {}).items()]
+                detail = problem.detail or problem.title
+                await send_problem(scope, send, problem.status, problem.title, detail, headers=headers)
+                return
+            scope[PRINCIPAL_SCOPE_KEY] = principal
+            if principal.anonymous:
+                who = ("address", (scope.get("client") or ("unknown", 0))[0])
+            else:
+                who = ("subject", principal.region or "", principal.subject or "")
             for item in self.limits.get(name, ()):
-                retry_after = await self._retry_after(item, name, client)
+                retry_after = await self._retry_after(item, (self.namespace, name, *who))
                 if retry_after is not None:
-                    await _refuse_too_many(scope, send, name, item, retry_after)
+                    await _refuse_too_many(scope, send, name, item, retry_after, principal.anonymous)
                     return
         await self.app(scope, receive, send)
 
-    async def _retry_after(self, item: limits.RateLimitItem, name: str, client: str) -> int | None:
+    async def _retry_after(self, item: limits.RateLimitItem, keys: tuple[str, ...]) -> int | None:
         """Count the hit; None when it is within the limit, else the seconds to wait."""
-        keys = (self.namespace, name, client)
-        if self.limiter is not self.local and time.monotonic() < self._store_retry_at:
+        if self.limiter is self.local or time.monotonic() < self._store_retry_at:
             return await self._hit(self.local, item, keys)
         try:
             return await asyncio.wait_for(self._hit(self.limiter, item, keys), self.store_timeout)
         except Exception as error:  # the shared store is down or slow: judge in this process
-            if self.limiter is self.local:
-                raise
             now = time.monotonic()
             self._store_retry_at = now + self.store_retry_seconds
             if now >= self._next_store_warning:
@@ -339,7 +364,7 @@ class AnonymousRateLimits:
 
     @staticmethod
     async def _hit(
-        limiter: MovingWindowRateLimiter, item: limits.RateLimitItem, keys: tuple[str, ...]
+        limiter: SlidingWindowCounterRateLimiter, item: limits.RateLimitItem, keys: tuple[str, ...]
     ) -> int | None:
         if await limiter.hit(item, *keys):
             return None
@@ -347,13 +372,21 @@ class AnonymousRateLimits:
         return max(1, math.ceil(stats.reset_time - time.time()))
 
 
+def _by_method(routes: Sequence[tuple[BaseRoute, str]]) -> dict[str, list[tuple[BaseRoute, str]]]:
+    """The limited routes per HTTP method, so a request is matched only against its method's."""
+    grouped: dict[str, list[tuple[BaseRoute, str]]] = {}
+    for route, name in routes:
+        for method in getattr(route, "methods", None) or ():
+            grouped.setdefault(method, []).append((route, name))
+    return grouped
+
+
 async def _refuse_too_many(
-    scope: Scope, send: Send, name: str, item: limits.RateLimitItem, retry: int
+    scope: Scope, send: Send, name: str, item: limits.RateLimitItem, retry: int, anonymous: bool
 ) -> None:
-    detail = (
-        f"Anonymous {name.replace('_', '-')} requests from your address are limited to "
-        f"{item}; try again in {retry} s or sign in."
-    )
+    whose = "from your address" if anonymous else "with your token"
+    kind = name.replace("_", "-").capitalize()
+    detail = f"{kind} requests {whose} are limited to {item}; try again in {retry} s."
     headers = [(b"retry-after", str(retry).encode())]
     await send_problem(scope, send, 429, "Too Many Requests", detail, headers=headers)
 

@@ -1,7 +1,6 @@
 """HTTP routes of the actors service: parse, call one service function, map the result."""
 
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -33,6 +32,7 @@ from nzr_actors.settings import ActorsSettings
 from nzr_common.access import anonymous_rate_limit
 from nzr_common.auth import AdminDep, EditorDep, Principal, PrincipalDep, Role
 from nzr_common.contracts.actors import ActorKind, ResourceKind, Sector
+from nzr_common.params import QueryDate
 from nzr_common.runtime import OutboxDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/actors", tags=["actors"])
@@ -349,7 +349,7 @@ async def list_cooperations(
     _: EditorDep,
     actor_id: str | None = None,
     type: CooperationType | None = None,
-    active_on: date | None = None,
+    active_on: QueryDate | None = None,
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> CooperationPage:
@@ -384,7 +384,7 @@ async def network_metrics(
     connection: ReadDep,
     _: EditorDep,
     district: str | None = None,
-    on: date | None = None,
+    on: QueryDate | None = None,
     top: Annotated[int | None, Query(ge=1, le=500)] = None,
 ) -> NetworkMetrics:
     """Density, components, degree and betweenness centrality, isolated actors, cross-sector share."""
@@ -427,7 +427,7 @@ async def export_network(
     _: EditorDep,
     format: Literal["graphml", "gexf", "csv", "json"] = "graphml",
     district: str | None = None,
-    on: date | None = None,
+    on: QueryDate | None = None,
 ) -> Response:
     """The cooperation network as GraphML, GEXF (Gephi), CSV edge list or JSON."""
     body, media_type, extension = await service.export_network(

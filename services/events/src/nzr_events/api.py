@@ -1,6 +1,5 @@
 """HTTP routes of the events service: parse, call one service function, map the result."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -8,6 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 from nzr_common.access import PUBLIC, TOKEN_LINK, anonymous_rate_limit
 from nzr_common.auth import AdminDep, EditorDep, Principal, PrincipalDep, Role
 from nzr_common.contracts.events import AgreementStatus, EventFormat
+from nzr_common.params import Offset, QueryDate
 from nzr_common.problems import ProblemError
 from nzr_common.runtime import OutboxDep, SessionDep
 from nzr_events import service
@@ -86,14 +86,14 @@ async def list_events(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
-    date_from: Annotated[date | None, Query(alias="from", description="First day (Berlin)")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="Last day (Berlin)")] = None,
+    date_from: Annotated[QueryDate | None, Query(alias="from", description="First day (Berlin)")] = None,
+    date_to: Annotated[QueryDate | None, Query(alias="to", description="Last day (Berlin)")] = None,
     district: Annotated[str | None, Query(pattern=r"^\d{8}$")] = None,
     topic: str | None = None,
     format: EventFormat | None = None,
     status: Annotated[list[EventStatus] | None, Query(description="Default: published")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     """Events with filters (date range, district, topic, format); anonymous callers see public ones."""
     statuses = status or ["published"]
@@ -128,8 +128,8 @@ async def list_events(
 async def events_calendar(
     request: Request,
     session: SessionDep,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    date_from: Annotated[QueryDate | None, Query(alias="from")] = None,
+    date_to: Annotated[QueryDate | None, Query(alias="to")] = None,
     district: Annotated[str | None, Query(pattern=r"^\d{8}$")] = None,
     topic: str | None = None,
     format: EventFormat | None = None,
@@ -402,7 +402,7 @@ async def list_agreements(
     event_id: str | None = None,
     status: AgreementStatus | None = None,
     responsible_actor_id: str | None = None,
-    due_before: date | None = None,
+    due_before: QueryDate | None = None,
 ) -> list[AgreementRead]:
     """Agreements to follow up, with their progress."""
     return await service.list_agreements(

@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from nzr_common.access import PUBLIC, anonymous_rate_limit
 from nzr_common.auth import Principal, PrincipalDep, Role, require
+from nzr_common.params import Offset, QueryDate
 from nzr_common.problems import InvalidParam, ProblemError
 from nzr_common.runtime import OutboxDep, SessionDep
 from nzr_funding import service
@@ -72,12 +73,12 @@ class SearchParams(BaseModel):
     topic: list[str] = []
     state: list[str] = Field([], description="open, upcoming, closed, unknown")
     open_now: bool = False
-    deadline_before: date | None = None
+    deadline_before: QueryDate | None = None
     amount_min: float | None = Field(None, ge=0)
     amount_max: float | None = Field(None, ge=0)
-    as_of: date | None = Field(None, description="Day the deadline state refers to (default: today)")
+    as_of: QueryDate | None = Field(None, description="Day the deadline state refers to (default: today)")
     limit: int = Field(20, ge=1, le=100)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
     def query(self) -> SearchQuery:
         return SearchQuery.model_validate(self.model_dump(exclude={"as_of", "limit", "offset"}))
@@ -196,7 +197,7 @@ async def search_programmes(
     dependencies=[PUBLIC],
 )
 async def get_programme(
-    programme_id: str, request: Request, catalogue: CatalogueDep, as_of: date | None = None
+    programme_id: str, request: Request, catalogue: CatalogueDep, as_of: QueryDate | None = None
 ) -> ProgrammeRead:
     """One programme with its sources and the deadline state as of a day."""
     return await service.get_programme(
@@ -367,7 +368,7 @@ async def match_programmes(
 
 @router.post("/deadline-watch", response_model=DeadlineWatchReport, operation_id="run_deadline_watch")
 async def run_deadline_watch(
-    request: Request, catalogue: CatalogueDep, _: WatchDep, as_of: date | None = None
+    request: Request, catalogue: CatalogueDep, _: WatchDep, as_of: QueryDate | None = None
 ) -> DeadlineWatchReport:
     """Announce approaching deadlines now (the watch also runs periodically)."""
     runtime = request.app.state.runtime

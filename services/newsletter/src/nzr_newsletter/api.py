@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from nzr_common.access import DEVELOPMENT_ONLY, PUBLIC, TOKEN_LINK, anonymous_rate_limit, webhook
 from nzr_common.auth import AdminDep, EditorDep, PrincipalDep, Role
+from nzr_common.params import Offset
 from nzr_common.problems import ProblemError
 from nzr_common.runtime import SessionDep
 from nzr_newsletter import delivery, digests, dsn, service
@@ -90,7 +91,7 @@ async def update_list(list_id: str, body: ListUpdate, session: SessionDep, _: Ed
     status_code=202,
     response_model=SubscribeAccepted,
     operation_id="request_subscription",
-    dependencies=[PUBLIC, anonymous_rate_limit("sign_up")],
+    dependencies=[PUBLIC, anonymous_rate_limit("subscription")],
 )
 async def request_subscription(
     body: SubscribeRequest, session: SessionDep, deps: DepsDep
@@ -239,7 +240,7 @@ async def list_subscribers(
     list_id: str | None = None,
     status: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: Annotated[Offset, Query()] = 0,
 ) -> SubscriberPage:
     """Subscribers with their subscriptions and consent proof (admin: personal data)."""
     return await service.list_subscribers(

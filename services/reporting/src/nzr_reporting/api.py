@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 
 from nzr_common.access import PUBLIC, AccessKind, AccessPolicy, with_policy
 from nzr_common.auth import EditorDep, PrincipalDep, Role
+from nzr_common.params import QueryDate, QueryMonth
 from nzr_common.problems import InvalidParam, ProblemError
 from nzr_common.regions import DISTRICTS_SOURCE, load_districts
 from nzr_common.runtime import OutboxDep, Runtime, SessionDep
@@ -38,12 +39,12 @@ RegionsQuery = Annotated[
     list[str] | None,
     Query(alias="region", description="State mode: the regions to compare (default: every known region)"),
 ]
-AsOfQuery = Annotated[date | None, Query(description="Stichtag (default: today)")]
+AsOfQuery = Annotated[QueryDate | None, Query(description="Stichtag (default: today)")]
 BreakdownQuery = Annotated[
     str | None, Query(alias="by", description="district, kind, sector, topic, format or status")
 ]
-FromQuery = Annotated[str | None, Query(alias="from", description="First month, YYYY-MM")]
-ToQuery = Annotated[str | None, Query(alias="to", description="Last month, YYYY-MM")]
+FromQuery = Annotated[QueryMonth | None, Query(alias="from", description="First month, YYYY-MM")]
+ToQuery = Annotated[QueryMonth | None, Query(alias="to", description="Last month, YYYY-MM")]
 
 
 def _runtime(request: Request) -> Runtime:

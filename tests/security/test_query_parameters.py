@@ -1,0 +1,73 @@
+"""Every date, month and offset in a query is bounded (``nzr_common.params``): a value outside the
+sane range is refused with 422 problem+json naming the parameter, never answered with 500."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from nzr_common.auth import issue_token
+from nzr_common.params import EARLIEST_DAY, MAX_OFFSET, latest_day
+from nzr_common.settings import DEVELOPMENT_SECRET
+
+from .conftest import started
+
+TOO_FAR = f"{latest_day().year + 1}-01-01"
+HUGE = str(10**18)
+
+# (service, method, path, parameter as named in the problem, role of the caller or None)
+OUT_OF_RANGE = [
+    ("actors", "GET", "/api/v1/cooperations?active_on=0001-01-01", "active_on", "editor"),
+    ("actors", "GET", f"/api/v1/network/metrics?on={TOO_FAR}", "on", "editor"),
+    ("actors", "GET", "/api/v1/network/export?on=1989-12-31", "on", "editor"),
+    ("events", "GET", "/api/v1/events?from=0001-01-01", "from", None),
+    ("events", "GET", "/api/v1/events?to=9999-12-31", "to", None),
+    ("events", "GET", f"/api/v1/events?offset={HUGE}", "offset", None),
+    ("events", "GET", "/api/v1/events?offset=-1", "offset", None),
+    ("events", "GET", "/api/v1/events.ics?from=0001-01-01", "from", None),
+    ("events", "GET", "/api/v1/agreements?due_before=0001-01-01", "due_before", None),
+    ("funding", "GET", "/api/v1/funding/programs?as_of=0001-01-01", "as_of", None),
+    ("funding", "GET", f"/api/v1/funding/programs?deadline_before={TOO_FAR}", "deadline_before", None),
+    ("funding", "GET", f"/api/v1/funding/programs?offset={MAX_OFFSET + 1}", "offset", None),
+    ("funding", "GET", "/api/v1/funding/programs/any?as_of=0001-01-01", "as_of", None),
+    ("funding", "POST", "/api/v1/funding/deadline-watch?as_of=0001-01-01", "as_of", "admin"),
+    ("newsletter", "GET", f"/api/v1/newsletter/subscribers?offset={HUGE}", "offset", "admin"),
+    ("reporting", "GET", "/api/v1/reports/indicators?as_of=0001-01-01", "as_of", None),
+    ("reporting", "GET", "/api/v1/reports/overview/goals?as_of=1900-01-01", "as_of", "editor"),
+    ("reporting", "GET", "/api/v1/reports/indicators/{indicator}/series?from=0001-01", "from", None),
+    ("reporting", "GET", "/api/v1/reports/indicators/{indicator}/series?to=9999-12", "to", None),
+    ("reporting", "GET", "/api/v1/reports/indicators/{indicator}/series?to=2026-13", "to", None),
+]
+
+
+@pytest.mark.parametrize("service", sorted({case[0] for case in OUT_OF_RANGE}))
+async def test_out_of_range_query_values_are_refused_naming_the_parameter(service, nats_url):
+    async with started(service, nats_url) as running:
+        region = running.runtime.settings.region
+        indicator = ""
+        if service == "reporting":
+            definitions = await running.client.get("/api/v1/reports/indicators/definitions")
+            indicator = definitions.json()[0]["id"]
+        answers = {}
+        for _, method, path, parameter, role in (case for case in OUT_OF_RANGE if case[0] == service):
+            headers = {}
+            if role:
+                token = issue_token(DEVELOPMENT_SECRET, region=region, roles=[role])
+                headers["Authorization"] = f"Bearer {token}"
+            url = path.format(indicator=indicator)
+            answers[url] = (parameter, await running.client.request(method, url, headers=headers))
+    for url, (parameter, response) in answers.items():
+        assert response.status_code == 422, (url, response.status_code, response.text)
+        assert response.headers["content-type"] == "application/problem+json", url
+        assert [p["name"] for p in response.json()["invalid_params"]] == [parameter], url
+
+
+async def test_dates_at_the_edges_of_the_range_are_accepted(nats_url):
+    async with started("events", nats_url) as running:
+        earliest = await running.client.get(f"/api/v1/events?from={EARLIEST_DAY.isoformat()}")
+        latest = await running.client.get(f"/api/v1/events?to={latest_day().isoformat()}")
+        today = await running.client.get(
+            f"/api/v1/events?from={date.today().isoformat()}&offset={MAX_OFFSET}"
+        )
+    assert [earliest.status_code, latest.status_code, today.status_code] == [200, 200, 200]
