@@ -21,11 +21,8 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp
-<<<<<<< HEAD
 from tenacity import AsyncRetrying
-=======
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
->>>>>>> h/public-surface
 
 from nzr_common.access import OPS, api_routes, document_access, route_access, undeclared_routes
 from nzr_common.auth import AdminDep, TokenVerifier
