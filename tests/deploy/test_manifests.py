@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import functools
+import ipaddress
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,18 +43,32 @@ PREFIXES = {
     "/api/v1/funding": "funding",
     "/api/v1/reports": "reporting",
 }
-REGIONS = ("leipzig", "erzgebirge")
+REGIONS = ("leipzig", "erzgebirge", "goerlitz")
 STATE_SERVICES = ("funding", "reporting")
 # overlay -> (namespace, REGION, MODE, services)
 OVERLAYS = {
     "region-leipzig": ("nzr-leipzig", "leipzig", "region", tuple(SERVICES)),
     "region-erzgebirge": ("nzr-erzgebirge", "erzgebirge", "region", tuple(SERVICES)),
+    "region-goerlitz": ("nzr-goerlitz", "goerlitz", "region", tuple(SERVICES)),
     "state": ("nzr-state", "state", "state", STATE_SERVICES),
 }
 COMPOSE_HOST_PORTS = {
     "leipzig": {svc: 8101 + i for i, svc in enumerate(SERVICES)},
     "erzgebirge": {svc: 8201 + i for i, svc in enumerate(SERVICES)},
+    "goerlitz": {svc: 8401 + i for i, svc in enumerate(SERVICES)},
     "state": {"funding": 8304, "reporting": 8305},
+}
+# The regions of the Kubernetes and compose deployments (the hub's provisioning reads it).
+DEPLOY_REGIONS_FILE = K8S / "components" / "nats-provision" / "regions.toml"
+# Labels of the NATS pods of the official Helm chart, release `nats` (rendered by Helm, not here).
+NATS_POD_LABELS = {
+    "app.kubernetes.io/name": "nats",
+    "app.kubernetes.io/instance": "nats",
+    "app.kubernetes.io/component": "nats",
+}
+PROVISION_HOOKS = {
+    "argocd.argoproj.io/hook": "PreSync",
+    "helm.sh/hook": "pre-install,pre-upgrade",
 }
 # Oldest Kubernetes minor we still target, and the newest schemas bundled with the package.
 K8S_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
@@ -102,6 +118,10 @@ def pod_containers(workload: dict[str, Any]) -> list[dict[str, Any]]:
     return spec.get("initContainers", []) + spec["containers"]
 
 
+def migration_jobs(docs: tuple[dict[str, Any], ...]) -> dict[str, dict[str, Any]]:
+    return {name: job for name, job in by_kind(docs, "Job").items() if name.endswith("-migrate")}
+
+
 def env_map(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["name"]: e for e in container.get("env", [])}
 
@@ -145,7 +165,7 @@ def test_overlay_has_its_namespace_region_mode_and_services(overlay: str) -> Non
 
     assert set(by_kind(docs, "Deployment")) == set(services)
     assert set(by_kind(docs, "Service")) == set(services)
-    assert set(by_kind(docs, "Job")) == {f"{svc}-migrate" for svc in services}
+    assert set(by_kind(docs, "Job")) == {f"{svc}-migrate" for svc in services} | {"nats-provision"}
     assert not by_kind(docs, "Secret"), "overlays must not contain Secrets (ops create nzr-secrets)"
 
     for name, deployment in by_kind(docs, "Deployment").items():
@@ -158,6 +178,13 @@ def test_overlay_has_its_namespace_region_mode_and_services(overlay: str) -> Non
         assert env["ENVIRONMENT"] == "production"
         assert env["HOST"] == "0.0.0.0", "the services listen on 127.0.0.1 unless HOST is set"
         assert env["NATS_URL"].startswith("nats://")
+        assert env["NATS_USER"] == "nzr"
+        ref = env_map(container)["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert (ref["name"], ref["key"]) == ("nzr-secrets", "NATS_PASSWORD")
+        assert "FORWARDED_ALLOW_IPS" not in env, "trust only the ingress (TRUSTED_PROXIES), not *"
+        assert env["TRUSTED_PROXIES"] and "*" not in env["TRUSTED_PROXIES"]
+        for proxy in env["TRUSTED_PROXIES"].split(","):
+            ipaddress.ip_network(proxy.strip())
         assert env["CORS_ORIGINS"]
         assert container["image"].startswith(f"nzr-{name}:")
         assert container["command"] == ["python", "-m", f"nzr_{name}", "serve"]
@@ -234,7 +261,7 @@ def test_every_deployment_has_probes_limits_and_a_locked_down_container(overlay:
 def test_every_migration_job_runs_migrate_with_the_same_settings(overlay: str) -> None:
     docs = render(f"overlays/{overlay}")
     deployments = by_kind(docs, "Deployment")
-    for name, job in by_kind(docs, "Job").items():
+    for name, job in migration_jobs(docs).items():
         service = name.removesuffix("-migrate")
         assert_hardened(job)
         assert job["spec"]["template"]["spec"]["restartPolicy"] in {"Never", "OnFailure"}
@@ -243,14 +270,15 @@ def test_every_migration_job_runs_migrate_with_the_same_settings(overlay: str) -
         assert container["command"] == ["python", "-m", f"nzr_{service}", "migrate"]
         assert container["image"] == app["image"]
         assert container["envFrom"] == app["envFrom"]
-        assert container["env"] == app["env"]
+        # the same settings, without NATS credentials: a migration touches only its database
+        assert container["env"] == [e for e in app["env"] if e["name"] != "NATS_PASSWORD"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_secrets_come_from_nzr_secrets(overlay: str) -> None:
     docs = render(f"overlays/{overlay}")
-    for kind in ("Deployment", "Job"):
-        for name, workload in by_kind(docs, kind).items():
+    for kind, workloads in (("Deployment", by_kind(docs, "Deployment")), ("Job", migration_jobs(docs))):
+        for name, workload in workloads.items():
             service = name.removesuffix("-migrate")
             for container in pod_containers(workload):
                 env = env_map(container)
@@ -318,7 +346,8 @@ def test_compose_runs_the_same_services_and_ports_as_kubernetes() -> None:
             assert app["command"] == ["python", "-m", f"nzr_{svc}", "serve"]
             assert app["build"]["dockerfile"] == f"services/{svc}/Dockerfile"
             assert app["image"].startswith(f"nzr-{svc}:")
-    nzr_services = {n for n, s in services.items() if str(s.get("image", "")).startswith("nzr-")}
+    service_images = tuple(f"nzr-{svc}:" for svc in SERVICES)
+    nzr_services = {n for n, s in services.items() if str(s.get("image", "")).startswith(service_images)}
     assert nzr_services == expected_names
 
 
@@ -344,50 +373,265 @@ def test_compose_services_use_their_own_database_and_nats(prefix: str) -> None:
         assert migrate["command"] == ["python", "-m", f"nzr_{svc}", "migrate"]
         assert migrate["image"] == app["image"]
         assert app["depends_on"][f"{prefix}-{svc}-migrate"] == {"condition": "service_completed_successfully"}
-        assert f"{prefix}-nats" in app["depends_on"]
+        assert app["depends_on"][f"{prefix}-nats"] == {"condition": "service_healthy"}
+        # the node's streams exist before the service starts
+        done = {"condition": "service_completed_successfully"}
+        assert app["depends_on"][f"{prefix}-nats-provision"] == done
+        # NATS credentials only from the secrets volume, and only the node's own
+        assert {"NATS_USER", "NATS_PASSWORD"}.isdisjoint(compose_env(app))
+        assert secrets_mounts(app) == {"/run/nzr-secrets": f"clients/{compose_node(prefix)}"}
+        assert app["entrypoint"] == compose()["x-with-nats-secrets"]
         assert migrate["depends_on"][f"{prefix}-postgres"] == {"condition": "service_healthy"}
     assert services[f"{prefix}-postgres"]["image"] == "postgres:16"
 
 
-def nats_conf(compose_service: str) -> str:
-    volumes = compose()["services"][compose_service]["volumes"]
-    (mount,) = [v for v in volumes if str(v).startswith("./deploy/nats/")]
-    source = REPO / mount.split(":")[0]
-    assert source.exists(), source
-    return source.read_text()
+def compose_node(prefix: str) -> str:
+    """The NATS node of a compose prefix: ``hub`` for the state, else the region id."""
+    return "hub" if prefix == "state" else prefix
 
 
-def test_compose_nats_hub_and_leaf_nodes_have_their_own_jetstream_domains() -> None:
+def secrets_mounts(service: dict[str, Any]) -> dict[str, str]:
+    """target -> subpath of every mount of the volume nats-secrets."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict) and volume.get("source") == "nats-secrets":
+            assert volume.get("read_only") is True, volume
+            mounts[volume["target"]] = volume["volume"]["subpath"]
+    return mounts
+
+
+def compose_regions() -> list[str]:
+    return [entry["id"] for entry in read_regions_file(DEPLOY_REGIONS_FILE)]
+
+
+def read_regions_file(path: Path) -> list[dict[str, Any]]:
+    return tomllib.loads(path.read_text(encoding="utf-8"))["regions"]
+
+
+def test_compose_generates_nats_secrets_before_any_nats_server_starts() -> None:
     services = compose()["services"]
-    for name in ("state-nats", *(f"{r}-nats" for r in REGIONS)):
-        # External stream sources across JetStream domains; the project tests against 2.14 and newer.
-        image, tag = services[name]["image"].split(":")
-        assert image == "nats"
-        assert tuple(int(p) for p in tag.split("-")[0].split(".")[:2]) >= (2, 14)
-    hub = nats_conf("state-nats")
-    assert re.search(r"jetstream\s*\{[^}]*domain:\s*state\b", hub)
-    assert re.search(r"leafnodes\s*\{[^}]*port:\s*7422[^}]*no_advertise:\s*true", hub)
-    for region in REGIONS:
-        leaf = nats_conf(f"{region}-nats")
-        assert re.search(rf"jetstream\s*\{{[^}}]*domain:\s*{region}\b", leaf), region
-        assert "nats-leaf://state-nats:7422" in leaf
-        assert 'deny_exports: ["nzr.*.priv.>"]' in leaf, "personal data must not cross the leaf link"
+    init = services["nats-secrets"]
+    assert init["image"].startswith("nzr-cli:")
+    assert init["build"]["dockerfile"] == "deploy/images/nzr-cli/Dockerfile"
+    assert init["restart"] == "no"
+    assert init["read_only"] is True and init["cap_drop"] == ["ALL"]
+    mounts = {str(v).split(":")[1]: str(v).split(":")[0] for v in init["volumes"]}
+    assert mounts["/secrets"] == "nats-secrets"
+    script = REPO / mounts["/nzr/nats-secrets.sh"]
+    assert init["entrypoint"] == ["/bin/sh", "/nzr/nats-secrets.sh"]
+    assert (REPO / mounts["/etc/nzr/regions.toml"]) == DEPLOY_REGIONS_FILE
+    text = script.read_text()
+    # the contract's CLI: dev credentials into the volume when missing, configs from the list
+    assert "nzr topology dev-secrets --out" in text
+    assert "nzr topology render --out" in text and "--tls-dir /etc/nats/leaf-tls" in text
+    result = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "nats-secrets" in compose()["volumes"]
 
 
-def test_nats_helm_values_enable_jetstream_domains_and_the_leaf_link() -> None:
-    hub = yaml.safe_load((DEPLOY / "nats" / "helm-values-hub.yaml").read_text())["config"]
-    region = yaml.safe_load((DEPLOY / "nats" / "helm-values-region.yaml").read_text())["config"]
-    for values in (hub, region):
-        assert values["jetstream"]["enabled"] is True
-        assert values["jetstream"]["fileStore"]["enabled"] is True
-        assert values["jetstream"]["fileStore"]["pvc"]["enabled"] is True
-    assert hub["jetstream"]["merge"]["domain"] == "state"
-    assert hub["leafnodes"]["enabled"] is True
-    assert hub["leafnodes"]["merge"]["no_advertise"] is True
-    assert region["jetstream"]["merge"]["domain"] not in {"", "state", None}
-    (remote,) = region["merge"]["leafnodes"]["remotes"]
+@pytest.mark.parametrize("prefix", [*REGIONS, "state"])
+def test_compose_nats_servers_authenticate_with_their_own_secrets_and_leaf_tls(prefix: str) -> None:
+    services = compose()["services"]
+    node = compose_node(prefix)
+    nats = services[f"{prefix}-nats"]
+    image, tag = nats["image"].split(":")
+    assert image == "nats"  # durable stream sources need 2.14+; the design is verified on 2.15
+    assert tuple(int(p) for p in tag.split("-")[0].split(".")[:2]) >= (2, 15)
+    assert nats["depends_on"]["nats-secrets"] == {"condition": "service_completed_successfully"}
+    conf = "hub.conf" if node == "hub" else f"leaf-{node}.conf"
+    assert nats["command"] == ["nats-server", "--config", f"/etc/nats/conf/{conf}"]
+    assert nats["entrypoint"] == compose()["x-with-nats-secrets"]
+    assert secrets_mounts(nats) == {
+        "/etc/nats/conf": "conf",
+        "/run/nzr-secrets": node,
+        # the contract's TLS directory (nzr topology render --tls-dir), this node's certificates
+        "/etc/nats/leaf-tls": f"{node}/tls",
+    }
+    assert "nc" in nats["healthcheck"]["test"]
+    if node == "hub":
+        assert "nats-hub" in nats["networks"]["default"]["aliases"]
+
+
+@pytest.mark.parametrize("prefix", [*REGIONS, "state"])
+def test_compose_provisions_each_node_before_its_services(prefix: str) -> None:
+    services = compose()["services"]
+    node = compose_node(prefix)
+    provision = services[f"{prefix}-nats-provision"]
+    command = provision["command"]
+    assert command[:3] == ["nzr", "topology", "provision"]
+    assert command[command.index("--node") + 1] == node
+    assert command[command.index("--nats-url") + 1] == f"nats://{prefix}-nats:4222"
+    assert command[command.index("--regions-file") + 1] == "/etc/nzr/regions.toml"
+    assert provision["restart"] == "no"
+    assert provision["depends_on"][f"{prefix}-nats"] == {"condition": "service_healthy"}
+    assert secrets_mounts(provision) == {"/run/nzr-secrets": f"clients/{node}"}
+    dependants = {
+        name
+        for name, service in services.items()
+        if service.get("depends_on", {}).get(f"{prefix}-nats-provision")
+        == {"condition": "service_completed_successfully"}
+    }
+    svcs = STATE_SERVICES if prefix == "state" else tuple(SERVICES)
+    assert dependants == {f"{prefix}-{svc}" for svc in svcs}
+
+
+def test_compose_runs_every_region_of_the_deployment_list() -> None:
+    services = compose()["services"]
+    compose_prefixes = {name.removesuffix("-nats") for name in services if name.endswith("-nats")}
+    assert compose_prefixes == {"state", *compose_regions()}
+    assert set(REGIONS) == set(compose_regions())
+
+
+def test_the_deployment_region_list_extends_the_run_regions_list() -> None:
+    run_regions = {e["id"]: e for e in read_regions_file(DEPLOY / "regions.toml")}
+    deployment = {e["id"]: e for e in read_regions_file(DEPLOY_REGIONS_FILE)}
+    assert run_regions.keys() <= deployment.keys()
+    for region, entry in run_regions.items():
+        assert deployment[region]["districts"] == entry["districts"], region
+    for region, entry in deployment.items():
+        overlay = f"region-{region}"
+        assert overlay in OVERLAYS, f"{overlay} is in the deployment list but has no overlay"
+        docs = render(f"overlays/{overlay}")
+        (config,) = [c for n, c in by_kind(docs, "ConfigMap").items() if n.startswith("nzr-config")]
+        assert config["data"]["REGION_DISTRICTS"].split(",") == entry["districts"]
+        env = compose_env(compose()["services"][f"{region}-actors"])
+        assert env["REGION_DISTRICTS"].split(",") == entry["districts"]
+
+
+def helm_values(node: str) -> dict[str, Any]:
+    return yaml.safe_load((DEPLOY / "nats" / f"helm-values-{node}.yaml").read_text())
+
+
+def env_secret_refs(values: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    refs = {}
+    for name, value in values["container"]["env"].items():
+        assert isinstance(value, dict), f"{name} must come from a Secret, not a literal"
+        ref = value["valueFrom"]["secretKeyRef"]
+        refs[name] = (ref["name"], ref["key"])
+    return refs
+
+
+def variable(value: str) -> str:
+    """``<< $NAME >>`` (unquoted by the chart: a nats-server environment variable) -> NAME."""
+    match = re.fullmatch(r"<<\s*\$([A-Z0-9_]+)\s*>>", value)
+    assert match, f"{value!r} is not a << $VARIABLE >> reference"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("node", ["hub", "region"])
+def test_nats_helm_values_run_a_three_node_jetstream_cluster_spread_and_protected(node: str) -> None:
+    values = helm_values(node)
+    config = values["config"]
+    assert config["cluster"]["enabled"] is True and config["cluster"]["replicas"] == 3
+    assert config["jetstream"]["enabled"] is True
+    assert config["jetstream"]["fileStore"]["enabled"] is True
+    assert config["jetstream"]["fileStore"]["pvc"]["enabled"] is True
+    assert config["jetstream"]["memoryStore"]["enabled"] is False
+    spread = values["podTemplate"]["topologySpreadConstraints"]
+    assert spread["kubernetes.io/hostname"]["whenUnsatisfiable"] == "DoNotSchedule"
+    assert "topology.kubernetes.io/zone" in spread
+    assert values["podDisruptionBudget"]["enabled"] is True
+    assert values["natsBox"]["enabled"] is False
+
+
+def test_hub_helm_values_hold_the_isolation_accounts_and_mutual_tls() -> None:
+    values = helm_values("hub")
+    config = values["config"]
+    assert config["jetstream"]["merge"]["domain"] == "state"
+    leaf = config["leafnodes"]
+    assert leaf["enabled"] is True and leaf["port"] == 7422
+    assert leaf["merge"]["no_advertise"] is True
+    tls = leaf["tls"]
+    assert tls["enabled"] is True and tls["secretName"] == "nats-leaf-tls"
+    assert tls["dir"] == "/etc/nats/leaf-tls"
+    assert tls["merge"]["verify"] is True
+    assert tls["merge"]["ca_file"] == "/etc/nats/leaf-tls/ca.crt"
+
+    merge = config["merge"]
+    assert merge["system_account"] == "SYS"
+    accounts = merge["accounts"]
+    regions = compose_regions()
+    upper = {r: r.upper().replace("-", "_") for r in regions}
+    assert set(accounts) == {"SYS", "STATE", *upper.values()}
+    (state_user,) = accounts["STATE"]["users"]
+    assert state_user["user"] == "nzr" and variable(state_user["password"]) == "NZR_STATE_PASSWORD"
+    assert accounts["STATE"]["jetstream"] == "enabled"
+    state_imports = accounts["STATE"]["imports"]
+    for region, account in upper.items():
+        entry = accounts[account]
+        assert "jetstream" not in entry, "a region's hub account holds nothing but its leaf user"
+        ((user_key, user_value),) = entry["users"][0].items()
+        assert user_key == "nkey" and variable(user_value) == f"NZR_LEAF_NKEY_{account}"
+        # exactly what durable sourcing needs, nothing of the region's JetStream API besides
+        exports = {next(iter(e)): set() for e in entry["exports"]}
+        for export in entry["exports"]:
+            (kind,) = set(export) - {"accounts"}
+            exports[kind].add(export[kind])
+            assert export["accounts"] == ["STATE"]
+        assert exports == {
+            "service": {
+                f"$JS.{region}.API.CONSUMER.RESET.NZR_{account}.to-state",
+                f"$JS.FC.NZR_{account}.>",
+            },
+            "stream": {f"src.to-state.{region}.>"},
+        }
+        reset = f"$JS.{region}.API.CONSUMER.RESET.NZR_{account}.to-state"
+        assert {"service": {"account": account, "subject": reset}} in state_imports
+        assert {"stream": {"account": account, "subject": f"src.to-state.{region}.>"}} in state_imports
+        imported = {next(iter(i.values()))["subject"] for i in entry["imports"]}
+        assert imported == {
+            f"$JS.API.CONSUMER.RESET.NZR_STATE.to-{region}",
+            "$JS.FC.NZR_STATE.>",
+            f"src.to-{region}.state.>",
+        }
+    # each region may reset and receive only its own catalogue consumer
+    for export in accounts["STATE"]["exports"]:
+        subject = export.get("service") or export["stream"]
+        for region, account in upper.items():
+            if f"to-{region}" in subject.split(".")[-1] or f"src.to-{region}." in subject:
+                assert export["accounts"] == [account], export
+
+    refs = env_secret_refs(values)
+    assert refs["NZR_STATE_PASSWORD"] == ("nzr-secrets", "NATS_PASSWORD")
+    assert refs["NZR_SYS_PASSWORD"] == ("nats-secrets", "NZR_SYS_PASSWORD")
+    for account in upper.values():
+        assert refs[f"NZR_LEAF_NKEY_{account}"] == ("nats-secrets", f"NZR_LEAF_NKEY_{account}")
+
+
+def test_region_helm_values_bind_services_and_the_leaf_link_to_app_over_mutual_tls() -> None:
+    values = helm_values("region")
+    config = values["config"]
+    assert config["jetstream"]["merge"]["domain"] not in {"", "state", None}
+    assert config["serverNamePrefix"] == f"{config['jetstream']['merge']['domain']}-"
+    assert config.get("leafnodes", {}).get("enabled") is not True, "a region does not listen for leaves"
+    merge = config["merge"]
+    assert merge["system_account"] == "SYS"
+    assert set(merge["accounts"]) == {"SYS", "APP"}
+    app = merge["accounts"]["APP"]
+    assert app["jetstream"] == "enabled"
+    (user,) = app["users"]
+    assert user["user"] == "nzr" and variable(user["password"]) == "NZR_APP_PASSWORD"
+    (remote,) = merge["leafnodes"]["remotes"]
     assert all(url.startswith("nats-leaf://") and url.endswith(":7422") for url in remote["urls"])
+    assert remote["account"] == "APP"
+    assert variable(remote["nkey"]) == "NZR_LEAF_SEED"
+    assert remote["tls"] == {
+        "ca_file": "/etc/nats/leaf-tls/ca.crt",
+        "cert_file": "/etc/nats/leaf-tls/tls.crt",
+        "key_file": "/etc/nats/leaf-tls/tls.key",
+    }
     assert "nzr.*.priv.>" in remote["deny_exports"]
+    # the TLS Secret is mounted where the remote reads it
+    (mount,) = [p["value"] for p in values["container"]["patch"] if p["path"] == "/volumeMounts/-"]
+    (volume,) = [p["value"] for p in values["podTemplate"]["patch"] if p["path"] == "/spec/volumes/-"]
+    assert mount["mountPath"] == "/etc/nats/leaf-tls" and mount["name"] == volume["name"]
+    assert volume["secret"]["secretName"] == "nats-leaf-tls"
+    refs = env_secret_refs(values)
+    assert refs == {
+        "NZR_APP_PASSWORD": ("nzr-secrets", "NATS_PASSWORD"),
+        "NZR_SYS_PASSWORD": ("nats-secrets", "NZR_SYS_PASSWORD"),
+        "NZR_LEAF_SEED": ("nats-secrets", "NZR_LEAF_SEED"),
+    }
 
 
 # --------------------------------------------------------------------------- (d) no committed secret
