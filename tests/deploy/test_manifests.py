@@ -791,3 +791,302 @@ def test_only_the_state_takes_changes_to_the_funding_catalogue(overlay: str) -> 
     prefix = "state" if overlay == "state" else overlay.removeprefix("region-")
     env = compose_env(compose_services[f"{prefix}-funding"])
     assert env.get("CATALOGUE_WRITES", "true") == ("true" if overlay == "state" else "false")
+
+
+def test_the_cli_image_runs_the_topology_commands_as_non_root() -> None:
+    text = (DEPLOY / "images" / "nzr-cli" / "Dockerfile").read_text()
+    stages = [line for line in text.splitlines() if line.startswith("FROM ")]
+    assert len(stages) == 2 and all("-slim" in line for line in stages)
+    assert "USER 10001:10001" in text
+    assert "pip install ./libs/common ./services/funding ./tools/cli" in text
+
+
+# --------------------------------------------------------------------------- (e) NATS secrets
+
+# nkey seeds (S + key type), PEM private keys: never in a deploy file.
+NKEY_SEED = re.compile(r"\bS[UAONCX][A-Z2-7]{56}\b")
+PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+# A NATS password or nkey in a config is an environment reference: `<< $VAR >>` (Helm values,
+# unquoted by the chart) or `$VAR` (nats-server config).
+NATS_SECRET_REFERENCE = re.compile(r"^(<<\s*\$[A-Z0-9_]+\s*>>|\$[A-Z0-9_]+)$")
+
+
+def nats_secret_literals(doc: Any) -> list[str]:
+    found = []
+    for path, _, key, value in walk(doc):
+        if key in {"password", "nkey", "token"} and not isinstance(value, (dict, list)):
+            if not NATS_SECRET_REFERENCE.match(str(value)):
+                found.append(f"{path}.{key}")
+    return found
+
+
+def test_no_nats_secret_is_committed() -> None:
+    problems = []
+    for file in deploy_files():
+        text = file.read_text(errors="replace")
+        rel = file.relative_to(REPO)
+        problems += [f"{rel}: nkey seed" for _ in NKEY_SEED.finditer(text)]
+        problems += [f"{rel}: private key" for _ in PRIVATE_KEY.finditer(text)]
+        if file.suffix in {".yaml", ".yml"}:
+            for doc in yaml.safe_load_all(text):
+                problems += [f"{rel}: {p}" for p in nats_secret_literals(doc)]
+        if file.name.endswith(".example.env"):
+            for match in re.finditer(r"^[ \t]*([A-Z0-9_]+)[ \t]*=[ \t]*(\S+)", text, re.M):
+                problems.append(f"{rel}: {match.group(1)} has a value in a template")
+    # compose: the services' NATS credentials come only from the secrets volume
+    for name, service in compose()["services"].items():
+        env = compose_env(service) if "environment" in service else {}
+        problems += [f"docker-compose.yml {name}: {v}" for v in ("NATS_PASSWORD", "NATS_USER") if v in env]
+    assert not problems, "NATS secrets committed:\n" + "\n".join(problems)
+
+
+def test_the_nats_secret_check_catches_literals() -> None:
+    assert nats_secret_literals({"users": [{"user": "nzr", "password": "hunter2"}]})
+    assert nats_secret_literals(
+        {"users": [{"nkey": "UAG6ZSDVUFWIOQAWWTPUUEXQOG3LUQZEGYSMJNPKBTIIHN6PQGTOQFE3"}]}
+    )
+    assert not nats_secret_literals({"users": [{"user": "nzr", "password": "<< $NZR_APP_PASSWORD >>"}]})
+    assert NKEY_SEED.search("nkey: SUAIOXRGKLMEAG542UOA46R2M4GMIFKEL45YMK54VF4OZSGRKKGKTMY2JI")
+    assert PRIVATE_KEY.search("-----BEGIN EC PRIVATE KEY-----")
+
+
+# --------------------------------------------------------------------------- (f) cluster hardening
+
+
+def pods(docs: tuple[dict[str, Any], ...]) -> dict[str, dict[str, str]]:
+    """name -> pod labels of every workload of the overlay, plus the NATS chart's pods."""
+    found = {
+        f"{d['kind']}/{d['metadata']['name']}": d["spec"]["template"]["metadata"]["labels"]
+        for d in docs
+        if d["kind"] in {"Deployment", "Job"}
+    }
+    found["StatefulSet/nats"] = NATS_POD_LABELS
+    return found
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Kubernetes label-selector semantics (matchLabels and matchExpressions)."""
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
+        ok = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": labels.get(key) not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[operator]
+        if not ok:
+            return False
+    return True
+
+
+def port_names(docs: tuple[dict[str, Any], ...], labels: dict[str, str]) -> dict[str, int]:
+    names = {}
+    for d in docs:
+        if d["kind"] in {"Deployment", "Job"} and d["spec"]["template"]["metadata"]["labels"] == labels:
+            for container in d["spec"]["template"]["spec"]["containers"]:
+                names |= {p["name"]: p["containerPort"] for p in container.get("ports", []) if "name" in p}
+    return names
+
+
+def peer_matches(peer: dict[str, Any], namespace: dict[str, str], labels: dict[str, str], own: bool) -> bool:
+    if "ipBlock" in peer:
+        return False
+    if "namespaceSelector" in peer:
+        if not selects(peer["namespaceSelector"], namespace):
+            return False
+    elif not own:
+        return False  # a bare podSelector means this namespace only
+    return selects(peer.get("podSelector", {}), labels)
+
+
+def rule_allows(rule, peers_key, namespace, labels, own, port, names) -> bool:
+    peers = rule.get(peers_key)
+    if peers and not any(peer_matches(p, namespace, labels, own) for p in peers):
+        return False
+    ports = rule.get("ports")
+    return not ports or any(names.get(p["port"], p["port"]) == port for p in ports)
+
+
+def allowed(docs, source: dict[str, str], target: dict[str, str], port: int, *, remote=None) -> bool:
+    """Would the overlay's NetworkPolicies let `source` open a connection to `target`:`port`?
+
+    Both pods are in the overlay's namespace unless `remote` = (namespace labels, "source" or
+    "target") says which side lives elsewhere (its own namespace's policies are not checked).
+    """
+    namespace_doc = next(d for d in docs if d["kind"] == "Namespace")
+    own_namespace = {"kubernetes.io/metadata.name": namespace_doc["metadata"]["name"]}
+    own_namespace |= namespace_doc["metadata"].get("labels", {})
+    policies = list(by_kind(docs, "NetworkPolicy").values())
+
+    def direction(pod, kind, peers_key, peer, peer_namespace, own, names) -> bool:
+        selecting = [
+            p for p in policies if selects(p["spec"]["podSelector"], pod) and kind in p["spec"]["policyTypes"]
+        ]
+        rules = [r for p in selecting for r in p["spec"].get(kind.lower(), [])]
+        return bool(selecting) and any(
+            rule_allows(r, peers_key, peer_namespace, peer, own, port, names) for r in rules
+        )
+
+    names = port_names(docs, target)
+    other_namespace, remote_side = remote or (own_namespace, None)
+    egress = remote_side == "source" or direction(
+        source,
+        "Egress",
+        "to",
+        target,
+        other_namespace if remote_side == "target" else own_namespace,
+        remote_side != "target",
+        names,
+    )
+    ingress = remote_side == "target" or direction(
+        target,
+        "Ingress",
+        "from",
+        source,
+        other_namespace if remote_side == "source" else own_namespace,
+        remote_side != "source",
+        names,
+    )
+    return egress and ingress
+
+
+def workload_labels(docs, kind: str, name: str) -> dict[str, str]:
+    return by_kind(docs, kind)[name]["spec"]["template"]["metadata"]["labels"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_namespace_denies_by_default_and_each_policy_selects_pods(overlay: str) -> None:
+    docs = render(f"overlays/{overlay}")
+    policies = by_kind(docs, "NetworkPolicy")
+    deny = policies["default-deny"]["spec"]
+    assert deny["podSelector"] == {} and set(deny["policyTypes"]) == {"Ingress", "Egress"}
+    assert "ingress" not in deny and "egress" not in deny
+    all_pods = pods(docs)
+    for name, policy in policies.items():
+        spec = policy["spec"]
+        selected = [p for p, labels in all_pods.items() if selects(spec["podSelector"], labels)]
+        assert selected, f"NetworkPolicy/{name} selects no pod"
+        for kind, peers_key in (("ingress", "from"), ("egress", "to")):
+            for rule in spec.get(kind, []):
+                for peer in rule.get(peers_key, []):
+                    if "namespaceSelector" not in peer and "ipBlock" not in peer:
+                        matched = [
+                            p for p, labels in all_pods.items() if selects(peer["podSelector"], labels)
+                        ]
+                        assert matched, f"NetworkPolicy/{name}: peer {peer} matches no pod"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_network_policies_allow_exactly_the_flows_the_services_need(overlay: str) -> None:
+    docs = render(f"overlays/{overlay}")
+    services = OVERLAYS[overlay][3]
+    dns = {"kubernetes.io/metadata.name": "kube-system"}
+    ingress_controller = ({"kubernetes.io/metadata.name": "ingress-nginx"}, "source")
+    provision = workload_labels(docs, "Job", "nats-provision")
+    for svc in services:
+        api = workload_labels(docs, "Deployment", svc)
+        migration = workload_labels(docs, "Job", f"{svc}-migrate")
+        port = SERVICES[svc]
+        assert allowed(docs, {}, api, port, remote=ingress_controller), f"ingress -> {svc}"
+        assert allowed(docs, api, NATS_POD_LABELS, 4222), f"{svc} -> NATS"
+        assert allowed(docs, api, {}, 5432, remote=({}, "target")), f"{svc} -> database"
+        assert allowed(docs, migration, {}, 5432, remote=({}, "target")), f"{svc} migration -> database"
+        assert allowed(docs, api, {"k8s-app": "kube-dns"}, 53, remote=(dns, "target"))
+        # nothing else: not from another namespace, not between services, no NATS for migrations
+        other = ({"kubernetes.io/metadata.name": "nzr-elsewhere"}, "source")
+        assert not allowed(docs, {}, api, port, remote=other), f"other namespace -> {svc}"
+        assert not allowed(docs, provision, api, port), f"provision -> {svc}"
+        assert not allowed(docs, migration, NATS_POD_LABELS, 4222), f"{svc} migration -> NATS"
+        assert not allowed(docs, api, NATS_POD_LABELS, 6222), f"{svc} -> NATS routes"
+        assert not allowed(docs, api, {}, 443, remote=({}, "target")), f"{svc} -> anywhere:443"
+    assert allowed(docs, provision, NATS_POD_LABELS, 4222), "provisioning -> NATS"
+    assert not allowed(docs, provision, {}, 5432, remote=({}, "target")), "provisioning -> database"
+    assert allowed(docs, NATS_POD_LABELS, NATS_POD_LABELS, 6222), "NATS cluster routes"
+    hub = {"kubernetes.io/metadata.name": "nzr-state"}
+    region_namespace = {"kubernetes.io/metadata.name": "nzr-x", "nzr-deployment": "region"}
+    if overlay == "state":
+        assert allowed(docs, NATS_POD_LABELS, NATS_POD_LABELS, 7422, remote=(region_namespace, "source"))
+        stranger = ({"kubernetes.io/metadata.name": "nzr-x"}, "source")
+        assert not allowed(docs, NATS_POD_LABELS, NATS_POD_LABELS, 7422, remote=stranger)
+        assert not allowed(docs, NATS_POD_LABELS, NATS_POD_LABELS, 4222, remote=(region_namespace, "source"))
+    else:
+        assert allowed(docs, NATS_POD_LABELS, NATS_POD_LABELS, 7422, remote=(hub, "target")), "leaf -> hub"
+        assert not allowed(docs, NATS_POD_LABELS, NATS_POD_LABELS, 4222, remote=(hub, "target"))
+        newsletter = workload_labels(docs, "Deployment", "newsletter")
+        assert allowed(docs, newsletter, {}, 587, remote=({}, "target")), "newsletter -> SMTP relay"
+        assert not allowed(
+            docs, workload_labels(docs, "Deployment", "actors"), {}, 587, remote=({}, "target")
+        )
+
+
+def test_the_policy_evaluation_sees_a_missing_rule() -> None:
+    docs = render("overlays/region-leipzig")
+    without_nats = tuple(d for d in docs if d["metadata"]["name"] != "nzr-to-nats")
+    api = workload_labels(docs, "Deployment", "actors")
+    assert allowed(docs, api, NATS_POD_LABELS, 4222)
+    assert not allowed(without_nats, api, NATS_POD_LABELS, 4222)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_deployment_has_a_disruption_budget_and_spreads_over_nodes_and_zones(overlay: str) -> None:
+    docs = render(f"overlays/{overlay}")
+    budgets = by_kind(docs, "PodDisruptionBudget")
+    all_pods = pods(docs)
+    for name, deployment in by_kind(docs, "Deployment").items():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        covering = [b for b in budgets.values() if selects(b["spec"]["selector"], labels)]
+        assert len(covering) == 1, f"Deployment/{name}: {len(covering)} PodDisruptionBudgets"
+        (budget,) = covering
+        assert budget["spec"].get("maxUnavailable") == 1 or budget["spec"].get("minAvailable"), name
+        others = [p for p, lbl in all_pods.items() if selects(budget["spec"]["selector"], lbl)]
+        assert others == [f"Deployment/{name}"], f"the budget of {name} also covers {others}"
+        spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        assert {c["topologyKey"] for c in spread} == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+        for constraint in spread:
+            assert constraint["maxSkew"] == 1
+            assert selects(constraint["labelSelector"], labels), name
+        hpa = by_kind(docs, "HorizontalPodAutoscaler").get(name)
+        if hpa:  # scaled-out services keep one pod through a drain
+            assert deployment["spec"]["replicas"] >= 2 and hpa["spec"]["minReplicas"] >= 2
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_provisioning_job_runs_as_a_hook_before_the_services_roll(overlay: str) -> None:
+    region = OVERLAYS[overlay][1]
+    docs = render(f"overlays/{overlay}")
+    job = by_kind(docs, "Job")["nats-provision"]
+    assert_hardened(job)
+    annotations = job["metadata"]["annotations"]
+    assert PROVISION_HOOKS.items() <= annotations.items()
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["image"].startswith("nzr-cli:")
+    env = env_map(container)
+    (config,) = [c for n, c in by_kind(docs, "ConfigMap").items() if n.startswith("nzr-config")]
+
+    def argument(flag: str) -> str:
+        value = container["command"][container["command"].index(flag) + 1]
+        match = re.fullmatch(r"\$\((\w+)\)", value)
+        return env[match.group(1)]["value"] if match else value
+
+    assert container["command"][:3] == ["nzr", "topology", "provision"]
+    assert argument("--node") == ("hub" if overlay == "state" else region)
+    assert argument("--nats-url") == config["data"]["NATS_URL"]
+    assert argument("--replicas") == "3", "streams are R3 on the 3-node JetStream clusters"
+    assert env["NATS_USER"]["value"] == config["data"]["NATS_USER"]
+    assert env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "nzr-secrets",
+        "key": "NATS_PASSWORD",
+    }
+    # it needs nothing of the same sync but the region list, which is a hook created before it
+    (volume,) = [v for v in job["spec"]["template"]["spec"]["volumes"] if "configMap" in v]
+    regions = by_kind(docs, "ConfigMap")[volume["configMap"]["name"]]
+    assert PROVISION_HOOKS.items() <= regions["metadata"]["annotations"].items()
+    assert int(regions["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(
+        annotations["helm.sh/hook-weight"]
+    )
+    listing = tomllib.loads(regions["data"]["regions.toml"])
+    assert [e["id"] for e in listing["regions"]] == compose_regions()
+    mounted = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert f"{mounted[volume['name']]}/regions.toml" == argument("--regions-file")
