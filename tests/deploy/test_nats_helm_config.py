@@ -1,0 +1,332 @@
+"""The NATS configuration of the Helm values, run by real nats-server processes.
+
+deploy/nats/helm-values-{hub,region}.yaml are turned into nats-server configs the way the
+official chart (nats-io/k8s, chart 1.x) does it: the chart's own blocks (port, monitoring,
+JetStream store and domain, the hub's leafnode listener with its TLS Secret) plus
+``config.merge`` deep-merged over them, as JSON with ``<< $VAR >>`` unquoted into environment
+references. Differences, for one machine: no cluster block (the routes need the StatefulSet's
+DNS names; the accounts are the same on every node), free ports, and the Secrets' mount path
+``/etc/nats/leaf-tls`` and the hub's Service name replaced by a temporary folder and 127.0.0.1.
+
+Secrets come from the environment, as in the pods: passwords, a throwaway CA with hub and leaf
+certificates, one nkey pair per region.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import ipaddress
+import json
+import os
+import re
+import secrets
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from nats.errors import NoServersError
+
+from nzr_common.testing.topology import free_port
+from nzr_common.testing.waiting import eventually
+from nzr_common.topology import nats_server_binary
+
+VALUES = Path(__file__).resolve().parents[2] / "deploy" / "nats"
+TLS_MOUNT = "/etc/nats/leaf-tls"
+HUB_URL_IN_CLUSTER = "nats-leaf://nats.nzr-state.svc.cluster.local:7422"
+REGIONS = ("leipzig", "erzgebirge")
+
+
+# --------------------------------------------------------------------------- the chart, in short
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Helm's ``mergeOverwrite``: maps merge key by key, everything else is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def chart_config(values: dict[str, Any], *, server_name: str, ports: dict[str, int], store_dir: Path) -> str:
+    config = values["config"]
+    conf: dict[str, Any] = {
+        "server_name": server_name,
+        "port": ports["client"],
+        "http_port": ports["monitor"],
+    }
+    jetstream = config["jetstream"]
+    assert jetstream["enabled"] and jetstream["fileStore"]["enabled"]
+    conf["jetstream"] = deep_merge(
+        {"store_dir": str(store_dir), "max_memory_store": 0}, jetstream.get("merge", {})
+    )
+    leafnodes = config.get("leafnodes", {})
+    if leafnodes.get("enabled"):
+        tls = leafnodes["tls"]
+        listener: dict[str, Any] = {"port": ports["leaf"], "no_advertise": True}
+        if tls.get("enabled"):
+            folder = tls["dir"].rstrip("/")
+            chart_tls = {"cert_file": f"{folder}/{tls['cert']}", "key_file": f"{folder}/{tls['key']}"}
+            listener["tls"] = deep_merge(chart_tls, tls.get("merge", {}))
+        conf["leafnodes"] = deep_merge(listener, leafnodes.get("merge", {}))
+    conf = deep_merge(conf, config.get("merge", {}))
+    return re.sub(r'"<<\s+(.*?)\s+>>"', r"\1", json.dumps(conf, indent=2))
+
+
+# --------------------------------------------------------------------------- throwaway secrets
+
+
+def crc16(data: bytes) -> bytes:
+    return binascii.crc_hqx(data, 0).to_bytes(2, "little")
+
+
+def nkey_user_pair() -> tuple[str, str]:
+    """(seed ``SU…``, public key ``U…``) in the nkeys encoding (base32, CRC-16/XMODEM)."""
+    raw = secrets.token_bytes(32)
+    public = ed25519.Ed25519PrivateKey.from_private_bytes(raw).public_key().public_bytes_raw()
+    user, seed = 20 << 3, 18 << 3
+
+    def encode(prefix: bytes, payload: bytes) -> str:
+        return base64.b32encode(prefix + payload + crc16(prefix + payload)).decode().rstrip("=")
+
+    return encode(bytes([seed | user >> 5, (user & 31) << 3]), raw), encode(bytes([user]), public)
+
+
+@dataclass
+class Certificate:
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+
+    def write(self, folder: Path, ca: x509.Certificate) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+        (folder / "tls.crt").write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+        (folder / "tls.key").write_bytes(
+            self.key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        return folder
+
+
+def issue(name: str, issuer: Certificate | None, *, server: bool = False) -> Certificate:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.cert.subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
+    )
+    if issuer is not None:
+        usages = [ExtendedKeyUsageOID.CLIENT_AUTH] + ([ExtendedKeyUsageOID.SERVER_AUTH] if server else [])
+        builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        names = [x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    signer = issuer.key if issuer else key
+    return Certificate(key, builder.sign(signer, hashes.SHA256()))
+
+
+# --------------------------------------------------------------------------- the nodes
+
+
+@dataclass
+class Node:
+    name: str
+    config: Path
+    env: dict[str, str]
+    ports: dict[str, int]
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.ports['client']}"
+
+    @property
+    def log(self) -> Path:
+        return self.config.with_suffix(".log")
+
+    def check(self) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(nats_server_binary()), "-c", str(self.config), "-t"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(nats_server_binary()), "-c", str(self.config)], env=self.env, stdout=log, stderr=log
+            )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def leafz(self) -> list[dict[str, Any]] | None:
+        """The server's leaf connections; None while its monitoring port is not up yet."""
+        try:
+            response = httpx.get(f"http://127.0.0.1:{self.ports['monitor']}/leafz", timeout=5)
+        except httpx.TransportError:
+            return None
+        return response.json().get("leafs") or []
+
+
+def node_ports() -> dict[str, int]:
+    return {"client": free_port(), "monitor": free_port(), "leaf": free_port()}
+
+
+@dataclass
+class Deployment:
+    hub: Node
+    regions: dict[str, Node]
+    passwords: dict[str, str]
+    folder: Path
+
+
+def region_config(folder: Path, region: str, hub: Node, tls: Path) -> tuple[str, dict[str, int]]:
+    values = yaml.safe_load((VALUES / "helm-values-region.yaml").read_text())
+    # what `--set config.jetstream.merge.domain=<region> --set config.serverNamePrefix=<region>-` does
+    values["config"]["jetstream"]["merge"]["domain"] = region
+    ports = node_ports()
+    text = chart_config(values, server_name=f"{region}-nats-0", ports=ports, store_dir=folder / region)
+    assert HUB_URL_IN_CLUSTER in text and TLS_MOUNT in text
+    text = text.replace(HUB_URL_IN_CLUSTER, f"nats-leaf://127.0.0.1:{hub.ports['leaf']}")
+    return text.replace(TLS_MOUNT, str(tls)), ports
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    folder = tmp_path_factory.mktemp("helm-nats")
+    ca = issue("nzr test CA", None)
+    hub_values = yaml.safe_load((VALUES / "helm-values-hub.yaml").read_text())
+    accounts = [a for a in hub_values["config"]["merge"]["accounts"] if a not in {"SYS", "STATE"}]
+    pairs = {account: nkey_user_pair() for account in accounts}
+    passwords = {node: secrets.token_hex(16) for node in ("hub", *REGIONS)}
+    base_env = {"PATH": os.environ.get("PATH", "")}
+
+    hub_tls = issue("nats.nzr-state.svc.cluster.local", ca, server=True).write(folder / "tls-hub", ca.cert)
+    hub_ports = node_ports()
+    hub_text = chart_config(hub_values, server_name="state-nats-0", ports=hub_ports, store_dir=folder / "hub")
+    (folder / "hub.conf").write_text(hub_text.replace(TLS_MOUNT, str(hub_tls)))
+    hub_env = base_env | {
+        "NZR_STATE_PASSWORD": passwords["hub"],
+        "NZR_SYS_PASSWORD": secrets.token_hex(16),
+        **{f"NZR_LEAF_NKEY_{account}": public for account, (_, public) in pairs.items()},
+    }
+    hub = Node("hub", folder / "hub.conf", hub_env, hub_ports)
+
+    regions = {}
+    for region in REGIONS:
+        tls = issue(f"leaf-{region}", ca).write(folder / f"tls-{region}", ca.cert)
+        text, ports = region_config(folder, region, hub, tls)
+        (folder / f"{region}.conf").write_text(text)
+        env = base_env | {
+            "NZR_APP_PASSWORD": passwords[region],
+            "NZR_SYS_PASSWORD": secrets.token_hex(16),
+            "NZR_LEAF_SEED": pairs[region.upper()][0],
+        }
+        regions[region] = Node(region, folder / f"{region}.conf", env, ports)
+
+    for node in (hub, *regions.values()):
+        result = node.check()
+        assert result.returncode == 0, f"{node.name}: {result.stdout}{result.stderr}"
+    try:
+        for node in (hub, *regions.values()):
+            node.start()
+        yield Deployment(hub, regions, passwords, folder)
+    finally:
+        for node in (*regions.values(), hub):
+            node.stop()
+
+
+async def test_each_region_links_into_its_own_hub_account_over_mutual_tls(deployment: Deployment) -> None:
+    hub = deployment.hub
+
+    def linked() -> set[str]:
+        return {leaf["account"] for leaf in hub.leafz() or []}
+
+    expected = {region.upper() for region in REGIONS}
+    assert await eventually(lambda: linked() == expected, what="leaf links of both regions")
+    for region, node in deployment.regions.items():
+        (link,) = await eventually(node.leafz, what=f"{region}'s link")
+        assert link["account"] == "APP"
+
+
+@pytest.mark.parametrize("node_name", ["hub", *REGIONS])
+async def test_every_client_connection_authenticates(deployment: Deployment, node_name: str) -> None:
+    node = deployment.hub if node_name == "hub" else deployment.regions[node_name]
+    await eventually(lambda: node.leafz() is not None, what="monitoring")
+    for credentials in ({}, {"user": "nzr", "password": "wrong"}, {"user": "sys", "password": "wrong"}):
+        with pytest.raises((NoServersError, nats.errors.Error, OSError)):
+            await nats.connect(node.url, allow_reconnect=False, connect_timeout=5, **credentials)
+    connection = await nats.connect(node.url, user="nzr", password=deployment.passwords[node_name])
+    try:
+        info = await connection.jetstream().account_info()
+        domain = "state" if node_name == "hub" else node_name
+        assert info.domain == domain
+    finally:
+        await connection.close()
+
+
+@pytest.mark.parametrize("certificate", ["none", "rogue-ca"])
+async def test_a_leaf_without_a_certificate_of_the_ca_is_refused(
+    deployment: Deployment, certificate: str
+) -> None:
+    hub = deployment.hub
+    region = REGIONS[0]
+    folder = deployment.folder / f"intruder-{certificate}"
+    # it even has the region's seed and trusts the hub's CA: only its client certificate is wrong
+    tls = deployment.folder / f"tls-{region}"
+    text, ports = region_config(folder, "intruder", hub, tls)
+    config = json.loads(re.sub(r"\$(\w+)", r'"$\1"', text))
+    (remote,) = config["leafnodes"]["remotes"]
+    if certificate == "none":
+        remote["tls"] = {"ca_file": str(tls / "ca.crt")}
+    else:
+        rogue = issue("rogue CA", None)
+        own = issue("leaf-intruder", rogue).write(folder / "tls", rogue.cert)
+        remote["tls"] |= {"cert_file": str(own / "tls.crt"), "key_file": str(own / "tls.key")}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "intruder.conf").write_text(re.sub(r'"(\$\w+)"', r"\1", json.dumps(config, indent=2)))
+    intruder = Node("intruder", folder / "intruder.conf", deployment.regions[region].env, ports)
+    seen = len(hub.log.read_bytes())
+
+    def refused() -> bool:  # the hub says why, in its log
+        fresh = hub.log.read_bytes()[seen:].decode(errors="replace")
+        return "TLS leafnode handshake error" in fresh and "closed: TLS Handshake Failure" in fresh
+
+    intruder.start()
+    try:
+        await eventually(refused, what="the hub refusing the handshake")
+        assert intruder.leafz() == []
+        assert {leaf["name"] for leaf in hub.leafz() or []} == {f"{r}-nats-0" for r in REGIONS}
+    finally:
+        intruder.stop()
