@@ -443,13 +443,11 @@ def test_compose_nats_servers_authenticate_with_their_own_secrets_and_leaf_tls(p
     assert nats["entrypoint"] == compose()["x-with-nats-secrets"]
     assert secrets_mounts(nats) == {
         "/etc/nats/conf": "conf",
-        "/run/nzr-secrets": node,
+        "/run/nzr-secrets": f"nodes/{node}",
         # the contract's TLS directory (nzr topology render --tls-dir), this node's certificates
-        "/etc/nats/leaf-tls": f"{node}/tls",
+        "/etc/nats/leaf-tls": f"dev/tls/{node}",
     }
     assert "nc" in nats["healthcheck"]["test"]
-    if node == "hub":
-        assert "nats-hub" in nats["networks"]["default"]["aliases"]
 
 
 @pytest.mark.parametrize("prefix", [*REGIONS, "state"])

@@ -1,19 +1,25 @@
-"""The NATS configuration of the Helm values, run by real nats-server processes.
+"""The NATS configurations of the deploy paths, run by real nats-server processes.
 
-deploy/nats/helm-values-{hub,region}.yaml are turned into nats-server configs the way the
-official chart (nats-io/k8s, chart 1.x) does it: the chart's own blocks (port, monitoring,
-JetStream store and domain, the hub's leafnode listener with its TLS Secret) plus
+Kubernetes: deploy/nats/helm-values-{hub,region}.yaml are turned into nats-server configs the
+way the official chart (nats-io/k8s, chart 1.x) does it: the chart's own blocks (port,
+monitoring, JetStream store and domain, the hub's leafnode listener with its TLS Secret) plus
 ``config.merge`` deep-merged over them, as JSON with ``<< $VAR >>`` unquoted into environment
 references. Differences, for one machine: no cluster block (the routes need the StatefulSet's
 DNS names; the accounts are the same on every node), free ports, and the Secrets' mount path
 ``/etc/nats/leaf-tls`` and the hub's Service name replaced by a temporary folder and 127.0.0.1.
-
 Secrets come from the environment, as in the pods: passwords, a throwaway CA with hub and leaf
 certificates, one nkey pair per region.
+
+docker compose: deploy/compose/nats-secrets.sh (the one-shot service nats-secrets) is run with
+the real ``nzr`` CLI into a folder instead of the volume; every node then starts from the
+config it rendered with its own variables and certificates, as the compose services mount them,
+and ``nzr topology provision`` (the <node>-nats-provision services) logs in with the services'
+credentials.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import datetime
@@ -23,6 +29,8 @@ import os
 import re
 import secrets
 import subprocess
+import sys
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -330,3 +338,111 @@ async def test_a_leaf_without_a_certificate_of_the_ca_is_refused(
         assert {leaf["name"] for leaf in hub.leafz() or []} == {f"{r}-nats-0" for r in REGIONS}
     finally:
         intruder.stop()
+
+
+# --------------------------------------------------------------------------- docker compose
+
+COMPOSE_SCRIPT = VALUES.parent / "compose" / "nats-secrets.sh"
+DEPLOY_REGIONS = VALUES.parent / "k8s" / "components" / "nats-provision" / "regions.toml"
+BIN = Path(sys.executable).parent
+
+
+def read_env(path: Path) -> dict[str, str]:
+    return dict(
+        line.split("=", 1) for line in path.read_text().splitlines() if line and not line.startswith("#")
+    )
+
+
+def cli_has_dev_secrets() -> bool:
+    from nzr_cli import topology
+
+    return hasattr(topology, "dev_secrets")
+
+
+def run_secrets_script(folder: Path) -> None:
+    env = os.environ | {
+        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+        "NZR_SECRETS_DIR": str(folder),
+        "NZR_REGIONS_FILE": str(DEPLOY_REGIONS),
+        # compose dials the hub's service name; on one machine the hub is 127.0.0.1
+        "NZR_HUB_HOST": "127.0.0.1",
+    }
+    result = subprocess.run(
+        ["sh", str(COMPOSE_SCRIPT)], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def compose_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, Node]]]:
+    if not cli_has_dev_secrets():
+        pytest.skip("needs `nzr topology dev-secrets` (NATS-CONTRACT.md point 4)")
+    folder = tmp_path_factory.mktemp("compose-nats")
+    secrets_dir = folder / "volume"
+    run_secrets_script(secrets_dir)
+    regions = [entry["id"] for entry in tomllib.loads(DEPLOY_REGIONS.read_text())["regions"]]
+    ports = {node: node_ports() for node in ("hub", *regions)}
+    nodes = {}
+    for node in ("hub", *regions):
+        conf = secrets_dir / "conf" / ("hub.conf" if node == "hub" else f"leaf-{node}.conf")
+        text = conf.read_text()
+        # what the compose mounts and the container network do
+        text = text.replace(TLS_MOUNT, str(secrets_dir / "dev" / "tls" / node))
+        text = text.replace('"/data/jetstream"', f'"{folder / node}"')
+        text = text.replace("0.0.0.0:4222", f"127.0.0.1:{ports[node]['client']}")
+        text = text.replace("0.0.0.0:8222", f"127.0.0.1:{ports[node]['monitor']}")
+        text = text.replace("0.0.0.0:7422", f"127.0.0.1:{ports[node]['leaf']}")
+        text = text.replace("nats-leaf://127.0.0.1:7422", f"nats-leaf://127.0.0.1:{ports['hub']['leaf']}")
+        (folder / conf.name).write_text(text)
+        env = {"PATH": os.environ.get("PATH", "")} | read_env(secrets_dir / "nodes" / node / "nats.env")
+        nodes[node] = Node(node, folder / conf.name, env, ports[node])
+    try:
+        for node in nodes.values():
+            node.start()
+        yield secrets_dir, nodes
+    finally:
+        for node in nodes.values():
+            node.stop()
+
+
+async def test_compose_nodes_link_authenticate_and_provision(compose_nodes) -> None:
+    secrets_dir, nodes = compose_nodes
+    hub = nodes.pop("hub")
+    expected = {region.upper() for region in nodes}
+    await eventually(lambda: {leaf["account"] for leaf in hub.leafz() or []} == expected, what="leaf links")
+    for node, server in {"hub": hub, **nodes}.items():
+        client = read_env(secrets_dir / "clients" / node / "nats.env")
+        assert set(client) == {"NATS_USER", "NATS_PASSWORD"}, "a service sees only its own login"
+        with pytest.raises((NoServersError, nats.errors.Error, OSError)):
+            await nats.connect(server.url, allow_reconnect=False, connect_timeout=5)
+        env = os.environ | client
+        command = [str(BIN / "nzr"), "topology", "provision", "--node", node, "--nats-url", server.url]
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [*command, "--regions-file", str(DEPLOY_REGIONS)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        connection = await nats.connect(
+            server.url, user=client["NATS_USER"], password=client["NATS_PASSWORD"]
+        )
+        try:
+            names = {info.config.name for info in await connection.jetstream().streams_info()}
+        finally:
+            await connection.close()
+        if node == "hub":
+            assert {"NZR_STATE", "NZR_AGGREGATE"} <= names
+        else:
+            assert {f"NZR_{node.upper()}", "NZR_STATE"} <= names
+
+
+async def test_compose_secrets_are_generated_once_and_kept(compose_nodes) -> None:
+    secrets_dir, _ = compose_nodes
+    before = {p: p.read_bytes() for p in (secrets_dir / "dev").rglob("*") if p.is_file()}
+    run_secrets_script(secrets_dir)
+    after = {p: p.read_bytes() for p in (secrets_dir / "dev").rglob("*") if p.is_file()}
+    assert before == after
