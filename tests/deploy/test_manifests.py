@@ -1011,6 +1011,13 @@ def test_network_policies_allow_exactly_the_flows_the_services_need(overlay: str
         assert not allowed(docs, NATS_POD_LABELS, NATS_POD_LABELS, 4222, remote=(region_namespace, "source"))
     else:
         assert allowed(docs, NATS_POD_LABELS, NATS_POD_LABELS, 7422, remote=(hub, "target")), "leaf -> hub"
+        # the hub's side admits this region's namespace
+        (namespace,) = by_kind(docs, "Namespace").values()
+        labels = {"kubernetes.io/metadata.name": namespace["metadata"]["name"]} | namespace["metadata"][
+            "labels"
+        ]
+        state = render("overlays/state")
+        assert allowed(state, NATS_POD_LABELS, NATS_POD_LABELS, 7422, remote=(labels, "source"))
         assert not allowed(docs, NATS_POD_LABELS, NATS_POD_LABELS, 4222, remote=(hub, "target"))
         newsletter = workload_labels(docs, "Deployment", "newsletter")
         assert allowed(docs, newsletter, {}, 587, remote=({}, "target")), "newsletter -> SMTP relay"
