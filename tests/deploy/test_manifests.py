@@ -601,6 +601,9 @@ def test_region_helm_values_bind_services_and_the_leaf_link_to_app_over_mutual_t
     config = values["config"]
     assert config["jetstream"]["merge"]["domain"] not in {"", "state", None}
     assert config["serverNamePrefix"] == f"{config['jetstream']['merge']['domain']}-"
+    # the hub refuses a leaf cluster named like its own (the chart's default name is "nats")
+    assert config["cluster"]["merge"]["name"] == config["jetstream"]["merge"]["domain"]
+    assert config["cluster"]["merge"]["name"] != helm_values("hub")["config"]["cluster"]["merge"]["name"]
     assert config.get("leafnodes", {}).get("enabled") is not True, "a region does not listen for leaves"
     merge = config["merge"]
     assert merge["system_account"] == "SYS"

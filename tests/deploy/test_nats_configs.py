@@ -4,8 +4,9 @@ Kubernetes: deploy/nats/helm-values-{hub,region}.yaml are turned into nats-serve
 way the official chart (nats-io/k8s, chart 1.x) does it: the chart's own blocks (port,
 monitoring, JetStream store and domain, the hub's leafnode listener with its TLS Secret) plus
 ``config.merge`` deep-merged over them, as JSON with ``<< $VAR >>`` unquoted into environment
-references. Differences, for one machine: no cluster block (the routes need the StatefulSet's
-DNS names; the accounts are the same on every node), free ports, and the Secrets' mount path
+references. Differences, for one machine: free ports, routes to 127.0.0.1 instead of the
+StatefulSet's DNS names (single servers where the cluster does not matter, 3-server clusters
+for the hub and a region where it does: R3 streams), and the Secrets' mount path
 ``/etc/nats/leaf-tls`` and the hub's Service name replaced by a temporary folder and 127.0.0.1.
 Secrets come from the environment, as in the pods: passwords, a throwaway CA with hub and leaf
 certificates, one nkey pair per region.
@@ -23,6 +24,7 @@ import asyncio
 import base64
 import binascii
 import datetime
+import inspect
 import ipaddress
 import json
 import os
@@ -70,7 +72,16 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
-def chart_config(values: dict[str, Any], *, server_name: str, ports: dict[str, int], store_dir: Path) -> str:
+def chart_config(
+    values: dict[str, Any],
+    *,
+    server_name: str,
+    ports: dict[str, int],
+    store_dir: Path,
+    routes: list[int] | None = None,
+) -> str:
+    """The config the chart renders; with ``routes`` (the cluster ports of all servers) its
+    cluster block too."""
     config = values["config"]
     conf: dict[str, Any] = {
         "server_name": server_name,
@@ -91,6 +102,17 @@ def chart_config(values: dict[str, Any], *, server_name: str, ports: dict[str, i
             chart_tls = {"cert_file": f"{folder}/{tls['cert']}", "key_file": f"{folder}/{tls['key']}"}
             listener["tls"] = deep_merge(chart_tls, tls.get("merge", {}))
         conf["leafnodes"] = deep_merge(listener, leafnodes.get("merge", {}))
+    if routes is not None:
+        cluster = config["cluster"]
+        assert cluster["enabled"] and cluster["replicas"] == len(routes)
+        # the chart names the cluster after the StatefulSet ("nats" in every release)
+        chart_cluster = {
+            "name": "nats",
+            "port": ports["cluster"],
+            "no_advertise": True,
+            "routes": [f"nats://127.0.0.1:{port}" for port in routes],
+        }
+        conf["cluster"] = deep_merge(chart_cluster, cluster.get("merge", {}))
     conf = deep_merge(conf, config.get("merge", {}))
     return re.sub(r'"<<\s+(.*?)\s+>>"', r"\1", json.dumps(conf, indent=2))
 
@@ -208,7 +230,7 @@ class Node:
 
 
 def node_ports() -> dict[str, int]:
-    return {"client": free_port(), "monitor": free_port(), "leaf": free_port()}
+    return {"client": free_port(), "monitor": free_port(), "leaf": free_port(), "cluster": free_port()}
 
 
 @dataclass
@@ -219,12 +241,28 @@ class Deployment:
     folder: Path
 
 
-def region_config(folder: Path, region: str, hub: Node, tls: Path) -> tuple[str, dict[str, int]]:
+def region_config(
+    folder: Path,
+    region: str,
+    hub: Node,
+    tls: Path,
+    *,
+    ports: dict[str, int] | None = None,
+    index: int = 0,
+    routes: list[int] | None = None,
+) -> tuple[str, dict[str, int]]:
     values = yaml.safe_load((VALUES / "helm-values-region.yaml").read_text())
-    # what `--set config.jetstream.merge.domain=<region> --set config.serverNamePrefix=<region>-` does
+    # what `--set config.jetstream.merge.domain=<region> --set config.cluster.merge.name=<region>` does
     values["config"]["jetstream"]["merge"]["domain"] = region
-    ports = node_ports()
-    text = chart_config(values, server_name=f"{region}-nats-0", ports=ports, store_dir=folder / region)
+    values["config"]["cluster"]["merge"]["name"] = region
+    ports = ports or node_ports()
+    text = chart_config(
+        values,
+        server_name=f"{region}-nats-{index}",
+        ports=ports,
+        store_dir=folder / f"{region}-{index}",
+        routes=routes,
+    )
     assert HUB_URL_IN_CLUSTER in text and TLS_MOUNT in text
     text = text.replace(HUB_URL_IN_CLUSTER, f"nats-leaf://127.0.0.1:{hub.ports['leaf']}")
     return text.replace(TLS_MOUNT, str(tls)), ports
@@ -446,3 +484,144 @@ async def test_compose_secrets_are_generated_once_and_kept(compose_nodes) -> Non
     run_secrets_script(secrets_dir)
     after = {p: p.read_bytes() for p in (secrets_dir / "dev").rglob("*") if p.is_file()}
     assert before == after
+
+
+# --------------------------------------------------------------------------- 3-node clusters, R3
+
+
+def cli_provisions_per_node() -> bool:
+    from nzr_cli import topology
+
+    return "node" in inspect.signature(topology.provision).parameters
+
+
+@pytest.fixture(scope="module")
+def clusters(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[list[Node], list[Node], dict[str, str]]]:
+    """The hub and the region leipzig as the 3-server JetStream clusters of the Helm values."""
+    if not cli_provisions_per_node():
+        pytest.skip("needs `nzr topology provision --node` (NATS-CONTRACT.md point 4)")
+    folder = tmp_path_factory.mktemp("helm-clusters")
+    ca = issue("nzr test CA", None)
+    hub_values = yaml.safe_load((VALUES / "helm-values-hub.yaml").read_text())
+    accounts = [a for a in hub_values["config"]["merge"]["accounts"] if a not in {"SYS", "STATE"}]
+    pairs = {account: nkey_user_pair() for account in accounts}
+    passwords = {"hub": secrets.token_hex(16), "leipzig": secrets.token_hex(16)}
+    base_env = {"PATH": os.environ.get("PATH", "")}
+    hub_tls = issue("nats.nzr-state.svc.cluster.local", ca, server=True).write(folder / "tls-hub", ca.cert)
+    leaf_tls = issue("leaf-leipzig", ca).write(folder / "tls-leipzig", ca.cert)
+
+    hub_ports = [node_ports() for _ in range(3)]
+    hub_env = base_env | {
+        "NZR_STATE_PASSWORD": passwords["hub"],
+        "NZR_SYS_PASSWORD": secrets.token_hex(16),
+        **{f"NZR_LEAF_NKEY_{account}": public for account, (_, public) in pairs.items()},
+    }
+    hub = []
+    for index, ports in enumerate(hub_ports):
+        routes = [p["cluster"] for p in hub_ports]
+        text = chart_config(
+            hub_values,
+            server_name=f"state-nats-{index}",
+            ports=ports,
+            store_dir=folder / f"hub-{index}",
+            routes=routes,
+        )
+        path = folder / f"hub-{index}.conf"
+        path.write_text(text.replace(TLS_MOUNT, str(hub_tls)))
+        hub.append(Node(f"hub-{index}", path, hub_env, ports))
+
+    region_ports = [node_ports() for _ in range(3)]
+    region_env = base_env | {
+        "NZR_APP_PASSWORD": passwords["leipzig"],
+        "NZR_SYS_PASSWORD": secrets.token_hex(16),
+        "NZR_LEAF_SEED": pairs["LEIPZIG"][0],
+    }
+    region = []
+    for index, ports in enumerate(region_ports):
+        routes = [p["cluster"] for p in region_ports]
+        text, _ = region_config(
+            folder, "leipzig", hub[index], leaf_tls, ports=ports, index=index, routes=routes
+        )
+        path = folder / f"leipzig-{index}.conf"
+        path.write_text(text)
+        region.append(Node(f"leipzig-{index}", path, region_env, ports))
+    try:
+        for node in (*hub, *region):
+            node.start()
+        yield hub, region, passwords
+    finally:
+        for node in (*region, *hub):
+            node.stop()
+
+
+async def provision(node: str, url: str, password: str) -> None:
+    command = [str(BIN / "nzr"), "topology", "provision", "--node", node, "--nats-url", url]
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [*command, "--regions-file", str(DEPLOY_REGIONS), "--replicas", "3"],
+        env=os.environ | {"NATS_USER": "nzr", "NATS_PASSWORD": password},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_streams_are_r3_on_the_clusters_and_the_aggregate_sources_the_region(clusters) -> None:
+    hub, region, passwords = clusters
+    await eventually(lambda: all(n.leafz() for n in region), what="every region server linked to the hub")
+
+    async def connect(node: Node, password: str) -> nats.NATS:
+        return await nats.connect(node.url, user="nzr", password=password, connect_timeout=5)
+
+    async def meta_leader(node: Node, password: str) -> bool:
+        connection = await connect(node, password)
+        try:
+            await connection.jetstream().account_info()
+            return True
+        except Exception:
+            return False
+        finally:
+            await connection.close()
+
+    await eventually(lambda: meta_leader(hub[0], passwords["hub"]), what="the hub's JetStream cluster")
+    await eventually(
+        lambda: meta_leader(region[0], passwords["leipzig"]), what="the region's JetStream cluster"
+    )
+    await provision("leipzig", region[1].url, passwords["leipzig"])
+    await provision("hub", hub[2].url, passwords["hub"])
+
+    region_client = await connect(region[0], passwords["leipzig"])
+    hub_client = await connect(hub[1], passwords["hub"])
+    try:
+        region_js, hub_js = region_client.jetstream(), hub_client.jetstream()
+        for js, stream in ((region_js, "NZR_LEIPZIG"), (hub_js, "NZR_STATE"), (hub_js, "NZR_AGGREGATE")):
+            info = await js.stream_info(stream)
+            assert info.config.num_replicas == 3, stream
+            await eventually(
+                lambda js=js, stream=stream: stream_has_all_peers(js, stream), what=f"{stream} on 3 servers"
+            )
+        # one source delivers in order: a private event sourced by mistake would arrive first
+        await region_js.publish("nzr.leipzig.priv.test.v1", b"{}")
+        await region_js.publish("nzr.leipzig.pub.test.v1", b"{}")
+
+        async def aggregated() -> bool:
+            try:
+                await hub_js.get_last_msg("NZR_AGGREGATE", "nzr.leipzig.pub.test.v1")
+            except nats.js.errors.NotFoundError:
+                return False
+            return True
+
+        await eventually(aggregated, what="the shareable event at the hub")
+        assert (await hub_js.stream_info("NZR_AGGREGATE")).state.messages == 1
+    finally:
+        await region_client.close()
+        await hub_client.close()
+
+
+async def stream_has_all_peers(js, stream: str) -> bool:
+    cluster = (await js.stream_info(stream)).cluster
+    return cluster is not None and cluster.leader is not None and len(cluster.replicas or []) == 2
