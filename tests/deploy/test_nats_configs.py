@@ -233,12 +233,81 @@ def node_ports() -> dict[str, int]:
     return {"client": free_port(), "monitor": free_port(), "leaf": free_port(), "cluster": free_port()}
 
 
+class Credentials:
+    """Throwaway values of the Secrets of the hub and its regions, as the NATS pods get them:
+    environment variables (passwords, the regions' nkeys) and TLS folders."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.ca = issue("nzr test CA", None)
+        hub_values = yaml.safe_load((VALUES / "helm-values-hub.yaml").read_text())
+        accounts = [a for a in hub_values["config"]["merge"]["accounts"] if a not in {"SYS", "STATE"}]
+        self.nkeys = {account: nkey_user_pair() for account in accounts}
+        self.passwords: dict[str, str] = {}
+
+    def password(self, node: str) -> str:
+        """The password of the user nzr on ``node`` (hub or a region)."""
+        return self.passwords.setdefault(node, secrets.token_hex(16))
+
+    def environment(self, node: str) -> dict[str, str]:
+        base = {"PATH": os.environ.get("PATH", ""), "NZR_SYS_PASSWORD": self.password(f"sys-{node}")}
+        if node == "hub":
+            nkeys = {f"NZR_LEAF_NKEY_{account}": public for account, (_, public) in self.nkeys.items()}
+            return base | {"NZR_STATE_PASSWORD": self.password("hub"), **nkeys}
+        return base | {"NZR_APP_PASSWORD": self.password(node), "NZR_LEAF_SEED": self.nkeys[node.upper()][0]}
+
+    def tls(self, node: str) -> Path:
+        """ca.crt, tls.crt, tls.key of the node (the hub's names the in-cluster Service)."""
+        folder = self.folder / f"tls-{node}"
+        if not folder.exists():
+            if node == "hub":
+                issue("nats.nzr-state.svc.cluster.local", self.ca, server=True).write(folder, self.ca.cert)
+            else:
+                issue(f"leaf-{node}", self.ca).write(folder, self.ca.cert)
+        return folder
+
+
+def hub_node(
+    credentials: Credentials, *, index: int = 0, routes_of: list[dict[str, int]] | None = None
+) -> Node:
+    """Hub server ``index`` (of a cluster whose servers have the ports ``routes_of``)."""
+    values = yaml.safe_load((VALUES / "helm-values-hub.yaml").read_text())
+    ports = routes_of[index] if routes_of else node_ports()
+    text = chart_config(
+        values,
+        server_name=f"state-nats-{index}",
+        ports=ports,
+        store_dir=credentials.folder / f"hub-{index}",
+        routes=[p["cluster"] for p in routes_of] if routes_of else None,
+    )
+    path = credentials.folder / f"hub-{index}.conf"
+    path.write_text(text.replace(TLS_MOUNT, str(credentials.tls("hub"))))
+    return Node(f"hub-{index}", path, credentials.environment("hub"), ports)
+
+
+def region_node(
+    credentials: Credentials,
+    region: str,
+    hub: Node,
+    *,
+    index: int = 0,
+    routes_of: list[dict[str, int]] | None = None,
+) -> Node:
+    """Server ``index`` of ``region``, linked to ``hub``."""
+    ports = routes_of[index] if routes_of else node_ports()
+    routes = [p["cluster"] for p in routes_of] if routes_of else None
+    tls = credentials.tls(region)
+    text, _ = region_config(credentials.folder, region, hub, tls, ports=ports, index=index, routes=routes)
+    path = credentials.folder / f"{region}-{index}.conf"
+    path.write_text(text)
+    return Node(f"{region}-{index}", path, credentials.environment(region), ports)
+
+
 @dataclass
 class Deployment:
     hub: Node
     regions: dict[str, Node]
-    passwords: dict[str, str]
-    folder: Path
+    credentials: Credentials
 
 
 def region_config(
@@ -270,44 +339,16 @@ def region_config(
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    folder = tmp_path_factory.mktemp("helm-nats")
-    ca = issue("nzr test CA", None)
-    hub_values = yaml.safe_load((VALUES / "helm-values-hub.yaml").read_text())
-    accounts = [a for a in hub_values["config"]["merge"]["accounts"] if a not in {"SYS", "STATE"}]
-    pairs = {account: nkey_user_pair() for account in accounts}
-    passwords = {node: secrets.token_hex(16) for node in ("hub", *REGIONS)}
-    base_env = {"PATH": os.environ.get("PATH", "")}
-
-    hub_tls = issue("nats.nzr-state.svc.cluster.local", ca, server=True).write(folder / "tls-hub", ca.cert)
-    hub_ports = node_ports()
-    hub_text = chart_config(hub_values, server_name="state-nats-0", ports=hub_ports, store_dir=folder / "hub")
-    (folder / "hub.conf").write_text(hub_text.replace(TLS_MOUNT, str(hub_tls)))
-    hub_env = base_env | {
-        "NZR_STATE_PASSWORD": passwords["hub"],
-        "NZR_SYS_PASSWORD": secrets.token_hex(16),
-        **{f"NZR_LEAF_NKEY_{account}": public for account, (_, public) in pairs.items()},
-    }
-    hub = Node("hub", folder / "hub.conf", hub_env, hub_ports)
-
-    regions = {}
-    for region in REGIONS:
-        tls = issue(f"leaf-{region}", ca).write(folder / f"tls-{region}", ca.cert)
-        text, ports = region_config(folder, region, hub, tls)
-        (folder / f"{region}.conf").write_text(text)
-        env = base_env | {
-            "NZR_APP_PASSWORD": passwords[region],
-            "NZR_SYS_PASSWORD": secrets.token_hex(16),
-            "NZR_LEAF_SEED": pairs[region.upper()][0],
-        }
-        regions[region] = Node(region, folder / f"{region}.conf", env, ports)
-
+    credentials = Credentials(tmp_path_factory.mktemp("helm-nats"))
+    hub = hub_node(credentials)
+    regions = {region: region_node(credentials, region, hub) for region in REGIONS}
     for node in (hub, *regions.values()):
         result = node.check()
         assert result.returncode == 0, f"{node.name}: {result.stdout}{result.stderr}"
     try:
         for node in (hub, *regions.values()):
             node.start()
-        yield Deployment(hub, regions, passwords, folder)
+        yield Deployment(hub, regions, credentials)
     finally:
         for node in (*regions.values(), hub):
             node.stop()
@@ -333,7 +374,7 @@ async def test_every_client_connection_authenticates(deployment: Deployment, nod
     for credentials in ({}, {"user": "nzr", "password": "wrong"}, {"user": "sys", "password": "wrong"}):
         with pytest.raises((NoServersError, nats.errors.Error, OSError)):
             await nats.connect(node.url, allow_reconnect=False, connect_timeout=5, **credentials)
-    connection = await nats.connect(node.url, user="nzr", password=deployment.passwords[node_name])
+    connection = await nats.connect(node.url, user="nzr", password=deployment.credentials.password(node_name))
     try:
         info = await connection.jetstream().account_info()
         domain = "state" if node_name == "hub" else node_name
@@ -348,9 +389,9 @@ async def test_a_leaf_without_a_certificate_of_the_ca_is_refused(
 ) -> None:
     hub = deployment.hub
     region = REGIONS[0]
-    folder = deployment.folder / f"intruder-{certificate}"
+    folder = deployment.credentials.folder / f"intruder-{certificate}"
     # it even has the region's seed and trusts the hub's CA: only its client certificate is wrong
-    tls = deployment.folder / f"tls-{region}"
+    tls = deployment.credentials.tls(region)
     text, ports = region_config(folder, "intruder", hub, tls)
     config = json.loads(re.sub(r"\$(\w+)", r'"$\1"', text))
     (remote,) = config["leafnodes"]["remotes"]
@@ -445,10 +486,10 @@ def compose_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pa
 
 async def test_compose_nodes_link_authenticate_and_provision(compose_nodes) -> None:
     secrets_dir, nodes = compose_nodes
-    hub = nodes.pop("hub")
-    expected = {region.upper() for region in nodes}
+    hub = nodes["hub"]
+    expected = {node.upper() for node in nodes if node != "hub"}
     await eventually(lambda: {leaf["account"] for leaf in hub.leafz() or []} == expected, what="leaf links")
-    for node, server in {"hub": hub, **nodes}.items():
+    for node, server in nodes.items():
         client = read_env(secrets_dir / "clients" / node / "nats.env")
         assert set(client) == {"NATS_USER", "NATS_PASSWORD"}, "a service sees only its own login"
         with pytest.raises((NoServersError, nats.errors.Error, OSError)):
@@ -498,59 +539,19 @@ def cli_provisions_per_node() -> bool:
 @pytest.fixture(scope="module")
 def clusters(
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[list[Node], list[Node], dict[str, str]]]:
+) -> Iterator[tuple[list[Node], list[Node], Credentials]]:
     """The hub and the region leipzig as the 3-server JetStream clusters of the Helm values."""
     if not cli_provisions_per_node():
         pytest.skip("needs `nzr topology provision --node` (NATS-CONTRACT.md point 4)")
-    folder = tmp_path_factory.mktemp("helm-clusters")
-    ca = issue("nzr test CA", None)
-    hub_values = yaml.safe_load((VALUES / "helm-values-hub.yaml").read_text())
-    accounts = [a for a in hub_values["config"]["merge"]["accounts"] if a not in {"SYS", "STATE"}]
-    pairs = {account: nkey_user_pair() for account in accounts}
-    passwords = {"hub": secrets.token_hex(16), "leipzig": secrets.token_hex(16)}
-    base_env = {"PATH": os.environ.get("PATH", "")}
-    hub_tls = issue("nats.nzr-state.svc.cluster.local", ca, server=True).write(folder / "tls-hub", ca.cert)
-    leaf_tls = issue("leaf-leipzig", ca).write(folder / "tls-leipzig", ca.cert)
-
+    credentials = Credentials(tmp_path_factory.mktemp("helm-clusters"))
     hub_ports = [node_ports() for _ in range(3)]
-    hub_env = base_env | {
-        "NZR_STATE_PASSWORD": passwords["hub"],
-        "NZR_SYS_PASSWORD": secrets.token_hex(16),
-        **{f"NZR_LEAF_NKEY_{account}": public for account, (_, public) in pairs.items()},
-    }
-    hub = []
-    for index, ports in enumerate(hub_ports):
-        routes = [p["cluster"] for p in hub_ports]
-        text = chart_config(
-            hub_values,
-            server_name=f"state-nats-{index}",
-            ports=ports,
-            store_dir=folder / f"hub-{index}",
-            routes=routes,
-        )
-        path = folder / f"hub-{index}.conf"
-        path.write_text(text.replace(TLS_MOUNT, str(hub_tls)))
-        hub.append(Node(f"hub-{index}", path, hub_env, ports))
-
+    hub = [hub_node(credentials, index=i, routes_of=hub_ports) for i in range(3)]
     region_ports = [node_ports() for _ in range(3)]
-    region_env = base_env | {
-        "NZR_APP_PASSWORD": passwords["leipzig"],
-        "NZR_SYS_PASSWORD": secrets.token_hex(16),
-        "NZR_LEAF_SEED": pairs["LEIPZIG"][0],
-    }
-    region = []
-    for index, ports in enumerate(region_ports):
-        routes = [p["cluster"] for p in region_ports]
-        text, _ = region_config(
-            folder, "leipzig", hub[index], leaf_tls, ports=ports, index=index, routes=routes
-        )
-        path = folder / f"leipzig-{index}.conf"
-        path.write_text(text)
-        region.append(Node(f"leipzig-{index}", path, region_env, ports))
+    region = [region_node(credentials, "leipzig", hub[i], index=i, routes_of=region_ports) for i in range(3)]
     try:
         for node in (*hub, *region):
             node.start()
-        yield hub, region, passwords
+        yield hub, region, credentials
     finally:
         for node in (*region, *hub):
             node.stop()
@@ -571,7 +572,8 @@ async def provision(node: str, url: str, password: str) -> None:
 
 
 async def test_streams_are_r3_on_the_clusters_and_the_aggregate_sources_the_region(clusters) -> None:
-    hub, region, passwords = clusters
+    hub, region, credentials = clusters
+    passwords = {node: credentials.password(node) for node in ("hub", "leipzig")}
     await eventually(lambda: all(n.leafz() for n in region), what="every region server linked to the hub")
 
     async def connect(node: Node, password: str) -> nats.NATS:
