@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import functools
+import ipaddress
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,18 +43,32 @@ PREFIXES = {
     "/api/v1/funding": "funding",
     "/api/v1/reports": "reporting",
 }
-REGIONS = ("leipzig", "erzgebirge")
+REGIONS = ("leipzig", "erzgebirge", "goerlitz")
 STATE_SERVICES = ("funding", "reporting")
 # overlay -> (namespace, REGION, MODE, services)
 OVERLAYS = {
     "region-leipzig": ("nzr-leipzig", "leipzig", "region", tuple(SERVICES)),
     "region-erzgebirge": ("nzr-erzgebirge", "erzgebirge", "region", tuple(SERVICES)),
+    "region-goerlitz": ("nzr-goerlitz", "goerlitz", "region", tuple(SERVICES)),
     "state": ("nzr-state", "state", "state", STATE_SERVICES),
 }
 COMPOSE_HOST_PORTS = {
     "leipzig": {svc: 8101 + i for i, svc in enumerate(SERVICES)},
     "erzgebirge": {svc: 8201 + i for i, svc in enumerate(SERVICES)},
+    "goerlitz": {svc: 8401 + i for i, svc in enumerate(SERVICES)},
     "state": {"funding": 8304, "reporting": 8305},
+}
+# The regions of the Kubernetes and compose deployments (the hub's provisioning reads it).
+DEPLOY_REGIONS_FILE = K8S / "components" / "nats-provision" / "regions.toml"
+# Labels of the NATS pods of the official Helm chart, release `nats` (rendered by Helm, not here).
+NATS_POD_LABELS = {
+    "app.kubernetes.io/name": "nats",
+    "app.kubernetes.io/instance": "nats",
+    "app.kubernetes.io/component": "nats",
+}
+PROVISION_HOOKS = {
+    "argocd.argoproj.io/hook": "PreSync",
+    "helm.sh/hook": "pre-install,pre-upgrade",
 }
 # Oldest Kubernetes minor we still target, and the newest schemas bundled with the package.
 K8S_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
@@ -102,6 +118,10 @@ def pod_containers(workload: dict[str, Any]) -> list[dict[str, Any]]:
     return spec.get("initContainers", []) + spec["containers"]
 
 
+def migration_jobs(docs: tuple[dict[str, Any], ...]) -> dict[str, dict[str, Any]]:
+    return {name: job for name, job in by_kind(docs, "Job").items() if name.endswith("-migrate")}
+
+
 def env_map(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["name"]: e for e in container.get("env", [])}
 
@@ -145,7 +165,7 @@ def test_overlay_has_its_namespace_region_mode_and_services(overlay: str) -> Non
 
     assert set(by_kind(docs, "Deployment")) == set(services)
     assert set(by_kind(docs, "Service")) == set(services)
-    assert set(by_kind(docs, "Job")) == {f"{svc}-migrate" for svc in services}
+    assert set(by_kind(docs, "Job")) == {f"{svc}-migrate" for svc in services} | {"nats-provision"}
     assert not by_kind(docs, "Secret"), "overlays must not contain Secrets (ops create nzr-secrets)"
 
     for name, deployment in by_kind(docs, "Deployment").items():
@@ -158,6 +178,13 @@ def test_overlay_has_its_namespace_region_mode_and_services(overlay: str) -> Non
         assert env["ENVIRONMENT"] == "production"
         assert env["HOST"] == "0.0.0.0", "the services listen on 127.0.0.1 unless HOST is set"
         assert env["NATS_URL"].startswith("nats://")
+        assert env["NATS_USER"] == "nzr"
+        ref = env_map(container)["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert (ref["name"], ref["key"]) == ("nzr-secrets", "NATS_PASSWORD")
+        assert "FORWARDED_ALLOW_IPS" not in env, "trust only the ingress (TRUSTED_PROXIES), not *"
+        assert env["TRUSTED_PROXIES"] and "*" not in env["TRUSTED_PROXIES"]
+        for proxy in env["TRUSTED_PROXIES"].split(","):
+            ipaddress.ip_network(proxy.strip())
         assert env["CORS_ORIGINS"]
         assert container["image"].startswith(f"nzr-{name}:")
         assert container["command"] == ["python", "-m", f"nzr_{name}", "serve"]
@@ -234,7 +261,7 @@ def test_every_deployment_has_probes_limits_and_a_locked_down_container(overlay:
 def test_every_migration_job_runs_migrate_with_the_same_settings(overlay: str) -> None:
     docs = render(f"overlays/{overlay}")
     deployments = by_kind(docs, "Deployment")
-    for name, job in by_kind(docs, "Job").items():
+    for name, job in migration_jobs(docs).items():
         service = name.removesuffix("-migrate")
         assert_hardened(job)
         assert job["spec"]["template"]["spec"]["restartPolicy"] in {"Never", "OnFailure"}
@@ -243,14 +270,15 @@ def test_every_migration_job_runs_migrate_with_the_same_settings(overlay: str) -
         assert container["command"] == ["python", "-m", f"nzr_{service}", "migrate"]
         assert container["image"] == app["image"]
         assert container["envFrom"] == app["envFrom"]
-        assert container["env"] == app["env"]
+        # the same settings, without NATS credentials: a migration touches only its database
+        assert container["env"] == [e for e in app["env"] if e["name"] != "NATS_PASSWORD"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_secrets_come_from_nzr_secrets(overlay: str) -> None:
     docs = render(f"overlays/{overlay}")
-    for kind in ("Deployment", "Job"):
-        for name, workload in by_kind(docs, kind).items():
+    for kind, workloads in (("Deployment", by_kind(docs, "Deployment")), ("Job", migration_jobs(docs))):
+        for name, workload in workloads.items():
             service = name.removesuffix("-migrate")
             for container in pod_containers(workload):
                 env = env_map(container)
@@ -318,7 +346,8 @@ def test_compose_runs_the_same_services_and_ports_as_kubernetes() -> None:
             assert app["command"] == ["python", "-m", f"nzr_{svc}", "serve"]
             assert app["build"]["dockerfile"] == f"services/{svc}/Dockerfile"
             assert app["image"].startswith(f"nzr-{svc}:")
-    nzr_services = {n for n, s in services.items() if str(s.get("image", "")).startswith("nzr-")}
+    service_images = tuple(f"nzr-{svc}:" for svc in SERVICES)
+    nzr_services = {n for n, s in services.items() if str(s.get("image", "")).startswith(service_images)}
     assert nzr_services == expected_names
 
 
@@ -344,50 +373,266 @@ def test_compose_services_use_their_own_database_and_nats(prefix: str) -> None:
         assert migrate["command"] == ["python", "-m", f"nzr_{svc}", "migrate"]
         assert migrate["image"] == app["image"]
         assert app["depends_on"][f"{prefix}-{svc}-migrate"] == {"condition": "service_completed_successfully"}
-        assert f"{prefix}-nats" in app["depends_on"]
+        assert app["depends_on"][f"{prefix}-nats"] == {"condition": "service_healthy"}
+        # the node's streams exist before the service starts
+        done = {"condition": "service_completed_successfully"}
+        assert app["depends_on"][f"{prefix}-nats-provision"] == done
+        # NATS credentials only from the secrets volume, and only the node's own
+        assert {"NATS_USER", "NATS_PASSWORD"}.isdisjoint(compose_env(app))
+        assert secrets_mounts(app) == {"/run/nzr-secrets": f"clients/{compose_node(prefix)}"}
+        assert app["entrypoint"] == compose()["x-with-nats-secrets"]
         assert migrate["depends_on"][f"{prefix}-postgres"] == {"condition": "service_healthy"}
     assert services[f"{prefix}-postgres"]["image"] == "postgres:16"
 
 
-def nats_conf(compose_service: str) -> str:
-    volumes = compose()["services"][compose_service]["volumes"]
-    (mount,) = [v for v in volumes if str(v).startswith("./deploy/nats/")]
-    source = REPO / mount.split(":")[0]
-    assert source.exists(), source
-    return source.read_text()
+def compose_node(prefix: str) -> str:
+    """The NATS node of a compose prefix: ``hub`` for the state, else the region id."""
+    return "hub" if prefix == "state" else prefix
 
 
-def test_compose_nats_hub_and_leaf_nodes_have_their_own_jetstream_domains() -> None:
+def secrets_mounts(service: dict[str, Any]) -> dict[str, str]:
+    """target -> subpath of every mount of the volume nats-secrets."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict) and volume.get("source") == "nats-secrets":
+            assert volume.get("read_only") is True, volume
+            mounts[volume["target"]] = volume["volume"]["subpath"]
+    return mounts
+
+
+def compose_regions() -> list[str]:
+    return [entry["id"] for entry in read_regions_file(DEPLOY_REGIONS_FILE)]
+
+
+def read_regions_file(path: Path) -> list[dict[str, Any]]:
+    return tomllib.loads(path.read_text(encoding="utf-8"))["regions"]
+
+
+def test_compose_generates_nats_secrets_before_any_nats_server_starts() -> None:
     services = compose()["services"]
-    for name in ("state-nats", *(f"{r}-nats" for r in REGIONS)):
-        # External stream sources across JetStream domains; the project tests against 2.14 and newer.
-        image, tag = services[name]["image"].split(":")
-        assert image == "nats"
-        assert tuple(int(p) for p in tag.split("-")[0].split(".")[:2]) >= (2, 14)
-    hub = nats_conf("state-nats")
-    assert re.search(r"jetstream\s*\{[^}]*domain:\s*state\b", hub)
-    assert re.search(r"leafnodes\s*\{[^}]*port:\s*7422[^}]*no_advertise:\s*true", hub)
-    for region in REGIONS:
-        leaf = nats_conf(f"{region}-nats")
-        assert re.search(rf"jetstream\s*\{{[^}}]*domain:\s*{region}\b", leaf), region
-        assert "nats-leaf://state-nats:7422" in leaf
-        assert 'deny_exports: ["nzr.*.priv.>"]' in leaf, "personal data must not cross the leaf link"
+    init = services["nats-secrets"]
+    assert init["image"].startswith("nzr-cli:")
+    assert init["build"]["dockerfile"] == "deploy/images/nzr-cli/Dockerfile"
+    assert init["restart"] == "no"
+    assert init["read_only"] is True and init["cap_drop"] == ["ALL"]
+    mounts = {str(v).split(":")[1]: str(v).split(":")[0] for v in init["volumes"]}
+    assert mounts["/secrets"] == "nats-secrets"
+    script = REPO / mounts["/nzr/nats-secrets.sh"]
+    assert init["entrypoint"] == ["/bin/sh", "/nzr/nats-secrets.sh"]
+    assert (REPO / mounts["/etc/nzr/regions.toml"]) == DEPLOY_REGIONS_FILE
+    text = script.read_text()
+    # the contract's CLI: dev credentials into the volume when missing, configs from the list
+    assert "nzr topology dev-secrets --out" in text
+    assert "nzr topology render --out" in text and "--tls-dir /etc/nats/leaf-tls" in text
+    result = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "nats-secrets" in compose()["volumes"]
 
 
-def test_nats_helm_values_enable_jetstream_domains_and_the_leaf_link() -> None:
-    hub = yaml.safe_load((DEPLOY / "nats" / "helm-values-hub.yaml").read_text())["config"]
-    region = yaml.safe_load((DEPLOY / "nats" / "helm-values-region.yaml").read_text())["config"]
-    for values in (hub, region):
-        assert values["jetstream"]["enabled"] is True
-        assert values["jetstream"]["fileStore"]["enabled"] is True
-        assert values["jetstream"]["fileStore"]["pvc"]["enabled"] is True
-    assert hub["jetstream"]["merge"]["domain"] == "state"
-    assert hub["leafnodes"]["enabled"] is True
-    assert hub["leafnodes"]["merge"]["no_advertise"] is True
-    assert region["jetstream"]["merge"]["domain"] not in {"", "state", None}
-    (remote,) = region["merge"]["leafnodes"]["remotes"]
+@pytest.mark.parametrize("prefix", [*REGIONS, "state"])
+def test_compose_nats_servers_authenticate_with_their_own_secrets_and_leaf_tls(prefix: str) -> None:
+    services = compose()["services"]
+    node = compose_node(prefix)
+    nats = services[f"{prefix}-nats"]
+    image, tag = nats["image"].split(":")
+    assert image == "nats"  # durable stream sources need 2.14+; the design is verified on 2.15
+    assert tuple(int(p) for p in tag.split("-")[0].split(".")[:2]) >= (2, 15)
+    assert nats["depends_on"]["nats-secrets"] == {"condition": "service_completed_successfully"}
+    conf = "hub.conf" if node == "hub" else f"leaf-{node}.conf"
+    assert nats["command"] == ["nats-server", "--config", f"/etc/nats/conf/{conf}"]
+    assert nats["entrypoint"] == compose()["x-with-nats-secrets"]
+    assert secrets_mounts(nats) == {
+        "/etc/nats/conf": "conf",
+        "/run/nzr-secrets": f"nodes/{node}",
+        # the contract's TLS directory (nzr topology render --tls-dir), this node's certificates
+        "/etc/nats/leaf-tls": f"dev/tls/{node}",
+    }
+    assert "nc" in nats["healthcheck"]["test"]
+
+
+@pytest.mark.parametrize("prefix", [*REGIONS, "state"])
+def test_compose_provisions_each_node_before_its_services(prefix: str) -> None:
+    services = compose()["services"]
+    node = compose_node(prefix)
+    provision = services[f"{prefix}-nats-provision"]
+    command = provision["command"]
+    assert command[:3] == ["nzr", "topology", "provision"]
+    assert command[command.index("--node") + 1] == node
+    assert command[command.index("--nats-url") + 1] == f"nats://{prefix}-nats:4222"
+    assert command[command.index("--regions-file") + 1] == "/etc/nzr/regions.toml"
+    assert provision["restart"] == "no"
+    assert provision["depends_on"][f"{prefix}-nats"] == {"condition": "service_healthy"}
+    assert secrets_mounts(provision) == {"/run/nzr-secrets": f"clients/{node}"}
+    dependants = {
+        name
+        for name, service in services.items()
+        if service.get("depends_on", {}).get(f"{prefix}-nats-provision")
+        == {"condition": "service_completed_successfully"}
+    }
+    svcs = STATE_SERVICES if prefix == "state" else tuple(SERVICES)
+    assert dependants == {f"{prefix}-{svc}" for svc in svcs}
+
+
+def test_compose_runs_every_region_of_the_deployment_list() -> None:
+    services = compose()["services"]
+    compose_prefixes = {name.removesuffix("-nats") for name in services if name.endswith("-nats")}
+    assert compose_prefixes == {"state", *compose_regions()}
+    assert set(REGIONS) == set(compose_regions())
+
+
+def test_the_deployment_region_list_extends_the_run_regions_list() -> None:
+    run_regions = {e["id"]: e for e in read_regions_file(DEPLOY / "regions.toml")}
+    deployment = {e["id"]: e for e in read_regions_file(DEPLOY_REGIONS_FILE)}
+    assert run_regions.keys() <= deployment.keys()
+    for region, entry in run_regions.items():
+        assert deployment[region]["districts"] == entry["districts"], region
+    for region, entry in deployment.items():
+        overlay = f"region-{region}"
+        assert overlay in OVERLAYS, f"{overlay} is in the deployment list but has no overlay"
+        docs = render(f"overlays/{overlay}")
+        (config,) = [c for n, c in by_kind(docs, "ConfigMap").items() if n.startswith("nzr-config")]
+        assert config["data"]["REGION_DISTRICTS"].split(",") == entry["districts"]
+        env = compose_env(compose()["services"][f"{region}-actors"])
+        assert env["REGION_DISTRICTS"].split(",") == entry["districts"]
+
+
+def helm_values(node: str) -> dict[str, Any]:
+    return yaml.safe_load((DEPLOY / "nats" / f"helm-values-{node}.yaml").read_text())
+
+
+def env_secret_refs(values: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    refs = {}
+    for name, value in values["container"]["env"].items():
+        assert isinstance(value, dict), f"{name} must come from a Secret, not a literal"
+        ref = value["valueFrom"]["secretKeyRef"]
+        refs[name] = (ref["name"], ref["key"])
+    return refs
+
+
+def variable(value: str) -> str:
+    """``<< $NAME >>`` (unquoted by the chart: a nats-server environment variable) -> NAME."""
+    match = re.fullmatch(r"<<\s*\$([A-Z0-9_]+)\s*>>", value)
+    assert match, f"{value!r} is not a << $VARIABLE >> reference"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("node", ["hub", "region"])
+def test_nats_helm_values_run_a_three_node_jetstream_cluster_spread_and_protected(node: str) -> None:
+    values = helm_values(node)
+    config = values["config"]
+    assert config["cluster"]["enabled"] is True and config["cluster"]["replicas"] == 3
+    assert config["jetstream"]["enabled"] is True
+    assert config["jetstream"]["fileStore"]["enabled"] is True
+    assert config["jetstream"]["fileStore"]["pvc"]["enabled"] is True
+    assert config["jetstream"]["memoryStore"]["enabled"] is False
+    spread = values["podTemplate"]["topologySpreadConstraints"]
+    assert spread["kubernetes.io/hostname"]["whenUnsatisfiable"] == "DoNotSchedule"
+    assert "topology.kubernetes.io/zone" in spread
+    assert values["podDisruptionBudget"]["enabled"] is True
+    assert values["natsBox"]["enabled"] is False
+
+
+def test_hub_helm_values_hold_the_isolation_accounts_and_mutual_tls() -> None:
+    values = helm_values("hub")
+    config = values["config"]
+    assert config["jetstream"]["merge"]["domain"] == "state"
+    leaf = config["leafnodes"]
+    assert leaf["enabled"] is True and leaf["port"] == 7422
+    assert leaf["merge"]["no_advertise"] is True
+    tls = leaf["tls"]
+    assert tls["enabled"] is True and tls["secretName"] == "nats-leaf-tls"
+    assert tls["dir"] == "/etc/nats/leaf-tls"
+    assert tls["merge"]["verify"] is True
+    assert tls["merge"]["ca_file"] == "/etc/nats/leaf-tls/ca.crt"
+
+    merge = config["merge"]
+    assert merge["system_account"] == "SYS"
+    accounts = merge["accounts"]
+    regions = compose_regions()
+    upper = {r: r.upper().replace("-", "_") for r in regions}
+    assert set(accounts) == {"SYS", "STATE", *upper.values()}
+    (state_user,) = accounts["STATE"]["users"]
+    assert state_user["user"] == "nzr" and variable(state_user["password"]) == "NZR_STATE_PASSWORD"
+    assert accounts["STATE"]["jetstream"] == "enabled"
+    state_imports = accounts["STATE"]["imports"]
+    for region, account in upper.items():
+        entry = accounts[account]
+        assert "jetstream" not in entry, "a region's hub account holds nothing but its leaf user"
+        ((user_key, user_value),) = entry["users"][0].items()
+        assert user_key == "nkey" and variable(user_value) == f"NZR_LEAF_NKEY_{account}"
+        # exactly what durable sourcing needs, nothing of the region's JetStream API besides
+        exports = {next(iter(e)): set() for e in entry["exports"]}
+        for export in entry["exports"]:
+            (kind,) = set(export) - {"accounts"}
+            exports[kind].add(export[kind])
+            assert export["accounts"] == ["STATE"]
+        assert exports == {
+            "service": {
+                f"$JS.{region}.API.CONSUMER.RESET.NZR_{account}.to-state",
+                f"$JS.FC.NZR_{account}.>",
+            },
+            "stream": {f"src.to-state.{region}.>"},
+        }
+        reset = f"$JS.{region}.API.CONSUMER.RESET.NZR_{account}.to-state"
+        assert {"service": {"account": account, "subject": reset}} in state_imports
+        assert {"stream": {"account": account, "subject": f"src.to-state.{region}.>"}} in state_imports
+        imported = {next(iter(i.values()))["subject"] for i in entry["imports"]}
+        assert imported == {
+            f"$JS.API.CONSUMER.RESET.NZR_STATE.to-{region}",
+            "$JS.FC.NZR_STATE.>",
+            f"src.to-{region}.state.>",
+        }
+    # each region may reset and receive only its own catalogue consumer
+    for export in accounts["STATE"]["exports"]:
+        subject = export.get("service") or export["stream"]
+        for region, account in upper.items():
+            if f"to-{region}" in subject.split(".")[-1] or f"src.to-{region}." in subject:
+                assert export["accounts"] == [account], export
+
+    refs = env_secret_refs(values)
+    assert refs["NZR_STATE_PASSWORD"] == ("nzr-secrets", "NATS_PASSWORD")
+    assert refs["NZR_SYS_PASSWORD"] == ("nats-secrets", "NZR_SYS_PASSWORD")
+    for account in upper.values():
+        assert refs[f"NZR_LEAF_NKEY_{account}"] == ("nats-secrets", f"NZR_LEAF_NKEY_{account}")
+
+
+def test_region_helm_values_bind_services_and_the_leaf_link_to_app_over_mutual_tls() -> None:
+    values = helm_values("region")
+    config = values["config"]
+    assert config["jetstream"]["merge"]["domain"] not in {"", "state", None}
+    assert config["serverNamePrefix"] == f"{config['jetstream']['merge']['domain']}-"
+    # the hub refuses a leaf cluster named like its own (the chart's default name is "nats")
+    assert config["cluster"]["merge"]["name"] == config["jetstream"]["merge"]["domain"]
+    assert config["cluster"]["merge"]["name"] != helm_values("hub")["config"]["cluster"]["merge"]["name"]
+    assert config.get("leafnodes", {}).get("enabled") is not True, "a region does not listen for leaves"
+    merge = config["merge"]
+    assert merge["system_account"] == "SYS"
+    assert set(merge["accounts"]) == {"SYS", "APP"}
+    app = merge["accounts"]["APP"]
+    assert app["jetstream"] == "enabled"
+    (user,) = app["users"]
+    assert user["user"] == "nzr" and variable(user["password"]) == "NZR_APP_PASSWORD"
+    (remote,) = merge["leafnodes"]["remotes"]
     assert all(url.startswith("nats-leaf://") and url.endswith(":7422") for url in remote["urls"])
+    assert remote["account"] == "APP"
+    assert variable(remote["nkey"]) == "NZR_LEAF_SEED"
+    assert remote["tls"] == {
+        "ca_file": "/etc/nats/leaf-tls/ca.crt",
+        "cert_file": "/etc/nats/leaf-tls/tls.crt",
+        "key_file": "/etc/nats/leaf-tls/tls.key",
+    }
     assert "nzr.*.priv.>" in remote["deny_exports"]
+    # the TLS Secret is mounted where the remote reads it
+    (mount,) = [p["value"] for p in values["container"]["patch"] if p["path"] == "/volumeMounts/-"]
+    (volume,) = [p["value"] for p in values["podTemplate"]["patch"] if p["path"] == "/spec/volumes/-"]
+    assert mount["mountPath"] == "/etc/nats/leaf-tls" and mount["name"] == volume["name"]
+    assert volume["secret"]["secretName"] == "nats-leaf-tls"
+    refs = env_secret_refs(values)
+    assert refs == {
+        "NZR_APP_PASSWORD": ("nzr-secrets", "NATS_PASSWORD"),
+        "NZR_SYS_PASSWORD": ("nats-secrets", "NZR_SYS_PASSWORD"),
+        "NZR_LEAF_SEED": ("nats-secrets", "NZR_LEAF_SEED"),
+    }
 
 
 # --------------------------------------------------------------------------- (d) no committed secret
@@ -547,3 +792,324 @@ def test_only_the_state_takes_changes_to_the_funding_catalogue(overlay: str) -> 
     prefix = "state" if overlay == "state" else overlay.removeprefix("region-")
     env = compose_env(compose_services[f"{prefix}-funding"])
     assert env.get("CATALOGUE_WRITES", "true") == ("true" if overlay == "state" else "false")
+
+
+def test_the_cli_image_runs_the_topology_commands_as_non_root() -> None:
+    text = (DEPLOY / "images" / "nzr-cli" / "Dockerfile").read_text()
+    stages = [line for line in text.splitlines() if line.startswith("FROM ")]
+    assert len(stages) == 2 and all("-slim" in line for line in stages)
+    assert "USER 10001:10001" in text
+    assert "pip install ./libs/common ./services/funding ./tools/cli" in text
+
+
+# --------------------------------------------------------------------------- (e) NATS secrets
+
+# nkey seeds (S + key type), PEM private keys: never in a deploy file.
+NKEY_SEED = re.compile(r"\bS[UAONCX][A-Z2-7]{56}\b")
+PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+# A NATS password or nkey in a config is an environment reference: `<< $VAR >>` (Helm values,
+# unquoted by the chart) or `$VAR` (nats-server config).
+NATS_SECRET_REFERENCE = re.compile(r"^(<<\s*\$[A-Z0-9_]+\s*>>|\$[A-Z0-9_]+)$")
+
+
+def nats_secret_literals(doc: Any) -> list[str]:
+    found = []
+    for path, _, key, value in walk(doc):
+        if key in {"password", "nkey", "token"} and not isinstance(value, (dict, list)):
+            if not NATS_SECRET_REFERENCE.match(str(value)):
+                found.append(f"{path}.{key}")
+    return found
+
+
+def test_no_nats_secret_is_committed() -> None:
+    problems = []
+    for file in deploy_files():
+        text = file.read_text(errors="replace")
+        rel = file.relative_to(REPO)
+        problems += [f"{rel}: nkey seed" for _ in NKEY_SEED.finditer(text)]
+        problems += [f"{rel}: private key" for _ in PRIVATE_KEY.finditer(text)]
+        if file.suffix in {".yaml", ".yml"}:
+            for doc in yaml.safe_load_all(text):
+                problems += [f"{rel}: {p}" for p in nats_secret_literals(doc)]
+        if file.name.endswith(".example.env"):
+            for match in re.finditer(r"^[ \t]*([A-Z0-9_]+)[ \t]*=[ \t]*(\S+)", text, re.M):
+                problems.append(f"{rel}: {match.group(1)} has a value in a template")
+    # compose: the services' NATS credentials come only from the secrets volume
+    for name, service in compose()["services"].items():
+        env = compose_env(service) if "environment" in service else {}
+        problems += [f"docker-compose.yml {name}: {v}" for v in ("NATS_PASSWORD", "NATS_USER") if v in env]
+    assert not problems, "NATS secrets committed:\n" + "\n".join(problems)
+
+
+def test_the_nats_secret_check_catches_literals() -> None:
+    assert nats_secret_literals({"users": [{"user": "nzr", "password": "hunter2"}]})
+    assert nats_secret_literals(
+        {"users": [{"nkey": "UAG6ZSDVUFWIOQAWWTPUUEXQOG3LUQZEGYSMJNPKBTIIHN6PQGTOQFE3"}]}
+    )
+    assert not nats_secret_literals({"users": [{"user": "nzr", "password": "<< $NZR_APP_PASSWORD >>"}]})
+    # written in two parts, so that this file does not hold what the repository check looks for
+    assert NKEY_SEED.search("nkey: S" + "UAIOXRGKLMEAG542UOA46R2M4GMIFKEL45YMK54VF4OZSGRKKGKTMY2JI")
+    assert PRIVATE_KEY.search("-----BEGIN EC PRIVATE" + " KEY-----")
+
+
+def test_no_nkey_seed_or_private_key_anywhere_in_the_repository() -> None:
+    listing = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=False)
+    if listing.returncode != 0:
+        pytest.skip("not a git checkout")
+    found = []
+    for name in listing.stdout.decode().split("\0"):
+        path = REPO / name
+        if name and path.is_file():
+            text = path.read_text(errors="replace")
+            if NKEY_SEED.search(text) or PRIVATE_KEY.search(text):
+                found.append(name)
+    assert not found, f"nkey seeds or private keys committed: {found}"
+
+
+# --------------------------------------------------------------------------- (f) cluster hardening
+
+
+def pods(docs: tuple[dict[str, Any], ...]) -> dict[str, dict[str, str]]:
+    """name -> pod labels of every workload of the overlay, plus the NATS chart's pods."""
+    found = {
+        f"{d['kind']}/{d['metadata']['name']}": d["spec"]["template"]["metadata"]["labels"]
+        for d in docs
+        if d["kind"] in {"Deployment", "Job"}
+    }
+    found["StatefulSet/nats"] = NATS_POD_LABELS
+    return found
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Kubernetes label-selector semantics (matchLabels and matchExpressions)."""
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
+        ok = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": labels.get(key) not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[operator]
+        if not ok:
+            return False
+    return True
+
+
+def port_names(docs: tuple[dict[str, Any], ...], labels: dict[str, str]) -> dict[str, int]:
+    names = {}
+    for d in docs:
+        if d["kind"] in {"Deployment", "Job"} and d["spec"]["template"]["metadata"]["labels"] == labels:
+            for container in d["spec"]["template"]["spec"]["containers"]:
+                names |= {p["name"]: p["containerPort"] for p in container.get("ports", []) if "name" in p}
+    return names
+
+
+def peer_matches(peer: dict[str, Any], namespace: dict[str, str], labels: dict[str, str], own: bool) -> bool:
+    if "ipBlock" in peer:
+        return False
+    if "namespaceSelector" in peer:
+        if not selects(peer["namespaceSelector"], namespace):
+            return False
+    elif not own:
+        return False  # a bare podSelector means this namespace only
+    return selects(peer.get("podSelector", {}), labels)
+
+
+def rule_allows(rule, peers_key, namespace, labels, own, port, names) -> bool:
+    peers = rule.get(peers_key)
+    if peers and not any(peer_matches(p, namespace, labels, own) for p in peers):
+        return False
+    ports = rule.get("ports")
+    return not ports or any(names.get(p["port"], p["port"]) == port for p in ports)
+
+
+def allowed(docs, source: dict[str, str], target: dict[str, str], port: int, *, remote=None) -> bool:
+    """Would the overlay's NetworkPolicies let `source` open a connection to `target`:`port`?
+
+    Both pods are in the overlay's namespace unless `remote` = (namespace labels, "source" or
+    "target") says which side lives elsewhere (its own namespace's policies are not checked).
+    """
+    namespace_doc = next(d for d in docs if d["kind"] == "Namespace")
+    own_namespace = {"kubernetes.io/metadata.name": namespace_doc["metadata"]["name"]}
+    own_namespace |= namespace_doc["metadata"].get("labels", {})
+    policies = list(by_kind(docs, "NetworkPolicy").values())
+
+    def direction(pod, kind, peers_key, peer, peer_namespace, own, names) -> bool:
+        selecting = [
+            p for p in policies if selects(p["spec"]["podSelector"], pod) and kind in p["spec"]["policyTypes"]
+        ]
+        rules = [r for p in selecting for r in p["spec"].get(kind.lower(), [])]
+        return bool(selecting) and any(
+            rule_allows(r, peers_key, peer_namespace, peer, own, port, names) for r in rules
+        )
+
+    names = port_names(docs, target)
+    other_namespace, remote_side = remote or (own_namespace, None)
+    egress = remote_side == "source" or direction(
+        source,
+        "Egress",
+        "to",
+        target,
+        other_namespace if remote_side == "target" else own_namespace,
+        remote_side != "target",
+        names,
+    )
+    ingress = remote_side == "target" or direction(
+        target,
+        "Ingress",
+        "from",
+        source,
+        other_namespace if remote_side == "source" else own_namespace,
+        remote_side != "source",
+        names,
+    )
+    return egress and ingress
+
+
+def workload_labels(docs, kind: str, name: str) -> dict[str, str]:
+    return by_kind(docs, kind)[name]["spec"]["template"]["metadata"]["labels"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_namespace_denies_by_default_and_each_policy_selects_pods(overlay: str) -> None:
+    docs = render(f"overlays/{overlay}")
+    policies = by_kind(docs, "NetworkPolicy")
+    deny = policies["default-deny"]["spec"]
+    assert deny["podSelector"] == {} and set(deny["policyTypes"]) == {"Ingress", "Egress"}
+    assert "ingress" not in deny and "egress" not in deny
+    all_pods = pods(docs)
+    for name, policy in policies.items():
+        spec = policy["spec"]
+        selected = [p for p, labels in all_pods.items() if selects(spec["podSelector"], labels)]
+        assert selected, f"NetworkPolicy/{name} selects no pod"
+        for kind, peers_key in (("ingress", "from"), ("egress", "to")):
+            for rule in spec.get(kind, []):
+                for peer in rule.get(peers_key, []):
+                    if "namespaceSelector" not in peer and "ipBlock" not in peer:
+                        matched = [
+                            p for p, labels in all_pods.items() if selects(peer["podSelector"], labels)
+                        ]
+                        assert matched, f"NetworkPolicy/{name}: peer {peer} matches no pod"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_network_policies_allow_exactly_the_flows_the_services_need(overlay: str) -> None:
+    docs = render(f"overlays/{overlay}")
+    services = OVERLAYS[overlay][3]
+    dns = {"kubernetes.io/metadata.name": "kube-system"}
+    ingress_controller = ({"kubernetes.io/metadata.name": "ingress-nginx"}, "source")
+    provision = workload_labels(docs, "Job", "nats-provision")
+    for svc in services:
+        api = workload_labels(docs, "Deployment", svc)
+        migration = workload_labels(docs, "Job", f"{svc}-migrate")
+        port = SERVICES[svc]
+        assert allowed(docs, {}, api, port, remote=ingress_controller), f"ingress -> {svc}"
+        assert allowed(docs, api, NATS_POD_LABELS, 4222), f"{svc} -> NATS"
+        assert allowed(docs, api, {}, 5432, remote=({}, "target")), f"{svc} -> database"
+        assert allowed(docs, migration, {}, 5432, remote=({}, "target")), f"{svc} migration -> database"
+        assert allowed(docs, api, {"k8s-app": "kube-dns"}, 53, remote=(dns, "target"))
+        # nothing else: not from another namespace, not between services, no NATS for migrations
+        other = ({"kubernetes.io/metadata.name": "nzr-elsewhere"}, "source")
+        assert not allowed(docs, {}, api, port, remote=other), f"other namespace -> {svc}"
+        assert not allowed(docs, provision, api, port), f"provision -> {svc}"
+        assert not allowed(docs, migration, NATS_POD_LABELS, 4222), f"{svc} migration -> NATS"
+        assert not allowed(docs, api, NATS_POD_LABELS, 6222), f"{svc} -> NATS routes"
+        assert not allowed(docs, api, {}, 443, remote=({}, "target")), f"{svc} -> anywhere:443"
+    assert allowed(docs, provision, NATS_POD_LABELS, 4222), "provisioning -> NATS"
+    assert not allowed(docs, provision, {}, 5432, remote=({}, "target")), "provisioning -> database"
+    assert allowed(docs, NATS_POD_LABELS, NATS_POD_LABELS, 6222), "NATS cluster routes"
+    hub = {"kubernetes.io/metadata.name": "nzr-state"}
+    region_namespace = {"kubernetes.io/metadata.name": "nzr-x", "nzr-deployment": "region"}
+    if overlay == "state":
+        assert allowed(docs, NATS_POD_LABELS, NATS_POD_LABELS, 7422, remote=(region_namespace, "source"))
+        stranger = ({"kubernetes.io/metadata.name": "nzr-x"}, "source")
+        assert not allowed(docs, NATS_POD_LABELS, NATS_POD_LABELS, 7422, remote=stranger)
+        assert not allowed(docs, NATS_POD_LABELS, NATS_POD_LABELS, 4222, remote=(region_namespace, "source"))
+    else:
+        assert allowed(docs, NATS_POD_LABELS, NATS_POD_LABELS, 7422, remote=(hub, "target")), "leaf -> hub"
+        # the hub's side admits this region's namespace
+        (namespace,) = by_kind(docs, "Namespace").values()
+        labels = {"kubernetes.io/metadata.name": namespace["metadata"]["name"]} | namespace["metadata"][
+            "labels"
+        ]
+        state = render("overlays/state")
+        assert allowed(state, NATS_POD_LABELS, NATS_POD_LABELS, 7422, remote=(labels, "source"))
+        assert not allowed(docs, NATS_POD_LABELS, NATS_POD_LABELS, 4222, remote=(hub, "target"))
+        newsletter = workload_labels(docs, "Deployment", "newsletter")
+        assert allowed(docs, newsletter, {}, 587, remote=({}, "target")), "newsletter -> SMTP relay"
+        assert not allowed(
+            docs, workload_labels(docs, "Deployment", "actors"), {}, 587, remote=({}, "target")
+        )
+
+
+def test_the_policy_evaluation_sees_a_missing_rule() -> None:
+    docs = render("overlays/region-leipzig")
+    without_nats = tuple(d for d in docs if d["metadata"]["name"] != "nzr-to-nats")
+    api = workload_labels(docs, "Deployment", "actors")
+    assert allowed(docs, api, NATS_POD_LABELS, 4222)
+    assert not allowed(without_nats, api, NATS_POD_LABELS, 4222)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_deployment_has_a_disruption_budget_and_spreads_over_nodes_and_zones(overlay: str) -> None:
+    docs = render(f"overlays/{overlay}")
+    budgets = by_kind(docs, "PodDisruptionBudget")
+    all_pods = pods(docs)
+    for name, deployment in by_kind(docs, "Deployment").items():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        covering = [b for b in budgets.values() if selects(b["spec"]["selector"], labels)]
+        assert len(covering) == 1, f"Deployment/{name}: {len(covering)} PodDisruptionBudgets"
+        (budget,) = covering
+        assert budget["spec"].get("maxUnavailable") == 1 or budget["spec"].get("minAvailable"), name
+        others = [p for p, lbl in all_pods.items() if selects(budget["spec"]["selector"], lbl)]
+        assert others == [f"Deployment/{name}"], f"the budget of {name} also covers {others}"
+        spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        assert {c["topologyKey"] for c in spread} == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+        for constraint in spread:
+            assert constraint["maxSkew"] == 1
+            assert selects(constraint["labelSelector"], labels), name
+        hpa = by_kind(docs, "HorizontalPodAutoscaler").get(name)
+        if hpa:  # scaled-out services keep one pod through a drain
+            assert deployment["spec"]["replicas"] >= 2 and hpa["spec"]["minReplicas"] >= 2
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_provisioning_job_runs_as_a_hook_before_the_services_roll(overlay: str) -> None:
+    region = OVERLAYS[overlay][1]
+    docs = render(f"overlays/{overlay}")
+    job = by_kind(docs, "Job")["nats-provision"]
+    assert_hardened(job)
+    annotations = job["metadata"]["annotations"]
+    assert PROVISION_HOOKS.items() <= annotations.items()
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["image"].startswith("nzr-cli:")
+    env = env_map(container)
+    (config,) = [c for n, c in by_kind(docs, "ConfigMap").items() if n.startswith("nzr-config")]
+
+    def argument(flag: str) -> str:
+        value = container["command"][container["command"].index(flag) + 1]
+        match = re.fullmatch(r"\$\((\w+)\)", value)
+        return env[match.group(1)]["value"] if match else value
+
+    assert container["command"][:3] == ["nzr", "topology", "provision"]
+    assert argument("--node") == ("hub" if overlay == "state" else region)
+    assert argument("--nats-url") == config["data"]["NATS_URL"]
+    assert argument("--replicas") == "3", "streams are R3 on the 3-node JetStream clusters"
+    assert env["NATS_USER"]["value"] == config["data"]["NATS_USER"]
+    assert env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "nzr-secrets",
+        "key": "NATS_PASSWORD",
+    }
+    # it needs nothing of the same sync but the region list, which is a hook created before it
+    (volume,) = [v for v in job["spec"]["template"]["spec"]["volumes"] if "configMap" in v]
+    regions = by_kind(docs, "ConfigMap")[volume["configMap"]["name"]]
+    assert PROVISION_HOOKS.items() <= regions["metadata"]["annotations"].items()
+    assert int(regions["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(
+        annotations["helm.sh/hook-weight"]
+    )
+    listing = tomllib.loads(regions["data"]["regions.toml"])
+    assert [e["id"] for e in listing["regions"]] == compose_regions()
+    mounted = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert f"{mounted[volume['name']]}/regions.toml" == argument("--regions-file")
