@@ -56,6 +56,7 @@ class Pipeline:
     def subscriptions(self, handlers: EventHandlers, *, max_deliver: int = 3) -> list[Subscription]:
         return plan_subscriptions(
             handlers=handlers,
+            deps=None,
             sessions=self.consumer.sessions,
             tables=self.consumer.tables,
             stream_name=region_stream_name(self.region),

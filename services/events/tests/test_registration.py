@@ -208,7 +208,7 @@ async def test_two_replicas_taking_registrations_at_once_never_overbook(events):
     settings = events.running.runtime.settings
     async with running_service(create_app, settings, "nzr_events") as replica:
         for app in (events.running.app, replica.app):  # many small batches interleave across replicas
-            app.state.registrations.max_batch = 2
+            app.state.deps.registrations.max_batch = 2
         answers = await asyncio.gather(
             *(
                 client.post(f"/api/v1/events/{event['id']}/registrations", json=registration_body())
@@ -220,4 +220,4 @@ async def test_two_replicas_taking_registrations_at_once_never_overbook(events):
     assert [a.json()["status"] for a in answers].count("confirmed") == 20
     shown = (await events.client.get(f"/api/v1/events/{event['id']}")).json()
     assert (shown["confirmed_count"], shown["waiting_count"]) == (20, 60)
-    events.running.app.state.registrations.max_batch = 250
+    events.running.app.state.deps.registrations.max_batch = 250

@@ -33,7 +33,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -45,9 +45,8 @@ from nzr_common.contracts.base import SUBJECT_ROOT, Visibility, region_stream_na
 from nzr_common.tables import MessagingTables
 
 if TYPE_CHECKING:
+    from faststream.nats import NatsBroker
     from nats.js import JetStreamContext
-
-    from nzr_common.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -269,24 +268,30 @@ async def _scan_and_erase(
     return deleted
 
 
-class MessagingEraser:
-    """Erases a person from one service's messaging plumbing; its ``attach`` is a start-up hook
-    that gives it the service's NATS connection."""
+class _HasBroker(Protocol):
+    broker: NatsBroker
 
-    def __init__(self, tables: MessagingTables, *, producer: str) -> None:
+
+class MessagingEraser:
+    """Erases a person from one service's messaging plumbing through the service's broker (give
+    it ``runtime.broker`` in the bootstrap; it connects when the service starts)."""
+
+    def __init__(self, tables: MessagingTables, *, producer: str, broker: NatsBroker | None = None) -> None:
         self.tables = tables
         self.producer = producer
-        self._runtime: Runtime | None = None
+        self._broker = broker
 
-    async def attach(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    async def attach(self, runtime: _HasBroker) -> None:
+        """Deprecated start-up hook of the old shape (services without a bootstrap): take the
+        runtime's broker."""
+        self._broker = runtime.broker
 
     async def erase_person(self, session: AsyncSession, *, region: str, person_id: str) -> ErasedCopies:
         """Outbox rows and dead letters (in the caller's transaction) and the stream messages."""
         outbox_rows, letters = await _erase_rows(session, self.tables, person_id)
-        if self._runtime is None:
-            raise RuntimeError("MessagingEraser.attach was not run at start-up")
-        js = self._runtime.broker.connection.jetstream()
+        if self._broker is None:
+            raise RuntimeError("MessagingEraser has no broker: build it with the runtime's broker")
+        js = self._broker.connection.jetstream()
         messages = await erase_from_stream(
             js,
             region=region,

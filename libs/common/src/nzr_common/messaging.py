@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import nats.errors
 import nats.js.errors
@@ -45,7 +46,14 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("nzr.messaging")
 
 E = TypeVar("E", bound=IntegrationEvent)
-Handler = Callable[[AsyncSession, Envelope[Any]], Awaitable[None]]
+D = TypeVar("D")
+#: An event handler: ``async def on_x(deps: Deps, session: AsyncSession, envelope: Envelope[X])``;
+#: it runs in the batch's transaction (``session``), so it never commits.
+Handler = Callable[[D, AsyncSession, Envelope[Any]], Awaitable[None]]
+#: Deprecated: the old shape without deps (closures over a bag); still runs until every
+#: service has moved to ``Handler``.
+LegacyHandler = Callable[[AsyncSession, Envelope[Any]], Awaitable[None]]
+AnyHandler = Handler[D] | LegacyHandler
 
 
 class PoisonMessage(Exception):
@@ -53,18 +61,23 @@ class PoisonMessage(Exception):
 
 
 @dataclass
-class EventHandlers:
-    """The explicit routing table of one consuming service: event class → handler."""
+class EventHandlers(Generic[D]):
+    """The explicit routing table of one consuming service: event class → handler taking the
+    service's deps, the batch's session and the envelope."""
 
     consumer: str
-    routes: dict[str, tuple[type[IntegrationEvent], Handler]] = field(default_factory=dict)
+    routes: dict[str, tuple[type[IntegrationEvent], AnyHandler[D]]] = field(default_factory=dict)
     sources: dict[str, str | None] = field(default_factory=dict)
 
-    def on(self, event_class: type[E], *, from_region: str | None = None) -> Callable[[Handler], Handler]:
+    def on(
+        self, event_class: type[E], *, from_region: str | None = None
+    ) -> Callable[[Callable[[D, AsyncSession, Envelope[E]], Awaitable[None]]], Any]:
         """Route ``event_class`` to the decorated handler. ``from_region`` reads another region's
-        stream instead of the own one (e.g. ``"state"`` for the state's funding catalogue)."""
+        stream instead of the own one (e.g. ``"state"`` for the state's funding catalogue).
 
-        def register(handler: Handler) -> Handler:
+        A handler of the old shape ``(session, envelope)`` is still accepted (deprecated)."""
+
+        def register(handler: Any) -> Any:
             event_type = event_class.subject.event_type
             if event_type in self.routes:
                 raise ValueError(f"{event_type} already has a handler in {self.consumer}")
@@ -84,17 +97,33 @@ class EventHandlers:
         return groups
 
 
+_TAKES_DEPS: dict[Any, bool] = {}
+
+
+async def call_handler(
+    handler: AnyHandler[D], deps: D, session: AsyncSession, envelope: Envelope[Any]
+) -> None:
+    """Run a handler with the deps; one of the old two-argument shape without (deprecated)."""
+    takes_deps = _TAKES_DEPS.get(handler)
+    if takes_deps is None:
+        takes_deps = _TAKES_DEPS[handler] = len(inspect.signature(handler).parameters) >= 3
+    if takes_deps:
+        await handler(deps, session, envelope)  # type: ignore[call-arg]  # arity checked above
+    else:
+        await handler(session, envelope)  # type: ignore[call-arg,arg-type]  # the old shape
+
+
 def subject_event_type(nats_subject: str) -> str:
     """The event type a subject carries: ``nzr.<region>.<vis>.<producer>.<name>.v<n>`` →
     ``nzr.<producer>.<name>.v<n>``."""
     return ".".join([SUBJECT_ROOT, *nats_subject.split(".")[-3:]])
 
 
-def decode(  # type: ignore[no-untyped-def]
+def decode(
     raw_payload: bytes,
-    routes: dict[str, tuple[type[IntegrationEvent], Handler]],
+    routes: dict[str, tuple[type[IntegrationEvent], AnyHandler[D]]],
     nats_subject: str | None = None,
-):
+) -> tuple[Envelope[Any], AnyHandler[D]] | None:
     """Parse a message into (envelope, handler); None for event types this consumer ignores.
 
     Another version of an event on its own subject (``.v2`` next to ``.v1``) is ignored, as the
@@ -141,27 +170,30 @@ class ConsumerStats:
     retried: int = 0
 
 
-class BatchConsumer:
-    """Handles a batch of JetStream messages for one consumer with inbox de-duplication."""
+class BatchConsumer(Generic[D]):
+    """Handles a batch of JetStream messages for one consumer with inbox de-duplication; hands
+    each handler the service's ``deps``."""
 
     def __init__(
         self,
         *,
         consumer: str,
-        handlers: EventHandlers,
+        handlers: EventHandlers[D],
+        deps: D,
         sessions: async_sessionmaker[AsyncSession],
         tables: MessagingTables,
         max_deliver: int,
     ) -> None:
         self.consumer = consumer
         self.handlers = handlers
+        self.deps = deps
         self.sessions = sessions
         self.tables = tables
         self.max_deliver = max_deliver
         self.stats = ConsumerStats()
 
     async def handle_batch(self, messages: list[Msg]) -> None:
-        work: list[tuple[Msg, Envelope[Any], Handler]] = []
+        work: list[tuple[Msg, Envelope[Any], AnyHandler[D]]] = []
         poison: list[tuple[Msg, str]] = []
         ignored: list[Msg] = []
         for message in messages:
@@ -191,7 +223,7 @@ class BatchConsumer:
         for message in [*done, *ignored, *(m for m, _ in poison)]:
             await message.ack()
 
-    async def _handle_together(self, work: list[tuple[Msg, Envelope[Any], Handler]]) -> None:
+    async def _handle_together(self, work: list[tuple[Msg, Envelope[Any], AnyHandler[D]]]) -> None:
         if not work:
             return
         async with self.sessions() as session, session.begin():
@@ -203,11 +235,11 @@ class BatchConsumer:
                     continue
                 claimed.discard(envelope.id)  # a second copy in the same batch is a duplicate
                 with _traced(message, envelope):
-                    await handler(session, envelope)
+                    await call_handler(handler, self.deps, session, envelope)
                 handled += 1
         self.stats.handled += handled
 
-    async def _handle_one_by_one(self, work: list[tuple[Msg, Envelope[Any], Handler]]) -> list[Msg]:
+    async def _handle_one_by_one(self, work: list[tuple[Msg, Envelope[Any], AnyHandler[D]]]) -> list[Msg]:
         done: list[Msg] = []
         for message, envelope, handler in work:
             try:
@@ -277,7 +309,7 @@ class BatchConsumer:
         envelope, handler = decoded
         if not await self._claim(session, [envelope]):
             return False
-        await handler(session, envelope)
+        await call_handler(handler, self.deps, session, envelope)
         return True
 
 
@@ -345,13 +377,14 @@ class Subscription:
     durable: str
     subject: str
     stream: str
-    batch: BatchConsumer
+    batch: BatchConsumer[Any]
     binding: Binding = field(default_factory=Binding)
 
 
 def plan_subscriptions(
     *,
-    handlers: EventHandlers,
+    handlers: EventHandlers[D],
+    deps: D,
     sessions: async_sessionmaker[AsyncSession],
     tables: MessagingTables,
     stream_name: str,
@@ -376,7 +409,12 @@ def plan_subscriptions(
             region_token, stream = from_region, region_stream_name(from_region)
         subject = f"{SUBJECT_ROOT}.{region_token}.{visibility.value}.{producer}.>"
         batch = BatchConsumer(
-            consumer=durable, handlers=handlers, sessions=sessions, tables=tables, max_deliver=max_deliver
+            consumer=durable,
+            handlers=handlers,
+            deps=deps,
+            sessions=sessions,
+            tables=tables,
+            max_deliver=max_deliver,
         )
         planned.append(Subscription(durable, subject, stream, batch))
     return planned

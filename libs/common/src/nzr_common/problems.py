@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from nzr_common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -33,7 +35,8 @@ class Problem(BaseModel):
 
 
 class ProblemError(Exception):
-    """Raise from service code to answer with a problem document."""
+    """Raise from a route (the HTTP layer) to answer with a problem document; use cases raise
+    the domain errors of :mod:`nzr_common.errors` instead."""
 
     def __init__(
         self,
@@ -79,6 +82,30 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+#: The HTTP status of each domain error: the one place that knows it.
+DOMAIN_STATUS: dict[type[DomainError], int] = {NotFound: 404, Conflict: 409, Invalid: 422, Forbidden: 403}
+
+
+def domain_status(error: DomainError) -> int:
+    """The status of a domain error (of its nearest mapped class; 400 for unmapped ones)."""
+    for cls in type(error).__mro__:
+        if cls in DOMAIN_STATUS:
+            return DOMAIN_STATUS[cls]
+    return 400
+
+
+def domain_problem(error: DomainError) -> ProblemError:
+    """The problem document of a domain error (for code that answers several at once)."""
+    return ProblemError(
+        domain_status(error),
+        error.title,
+        error.detail,
+        type_=error.kind,
+        invalid_params=[InvalidParam(name=n, reason=r) for n, r in error.problems] or None,
+        extra=error.extra,
+    )
+
+
 def _field_name(location: tuple[Any, ...]) -> str:
     parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or str(location[0] if location else "body")
@@ -101,6 +128,10 @@ def install_problem_handlers(app: FastAPI) -> None:
             headers=error.headers,
             extra=error.extra,
         )
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, error: DomainError) -> JSONResponse:
+        return await _problem(request, domain_problem(error))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:

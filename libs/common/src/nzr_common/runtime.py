@@ -9,7 +9,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
@@ -56,9 +56,21 @@ from nzr_common.web import (
 log = logging.getLogger(__name__)
 
 
+S = TypeVar("S", bound=ServiceSettings)
+D = TypeVar("D")
+
+
 @dataclass
-class ServiceDefinition:
-    """What makes a service itself; everything else is the same for all five."""
+class ServiceDefinition(Generic[S, D]):
+    """What makes a service itself; everything else is the same for all five.
+
+    ``bootstrap`` builds the service's typed dependencies (``Deps``) once from the runtime;
+    ``create_service_app`` stores them as ``app.state.deps``, routes read them through
+    :func:`deps_of`, event handlers get them as their first argument, ``on_startup`` hooks and
+    ``background`` loops as their only one. Without a ``bootstrap`` the deps are the runtime
+    itself (the old shape: hooks taking the runtime; deprecated, goes once every service has a
+    bootstrap).
+    """
 
     name: str
     title: str
@@ -66,18 +78,24 @@ class ServiceDefinition:
     metadata: MetaData
     tables: MessagingTables
     routers: Sequence[APIRouter]
-    handlers: EventHandlers | None = None
+    handlers: EventHandlers[D] | None = None
     publishes: Sequence[type[IntegrationEvent]] = ()
     extra_stream_regions: Sequence[str] = ()
-    on_startup: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
+    bootstrap: Callable[[Runtime[S]], D] | None = None
+    #: Awaited in order before the app serves, with the deps.
+    on_startup: Sequence[Callable[[D], Awaitable[None]]] = ()
+    #: Long-running loops (mail sender, deadline watch), started after ``on_startup`` as tasks
+    #: of the runtime with the deps, cancelled at shutdown.
+    background: Sequence[Callable[[D], Awaitable[None]]] = ()
 
 
 @dataclass
-class Runtime:
-    """The live dependencies of one service process, reachable as ``app.state.runtime``."""
+class Runtime(Generic[S]):
+    """The live plumbing of one service process, reachable as ``app.state.runtime``; a service's
+    ``bootstrap`` takes from it what its ``Deps`` need."""
 
-    settings: ServiceSettings
-    definition: ServiceDefinition
+    settings: S
+    definition: ServiceDefinition[S, Any]
     region: Region
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
@@ -95,22 +113,43 @@ class Runtime:
     def tables(self) -> MessagingTables:
         return self.definition.tables
 
+    def start_task(self, loop: Awaitable[Any], name: str) -> None:
+        """Run ``loop`` as a task of this process, cancelled at shutdown."""
+        self.tasks.append(asyncio.ensure_future(loop))
+        self.tasks[-1].set_name(name)
+
+
+def deps_of(deps_type: type[D]) -> Callable[[Request], D]:
+    """The FastAPI dependency giving a route the service's deps; one line per service:
+    ``DepsDep = Annotated[Deps, Depends(deps_of(Deps))]``."""
+
+    def dependency(request: Request) -> D:
+        deps = request.app.state.deps
+        if not isinstance(deps, deps_type):
+            raise TypeError(f"app.state.deps is a {type(deps).__name__}, not {deps_type.__name__}")
+        return deps
+
+    dependency.__name__ = f"{deps_type.__name__.lower()}_of_app"
+    return dependency
+
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.runtime.sessions() as session:
         yield session
 
 
-def _runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
+def _runtime(request: Request) -> Runtime[Any]:
+    runtime: Runtime[Any] = request.app.state.runtime
+    return runtime
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session)]
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+RuntimeDep = Annotated[Runtime[Any], Depends(_runtime)]
 
 
 def _outbox(request: Request) -> Outbox:
-    return request.app.state.runtime.outbox
+    outbox: Outbox = request.app.state.runtime.outbox
+    return outbox
 
 
 OutboxDep = Annotated[Outbox, Depends(_outbox)]
@@ -167,8 +206,9 @@ class ServiceApp(FastAPI):
         return document_access(self, super().openapi(), self.state.runtime.settings.mode)
 
 
-def create_service_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
-    """Build the FastAPI app of a service; connections open in the lifespan, not here."""
+def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> FastAPI:
+    """Build the FastAPI app of a service and its deps (``app.state.deps``, built once by the
+    definition's ``bootstrap``); connections open in the lifespan, not here."""
     registry = CollectorRegistry()
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
@@ -179,7 +219,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         reconnect_time_wait=0.5,
         connect_timeout=2,
     )
-    runtime = Runtime(
+    runtime: Runtime[S] = Runtime(
         settings=settings,
         definition=definition,
         region=region_from_settings(settings),
@@ -190,9 +230,11 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         token_verifier=TokenVerifier(settings),
         registry=registry,
     )
+    deps = definition.bootstrap(runtime) if definition.bootstrap is not None else runtime
     if definition.handlers is not None:
         runtime.subscriptions = plan_subscriptions(
             handlers=definition.handlers,
+            deps=deps,
             sessions=sessions,
             tables=definition.tables,
             stream_name=_consumed_stream(settings),
@@ -206,7 +248,9 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for hook in definition.on_startup:
-            await hook(runtime)
+            await hook(deps)
+        for loop in definition.background:
+            runtime.start_task(loop(deps), name=getattr(loop, "__name__", "background"))
         runtime.tasks.append(asyncio.create_task(_supervise(runtime), name="messaging"))
         # Serve once NATS is connected (usually milliseconds); if it is not reachable, serve
         # anyway — writes land in the outbox and /readyz says NATS is missing.
@@ -226,6 +270,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         generate_unique_id_function=lambda route: route.name,
     )
     app.state.runtime = runtime
+    app.state.deps = deps
     install_problem_handlers(app)
     for router in definition.routers:
         app.include_router(router)
@@ -271,7 +316,7 @@ def _consumed_stream(settings: ServiceSettings) -> str:
     return AGGREGATE_STREAM if settings.mode == "state" else region_stream_name(settings.region)
 
 
-async def _supervise(runtime: Runtime) -> None:
+async def _supervise(runtime: Runtime[Any]) -> None:
     """Keep messaging running: an unexpected failure is logged and messaging restarts."""
     while True:
         try:
@@ -285,7 +330,7 @@ async def _supervise(runtime: Runtime) -> None:
             await asyncio.sleep(1.0)
 
 
-async def _run_messaging(runtime: Runtime) -> None:
+async def _run_messaging(runtime: Runtime[Any]) -> None:
     """Connect to NATS (retrying until it answers), declare the stream, start consumers and relay."""
     delay = 0.2
     while True:
@@ -339,7 +384,7 @@ async def _run_messaging(runtime: Runtime) -> None:
         await asyncio.gather(*background, return_exceptions=True)
 
 
-async def readiness(runtime: Runtime) -> Health:
+async def readiness(runtime: Runtime[Any]) -> Health:
     """The checks behind ``/readyz``; only the database and never-bound consumers make the
     process unavailable."""
     checks = {}
@@ -381,7 +426,7 @@ def _nats_connected(broker: NatsBroker) -> bool:
         return False
 
 
-async def _ensure_region_stream(runtime: Runtime) -> None:
+async def _ensure_region_stream(runtime: Runtime[Any]) -> None:
     """Create the streams this service writes to and reads from when they do not exist yet.
 
     In the multi-region set-up the topology creates them first (a region's copy of the state
@@ -410,7 +455,7 @@ async def _ensure_region_stream(runtime: Runtime) -> None:
                 )
 
 
-async def _ensure_region_stream_retrying(runtime: Runtime) -> None:
+async def _ensure_region_stream_retrying(runtime: Runtime[Any]) -> None:
     """Create the region streams once JetStream answers (it may start after the service)."""
     async for attempt in AsyncRetrying(wait=BIND_WAIT):
         with attempt:
@@ -418,7 +463,7 @@ async def _ensure_region_stream_retrying(runtime: Runtime) -> None:
     log.info("region streams of %s checked after a retry", runtime.definition.name)
 
 
-async def _shutdown(runtime: Runtime, grace_seconds: float = 5.0) -> None:
+async def _shutdown(runtime: Runtime[Any], grace_seconds: float = 5.0) -> None:
     """Stop messaging, hand the relay lease back, close connections; never hangs."""
     for task in runtime.tasks:
         task.cancel()
@@ -434,7 +479,7 @@ async def _shutdown(runtime: Runtime, grace_seconds: float = 5.0) -> None:
     await runtime.engine.dispose()
 
 
-def _operations_router(definition: ServiceDefinition) -> APIRouter:
+def _operations_router(definition: ServiceDefinition[Any, Any]) -> APIRouter:
     router = APIRouter(tags=["operations"], dependencies=[OPS])
 
     @router.get("/healthz", response_model=Health, operation_id=f"{definition.name}_healthz")
@@ -469,7 +514,7 @@ def _operations_router(definition: ServiceDefinition) -> APIRouter:
     return router
 
 
-def _dead_letter_router(definition: ServiceDefinition) -> APIRouter:
+def _dead_letter_router(definition: ServiceDefinition[Any, Any]) -> APIRouter:
     router = APIRouter(prefix=f"/api/v1/admin/{definition.name}/dead-letters", tags=["operations"])
 
     @router.get("", response_model=DeadLetterPage, operation_id=f"{definition.name}_list_dead_letters")
@@ -512,7 +557,7 @@ def _dead_letter_router(definition: ServiceDefinition) -> APIRouter:
     return router
 
 
-def _document_publications(broker: NatsBroker, definition: ServiceDefinition) -> None:
+def _document_publications(broker: NatsBroker, definition: ServiceDefinition[Any, Any]) -> None:
     """Declare what the service publishes and consumes so the AsyncAPI document lists it."""
     for event_class in definition.publishes:
         broker.publisher(
@@ -523,7 +568,7 @@ def _document_publications(broker: NatsBroker, definition: ServiceDefinition) ->
         )
 
 
-def _register_gauges(runtime: Runtime) -> None:
+def _register_gauges(runtime: Runtime[Any]) -> None:
     connected = Gauge(
         "nzr_nats_connected",
         "1 while this process is connected to NATS (0: degraded, writes wait in the outbox)",

@@ -11,7 +11,8 @@ from nzr_common.params import Offset, QueryDate
 from nzr_common.problems import ProblemError
 from nzr_common.runtime import OutboxDep, SessionDep
 from nzr_events import service
-from nzr_events.public_cache import PublicPageCache, page_key
+from nzr_events.bootstrap import Deps, DepsDep
+from nzr_events.public_cache import page_key
 from nzr_events.schemas import (
     AgreementCreate,
     AgreementRead,
@@ -43,24 +44,16 @@ CACHED_PAGES = frozenset({"/api/v1/events", "/api/v1/events.ics"})
 CALENDAR = "text/calendar; charset=utf-8"
 
 
-def _settings(request: Request):  # type: ignore[no-untyped-def]
-    return request.app.state.runtime.settings
+def _districts(deps: Deps) -> set[str]:
+    return set(deps.region.districts)
 
 
-def _districts(request: Request) -> set[str]:
-    return set(request.app.state.runtime.region.districts)
+def _secret(deps: Deps) -> str:
+    return deps.settings.jwt_secret.get_secret_value()
 
 
-def _secret(request: Request) -> str:
-    return _settings(request).jwt_secret.get_secret_value()
-
-
-def _public_pages(request: Request) -> PublicPageCache:
-    return request.app.state.public_pages
-
-
-def _is_editor(request: Request, principal: Principal) -> bool:
-    return principal.region == _settings(request).region and principal.has(Role.EDITOR, Role.ADMIN)
+def _is_editor(deps: Deps, principal: Principal) -> bool:
+    return principal.region == deps.settings.region and principal.has(Role.EDITOR, Role.ADMIN)
 
 
 # ---------------------------------------------------------------- events
@@ -68,10 +61,10 @@ def _is_editor(request: Request, principal: Principal) -> bool:
 
 @router.post("/events", status_code=201, response_model=EventRead, operation_id="create_event")
 async def create_event(
-    body: EventCreate, request: Request, response: Response, session: SessionDep, _: EditorDep
+    body: EventCreate, deps: DepsDep, response: Response, session: SessionDep, _: EditorDep
 ) -> EventRead:
     """Create an event as a draft (times without offset are Europe/Berlin)."""
-    event = await service.create_event(session=session, data=body, region_districts=_districts(request))
+    event = await service.create_event(session=session, data=body, region_districts=_districts(deps))
     response.headers["Location"] = f"/api/v1/events/{event.id}"
     return event
 
@@ -84,6 +77,7 @@ async def create_event(
 )
 async def list_events(
     request: Request,
+    deps: DepsDep,
     session: SessionDep,
     principal: PrincipalDep,
     date_from: Annotated[QueryDate | None, Query(alias="from", description="First day (Berlin)")] = None,
@@ -97,10 +91,10 @@ async def list_events(
 ) -> Response:
     """Events with filters (date range, district, topic, format); anonymous callers see public ones."""
     statuses = status or ["published"]
-    if "draft" in statuses and not _is_editor(request, principal):
+    if "draft" in statuses and not _is_editor(deps, principal):
         raise ProblemError(403, "Forbidden", "Only the region's editors list drafts.")
     public = "draft" not in statuses
-    cache = _public_pages(request)
+    cache = deps.public_pages
     page = await service.list_events(
         session=session,
         statuses=statuses,
@@ -127,6 +121,7 @@ async def list_events(
 )
 async def events_calendar(
     request: Request,
+    deps: DepsDep,
     session: SessionDep,
     date_from: Annotated[QueryDate | None, Query(alias="from")] = None,
     date_to: Annotated[QueryDate | None, Query(alias="to")] = None,
@@ -135,10 +130,10 @@ async def events_calendar(
     format: EventFormat | None = None,
 ) -> Response:
     """iCalendar feed (RFC 5545) of public events, filters as for the list."""
-    cache = _public_pages(request)
+    cache = deps.public_pages
     body = await service.calendar_feed(
         session=session,
-        region=_settings(request).region,
+        region=deps.settings.region,
         date_from=date_from,
         date_to=date_to,
         district=district,
@@ -156,29 +151,27 @@ async def events_calendar(
     dependencies=[PUBLIC],
     responses={200: {"content": {"text/calendar": {}}}},
 )
-async def event_calendar(event_id: str, request: Request, session: SessionDep) -> Response:
+async def event_calendar(event_id: str, deps: DepsDep, session: SessionDep) -> Response:
     """iCalendar file of one public event."""
-    body = await service.calendar_feed(session=session, region=_settings(request).region, event_id=event_id)
+    body = await service.calendar_feed(session=session, region=deps.settings.region, event_id=event_id)
     return Response(body, media_type=CALENDAR)
 
 
 @router.get("/events/{event_id}", response_model=EventRead, operation_id="get_event")
-async def get_event(
-    event_id: str, request: Request, session: SessionDep, principal: PrincipalDep
-) -> EventRead:
+async def get_event(event_id: str, deps: DepsDep, session: SessionDep, principal: PrincipalDep) -> EventRead:
     """One event; drafts only for the region's editors."""
     return await service.get_event(
-        session=session, event_id=event_id, include_drafts=_is_editor(request, principal)
+        session=session, event_id=event_id, include_drafts=_is_editor(deps, principal)
     )
 
 
 @router.patch("/events/{event_id}", response_model=EventRead, operation_id="update_event")
 async def update_event(
-    event_id: str, body: EventUpdate, request: Request, session: SessionDep, outbox: OutboxDep, _: EditorDep
+    event_id: str, body: EventUpdate, deps: DepsDep, session: SessionDep, outbox: OutboxDep, _: EditorDep
 ) -> EventRead:
     """Change an event; more capacity promotes from the waiting list."""
     return await service.update_event(
-        session=session, outbox=outbox, event_id=event_id, data=body, region_districts=_districts(request)
+        session=session, outbox=outbox, event_id=event_id, data=body, region_districts=_districts(deps)
     )
 
 
@@ -213,11 +206,11 @@ async def add_session(event_id: str, body: SessionCreate, session: SessionDep, _
 
 @router.get("/events/{event_id}/sessions", response_model=list[SessionRead], operation_id="list_sessions")
 async def list_sessions(
-    event_id: str, request: Request, session: SessionDep, principal: PrincipalDep
+    event_id: str, deps: DepsDep, session: SessionDep, principal: PrincipalDep
 ) -> list[SessionRead]:
     """The programme with seats left per session."""
     return await service.list_sessions(
-        session=session, event_id=event_id, include_drafts=_is_editor(request, principal)
+        session=session, event_id=event_id, include_drafts=_is_editor(deps, principal)
     )
 
 
@@ -231,16 +224,14 @@ async def list_sessions(
     operation_id="register_for_event",
     dependencies=[PUBLIC, anonymous_rate_limit("sign_up")],
 )
-async def register_for_event(
-    event_id: str, body: RegistrationCreate, request: Request
-) -> RegistrationReceipt:
+async def register_for_event(event_id: str, body: RegistrationCreate, deps: DepsDep) -> RegistrationReceipt:
     """Register (anonymous): confirmed while seats are left, else on the waiting list."""
-    registered = await request.app.state.registrations.register(event_id, body)
+    registered = await deps.registrations.register(event_id, body)
     return service.registration_receipt(
         registered.registration,
         event_ends_at=registered.event_ends_at,
-        secret=_secret(request),
-        base_url=_settings(request).public_base_url,
+        secret=_secret(deps),
+        base_url=deps.settings.public_base_url,
     )
 
 
@@ -313,7 +304,7 @@ async def export_person(body: PersonRequest, session: SessionDep, _: AdminDep) -
     dependencies=[TOKEN_LINK],
 )
 async def cancel_by_link(
-    request: Request,
+    deps: DepsDep,
     session: SessionDep,
     outbox: OutboxDep,
     body: CancellationRequest | None = None,
@@ -323,7 +314,7 @@ async def cancel_by_link(
     value = token or (body.token if body else None)
     if not value:
         raise ProblemError(422, "Invalid request", "The cancellation token is missing.")
-    return await service.cancel_by_link(session=session, outbox=outbox, token=value, secret=_secret(request))
+    return await service.cancel_by_link(session=session, outbox=outbox, token=value, secret=_secret(deps))
 
 
 # ---------------------------------------------------------------- series
@@ -331,11 +322,11 @@ async def cancel_by_link(
 
 @router.post("/series", status_code=201, response_model=SeriesRead, operation_id="create_series")
 async def create_series(
-    body: SeriesCreate, request: Request, session: SessionDep, outbox: OutboxDep, _: EditorDep
+    body: SeriesCreate, deps: DepsDep, session: SessionDep, outbox: OutboxDep, _: EditorDep
 ) -> SeriesRead:
     """A recurring meeting (RFC 5545 RRULE) with one registrable event per occurrence."""
     return await service.create_series(
-        session=session, outbox=outbox, data=body, region_districts=_districts(request)
+        session=session, outbox=outbox, data=body, region_districts=_districts(deps)
     )
 
 
@@ -346,19 +337,19 @@ async def create_series(
     dependencies=[PUBLIC],
     responses={200: {"content": {"text/calendar": {}}}},
 )
-async def series_calendar(series_id: str, request: Request, session: SessionDep) -> Response:
+async def series_calendar(series_id: str, deps: DepsDep, session: SessionDep) -> Response:
     """iCalendar of a series: RRULE, EXDATEs and changed occurrences."""
-    body = await service.calendar_feed(session=session, region=_settings(request).region, series_id=series_id)
+    body = await service.calendar_feed(session=session, region=deps.settings.region, series_id=series_id)
     return Response(body, media_type=CALENDAR)
 
 
 @router.get("/series/{series_id}", response_model=SeriesRead, operation_id="get_series")
 async def get_series(
-    series_id: str, request: Request, session: SessionDep, principal: PrincipalDep
+    series_id: str, deps: DepsDep, session: SessionDep, principal: PrincipalDep
 ) -> SeriesRead:
     """A series and its occurrences."""
     return await service.get_series(
-        session=session, series_id=series_id, include_drafts=_is_editor(request, principal)
+        session=session, series_id=series_id, include_drafts=_is_editor(deps, principal)
     )
 
 

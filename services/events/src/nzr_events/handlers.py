@@ -4,28 +4,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.actors import PersonErased, PersonErasedV2, person_id_for
 from nzr_common.contracts.base import Envelope
-from nzr_common.erasure import MessagingEraser
 from nzr_common.messaging import EventHandlers
 from nzr_events import service
+from nzr_events.bootstrap import Deps
+
+handlers: EventHandlers[Deps] = EventHandlers(consumer="events")
 
 
-def build_handlers(eraser: MessagingEraser) -> EventHandlers:
-    """The routing table, bound to this app's eraser (its NATS connection)."""
-    handlers = EventHandlers(consumer="events")
+async def _erase(deps: Deps, session: AsyncSession, *, region: str, person_id: str) -> None:
+    """GDPR Art. 17: the person's registrations lose name and e-mail (counts stay), and the
+    registration events we published about them leave the stream."""
+    await service.erase_person(session=session, person_id=person_id)
+    await deps.eraser.erase_person(session, region=region, person_id=person_id)
 
-    async def erase(session: AsyncSession, *, region: str, person_id: str) -> None:
-        """GDPR Art. 17: the person's registrations lose name and e-mail (counts stay), and the
-        registration events we published about them leave the stream."""
-        await service.erase_person(session=session, person_id=person_id)
-        await eraser.erase_person(session, region=region, person_id=person_id)
 
-    @handlers.on(PersonErasedV2)
-    async def anonymise_erased_person(session: AsyncSession, envelope: Envelope[PersonErasedV2]) -> None:
-        await erase(session, region=envelope.region, person_id=envelope.data.person_id)
+@handlers.on(PersonErasedV2)
+async def anonymise_erased_person(
+    deps: Deps, session: AsyncSession, envelope: Envelope[PersonErasedV2]
+) -> None:
+    await _erase(deps, session, region=envelope.region, person_id=envelope.data.person_id)
 
-    @handlers.on(PersonErased)
-    async def anonymise_erased_person_v1(session: AsyncSession, envelope: Envelope[PersonErased]) -> None:
-        """Erasures announced before v2 (they carry the address)."""
-        await erase(session, region=envelope.region, person_id=person_id_for(envelope.data.email))
 
-    return handlers
+@handlers.on(PersonErased)
+async def anonymise_erased_person_v1(
+    deps: Deps, session: AsyncSession, envelope: Envelope[PersonErased]
+) -> None:
+    """Erasures announced before v2 (they carry the address)."""
+    await _erase(deps, session, region=envelope.region, person_id=person_id_for(envelope.data.email))

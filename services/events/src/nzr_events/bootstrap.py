@@ -1,0 +1,57 @@
+"""The events service's dependencies, built once at start-up from the runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from nzr_common.erasure import MessagingEraser
+from nzr_common.outbox import Outbox
+from nzr_common.regions import Region
+from nzr_common.runtime import Runtime, deps_of
+from nzr_events.public_cache import PublicPageCache
+from nzr_events.registration_batches import RegistrationBatches
+from nzr_events.settings import EventsSettings
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Deps:
+    """Everything the routes, handlers and loops of the events service use, typed."""
+
+    settings: EventsSettings
+    region: Region
+    sessions: async_sessionmaker[AsyncSession]
+    outbox: Outbox
+    eraser: MessagingEraser
+    registrations: RegistrationBatches
+    public_pages: PublicPageCache
+    clock: Callable[[], datetime] = _now
+
+
+def bootstrap(runtime: Runtime[EventsSettings]) -> Deps:
+    """Build the deps of one events process (called once by ``create_service_app``)."""
+    settings = runtime.settings
+    return Deps(
+        settings=settings,
+        region=runtime.region,
+        sessions=runtime.sessions,
+        outbox=runtime.outbox,
+        eraser=MessagingEraser(runtime.tables, producer="events", broker=runtime.broker),
+        registrations=RegistrationBatches(
+            runtime.sessions, runtime.outbox, consent_text_version=settings.consent_text_version
+        ),
+        public_pages=PublicPageCache(settings.public_cache_seconds),
+    )
+
+
+#: The deps in a route: ``async def route(deps: DepsDep) -> ...``.
+DepsDep = Annotated[Deps, Depends(deps_of(Deps))]
