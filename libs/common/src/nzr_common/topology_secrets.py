@@ -106,19 +106,22 @@ class CertificateAuthority:
 
     def _builder(self, subject: x509.Name, public_key, valid_days: int) -> x509.CertificateBuilder:  # type: ignore[no-untyped-def]
         now = datetime.now(UTC)
+        starts = now - timedelta(minutes=5) if valid_days > 0 else now + timedelta(days=valid_days - 30)
         return (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(getattr(self, "subject", subject))
             .public_key(public_key)
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_before(starts)
             .not_valid_after(now + timedelta(days=valid_days))
         )
 
-    def issue(self, common_name: str, *, hosts: list[str] = (), server: bool = False) -> CertificateFiles:  # type: ignore[assignment]
+    def issue(
+        self, common_name: str, *, hosts: list[str] = (), server: bool = False, valid_days: int | None = None
+    ) -> CertificateFiles:  # type: ignore[assignment]
         """A certificate for ``hosts`` (DNS names or IP addresses): a server's (the hub's leaf
-        listener) or a client's (a region's leaf remote)."""
+        listener) or a client's (a region's leaf remote); ``valid_days`` < 0: already expired."""
         key = ec.generate_private_key(ec.SECP256R1())
         names: list[x509.GeneralName] = []
         for host in hosts or [common_name]:
@@ -135,7 +138,7 @@ class CertificateAuthority:
             self._builder(
                 x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]),
                 key.public_key(),
-                self.valid_days,
+                self.valid_days if valid_days is None else valid_days,
             )
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
             .add_extension(x509.ExtendedKeyUsage(usage), critical=False)

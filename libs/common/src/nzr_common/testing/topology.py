@@ -178,7 +178,7 @@ class LocalTopology:
         hub.stop()
         hub.start()
         self.servers[region].start()
-        await self.wait_until_linked(region)
+        await self._wait_for_leaf_links()
         await self.provision()
 
     def _write(self, name: str, config: str) -> None:
