@@ -23,7 +23,6 @@ from nzr_common.topology import (
     HubNode,
     RegionNode,
     StreamSettings,
-    account_name,
     hub_config,
     leaf_config,
     nats_server_binary,
@@ -148,7 +147,7 @@ class LocalTopology:
         )
         for region in self.regions:
             await self._add_node(region)
-        self._write(STATE, hub_config(self.hub, self.regions))
+        self._write(STATE, self.hub_conf())
         for server in self.servers.values():
             server.start()
         await self._wait_for_leaf_links()
@@ -161,7 +160,13 @@ class LocalTopology:
         link = LinkProxy(self.hub.leaf_port)
         await link.start()
         self.links[region] = link
-        self._write(region, leaf_config(node, f"nats-leaf://127.0.0.1:{link.port}"))
+        self._write(region, self.leaf_conf(node, f"nats-leaf://127.0.0.1:{link.port}"))
+
+    def hub_conf(self) -> str:
+        return hub_config(self.hub, self.regions)
+
+    def leaf_conf(self, node: RegionNode, hub_leaf_url: str) -> str:
+        return leaf_config(node, hub_leaf_url)
 
     async def add_region(self, region: str) -> None:
         """A new region joins the running topology: fresh credentials for it, the hub's
@@ -173,7 +178,7 @@ class LocalTopology:
         await self._add_node(region)
         hub = self.servers[STATE]
         hub.environment = self.secrets.environment(STATE)
-        hub.config_path.write_text(hub_config(self.hub, self.regions))
+        hub.config_path.write_text(self.hub_conf())
         # The environment of a running process is fixed: restart the hub with the new variables.
         hub.stop()
         hub.start()
@@ -203,19 +208,23 @@ class LocalTopology:
         for region in self.regions:
             await self.wait_until_linked(region, timeout)
 
-    async def linked_accounts(self) -> set[str]:
-        """The hub accounts with a leaf link connected now (hub monitoring ``/leafz``)."""
+    async def leaf_links(self) -> dict[str, str]:
+        """The leaf links connected to the hub now: leaf server name → hub account (``/leafz``)."""
         async with httpx.AsyncClient(timeout=1.0) as client:
             leafz = (await client.get(f"{self.monitor_url}/leafz")).json()
-        return {leaf.get("account") for leaf in leafz.get("leafs") or []}
+        return {leaf.get("name"): leaf.get("account") for leaf in leafz.get("leafs") or []}
+
+    async def linked_accounts(self) -> set[str]:
+        """The hub accounts with a leaf link connected now."""
+        return set((await self.leaf_links()).values())
 
     async def wait_until_linked(self, region: str, timeout: float = 20.0) -> None:
-        """Until the region's leaf link is bound to its account at the hub. (A region cannot
-        probe the hub's JetStream API: outside the exports its requests just time out.)"""
+        """Until the region's leaf node is linked to the hub. (A region cannot probe the hub's
+        JetStream API: outside the exports its requests just time out.)"""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError, ValueError):
-                if account_name(region) in await self.linked_accounts():
+                if f"nzr-{region}" in await self.leaf_links():
                     return
             await asyncio.sleep(0.1)
         raise RuntimeError(f"region {region} did not reach the hub in {timeout}s")
