@@ -17,6 +17,7 @@ from nzr_common.settings import DEVELOPMENT_SECRET
 from nzr_common.testing.services import running_service
 from nzr_common.testing.topology import LocalTopology
 from nzr_common.testing.waiting import eventually
+from nzr_common.topology import AGGREGATE_STREAM, provision_hub, provision_region
 from nzr_reporting.app import create_app as create_reporting
 from nzr_reporting.settings import ReportingSettings
 
@@ -161,3 +162,42 @@ async def test_a_third_region_joins_a_running_topology_and_reaches_the_state(top
         assert names == {"NZR_VOGTLAND", "NZR_STATE"}  # its own stream and its catalogue copy
     finally:
         await connection.close()
+
+
+class HubFirst(LocalTopology):
+    """Provisioning in the other order: the hub's sources exist before the regions' consumers."""
+
+    async def provision(self) -> None:
+        hub = await nats.connect(self.url("state"))
+        try:
+            await provision_hub(hub, self.regions, self.streams)
+        finally:
+            await hub.close()
+        for region in self.regions:
+            connection = await nats.connect(self.url(region))
+            try:
+                await provision_region(connection, region, self.streams)
+            finally:
+                await connection.close()
+
+
+async def test_provisioning_the_hub_before_the_regions_works_the_same():
+    topology = await HubFirst(list(REGIONS)).start()
+    try:
+        region = await nats.connect(topology.url("leipzig"))
+        hub = await nats.connect(topology.url("state"))
+        try:
+            await region.jetstream().publish("nzr.leipzig.pub.bench.order.v1", b"shareable")
+            await hub.jetstream().publish("nzr.state.pub.funding.programme.v1", b"catalogue")
+
+            async def both_arrived() -> bool:
+                aggregate = await hub.jetstream().stream_info(AGGREGATE_STREAM)
+                catalogue = await region.jetstream().stream_info("NZR_STATE")
+                return aggregate.state.messages == 1 and catalogue.state.messages == 1
+
+            await eventually(both_arrived)
+        finally:
+            await region.close()
+            await hub.close()
+    finally:
+        await topology.stop()

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import nats
 import pytest
 
@@ -370,15 +369,8 @@ async def try_rogue(topology: LocalTopology, rogue: RogueLeaf) -> tuple[set[str]
         server.stop()
 
 
-async def leaf_accounts(topology: LocalTopology) -> dict[str, str]:
-    """Leaf links connected to the hub now: leaf server name → hub account (``/leafz``)."""
-    async with httpx.AsyncClient() as client:
-        leafz = (await client.get(f"{topology.monitor_url}/leafz")).json()
-    return {leaf.get("name"): leaf.get("account") for leaf in leafz.get("leafs") or []}
-
-
 async def leaf_names(topology: LocalTopology) -> set[str]:
-    return set(await leaf_accounts(topology))
+    return set(await topology.leaf_links())
 
 
 def credentials(topology: LocalTopology, region: str, **changes: str) -> dict[str, str]:
@@ -451,7 +443,7 @@ async def test_a_region_claiming_another_regions_name_lands_in_its_own_account_a
         server.start()
         try:
             await eventually(lambda: _has_leaf(topology, rogue.name))
-            assert (await leaf_accounts(topology))[rogue.name] == REGION.upper()
+            assert (await topology.leaf_links())[rogue.name] == REGION.upper()
             url = f"nats://nzr:{rogue.environment['NZR_APP_PASSWORD']}@127.0.0.1:{_port(server.config_path)}"
             fake = await nats.connect(url)
             try:
