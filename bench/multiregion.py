@@ -65,7 +65,8 @@ def event(sent_at: float) -> ActorRegistered:
 
 
 async def _quiet(error: Exception) -> None:
-    """Reconnect errors are expected while the hub is stopped."""
+    """Reconnect errors are expected while the hub is stopped (and an ordered consumer's
+    late recreate once its connection is closed)."""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -105,8 +106,8 @@ leafnodes {{ reconnect: "1s", remotes: [ {{ url: "{hub_leaf_url.replace("nats-le
 
 
 async def baseline_latency(topology: LocalTopology, rate: int, seconds: float) -> list[float]:
-    region = await nats.connect(topology.url(REGION))
-    hub = await nats.connect(topology.url("state"))
+    region = await nats.connect(topology.url(REGION), error_cb=_quiet)
+    hub = await nats.connect(topology.url("state"), error_cb=_quiet)
     latencies: list[float] = []
     subject = RAW_SUBJECT.format(region=REGION)
     sub = await hub.jetstream().subscribe(
@@ -129,6 +130,7 @@ async def baseline_latency(topology: LocalTopology, rate: int, seconds: float) -
         await asyncio.sleep(0.05)
     receiver.cancel()
     await asyncio.gather(receiver, return_exceptions=True)
+    await sub.unsubscribe()
     await region.close()
     await hub.close()
     return latencies
@@ -288,9 +290,9 @@ async def main() -> None:
 
     def row(label: str, values: list[float]) -> str:
         if not values:
-            return f"{label:<58} n=     0"
+            return f"{label:<66} n=     0"
         return (
-            f"{label:<58} n={len(values):>6}  p50={statistics.median(values) * 1000:7.1f} ms"
+            f"{label:<66} n={len(values):>6}  p50={statistics.median(values) * 1000:7.1f} ms"
             f"  p99={percentile(values, 0.99) * 1000:7.1f} ms"
         )
 
