@@ -136,3 +136,53 @@ def _until(read, count: int):  # type: ignore[no-untyped-def]
         if len(answer.get("leafs") or []) >= count or time.monotonic() > deadline:
             return answer
         time.sleep(0.1)
+
+
+async def test_provision_takes_stream_settings_as_data_and_logs_in_with_the_nodes_credentials(
+    tmp_path, monkeypatch
+):
+    from nzr_common.testing.topology import LocalTopology
+
+    topology = await LocalTopology(["leipzig", "erzgebirge"]).start()
+    try:
+        monkeypatch.setenv("NATS_USER", "nzr")
+        monkeypatch.setenv("NATS_PASSWORD", topology.secrets.client_password("state"))
+        command = [
+            "topology",
+            "provision",
+            "--node",
+            "hub",
+            "--nats-url",
+            topology.url("state", credentials=False),
+        ]
+        command += ["--max-age", "86400", "--set", "NZR_AGGREGATE.max_bytes=1000000000"]
+        result = await asyncio.to_thread(CliRunner().invoke, app, command)
+        assert result.exit_code == 0, result.output
+        hub = await nats.connect(topology.url("state"))
+        try:
+            aggregate = (await hub.jetstream().stream_info("NZR_AGGREGATE")).config
+            state = (await hub.jetstream().stream_info("NZR_STATE")).config
+        finally:
+            await hub.close()
+        assert (aggregate.max_age, aggregate.max_bytes, aggregate.num_replicas) == (86400, 1_000_000_000, 1)
+        assert (state.max_age, state.max_bytes) == (86400, -1)
+
+        monkeypatch.setenv("NATS_PASSWORD", "falsch")
+        command = [
+            "topology",
+            "provision",
+            "--node",
+            "leipzig",
+            "--nats-url",
+            topology.url("leipzig", credentials=False),
+        ]
+        refused = await asyncio.to_thread(CliRunner().invoke, app, command)
+        assert refused.exit_code != 0 and "Authorization Violation" in str(refused.exception)
+        unknown = await asyncio.to_thread(
+            CliRunner().invoke,
+            app,
+            ["topology", "provision", "--node", "x", "--nats-url", "nats://127.0.0.1:1"],
+        )
+        assert unknown.exit_code != 0 and "neither hub nor a region" in unknown.output
+    finally:
+        await topology.stop()
