@@ -311,9 +311,7 @@ async def main() -> None:
         f"ours/baseline (TLS+accounts): {secured_p99 / percentile(flows['secured'][0], 0.99):.1f}x; "
         f"target p99 < 500 ms with TLS+accounts: {verdict}"
     )
-    print(
-        f"\nCatch-up with TLS + accounts, {args.pending} events of ours and as many raw written meanwhile"
-    )
+    print(f"\nCatch-up with TLS + accounts, {args.pending} events of ours and as many raw written meanwhile")
     for outage_kind, title, target in (
         ("hub", f"hub stopped {args.outage:.0f} s, from its restart", 10),
         ("link", f"leaf link cut {args.outage:.0f} s, from its return", 5),

@@ -17,7 +17,7 @@ from nzr_common.settings import DEVELOPMENT_SECRET
 from nzr_common.testing.services import running_service
 from nzr_common.testing.topology import LocalTopology
 from nzr_common.testing.waiting import eventually
-from nzr_common.topology import AGGREGATE_STREAM, provision_hub, provision_region
+from nzr_common.topology import AGGREGATE_STREAM
 from nzr_reporting.app import create_app as create_reporting
 from nzr_reporting.settings import ReportingSettings
 
@@ -167,18 +167,8 @@ async def test_a_third_region_joins_a_running_topology_and_reaches_the_state(top
 class HubFirst(LocalTopology):
     """Provisioning in the other order: the hub's sources exist before the regions' consumers."""
 
-    async def provision(self) -> None:
-        hub = await nats.connect(self.url("state"))
-        try:
-            await provision_hub(hub, self.regions, self.streams)
-        finally:
-            await hub.close()
-        for region in self.regions:
-            connection = await nats.connect(self.url(region))
-            try:
-                await provision_region(connection, region, self.streams)
-            finally:
-                await connection.close()
+    async def provision(self, *, hub_first: bool = True) -> None:
+        await super().provision(hub_first=hub_first)
 
 
 async def test_provisioning_the_hub_before_the_regions_works_the_same():

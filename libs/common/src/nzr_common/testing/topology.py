@@ -191,18 +191,18 @@ class LocalTopology:
         path.write_text(config)
         self.servers[name] = Server(name, path, self.workdir / f"{name}.log", self.secrets.environment(name))
 
-    async def provision(self) -> None:
-        for region in self.regions:
-            connection = await nats.connect(self.url(region))
+    async def provision(self, *, hub_first: bool = False) -> None:
+        """Every node's streams and consumers, regions first unless ``hub_first`` (either order
+        works: durable sources retry until the other side exists)."""
+        for node in [STATE, *self.regions] if hub_first else [*self.regions, STATE]:
+            connection = await nats.connect(self.url(node))
             try:
-                await provision_region(connection, region, self.streams)
+                if node == STATE:
+                    await provision_hub(connection, self.regions, self.streams)
+                else:
+                    await provision_region(connection, node, self.streams)
             finally:
                 await connection.close()
-        hub = await nats.connect(self.url(STATE))
-        try:
-            await provision_hub(hub, self.regions, self.streams)
-        finally:
-            await hub.close()
 
     async def _wait_for_leaf_links(self, timeout: float = 20.0) -> None:
         for region in self.regions:
