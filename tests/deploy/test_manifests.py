@@ -366,7 +366,8 @@ def test_compose_nats_hub_and_leaf_nodes_have_their_own_jetstream_domains() -> N
         assert tuple(int(p) for p in tag.split("-")[0].split(".")[:2]) >= (2, 14)
     hub = nats_conf("state-nats")
     assert re.search(r"jetstream\s*\{[^}]*domain:\s*state\b", hub)
-    assert re.search(r"leafnodes\s*\{[^}]*port:\s*7422[^}]*no_advertise:\s*true", hub)
+    assert re.search(r"leafnodes\s*\{[^}]*listen:\s*[\d.]+:7422[^}]*no_advertise:\s*true", hub)
+    assert "verify: true" in hub, "the hub must verify the leaf nodes' client certificates"
     for region in REGIONS:
         leaf = nats_conf(f"{region}-nats")
         assert re.search(rf"jetstream\s*\{{[^}}]*domain:\s*{region}\b", leaf), region
