@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from nzr_common.topology import STATE, leaf_nkey_variable
+from nzr_common.topology import STATE, account_name, leaf_nkey_variable
 
 # nkeys (github.com/nats-io/nkeys): a type prefix byte, the ed25519 key, CRC16-XMODEM, base32.
 _PREFIX_SEED = 18 << 3
@@ -82,10 +82,9 @@ class CertificateAuthority:
     def __init__(self, name: str = "nzr development CA", *, valid_days: int = 365) -> None:
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.valid_days = valid_days
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        self.subject = subject
+        self.subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
         self.certificate = (
-            self._builder(subject, self.key.public_key(), valid_days)
+            self._builder(self.subject, self.key.public_key(), valid_days)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
                 x509.KeyUsage(
@@ -104,13 +103,16 @@ class CertificateAuthority:
             .sign(self.key, hashes.SHA256())
         )
 
-    def _builder(self, subject: x509.Name, public_key, valid_days: int) -> x509.CertificateBuilder:  # type: ignore[no-untyped-def]
+    def _builder(
+        self, subject: x509.Name, public_key: ec.EllipticCurvePublicKey, valid_days: int
+    ) -> x509.CertificateBuilder:
+        """Signed by this CA; valid from now for ``valid_days``, or expired when negative."""
         now = datetime.now(UTC)
         starts = now - timedelta(minutes=5) if valid_days > 0 else now + timedelta(days=valid_days - 30)
         return (
             x509.CertificateBuilder()
             .subject_name(subject)
-            .issuer_name(getattr(self, "subject", subject))
+            .issuer_name(self.subject)
             .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(starts)
@@ -118,8 +120,13 @@ class CertificateAuthority:
         )
 
     def issue(
-        self, common_name: str, *, hosts: list[str] = (), server: bool = False, valid_days: int | None = None
-    ) -> CertificateFiles:  # type: ignore[assignment]
+        self,
+        common_name: str,
+        *,
+        hosts: list[str] | None = None,
+        server: bool = False,
+        valid_days: int | None = None,
+    ) -> CertificateFiles:
         """A certificate for ``hosts`` (DNS names or IP addresses): a server's (the hub's leaf
         listener) or a client's (a region's leaf remote); ``valid_days`` < 0: already expired."""
         key = ec.generate_private_key(ec.SECP256R1())
@@ -213,17 +220,19 @@ class DevSecrets:
         combined: dict[str, str] = {}
         for node in [STATE, *self.regions]:
             variables = self.environment(node)
-            _write_env(folder / f"{'hub' if node == STATE else node}.env", variables)
-            self.tls[node].write(folder / "tls" / ("hub" if node == STATE else node))
-            suffix = "" if node == STATE else "_" + leaf_nkey_variable(node).removeprefix("NZR_LEAF_NKEY_")
-            combined |= {
-                name + (suffix if name != "NZR_SYS_PASSWORD" else ""): v for name, v in variables.items()
-            }
+            _write_env(folder / f"{_folder_name(node)}.env", variables)
+            self.tls[node].write(self.tls_dir(folder, node))
+            suffix = "" if node == STATE else f"_{account_name(node)}"
+            combined |= {(n if n == "NZR_SYS_PASSWORD" else n + suffix): v for n, v in variables.items()}
         _write_env(folder / "nats.env", combined)
         return folder
 
     def tls_dir(self, folder: Path, node: str) -> Path:
-        return folder / "tls" / ("hub" if node == STATE else node)
+        return folder / "tls" / _folder_name(node)
+
+
+def _folder_name(node: str) -> str:
+    return "hub" if node == STATE else node
 
 
 def _write_env(path: Path, variables: dict[str, str]) -> None:
