@@ -68,16 +68,27 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+#: The shared branch ``plumbing`` (outbox, inbox, dead letters, personal message records):
+#: applied with every service's own migrations.
+PLUMBING_VERSIONS = "nzr_common:migrations/plumbing"
+
+
 def alembic_config(migrations_package: str, url: str) -> Config:
-    """Alembic configuration for a service whose migrations live in ``<package>/migrations``."""
+    """Alembic configuration for a service whose migrations live in ``<package>/migrations``:
+    its own versions and the shared ``plumbing`` branch (two heads: upgrade to ``heads``)."""
     config = Config()
     config.set_main_option("script_location", f"{migrations_package}:migrations")
+    config.set_main_option("path_separator", "space")
+    config.set_main_option(
+        "version_locations", f"{migrations_package}:migrations/versions {PLUMBING_VERSIONS}"
+    )
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
-def migrate(migrations_package: str, url: str, revision: str = "head") -> None:
-    """Upgrade the service's database to ``revision`` (blocking; runs its own event loop)."""
+def migrate(migrations_package: str, url: str, revision: str = "heads") -> None:
+    """Upgrade the service's database to ``revision`` (default: the heads of its own branch and
+    the plumbing branch; blocking, runs its own event loop)."""
     command.upgrade(alembic_config(migrations_package, url), revision)
 
 

@@ -2,8 +2,9 @@
 and, in services that publish personal data on region-private subjects, the record of which
 stream messages name which person (``record_personal=True``; see ``nzr_common.erasure``).
 
-They are added to each service's own MetaData (services never share a database), so each
-service's Alembic migrations create them.
+They are added to each service's own MetaData (services never share a database); their DDL
+is the shared Alembic branch ``plumbing`` (``nzr_common/migrations/plumbing``), which every
+service's migrations apply next to its own (``nzr_common.db.alembic_config``).
 """
 
 from __future__ import annotations
