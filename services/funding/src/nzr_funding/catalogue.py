@@ -16,26 +16,17 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nzr_funding import domain
-from nzr_funding.index import CatalogueIndex
+from nzr_funding.index import CatalogueIndex, Entry
 from nzr_funding.tables import ProgrammeRow, ProjectionStateRow
 
 CATALOGUE = "catalogue"
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Entry:
-    facts: domain.ProgrammeFacts
-    name_tokens: tuple[str, ...]
-    doc_tokens: tuple[str, ...]
-    record: dict[str, Any]
 
 
 def entry_from_row(row: ProgrammeRow, intern: dict[Any, Any] | None = None) -> Entry:

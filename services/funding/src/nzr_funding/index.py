@@ -27,14 +27,22 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from nzr_funding import domain
 
-if TYPE_CHECKING:
-    from nzr_funding.catalogue import Entry
+
+@dataclass(frozen=True)
+class Entry:
+    """One programme as the index holds it (built by ``catalogue.entry_from_row``)."""
+
+    facts: domain.ProgrammeFacts
+    name_tokens: tuple[str, ...]
+    doc_tokens: tuple[str, ...]
+    record: dict[str, Any]
+
 
 #: Facet dimensions whose values are facts of the programme (``state`` depends on the day).
 STATIC_DIMENSIONS = ("funding_type", "area", "territory", "eligible", "level", "topic")
