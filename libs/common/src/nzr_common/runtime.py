@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,12 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from nzr_common.access import OPS, api_routes, document_access, route_access, undeclared_routes
 from nzr_common.auth import AdminDep, TokenVerifier
-from nzr_common.contracts.base import IntegrationEvent, region_stream_name, region_stream_subjects
+from nzr_common.contracts.base import (
+    SUBJECT_ROOT,
+    IntegrationEvent,
+    region_stream_name,
+    region_stream_subjects,
+)
 from nzr_common.db import create_engine, create_sessionmaker
 from nzr_common.deadletter import DeadLetterPage, list_dead_letters, load_dead_letter, mark_replayed
 from nzr_common.messaging import (
@@ -245,7 +251,6 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
             own_region=settings.region,
         )
         runtime.consumers = {s.durable: s.batch for s in runtime.subscriptions}
-    _document_publications(broker, definition)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -507,11 +512,14 @@ def _operations_router(definition: ServiceDefinition[Any, Any]) -> APIRouter:
     async def metrics(runtime: RuntimeDep) -> Response:
         return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
 
+    document: list[bytes] = []
+
     @router.get("/asyncapi.json", operation_id=f"{definition.name}_asyncapi", include_in_schema=False)
-    async def asyncapi(runtime: RuntimeDep) -> Response:
-        """The AsyncAPI document of this service's subscriptions."""
-        spec = AsyncAPI(runtime.broker, title=definition.title, version="1.0.0")
-        return Response(spec.to_specification().to_json(), media_type="application/json")
+    async def asyncapi() -> Response:
+        """The AsyncAPI document of the events this service publishes and consumes."""
+        if not document:
+            document.append(json.dumps(asyncapi_document(definition)).encode())
+        return Response(document[0], media_type="application/json")
 
     return router
 
@@ -559,15 +567,50 @@ def _dead_letter_router(definition: ServiceDefinition[Any, Any]) -> APIRouter:
     return router
 
 
-def _document_publications(broker: NatsBroker, definition: ServiceDefinition[Any, Any]) -> None:
-    """Declare what the service publishes and consumes so the AsyncAPI document lists it."""
+def asyncapi_document(definition: ServiceDefinition[Any, Any]) -> dict[str, Any]:
+    """The AsyncAPI 3 document of the service: each event type it publishes as a ``send``
+    operation, each one its handlers consume as a ``receive`` operation, with their schemas.
+
+    Declared on a broker of their own that never connects, so documenting adds no subscription.
+    """
+    broker = NatsBroker(logger=None)
     for event_class in definition.publishes:
         broker.publisher(
-            f"nzr.{{region}}.{event_class.subject.visibility.value}.{event_class.subject.tail}",
+            _subject_of(event_class, "{region}"),
             schema=event_class,
             title=f"{event_class.subject.event_type}:publish",
-            description=(event_class.__doc__ or event_class.__name__).strip(),
+            description=_summary(event_class),
         )
+    handlers = definition.handlers
+    for event_type, (event_class, _) in handlers.routes.items() if handlers else ():
+        region = handlers.sources.get(event_type) if handlers else None
+        broker.subscriber(
+            _subject_of(event_class, region or "{region}"),
+            title=f"{event_type}:subscribe",
+            description=_summary(event_class),
+        )(_receiving(event_class))
+    spec = AsyncAPI(broker, title=definition.title, version="1.0.0")
+    document: dict[str, Any] = json.loads(spec.to_specification().to_json())
+    return document
+
+
+def _subject_of(event_class: type[IntegrationEvent], region: str) -> str:
+    subject = event_class.subject
+    return f"{SUBJECT_ROOT}.{region}.{subject.visibility.value}.{subject.tail}"
+
+
+def _summary(event_class: type[IntegrationEvent]) -> str:
+    return (event_class.__doc__ or event_class.__name__).strip()
+
+
+def _receiving(event_class: type[IntegrationEvent]) -> Callable[..., Awaitable[None]]:
+    """A stand-in handler whose parameter gives FastStream the message schema."""
+
+    async def receive(message: Any) -> None:
+        """Documentation only: the service's batch consumer handles the events."""
+
+    receive.__annotations__ = {"message": event_class, "return": None}
+    return receive
 
 
 def _register_gauges(runtime: Runtime[Any]) -> None:
