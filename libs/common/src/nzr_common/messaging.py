@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import nats.errors
 import nats.js.errors
@@ -25,6 +25,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from pydantic import ValidationError
+from sqlalchemy import CursorResult
 from sqlalchemy import exc as sqlalchemy_errors
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -108,9 +109,9 @@ async def call_handler(
     if takes_deps is None:
         takes_deps = _TAKES_DEPS[handler] = len(inspect.signature(handler).parameters) >= 3
     if takes_deps:
-        await handler(deps, session, envelope)  # type: ignore[call-arg]  # arity checked above
+        await handler(deps, session, envelope)  # type: ignore[call-arg,arg-type]  # arity checked above
     else:
-        await handler(session, envelope)  # type: ignore[call-arg,arg-type]  # the old shape
+        await handler(session, envelope)  # type: ignore[call-arg,arg-type]  # the old shape, by arity
 
 
 def subject_event_type(nats_subject: str) -> str:
@@ -208,8 +209,8 @@ class BatchConsumer(Generic[D]):
                 work.append((message, *decoded))
         if poison:
             async with self.sessions() as session, session.begin():
-                for message, error in poison:
-                    await self._dead_letter(session, message, error, None)
+                for message, reason in poison:
+                    await self._dead_letter(session, message, reason, None)
             self.stats.dead_lettered += len(poison)
         try:
             await self._handle_together(work)
@@ -320,7 +321,7 @@ async def delete_inbox_before(
     inbox = tables.inbox
     async with sessions() as session, session.begin():
         result = await session.execute(inbox.delete().where(inbox.c.processed_at < cutoff))
-        return result.rowcount or 0
+        return cast("CursorResult[Any]", result).rowcount or 0
 
 
 class _traced:

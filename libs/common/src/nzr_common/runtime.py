@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -111,7 +112,7 @@ class Runtime(Generic[S]):
     token_verifier: TokenVerifier
     registry: CollectorRegistry
     subscriptions: list[Subscription] = field(default_factory=list)
-    consumers: dict[str, BatchConsumer] = field(default_factory=dict)
+    consumers: dict[str, BatchConsumer[Any]] = field(default_factory=dict)
     relay: OutboxRelay | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
@@ -627,7 +628,7 @@ def _register_gauges(runtime: Runtime[Any]) -> None:
         registry=runtime.registry,
     )
     for subscription in runtime.subscriptions:
-        bound.labels(subscription.durable).set_function(lambda s=subscription: 1 if s.binding.bound else 0)
+        bound.labels(subscription.durable).set_function(functools.partial(_is_bound, subscription))
     published = Gauge(
         "nzr_outbox_published_total", "Events published by this process's relay", registry=runtime.registry
     )
@@ -642,4 +643,13 @@ def _register_gauges(runtime: Runtime[Any]) -> None:
             f"nzr_consumer_{name}", f"Events {kind} by consumer", ["consumer"], registry=runtime.registry
         )
         for durable, consumer in runtime.consumers.items():
-            gauge.labels(durable).set_function(lambda c=consumer, k=kind: getattr(c.stats, k))
+            gauge.labels(durable).set_function(functools.partial(_count, consumer, kind))
+
+
+def _is_bound(subscription: Subscription) -> int:
+    return 1 if subscription.binding.bound else 0
+
+
+def _count(consumer: BatchConsumer[Any], kind: str) -> int:
+    count: int = getattr(consumer.stats, kind)
+    return count
