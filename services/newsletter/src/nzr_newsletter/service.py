@@ -782,10 +782,29 @@ async def _check_campaign(
             domain.normalise_email(sender.rpartition("<")[2].rstrip(">") if "<" in sender else sender)
         except domain.InvalidAddress as error:
             raise _invalid("Invalid sender", "sender", str(error)) from error
+    names = list(await session.scalars(select(ListRow.name).where(ListRow.id.in_(list_ids))))
     try:
-        templates.check_template(subject=subject, body=body)
+        await templates.check_template(
+            subject=subject,
+            body=body,
+            extra={"list_names": names or ["Beispielliste"], "region": deps.settings.region},
+            limits=render_limits(deps),
+        )
     except templates.TemplateRefused as error:
-        raise _invalid("Template does not render", error.field, error.reason) from error
+        raise template_problem(error) from error
+
+
+def render_limits(deps: Dependencies) -> templates.RenderLimits:
+    settings = deps.settings
+    return templates.RenderLimits(
+        max_chars=settings.template_max_chars,
+        seconds=settings.template_render_seconds,
+        memory_bytes=settings.template_memory_mb * 1024 * 1024,
+    )
+
+
+def template_problem(error: templates.TemplateRefused) -> ProblemError:
+    return _invalid("Template does not render", error.field, error.reason)
 
 
 async def campaign_stats(session: AsyncSession, campaign: CampaignRow) -> CampaignStats:
@@ -944,16 +963,19 @@ def _list_context(list_names: list[str], deps: Dependencies) -> dict:
 async def prepared_message(
     session: AsyncSession, deps: Dependencies, campaign: CampaignRow, extra: dict | None = None
 ) -> templates.PreparedMessage:
-    """Render a campaign once for all its recipients."""
+    """Render a campaign once for all its recipients (in the bounded worker process); raises
+    ``TemplateRefused`` when it does not render."""
     names = list(await session.scalars(select(ListRow.name).where(ListRow.id.in_(campaign.list_ids))))
     context = {**_list_context(names, deps), **(campaign.context or {}), **(extra or {})}
-    return templates.prepare_message(
-        campaign_id=campaign.id,
-        subject=campaign.subject,
-        body=campaign.body,
-        sender=campaign.sender or deps.settings.sender,
-        list_id_header=f"<{campaign.list_ids[0]}.{deps.settings.region}.nzr.invalid>",
-        context=context,
+    subject, body, campaign_id = campaign.subject, campaign.body, campaign.id
+    sender = campaign.sender or deps.settings.sender
+    list_id_header = f"<{campaign.list_ids[0]}.{deps.settings.region}.nzr.invalid>"
+    await session.rollback()  # no transaction stays open (on SQLite: no lock) while it renders
+    rendered = await templates.render_bounded(
+        subject=subject, body=body, context=context, limits=render_limits(deps)
+    )
+    return templates.build_message(
+        rendered, campaign_id=campaign_id, sender=sender, list_id_header=list_id_header
     )
 
 
@@ -963,10 +985,13 @@ async def preview_campaign(
     """The campaign as a sample recipient would get it, and how many would get it now."""
     async with session.begin():
         campaign = await _campaign(session, campaign_id)
-        prepared = await prepared_message(session, deps, campaign)
         count = 0
         async for _ in audience(session, campaign):
             count += 1
+    try:
+        prepared = await prepared_message(session, deps, campaign)
+    except templates.TemplateRefused as error:
+        raise template_problem(error) from error
     text, page = templates.preview(
         prepared,
         name=name,
