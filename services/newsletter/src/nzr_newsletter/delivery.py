@@ -671,7 +671,9 @@ class Sender:
         now = now_utc()
         if outcome.kind == "sent":
             values: dict[str, Any] = {"status": "sent", "sent_at": now}
-        elif outcome.kind == "bounced" or mail.attempts + 1 >= settings.max_attempts:
+        elif outcome.kind == "bounced":  # the address is suppressed from now on
+            values = {"status": "bounced", "last_error": outcome.detail[:500]}
+        elif mail.attempts + 1 >= settings.max_attempts:
             values = {"status": "failed", "last_error": outcome.detail[:500]}
         else:
             delay = domain.retry_delay_seconds(mail.attempts + 1, settings.retry_base_seconds)
@@ -682,6 +684,16 @@ class Sender:
             }
         async with self.sessions() as session, session.begin():
             await session.execute(update(MailRow).where(MailRow.id == mail.id).values(**values))
+            if outcome.kind == "bounced":
+                await service.record_bounce(
+                    session=session,
+                    deps=self.deps,
+                    email=mail.recipient,
+                    kind="hard",
+                    source="smtp",
+                    status=str(outcome.code),
+                    reason=outcome.detail,
+                )
 
 
 async def send_test(
