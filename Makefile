@@ -32,7 +32,7 @@ test: env
 # A longer schemathesis run than the bounded one in `make test`: more examples per operation
 # (NZR_FUZZ_EXAMPLES, default 100) with a fixed seed (NZR_FUZZ_SEED to pick another).
 fuzz: env
-	NZR_FUZZ_EXAMPLES=$${NZR_FUZZ_EXAMPLES:-100} $(BIN)/pytest tests/fuzz -q
+	NZR_FUZZ_EXAMPLES=$${NZR_FUZZ_EXAMPLES:-100} $(BIN)/pytest tests/fuzz -q --timeout=3600
 
 lint: env
 	$(BIN)/ruff check libs services tools tests bench
