@@ -151,7 +151,8 @@ async def test_a_template_failing_at_render_is_a_422_naming_field_line_and_probl
 
 
 async def test_rendering_is_bounded_in_time_memory_and_output_size(start_newsletter, token_for):
-    newsletter = await start_newsletter(template_render_seconds=1.0, template_max_chars=10_000)
+    # The time limit is the default 5 s: ten times what the other cases need on a loaded machine.
+    newsletter = await start_newsletter(template_max_chars=10_000)
     list_id = await confirmed_audience(newsletter, token_for, [])
     editor = token_for("editor", region=newsletter.settings.region)
     silent_loop = (
@@ -159,7 +160,7 @@ async def test_rendering_is_bounded_in_time_memory_and_output_size(start_newslet
         "{% endfor %}{% endfor %}{% endfor %}"
     )
     cases = {
-        silent_loop: "rendering took longer than 1 s",
+        silent_loop: "rendering took longer than 5 s",
         "{% for a in list_names * 9 %}{{ 'y' * 9000 }}{% endfor %}": "the rendered text is longer than",
         "{{ 'x'.center(900000000) }}": "line 1: the template needs more memory than allowed",
     }
