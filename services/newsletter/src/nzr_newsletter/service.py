@@ -891,6 +891,7 @@ def render_limits(deps: Dependencies) -> templates.RenderLimits:
         max_chars=settings.template_max_chars,
         seconds=settings.template_render_seconds,
         memory_bytes=settings.template_memory_mb * 1024 * 1024,
+        workers=deps.template_workers,
     )
 
 

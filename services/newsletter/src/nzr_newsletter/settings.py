@@ -50,6 +50,7 @@ class NewsletterSettings(ServiceSettings):
     template_render_seconds: float = 5.0
     template_max_chars: int = 1_000_000  # rendered subject or body
     template_memory_mb: int = 512
+    template_workers: int = 2  # rendering processes at a time; more wait for a free one
 
     digest_interval_hours: float = 168.0
     digest_check_seconds: float = 300.0

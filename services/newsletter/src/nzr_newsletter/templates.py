@@ -205,6 +205,8 @@ class RenderLimits:
     max_chars: int = MAX_OUTPUT_CHARS
     seconds: float = RENDER_SECONDS
     memory_bytes: int = MEMORY_BYTES
+    #: Worker processes at a time (None: no bound); the time limit runs once a worker starts.
+    workers: asyncio.Semaphore | None = None
 
 
 async def render_bounded(
@@ -212,6 +214,15 @@ async def render_bounded(
 ) -> RenderedCampaign:
     """Render in a worker process killed after ``limits.seconds`` and limited in memory; the
     event loop never runs template code."""
+    if limits.workers is None:
+        return await _render_in_worker(subject=subject, body=body, context=context, limits=limits)
+    async with limits.workers:
+        return await _render_in_worker(subject=subject, body=body, context=context, limits=limits)
+
+
+async def _render_in_worker(
+    *, subject: str, body: str, context: dict[str, Any], limits: RenderLimits
+) -> RenderedCampaign:
     request = json.dumps(
         {
             "subject": subject,
