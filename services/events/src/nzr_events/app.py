@@ -29,6 +29,8 @@ DEFINITION: ServiceDefinition[EventsSettings, Deps] = ServiceDefinition(
         contracts.AttendanceRecorded,
         contracts.RegistrationConfirmed,
         contracts.RegistrationCancelled,
+        contracts.RegistrationReceived,
+        contracts.RegistrationLinksRequested,
         contracts.AgreementRecorded,
         contracts.AgreementStatusChanged,
         contracts.RecommendationRecorded,

@@ -16,6 +16,7 @@ from nzr_common.regions import Region
 from nzr_common.runtime import Runtime, deps_of
 from nzr_events.public_cache import PublicPageCache
 from nzr_events.registration_batches import RegistrationBatches
+from nzr_events.service import CancellationLinks, cancellation_links
 from nzr_events.settings import EventsSettings
 
 
@@ -32,6 +33,7 @@ class Deps:
     sessions: async_sessionmaker[AsyncSession]
     outbox: Outbox
     eraser: MessagingEraser
+    links: CancellationLinks
     registrations: RegistrationBatches
     public_pages: PublicPageCache
     clock: Callable[[], datetime] = _now
@@ -40,14 +42,16 @@ class Deps:
 def bootstrap(runtime: Runtime[EventsSettings]) -> Deps:
     """Build the deps of one events process (called once by ``create_service_app``)."""
     settings = runtime.settings
+    links = cancellation_links(settings)
     return Deps(
         settings=settings,
         region=runtime.region,
         sessions=runtime.sessions,
         outbox=runtime.outbox,
         eraser=MessagingEraser(runtime.tables, producer="events", broker=runtime.broker),
+        links=links,
         registrations=RegistrationBatches(
-            runtime.sessions, runtime.outbox, consent_text_version=settings.consent_text_version
+            runtime.sessions, runtime.outbox, consent_text_version=settings.consent_text_version, links=links
         ),
         public_pages=PublicPageCache(settings.public_cache_seconds),
     )
