@@ -249,7 +249,7 @@ async def _scan_and_erase(
         return 0  # no stream yet: nothing was ever published there
     deleted = 0
     try:
-        remaining = (await pull.consumer_info()).num_pending
+        remaining = (await pull.consumer_info()).num_pending or 0
         if below is not None:
             remaining = min(remaining, below[1])
         while remaining > 0:

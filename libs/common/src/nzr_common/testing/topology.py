@@ -110,7 +110,12 @@ class LocalTopology:
     links: dict[str, LinkProxy] = field(default_factory=dict)
 
     def url(self, region: str) -> str:
-        port = self.hub.client_port if region == "state" else self.nodes[region].client_port
+        if region != "state":
+            port = self.nodes[region].client_port
+        elif self.hub is not None:
+            port = self.hub.client_port
+        else:
+            raise RuntimeError("the topology has no hub yet: start() it first")
         return f"nats://127.0.0.1:{port}"
 
     async def start(self) -> LocalTopology:
