@@ -17,12 +17,13 @@ import asyncio
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from nats.js.errors import NotFoundError
 from opentelemetry import propagate
-from sqlalchemy import and_, event, insert, or_, select, update
+from sqlalchemy import Row, and_, event, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -292,7 +293,9 @@ class OutboxRelay:
                 continue
             log.info("deleted %s (seq %d): its row was erased while it was published", row.event_id, ack.seq)
 
-    async def _publish(self, rows) -> list[tuple[Any, PubAck]]:  # type: ignore[no-untyped-def]
+    async def _publish(
+        self, rows: Sequence[Row[*tuple[Any, ...]]]
+    ) -> list[tuple[Row[*tuple[Any, ...]], PubAck]]:
         futures = []
         for row in rows:
             headers = {**row.headers, "Nats-Msg-Id": row.event_id}
