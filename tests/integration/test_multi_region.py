@@ -1,12 +1,10 @@
-"""Hub and two leaf regions as real nats-server processes: isolation, outages, catch-up."""
+"""Hub and leaf regions as real nats-server processes (accounts, mTLS leaf links): outages,
+catch-up, a region added to a running topology. Isolation: ``test_region_isolation.py``."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import time
-import uuid
 
 import nats
 import pytest
@@ -14,22 +12,22 @@ import pytest
 from nzr_actors.app import create_app as create_actors
 from nzr_actors.settings import ActorsSettings
 from nzr_common.auth import issue_token
-from nzr_common.contracts.actors import PersonErased
 from nzr_common.contracts.base import region_stream_name
 from nzr_common.settings import DEVELOPMENT_SECRET
 from nzr_common.testing.services import running_service
 from nzr_common.testing.topology import LocalTopology
 from nzr_common.testing.waiting import eventually
+from nzr_common.topology import AGGREGATE_STREAM
 from nzr_reporting.app import create_app as create_reporting
 from nzr_reporting.settings import ReportingSettings
 
 REGIONS = ["leipzig", "erzgebirge"]
-DISTRICT = {"leipzig": "14713000", "erzgebirge": "14521000"}
+DISTRICT = {"leipzig": "14713000", "erzgebirge": "14521000", "vogtland": "14523000"}
 
 
 @pytest.fixture
 async def topology():
-    running = await LocalTopology(REGIONS).start()
+    running = await LocalTopology(list(REGIONS)).start()
     yield running
     await running.stop()
 
@@ -43,13 +41,14 @@ STATE = {"Authorization": "Bearer " + issue_token(DEVELOPMENT_SECRET, region="st
 
 @contextlib.asynccontextmanager
 async def platform(topology: LocalTopology, databases):  # type: ignore[no-untyped-def]
-    """Actors in both regions and state-mode reporting at the hub."""
+    """Actors in every region and state-mode reporting at the hub."""
     async with contextlib.AsyncExitStack() as stack:
         actors = {}
-        for region in REGIONS:
+        for region in topology.regions:
             settings = ActorsSettings(
                 region=region,
                 nats_url=topology.url(region),
+                region_districts=[DISTRICT[region]],
                 database_url=await databases.new(f"actors_{region}"),
             )
             actors[region] = (
@@ -91,8 +90,7 @@ async def state_counts(reporting) -> dict[str, float]:  # type: ignore[no-untype
 
 async def converge(reporting, expected: dict[str, float], within: float = 180) -> float:  # type: ignore[no-untyped-def]
     """Seconds until the state's figures equal ``expected``. The bound is for liveness, not speed:
-    after the hub restarts, its sources resume on the hub's retry (about 40 s here); the time
-    taken is printed, never asserted."""
+    the time taken is printed, never asserted (``bench/multiregion.py`` measures it)."""
     started, seen = time.monotonic(), [{}]
 
     async def reached() -> bool:
@@ -147,39 +145,49 @@ async def test_cutting_one_leaf_link_leaves_the_other_region_flowing_and_catches
         print(f"leipzig caught up {took:.1f}s after its link returned")
 
 
-async def test_region_private_events_never_reach_the_hub(topology):
-    secret = f"geheim-{uuid.uuid4().hex[:6]}@example.org"
-    region = await nats.connect(topology.url("leipzig"))
-    hub = await nats.connect(topology.url("state"))
+async def test_a_third_region_joins_a_running_topology_and_reaches_the_state(topology, databases):
+    """What an operator does for a new region (fresh credentials, the hub's config regenerated,
+    the new leaf node started and provisioned); then all three regions flow to the state."""
+    await topology.add_region("vogtland")
+    assert set(await topology.linked_accounts()) == {"LEIPZIG", "ERZGEBIRGE", "VOGTLAND"}
+    async with platform(topology, databases) as (actors, reporting):
+        for region in topology.regions:
+            assert await register(actors[region], region, f"Neu in {region} e.V.") == 201
+        await converge(reporting, {"leipzig": 1, "erzgebirge": 1, "vogtland": 1})
+    connection = await nats.connect(topology.url("vogtland"))
     try:
-        watcher = await hub.subscribe("nzr.>")
-        event = PersonErased(person_id="p-1", email=secret, erased_at="2026-11-21T10:00:00Z")
-        from nzr_common.contracts.base import Envelope
-
-        envelope = Envelope.wrap(event, region="leipzig", service="actors")
-        await region.jetstream().publish(envelope.nats_subject(), envelope.to_json())
-        await asyncio.sleep(1.0)
-        with pytest.raises(nats.errors.TimeoutError):
-            await watcher.next_msg(timeout=0.2)
-        assert await stream_contents_mention(hub, secret) is False
-        assert await stream_contents_mention(region, secret) is True  # it stays in its region
+        info = await connection.jetstream().stream_info(region_stream_name("vogtland"))
+        assert info.state.messages >= 1
+        names = {stream.config.name for stream in await connection.jetstream().streams_info()}
+        assert names == {"NZR_VOGTLAND", "NZR_STATE"}  # its own stream and its catalogue copy
     finally:
-        await region.close()
-        await hub.close()
+        await connection.close()
 
 
-async def stream_contents_mention(connection, needle: str) -> bool:  # type: ignore[no-untyped-def]
-    """Read every message of every stream the server holds and look for ``needle``."""
-    js = connection.jetstream()
-    for info in await js.streams_info():
-        if info.state.messages == 0:
-            continue
-        sub = await js.subscribe(">", stream=info.config.name, ordered_consumer=True)
+class HubFirst(LocalTopology):
+    """Provisioning in the other order: the hub's sources exist before the regions' consumers."""
+
+    async def provision(self, *, hub_first: bool = True) -> None:
+        await super().provision(hub_first=hub_first)
+
+
+async def test_provisioning_the_hub_before_the_regions_works_the_same():
+    topology = await HubFirst(list(REGIONS)).start()
+    try:
+        region = await nats.connect(topology.url("leipzig"))
+        hub = await nats.connect(topology.url("state"))
         try:
-            for _ in range(info.state.messages):
-                message = await sub.next_msg(timeout=5)
-                if needle.encode() in message.data or needle in json.dumps(message.headers or {}):
-                    return True
+            await region.jetstream().publish("nzr.leipzig.pub.bench.order.v1", b"shareable")
+            await hub.jetstream().publish("nzr.state.pub.funding.programme.v1", b"catalogue")
+
+            async def both_arrived() -> bool:
+                aggregate = await hub.jetstream().stream_info(AGGREGATE_STREAM)
+                catalogue = await region.jetstream().stream_info("NZR_STATE")
+                return aggregate.state.messages == 1 and catalogue.state.messages == 1
+
+            await eventually(both_arrived)
         finally:
-            await sub.unsubscribe()
-    return False
+            await region.close()
+            await hub.close()
+    finally:
+        await topology.stop()

@@ -32,6 +32,10 @@ class ServiceSettings(BaseSettings):
     mode: Literal["region", "state"] = "region"
     database_url: str = "sqlite+aiosqlite:///./.var/nzr.db"
     nats_url: str = "nats://127.0.0.1:4222"
+    #: Credentials of every NATS connection the service makes (user ``nzr`` of the region's
+    #: ``APP`` or the hub's ``STATE`` account); unset for the open single node of ``make run``.
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -176,6 +180,14 @@ class ServiceSettings(BaseSettings):
                     f"characters; set a real secret from the environment outside development"
                 )
         return self
+
+    @property
+    def nats_credentials(self) -> dict[str, str]:
+        """``username`` and ``password`` when ``NATS_USER`` is set (else nothing)."""
+        if not self.nats_user:
+            return {}
+        password = self.nats_password.get_secret_value() if self.nats_password else ""
+        return {"username": self.nats_user, "password": password}
 
     @property
     def stream_region(self) -> str:

@@ -231,7 +231,10 @@ async def rebuild(
     stream = settings.consumer_stream or (
         AGGREGATE_STREAM if settings.mode == "state" else region_stream_name(settings.region)
     )
-    connection = await nats.connect(settings.nats_url)
+    credentials = settings.nats_credentials
+    connection = await nats.connect(
+        settings.nats_url, user=credentials.get("username"), password=credentials.get("password")
+    )
     result = RebuildResult(stream=stream)
     started = time.perf_counter()
     try:

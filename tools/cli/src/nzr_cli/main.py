@@ -91,12 +91,20 @@ def run_regions_command(
     from nzr_cli.regions import run_regions
     from nzr_cli.topology import DEFAULT_REGIONS_FILE, read_regions
 
+    listed = read_regions(DEFAULT_REGIONS_FILE)
     if regions:
         ids = [_region(r.strip()) for r in regions.split(",") if r.strip()]
     else:
-        ids = [entry.id for entry in read_regions(DEFAULT_REGIONS_FILE)]
+        ids = [entry.id for entry in listed]
+    districts = {entry.id: entry.districts for entry in listed}
     raise typer.Exit(
-        run_regions(data_dir=data_dir, regions=ids, ready_timeout=ready_timeout, console=Console())
+        run_regions(
+            data_dir=data_dir,
+            regions=ids,
+            ready_timeout=ready_timeout,
+            console=Console(),
+            districts=districts,
+        )
     )
 
 

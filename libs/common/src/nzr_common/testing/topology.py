@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import subprocess
 import tempfile
@@ -13,18 +14,22 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import nats
 
 from nzr_common.topology import (
+    CLIENT_USER,
+    STATE,
     HubNode,
     RegionNode,
+    StreamSettings,
     hub_config,
     leaf_config,
     nats_server_binary,
     provision_hub,
     provision_region,
-    provision_region_state_copy,
 )
+from nzr_common.topology_secrets import DevSecrets
 
 
 def free_port() -> int:
@@ -79,12 +84,16 @@ class Server:
     name: str
     config_path: Path
     log_path: Path
+    environment: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [str(nats_server_binary()), "-c", str(self.config_path)], stdout=log, stderr=subprocess.STDOUT
+            [str(nats_server_binary()), "-c", str(self.config_path)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.environment},
         )
 
     def stop(self) -> None:
@@ -100,88 +109,131 @@ class Server:
 
 @dataclass
 class LocalTopology:
-    """Hub plus leaf regions as local nats-server processes."""
+    """Hub plus leaf regions as local nats-server processes, with accounts, fresh credentials
+    and mutual TLS on the leaf links, as deployed (``url()`` carries the services' credentials)."""
 
     regions: list[str]
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="nzr-topology-")))
+    streams: dict[str, StreamSettings] | None = None
     hub: HubNode | None = None
     nodes: dict[str, RegionNode] = field(default_factory=dict)
     servers: dict[str, Server] = field(default_factory=dict)
     links: dict[str, LinkProxy] = field(default_factory=dict)
+    secrets: DevSecrets | None = None
 
-    def url(self, region: str) -> str:
-        if region != "state":
-            port = self.nodes[region].client_port
-        elif self.hub is not None:
-            port = self.hub.client_port
-        else:
-            raise RuntimeError("the topology has no hub yet: start() it first")
-        return f"nats://127.0.0.1:{port}"
+    def url(self, region: str, *, credentials: bool = True) -> str:
+        port = self.hub.client_port if region == STATE else self.nodes[region].client_port
+        if not credentials:
+            return f"nats://127.0.0.1:{port}"
+        return f"nats://{CLIENT_USER}:{self.secrets.client_password(region)}@127.0.0.1:{port}"
+
+    @property
+    def monitor_url(self) -> str:
+        return f"http://127.0.0.1:{self.hub.monitor_port}"
+
+    def tls_dir(self, node: str) -> Path:
+        return self.secrets.tls_dir(self.workdir / "secrets", node)
 
     async def start(self) -> LocalTopology:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.hub = HubNode(free_port(), free_port(), str(self.workdir / "hub"))
-        self._write("state", hub_config(self.hub))
+        self.secrets = DevSecrets(list(self.regions))
+        self.secrets.write(self.workdir / "secrets")
+        self.hub = HubNode(
+            free_port(),
+            free_port(),
+            str(self.workdir / "hub"),
+            tls_dir=str(self.tls_dir(STATE)),
+            monitor_port=free_port(),
+        )
         for region in self.regions:
-            node = RegionNode(region, free_port(), str(self.workdir / region))
-            self.nodes[region] = node
-            link = LinkProxy(self.hub.leaf_port)
-            await link.start()
-            self.links[region] = link
-            self._write(region, leaf_config(node, f"nats://127.0.0.1:{link.port}", self.regions))
+            await self._add_node(region)
+        self._write(STATE, self.hub_conf())
         for server in self.servers.values():
             server.start()
         await self._wait_for_leaf_links()
         await self.provision()
         return self
 
+    async def _add_node(self, region: str) -> None:
+        node = RegionNode(region, free_port(), str(self.workdir / region), tls_dir=str(self.tls_dir(region)))
+        self.nodes[region] = node
+        link = LinkProxy(self.hub.leaf_port)
+        await link.start()
+        self.links[region] = link
+        self._write(region, self.leaf_conf(node, f"nats-leaf://127.0.0.1:{link.port}"))
+
+    def hub_conf(self) -> str:
+        return hub_config(self.hub, self.regions)
+
+    def leaf_conf(self, node: RegionNode, hub_leaf_url: str) -> str:
+        return leaf_config(node, hub_leaf_url)
+
+    async def add_region(self, region: str) -> None:
+        """A new region joins the running topology: fresh credentials for it, the hub's
+        configuration regenerated and reloaded (``nats-server --signal reload``), then the new
+        leaf node started and provisioned — what an operator does with ``nzr topology``."""
+        self.regions.append(region)
+        self.secrets.add_region(region)
+        self.secrets.write(self.workdir / "secrets")
+        await self._add_node(region)
+        hub = self.servers[STATE]
+        hub.environment = self.secrets.environment(STATE)
+        hub.config_path.write_text(self.hub_conf())
+        # The environment of a running process is fixed: restart the hub with the new variables.
+        hub.stop()
+        hub.start()
+        self.servers[region].start()
+        await self._wait_for_leaf_links()
+        await self.provision()
+
     def _write(self, name: str, config: str) -> None:
         path = self.workdir / f"{name}.conf"
         path.write_text(config)
-        self.servers[name] = Server(name, path, self.workdir / f"{name}.log")
+        self.servers[name] = Server(name, path, self.workdir / f"{name}.log", self.secrets.environment(name))
 
-    async def provision(self) -> None:
-        hub = await nats.connect(self.url("state"))
-        try:
-            for region in self.regions:
-                connection = await nats.connect(self.url(region))
-                try:
-                    await provision_region(connection, region)
-                finally:
-                    await connection.close()
-            await provision_hub(hub, self.regions)
-            for region in self.regions:
-                connection = await nats.connect(self.url(region))
-                try:
-                    await provision_region_state_copy(connection, region)
-                finally:
-                    await connection.close()
-        finally:
-            await hub.close()
+    async def provision(self, *, hub_first: bool = False) -> None:
+        """Every node's streams and consumers, regions first unless ``hub_first`` (either order
+        works: durable sources retry until the other side exists)."""
+        for node in [STATE, *self.regions] if hub_first else [*self.regions, STATE]:
+            connection = await nats.connect(self.url(node))
+            try:
+                if node == STATE:
+                    await provision_hub(connection, self.regions, self.streams)
+                else:
+                    await provision_region(connection, node, self.streams)
+            finally:
+                await connection.close()
 
     async def _wait_for_leaf_links(self, timeout: float = 20.0) -> None:
-        """Until every region reaches the hub's JetStream API across its leaf link."""
         for region in self.regions:
             await self.wait_until_linked(region, timeout)
 
+    async def leaf_links(self) -> dict[str, str]:
+        """The leaf links connected to the hub now: leaf server name → hub account (``/leafz``)."""
+        async with httpx.AsyncClient(timeout=1.0) as client:
+            leafz = (await client.get(f"{self.monitor_url}/leafz")).json()
+        return {leaf.get("name"): leaf.get("account") for leaf in leafz.get("leafs") or []}
+
+    async def linked_accounts(self) -> set[str]:
+        """The hub accounts with a leaf link connected now."""
+        return set((await self.leaf_links()).values())
+
     async def wait_until_linked(self, region: str, timeout: float = 20.0) -> None:
+        """Until the region's leaf node is linked to the hub. (A region cannot probe the hub's
+        JetStream API: outside the exports its requests just time out.)"""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with contextlib.suppress(Exception):
-                connection = await nats.connect(self.url(region), connect_timeout=1, max_reconnect_attempts=0)
-                try:
-                    await connection.request("$JS.state.API.INFO", b"", timeout=0.5)
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                if f"nzr-{region}" in await self.leaf_links():
                     return
-                finally:
-                    await connection.close()
             await asyncio.sleep(0.1)
         raise RuntimeError(f"region {region} did not reach the hub in {timeout}s")
 
     def stop_hub(self) -> None:
-        self.servers["state"].stop()
+        self.servers[STATE].stop()
 
     def start_hub(self) -> None:
-        self.servers["state"].start()
+        self.servers[STATE].start()
 
     async def stop(self) -> None:
         for link in self.links.values():
