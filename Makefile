@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: env run run-regions test test-unit lint typecheck bench clean
+.PHONY: env run run-regions test test-unit fuzz lint typecheck bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,6 +32,11 @@ test: env
 # Fast tests of pure rules (no I/O): every tests/unit under libs/common and services/*.
 test-unit: env
 	$(BIN)/pytest -q $(wildcard libs/common/tests/unit services/*/tests/unit)
+
+# A longer schemathesis run than the bounded one in `make test`: more examples per operation
+# (NZR_FUZZ_EXAMPLES, default 100) with a fixed seed (NZR_FUZZ_SEED to pick another).
+fuzz: env
+	NZR_FUZZ_EXAMPLES=$${NZR_FUZZ_EXAMPLES:-100} $(BIN)/pytest tests/fuzz -q --timeout=3600
 
 lint: env
 	$(BIN)/ruff check libs services tools tests bench

@@ -32,8 +32,10 @@ from nzr_common.testing.services import running_service
 SERVICES = ("actors", "events", "newsletter", "funding", "reporting")
 #: The configured request body limit of the fuzzed services (small, so the 413 tests are cheap).
 MAX_BODY_BYTES = 256 * 1024
-VALID_TOKENS = ("editor", "admin", "state")
-INVALID_TOKENS = ("none", "expired", "bad_signature", "alg_none")
+#: The callers whose requests must be answered as documented: anonymous (no token) and valid tokens.
+VALID_TOKENS = ("none", "editor", "admin", "state")
+#: Tokens that must be refused with 401 wherever a token is read.
+INVALID_TOKENS = ("expired", "bad_signature", "alg_none")
 
 
 @dataclass
@@ -228,7 +230,11 @@ async def _seed_events(service: FuzzedService) -> None:
         "newsletter_consent": False,
     }
     response = await service.client.post(f"/api/v1/events/{event['id']}/registrations", json=registration)
-    service.remember("registration_id", response)
+    assert response.status_code == 202, response.text  # the answer names no registration (no enumeration)
+    listed = await service.client.get(
+        f"/api/v1/events/{event['id']}/registrations", headers=_headers(service, "admin")
+    )
+    service.known_ids.setdefault("registration_id", []).extend(r["id"] for r in listed.json())
     agreement = {
         "text": "Gemeinsame Solarberatung für Vereinsheime",
         "party_actor_ids": ["actor-a", "actor-b"],

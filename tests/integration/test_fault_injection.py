@@ -246,7 +246,7 @@ async def run_flow(platform: Platform, writer: Writer, event_id: str, list_id: s
                 "events",
                 "POST",
                 f"/api/v1/events/{event_id}/registrations",
-                expect=201,
+                expect=202,
                 json={
                     "name": f"Teilnehmende {k}",
                     "email": f"anmeldung-{tag}-{k}@example.org",

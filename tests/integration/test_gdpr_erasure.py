@@ -278,7 +278,7 @@ async def test_erasing_a_person_leaves_no_trace_in_any_database_or_stream(platfo
             "accessibility_needs": "Rollstuhl",
         },
     )
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
 
     # newsletter: she also signs up on a list through the form and confirms by the mail's link
     listed = await newsletter.post(f"{NEWSLETTER}/lists", json={"name": f"Energie {token}"}, headers=editor)

@@ -211,7 +211,7 @@ async def full_flow(topology: LocalTopology, databases, person: str, emails: lis
             f"/api/v1/events/{event_id}/registrations",
             json={"name": person, "email": emails[1], "data_use_consent": True, "newsletter_consent": True},
         )
-        assert registration.status_code in (200, 201), registration.text
+        assert registration.status_code == 202, registration.text
 
         async def hub_has_the_shareable_events() -> bool:
             report = (

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 from sqlalchemy import delete, select
@@ -65,6 +66,36 @@ class EventsService:
         return await self.client.post(
             f"/api/v1/events/{event_id}/registrations", json=registration_body(**overrides)
         )
+
+    async def registered(self, event_id: str, **overrides: Any) -> dict[str, Any]:
+        """Register and return what the mail to the address tells (from the RegistrationReceived
+        event): id, status, waiting position and the personal cancellation link and token."""
+        body = registration_body(**overrides)
+        response = await self.client.post(f"/api/v1/events/{event_id}/registrations", json=body)
+        assert response.status_code == 202, response.text
+        return (await self.mailed(body["email"]))[-1]
+
+    async def mailed(self, email: str) -> list[dict[str, Any]]:
+        """What the RegistrationReceived events for this address tell its owner, oldest first."""
+        address = email.strip().lower()
+        told = []
+        for envelope in await self.announced("registration_received"):
+            data = envelope["data"]
+            if data["email"] != address:
+                continue
+            registration = data["registration"]
+            told.append(
+                {
+                    "id": registration["registration_id"],
+                    "status": registration["status"],
+                    "waiting_position": registration["waiting_position"],
+                    "cancellation_url": registration["manage_url"],
+                    "cancellation_token": parse_qs(urlparse(registration["manage_url"]).query)["token"][0],
+                    "already_registered": data["already_registered"],
+                    "language": data["language"],
+                }
+            )
+        return told
 
 
 def in_berlin(days: int, hour: int = 10) -> datetime:

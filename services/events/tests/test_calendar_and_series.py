@@ -80,7 +80,7 @@ async def test_fortnightly_circle_keeps_six_pm_across_daylight_saving_and_each_d
     occurrence = series["occurrences"][1]
     assert datetime.fromisoformat(occurrence["starts_at"]) > datetime.now(BERLIN)
     registered = await events.register(occurrence["id"])
-    assert registered.status_code == 201
+    assert registered.status_code == 202
     assert (await events.client.get(f"/api/v1/events/{occurrence['id']}")).json()["confirmed_count"] == 1
     assert (await events.client.get(f"/api/v1/events/{series['occurrences'][2]['id']}")).json()[
         "confirmed_count"

@@ -146,7 +146,7 @@ async def test_patching_an_optional_field_to_null_clears_it(events):
 
 async def test_completing_an_event_announces_participants_and_attendance_counts(events):
     event = await events.published_event(capacity=2)
-    first = (await events.register(event["id"])).json()
+    first = await events.registered(event["id"])
     await events.register(event["id"])
     await events.register(event["id"])
     checked = await events.client.post(

@@ -1,6 +1,7 @@
 """GDPR erasure arriving from actors: registrations are anonymised, counts stay."""
 
 import asyncio
+import json
 from datetime import UTC, datetime
 
 import nats
@@ -22,7 +23,8 @@ async def _publish(nats_url: str, envelope: Envelope) -> None:  # type: ignore[t
 async def test_person_erased_anonymises_their_registrations_but_keeps_the_counts(events, nats_url):
     event = await events.published_event(capacity=1)
     await events.register(event["id"], email="Greta@Example.org", name="Greta Beispiel")
-    other = (await events.register(event["id"], name="Paul Muster")).json()
+    other_email = "paul@example.org"
+    other = await events.registered(event["id"], name="Paul Muster", email=other_email)
     erased = Envelope.wrap(
         PersonErased(person_id="person-1", email="greta@example.org", erased_at=datetime.now(UTC)),
         region=events.region,
@@ -48,3 +50,6 @@ async def test_person_erased_anonymises_their_registrations_but_keeps_the_counts
         await events.client.get(f"/api/v1/events/{event['id']}/attendance.csv", headers=events.admin)
     ).text
     assert "Greta" not in exported and "greta@" not in exported.lower()
+    mails_about_her = [e for e in await events.announced() if "greta" in json.dumps(e).lower()]
+    assert mails_about_her == []  # the RegistrationReceived for her mail went with the erasure
+    assert [t["id"] for t in await events.mailed(other_email)] == [other["id"]]

@@ -10,7 +10,7 @@ from nzr_events import domain
 
 async def test_registrations_are_confirmed_until_full_and_then_wait_in_order(events):
     event = await events.published_event(capacity=2)
-    answers = [(await events.register(event["id"])).json() for _ in range(4)]
+    answers = [await events.registered(event["id"]) for _ in range(4)]
     assert [a["status"] for a in answers] == ["confirmed", "confirmed", "waiting", "waiting"]
     assert [a["waiting_position"] for a in answers[2:]] == [1, 2]
     shown = (await events.client.get(f"/api/v1/events/{event['id']}")).json()
@@ -18,6 +18,8 @@ async def test_registrations_are_confirmed_until_full_and_then_wait_in_order(eve
     confirmed = await events.announced("registration_confirmed")
     assert len(confirmed) == 2
     assert all(".priv." in e["nats_subject"] for e in confirmed)
+    received = await events.announced("registration_received")
+    assert len(received) == 4 and all(".priv." in e["nats_subject"] for e in received)
 
 
 async def test_registration_confirmed_carries_email_and_mailing_list_consent_privately(events):
@@ -33,9 +35,9 @@ async def test_registration_confirmed_carries_email_and_mailing_list_consent_pri
 
 async def test_cancellation_link_frees_the_seat_and_promotes_the_first_waiting_in_one_go(events):
     event = await events.published_event(capacity=1)
-    first = (await events.register(event["id"])).json()
-    second = (await events.register(event["id"])).json()
-    third = (await events.register(event["id"])).json()
+    first = await events.registered(event["id"])
+    second = await events.registered(event["id"])
+    third = await events.registered(event["id"])
     assert first["cancellation_url"].endswith(first["cancellation_token"])
 
     cancelled = await events.client.post(
@@ -64,7 +66,7 @@ async def test_cancellation_link_frees_the_seat_and_promotes_the_first_waiting_i
 
 async def test_forged_foreign_and_expired_cancellation_links_are_refused(events):
     event = await events.published_event(capacity=1)
-    receipt = (await events.register(event["id"])).json()
+    receipt = await events.registered(event["id"])
     secret = events.running.runtime.settings.jwt_secret.get_secret_value()
     forged = receipt["cancellation_token"][:-3] + "abc"
     foreign = domain.sign_cancellation("another secret", receipt["id"], datetime.now(UTC) + timedelta(days=1))
@@ -78,13 +80,56 @@ async def test_forged_foreign_and_expired_cancellation_links_are_refused(events)
     assert await events.announced("registration_cancelled") == []
 
 
-async def test_second_registration_with_the_same_email_is_refused(events):
+async def test_registering_a_known_address_answers_exactly_as_for_a_new_one_and_mails_the_owner(events):
     event = await events.published_event()
-    assert (await events.register(event["id"], email="max@example.org")).status_code == 201
-    duplicate = await events.register(event["id"], email="MAX@example.org ")
-    assert duplicate.status_code in (409, 422)
-    assert duplicate.headers["content-type"] == "application/problem+json"
-    assert (await events.client.get(f"/api/v1/events/{event['id']}")).json()["confirmed_count"] == 1
+    first = await events.registered(event["id"], email="max@example.org", name="Max Mustermann")
+    again = await events.register(event["id"], email="MAX@example.org ", name="Jemand Anderes")
+    stranger = await events.register(event["id"], email="neu@example.org")
+    assert again.status_code == stranger.status_code == 202
+    assert again.json() == stranger.json()
+    assert again.headers.keys() == stranger.headers.keys() and "location" not in again.headers
+    assert (await events.client.get(f"/api/v1/events/{event['id']}")).json()["confirmed_count"] == 2
+    told = await events.mailed("max@example.org")
+    assert [t["already_registered"] for t in told] == [False, True]
+    assert told[1]["id"] == first["id"] and told[1]["status"] == "confirmed"
+    [received] = [
+        e for e in await events.announced("registration_received") if e["data"]["already_registered"]
+    ]
+    assert received["data"]["name"] == "Max Mustermann"  # never the stranger's words
+    assert received["data"]["registration"]["title"] == event["title"]
+    cancelled = await events.client.post(
+        "/api/v1/registrations/cancel", params={"token": told[1]["cancellation_token"]}
+    )
+    assert cancelled.status_code == 200 and cancelled.json()["registration_id"] == first["id"]
+
+
+async def test_the_answer_and_the_mail_are_english_when_the_request_asks_for_it(events):
+    event = await events.published_event()
+    english = await events.client.post(
+        f"/api/v1/events/{event['id']}/registrations",
+        json=registration_body(email="en@example.org"),
+        headers={"Accept-Language": "en-GB,en;q=0.9,de;q=0.5"},
+    )
+    german = await events.register(event["id"], email="de@example.org")
+    assert english.json()["detail"].startswith("Thank you") and german.json()["detail"].startswith("Danke")
+    assert [t["language"] for t in await events.mailed("en@example.org")] == ["en"]
+    assert [t["language"] for t in await events.mailed("de@example.org")] == ["de"]
+
+
+async def test_links_are_sent_again_to_an_owner_and_nobody_can_tell_a_known_address(events):
+    first = await events.published_event()
+    second = await events.published_event(title="Zweite Werkstatt")
+    await events.registered(first["id"], email="ida@example.org")
+    await events.registered(second["id"], email="ida@example.org")
+    known = await events.client.post("/api/v1/registrations/links", json={"email": "Ida@example.org"})
+    unknown = await events.client.post("/api/v1/registrations/links", json={"email": "nobody@example.org"})
+    assert known.status_code == unknown.status_code == 202
+    assert known.json() == unknown.json() and known.headers.keys() == unknown.headers.keys()
+    [requested] = await events.announced("registration_links_requested")
+    assert ".priv." in requested["nats_subject"] and requested["data"]["email"] == "ida@example.org"
+    assert {r["title"] for r in requested["data"]["registrations"]} == {first["title"], "Zweite Werkstatt"}
+    refused = await events.client.post("/api/v1/registrations/links", json={"email": "kein-mail"})
+    assert refused.status_code == 422 and refused.json()["invalid_params"][0]["name"].endswith("email")
 
 
 async def test_registration_outside_the_window_is_refused(events):
@@ -127,8 +172,8 @@ async def test_capacity_below_the_confirmed_count_is_refused_and_more_seats_prom
 async def test_sixty_concurrent_registrations_fill_twenty_seats_exactly(events):
     event = await events.published_event(capacity=20)
     answers = await asyncio.gather(*(events.register(event["id"]) for _ in range(60)))
-    assert all(a.status_code == 201 for a in answers), [a.text for a in answers if a.status_code != 201]
-    statuses = [a.json()["status"] for a in answers]
+    assert all(a.status_code == 202 for a in answers), [a.text for a in answers if a.status_code != 202]
+    statuses = [e["data"]["registration"]["status"] for e in await events.announced("registration_received")]
     assert statuses.count("confirmed") == 20 and statuses.count("waiting") == 40
     shown = (await events.client.get(f"/api/v1/events/{event['id']}")).json()
     assert (shown["confirmed_count"], shown["waiting_count"]) == (20, 40)
@@ -141,7 +186,7 @@ async def test_sixty_concurrent_registrations_fill_twenty_seats_exactly(events):
 
 async def test_concurrent_cancellations_promote_each_waiting_registration_once(events):
     event = await events.published_event(capacity=5)
-    receipts = [(await events.register(event["id"])).json() for _ in range(10)]
+    receipts = [await events.registered(event["id"]) for _ in range(10)]
     await asyncio.gather(
         *(
             events.client.post("/api/v1/registrations/cancel", params={"token": r["cancellation_token"]})
@@ -158,9 +203,7 @@ async def test_concurrent_cancellations_promote_each_waiting_registration_once(e
 
 async def test_attendance_list_is_exported_as_csv_for_organisers_only(events):
     event = await events.published_event()
-    receipt = (
-        await events.register(event["id"], name="=HYPERLINK(1)", accessibility_needs="Rollstuhl")
-    ).json()
+    receipt = await events.registered(event["id"], name="=HYPERLINK(1)", accessibility_needs="Rollstuhl")
     await events.register(event["id"], name="Jonas Beispiel")
     await events.client.post(
         f"/api/v1/events/{event['id']}/registrations/{receipt['id']}/check-in", headers=events.editor
@@ -181,8 +224,8 @@ async def test_attendance_list_is_exported_as_csv_for_organisers_only(events):
 
 async def test_organiser_can_cancel_a_registration_on_someones_behalf(events):
     event = await events.published_event(capacity=1)
-    first = (await events.register(event["id"])).json()
-    second = (await events.register(event["id"])).json()
+    first = await events.registered(event["id"])
+    second = await events.registered(event["id"])
     response = await events.client.delete(
         f"/api/v1/events/{event['id']}/registrations/{first['id']}", headers=events.editor
     )
@@ -196,8 +239,12 @@ async def test_the_same_email_sent_ten_times_at_once_registers_once(events):
     answers = await asyncio.gather(
         *(events.register(event["id"], email="eile@example.org") for _ in range(10))
     )
-    assert sorted(a.status_code for a in answers) == [201] + [409] * 9
+    assert [a.status_code for a in answers] == [202] * 10
+    assert len({a.text for a in answers}) == 1
     assert (await events.client.get(f"/api/v1/events/{event['id']}")).json()["confirmed_count"] == 1
+    told = await events.mailed("eile@example.org")
+    assert sorted(t["already_registered"] for t in told) == [False] + [True] * 9
+    assert len({t["id"] for t in told}) == 1
 
 
 async def test_two_replicas_taking_registrations_at_once_never_overbook(events):
@@ -216,8 +263,9 @@ async def test_two_replicas_taking_registrations_at_once_never_overbook(events):
                 for client in (events.client, replica.client)
             )
         )
-    assert all(a.status_code == 201 for a in answers), [a.text for a in answers if a.status_code != 201]
-    assert [a.json()["status"] for a in answers].count("confirmed") == 20
+    assert all(a.status_code == 202 for a in answers), [a.text for a in answers if a.status_code != 202]
+    received = await events.announced("registration_received")
+    assert [e["data"]["registration"]["status"] for e in received].count("confirmed") == 20
     shown = (await events.client.get(f"/api/v1/events/{event['id']}")).json()
     assert (shown["confirmed_count"], shown["waiting_count"]) == (20, 60)
     events.running.app.state.registrations.max_batch = 250

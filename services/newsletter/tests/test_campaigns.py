@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from nzr_common.contracts.events import EventPublished
 from nzr_common.contracts.funding import FundingDeadlineApproaching
-from nzr_newsletter.tables import SubscriberRow, SubscriptionRow
+from nzr_newsletter.tables import CampaignRow, DeliveryRow, SubscriberRow, SubscriptionRow
 
 API = "/api/v1/newsletter"
 BODY = "Hallo {{ name }},\n\n**Neuigkeiten** aus {{ list_names|join(', ') }}.\n"
@@ -116,6 +116,106 @@ async def test_a_template_that_cannot_render_is_refused_at_save_time_with_the_er
     )
     assert response.status_code == 422, response.text
     assert field in [p["name"] for p in response.json()["invalid_params"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("Hallo {{ name }},\n\n{{ 1 / 0 }}", "line 3: ZeroDivisionError: division by zero"),
+        ("Hallo\n{{ list_names.missing }}", "line 2: UndefinedError: 'list object' has no attribute"),
+        ("Hallo\n\n\n{{ vorname }}", "line 4: 'vorname' is not a template variable"),
+        ("{% for x in list_names %}\n{{ x %}", "line 2: unexpected '}'"),
+        ("{{ range(10) }}", "line 1: 'range' is not a template variable"),
+        ("{{ lipsum() }}", "line 1: 'lipsum' is not a template variable"),
+        ("{{ 'x' * 100000000 }}", "line 1: '*' would build a value beyond the size limit"),
+        ("{{ 10 ** 100000 }}", "line 1: '**' would build a number beyond the size limit"),
+        ("{{ '%099999999d' % 1 }}", "line 1: '%' formatting with a width or precision beyond the limit"),
+    ],
+    ids=["runtime-error", "undefined", "not-allowed", "syntax", "range", "lipsum", "mul", "pow", "fmt"],
+)
+async def test_a_template_failing_at_render_is_a_422_naming_field_line_and_problem(
+    newsletter, token_for, body, reason
+):
+    list_id = await confirmed_audience(newsletter, token_for, [])
+    editor = token_for("editor", region=newsletter.settings.region)
+    request = {"name": "x", "subject": "Betreff", "body": body, "list_ids": [list_id]}
+    refused = await newsletter.client.post(f"{API}/campaigns", json=request, headers=editor)
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    [problem] = refused.json()["invalid_params"]
+    assert problem["name"] == "body" and problem["reason"].startswith(reason), problem
+    campaign_id = await create_campaign(newsletter, token_for, list_id)
+    url = f"{API}/campaigns/{campaign_id}"
+    patched = await newsletter.client.patch(url, json={"body": body}, headers=editor)
+    assert patched.status_code == 422 and patched.json()["invalid_params"] == [problem]
+
+
+async def test_rendering_is_bounded_in_time_memory_and_output_size(start_newsletter, token_for):
+    # The time limit is the default 5 s: ten times what the other cases need on a loaded machine.
+    newsletter = await start_newsletter(template_max_chars=10_000)
+    list_id = await confirmed_audience(newsletter, token_for, [])
+    editor = token_for("editor", region=newsletter.settings.region)
+    silent_loop = (
+        "{% for a in 'x' * 5000 %}{% for b in 'x' * 5000 %}{% for c in 'x' * 5000 %}"
+        "{% endfor %}{% endfor %}{% endfor %}"
+    )
+    cases = {
+        silent_loop: "rendering took longer than 5 s",
+        "{% for a in list_names * 9 %}{{ 'y' * 9000 }}{% endfor %}": "the rendered text is longer than",
+        "{{ 'x'.center(900000000) }}": "line 1: the template needs more memory than allowed",
+    }
+    for body, reason in cases.items():
+        request = {"name": "x", "subject": "Betreff", "body": body, "list_ids": [list_id]}
+        refused = await newsletter.client.post(f"{API}/campaigns", json=request, headers=editor)
+        assert refused.status_code == 422, refused.text
+        [problem] = refused.json()["invalid_params"]
+        assert problem["name"] == "body" and problem["reason"].startswith(reason), problem
+    assert (await newsletter.client.get("/healthz")).status_code == 200
+
+
+async def test_a_template_failing_at_send_time_fails_its_recipients_with_the_reason_and_nothing_answers_500(
+    newsletter, sink, token_for
+):
+    people = [("eins@example.org", None, []), ("zwei@example.org", None, [])]
+    list_id = await confirmed_audience(newsletter, token_for, people)
+    campaign_id = await create_campaign(newsletter, token_for, list_id)
+    async with newsletter.app.state.runtime.sessions() as session, session.begin():
+        campaign = await session.get(CampaignRow, campaign_id)
+        campaign.body = "Hallo {{ name }},\n{{ items[0].title }}"  # saved before the checks existed
+    editor = token_for("editor", region=newsletter.settings.region)
+    preview = await newsletter.client.post(f"{API}/campaigns/{campaign_id}/preview", headers=editor)
+    assert preview.status_code == 422 and preview.json()["invalid_params"][0]["name"] == "body"
+    test = await newsletter.client.post(
+        f"{API}/campaigns/{campaign_id}/test", headers=editor, json={"emails": ["tester@example.org"]}
+    )
+    assert test.status_code == 422 and "line 2" in test.json()["invalid_params"][0]["reason"]
+    campaign = await send_and_wait(newsletter, token_for, campaign_id)
+    assert (campaign["stats"]["sent"], campaign["stats"]["failed"]) == (0, 2)
+    async with newsletter.app.state.runtime.sessions() as session:
+        query = select(DeliveryRow.last_error).where(DeliveryRow.campaign_id == campaign_id)
+        errors = list(await session.scalars(query))
+    assert errors == ["template body: line 2: UndefinedError: list object has no element 0"] * 2
+    assert sink.received == []
+
+
+async def test_a_recipient_whose_mail_cannot_be_built_is_failed_with_the_reason_and_the_campaign_goes_on(
+    newsletter, sink, token_for
+):
+    people = [("anna@example.org", None, []), ("jörg@example.org", None, []), ("zora@example.org", None, [])]
+    list_id = await confirmed_audience(newsletter, token_for, people)  # the address of an old import
+    campaign_id = await create_campaign(newsletter, token_for, list_id)
+    campaign = await send_and_wait(newsletter, token_for, campaign_id)
+    assert (campaign["stats"]["sent"], campaign["stats"]["failed"]) == (2, 1)
+    assert sink.count_by_recipient() == {"anna@example.org": 1, "zora@example.org": 1}
+    async with newsletter.app.state.runtime.sessions() as session:
+        failed = (
+            await session.execute(
+                select(DeliveryRow.email, DeliveryRow.last_error).where(DeliveryRow.status == "failed")
+            )
+        ).all()
+    assert [(address, error.split(":")[0]) for address, error in failed] == [
+        ("jörg@example.org", "not renderable for this recipient")
+    ]
 
 
 @pytest.mark.parametrize("field", ["name", "subject", "body", "list_ids"])

@@ -70,9 +70,9 @@ def test_a_name_cannot_inject_headers_because_it_only_reaches_the_body():
 
 
 @pytest.mark.parametrize(("subject", "body"), [("{{ x", "b"), ("s", "{{ nope }}"), ("s", "{% if %}")])
-def test_templates_that_do_not_render_are_refused(subject, body):
+async def test_templates_that_do_not_render_are_refused(subject, body):
     with pytest.raises(templates.TemplateRefused):
-        templates.check_template(subject=subject, body=body)
+        await templates.check_template(subject=subject, body=body)
 
 
 def test_tokens_are_single_purpose():

@@ -75,7 +75,7 @@ async def test_only_the_click_on_the_confirmation_link_subscribes_and_the_proof_
     assert "example.org" not in json.dumps(events)
 
 
-async def test_the_answer_never_reveals_whether_an_address_is_subscribed_and_resends_are_limited(
+async def test_the_answer_never_reveals_whether_an_address_is_subscribed_and_the_owner_gets_a_mail(
     newsletter, sink, token_for
 ):
     list_id = await make_list(newsletter, token_for)
@@ -83,12 +83,49 @@ async def test_the_answer_never_reveals_whether_an_address_is_subscribed_and_res
     await sink.wait_for(lambda: sink.to("bert@example.org"))
     token = sink.to("bert@example.org")[0].token("/confirm")
     await newsletter.client.post(f"{API}/confirm", params={"token": token})
-    answers.append(await subscribe(newsletter, "bert@example.org", list_id))
+    for _ in range(2):
+        answers.append(await subscribe(newsletter, "bert@example.org", list_id))
     answers.append(await subscribe(newsletter, "nobody-yet@example.org", list_id))
-    assert {(a.status_code, a.text) for a in answers} == {(202, answers[0].text)}
-    await sink.wait_for(lambda: sink.to("nobody-yet@example.org"))
+    assert {(a.status_code, a.text, tuple(a.headers.keys())) for a in answers} == {
+        (202, answers[0].text, tuple(answers[0].headers.keys()))
+    }
+    await sink.wait_for(lambda: sink.to("nobody-yet@example.org") and len(sink.to("bert@example.org")) == 2)
     await asyncio.sleep(0.3)
-    assert len(sink.to("bert@example.org")) == 1  # pending twice more, confirmed once: one mail
+    # pending twice more: no second confirmation; subscribed twice more: one mail with the links
+    _confirmation, already = sink.to("bert@example.org")
+    assert str(already.message["Subject"]) == "Sie sind bereits angemeldet"
+    assert "Sie sind bereits angemeldet — hier ist Ihr Link zum Ändern oder Abmelden." in already.text()
+    preferences = await newsletter.client.get(
+        f"{API}/preferences", params={"token": already.token("/preferences")}
+    )
+    assert preferences.status_code == 200 and preferences.json()["email"] == "bert@example.org"
+    assert already.message["List-Unsubscribe"] is None  # transactional: no list headers, no tracking
+
+
+async def test_send_me_my_links_again_answers_the_same_for_any_address_and_mails_only_the_owner(
+    newsletter, sink, token_for
+):
+    list_id = await make_list(newsletter, token_for)
+    await subscribe(newsletter, "clara@example.org", list_id)
+    await sink.wait_for(lambda: sink.to("clara@example.org"))
+    known = await newsletter.client.post(
+        f"{API}/links", json={"email": "Clara@Example.org"}, headers={"Accept-Language": "en"}
+    )
+    unknown = await newsletter.client.post(f"{API}/links", json={"email": "stranger@example.org"})
+    assert known.status_code == unknown.status_code == 202
+    assert known.text == unknown.text and known.headers.keys() == unknown.headers.keys()
+    await sink.wait_for(lambda: len(sink.to("clara@example.org")) == 2)
+    links = sink.to("clara@example.org")[1]
+    assert (
+        str(links.message["Subject"]) == "Your newsletter links" and links.message["Content-Language"] == "en"
+    )
+    # still pending: the mail also carries a fresh confirmation link, and it works
+    confirmed = await newsletter.client.post(f"{API}/confirm", params={"token": links.token("/confirm")})
+    assert confirmed.status_code == 200
+    await asyncio.sleep(0.3)
+    assert sink.to("stranger@example.org") == []
+    refused = await newsletter.client.post(f"{API}/links", json={"email": "kein-mail"})
+    assert refused.status_code == 422 and refused.json()["invalid_params"][0]["name"] == "email"
 
 
 @pytest.mark.parametrize(

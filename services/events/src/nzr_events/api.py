@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from nzr_common.access import PUBLIC, TOKEN_LINK, anonymous_rate_limit
 from nzr_common.auth import AdminDep, EditorDep, Principal, PrincipalDep, Role
 from nzr_common.contracts.events import AgreementStatus, EventFormat
+from nzr_common.languages import preferred_language
 from nzr_common.params import Offset, QueryDate
 from nzr_common.problems import ProblemError
 from nzr_common.runtime import OutboxDep, SessionDep
@@ -22,14 +23,16 @@ from nzr_events.schemas import (
     EventRead,
     EventStatus,
     EventUpdate,
+    LinksRequest,
+    LinksRequestAccepted,
     PersonRegistrationsExport,
     PersonRequest,
     ProgressCreate,
     RecommendationCreate,
     RecommendationRead,
+    RegistrationAccepted,
     RegistrationCreate,
     RegistrationRead,
-    RegistrationReceipt,
     RegistrationStatus,
     SeriesCreate,
     SeriesException,
@@ -39,6 +42,9 @@ from nzr_events.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
+AcceptLanguage = Annotated[
+    str | None, Header(max_length=1000, description="Language of the mail: de (default) or en")
+]
 CACHED_PAGES = frozenset({"/api/v1/events", "/api/v1/events.ics"})
 CALENDAR = "text/calendar; charset=utf-8"
 
@@ -226,22 +232,49 @@ async def list_sessions(
 
 @router.post(
     "/events/{event_id}/registrations",
-    status_code=201,
-    response_model=RegistrationReceipt,
+    status_code=202,
+    response_model=RegistrationAccepted,
     operation_id="register_for_event",
     dependencies=[PUBLIC, anonymous_rate_limit("sign_up")],
 )
 async def register_for_event(
-    event_id: str, body: RegistrationCreate, request: Request
-) -> RegistrationReceipt:
-    """Register (anonymous): confirmed while seats are left, else on the waiting list."""
-    registered = await request.app.state.registrations.register(event_id, body)
-    return service.registration_receipt(
-        registered.registration,
-        event_ends_at=registered.event_ends_at,
-        secret=_secret(request),
-        base_url=_settings(request).public_base_url,
+    event_id: str, body: RegistrationCreate, request: Request, accept_language: AcceptLanguage = None
+) -> RegistrationAccepted:
+    """Register (anonymous): confirmed while seats are left, else on the waiting list. The
+    answer is the same for an address that is registered already; what became of the
+    registration, with the personal link to change or cancel it, goes to the address by mail
+    (German, or English when ``Accept-Language`` prefers it)."""
+    language = preferred_language(accept_language)
+    await request.app.state.registrations.register(event_id, service.Applicant(body, language))
+    return RegistrationAccepted(event_id=event_id, detail=service.ACCEPTED_DETAIL[language])
+
+
+@router.post(
+    "/registrations/links",
+    status_code=202,
+    response_model=LinksRequestAccepted,
+    operation_id="request_registration_links",
+    dependencies=[PUBLIC, anonymous_rate_limit("sign_up")],
+)
+async def request_registration_links(
+    body: LinksRequest,
+    request: Request,
+    session: SessionDep,
+    outbox: OutboxDep,
+    accept_language: AcceptLanguage = None,
+) -> LinksRequestAccepted:
+    """ "Send me my links again" (anonymous, no password): the links to change or cancel the
+    address's registrations of upcoming events go to the address by mail. The answer is the
+    same whether or not the address has registrations."""
+    language = preferred_language(accept_language)
+    await service.request_links(
+        session=session,
+        outbox=outbox,
+        email=str(body.email),
+        language=language,
+        links=service.cancellation_links(_settings(request)),
     )
+    return LinksRequestAccepted(detail=service.LINKS_DETAIL[language])
 
 
 @router.get(

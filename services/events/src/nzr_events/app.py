@@ -10,6 +10,7 @@ from nzr_events import api
 from nzr_events.handlers import build_handlers
 from nzr_events.public_cache import PublicPageCache, PublicPageCacheMiddleware
 from nzr_events.registration_batches import RegistrationBatches
+from nzr_events.service import cancellation_links
 from nzr_events.settings import EventsSettings
 from nzr_events.tables import Base, messaging
 
@@ -34,6 +35,8 @@ def create_app(settings: EventsSettings | None = None) -> FastAPI:
             contracts.AttendanceRecorded,
             contracts.RegistrationConfirmed,
             contracts.RegistrationCancelled,
+            contracts.RegistrationReceived,
+            contracts.RegistrationLinksRequested,
             contracts.AgreementRecorded,
             contracts.AgreementStatusChanged,
             contracts.RecommendationRecorded,
@@ -42,7 +45,10 @@ def create_app(settings: EventsSettings | None = None) -> FastAPI:
     app = create_service_app(definition, settings)
     runtime = app.state.runtime
     app.state.registrations = RegistrationBatches(
-        runtime.sessions, runtime.outbox, consent_text_version=settings.consent_text_version
+        runtime.sessions,
+        runtime.outbox,
+        consent_text_version=settings.consent_text_version,
+        links=cancellation_links(settings),
     )
     app.state.public_pages = PublicPageCache(settings.public_cache_seconds)
     # Innermost (appended, not inserted): the platform's metrics, headers and tracing still apply.

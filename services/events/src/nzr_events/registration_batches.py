@@ -19,11 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from nzr_common.outbox import Outbox
 from nzr_common.problems import ProblemError
 from nzr_events import service
-from nzr_events.schemas import RegistrationCreate
 
 log = logging.getLogger(__name__)
 
-Pending = tuple[RegistrationCreate, "asyncio.Future[service.Registered]"]
+Pending = tuple[service.Applicant, "asyncio.Future[service.Registered]"]
 
 
 class RegistrationBatches:
@@ -33,19 +32,21 @@ class RegistrationBatches:
         outbox: Outbox,
         *,
         consent_text_version: str,
+        links: service.CancellationLinks,
         max_batch: int = 250,
     ) -> None:
         self.sessions = sessions
         self.outbox = outbox
         self.consent_text_version = consent_text_version
+        self.links = links
         self.max_batch = max_batch
         self._pending: dict[str, list[Pending]] = {}
         self._writers: dict[str, asyncio.Task[None]] = {}
 
-    async def register(self, event_id: str, data: RegistrationCreate) -> service.Registered:
+    async def register(self, event_id: str, applicant: service.Applicant) -> service.Registered:
         """Queue one registration and wait until the batch carrying it has committed."""
         future: asyncio.Future[service.Registered] = asyncio.get_running_loop().create_future()
-        self._pending.setdefault(event_id, []).append((data, future))
+        self._pending.setdefault(event_id, []).append((applicant, future))
         if event_id not in self._writers:
             self._writers[event_id] = asyncio.create_task(
                 self._write(event_id), name=f"registrations {event_id}"
@@ -61,23 +62,26 @@ class RegistrationBatches:
         finally:
             del self._writers[event_id]
 
-    async def _write_batch(self, event_id: str, batch: Sequence[Pending]) -> None:
+    async def _write_batch(self, event_id: str, batch: Sequence[Pending], *, retry: bool = True) -> None:
         try:
             async with self.sessions() as session:
                 results = await service.register_many(
                     session=session,
                     outbox=self.outbox,
                     event_id=event_id,
-                    requests=[data for data, _ in batch],
+                    requests=[applicant for applicant, _ in batch],
                     consent_text_version=self.consent_text_version,
+                    links=self.links,
                 )
-        except IntegrityError:
-            if len(batch) > 1:  # another process took one of these e-mails: sort it out one by one
+        except IntegrityError as error:
+            # Another process registered one of these e-mails meanwhile: one by one again, and
+            # then the registration found is the other process's (its owner gets a mail).
+            if retry:
                 for item in batch:
-                    await self._write_batch(event_id, [item])
+                    await self._write_batch(event_id, [item], retry=False)
                 return
-            data, future = batch[0]
-            _settle(future, service.already_registered(str(data.email).strip().lower()))
+            for _, future in batch:
+                _settle(future, error)
             return
         except ProblemError as problem:  # e.g. the event does not exist
             for _, future in batch:

@@ -165,11 +165,26 @@ class RegistrationRead(BaseModel):
     checked_in_at: BerlinTime | None
 
 
-class RegistrationReceipt(RegistrationRead):
-    """What the registrant gets back: the registration and the signed cancellation link."""
+class RegistrationAccepted(BaseModel):
+    """The answer to a registration, the same whether the address is new or registered already:
+    what became of it, with the personal link to change or cancel, goes to the address by mail."""
 
-    cancellation_token: str
-    cancellation_url: str
+    event_id: str
+    status: Literal["received"] = "received"
+    detail: str
+
+
+class LinksRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+
+
+class LinksRequestAccepted(BaseModel):
+    """The same answer whether or not the address has registrations."""
+
+    status: Literal["received"] = "received"
+    detail: str
 
 
 class PersonRequest(BaseModel):

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.actors import person_id_for
+from nzr_common.contracts.base import IntegrationEvent
 from nzr_common.contracts.events import (
     AgreementRecorded,
     AgreementStatusChanged,
@@ -26,9 +27,13 @@ from nzr_common.contracts.events import (
     EventCompleted,
     EventPublished,
     EventUpdated,
+    MailLanguage,
     RecommendationRecorded,
     RegistrationCancelled,
     RegistrationConfirmed,
+    RegistrationForMail,
+    RegistrationLinksRequested,
+    RegistrationReceived,
 )
 from nzr_common.outbox import Outbox
 from nzr_common.problems import InvalidParam, ProblemError
@@ -50,12 +55,12 @@ from nzr_events.schemas import (
     RecommendationRead,
     RegistrationCreate,
     RegistrationRead,
-    RegistrationReceipt,
     SeriesCreate,
     SeriesRead,
     SessionCreate,
     SessionRead,
 )
+from nzr_events.settings import EventsSettings
 from nzr_events.tables import (
     AgreementRow,
     EventRow,
@@ -594,22 +599,83 @@ async def list_sessions(*, session: AsyncSession, event_id: str, include_drafts:
 # ---------------------------------------------------------------- registration
 
 
-def registration_receipt(
-    registration: RegistrationRead, *, event_ends_at: datetime, secret: str, base_url: str
-) -> RegistrationReceipt:
-    """The registration with its signed cancellation link (valid until the event is over)."""
-    token = domain.sign_cancellation(secret, registration.id, domain.cancellation_expiry(event_ends_at))
-    return RegistrationReceipt(
-        **registration.model_dump(),
-        cancellation_token=token,
-        cancellation_url=f"{base_url.rstrip('/')}/api/v1/registrations/cancel?token={token}",
-    )
+ACCEPTED_DETAIL = {
+    "de": "Danke! Wir haben Ihre Anmeldung erhalten. Eine E-Mail an die angegebene Adresse sagt "
+    "Ihnen, wie es weitergeht, mit Ihrem persönlichen Link zum Ändern oder Abmelden.",
+    "en": "Thank you! We have received your registration. An e-mail to the address you gave tells "
+    "you what happens next, with your personal link to change or cancel.",
+}
+LINKS_DETAIL = {
+    "de": "Wenn unter dieser Adresse Anmeldungen bestehen, schicken wir die Links dorthin.",
+    "en": "If there are registrations under this address, we send the links there.",
+}
+
+
+@dataclass(frozen=True)
+class CancellationLinks:
+    """Signs the personal link to change or cancel a registration (valid until the event ends)."""
+
+    secret: str
+    base_url: str
+
+    def token(self, registration_id: str, event_ends_at: datetime) -> str:
+        expires = domain.cancellation_expiry(event_ends_at)
+        return domain.sign_cancellation(self.secret, registration_id, expires)
+
+    def url(self, registration_id: str, event_ends_at: datetime) -> str:
+        token = self.token(registration_id, event_ends_at)
+        return f"{self.base_url.rstrip('/')}/api/v1/registrations/cancel?token={token}"
+
+
+def cancellation_links(settings: EventsSettings) -> CancellationLinks:
+    return CancellationLinks(settings.jwt_secret.get_secret_value(), settings.public_base_url)
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """One registration request with the language its mail should be in."""
+
+    data: RegistrationCreate
+    language: str = "de"
 
 
 @dataclass
 class Registered:
     registration: RegistrationRead
     event_ends_at: datetime
+    already_registered: bool = False
+
+
+def _for_mail(
+    event: EventRow, row: RegistrationRow, waiting_position: int | None, links: CancellationLinks
+) -> RegistrationForMail:
+    return RegistrationForMail(
+        registration_id=row.id,
+        event_id=event.id,
+        title=event.title,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        venue_name=event.venue_name,
+        venue_address=event.venue_address,
+        online_url=event.online_url,
+        status="confirmed" if row.status == "confirmed" else "waiting",
+        waiting_position=waiting_position,
+        manage_url=links.url(row.id, event.ends_at),
+    )
+
+
+async def _waiting_position(session: AsyncSession, row: RegistrationRow) -> int | None:
+    if row.status != "waiting":
+        return None
+    return await session.scalar(
+        select(func.count())
+        .select_from(RegistrationRow)
+        .where(
+            RegistrationRow.event_id == row.event_id,
+            RegistrationRow.status == "waiting",
+            RegistrationRow.position <= row.position,
+        )
+    )
 
 
 async def register_many(
@@ -617,30 +683,39 @@ async def register_many(
     session: AsyncSession,
     outbox: Outbox,
     event_id: str,
-    requests: Sequence[RegistrationCreate],
+    requests: Sequence[Applicant],
     consent_text_version: str,
+    links: CancellationLinks,
 ) -> list[Registered | ProblemError]:
     """Registrations for one event in one transaction under the event's row lock, in order:
     confirmed while seats are left, else waiting. A refused request gets its problem and
     writes nothing; the others go ahead. Concurrent registrations are gathered into such
-    batches (see ``registration_batches``) so that they share one lock and one commit."""
+    batches (see ``registration_batches``) so that they share one lock and one commit.
+
+    Every accepted request announces ``RegistrationReceived`` for the mail to its address. An
+    address registered already gets no second registration and no refusal either (that would
+    tell anybody whether the address is registered): its owner is mailed the existing one."""
     now = datetime.now(UTC)
     results: list[Registered | ProblemError] = []
     async with session.begin():
         event = await _lock_event(session, event_id)
-        emails = [domain.normalise_email(str(r.email)) for r in requests]
-        taken = set(
-            await session.scalars(
-                select(RegistrationRow.email).where(
+        emails = [domain.normalise_email(str(r.data.email)) for r in requests]
+        taken = {
+            row.email: row
+            for row in await session.scalars(
+                select(RegistrationRow).where(
                     RegistrationRow.event_id == event_id,
                     RegistrationRow.email.in_(set(emails)),
                     RegistrationRow.status != "cancelled",
                 )
             )
+        }
+        sessions = (
+            await _event_sessions(session, event_id) if any(r.data.session_ids for r in requests) else {}
         )
-        sessions = await _event_sessions(session, event_id) if any(r.session_ids for r in requests) else {}
-        announcements = []
-        for data, email in zip(requests, emails, strict=True):
+        announcements: list[IntegrationEvent] = []
+        for applicant, email in zip(requests, emails, strict=True):
+            data = applicant.data
             try:
                 _check_registration_open(event, event_id, now)
                 if not data.data_use_consent:
@@ -653,8 +728,6 @@ async def register_many(
                             )
                         ],
                     )
-                if email in taken:
-                    raise already_registered(email)
                 chosen = _chosen_sessions(data.session_ids, sessions)
                 confirmed = domain.has_seat(event.capacity, event.confirmed_count)
                 if confirmed:
@@ -662,7 +735,21 @@ async def register_many(
             except ProblemError as problem:
                 results.append(problem)
                 continue
-            taken.add(email)
+            existing = taken.get(email)
+            if existing is not None:
+                position = await _waiting_position(session, existing)
+                announcements.append(
+                    RegistrationReceived(
+                        email=email,
+                        name=existing.name,
+                        language=_mail_language(applicant.language),
+                        already_registered=True,
+                        registration=_for_mail(event, existing, position, links),
+                        received_at=now,
+                    )
+                )
+                results.append(Registered(_registration_read(existing, position), event.ends_at, True))
+                continue
             row = RegistrationRow(
                 id=str(uuid.uuid4()),
                 event_id=event_id,
@@ -678,6 +765,7 @@ async def register_many(
                 session_ids=[s.id for s in chosen],
                 registered_at=now,
             )
+            taken[email] = row
             event.next_position += 1
             session.add(row)
             position = None
@@ -686,12 +774,63 @@ async def register_many(
             else:
                 event.waiting_count += 1
                 position = event.waiting_count  # the newest registration is last in line
+            announcements.append(
+                RegistrationReceived(
+                    email=email,
+                    name=row.name,
+                    language=_mail_language(applicant.language),
+                    registration=_for_mail(event, row, position, links),
+                    received_at=now,
+                )
+            )
             results.append(Registered(_registration_read(row, position), event.ends_at))
         if announcements:
             await outbox.add(session, *announcements)
         # The unique index catches the same e-mail registered concurrently by another process.
         await session.flush()
     return results
+
+
+def _mail_language(language: str) -> MailLanguage:
+    return "en" if language == "en" else "de"
+
+
+async def request_links(
+    *, session: AsyncSession, outbox: Outbox, email: str, language: str, links: CancellationLinks
+) -> None:
+    """Send the address's owner the links of their active registrations of upcoming events
+    again (by mail, through the outbox); nothing happens for an address without any."""
+    address = domain.normalise_email(email)
+    now = datetime.now(UTC)
+    async with session.begin():
+        rows = (
+            await session.execute(
+                select(RegistrationRow, EventRow)
+                .join(EventRow, EventRow.id == RegistrationRow.event_id)
+                .where(
+                    RegistrationRow.email == address,
+                    RegistrationRow.status.in_(("confirmed", "waiting")),
+                    EventRow.status == "published",
+                    EventRow.ends_at > now,
+                )
+                .order_by(EventRow.starts_at)
+            )
+        ).all()
+        if not rows:
+            return
+        registrations = [
+            _for_mail(event, row, await _waiting_position(session, row), links) for row, event in rows
+        ]
+        await outbox.add(
+            session,
+            RegistrationLinksRequested(
+                email=address,
+                name=max((row for row, _ in rows), key=lambda r: r.registered_at).name,
+                language=_mail_language(language),
+                registrations=registrations,
+                requested_at=now,
+            ),
+        )
 
 
 def _check_registration_open(event: EventRow | None, event_id: str, now: datetime) -> None:
@@ -707,15 +846,6 @@ def _check_registration_open(event: EventRow | None, event_id: str, now: datetim
     )
     if closed:
         raise ProblemError(409, "Registration closed", closed)
-
-
-def already_registered(email: str) -> ProblemError:
-    return ProblemError(
-        409,
-        "Already registered",
-        f"{email} is already registered for this event.",
-        invalid_params=[InvalidParam(name="email", reason="already registered")],
-    )
 
 
 def _chosen_sessions(session_ids: list[str], sessions: dict[str, SessionRow]) -> list[SessionRow]:

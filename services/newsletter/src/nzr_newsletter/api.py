@@ -5,11 +5,12 @@ from __future__ import annotations
 import html
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from nzr_common.access import DEVELOPMENT_ONLY, PUBLIC, TOKEN_LINK, anonymous_rate_limit, webhook
 from nzr_common.auth import AdminDep, EditorDep, PrincipalDep, Role
+from nzr_common.languages import preferred_language
 from nzr_common.params import Offset
 from nzr_common.problems import ProblemError
 from nzr_common.runtime import SessionDep
@@ -25,6 +26,7 @@ from nzr_newsletter.schemas import (
     DigestRunResult,
     ImportReport,
     ImportRequest,
+    LinksRequest,
     ListCreate,
     ListRead,
     ListUpdate,
@@ -50,6 +52,9 @@ def _deps(request: Request) -> Dependencies:
 
 
 DepsDep = Annotated[Dependencies, Depends(_deps)]
+AcceptLanguage = Annotated[
+    str | None, Header(max_length=1000, description="Language of the mail: de (default) or en")
+]
 TokenQuery = Annotated[str, Query(min_length=10, max_length=2000, description="Token from the mail's link")]
 
 router = APIRouter(prefix=API, tags=["newsletter"])
@@ -94,11 +99,31 @@ async def update_list(list_id: str, body: ListUpdate, session: SessionDep, _: Ed
     dependencies=[PUBLIC, anonymous_rate_limit("subscription")],
 )
 async def request_subscription(
-    body: SubscribeRequest, session: SessionDep, deps: DepsDep
+    body: SubscribeRequest, session: SessionDep, deps: DepsDep, accept_language: AcceptLanguage = None
 ) -> SubscribeAccepted:
     """Sign up from a form: sends a confirmation link (double opt-in). The answer is the same
-    whether the address is new, pending or already subscribed."""
-    await service.request_subscription(session=session, deps=deps, data=body)
+    whether the address is new, pending or already subscribed; an address subscribed already
+    gets its link to change or unsubscribe by mail instead (German, or English when
+    ``Accept-Language`` prefers it)."""
+    language = preferred_language(accept_language)
+    await service.request_subscription(session=session, deps=deps, data=body, language=language)
+    return SubscribeAccepted()
+
+
+@router.post(
+    "/links",
+    status_code=202,
+    response_model=SubscribeAccepted,
+    operation_id="request_subscription_links",
+    dependencies=[PUBLIC, anonymous_rate_limit("sign_up")],
+)
+async def request_subscription_links(
+    body: LinksRequest, session: SessionDep, deps: DepsDep, accept_language: AcceptLanguage = None
+) -> SubscribeAccepted:
+    """ "Send me my links again" (no password): a known address gets its link to change or
+    unsubscribe by mail. The answer is the same whether or not the address is known."""
+    language = preferred_language(accept_language)
+    await service.request_links(session=session, deps=deps, email=body.email, language=language)
     return SubscribeAccepted()
 
 

@@ -45,6 +45,7 @@ class Dependencies:
     sink: MailSink | None = None
     mail_pending: asyncio.Event = field(default_factory=asyncio.Event)
     campaigns_pending: asyncio.Event = field(default_factory=asyncio.Event)
+    template_workers: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
     @classmethod
     def from_settings(cls, settings: NewsletterSettings) -> Dependencies:
@@ -62,6 +63,7 @@ class Dependencies:
             links=Links(settings.public_base_url.rstrip("/")),
             smtp_host=settings.smtp_host or "127.0.0.1",
             smtp_port=settings.smtp_port,
+            template_workers=asyncio.Semaphore(max(settings.template_workers, 1)),
         )
 
     def unsubscribe_url(self, subscriber_id: str, list_id: str, campaign_id: str | None) -> str:

@@ -201,7 +201,7 @@ def _resolve(ops: list[tuple[Op, asyncio.Future[Any]]], results: list[Any]) -> N
 class Outcome:
     """What an SMTP attempt ended with."""
 
-    kind: str  # sent | retry | bounced
+    kind: str  # sent | retry | bounced | failed (the mail could not be built: no retry)
     code: int | None = None
     detail: str = ""
 
@@ -301,7 +301,7 @@ class Sender:
             maxsize=max(settings.smtp_concurrency * settings.claim_ahead, 1)
         )
         self.in_flight: set[int] = set()
-        self.prepared: dict[str, tuple[templates.PreparedMessage, str]] = {}
+        self.prepared: dict[str, asyncio.Future[tuple[templates.PreparedMessage, str]]] = {}
         self.paused: set[str] = set()
         self.limiter = RateLimiter(settings.rate_per_second, settings.rate_per_hour)
         self.lease_until: datetime | None = None
@@ -472,15 +472,27 @@ class Sender:
         return handed
 
     async def _prepared(self, campaign_id: str) -> tuple[templates.PreparedMessage, str]:
-        cached = self.prepared.get(campaign_id)
-        if cached is None:
-            async with self.sessions() as session:
-                campaign = await session.get(CampaignRow, campaign_id)
-                assert campaign is not None
-                prepared = await service.prepared_message(session, self.deps, campaign)
+        """The campaign rendered once (the first connection to need it renders, the others wait
+        for that); raises ``TemplateRefused`` when it does not render."""
+        rendering = self.prepared.get(campaign_id)
+        if rendering is None:
+            rendering = self.prepared[campaign_id] = asyncio.ensure_future(self._render(campaign_id))
+        try:
+            return await asyncio.shield(rendering)
+        except templates.TemplateRefused:
+            raise
+        except Exception:
+            if self.prepared.get(campaign_id) is rendering:  # e.g. the database was away: try again
+                del self.prepared[campaign_id]
+            raise
+
+    async def _render(self, campaign_id: str) -> tuple[templates.PreparedMessage, str]:
+        async with self.sessions() as session:
+            campaign = await session.get(CampaignRow, campaign_id)
+            assert campaign is not None
             sender = email.utils.parseaddr(campaign.sender or self.deps.settings.sender)[1]
-            cached = self.prepared[campaign_id] = (prepared, sender)
-        return cached
+            prepared = await service.prepared_message(session, self.deps, campaign)
+        return prepared, sender
 
     async def _claim_loop(self) -> None:
         """Claim handed-out rows in bulk (queued → sending, one commit) ahead of the connections,
@@ -531,14 +543,23 @@ class Sender:
         if job.campaign_id in self.paused:  # paused while waiting for the rate limit
             self.committer.submit(self._release(job, attempt_id))
             return
-        prepared, sender = await self._prepared(job.campaign_id)
-        message = prepared.personalise(
-            to=job.email,
-            subscriber_id=job.subscriber_id,
-            name=job.name,
-            unsubscribe_url=self.deps.unsubscribe_url(job.subscriber_id, job.list_id, job.campaign_id),
-            preferences_url=self.deps.preferences_url(job.subscriber_id),
-        )
+        try:
+            prepared, sender = await self._prepared(job.campaign_id)
+            message = prepared.personalise(
+                to=job.email,
+                subscriber_id=job.subscriber_id,
+                name=job.name,
+                unsubscribe_url=self.deps.unsubscribe_url(job.subscriber_id, job.list_id, job.campaign_id),
+                preferences_url=self.deps.preferences_url(job.subscriber_id),
+            )
+        except templates.TemplateRefused as refused:
+            outcome = Outcome("failed", None, f"template {refused}")
+            self.committer.submit(self._record(job, attempt_id, outcome))
+            return
+        except (UnicodeError, ValueError) as error:  # this recipient's values do not fit in a mail
+            reason = f"not renderable for this recipient: {type(error).__name__}: {error}"
+            self.committer.submit(self._record(job, attempt_id, Outcome("failed", None, reason)))
+            return
         outcome = await connection.send(sender, job.email, message)
         if outcome.kind == "sent":
             self.stats.sent += 1
@@ -586,7 +607,7 @@ class Sender:
                     status=str(outcome.code),
                     reason=outcome.detail,
                 )
-            elif job.attempts + 1 >= settings.max_attempts:
+            elif outcome.kind == "failed" or job.attempts + 1 >= settings.max_attempts:
                 self.stats.failed += 1
                 await session.execute(
                     update(DeliveryRow).where(mine).values(status="failed", last_error=outcome.detail[:500])
@@ -650,7 +671,9 @@ class Sender:
         now = now_utc()
         if outcome.kind == "sent":
             values: dict[str, Any] = {"status": "sent", "sent_at": now}
-        elif outcome.kind == "bounced" or mail.attempts + 1 >= settings.max_attempts:
+        elif outcome.kind == "bounced":  # the address is suppressed from now on
+            values = {"status": "bounced", "last_error": outcome.detail[:500]}
+        elif mail.attempts + 1 >= settings.max_attempts:
             values = {"status": "failed", "last_error": outcome.detail[:500]}
         else:
             delay = domain.retry_delay_seconds(mail.attempts + 1, settings.retry_base_seconds)
@@ -661,6 +684,16 @@ class Sender:
             }
         async with self.sessions() as session, session.begin():
             await session.execute(update(MailRow).where(MailRow.id == mail.id).values(**values))
+            if outcome.kind == "bounced":
+                await service.record_bounce(
+                    session=session,
+                    deps=self.deps,
+                    email=mail.recipient,
+                    kind="hard",
+                    source="smtp",
+                    status=str(outcome.code),
+                    reason=outcome.detail,
+                )
 
 
 async def send_test(
@@ -682,8 +715,12 @@ async def send_test(
         campaign = await session.get(CampaignRow, campaign_id)
         if campaign is None:
             raise ProblemError(404, "Not Found", f"No campaign {campaign_id}.")
-        prepared = await service.prepared_message(session, deps, campaign)
     sender = email.utils.parseaddr(campaign.sender or deps.settings.sender)[1]
+    list_id = campaign.list_ids[0]
+    try:
+        prepared = await service.prepared_message(session, deps, campaign)
+    except templates.TemplateRefused as error:
+        raise service.template_problem(error) from error
     connection = Connection(deps)
     try:
         for address in addresses:
@@ -692,7 +729,7 @@ async def send_test(
                 to=address,
                 subscriber_id=pseudonym,
                 name=name,
-                unsubscribe_url=deps.unsubscribe_url(pseudonym, campaign.list_ids[0], None),
+                unsubscribe_url=deps.unsubscribe_url(pseudonym, list_id, None),
                 preferences_url=deps.preferences_url(pseudonym),
             )
             outcome = await connection.send(sender, address, message)

@@ -11,12 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.actors import PersonErased, PersonErasedV2, person_id_for
 from nzr_common.contracts.base import Envelope
-from nzr_common.contracts.events import EventCancelled, EventPublished, EventUpdated, RegistrationConfirmed
+from nzr_common.contracts.events import (
+    EventCancelled,
+    EventPublished,
+    EventUpdated,
+    RegistrationConfirmed,
+    RegistrationLinksRequested,
+    RegistrationReceived,
+)
 from nzr_common.contracts.funding import FundingDeadlineApproaching
 from nzr_common.erasure import MessagingEraser
 from nzr_common.messaging import EventHandlers
 from nzr_common.problems import ProblemError
-from nzr_newsletter import digests, service
+from nzr_newsletter import digests, service, transactional
 from nzr_newsletter.bootstrap import Dependencies
 from nzr_newsletter.tables import ListRow
 
@@ -72,6 +79,52 @@ def build_handlers(deps: Dependencies, eraser: MessagingEraser) -> EventHandlers
             )
         except ProblemError as error:
             log.warning("registration %s not subscribed: %s", event.registration_id, error.detail)
+
+    @handlers.on(RegistrationReceived)
+    async def tell_registrant(session: AsyncSession, envelope: Envelope[RegistrationReceived]) -> None:
+        """What became of the registration, or (for an address registered already) the link of
+        the existing one: mailed to the address, never answered to whoever asked."""
+        event = envelope.data
+        address = transactional.normalised(event.email)
+        if address is None:
+            log.warning("registration %s: no mail, the address cannot receive one", event.aggregate_id())
+            return
+        purpose = "already_registered" if event.already_registered else "registration"
+        if event.already_registered and await transactional.recently_mailed(
+            session, address, (purpose,), seconds=deps.settings.confirm_resend_seconds, now=event.received_at
+        ):
+            return  # repeated attempts do not flood the owner's mailbox
+        await service.mail_owner(
+            session,
+            deps,
+            to=address,
+            purpose=purpose,
+            message=transactional.registration_received_mail(deps, event),
+            since=event.received_at,
+        )
+
+    @handlers.on(RegistrationLinksRequested)
+    async def send_registration_links(
+        session: AsyncSession, envelope: Envelope[RegistrationLinksRequested]
+    ) -> None:
+        event = envelope.data
+        address = transactional.normalised(event.email)
+        if address is None or await transactional.recently_mailed(
+            session,
+            address,
+            ("registration_links",),
+            seconds=deps.settings.confirm_resend_seconds,
+            now=event.requested_at,
+        ):
+            return
+        await service.mail_owner(
+            session,
+            deps,
+            to=address,
+            purpose="registration_links",
+            message=transactional.registration_links_mail(deps, event),
+            since=event.requested_at,
+        )
 
     async def erase(session: AsyncSession, *, region: str, person_id: str, erased_at: datetime) -> None:
         """GDPR Art. 17: the subscriber and their mails go, and so do the region-private events

@@ -78,6 +78,10 @@ class SubscribeRequest(Strict):
     _name_one_line = field_validator("name")(_one_line)
 
 
+class LinksRequest(Strict):
+    email: str = Field(max_length=320)
+
+
 class SubscribeAccepted(BaseModel):
     status: Literal["accepted"] = "accepted"
     detail: str = (

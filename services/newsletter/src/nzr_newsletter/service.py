@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from nzr_common.contracts.newsletter import (
     Unsubscribed,
 )
 from nzr_common.problems import InvalidParam, ProblemError
-from nzr_newsletter import domain, templates
+from nzr_newsletter import domain, templates, transactional
 from nzr_newsletter.bootstrap import Dependencies
 from nzr_newsletter.schemas import (
     BounceResult,
@@ -60,6 +61,7 @@ from nzr_newsletter.tables import (
 from nzr_newsletter.tokens import Purpose, TokenRefused
 
 ENQUEUE_BATCH = 5000
+log = logging.getLogger(__name__)
 
 
 def now_utc() -> datetime:
@@ -167,22 +169,34 @@ def _check_district(deps: Dependencies, district: str | None, field: str = "dist
         raise _invalid("Invalid district", field, f"{district} is not a district of this region")
 
 
-def _confirmation_mail(deps: Dependencies, *, to: str, name: str, list_names: list[str], token: str) -> bytes:
+def _confirmation_mail(
+    deps: Dependencies, *, to: str, name: str, list_names: list[str], token: str, language: str = "de"
+) -> bytes:
     link = deps.links.confirm(token)
-    greeting = f"Hallo {name}," if name else "Hallo,"
     lists = ", ".join(list_names)
+    days = deps.settings.confirm_token_days
     message = EmailMessage()
     message["From"] = deps.settings.sender
     message["To"] = to
-    message["Subject"] = "Bitte bestätigen Sie Ihre Anmeldung zum Newsletter"
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=templates.sender_domain(deps.settings.sender))
     message["Auto-Submitted"] = "auto-generated"
+    if language == "en":
+        message["Subject"] = "Please confirm your newsletter subscription"
+        message.set_content(
+            f"{'Hello ' + name + ',' if name else 'Hello,'}\n\nYou (or someone with your address) "
+            f"would like to receive the newsletter „{lists}“. Please confirm with one click:\n\n"
+            f"{link}\n\nThe link is valid for {days} days. Without confirmation you get no further "
+            "mail from us.\n"
+        )
+        message["Content-Language"] = "en"
+        return bytes(message)
+    message["Subject"] = "Bitte bestätigen Sie Ihre Anmeldung zum Newsletter"
     message.set_content(
-        f"{greeting}\n\nSie (oder jemand mit Ihrer Adresse) möchten den Newsletter „{lists}“ "
-        f"erhalten. Bitte bestätigen Sie das mit einem Klick:\n\n{link}\n\n"
-        f"Der Link gilt {deps.settings.confirm_token_days} Tage. Ohne Bestätigung bekommen Sie "
-        "keine weiteren Mails von uns.\n"
+        f"{'Hallo ' + name + ',' if name else 'Hallo,'}\n\nSie (oder jemand mit Ihrer Adresse) "
+        f"möchten den Newsletter „{lists}“ erhalten. Bitte bestätigen Sie das mit einem Klick:\n\n"
+        f"{link}\n\nDer Link gilt {days} Tage. Ohne Bestätigung bekommen Sie keine weiteren Mails "
+        "von uns.\n"
     )
     return bytes(message)
 
@@ -217,6 +231,7 @@ async def subscribe(
     consent_text_version: str,
     source: str,
     public_only: bool,
+    language: str = "de",
 ) -> str:
     """Start (or continue) the double opt-in; the caller's transaction holds the effects.
 
@@ -308,6 +323,7 @@ async def subscribe(
             name=subscriber.name,
             list_names=[names[s.list_id] for s in all_pending],
             token=token,
+            language=language,
         ),
     )
     for subscription in all_pending:
@@ -325,10 +341,13 @@ async def subscribe(
     return "invited"
 
 
-async def request_subscription(*, session: AsyncSession, deps: Dependencies, data: SubscribeRequest) -> None:
-    """Anonymous sign-up from a form: same answer whatever the address's state."""
+async def request_subscription(
+    *, session: AsyncSession, deps: Dependencies, data: SubscribeRequest, language: str = "de"
+) -> None:
+    """Anonymous sign-up from a form: same answer whatever the address's state. An address that
+    is subscribed already gets a mail with its link to change or unsubscribe instead."""
     async with session.begin():
-        await subscribe(
+        outcome = await subscribe(
             session=session,
             deps=deps,
             email=data.email,
@@ -339,7 +358,79 @@ async def request_subscription(*, session: AsyncSession, deps: Dependencies, dat
             consent_text_version=data.consent_text_version,
             source="form",
             public_only=True,
+            language=language,
         )
+        if outcome == "already_confirmed":
+            await _send_own_links(
+                session, deps, address=domain.normalise_email(data.email), language=language, again=True
+            )
+
+
+async def request_links(*, session: AsyncSession, deps: Dependencies, email: str, language: str) -> None:
+    """ "Send me my links again": the owner of a known address gets its preferences link (and
+    the confirmation link while a subscription waits for it); nothing happens for an unknown
+    one, and the caller is told the same either way."""
+    try:
+        address = domain.normalise_email(email)
+    except domain.InvalidAddress as error:
+        raise _invalid("Invalid address", "email", str(error)) from error
+    async with session.begin():
+        await _send_own_links(session, deps, address=address, language=language, again=False)
+
+
+async def _send_own_links(
+    session: AsyncSession, deps: Dependencies, *, address: str, language: str, again: bool
+) -> None:
+    subscriber = await session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
+    if subscriber is None:
+        return
+    purposes = ("already_subscribed", "subscription_links")
+    seconds = deps.settings.confirm_resend_seconds
+    if await transactional.recently_mailed(session, address, purposes, seconds=seconds, now=now_utc()):
+        return
+    pending = list(
+        await session.scalars(
+            select(SubscriptionRow.list_id).where(
+                SubscriptionRow.subscriber_id == subscriber.id, SubscriptionRow.status == "pending"
+            )
+        )
+    )
+    confirm_url = (
+        deps.links.confirm(deps.tokens.issue(Purpose.CONFIRM, {"s": subscriber.id, "l": pending}))
+        if pending
+        else None
+    )
+    message = transactional.subscription_links_mail(
+        deps,
+        to=address,
+        name=subscriber.name,
+        language=language,
+        preferences_url=deps.preferences_url(subscriber.id),
+        confirm_url=confirm_url,
+        already_subscribed=again,
+    )
+    await mail_owner(
+        session, deps, to=address, purpose=purposes[0] if again else purposes[1], message=message
+    )
+
+
+async def mail_owner(
+    session: AsyncSession,
+    deps: Dependencies,
+    *,
+    to: str,
+    purpose: str,
+    message: bytes,
+    since: datetime | None = None,
+) -> bool:
+    """Queue a transactional mail unless the address hard-bounced, is blocked, or its owner was
+    erased at or after ``since``; False when it was held back."""
+    reason = await transactional.suppressed(session, to, since=since)
+    if reason is not None:
+        log.info("transactional %s mail held back: %s", purpose, reason)
+        return False
+    await _queue_mail(session, deps, to=to, purpose=purpose, message=message)
+    return True
 
 
 async def import_subscribers(
@@ -782,10 +873,30 @@ async def _check_campaign(
             domain.normalise_email(sender.rpartition("<")[2].rstrip(">") if "<" in sender else sender)
         except domain.InvalidAddress as error:
             raise _invalid("Invalid sender", "sender", str(error)) from error
+    names = list(await session.scalars(select(ListRow.name).where(ListRow.id.in_(list_ids))))
     try:
-        templates.check_template(subject=subject, body=body)
+        await templates.check_template(
+            subject=subject,
+            body=body,
+            extra={"list_names": names or ["Beispielliste"], "region": deps.settings.region},
+            limits=render_limits(deps),
+        )
     except templates.TemplateRefused as error:
-        raise _invalid("Template does not render", error.field, error.reason) from error
+        raise template_problem(error) from error
+
+
+def render_limits(deps: Dependencies) -> templates.RenderLimits:
+    settings = deps.settings
+    return templates.RenderLimits(
+        max_chars=settings.template_max_chars,
+        seconds=settings.template_render_seconds,
+        memory_bytes=settings.template_memory_mb * 1024 * 1024,
+        workers=deps.template_workers,
+    )
+
+
+def template_problem(error: templates.TemplateRefused) -> ProblemError:
+    return _invalid("Template does not render", error.field, error.reason)
 
 
 async def campaign_stats(session: AsyncSession, campaign: CampaignRow) -> CampaignStats:
@@ -944,16 +1055,19 @@ def _list_context(list_names: list[str], deps: Dependencies) -> dict:
 async def prepared_message(
     session: AsyncSession, deps: Dependencies, campaign: CampaignRow, extra: dict | None = None
 ) -> templates.PreparedMessage:
-    """Render a campaign once for all its recipients."""
+    """Render a campaign once for all its recipients (in the bounded worker process); raises
+    ``TemplateRefused`` when it does not render."""
     names = list(await session.scalars(select(ListRow.name).where(ListRow.id.in_(campaign.list_ids))))
     context = {**_list_context(names, deps), **(campaign.context or {}), **(extra or {})}
-    return templates.prepare_message(
-        campaign_id=campaign.id,
-        subject=campaign.subject,
-        body=campaign.body,
-        sender=campaign.sender or deps.settings.sender,
-        list_id_header=f"<{campaign.list_ids[0]}.{deps.settings.region}.nzr.invalid>",
-        context=context,
+    subject, body, campaign_id = campaign.subject, campaign.body, campaign.id
+    sender = campaign.sender or deps.settings.sender
+    list_id_header = f"<{campaign.list_ids[0]}.{deps.settings.region}.nzr.invalid>"
+    await session.rollback()  # no transaction stays open (on SQLite: no lock) while it renders
+    rendered = await templates.render_bounded(
+        subject=subject, body=body, context=context, limits=render_limits(deps)
+    )
+    return templates.build_message(
+        rendered, campaign_id=campaign_id, sender=sender, list_id_header=list_id_header
     )
 
 
@@ -963,10 +1077,13 @@ async def preview_campaign(
     """The campaign as a sample recipient would get it, and how many would get it now."""
     async with session.begin():
         campaign = await _campaign(session, campaign_id)
-        prepared = await prepared_message(session, deps, campaign)
         count = 0
         async for _ in audience(session, campaign):
             count += 1
+    try:
+        prepared = await prepared_message(session, deps, campaign)
+    except templates.TemplateRefused as error:
+        raise template_problem(error) from error
     text, page = templates.preview(
         prepared,
         name=name,

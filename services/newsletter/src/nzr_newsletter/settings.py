@@ -46,6 +46,12 @@ class NewsletterSettings(ServiceSettings):
     soft_bounce_action: BounceAction = "block"
     bounce_webhook_secret: SecretStr | None = None
 
+    # Campaign templates are editors' code: rendered in a separate process within these limits.
+    template_render_seconds: float = 5.0
+    template_max_chars: int = 1_000_000  # rendered subject or body
+    template_memory_mb: int = 512
+    template_workers: int = 2  # rendering processes at a time; more wait for a free one
+
     digest_interval_hours: float = 168.0
     digest_check_seconds: float = 300.0
 

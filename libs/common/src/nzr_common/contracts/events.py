@@ -3,7 +3,10 @@
 from datetime import date, datetime
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict
+
 from nzr_common.contracts import subjects
+from nzr_common.contracts.actors import person_id_for
 from nzr_common.contracts.base import IntegrationEvent
 
 EventFormat = Literal[
@@ -17,6 +20,7 @@ EventFormat = Literal[
     "sonstige",
 ]
 AgreementStatus = Literal["offen", "in_umsetzung", "umgesetzt", "verworfen"]
+MailLanguage = Literal["de", "en"]
 
 
 class _EventFacts(IntegrationEvent):
@@ -103,6 +107,59 @@ class RegistrationCancelled(IntegrationEvent):
 
     def aggregate_id(self) -> str:
         return self.registration_id
+
+
+class RegistrationForMail(BaseModel):
+    """One registration as a mail shows it: the event's title, time and place, the state of the
+    registration and the personal link to change or cancel it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    registration_id: str
+    event_id: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    venue_name: str | None = None
+    venue_address: str | None = None
+    online_url: str | None = None
+    status: Literal["confirmed", "waiting"]
+    waiting_position: int | None = None
+    manage_url: str
+
+
+class RegistrationReceived(IntegrationEvent):
+    """Region-private: a registration request arrived for this address; the region's mail
+    service tells the address's owner (and only them) what became of it. With
+    ``already_registered`` the address had an active registration already: nothing new was
+    stored and ``registration`` is the existing one (the HTTP answer to the request is the same
+    either way, so that nobody learns from it whether an address is registered)."""
+
+    subject = subjects.REGISTRATION_RECEIVED
+    email: str
+    name: str
+    language: MailLanguage = "de"
+    already_registered: bool = False
+    registration: RegistrationForMail
+    received_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.registration.registration_id
+
+
+class RegistrationLinksRequested(IntegrationEvent):
+    """Region-private: someone asked for the links of this address's registrations to be sent
+    again (published only when the address has active registrations of upcoming events)."""
+
+    subject = subjects.REGISTRATION_LINKS_REQUESTED
+    email: str
+    name: str
+    language: MailLanguage = "de"
+    registrations: list[RegistrationForMail]
+    requested_at: datetime
+
+    def aggregate_id(self) -> str:
+        return person_id_for(self.email)
 
 
 class AgreementRecorded(IntegrationEvent):
