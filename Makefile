@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: env run run-regions test fuzz lint bench clean
+.PHONY: env run run-regions test test-unit fuzz lint typecheck bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -29,6 +29,10 @@ run-regions: env
 test: env
 	$(BIN)/pytest -q
 
+# Fast tests of pure rules (no I/O): every tests/unit under libs/common and services/*.
+test-unit: env
+	$(BIN)/pytest -q $(wildcard libs/common/tests/unit services/*/tests/unit)
+
 # A longer schemathesis run than the bounded one in `make test`: more examples per operation
 # (NZR_FUZZ_EXAMPLES, default 100) with a fixed seed (NZR_FUZZ_SEED to pick another).
 fuzz: env
@@ -37,6 +41,11 @@ fuzz: env
 lint: env
 	$(BIN)/ruff check libs services tools tests bench
 	$(BIN)/ruff format --check libs services tools tests bench
+	$(BIN)/mypy
+
+# mypy over the sources of libs, services and tools (configured in pyproject.toml).
+typecheck: env
+	$(BIN)/mypy
 
 # Every benchmark in bench/, one after another; each prints our figure, its baseline and the ratio.
 bench: env

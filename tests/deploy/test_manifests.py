@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -344,7 +345,7 @@ def test_compose_runs_the_same_services_and_ports_as_kubernetes() -> None:
             assert container == int(env["PORT"]) == k8s_ports[svc] == SERVICES[svc]
             assert host == COMPOSE_HOST_PORTS[prefix][svc]
             assert app["command"] == ["python", "-m", f"nzr_{svc}", "serve"]
-            assert app["build"]["dockerfile"] == f"services/{svc}/Dockerfile"
+            assert app["build"] == {"context": ".", "dockerfile": "Dockerfile", "args": {"SERVICE": svc}}
             assert app["image"].startswith(f"nzr-{svc}:")
     service_images = tuple(f"nzr-{svc}:" for svc in SERVICES)
     nzr_services = {n for n, s in services.items() if str(s.get("image", "")).startswith(service_images)}
@@ -412,7 +413,7 @@ def test_compose_generates_nats_secrets_before_any_nats_server_starts() -> None:
     services = compose()["services"]
     init = services["nats-secrets"]
     assert init["image"].startswith("nzr-cli:")
-    assert init["build"]["dockerfile"] == "deploy/images/nzr-cli/Dockerfile"
+    assert init["build"] == {"context": ".", "dockerfile": "Dockerfile", "args": {"SERVICE": "cli"}}
     assert init["restart"] == "no"
     assert init["read_only"] is True and init["cap_drop"] == ["ALL"]
     mounts = {str(v).split(":")[1]: str(v).split(":")[0] for v in init["volumes"]}
@@ -772,15 +773,93 @@ def test_every_region_of_the_region_list_has_an_overlay_with_its_districts() -> 
         assert config["data"]["REGION_DISTRICTS"].split(",") == entry["districts"]
 
 
+@dataclass(frozen=True)
+class DockerStage:
+    """One ``FROM`` of the root Dockerfile: its base, its name and its instructions."""
+
+    base: str
+    name: str | None
+    instructions: list[tuple[str, str]]
+
+    def values(self, instruction: str) -> list[str]:
+        return [value for keyword, value in self.instructions if keyword == instruction]
+
+
+def dockerfile_stages() -> list[DockerStage]:
+    """The root Dockerfile read line by line: continuation lines joined, comments dropped."""
+    lines: list[str] = []
+    pending = ""
+    for raw in (REPO / "Dockerfile").read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        lines.append(pending + line)
+        pending = ""
+    stages: list[DockerStage] = []
+    for line in lines:
+        keyword, _, value = line.partition(" ")
+        if keyword.upper() == "FROM":
+            base, _, name = value.partition(" AS ")
+            stages.append(DockerStage(base.strip(), name.strip() or None, []))
+        elif stages:
+            stages[-1].instructions.append((keyword.upper(), value.strip()))
+    return stages
+
+
+def workspace_packages() -> dict[str, str]:
+    """Workspace package name -> its folder, from every member's pyproject.toml."""
+    members = [REPO / "libs" / "common", *sorted((REPO / "services").glob("*/")), REPO / "tools" / "cli"]
+    return {
+        tomllib.loads((folder / "pyproject.toml").read_text())["project"]["name"]: str(
+            folder.relative_to(REPO)
+        )
+        for folder in members
+        if (folder / "pyproject.toml").exists()
+    }
+
+
+def test_the_root_dockerfile_installs_the_chosen_package_from_uv_lock_only() -> None:
+    stages = dockerfile_stages()
+    (build,) = [stage for stage in stages if stage.name == "build"]
+    syncs = [run for run in build.values("RUN") if "uv sync" in run]
+    assert syncs, "the build stage installs with uv sync"
+    for run in syncs:
+        assert "--frozen" in run and "--no-dev" in run and '--package "nzr-${SERVICE}"' in run, run
+    assert "--no-editable" in syncs[-1], "the image carries the packages, not a link to the sources"
+    assert not any("pip install" in run for stage in stages for run in stage.values("RUN"))
+    # uv reads the whole workspace: every member's pyproject.toml is in the dependency layer.
+    copied = {value.split()[0] for value in build.values("COPY")}
+    assert {"pyproject.toml", "uv.lock"} <= {part for value in build.values("COPY") for part in value.split()}
+    assert {f"{folder}/pyproject.toml" for folder in workspace_packages().values()} <= copied
+
+
+def test_the_root_dockerfile_is_multi_stage_slim_and_non_root() -> None:
+    stages = dockerfile_stages()
+    named = {stage.name: stage for stage in stages if stage.name}
+    assert "build" in named and "runtime" in named
+    assert all(stage.base.endswith("-slim") for stage in (named["build"], named["runtime"]))
+    runtime = named["runtime"]
+    assert runtime.values("USER") == ["10001:10001"]
+    assert runtime.values("WORKDIR") == ["/tmp"], "the only place it may write (read-only root)"
+    assert any(value.startswith("--from=build /opt/venv") for value in runtime.values("COPY"))
+    # the image is the stage named by SERVICE; every such stage builds on the non-root runtime
+    assert stages[-1].base == "${SERVICE}" and stages[-1].name is None
+    for name in [*SERVICES, "cli"]:
+        assert named[name].base == "runtime"
+        assert not named[name].values("USER"), "no stage switches back to root"
+
+
 @pytest.mark.parametrize("service", SERVICES)
-def test_each_service_has_its_own_multi_stage_non_root_dockerfile(service: str) -> None:
-    text = (REPO / "services" / service / "Dockerfile").read_text()
-    stages = [line for line in text.splitlines() if line.startswith("FROM ")]
-    assert len(stages) == 2 and all("-slim" in line for line in stages)
-    assert "USER 10001:10001" in text
-    assert f'CMD ["python", "-m", "nzr_{service}", "serve"]' in text
-    assert f"EXPOSE {SERVICES[service]}" in text
-    assert f"pip install ./libs/common ./services/{service}" in text
+def test_each_service_image_serves_its_package_on_its_port(service: str) -> None:
+    stage = {s.name: s for s in dockerfile_stages()}[service]
+    port = SERVICES[service]
+    assert f"nzr-{service}" in workspace_packages()
+    assert stage.values("ENV") == [f"PORT={port}"]
+    assert stage.values("EXPOSE") == [str(port)]
+    assert stage.values("CMD") == [f'["python", "-m", "nzr_{service}", "serve"]']
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -794,12 +873,11 @@ def test_only_the_state_takes_changes_to_the_funding_catalogue(overlay: str) -> 
     assert env.get("CATALOGUE_WRITES", "true") == ("true" if overlay == "state" else "false")
 
 
-def test_the_cli_image_runs_the_topology_commands_as_non_root() -> None:
-    text = (DEPLOY / "images" / "nzr-cli" / "Dockerfile").read_text()
-    stages = [line for line in text.splitlines() if line.startswith("FROM ")]
-    assert len(stages) == 2 and all("-slim" in line for line in stages)
-    assert "USER 10001:10001" in text
-    assert "pip install ./libs/common ./services/funding ./tools/cli" in text
+def test_the_cli_image_is_the_nzr_command_of_the_workspace() -> None:
+    stage = {s.name: s for s in dockerfile_stages()}["cli"]
+    assert "nzr-cli" in workspace_packages()
+    assert stage.values("CMD") == ['["nzr", "--help"]']
+    assert stage.base == "runtime", "non-root like the services"
 
 
 # --------------------------------------------------------------------------- (e) NATS secrets

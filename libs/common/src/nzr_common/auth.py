@@ -10,6 +10,7 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -229,7 +230,7 @@ async def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def require(*roles: Role):  # type: ignore[no-untyped-def]
+def require(*roles: Role) -> Callable[[Request, Principal], Awaitable[Principal]]:
     """Dependency: the caller has one of ``roles`` in this service's region (state: any region)."""
 
     async def check(request: Request, principal: PrincipalDep) -> Principal:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -44,7 +45,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -55,7 +56,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine.sync_engine, "begin")
-        def _sqlite_begin_immediate(conn):  # type: ignore[no-untyped-def]
+        def _sqlite_begin_immediate(conn: Connection) -> None:
             # Writers take the lock up front so concurrent transactions queue instead of
             # failing with "database is locked" on upgrade from a read lock.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -113,3 +114,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def rows_affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (``execute`` is typed as returning a plain Result)."""
+    return cast("CursorResult[Any]", result).rowcount or 0

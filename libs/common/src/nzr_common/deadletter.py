@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import RowMapping, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.tables import MessagingTables
@@ -90,7 +90,9 @@ async def list_dead_letters(
     return DeadLetterPage(items=items, total=total)
 
 
-async def load_dead_letter(session: AsyncSession, tables: MessagingTables, letter_id: int):  # type: ignore[no-untyped-def]
+async def load_dead_letter(
+    session: AsyncSession, tables: MessagingTables, letter_id: int
+) -> RowMapping | None:
     row = (
         (await session.execute(select(tables.dead_letters).where(tables.dead_letters.c.id == letter_id)))
         .mappings()

@@ -31,12 +31,15 @@ def main(
     if args.command == "migrate":
         migrate(migrations_package, settings.database_url)
         return
+    factory: Callable[[ServiceSettings], FastAPI]
     if isinstance(create_app, str):
         # "package.module:function": importing the web app only to serve keeps `migrate` quick.
         module_name, _, attribute = create_app.partition(":")
-        create_app = getattr(importlib.import_module(module_name), attribute)
+        factory = getattr(importlib.import_module(module_name), attribute)
+    else:
+        factory = create_app
     uvicorn.run(
-        create_app(settings),
+        factory(settings),
         host=settings.host,
         port=settings.port,
         log_level="info",

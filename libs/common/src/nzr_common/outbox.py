@@ -17,12 +17,13 @@ import asyncio
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from nats.js.errors import NotFoundError
 from opentelemetry import propagate
-from sqlalchemy import and_, event, insert, or_, select, update
+from sqlalchemy import Row, and_, event, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential
 
 from nzr_common.contracts.base import Envelope, IntegrationEvent, Visibility
+from nzr_common.db import rows_affected
 from nzr_common.erasure import person_ids_in
 from nzr_common.messaging import delete_inbox_before
 from nzr_common.tables import MessagingTables
@@ -185,7 +187,7 @@ class OutboxRelay:
                 )
                 .values(holder=self.holder, expires_at=now + self.lease)
             )
-            taken = result.rowcount == 1
+            taken = rows_affected(result) == 1
         if not taken and not await self._lease_row_exists():
             try:
                 async with self.sessions() as session, session.begin():
@@ -291,7 +293,9 @@ class OutboxRelay:
                 continue
             log.info("deleted %s (seq %d): its row was erased while it was published", row.event_id, ack.seq)
 
-    async def _publish(self, rows) -> list[tuple[Any, PubAck]]:  # type: ignore[no-untyped-def]
+    async def _publish(
+        self, rows: Sequence[Row[*tuple[Any, ...]]]
+    ) -> list[tuple[Row[*tuple[Any, ...]], PubAck]]:
         futures = []
         for row in rows:
             headers = {**row.headers, "Nats-Msg-Id": row.event_id}
@@ -363,7 +367,7 @@ async def delete_sent_before(
         result = await session.execute(
             outbox.delete().where(and_(outbox.c.sent_at.is_not(None), outbox.c.sent_at < cutoff))
         )
-        return result.rowcount or 0
+        return rows_affected(result)
 
 
 async def delete_records_of_removed_messages(
@@ -386,5 +390,5 @@ async def delete_records_of_removed_messages(
             result = await session.execute(
                 records.delete().where(records.c.stream == stream, records.c.stream_sequence < first)
             )
-            dropped += result.rowcount or 0
+            dropped += rows_affected(result)
     return dropped

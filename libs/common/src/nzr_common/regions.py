@@ -13,6 +13,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from nzr_common.settings import ServiceSettings
+
 DISTRICTS_SOURCE = (
     "Statistisches Bundesamt (Destatis), Gemeindeverzeichnis, Kreisfreie Städte und Landkreise "
     "nach Fläche, Bevölkerung und Bevölkerungsdichte, Gebietsstand 31.12.2023"
@@ -66,7 +68,7 @@ class Region:
     districts: dict[str, District]
 
 
-def region_from_settings(settings) -> Region:  # type: ignore[no-untyped-def]
+def region_from_settings(settings: ServiceSettings) -> Region:
     """The service's region; without ``REGION_DISTRICTS`` it covers every known district."""
     known = load_districts(settings.districts_file)
     codes = settings.region_districts or list(known)

@@ -337,6 +337,7 @@ class RateLimits:
                 await send_problem(scope, send, problem.status, problem.title, detail, headers=headers)
                 return
             scope[PRINCIPAL_SCOPE_KEY] = principal
+            who: tuple[str, ...]
             if principal.anonymous:
                 who = ("address", (scope.get("client") or ("unknown", 0))[0])
             else:

@@ -13,7 +13,16 @@ from rich.table import Table
 from nzr_cli.supervisor import SERVICE_PORTS
 from nzr_cli.tokens import local_token
 
-ServiceName = StrEnum("ServiceName", {name: name for name in SERVICE_PORTS})
+
+class ServiceName(StrEnum):
+    """The services with dead letters: the keys of ``SERVICE_PORTS``, spelled out for the type checker."""
+
+    actors = "actors"
+    events = "events"
+    newsletter = "newsletter"
+    funding = "funding"
+    reporting = "reporting"
+
 
 app = typer.Typer(
     no_args_is_help=True, help="Dead letters of a running service: messages its consumers gave up on."

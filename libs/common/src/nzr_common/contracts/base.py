@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -110,7 +110,10 @@ class Envelope(BaseModel, Generic[E]):
 
     @classmethod
     def wrap(cls, event: E, *, region: str, service: str) -> Envelope[E]:
-        return Envelope[type(event)](  # type: ignore[misc]
+        # The envelope is parametrised with the event's concrete class at runtime (pydantic
+        # validates `data` against it); for the type checker that class is E.
+        envelope_class = cast("type[Envelope[E]]", Envelope.__class_getitem__(type(event)))
+        return envelope_class(
             type=event.subject.event_type,
             source=f"/regions/{region}/{service}",
             subject=event.aggregate_id(),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -86,7 +86,7 @@ async def databases(request: pytest.FixtureRequest) -> AsyncIterator[DatabaseFac
 
 
 @pytest.fixture(scope="session")
-def token_for():
+def token_for() -> Callable[..., dict[str, str]]:
     """Issue a development token: ``token_for("admin", region="demo")``."""
 
     def issue(*roles: str, region: str = "demo") -> dict[str, str]:

@@ -121,18 +121,30 @@ class LocalTopology:
     links: dict[str, LinkProxy] = field(default_factory=dict)
     secrets: DevSecrets | None = None
 
+    @property
+    def _started_hub(self) -> HubNode:
+        if self.hub is None:
+            raise RuntimeError("the topology is not started: call start() first")
+        return self.hub
+
+    @property
+    def _started_secrets(self) -> DevSecrets:
+        if self.secrets is None:
+            raise RuntimeError("the topology is not started: call start() first")
+        return self.secrets
+
     def url(self, region: str, *, credentials: bool = True) -> str:
-        port = self.hub.client_port if region == STATE else self.nodes[region].client_port
+        port = self._started_hub.client_port if region == STATE else self.nodes[region].client_port
         if not credentials:
             return f"nats://127.0.0.1:{port}"
-        return f"nats://{CLIENT_USER}:{self.secrets.client_password(region)}@127.0.0.1:{port}"
+        return f"nats://{CLIENT_USER}:{self._started_secrets.client_password(region)}@127.0.0.1:{port}"
 
     @property
     def monitor_url(self) -> str:
-        return f"http://127.0.0.1:{self.hub.monitor_port}"
+        return f"http://127.0.0.1:{self._started_hub.monitor_port}"
 
     def tls_dir(self, node: str) -> Path:
-        return self.secrets.tls_dir(self.workdir / "secrets", node)
+        return self._started_secrets.tls_dir(self.workdir / "secrets", node)
 
     async def start(self) -> LocalTopology:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -157,13 +169,13 @@ class LocalTopology:
     async def _add_node(self, region: str) -> None:
         node = RegionNode(region, free_port(), str(self.workdir / region), tls_dir=str(self.tls_dir(region)))
         self.nodes[region] = node
-        link = LinkProxy(self.hub.leaf_port)
+        link = LinkProxy(self._started_hub.leaf_port)
         await link.start()
         self.links[region] = link
         self._write(region, self.leaf_conf(node, f"nats-leaf://127.0.0.1:{link.port}"))
 
     def hub_conf(self) -> str:
-        return hub_config(self.hub, self.regions)
+        return hub_config(self._started_hub, self.regions)
 
     def leaf_conf(self, node: RegionNode, hub_leaf_url: str) -> str:
         return leaf_config(node, hub_leaf_url)
@@ -173,11 +185,11 @@ class LocalTopology:
         configuration regenerated and reloaded (``nats-server --signal reload``), then the new
         leaf node started and provisioned — what an operator does with ``nzr topology``."""
         self.regions.append(region)
-        self.secrets.add_region(region)
-        self.secrets.write(self.workdir / "secrets")
+        self._started_secrets.add_region(region)
+        self._started_secrets.write(self.workdir / "secrets")
         await self._add_node(region)
         hub = self.servers[STATE]
-        hub.environment = self.secrets.environment(STATE)
+        hub.environment = self._started_secrets.environment(STATE)
         hub.config_path.write_text(self.hub_conf())
         # The environment of a running process is fixed: restart the hub with the new variables.
         hub.stop()
@@ -189,7 +201,9 @@ class LocalTopology:
     def _write(self, name: str, config: str) -> None:
         path = self.workdir / f"{name}.conf"
         path.write_text(config)
-        self.servers[name] = Server(name, path, self.workdir / f"{name}.log", self.secrets.environment(name))
+        self.servers[name] = Server(
+            name, path, self.workdir / f"{name}.log", self._started_secrets.environment(name)
+        )
 
     async def provision(self, *, hub_first: bool = False) -> None:
         """Every node's streams and consumers, regions first unless ``hub_first`` (either order
