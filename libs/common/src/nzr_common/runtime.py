@@ -220,13 +220,17 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
     registry = CollectorRegistry()
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
+    credentials = settings.nats_credentials
     broker = NatsBroker(
         settings.nats_url,
         logger=None,
         max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
+        # nats-py waits float seconds; FastStream annotates the wait as int.
+        reconnect_time_wait=0.5,  # type: ignore[arg-type]
         connect_timeout=2,
-        security=SASLPlaintext(**settings.nats_credentials) if settings.nats_user else None,
+        security=SASLPlaintext(username=credentials["username"], password=credentials["password"])
+        if credentials
+        else None,
     )
     runtime: Runtime[S] = Runtime(
         settings=settings,
