@@ -74,7 +74,7 @@ async def test_plumbing_comes_from_the_shared_branch_and_old_databases_keep_migr
     assert PLUMBING <= set(schema)
     assert (PERSONAL <= set(schema)) == (PERSONAL <= set(metadata.tables))
     assert not PERSONAL & set(schema) - set(metadata.tables)
-    assert "plumbing_0002" in versions and len(versions) == 2
+    assert len(versions) == 2 and any(v.startswith("plumbing_") for v in versions)
     assert drift == []
 
     await migrate_async(package, old)
@@ -91,5 +91,5 @@ def test_the_plumbing_branch_is_one_of_two_heads_of_each_service():
     for service in SERVICES:
         script = ScriptDirectory.from_config(alembic_config(f"nzr_{service}", "sqlite://"))
         heads = script.get_heads()
-        assert len(heads) == 2 and "plumbing_0002" in heads, (service, heads)
-        assert script.get_revision("plumbing@head").revision == "plumbing_0002"
+        plumbing = script.get_revision("plumbing@head")
+        assert plumbing is not None and len(heads) == 2 and plumbing.revision in heads, (service, heads)

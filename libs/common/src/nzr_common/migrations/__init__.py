@@ -1,10 +1,12 @@
-"""The body of every service's Alembic ``env.py``: online (async engine) and offline modes."""
+"""The body of every service's Alembic ``env.py`` (online with the async engine, and offline),
+and the two questions the shared ``plumbing`` revisions ask before creating a table."""
 
 from __future__ import annotations
 
 import asyncio
 
-from alembic import context
+import sqlalchemy as sa
+from alembic import context, op
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
@@ -36,3 +38,15 @@ def run_migrations(metadata: MetaData) -> None:
             await engine.dispose()
 
     asyncio.run(online())
+
+
+def table_missing(name: str) -> bool:
+    """The database has no table ``name`` (always so when writing SQL offline)."""
+    return bool(op.get_context().as_sql) or not sa.inspect(op.get_bind()).has_table(name)
+
+
+def table_wanted(name: str) -> bool:
+    """The service's tables (the migration's target metadata) have ``name`` and the database
+    does not yet: for plumbing tables only some services have."""
+    metadata = op.get_context().opts.get("target_metadata")
+    return metadata is not None and name in metadata.tables and table_missing(name)

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from nzr_common.migrations import table_missing
+
 revision: str = "plumbing_0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = ("plumbing",)
@@ -24,14 +26,8 @@ depends_on: str | Sequence[str] | None = None
 _SEQUENCE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _missing(name: str) -> bool:
-    if op.get_context().as_sql:
-        return True
-    return not sa.inspect(op.get_bind()).has_table(name)
-
-
 def upgrade() -> None:
-    if _missing("dead_letters"):
+    if table_missing("dead_letters"):
         op.create_table(
             "dead_letters",
             sa.Column("id", _SEQUENCE, autoincrement=True, nullable=False),
@@ -49,7 +45,7 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint("id", name="pk_dead_letters"),
         )
         op.create_index("ix_dead_letters_consumer", "dead_letters", ["consumer"], unique=False)
-    if _missing("inbox"):
+    if table_missing("inbox"):
         op.create_table(
             "inbox",
             sa.Column("consumer", sa.String(length=128), nullable=False),
@@ -58,7 +54,7 @@ def upgrade() -> None:
             sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
             sa.PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
         )
-    if _missing("outbox"):
+    if table_missing("outbox"):
         op.create_table(
             "outbox",
             sa.Column("position", _SEQUENCE, autoincrement=True, nullable=False),
@@ -81,7 +77,7 @@ def upgrade() -> None:
             sqlite_where=sa.text("sent_at IS NULL"),
             postgresql_where=sa.text("sent_at IS NULL"),
         )
-    if _missing("outbox_relay_lease"):
+    if table_missing("outbox_relay_lease"):
         op.create_table(
             "outbox_relay_lease",
             sa.Column("name", sa.String(length=64), nullable=False),

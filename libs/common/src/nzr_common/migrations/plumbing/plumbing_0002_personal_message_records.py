@@ -16,23 +16,16 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from nzr_common.migrations import table_wanted
+
 revision: str = "plumbing_0002"
 down_revision: str | None = "plumbing_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _wanted(name: str) -> bool:
-    """The service's tables have ``name`` and the database does not yet."""
-    context = op.get_context()
-    metadata = context.opts.get("target_metadata")
-    if metadata is None or name not in metadata.tables:
-        return False
-    return context.as_sql or not sa.inspect(op.get_bind()).has_table(name)
-
-
 def upgrade() -> None:
-    if _wanted("personal_messages"):
+    if table_wanted("personal_messages"):
         op.create_table(
             "personal_messages",
             sa.Column("person_id", sa.String(length=36), nullable=False),
@@ -40,7 +33,7 @@ def upgrade() -> None:
             sa.Column("stream_sequence", sa.BigInteger(), autoincrement=False, nullable=False),
             sa.PrimaryKeyConstraint("person_id", "stream", "stream_sequence", name="pk_personal_messages"),
         )
-    if _wanted("personal_message_watermarks"):
+    if table_wanted("personal_message_watermarks"):
         op.create_table(
             "personal_message_watermarks",
             sa.Column("stream", sa.String(length=64), nullable=False),
