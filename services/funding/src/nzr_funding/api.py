@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from nzr_common.access import PUBLIC, anonymous_rate_limit
 from nzr_common.auth import Principal, PrincipalDep, Role, require
+from nzr_common.idempotency import IDEMPOTENT
 from nzr_common.problems import InvalidParam, ProblemError
 from nzr_common.runtime import OutboxDep, SessionDep
 from nzr_funding import service
@@ -207,7 +208,13 @@ async def get_programme(
     )
 
 
-@router.post("/programs", status_code=202, response_model=CatalogueChange, operation_id="create_programme")
+@router.post(
+    "/programs",
+    status_code=202,
+    response_model=CatalogueChange,
+    operation_id="create_programme",
+    dependencies=[IDEMPOTENT],
+)
 async def create_programme(
     body: ProgrammeRecord,
     request: Request,
@@ -301,6 +308,7 @@ IMPORT_BODY = {
     "/programs/import",
     response_model=ImportReport,
     operation_id="import_programmes",
+    dependencies=[IDEMPOTENT],
     openapi_extra=IMPORT_BODY,
 )
 async def import_programmes(
