@@ -13,7 +13,9 @@ client address for anonymous callers, so one caller never sees another's answer.
   header; a request without the header is served as before.
 
 Keys expire ``IDEMPOTENCY_KEY_TTL_SECONDS`` (default 24 h) after they were first used and are
-pruned in the background. Answers 401, 403, 429 and 5xx are not kept (the retry runs again).
+pruned in the background. Answers 401, 403, 408, 429 and 5xx give the key back (the retry runs
+again) unless the route had already committed changes: then a 5xx answer is kept, and a request
+that failed without an answer leaves the key answering 409 until it expires.
 
 **Exactly one effect.** The claim is a row written before the route runs; the answer is stored
 in that row after the route returns, before the client gets it. Every commit the route makes on
