@@ -36,10 +36,10 @@ import contextvars
 import hashlib
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.params import Depends as DependsParam
@@ -52,6 +52,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     delete,
     event,
     select,
@@ -68,6 +69,8 @@ from nzr_common.db import UTCDateTime
 from nzr_common.problems import InvalidParam, ProblemError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -104,12 +107,80 @@ def add_idempotency_table(metadata: MetaData) -> Table:
     )
 
 
-@dataclass(frozen=True)
+class GroupCommit(Generic[T, R]):
+    """Writes what concurrent requests submit in one transaction per batch, so a rush costs a
+    few commits instead of one per request; each caller waits until its batch has committed."""
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]], *, max_batch: int = 500) -> None:
+        self._write = write
+        self.max_batch = max_batch
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain(), name="idempotency group commit")
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+                try:
+                    results = await self._write([item for item, _ in batch])
+                except Exception as error:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():  # the request went away meanwhile
+                        future.set_result(result)
+        finally:
+            self._writer = None
+
+
+@dataclass
 class IdempotencyConfig:
     table: Table
     sessions: async_sessionmaker[AsyncSession]
     ttl: timedelta
     lock: timedelta
+
+    def __post_init__(self) -> None:
+        self.claims = GroupCommit(self._insert_claims)
+        self.answers = GroupCommit(self._store_answers)
+
+    async def _insert_claims(self, rows: list[dict[str, Any]]) -> list[bool]:
+        """Insert new claims; for each, whether it is now this request's (not someone else's)."""
+        async with self.sessions() as session, session.begin():
+            inserted = await session.execute(
+                _insert(session, self.table)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["caller", "key", "route"])
+                .returning(self.table.c.owner)
+            )
+            won = set(inserted.scalars())
+        return [row["owner"] in won for row in rows]
+
+    async def _store_answers(self, answers: list[dict[str, Any]]) -> list[None]:
+        columns = self.table.c
+        statement = (
+            update(self.table)
+            .where(
+                columns.caller == bindparam("b_caller"),
+                columns.key == bindparam("b_key"),
+                columns.route == bindparam("b_route"),
+                columns.owner == bindparam("b_owner"),
+            )
+            .values(status=bindparam("b_status"), headers=bindparam("b_headers"), body=bindparam("b_body"))
+        )
+        async with self.sessions() as session, session.begin():
+            connection = await session.connection()
+            await connection.execute(statement, answers)
+        return [None] * len(answers)
 
 
 @dataclass
@@ -138,17 +209,23 @@ class Claim:
         """Store the answer; without one (an error), give the key back unless the effect committed."""
         self.fencing = False
         table = self.config.table
-        async with self.config.sessions() as session, session.begin():
-            if status is None or status >= 500 or status in NOT_KEPT:
+        if status is None or status >= 500 or status in NOT_KEPT:
+            async with self.config.sessions() as session, session.begin():
                 await session.execute(delete(table).where(*self.where(), table.c.effect_committed.is_(False)))
-                if not self.effect_committed or status is None:
-                    return
-            kept = [
-                [k.decode("latin-1"), v.decode("latin-1")] for k, v in headers if k.lower() in KEPT_HEADERS
-            ]
-            await session.execute(
-                update(table).where(*self.where()).values(status=status, headers=kept, body=body)
-            )
+            if not self.effect_committed or status is None:
+                return
+        kept = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers if k in KEPT_HEADERS]
+        await self.config.answers.submit(
+            {
+                "b_caller": self.caller,
+                "b_key": self.key,
+                "b_route": self.route,
+                "b_owner": self.owner,
+                "b_status": status,
+                "b_headers": kept,
+                "b_body": body,
+            }
+        )
 
 
 @dataclass
@@ -231,16 +308,13 @@ async def _claim(
         "headers": None,
         "body": None,
     }
+    if await config.claims.submit({"caller": caller, "key": key, "route": route, **fresh}):
+        return claim
+    identity = (table.c.caller == caller, table.c.key == key, table.c.route == route)
     async with config.sessions() as session, session.begin():
-        inserted = await session.execute(
-            _insert(session, table)
-            .values(caller=caller, key=key, route=route, **fresh)
-            .on_conflict_do_nothing(index_elements=["caller", "key", "route"])
-        )
-        if inserted.rowcount == 1:  # type: ignore[attr-defined]
-            return claim
-        identity = (table.c.caller == caller, table.c.key == key, table.c.route == route)
-        row = (await session.execute(select(table).where(*identity))).one()
+        row = (await session.execute(select(table).where(*identity))).first()
+        if row is None:  # pruned just now
+            raise ProblemError(409, "Request in progress", "Retry in a moment.", headers={"Retry-After": "1"})
         takes_over = row.expires_at <= now
         if not takes_over and row.request_hash != request_hash:
             raise ProblemError(
