@@ -1,17 +1,21 @@
-"""What the ``Idempotency-Key`` layer costs: the same requests against the same service with the
-layer on (``IDEMPOTENCY_ENABLED=true``, the default) and off, in the same run.
+"""What the ``Idempotency-Key`` layer costs, measured against the same requests without it in
+the same run.
 
 1. ``GET /api/v1/actors/{id}`` (a route without the layer: only the middleware's look at the
-   method and headers), actors service with one uvicorn worker each, keep-alive connections.
-2. Anonymous registrations for an event, every POST with its own ``Idempotency-Key`` (the layer
-   claims the key, then stores the answer: two more short transactions per request), events
-   service with one uvicorn worker each, keep-alive connections; each registration a new person.
+   method and headers): an actors service with the layer on (``IDEMPOTENCY_ENABLED=true``, the
+   default) against one with it off, one uvicorn worker each, keep-alive connections.
+2. Anonymous registrations for an event, a new person each and every POST with its own
+   ``Idempotency-Key`` (the layer claims the key, then keeps the answer: two more short
+   transactions, shared by the requests that arrive together): an events service with the
+   layer on against one with it off; then, to take the difference between two processes out,
+   the same service with a key against without one.
 
-The on and off services run side by side on their own PostgreSQL databases (the actors pair on
-one, read only) and are measured alternately, median of ``--runs``. Target (issue 15): the
-layer costs at most 10 % of either throughput (ratio on/off >= 0.90). Nothing is asserted; exit
-code 1 only when a run failed. ``.venv/bin/python bench/idempotency.py --help``; PostgreSQL from
-``BENCH_DATABASE_URL`` or ``TEST_DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``).
+The services run side by side on their own PostgreSQL databases (the actors pair on one, read
+only). On and off are measured in turns of short slices, since the other work on this machine
+changes by the second; median of ``--runs``. Target (issue 15): the layer costs at most 10 % of
+either throughput (ratio on/off >= 0.90). Nothing is asserted; exit code 1 only when a run
+failed. ``.venv/bin/python bench/idempotency.py --help``; PostgreSQL from ``BENCH_DATABASE_URL``
+or ``TEST_DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -127,17 +132,18 @@ def get_requests(path: str, n: int) -> list[bytes]:
     return [f"GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: application/json\r\n\r\n".encode()] * n
 
 
-def registration_requests(path: str, n: int) -> list[bytes]:
-    """N registrations of different people, each with its own Idempotency-Key."""
+def registration_requests(path: str, n: int, *, key: bool = True) -> list[bytes]:
+    """N registrations of different people, each with its own Idempotency-Key (or none)."""
     requests = []
     for i in range(n):
         tag = uuid.uuid4().hex
         body = json.dumps(
             {"name": f"Teilnehmerin {i}", "email": f"p{tag[:12]}@example.org", "data_use_consent": True}
         ).encode()
+        header = f"Idempotency-Key: {tag}\r\n" if key else ""
         requests.append(
             f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-            f"Idempotency-Key: {tag}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            f"{header}Content-Length: {len(body)}\r\n\r\n".encode()
             + body
         )
     return requests
@@ -182,32 +188,35 @@ async def public_actor(base: str, editor: dict[str, str]) -> str:
         return created.json()["id"]
 
 
-def compare(
-    name: str,
-    ports: dict[bool, int],
-    make_requests,
-    args: argparse.Namespace,  # type: ignore[no-untyped-def]
-) -> bool:
-    """Alternate on/off runs; print each and the median ratio; True when a run had failures."""
+Side = tuple[int, Callable[[int], list[bytes]]]  # port, and n -> n prepared requests
+
+
+def compare(name: str, on: Side, off: Side, args: argparse.Namespace) -> bool:
+    """Runs of interleaved short slices, on and off in turn (the other engineers' load on this
+    machine changes by the second); print each run and the median ratio. True when a run had
+    answers other than 2xx."""
     failed = False
     ratios = []
-    for layer in (True, False):  # warm-up
-        load(
-            ports[layer], make_requests(layer, args.connections * 20), connections=args.connections, seconds=1
-        )
+    sides = {True: on, False: off}
+    slice_seconds = args.seconds / args.slices
+    for port, make_requests in sides.values():  # warm-up
+        load(port, make_requests(args.connections * 20), connections=args.connections, seconds=1)
     for run in range(args.runs):
-        rates = {}
-        for layer in (True, False) if run % 2 == 0 else (False, True):
-            requests = make_requests(layer, args.requests)
-            rate, bad = load(ports[layer], requests, connections=args.connections, seconds=args.seconds)
-            rates[layer] = rate
-            failed |= bool(bad)
-            if bad:
-                print(f"   run {run + 1}: {bad} answers were not 2xx (layer {'on' if layer else 'off'})")
-        ratios.append(rates[True] / rates[False])
+        answered = {True: 0.0, False: 0.0}
+        for turn in range(args.slices):
+            for layer in (True, False) if turn % 2 == 0 else (False, True):
+                port, make_requests = sides[layer]
+                requests = make_requests(int(args.requests / args.slices))
+                rate, bad = load(port, requests, connections=args.connections, seconds=slice_seconds)
+                answered[layer] += rate * slice_seconds
+                failed |= bool(bad)
+                if bad:
+                    print(f"   run {run + 1}: {bad} answers were not 2xx ({'on' if layer else 'off'})")
+        rate_on, rate_off = answered[True] / args.seconds, answered[False] / args.seconds
+        ratios.append(rate_on / rate_off)
         print(
-            f"   run {run + 1}: layer on {rates[True]:,.0f} req/s, off {rates[False]:,.0f} req/s, "
-            f"ratio {rates[True] / rates[False]:.2f}"
+            f"   run {run + 1}: on {rate_on:,.0f} req/s, off {rate_off:,.0f} req/s, "
+            f"ratio {rate_on / rate_off:.2f}"
         )
     ratio = statistics.median(ratios)
     verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
@@ -243,7 +252,7 @@ async def main(args: argparse.Namespace) -> int:
     failed = False
     try:
         for port in (*actors.values(), *events.values()):
-            await wait_ready(f"http://127.0.0.1:{port}/readyz")
+            await wait_ready(f"http://127.0.0.1:{port}/readyz", within=120)
         token = issue_token(DEVELOPMENT_SECRET, region=REGION, roles=["editor"])
         editor = {"Authorization": f"Bearer {token}"}
         actor_id = await public_actor(f"http://127.0.0.1:{actors[True]}", editor)
@@ -252,18 +261,33 @@ async def main(args: argparse.Namespace) -> int:
         }
         print(
             "Idempotency-Key layer benchmark — PostgreSQL, one uvicorn worker per service, "
-            f"{args.connections} keep-alive connections, {args.seconds:.0f} s per run, {args.runs} runs"
+            f"{args.connections} keep-alive connections; per run {args.seconds:.0f} s each, on and off "
+            f"alternating in {args.slices} slices; {args.runs} runs"
         )
-        print("\n1. GET /api/v1/actors/{id} (anonymous, public profile)")
+        get_actor = f"/api/v1/actors/{actor_id}"
+        print("\n1. GET /api/v1/actors/{id} (anonymous, public profile): layer on against layer off")
         failed |= compare(
-            "GET actor", actors, lambda _layer, n: get_requests(f"/api/v1/actors/{actor_id}", n), args
-        )
-        print("\n2. POST /api/v1/events/{id}/registrations with an Idempotency-Key each (anonymous)")
-        failed |= compare(
-            "registration",
-            events,
-            lambda layer, n: registration_requests(f"/api/v1/events/{event_ids[layer]}/registrations", n),
+            "GET actor",
+            (actors[True], lambda n: get_requests(get_actor, n)),
+            (actors[False], lambda n: get_requests(get_actor, n)),
             args,
+        )
+
+        def registrations(layer: bool, *, key: bool = True) -> Side:
+            path = f"/api/v1/events/{event_ids[layer]}/registrations"
+            return events[layer], lambda n: registration_requests(path, n, key=key)
+
+        print(
+            "\n2. POST /api/v1/events/{id}/registrations (anonymous, a new person each), every POST "
+            "with its own Idempotency-Key: layer on against layer off"
+        )
+        failed |= compare("registration", registrations(True), registrations(False), args)
+        print(
+            "\n   the same, in the same process: with a key (the layer claims it and keeps the answer) "
+            "against without a key (the layer stays out)"
+        )
+        failed |= compare(
+            "registration, same process", registrations(True), registrations(True, key=False), args
         )
     except Exception as error:  # a failed run is reported, not hidden
         print(f"benchmark failed: {error!r}")
@@ -282,11 +306,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per run and layer")
     parser.add_argument(
         "--requests", type=int, default=100_000, help="prepared requests per run (upper bound)"
     )
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--slices", type=int, default=5, help="on/off turns per run")
     return parser.parse_args(argv)
 
 

@@ -56,6 +56,7 @@ from sqlalchemy import (
     delete,
     event,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -107,6 +108,19 @@ def add_idempotency_table(metadata: MetaData) -> Table:
     )
 
 
+async def _without_waiting_for_the_disk(session: AsyncSession) -> None:
+    """PostgreSQL: commit this transaction without waiting for its WAL to reach the disk.
+
+    Safe for claims: the route's own (synchronous) commit comes later in the WAL and flushes
+    it, so a crash never keeps an effect but loses its claim. For answers it opens a window of
+    ``wal_writer_delay`` (200 ms) in which a crash of the database server loses the stored
+    answer: the key then answers 409 (or, without the effect mark, acts again once the lock
+    time has passed). SQLite in WAL mode with ``synchronous=NORMAL`` does not wait anyway.
+    """
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
 class GroupCommit(Generic[T, R]):
     """Writes what concurrent requests submit in one transaction per batch, so a rush costs a
     few commits instead of one per request; each caller waits until its batch has committed."""
@@ -156,6 +170,7 @@ class IdempotencyConfig:
     async def _insert_claims(self, rows: list[dict[str, Any]]) -> list[bool]:
         """Insert new claims; for each, whether it is now this request's (not someone else's)."""
         async with self.sessions() as session, session.begin():
+            await _without_waiting_for_the_disk(session)
             inserted = await session.execute(
                 _insert(session, self.table)
                 .values(rows)
@@ -178,6 +193,7 @@ class IdempotencyConfig:
             .values(status=bindparam("b_status"), headers=bindparam("b_headers"), body=bindparam("b_body"))
         )
         async with self.sessions() as session, session.begin():
+            await _without_waiting_for_the_disk(session)
             connection = await session.connection()
             await connection.execute(statement, answers)
         return [None] * len(answers)
