@@ -142,7 +142,7 @@ async def test_an_expired_key_acts_again_and_expired_keys_are_pruned(actors):
             .where(table.c.key == key)
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
-    config = IdempotencyConfig(table, runtime.sessions, ttl=timedelta(days=1), lock=timedelta(minutes=1))
+    config = IdempotencyConfig(table, runtime.engine, ttl=timedelta(days=1), lock=timedelta(minutes=1))
     pruning = asyncio.create_task(prune_expired(config, every_seconds=3600))
     try:
         for _ in range(100):

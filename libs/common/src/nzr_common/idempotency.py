@@ -61,7 +61,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -108,7 +108,7 @@ def add_idempotency_table(metadata: MetaData) -> Table:
     )
 
 
-async def _without_waiting_for_the_disk(session: AsyncSession) -> None:
+async def _without_waiting_for_the_disk(connection: AsyncConnection) -> None:
     """PostgreSQL: commit this transaction without waiting for its WAL to reach the disk.
 
     Safe for claims: the route's own (synchronous) commit comes later in the WAL and flushes
@@ -117,8 +117,8 @@ async def _without_waiting_for_the_disk(session: AsyncSession) -> None:
     answer: the key then answers 409 (or, without the effect mark, acts again once the lock
     time has passed). SQLite in WAL mode with ``synchronous=NORMAL`` does not wait anyway.
     """
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 class GroupCommit(Generic[T, R]):
@@ -159,7 +159,7 @@ class GroupCommit(Generic[T, R]):
 @dataclass
 class IdempotencyConfig:
     table: Table
-    sessions: async_sessionmaker[AsyncSession]
+    engine: AsyncEngine
     ttl: timedelta
     lock: timedelta
 
@@ -169,10 +169,10 @@ class IdempotencyConfig:
 
     async def _insert_claims(self, rows: list[dict[str, Any]]) -> list[bool]:
         """Insert new claims; for each, whether it is now this request's (not someone else's)."""
-        async with self.sessions() as session, session.begin():
-            await _without_waiting_for_the_disk(session)
-            inserted = await session.execute(
-                _insert(session, self.table)
+        async with self.engine.begin() as connection:
+            await _without_waiting_for_the_disk(connection)
+            inserted = await connection.execute(
+                _insert(connection, self.table)
                 .values(rows)
                 .on_conflict_do_nothing(index_elements=["caller", "key", "route"])
                 .returning(self.table.c.owner)
@@ -192,9 +192,8 @@ class IdempotencyConfig:
             )
             .values(status=bindparam("b_status"), headers=bindparam("b_headers"), body=bindparam("b_body"))
         )
-        async with self.sessions() as session, session.begin():
-            await _without_waiting_for_the_disk(session)
-            connection = await session.connection()
+        async with self.engine.begin() as connection:
+            await _without_waiting_for_the_disk(connection)
             await connection.execute(statement, answers)
         return [None] * len(answers)
 
@@ -226,8 +225,10 @@ class Claim:
         self.fencing = False
         table = self.config.table
         if status is None or status >= 500 or status in NOT_KEPT:
-            async with self.config.sessions() as session, session.begin():
-                await session.execute(delete(table).where(*self.where(), table.c.effect_committed.is_(False)))
+            async with self.config.engine.begin() as connection:
+                await connection.execute(
+                    delete(table).where(*self.where(), table.c.effect_committed.is_(False))
+                )
             if not self.effect_committed or status is None:
                 return
         kept = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers if k in KEPT_HEADERS]
@@ -303,8 +304,8 @@ async def _request_hash(request: Request) -> str:
     return digest.hexdigest()
 
 
-def _insert(session: AsyncSession, table: Table) -> Any:
-    return (postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(table)
+def _insert(connection: AsyncConnection, table: Table) -> Any:
+    return (postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
 async def _claim(
@@ -327,8 +328,8 @@ async def _claim(
     if await config.claims.submit({"caller": caller, "key": key, "route": route, **fresh}):
         return claim
     identity = (table.c.caller == caller, table.c.key == key, table.c.route == route)
-    async with config.sessions() as session, session.begin():
-        row = (await session.execute(select(table).where(*identity))).first()
+    async with config.engine.begin() as connection:
+        row = (await connection.execute(select(table).where(*identity))).first()
         if row is None:  # pruned just now
             raise ProblemError(409, "Request in progress", "Retry in a moment.", headers={"Retry-After": "1"})
         takes_over = row.expires_at <= now
@@ -343,7 +344,7 @@ async def _claim(
             return StoredAnswer(row.status, row.headers or [], row.body or b"")
         abandoned = not row.effect_committed and row.claimed_at + config.lock <= now
         if takes_over or abandoned:
-            taken = await session.execute(
+            taken = await connection.execute(
                 update(table).where(*identity, table.c.owner == row.owner).values(**fresh)
             )
             if taken.rowcount == 1:  # type: ignore[attr-defined]
@@ -466,8 +467,8 @@ async def prune_expired(config: IdempotencyConfig, *, every_seconds: float) -> N
     """Delete expired keys now and then, forever (a background task of the service)."""
     while True:
         try:
-            async with config.sessions() as session, session.begin():
-                await session.execute(
+            async with config.engine.begin() as connection:
+                await connection.execute(
                     delete(config.table).where(config.table.c.expires_at <= datetime.now(UTC))
                 )
         except asyncio.CancelledError:

@@ -191,7 +191,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     idempotency = (
         IdempotencyConfig(
             definition.tables.idempotency,
-            sessions,
+            engine,
             ttl=timedelta(seconds=settings.idempotency_key_ttl_seconds),
             lock=timedelta(seconds=settings.idempotency_lock_seconds),
         )
