@@ -224,3 +224,21 @@ async def test_recording_the_same_cooperation_twice_without_a_key_is_a_409_namin
         "/api/v1/cooperations", json={**cooperation, "since": "2026-01-01"}, headers=actors.editor
     )
     assert later.status_code == 201, later.text
+
+
+async def test_the_same_cooperation_sent_twice_at_once_without_a_key_is_recorded_once(actors):
+    one, two = await actors.create(), await actors.create()
+    cooperation = {"actor_a": one["id"], "actor_b": two["id"], "type": "austausch", "since": "2025-03-01"}
+    answers = await asyncio.gather(
+        *(
+            actors.client.post("/api/v1/cooperations", json=cooperation, headers=actors.editor)
+            for _ in range(3)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409], [a.text for a in answers]
+    count = (
+        select(func.count())
+        .select_from(CooperationRow)
+        .where(CooperationRow.actor_a.in_([one["id"], two["id"]]))
+    )
+    assert await _count(actors, count) == 1

@@ -171,11 +171,12 @@ class IdempotencyConfig:
         """Insert new claims; for each, whether it is now this request's (not someone else's)."""
         async with self.engine.begin() as connection:
             await _without_waiting_for_the_disk(connection)
+            # One statement, compiled once: SQLAlchemy sends the rows as one multi-row INSERT.
             inserted = await connection.execute(
                 _insert(connection, self.table)
-                .values(rows)
                 .on_conflict_do_nothing(index_elements=["caller", "key", "route"])
-                .returning(self.table.c.owner)
+                .returning(self.table.c.owner),
+                rows,
             )
             won = set(inserted.scalars())
         return [row["owner"] in won for row in rows]

@@ -391,7 +391,11 @@ async def run_deadline_watch(
 
 
 @router.post(
-    "/saved-searches", status_code=201, response_model=SavedSearchRead, operation_id="create_saved_search"
+    "/saved-searches",
+    status_code=201,
+    response_model=SavedSearchRead,
+    operation_id="create_saved_search",
+    dependencies=[IDEMPOTENT],
 )
 async def create_saved_search(
     body: SavedSearchCreate, session: SessionDep, principal: MemberDep, response: Response
