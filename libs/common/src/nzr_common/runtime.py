@@ -28,7 +28,7 @@ from nzr_common.auth import AdminDep, TokenVerifier
 from nzr_common.contracts.base import IntegrationEvent, region_stream_name, region_stream_subjects
 from nzr_common.db import create_engine, create_sessionmaker
 from nzr_common.deadletter import DeadLetterPage, list_dead_letters, load_dead_letter, mark_replayed
-from nzr_common.idempotency import IdempotencyConfig, install_idempotency, prune_expired
+from nzr_common.idempotency import IdempotencyConfig, install_idempotency, prune_expired, writer_engine
 from nzr_common.messaging import (
     BatchConsumer,
     EventHandlers,
@@ -191,7 +191,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     idempotency = (
         IdempotencyConfig(
             definition.tables.idempotency,
-            engine,
+            writer_engine(engine),
             ttl=timedelta(seconds=settings.idempotency_key_ttl_seconds),
             lock=timedelta(seconds=settings.idempotency_lock_seconds),
         )
@@ -215,6 +215,8 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
             yield
         finally:
             await _shutdown(runtime)
+            if idempotency is not None and idempotency.engine is not engine:
+                await idempotency.engine.dispose()
 
     app = ServiceApp(
         title=definition.title,
