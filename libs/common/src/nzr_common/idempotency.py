@@ -124,8 +124,8 @@ def writer_engine(engine: AsyncEngine) -> AsyncEngine:
         return engine
     return create_async_engine(
         engine.url,
-        pool_size=2,
-        max_overflow=8,
+        pool_size=2,  # one batch of claims and one of answers at a time; takeovers are rare
+        max_overflow=3,
         isolation_level="AUTOCOMMIT",
         connect_args={"server_settings": {"synchronous_commit": "off"}},
     )
