@@ -296,19 +296,21 @@ def _caller(request: Request, region: str | None, subject: str | None) -> str:
     if subject is not None:
         identity = f"token\0{region}\0{subject}"
     else:
-        identity = f"client\0{(request.client.host if request.client else '')}"
+        identity = f"client\0{(request.scope.get('client') or ('',))[0]}"
     return hashlib.sha256(identity.encode()).hexdigest()
 
 
 async def _request_hash(request: Request) -> str:
+    """sha256 of method, path, query, content type and body: what makes two requests the same."""
+    scope = request.scope
     digest = hashlib.sha256()
     for part in (
-        request.method,
-        request.url.path,
-        request.url.query,
-        request.headers.get("content-type", ""),
+        scope["method"].encode(),
+        scope["path"].encode(),
+        scope.get("query_string", b""),
+        request.headers.get("content-type", "").encode(),
     ):
-        digest.update(part.encode())
+        digest.update(part)
         digest.update(b"\0")
     digest.update(await request.body())
     return digest.hexdigest()
@@ -396,7 +398,7 @@ async def idempotency_key(
     config: IdempotencyConfig | None = getattr(request.app.state, "idempotency", None)
     if key is None or slot is None or config is None:
         return
-    route = f"{request.method} {getattr(request.scope.get('route'), 'path', request.url.path)}"
+    route = f"{request.scope['method']} {getattr(request.scope.get('route'), 'path', request.scope['path'])}"
     outcome = await _claim(
         config,
         caller=_caller(request, principal.region, principal.subject),
