@@ -9,6 +9,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
@@ -30,6 +31,7 @@ from nzr_common.auth import AdminDep, TokenVerifier
 from nzr_common.contracts.base import IntegrationEvent, region_stream_name, region_stream_subjects
 from nzr_common.db import create_engine, create_sessionmaker
 from nzr_common.deadletter import DeadLetterPage, list_dead_letters, load_dead_letter, mark_replayed
+from nzr_common.idempotency import IdempotencyConfig, install_idempotency, prune_expired, writer_engine
 from nzr_common.messaging import (
     BIND_WAIT,
     BatchConsumer,
@@ -204,12 +206,25 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         )
         runtime.consumers = {s.durable: s.batch for s in runtime.subscriptions}
     _document_publications(broker, definition)
+    idempotency = (
+        IdempotencyConfig(
+            definition.tables.idempotency,
+            writer_engine(engine),
+            ttl=timedelta(seconds=settings.idempotency_key_ttl_seconds),
+            lock=timedelta(seconds=settings.idempotency_lock_seconds),
+        )
+        if settings.idempotency_enabled and definition.tables.idempotency is not None
+        else None
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for hook in definition.on_startup:
             await hook(runtime)
         runtime.tasks.append(asyncio.create_task(_supervise(runtime), name="messaging"))
+        if idempotency is not None:
+            prune = prune_expired(idempotency, every_seconds=settings.idempotency_prune_seconds)
+            runtime.tasks.append(asyncio.create_task(prune, name="idempotency keys"))
         # Serve once NATS is connected (usually milliseconds); if it is not reachable, serve
         # anyway — writes land in the outbox and /readyz says NATS is missing.
         with contextlib.suppress(TimeoutError):
@@ -218,6 +233,8 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
             yield
         finally:
             await _shutdown(runtime)
+            if idempotency is not None and idempotency.engine is not engine:
+                await idempotency.engine.dispose()
 
     app = ServiceApp(
         title=definition.title,
@@ -233,6 +250,8 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         app.include_router(router)
     app.include_router(_operations_router(definition))
     app.include_router(_dead_letter_router(definition))
+    if idempotency is not None:
+        install_idempotency(app, idempotency)  # innermost: keeps the route's own answer
     app.add_middleware(RefuseNulCharacters)  # inside the size limit: reads bodies it let through
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.rate_limit_enabled:
