@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
@@ -37,6 +38,7 @@ from nzr_common.contracts.base import (
 )
 from nzr_common.db import create_engine, create_sessionmaker
 from nzr_common.deadletter import DeadLetterPage, list_dead_letters, load_dead_letter, mark_replayed
+from nzr_common.idempotency import IdempotencyConfig, install_idempotency, prune_expired, writer_engine
 from nzr_common.messaging import (
     BIND_WAIT,
     BatchConsumer,
@@ -256,6 +258,16 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
             own_region=settings.region,
         )
         runtime.consumers = {s.durable: s.batch for s in runtime.subscriptions}
+    idempotency = (
+        IdempotencyConfig(
+            definition.tables.idempotency,
+            writer_engine(engine),
+            ttl=timedelta(seconds=settings.idempotency_key_ttl_seconds),
+            lock=timedelta(seconds=settings.idempotency_lock_seconds),
+        )
+        if settings.idempotency_enabled and definition.tables.idempotency is not None
+        else None
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -264,6 +276,9 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
         for loop in definition.background:
             runtime.start_task(loop(deps), name=getattr(loop, "__name__", "background"))
         runtime.tasks.append(asyncio.create_task(_supervise(runtime), name="messaging"))
+        if idempotency is not None:
+            prune = prune_expired(idempotency, every_seconds=settings.idempotency_prune_seconds)
+            runtime.tasks.append(asyncio.create_task(prune, name="idempotency keys"))
         # Serve once NATS is connected (usually milliseconds); if it is not reachable, serve
         # anyway — writes land in the outbox and /readyz says NATS is missing.
         with contextlib.suppress(TimeoutError):
@@ -272,6 +287,8 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
             yield
         finally:
             await _shutdown(runtime)
+            if idempotency is not None and idempotency.engine is not engine:
+                await idempotency.engine.dispose()
 
     app = ServiceApp(
         title=definition.title,
@@ -288,6 +305,8 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
         app.include_router(router)
     app.include_router(_operations_router(definition))
     app.include_router(_dead_letter_router(definition))
+    if idempotency is not None:
+        install_idempotency(app, idempotency)  # innermost: keeps the route's own answer
     app.add_middleware(RefuseNulCharacters)  # inside the size limit: reads bodies it let through
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.rate_limit_enabled:

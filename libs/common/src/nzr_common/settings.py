@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import limits
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "nzr-development-secret-change-me"
@@ -94,6 +94,15 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_refresh_seconds: float = 300.0
     jwt_jwks_min_refresh_seconds: float = 30.0
     jwt_jwks_timeout_seconds: float = 2.0
+
+    #: ``Idempotency-Key`` on creating routes (``nzr_common.idempotency``): keys expire this
+    #: long after first use and are pruned every ``IDEMPOTENCY_PRUNE_SECONDS``; a claim whose
+    #: request died before changing anything is taken over by a retry after
+    #: ``IDEMPOTENCY_LOCK_SECONDS``. ``IDEMPOTENCY_ENABLED=false`` ignores the header.
+    idempotency_enabled: bool = True
+    idempotency_key_ttl_seconds: int = Field(default=86_400, ge=60)
+    idempotency_lock_seconds: float = Field(default=60.0, gt=0)
+    idempotency_prune_seconds: float = Field(default=600.0, gt=0)
 
     @field_validator("cors_origins", "region_districts", "trusted_proxies", mode="before")
     @classmethod

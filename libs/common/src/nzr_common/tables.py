@@ -1,6 +1,7 @@
 """The plumbing tables every service has next to its own: outbox, relay lease, inbox, dead letters,
-and, in services that publish personal data on region-private subjects, the record of which
-stream messages name which person (``record_personal=True``; see ``nzr_common.erasure``).
+claimed ``Idempotency-Key``s with their answers (``nzr_common.idempotency``), and, in services
+that publish personal data on region-private subjects, the record of which stream messages name
+which person (``record_personal=True``; see ``nzr_common.erasure``).
 
 They are added to each service's own MetaData (services never share a database); their DDL
 is the shared Alembic branch ``plumbing`` (``nzr_common/migrations/plumbing``), which every
@@ -26,6 +27,7 @@ from sqlalchemy import (
 )
 
 from nzr_common.db import UTCDateTime
+from nzr_common.idempotency import add_idempotency_table
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 Sequence64 = BigInteger().with_variant(Integer(), "sqlite")
@@ -41,6 +43,8 @@ class MessagingTables:
     # and per stream the first sequence from which every such message is recorded.
     personal_messages: Table | None = None
     personal_message_watermarks: Table | None = None
+    #: Claimed ``Idempotency-Key``s and their answers (``nzr_common.idempotency``).
+    idempotency: Table | None = None
 
 
 def add_messaging_tables(metadata: MetaData, *, record_personal: bool = False) -> MessagingTables:
@@ -100,8 +104,9 @@ def add_messaging_tables(metadata: MetaData, *, record_personal: bool = False) -
         Column("failed_at", UTCDateTime(), nullable=False),
         Column("replayed_at", UTCDateTime(), nullable=True),
     )
+    idempotency = add_idempotency_table(metadata)
     if not record_personal:
-        return MessagingTables(outbox, relay_lease, inbox, dead_letters)
+        return MessagingTables(outbox, relay_lease, inbox, dead_letters, idempotency=idempotency)
     personal_messages = Table(
         "personal_messages",
         metadata,
@@ -115,4 +120,6 @@ def add_messaging_tables(metadata: MetaData, *, record_personal: bool = False) -
         Column("stream", String(64), primary_key=True),
         Column("first_sequence", BigInteger, nullable=False),
     )
-    return MessagingTables(outbox, relay_lease, inbox, dead_letters, personal_messages, watermarks)
+    return MessagingTables(
+        outbox, relay_lease, inbox, dead_letters, personal_messages, watermarks, idempotency=idempotency
+    )

@@ -32,6 +32,7 @@ from nzr_actors.settings import ActorsSettings
 from nzr_common.access import anonymous_rate_limit
 from nzr_common.auth import AdminDep, EditorDep, Principal, PrincipalDep, Role
 from nzr_common.contracts.actors import ActorKind, ResourceKind, Sector
+from nzr_common.idempotency import IDEMPOTENT
 from nzr_common.params import QueryDate
 from nzr_common.runtime import OutboxDep, SessionDep
 
@@ -70,6 +71,7 @@ def _sees_private(request: Request, principal: Principal) -> bool:
     status_code=201,
     response_model=ActorRead,
     operation_id="create_actor",
+    dependencies=[IDEMPOTENT],
     responses={409: {"description": "likely duplicates (listed in `duplicates`)"}},
 )
 async def create_actor(
@@ -165,6 +167,7 @@ async def check_duplicates(
     "/import",
     response_model=ImportReport,
     operation_id="import_actors",
+    dependencies=[IDEMPOTENT],
     openapi_extra={
         "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
     },
@@ -281,7 +284,13 @@ async def list_contacts(actor_id: str, session: SessionDep, _: AdminDep) -> list
     return await service.list_contacts(session=session, actor_id=actor_id)
 
 
-@router.post("/{actor_id}/contacts", status_code=201, response_model=ContactRead, operation_id="add_contact")
+@router.post(
+    "/{actor_id}/contacts",
+    status_code=201,
+    response_model=ContactRead,
+    operation_id="add_contact",
+    dependencies=[IDEMPOTENT],
+)
 async def add_contact(
     actor_id: str, body: ContactCreate, session: SessionDep, outbox: OutboxDep, _: AdminDep
 ) -> ContactRead:
@@ -316,7 +325,13 @@ async def erase_person(
 # --- cooperations ----------------------------------------------------------------------------
 
 
-@cooperations.post("", status_code=201, response_model=CooperationRead, operation_id="record_cooperation")
+@cooperations.post(
+    "",
+    status_code=201,
+    response_model=CooperationRead,
+    operation_id="record_cooperation",
+    dependencies=[IDEMPOTENT],
+)
 async def record_cooperation(
     body: CooperationCreate,
     request: Request,

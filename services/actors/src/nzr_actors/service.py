@@ -814,6 +814,14 @@ async def record_cooperation(
             if partner_region
             else domain.cooperation_pair(data.actor_a, data.actor_b)
         )
+        if existing := await _same_cooperation(session, a, b, data):
+            raise ProblemError(
+                409,
+                "Duplicate cooperation",
+                f"This cooperation is already recorded as {existing} (same actors, type and a period "
+                "that overlaps); change that one instead.",
+                extra={"existing_id": existing, "existing": f"/api/v1/cooperations/{existing}"},
+            )
         row = CooperationRow(
             id=str(uuid.uuid4()),
             actor_a=a,
@@ -844,6 +852,26 @@ async def record_cooperation(
             events.append(CooperationEnded(cooperation_id=row.id, until=row.until))
         await outbox.add(session, *events)
     return result
+
+
+async def _same_cooperation(session: AsyncSession, a: str, b: str, data: CooperationCreate) -> str | None:
+    """The id of a cooperation of the pair (in storage order) of the same type whose period
+    overlaps the new one's; the pair's local actor is locked so two such requests queue."""
+    await session.execute(select(ActorRow.id).where(ActorRow.id == a).with_for_update())
+    ends_after_start = or_(CooperationRow.until.is_(None), CooperationRow.until >= data.since)
+    starts_before_end = CooperationRow.since <= (data.until or date.max)
+    return await session.scalar(
+        select(CooperationRow.id)
+        .where(
+            CooperationRow.actor_a == a,
+            CooperationRow.actor_b == b,
+            CooperationRow.type == data.type,
+            ends_after_start,
+            starts_before_end,
+        )
+        .order_by(CooperationRow.since)
+        .limit(1)
+    )
 
 
 async def record_agreement_cooperations(

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from nzr_common.access import PUBLIC, TOKEN_LINK, anonymous_rate_limit
 from nzr_common.auth import AdminDep, EditorDep, Principal, PrincipalDep, Role
 from nzr_common.contracts.events import AgreementStatus, EventFormat
+from nzr_common.idempotency import IDEMPOTENT
 from nzr_common.languages import preferred_language
 from nzr_common.params import Offset, QueryDate
 from nzr_common.problems import ProblemError
@@ -65,7 +66,13 @@ def _is_editor(deps: Deps, principal: Principal) -> bool:
 # ---------------------------------------------------------------- events
 
 
-@router.post("/events", status_code=201, response_model=EventRead, operation_id="create_event")
+@router.post(
+    "/events",
+    status_code=201,
+    response_model=EventRead,
+    operation_id="create_event",
+    dependencies=[IDEMPOTENT],
+)
 async def create_event(
     body: EventCreate, deps: DepsDep, response: Response, session: SessionDep, _: EditorDep
 ) -> EventRead:
@@ -203,7 +210,11 @@ async def complete_event(event_id: str, session: SessionDep, outbox: OutboxDep, 
 
 
 @router.post(
-    "/events/{event_id}/sessions", status_code=201, response_model=SessionRead, operation_id="add_session"
+    "/events/{event_id}/sessions",
+    status_code=201,
+    response_model=SessionRead,
+    operation_id="add_session",
+    dependencies=[IDEMPOTENT],
 )
 async def add_session(event_id: str, body: SessionCreate, session: SessionDep, _: EditorDep) -> SessionRead:
     """Add a programme session; sessions at overlapping times are parallel."""
@@ -228,7 +239,7 @@ async def list_sessions(
     status_code=202,
     response_model=RegistrationAccepted,
     operation_id="register_for_event",
-    dependencies=[PUBLIC, anonymous_rate_limit("sign_up")],
+    dependencies=[PUBLIC, anonymous_rate_limit("sign_up"), IDEMPOTENT],
 )
 async def register_for_event(
     event_id: str, body: RegistrationCreate, deps: DepsDep, accept_language: AcceptLanguage = None
@@ -355,7 +366,13 @@ async def cancel_by_link(
 # ---------------------------------------------------------------- series
 
 
-@router.post("/series", status_code=201, response_model=SeriesRead, operation_id="create_series")
+@router.post(
+    "/series",
+    status_code=201,
+    response_model=SeriesRead,
+    operation_id="create_series",
+    dependencies=[IDEMPOTENT],
+)
 async def create_series(
     body: SeriesCreate, deps: DepsDep, session: SessionDep, outbox: OutboxDep, _: EditorDep
 ) -> SeriesRead:
@@ -412,6 +429,7 @@ async def publish_series(series_id: str, session: SessionDep, outbox: OutboxDep,
     status_code=201,
     response_model=AgreementRead,
     operation_id="record_agreement",
+    dependencies=[IDEMPOTENT],
 )
 async def record_agreement(
     event_id: str, body: AgreementCreate, session: SessionDep, outbox: OutboxDep, _: EditorDep
@@ -456,6 +474,7 @@ async def get_agreement(agreement_id: str, session: SessionDep) -> AgreementRead
     status_code=201,
     response_model=AgreementRead,
     operation_id="report_agreement_progress",
+    dependencies=[IDEMPOTENT],
 )
 async def report_progress(
     agreement_id: str, body: ProgressCreate, session: SessionDep, outbox: OutboxDep, _: EditorDep
@@ -469,6 +488,7 @@ async def report_progress(
     status_code=201,
     response_model=RecommendationRead,
     operation_id="record_recommendation",
+    dependencies=[IDEMPOTENT],
 )
 async def record_recommendation(
     event_id: str, body: RecommendationCreate, session: SessionDep, outbox: OutboxDep, _: EditorDep

@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from nzr_common.access import PUBLIC, anonymous_rate_limit
 from nzr_common.auth import Principal, PrincipalDep, Role, require
+from nzr_common.idempotency import IDEMPOTENT
 from nzr_common.params import Offset, QueryDate
 from nzr_common.problems import InvalidParam, ProblemError
 from nzr_common.runtime import OutboxDep, SessionDep
@@ -208,7 +209,13 @@ async def get_programme(
     )
 
 
-@router.post("/programs", status_code=202, response_model=CatalogueChange, operation_id="create_programme")
+@router.post(
+    "/programs",
+    status_code=202,
+    response_model=CatalogueChange,
+    operation_id="create_programme",
+    dependencies=[IDEMPOTENT],
+)
 async def create_programme(
     body: ProgrammeRecord,
     request: Request,
@@ -302,6 +309,7 @@ IMPORT_BODY = {
     "/programs/import",
     response_model=ImportReport,
     operation_id="import_programmes",
+    dependencies=[IDEMPOTENT],
     openapi_extra=IMPORT_BODY,
 )
 async def import_programmes(
@@ -384,7 +392,11 @@ async def run_deadline_watch(
 
 
 @router.post(
-    "/saved-searches", status_code=201, response_model=SavedSearchRead, operation_id="create_saved_search"
+    "/saved-searches",
+    status_code=201,
+    response_model=SavedSearchRead,
+    operation_id="create_saved_search",
+    dependencies=[IDEMPOTENT],
 )
 async def create_saved_search(
     body: SavedSearchCreate, session: SessionDep, principal: MemberDep, response: Response

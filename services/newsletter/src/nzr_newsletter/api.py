@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from nzr_common.access import DEVELOPMENT_ONLY, PUBLIC, TOKEN_LINK, anonymous_rate_limit, webhook
 from nzr_common.auth import AdminDep, EditorDep, PrincipalDep, Role
+from nzr_common.idempotency import IDEMPOTENT
 from nzr_common.languages import preferred_language
 from nzr_common.params import Offset
 from nzr_common.problems import ProblemError
@@ -69,7 +70,9 @@ BOUNCE_CALLERS = webhook(
 # ---------------------------------------------------------------- lists
 
 
-@router.post("/lists", status_code=201, response_model=ListRead, operation_id="create_list")
+@router.post(
+    "/lists", status_code=201, response_model=ListRead, operation_id="create_list", dependencies=[IDEMPOTENT]
+)
 async def create_list(body: ListCreate, session: SessionDep, _: EditorDep) -> ListRead:
     """Create a mailing list (per region and topic; public or internal)."""
     return await service.create_list(session=session, data=body)
@@ -96,7 +99,7 @@ async def update_list(list_id: str, body: ListUpdate, session: SessionDep, _: Ed
     status_code=202,
     response_model=SubscribeAccepted,
     operation_id="request_subscription",
-    dependencies=[PUBLIC, anonymous_rate_limit("subscription")],
+    dependencies=[PUBLIC, anonymous_rate_limit("subscription"), IDEMPOTENT],
 )
 async def request_subscription(
     body: SubscribeRequest, session: SessionDep, deps: DepsDep, accept_language: AcceptLanguage = None
@@ -250,7 +253,12 @@ async def export_person(body: PersonRequest, session: SessionDep, _: AdminDep) -
     return await service.export_person(session=session, email=body.email)
 
 
-@router.post("/subscribers/import", response_model=ImportReport, operation_id="import_subscribers")
+@router.post(
+    "/subscribers/import",
+    response_model=ImportReport,
+    operation_id="import_subscribers",
+    dependencies=[IDEMPOTENT],
+)
 async def import_subscribers(
     body: ImportRequest, session: SessionDep, deps: DepsDep, _: AdminDep
 ) -> ImportReport:
@@ -276,7 +284,13 @@ async def list_subscribers(
 # ---------------------------------------------------------------- campaigns (editor)
 
 
-@router.post("/campaigns", status_code=201, response_model=CampaignRead, operation_id="create_campaign")
+@router.post(
+    "/campaigns",
+    status_code=201,
+    response_model=CampaignRead,
+    operation_id="create_campaign",
+    dependencies=[IDEMPOTENT],
+)
 async def create_campaign(
     body: CampaignCreate, session: SessionDep, deps: DepsDep, _: EditorDep
 ) -> CampaignRead:

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 
 from nzr_common.access import PUBLIC, AccessKind, AccessPolicy, with_policy
 from nzr_common.auth import EditorDep, PrincipalDep, Role
+from nzr_common.idempotency import IDEMPOTENT
 from nzr_common.params import QueryDate, QueryMonth
 from nzr_common.problems import InvalidParam, ProblemError
 from nzr_common.regions import DISTRICTS_SOURCE, load_districts
@@ -338,7 +339,9 @@ def _own_region(request: Request) -> str:
     return _runtime(request).settings.region
 
 
-@router.post("/goals", status_code=201, response_model=GoalRead, operation_id="define_goal")
+@router.post(
+    "/goals", status_code=201, response_model=GoalRead, operation_id="define_goal", dependencies=[IDEMPOTENT]
+)
 async def define_goal(
     body: GoalCreate,
     request: Request,
@@ -384,7 +387,13 @@ async def get_goal_progress(
     )
 
 
-@router.post("/measures", status_code=201, response_model=MeasureRead, operation_id="plan_measure")
+@router.post(
+    "/measures",
+    status_code=201,
+    response_model=MeasureRead,
+    operation_id="plan_measure",
+    dependencies=[IDEMPOTENT],
+)
 async def plan_measure(
     body: MeasureCreate,
     request: Request,
