@@ -9,8 +9,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Unpack
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.events import (
@@ -67,12 +68,13 @@ LISTED_COLUMNS = [
 ]
 
 
-def event_read(row: EventRow) -> EventRead:
+def event_read(row: EventRow | Row[Unpack[tuple[Any, ...]]]) -> EventRead:
+    """The API view of an event (an ORM row, or a listed row of the same columns)."""
     return EventRead(
         id=row.id,
         status=row.status,
         series_id=row.series_id,
-        format=row.format,  # type: ignore[arg-type]
+        format=row.format,
         title=row.title,
         description=row.description,
         starts_at=row.starts_at,
@@ -95,7 +97,7 @@ def event_read(row: EventRow) -> EventRead:
     )
 
 
-def facts(row: EventRow) -> dict:  # type: ignore[type-arg]
+def facts(row: EventRow) -> dict[str, Any]:
     return dict(
         event_id=row.id,
         title=row.title,
@@ -268,7 +270,7 @@ async def complete_event(*, session: AsyncSession, outbox: Outbox, event_id: str
             EventCompleted(
                 event_id=row.id,
                 format=row.format,
-                district=row.district,  # type: ignore[arg-type]
+                district=row.district,
                 participants=participants(row.confirmed_count, row.attended_count),
                 completed_at=now,
             ),
@@ -284,8 +286,8 @@ def listing_filters(
     district: str | None,
     topic: str | None,
     format: str | None,
-) -> list:  # type: ignore[type-arg]
-    where = [EventRow.status.in_(statuses)]
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [EventRow.status.in_(statuses)]
     if date_from:
         where.append(EventRow.ends_at >= to_utc(datetime.combine(date_from, time.min)))
     if date_to:

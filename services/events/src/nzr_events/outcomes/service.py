@@ -39,11 +39,11 @@ def agreement_read(row: AgreementRow, progress: Sequence[ProgressReportRow] = ()
         due_date=row.due_date,
         status=row.status,
         created_at=row.created_at,
-        updated_at=row.updated_at,  # type: ignore[arg-type]
+        updated_at=row.updated_at,
         progress=[
             ProgressRead(id=p.id, reported_at=p.reported_at, moved=p.moved, blocks=p.blocks, status=p.status)
             for p in progress
-        ],  # type: ignore[arg-type]
+        ],
     )
 
 
@@ -116,7 +116,7 @@ async def report_progress(
                 session,
                 AgreementStatusChanged(
                     agreement_id=row.id,
-                    status=new_status,  # type: ignore[arg-type]
+                    status=new_status,
                     changed_at=now,
                 ),
             )

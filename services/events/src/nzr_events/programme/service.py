@@ -22,7 +22,7 @@ def session_read(row: SessionRow) -> SessionRead:
         id=row.id,
         event_id=row.event_id,
         title=row.title,
-        kind=row.kind,  # type: ignore[arg-type]
+        kind=row.kind,
         starts_at=row.starts_at,
         ends_at=row.ends_at,
         room=row.room,

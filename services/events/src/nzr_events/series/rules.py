@@ -5,6 +5,7 @@ Nothing here touches the database or the broker.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 
 from dateutil.rrule import rrulestr
@@ -22,7 +23,7 @@ def occurrences(
     rule: str,
     first_start: datetime,
     *,
-    exdates: set[datetime] = frozenset(),  # type: ignore[assignment]
+    exdates: AbstractSet[datetime] = frozenset(),
     limit: int = MAX_OCCURRENCES,
 ) -> list[datetime]:
     """Start times (UTC) of a series: the RRULE expanded in Berlin wall-clock time, so a

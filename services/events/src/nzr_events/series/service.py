@@ -72,7 +72,7 @@ def series_read(series: SeriesRow, rows: Sequence[EventRow]) -> SeriesRead:
     return SeriesRead(
         id=series.id,
         title=series.title,
-        format=series.format,  # type: ignore[arg-type]
+        format=series.format,
         rrule=series.rrule,
         exdates=[datetime.fromisoformat(d) for d in series.exdates],
         occurrences=[event_read(r) for r in rows],
