@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,7 +68,7 @@ LISTED_COLUMNS = [
 ]
 
 
-def event_read(row: EventRow | Row[Unpack[tuple[Any, ...]]]) -> EventRead:
+def event_read(row: EventRow | Row[*tuple[Any, ...]]) -> EventRead:
     """The API view of an event (an ORM row, or a listed row of the same columns)."""
     return EventRead(
         id=row.id,
