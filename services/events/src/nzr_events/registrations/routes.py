@@ -12,7 +12,7 @@ from nzr_common.problems import ProblemError
 from nzr_common.runtime import OutboxDep, SessionDep
 from nzr_events import privacy
 from nzr_events.bootstrap import DepsDep
-from nzr_events.registrations import attendance, service
+from nzr_events.registrations import attendance, cancellation, service
 from nzr_events.registrations.rules import ExpiredLink
 from nzr_events.registrations.schemas import (
     CancellationRequest,
@@ -101,7 +101,7 @@ async def cancel_registration(
     event_id: str, registration_id: str, session: SessionDep, outbox: OutboxDep, _: EditorDep
 ) -> CancellationResult:
     """Cancel a registration on someone's behalf; the waiting list moves up."""
-    return await service.cancel_registration(
+    return await cancellation.cancel_registration(
         session=session, outbox=outbox, registration_id=registration_id, event_id=event_id
     )
 
@@ -160,7 +160,7 @@ async def cancel_by_link(
     if not value:
         raise ProblemError(422, "Invalid request", "The cancellation token is missing.")
     try:
-        return await service.cancel_by_link(
+        return await cancellation.cancel_by_link(
             session=session, outbox=outbox, token=value, secret=deps.settings.jwt_secret.get_secret_value()
         )
     except ExpiredLink as error:

@@ -16,12 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.base import IntegrationEvent
 from nzr_common.contracts.events import (
-    RegistrationCancelled,
     RegistrationForMail,
     RegistrationLinksRequested,
     RegistrationReceived,
 )
-from nzr_common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from nzr_common.errors import Conflict, DomainError, Invalid, NotFound
 from nzr_common.outbox import Outbox
 from nzr_events.gatherings.models import EventRow
 from nzr_events.gatherings.rules import Violation, has_seat, seats_left
@@ -31,14 +30,12 @@ from nzr_events.programme.rules import overlaps, parallel_choices
 from nzr_events.registrations.links import CancellationLinks
 from nzr_events.registrations.models import RegistrationRow
 from nzr_events.registrations.rules import (
-    InvalidLink,
     mail_language,
     normalise_email,
-    read_cancellation,
     registration_window_problem,
 )
-from nzr_events.registrations.schemas import CancellationResult, RegistrationCreate, RegistrationRead
-from nzr_events.registrations.waiting_list import confirmation, promote_from_waiting_list
+from nzr_events.registrations.schemas import RegistrationCreate, RegistrationRead
+from nzr_events.registrations.waiting_list import confirmation
 
 ACCEPTED_DETAIL = {
     "de": "Danke! Wir haben Ihre Anmeldung erhalten. Eine E-Mail an die angegebene Adresse sagt "
@@ -130,7 +127,7 @@ async def register_many(
     """Registrations for one event in one transaction under the event's row lock, in order:
     confirmed while seats are left, else waiting. A refused request gets its problem and
     writes nothing; the others go ahead. Concurrent registrations are gathered into such
-    batches (see ``registration_batches``) so that they share one lock and one commit.
+    batches (see ``registrations.batches``) so that they share one lock and one commit.
 
     Every accepted request announces ``RegistrationReceived`` for the mail to its address. An
     address registered already gets no second registration and no refusal either (that would
@@ -157,21 +154,7 @@ async def register_many(
         for applicant, email in zip(requests, emails, strict=True):
             data = applicant.data
             try:
-                _check_registration_open(event, event_id, now)
-                if not data.data_use_consent:
-                    raise Invalid(
-                        "Consent missing",
-                        [
-                            Violation(
-                                "data_use_consent",
-                                "registration needs consent to the use of the data for this event",
-                            )
-                        ],
-                    )
-                chosen = _chosen_sessions(data.session_ids, sessions)
-                confirmed = has_seat(event.capacity, event.confirmed_count)
-                if confirmed:
-                    _refuse_full_sessions(chosen, sessions)
+                chosen, confirmed = _admission(event, event_id, data, sessions, now)
             except DomainError as problem:
                 results.append(problem)
                 continue
@@ -190,23 +173,8 @@ async def register_many(
                 )
                 results.append(Registered(registration_read(existing, position), event.ends_at, True))
                 continue
-            row = RegistrationRow(
-                id=str(uuid.uuid4()),
-                event_id=event_id,
-                position=event.next_position,
-                status="waiting",
-                name=data.name.strip(),
-                email=email,
-                actor_id=data.actor_id,
-                accessibility_needs=data.accessibility_needs,
-                data_use_consent=True,
-                newsletter_consent=data.newsletter_consent,
-                consent_text_version=data.consent_text_version or consent_text_version,
-                session_ids=[s.id for s in chosen],
-                registered_at=now,
-            )
+            row = _new_registration(event, data, email, chosen, now, consent_text_version)
             taken[email] = row
-            event.next_position += 1
             session.add(row)
             position = None
             if confirmed:
@@ -229,6 +197,56 @@ async def register_many(
         # The unique index catches the same e-mail registered concurrently by another process.
         await session.flush()
     return results
+
+
+def _admission(
+    event: EventRow, event_id: str, data: RegistrationCreate, sessions: dict[str, SessionRow], now: datetime
+) -> tuple[list[SessionRow], bool]:
+    """The sessions chosen and whether a seat is left; raises the refusal of the request."""
+    _check_registration_open(event, event_id, now)
+    if not data.data_use_consent:
+        raise Invalid(
+            "Consent missing",
+            [
+                Violation(
+                    "data_use_consent",
+                    "registration needs consent to the use of the data for this event",
+                )
+            ],
+        )
+    chosen = _chosen_sessions(data.session_ids, sessions)
+    confirmed = has_seat(event.capacity, event.confirmed_count)
+    if confirmed:
+        _refuse_full_sessions(chosen, sessions)
+    return chosen, confirmed
+
+
+def _new_registration(
+    event: EventRow,
+    data: RegistrationCreate,
+    email: str,
+    chosen: list[SessionRow],
+    now: datetime,
+    consent_text_version: str,
+) -> RegistrationRow:
+    """A waiting registration at the end of the line (the caller holds the event lock)."""
+    row = RegistrationRow(
+        id=str(uuid.uuid4()),
+        event_id=event.id,
+        position=event.next_position,
+        status="waiting",
+        name=data.name.strip(),
+        email=email,
+        actor_id=data.actor_id,
+        accessibility_needs=data.accessibility_needs,
+        data_use_consent=True,
+        newsletter_consent=data.newsletter_consent,
+        consent_text_version=data.consent_text_version or consent_text_version,
+        session_ids=[s.id for s in chosen],
+        registered_at=now,
+    )
+    event.next_position += 1
+    return row
 
 
 async def request_links(
@@ -328,58 +346,3 @@ def _refuse_full_sessions(chosen: list[SessionRow], sessions: dict[str, SessionR
                 ]
             },
         )
-
-
-async def cancel_registration(
-    *, session: AsyncSession, outbox: Outbox, registration_id: str, event_id: str | None = None
-) -> CancellationResult:
-    """Cancel a registration and promote from the waiting list in the same transaction."""
-    now = datetime.now(UTC)
-    async with session.begin():
-        found = await session.scalar(
-            select(RegistrationRow.event_id).where(RegistrationRow.id == registration_id)
-        )
-        if found is None or (event_id is not None and found != event_id):
-            raise NotFound("registration", registration_id)
-        event = await lock_event(session, found)
-        row = await session.scalar(
-            select(RegistrationRow)
-            .where(RegistrationRow.id == registration_id)
-            .execution_options(populate_existing=True)
-        )
-        assert row is not None
-        if row.status == "cancelled":
-            return CancellationResult(
-                registration_id=row.id, status="cancelled", promoted_registration_ids=[]
-            )
-        if event.status not in ("published", "draft"):
-            raise Conflict(f"The event is {event.status}; registrations are closed.")
-        if row.status == "confirmed":
-            event.confirmed_count -= 1
-            sessions = await event_sessions(session, event.id)
-            for sid in row.session_ids:
-                if sid in sessions:
-                    sessions[sid].confirmed_count -= 1
-        else:
-            event.waiting_count -= 1
-        row.status = "cancelled"
-        row.cancelled_at = now
-        await outbox.add(
-            session,
-            RegistrationCancelled(
-                registration_id=row.id, event_id=event.id, email=row.email, cancelled_at=now
-            ),
-        )
-        promoted = await promote_from_waiting_list(session=session, outbox=outbox, event=event)
-    return CancellationResult(registration_id=row.id, status="cancelled", promoted_registration_ids=promoted)
-
-
-async def cancel_by_link(
-    *, session: AsyncSession, outbox: Outbox, token: str, secret: str
-) -> CancellationResult:
-    """Cancel through the signed link of the confirmation (an expired one raises ``ExpiredLink``)."""
-    try:
-        registration_id = read_cancellation(secret, token, datetime.now(UTC))
-    except InvalidLink as error:
-        raise Forbidden(str(error), title="Invalid link") from error
-    return await cancel_registration(session=session, outbox=outbox, registration_id=registration_id)
