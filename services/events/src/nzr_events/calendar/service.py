@@ -41,14 +41,19 @@ async def calendar_feed(
             topic=topic,
             format=format,
         )
-    rows = list(
-        await session.scalars(select(EventRow).where(*where).order_by(EventRow.starts_at).limit(5000))
-    )
+    rows = (
+        await session.execute(
+            select(*EventRow.__table__.c).where(*where).order_by(EventRow.starts_at).limit(5000)
+        )
+    ).all()
     if event_id and not rows:
         raise NotFound("event", event_id)
     series_ids = {r.series_id for r in rows if r.series_id}
     series = (
-        {s.id: s for s in await session.scalars(select(SeriesRow).where(SeriesRow.id.in_(series_ids)))}
+        {
+            s.id: s
+            for s in await session.execute(select(*SeriesRow.__table__.c).where(SeriesRow.id.in_(series_ids)))
+        }
         if series_ids and not event_id
         else {}
     )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.events import (
@@ -37,6 +37,7 @@ from nzr_events.locking import event_sessions, lock_event
 from nzr_events.programme.rules import check_session_times
 from nzr_events.registrations.waiting_list import promote_from_waiting_list
 from nzr_events.series.schemas import SeriesCreate
+from nzr_events.tables import ListedRow
 from nzr_events.times import to_utc
 
 LISTED_COLUMNS = [
@@ -68,7 +69,7 @@ LISTED_COLUMNS = [
 ]
 
 
-def event_read(row: EventRow | Row[*tuple[Any, ...]]) -> EventRead:
+def event_read(row: EventRow | ListedRow) -> EventRead:
     """The API view of an event (an ORM row, or a listed row of the same columns)."""
     return EventRead(
         id=row.id,

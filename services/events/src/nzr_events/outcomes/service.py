@@ -27,9 +27,12 @@ from nzr_events.outcomes.schemas import (
     RecommendationCreate,
     RecommendationRead,
 )
+from nzr_events.tables import ListedRow
 
 
-def agreement_read(row: AgreementRow, progress: Sequence[ProgressReportRow] = ()) -> AgreementRead:
+def agreement_read(
+    row: AgreementRow | ListedRow, progress: Sequence[ProgressReportRow | ListedRow] = ()
+) -> AgreementRead:
     return AgreementRead(
         id=row.id,
         event_id=row.event_id,
@@ -154,18 +157,18 @@ async def list_agreements(
         where.append(AgreementRow.responsible_actor_id == responsible_actor_id)
     if due_before:
         where.append(AgreementRow.due_date <= due_before)
-    rows = list(
-        await session.scalars(
-            select(AgreementRow)
+    rows = (
+        await session.execute(
+            select(*AgreementRow.__table__.c)
             .where(*where)
             .order_by(AgreementRow.due_date, AgreementRow.created_at)
             .limit(1000)
         )
-    )
-    progress: dict[str, list[ProgressReportRow]] = {}
+    ).all()
+    progress: dict[str, list[ListedRow]] = {}
     if rows:
-        for p in await session.scalars(
-            select(ProgressReportRow)
+        for p in await session.execute(
+            select(*ProgressReportRow.__table__.c)
             .where(ProgressReportRow.agreement_id.in_([r.id for r in rows]))
             .order_by(ProgressReportRow.reported_at)
         ):
@@ -200,8 +203,8 @@ async def record_recommendation(
 
 
 async def list_recommendations(*, session: AsyncSession, event_id: str) -> list[RecommendationRead]:
-    rows = await session.scalars(
-        select(RecommendationRow)
+    rows = await session.execute(
+        select(*RecommendationRow.__table__.c)
         .where(RecommendationRow.event_id == event_id)
         .order_by(RecommendationRow.created_at)
     )

@@ -14,10 +14,11 @@ from nzr_events.locking import lock_event
 from nzr_events.programme.models import SessionRow
 from nzr_events.programme.rules import check_session_times
 from nzr_events.programme.schemas import SessionCreate, SessionRead
+from nzr_events.tables import ListedRow
 from nzr_events.times import to_utc
 
 
-def session_read(row: SessionRow) -> SessionRead:
+def session_read(row: SessionRow | ListedRow) -> SessionRead:
     return SessionRead(
         id=row.id,
         event_id=row.event_id,
@@ -62,8 +63,8 @@ async def add_session(*, session: AsyncSession, event_id: str, data: SessionCrea
 async def list_sessions(*, session: AsyncSession, event_id: str, include_drafts: bool) -> list[SessionRead]:
     """The programme of an event by time."""
     await get_event(session=session, event_id=event_id, include_drafts=include_drafts)
-    rows = await session.scalars(
-        select(SessionRow)
+    rows = await session.execute(
+        select(*SessionRow.__table__.c)
         .where(SessionRow.event_id == event_id)
         .order_by(SessionRow.starts_at, SessionRow.title)
     )

@@ -34,9 +34,11 @@ async def list_registrations(
     where = [RegistrationRow.event_id == event_id]
     if status:
         where.append(RegistrationRow.status == status)
-    rows = list(
-        await session.scalars(select(RegistrationRow).where(*where).order_by(RegistrationRow.position))
-    )
+    rows = (
+        await session.execute(
+            select(*RegistrationRow.__table__.c).where(*where).order_by(RegistrationRow.position)
+        )
+    ).all()
     result, waiting = [], 0
     for row in rows:
         if row.status == "waiting":

@@ -36,6 +36,7 @@ from nzr_events.registrations.rules import (
 )
 from nzr_events.registrations.schemas import RegistrationCreate, RegistrationRead
 from nzr_events.registrations.waiting_list import confirmation
+from nzr_events.tables import ListedRow
 
 ACCEPTED_DETAIL = {
     "de": "Danke! Wir haben Ihre Anmeldung erhalten. Eine E-Mail an die angegebene Adresse sagt "
@@ -66,7 +67,9 @@ class Registered:
     already_registered: bool = False
 
 
-def registration_read(row: RegistrationRow, waiting_position: int | None = None) -> RegistrationRead:
+def registration_read(
+    row: RegistrationRow | ListedRow, waiting_position: int | None = None
+) -> RegistrationRead:
     return RegistrationRead(
         id=row.id,
         event_id=row.event_id,
