@@ -22,13 +22,17 @@ async def export_person(*, session: AsyncSession, email: str) -> PersonRegistrat
     """Every registration of this e-mail address with its event and consents (GDPR Art. 15)."""
     rows = (
         await session.execute(
-            select(RegistrationRow, EventRow.title, EventRow.starts_at)
+            select(
+                *RegistrationRow.__table__.c,
+                EventRow.title.label("event_title"),
+                EventRow.starts_at.label("event_starts_at"),
+            )
             .join(EventRow, EventRow.id == RegistrationRow.event_id)
             .where(RegistrationRow.email == normalise_email(email))
             .order_by(RegistrationRow.registered_at)
         )
     ).all()
-    session_ids = {sid for row, _, _ in rows for sid in row.session_ids}
+    session_ids = {sid for row in rows for sid in row.session_ids}
     titles = dict(
         (
             await session.execute(
@@ -40,8 +44,8 @@ async def export_person(*, session: AsyncSession, email: str) -> PersonRegistrat
         PersonRegistrationRecord(
             registration_id=row.id,
             event_id=row.event_id,
-            event_title=title,
-            event_starts_at=starts_at,
+            event_title=row.event_title,
+            event_starts_at=row.event_starts_at,
             status=row.status,
             name=row.name,
             email=row.email,
@@ -56,7 +60,7 @@ async def export_person(*, session: AsyncSession, email: str) -> PersonRegistrat
             cancelled_at=row.cancelled_at,
             checked_in_at=row.checked_in_at,
         )
-        for row, title, starts_at in rows
+        for row in rows
     ]
     return PersonRegistrationsExport(
         person_id=person_id_for(email), email=email, exported_at=datetime.now(UTC), registrations=records
