@@ -7,9 +7,9 @@ from fastapi import APIRouter, Query, Request, Response
 from nzr_common.access import anonymous_rate_limit
 from nzr_common.auth import EditorDep, PrincipalDep
 from nzr_common.contracts.events import EventFormat
+from nzr_common.errors import Forbidden
 from nzr_common.idempotency import IDEMPOTENT
 from nzr_common.params import Offset, QueryDate
-from nzr_common.problems import ProblemError
 from nzr_common.runtime import OutboxDep, SessionDep
 from nzr_events.access import districts, is_editor
 from nzr_events.bootstrap import DepsDep
@@ -59,7 +59,7 @@ async def list_events(
     """Events with filters (date range, district, topic, format); anonymous callers see public ones."""
     statuses = status or ["published"]
     if "draft" in statuses and not is_editor(deps, principal):
-        raise ProblemError(403, "Forbidden", "Only the region's editors list drafts.")
+        raise Forbidden("Only the region's editors list drafts.")
     public = "draft" not in statuses
     cache = deps.public_pages
     page = await service.list_events(
