@@ -211,8 +211,8 @@ async def registration_round(
 
 async def seed_events(database_url: str, n: int) -> str:
     """N published events spread over the districts; returns the district to filter by."""
-    from nzr_events.domain import BERLIN
-    from nzr_events.tables import EventRow
+    from nzr_events.gatherings.models import EventRow
+    from nzr_events.times import BERLIN
 
     districts = sorted(load_districts())
     engine = create_engine(database_url)

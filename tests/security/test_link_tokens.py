@@ -10,7 +10,7 @@ import pytest
 
 from nzr_common.auth import issue_token
 from nzr_common.settings import DEVELOPMENT_SECRET
-from nzr_events.domain import sign_cancellation
+from nzr_events.registrations.rules import sign_cancellation
 from nzr_newsletter.tokens import Purpose, Tokens
 
 from .conftest import row_counts, settled_row_counts, started

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 from sqlalchemy import delete, select
 
-from nzr_events.domain import BERLIN
+from nzr_events.times import BERLIN
 
 
 @dataclass

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from events_testkit import event_body, in_berlin
 from icalendar import Calendar
 
-from nzr_events.domain import BERLIN
+from nzr_events.times import BERLIN
 
 
 def _vevents(text: str):  # type: ignore[no-untyped-def]

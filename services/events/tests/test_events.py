@@ -45,7 +45,7 @@ async def test_event_across_the_end_of_daylight_saving_is_stored_in_utc_and_show
     assert created["starts_at"] == "2026-10-24T22:00:00+02:00"
     assert created["ends_at"] == "2026-10-25T04:00:00+01:00"
     row_id = created["id"]
-    from nzr_events.tables import EventRow
+    from nzr_events.gatherings.models import EventRow
 
     async with events.running.runtime.sessions() as session:
         row = await session.get(EventRow, row_id)
@@ -164,7 +164,7 @@ async def test_completing_an_event_announces_participants_and_attendance_counts(
 
 
 async def test_public_list_is_served_from_a_short_cache_that_any_write_clears(events):
-    from nzr_events.tables import EventRow
+    from nzr_events.gatherings.models import EventRow
 
     event = await events.published_event(title="Vorher")
     first = await events.client.get("/api/v1/events", params={"district": "14511000"})

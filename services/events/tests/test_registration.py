@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 from events_testkit import event_body, in_berlin, registration_body
 
-from nzr_events import domain
+from nzr_events.registrations.rules import sign_cancellation
+from nzr_events.times import BERLIN
 
 
 async def test_registrations_are_confirmed_until_full_and_then_wait_in_order(events):
@@ -69,8 +70,8 @@ async def test_forged_foreign_and_expired_cancellation_links_are_refused(events)
     receipt = await events.registered(event["id"])
     secret = events.running.runtime.settings.jwt_secret.get_secret_value()
     forged = receipt["cancellation_token"][:-3] + "abc"
-    foreign = domain.sign_cancellation("another secret", receipt["id"], datetime.now(UTC) + timedelta(days=1))
-    expired = domain.sign_cancellation(secret, receipt["id"], datetime.now(UTC) - timedelta(seconds=1))
+    foreign = sign_cancellation("another secret", receipt["id"], datetime.now(UTC) + timedelta(days=1))
+    expired = sign_cancellation(secret, receipt["id"], datetime.now(UTC) - timedelta(seconds=1))
     for token, status in ((forged, 403), (foreign, 403), (expired, 410), ("not-a-token-at-all", 403)):
         response = await events.client.post("/api/v1/registrations/cancel", params={"token": token})
         assert response.status_code == status, token
@@ -136,7 +137,7 @@ async def test_registration_outside_the_window_is_refused(events):
     not_yet = await events.published_event(registration_opens_at=in_berlin(5).isoformat())
     refused = await events.register(not_yet["id"])
     assert refused.status_code == 409 and "opens" in refused.json()["detail"]
-    past = datetime.now(domain.BERLIN).replace(tzinfo=None) - timedelta(hours=2)
+    past = datetime.now(BERLIN).replace(tzinfo=None) - timedelta(hours=2)
     started = await events.published_event(
         starts_at=past.isoformat(), ends_at=(past + timedelta(hours=5)).isoformat()
     )

@@ -9,7 +9,7 @@ from events_testkit import registration_body
 from sqlalchemy import func, select
 
 from nzr_common.idempotency import HEADER
-from nzr_events.tables import RegistrationRow
+from nzr_events.registrations.models import RegistrationRow
 
 
 async def _registrations(events, event_id: str) -> int:  # type: ignore[no-untyped-def]

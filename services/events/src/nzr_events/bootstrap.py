@@ -15,8 +15,8 @@ from nzr_common.outbox import Outbox
 from nzr_common.regions import Region
 from nzr_common.runtime import Runtime, deps_of
 from nzr_events.public_cache import PublicPageCache
-from nzr_events.registration_batches import RegistrationBatches
-from nzr_events.service import CancellationLinks, cancellation_links
+from nzr_events.registrations.batches import RegistrationBatches
+from nzr_events.registrations.links import CancellationLinks, cancellation_links
 from nzr_events.settings import EventsSettings
 
 

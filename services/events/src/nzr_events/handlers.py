@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nzr_common.contracts.actors import PersonErased, PersonErasedV2, person_id_for
 from nzr_common.contracts.base import Envelope
 from nzr_common.messaging import EventHandlers
-from nzr_events import service
+from nzr_events import privacy
 from nzr_events.bootstrap import Deps
 
 handlers: EventHandlers[Deps] = EventHandlers(consumer="events")
@@ -14,7 +14,7 @@ handlers: EventHandlers[Deps] = EventHandlers(consumer="events")
 async def _erase(deps: Deps, session: AsyncSession, *, region: str, person_id: str) -> None:
     """GDPR Art. 17: the person's registrations lose name and e-mail (counts stay), and the
     registration events we published about them leave the stream."""
-    await service.erase_person(session=session, person_id=person_id)
+    await privacy.erase_person(session=session, person_id=person_id)
     await deps.eraser.erase_person(session, region=region, person_id=person_id)
 
 

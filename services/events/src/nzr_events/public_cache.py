@@ -14,6 +14,9 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+#: The public pages served from the cache (the event list and the iCalendar feed).
+CACHED_PAGES = frozenset({"/api/v1/events", "/api/v1/events.ics"})
+
 
 def page_key(path: str, query: str) -> str:
     return f"{path}?{query}"

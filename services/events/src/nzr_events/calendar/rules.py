@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Event, vRecur
 
-from nzr_events.domain import to_berlin
+from nzr_events.times import to_berlin
 
 PRODID = "-//Netzwerk Zukunft Regional//events//DE"
 STATUS = {"published": "CONFIRMED", "completed": "CONFIRMED", "cancelled": "CANCELLED"}

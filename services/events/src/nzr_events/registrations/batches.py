@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from nzr_common.errors import DomainError
 from nzr_common.outbox import Outbox
-from nzr_common.problems import ProblemError
-from nzr_events import service
+from nzr_events.registrations import service
+from nzr_events.registrations.links import CancellationLinks
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class RegistrationBatches:
         outbox: Outbox,
         *,
         consent_text_version: str,
-        links: service.CancellationLinks,
+        links: CancellationLinks,
         max_batch: int = 250,
     ) -> None:
         self.sessions = sessions
@@ -83,7 +84,7 @@ class RegistrationBatches:
             for _, future in batch:
                 _settle(future, error)
             return
-        except ProblemError as problem:  # e.g. the event does not exist
+        except DomainError as problem:  # e.g. the event does not exist
             for _, future in batch:
                 _settle(future, problem)
             return

@@ -1,0 +1,1 @@
+"""Calendar: RFC 5545 feeds of public events and series."""

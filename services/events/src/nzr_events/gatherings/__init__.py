@@ -1,0 +1,1 @@
+"""Gatherings: the events themselves, their life cycle and the public listing."""

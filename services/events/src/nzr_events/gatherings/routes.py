@@ -1,0 +1,115 @@
+"""Routes of gatherings: the events, their life cycle and the public list."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from nzr_common.access import anonymous_rate_limit
+from nzr_common.auth import EditorDep, PrincipalDep
+from nzr_common.contracts.events import EventFormat
+from nzr_common.errors import Forbidden
+from nzr_common.idempotency import IDEMPOTENT
+from nzr_common.params import Offset, QueryDate
+from nzr_common.runtime import OutboxDep, SessionDep
+from nzr_events.access import districts, is_editor
+from nzr_events.bootstrap import DepsDep
+from nzr_events.gatherings import service
+from nzr_events.gatherings.schemas import EventCreate, EventPage, EventRead, EventStatus, EventUpdate
+from nzr_events.public_cache import page_key
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+
+@router.post(
+    "/events",
+    status_code=201,
+    response_model=EventRead,
+    operation_id="create_event",
+    dependencies=[IDEMPOTENT],
+)
+async def create_event(
+    body: EventCreate, deps: DepsDep, response: Response, session: SessionDep, _: EditorDep
+) -> EventRead:
+    """Create an event as a draft (times without offset are Europe/Berlin)."""
+    event = await service.create_event(session=session, data=body, region_districts=districts(deps))
+    response.headers["Location"] = f"/api/v1/events/{event.id}"
+    return event
+
+
+@router.get(
+    "/events",
+    response_model=EventPage,
+    operation_id="list_events",
+    dependencies=[anonymous_rate_limit("search")],
+)
+async def list_events(
+    request: Request,
+    deps: DepsDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    date_from: Annotated[QueryDate | None, Query(alias="from", description="First day (Berlin)")] = None,
+    date_to: Annotated[QueryDate | None, Query(alias="to", description="Last day (Berlin)")] = None,
+    district: Annotated[str | None, Query(pattern=r"^\d{8}$")] = None,
+    topic: str | None = None,
+    format: EventFormat | None = None,
+    status: Annotated[list[EventStatus] | None, Query(description="Default: published")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Offset = 0,
+) -> Response:
+    """Events with filters (date range, district, topic, format); anonymous callers see public ones."""
+    statuses = status or ["published"]
+    if "draft" in statuses and not is_editor(deps, principal):
+        raise Forbidden("Only the region's editors list drafts.")
+    public = "draft" not in statuses
+    cache = deps.public_pages
+    page = await service.list_events(
+        session=session,
+        statuses=statuses,
+        date_from=date_from,
+        date_to=date_to,
+        district=district,
+        topic=topic,
+        format=format,
+        limit=limit,
+        offset=offset,
+    )
+    body = page.model_dump_json().encode()
+    if public:
+        cache.put(page_key(request.url.path, request.url.query), "application/json", body)
+    return Response(body, media_type="application/json")
+
+
+@router.get("/events/{event_id}", response_model=EventRead, operation_id="get_event")
+async def get_event(event_id: str, deps: DepsDep, session: SessionDep, principal: PrincipalDep) -> EventRead:
+    """One event; drafts only for the region's editors."""
+    return await service.get_event(
+        session=session, event_id=event_id, include_drafts=is_editor(deps, principal)
+    )
+
+
+@router.patch("/events/{event_id}", response_model=EventRead, operation_id="update_event")
+async def update_event(
+    event_id: str, body: EventUpdate, deps: DepsDep, session: SessionDep, outbox: OutboxDep, _: EditorDep
+) -> EventRead:
+    """Change an event; more capacity promotes from the waiting list."""
+    return await service.update_event(
+        session=session, outbox=outbox, event_id=event_id, data=body, region_districts=districts(deps)
+    )
+
+
+@router.post("/events/{event_id}/publish", response_model=EventRead, operation_id="publish_event")
+async def publish_event(event_id: str, session: SessionDep, outbox: OutboxDep, _: EditorDep) -> EventRead:
+    """Publish a draft."""
+    return await service.publish_event(session=session, outbox=outbox, event_id=event_id)
+
+
+@router.post("/events/{event_id}/cancel", response_model=EventRead, operation_id="cancel_event")
+async def cancel_event(event_id: str, session: SessionDep, outbox: OutboxDep, _: EditorDep) -> EventRead:
+    """Call an event off."""
+    return await service.cancel_event(session=session, outbox=outbox, event_id=event_id)
+
+
+@router.post("/events/{event_id}/complete", response_model=EventRead, operation_id="complete_event")
+async def complete_event(event_id: str, session: SessionDep, outbox: OutboxDep, _: EditorDep) -> EventRead:
+    """Mark a held event as completed."""
+    return await service.complete_event(session=session, outbox=outbox, event_id=event_id)

@@ -1,0 +1,111 @@
+"""API models of gatherings.
+
+Times: naive inputs are wall-clock time in Europe/Berlin; outputs carry the Berlin offset.
+"""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+
+from nzr_common.contracts.events import EventFormat
+from nzr_events.times import to_berlin
+
+BerlinTime = Annotated[datetime, PlainSerializer(lambda d: to_berlin(d).isoformat(), return_type=str)]
+
+
+EventStatus = Literal["draft", "published", "cancelled", "completed"]
+
+
+Ags = Annotated[str, Field(pattern=r"^\d{8}$", description="AGS code of the district (8 digits)")]
+
+
+class _EventFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: EventFormat
+    title: str = Field(min_length=2, max_length=300)
+    description: str | None = Field(default=None, max_length=20_000)
+    starts_at: datetime = Field(description="Naive = Europe/Berlin wall-clock time")
+    ends_at: datetime
+    venue_name: str | None = Field(default=None, max_length=300)
+    venue_address: str | None = Field(default=None, max_length=500)
+    district: Ags | None = None
+    online_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
+    topics: list[str] = Field(default_factory=list, max_length=20)
+    organiser_actor_ids: list[str] = Field(default_factory=list, max_length=20)
+    capacity: int | None = Field(default=None, ge=1, le=100_000)
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    fee_note: str | None = Field(default=None, max_length=500, description="e.g. 'kostenfrei'")
+    accessibility: str | None = Field(default=None, max_length=5_000)
+
+
+class EventCreate(_EventFields):
+    pass
+
+
+class EventUpdate(BaseModel):
+    """Fields to change; left-out fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: EventFormat | None = None
+    title: str | None = Field(default=None, min_length=2, max_length=300)
+    description: str | None = Field(default=None, max_length=20_000)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    venue_name: str | None = Field(default=None, max_length=300)
+    venue_address: str | None = Field(default=None, max_length=500)
+    district: Ags | None = None
+    online_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
+    topics: list[str] | None = Field(default=None, max_length=20)
+    organiser_actor_ids: list[str] | None = Field(default=None, max_length=20)
+    capacity: int | None = Field(default=None, ge=1, le=100_000)
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    fee_note: str | None = Field(default=None, max_length=500)
+    accessibility: str | None = Field(default=None, max_length=5_000)
+
+    @field_validator(
+        "format", "title", "starts_at", "ends_at", "topics", "organiser_actor_ids", mode="before"
+    )
+    @classmethod
+    def _required_not_null(cls, value: object) -> object:
+        """These may be left out, but ``null`` would blank a field every event has."""
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
+
+
+class EventRead(BaseModel):
+    id: str
+    status: EventStatus
+    series_id: str | None
+    format: EventFormat
+    title: str
+    description: str | None
+    starts_at: BerlinTime
+    ends_at: BerlinTime
+    venue_name: str | None
+    venue_address: str | None
+    district: str | None
+    online_url: str | None
+    topics: list[str]
+    organiser_actor_ids: list[str]
+    capacity: int | None
+    registration_opens_at: BerlinTime | None
+    registration_closes_at: BerlinTime | None
+    fee_note: str | None
+    accessibility: str | None
+    confirmed_count: int
+    waiting_count: int
+    seats_left: int | None
+    version: int
+
+
+class EventPage(BaseModel):
+    items: list[EventRead]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,1 @@
+"""Outcomes of an event: agreements with their progress, and recommendations."""

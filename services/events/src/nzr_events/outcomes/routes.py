@@ -1,0 +1,104 @@
+"""Routes of outcomes."""
+
+from fastapi import APIRouter
+
+from nzr_common.access import PUBLIC
+from nzr_common.auth import EditorDep
+from nzr_common.contracts.events import AgreementStatus
+from nzr_common.idempotency import IDEMPOTENT
+from nzr_common.params import QueryDate
+from nzr_common.runtime import OutboxDep, SessionDep
+from nzr_events.outcomes import service
+from nzr_events.outcomes.schemas import (
+    AgreementCreate,
+    AgreementRead,
+    ProgressCreate,
+    RecommendationCreate,
+    RecommendationRead,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+
+@router.post(
+    "/events/{event_id}/agreements",
+    status_code=201,
+    response_model=AgreementRead,
+    operation_id="record_agreement",
+    dependencies=[IDEMPOTENT],
+)
+async def record_agreement(
+    event_id: str, body: AgreementCreate, session: SessionDep, outbox: OutboxDep, _: EditorDep
+) -> AgreementRead:
+    """Record an agreement (parties, responsible, due date)."""
+    return await service.record_agreement(session=session, outbox=outbox, event_id=event_id, data=body)
+
+
+@router.get(
+    "/agreements", response_model=list[AgreementRead], operation_id="list_agreements", dependencies=[PUBLIC]
+)
+async def list_agreements(
+    session: SessionDep,
+    event_id: str | None = None,
+    status: AgreementStatus | None = None,
+    responsible_actor_id: str | None = None,
+    due_before: QueryDate | None = None,
+) -> list[AgreementRead]:
+    """Agreements to follow up, with their progress."""
+    return await service.list_agreements(
+        session=session,
+        event_id=event_id,
+        status=status,
+        responsible_actor_id=responsible_actor_id,
+        due_before=due_before,
+    )
+
+
+@router.get(
+    "/agreements/{agreement_id}",
+    response_model=AgreementRead,
+    operation_id="get_agreement",
+    dependencies=[PUBLIC],
+)
+async def get_agreement(agreement_id: str, session: SessionDep) -> AgreementRead:
+    """One agreement with its progress reports."""
+    return await service.get_agreement(session=session, agreement_id=agreement_id)
+
+
+@router.post(
+    "/agreements/{agreement_id}/progress",
+    status_code=201,
+    response_model=AgreementRead,
+    operation_id="report_agreement_progress",
+    dependencies=[IDEMPOTENT],
+)
+async def report_progress(
+    agreement_id: str, body: ProgressCreate, session: SessionDep, outbox: OutboxDep, _: EditorDep
+) -> AgreementRead:
+    """Report progress (what moved, what blocks) and optionally a new status."""
+    return await service.report_progress(session=session, outbox=outbox, agreement_id=agreement_id, data=body)
+
+
+@router.post(
+    "/events/{event_id}/recommendations",
+    status_code=201,
+    response_model=RecommendationRead,
+    operation_id="record_recommendation",
+    dependencies=[IDEMPOTENT],
+)
+async def record_recommendation(
+    event_id: str, body: RecommendationCreate, session: SessionDep, outbox: OutboxDep, _: EditorDep
+) -> RecommendationRead:
+    """Record a recommendation (Handlungsempfehlung) of an event."""
+    return await service.record_recommendation(session=session, outbox=outbox, event_id=event_id, data=body)
+
+
+@router.get(
+    "/events/{event_id}/recommendations",
+    response_model=list[RecommendationRead],
+    operation_id="list_recommendations",
+    dependencies=[PUBLIC],
+)
+async def list_recommendations(event_id: str, session: SessionDep) -> list[RecommendationRead]:
+    """Recommendations of an event."""
+    return await service.list_recommendations(session=session, event_id=event_id)

@@ -1,0 +1,211 @@
+"""Use cases of outcomes: agreements and their progress, recommendations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nzr_common.contracts.events import (
+    AgreementRecorded,
+    AgreementStatusChanged,
+    RecommendationRecorded,
+)
+from nzr_common.errors import Conflict, Invalid, NotFound
+from nzr_common.outbox import Outbox
+from nzr_events.gatherings.models import EventRow
+from nzr_events.outcomes.models import AgreementRow, ProgressReportRow, RecommendationRow
+from nzr_events.outcomes.rules import distinct_parties, empty_progress, outcomes_closed
+from nzr_events.outcomes.schemas import (
+    AgreementCreate,
+    AgreementRead,
+    ProgressCreate,
+    ProgressRead,
+    RecommendationCreate,
+    RecommendationRead,
+)
+from nzr_events.tables import ListedRow
+
+
+def agreement_read(
+    row: AgreementRow | ListedRow, progress: Sequence[ProgressReportRow | ListedRow] = ()
+) -> AgreementRead:
+    return AgreementRead(
+        id=row.id,
+        event_id=row.event_id,
+        text=row.text,
+        party_actor_ids=row.party_actor_ids,
+        responsible_actor_id=row.responsible_actor_id,
+        due_date=row.due_date,
+        status=row.status,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        progress=[
+            ProgressRead(id=p.id, reported_at=p.reported_at, moved=p.moved, blocks=p.blocks, status=p.status)
+            for p in progress
+        ],
+    )
+
+
+async def record_agreement(
+    *, session: AsyncSession, outbox: Outbox, event_id: str, data: AgreementCreate
+) -> AgreementRead:
+    """Record who agreed to do what by when; actors turns the parties into cooperations."""
+    now = datetime.now(UTC)
+    async with session.begin():
+        event = await session.get(EventRow, event_id)
+        if event is None:
+            raise NotFound("event", event_id)
+        closed = outcomes_closed(event.status)
+        if closed:
+            raise Conflict(closed)
+        row = AgreementRow(
+            id=str(uuid.uuid4()),
+            event_id=event_id,
+            text=data.text.strip(),
+            party_actor_ids=distinct_parties(data.party_actor_ids),
+            responsible_actor_id=data.responsible_actor_id,
+            due_date=data.due_date,
+            status=data.status,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        await outbox.add(
+            session,
+            AgreementRecorded(
+                agreement_id=row.id,
+                event_id=event_id,
+                party_actor_ids=row.party_actor_ids,
+                responsible_actor_id=row.responsible_actor_id,
+                due_date=row.due_date,
+                status=data.status,
+            ),
+        )
+    return agreement_read(row)
+
+
+async def report_progress(
+    *, session: AsyncSession, outbox: Outbox, agreement_id: str, data: ProgressCreate
+) -> AgreementRead:
+    """Add a progress report (what moved, what blocks), optionally changing the status."""
+    now = datetime.now(UTC)
+    async with session.begin():
+        row = await session.scalar(
+            select(AgreementRow).where(AgreementRow.id == agreement_id).with_for_update()
+        )
+        if row is None:
+            raise NotFound("agreement", agreement_id)
+        empty = empty_progress(data.moved, data.blocks, data.status)
+        if empty:
+            raise Invalid("Empty progress report", empty)
+        new_status = data.status or row.status
+        session.add(
+            ProgressReportRow(
+                id=str(uuid.uuid4()),
+                agreement_id=row.id,
+                reported_at=now,
+                moved=data.moved,
+                blocks=data.blocks,
+                status=new_status,
+            )
+        )
+        if new_status != row.status:
+            row.status = new_status
+            await outbox.add(
+                session,
+                AgreementStatusChanged(
+                    agreement_id=row.id,
+                    status=new_status,
+                    changed_at=now,
+                ),
+            )
+        row.updated_at = now
+    return await get_agreement(session=session, agreement_id=agreement_id)
+
+
+async def get_agreement(*, session: AsyncSession, agreement_id: str) -> AgreementRead:
+    row = await session.get(AgreementRow, agreement_id)
+    if row is None:
+        raise NotFound("agreement", agreement_id)
+    progress = await session.scalars(
+        select(ProgressReportRow)
+        .where(ProgressReportRow.agreement_id == agreement_id)
+        .order_by(ProgressReportRow.reported_at)
+    )
+    return agreement_read(row, list(progress))
+
+
+async def list_agreements(
+    *,
+    session: AsyncSession,
+    event_id: str | None,
+    status: str | None,
+    responsible_actor_id: str | None,
+    due_before: date | None,
+) -> list[AgreementRead]:
+    """Agreements to follow up, by due date."""
+    where = []
+    if event_id:
+        where.append(AgreementRow.event_id == event_id)
+    if status:
+        where.append(AgreementRow.status == status)
+    if responsible_actor_id:
+        where.append(AgreementRow.responsible_actor_id == responsible_actor_id)
+    if due_before:
+        where.append(AgreementRow.due_date <= due_before)
+    rows = (
+        await session.execute(
+            select(*AgreementRow.__table__.c)
+            .where(*where)
+            .order_by(AgreementRow.due_date, AgreementRow.created_at)
+            .limit(1000)
+        )
+    ).all()
+    progress: dict[str, list[ListedRow]] = {}
+    if rows:
+        for p in await session.execute(
+            select(*ProgressReportRow.__table__.c)
+            .where(ProgressReportRow.agreement_id.in_([r.id for r in rows]))
+            .order_by(ProgressReportRow.reported_at)
+        ):
+            progress.setdefault(p.agreement_id, []).append(p)
+    return [agreement_read(r, progress.get(r.id, [])) for r in rows]
+
+
+async def record_recommendation(
+    *, session: AsyncSession, outbox: Outbox, event_id: str, data: RecommendationCreate
+) -> RecommendationRead:
+    """Record a Handlungsempfehlung of an event."""
+    async with session.begin():
+        event = await session.get(EventRow, event_id)
+        if event is None:
+            raise NotFound("event", event_id)
+        closed = outcomes_closed(event.status)
+        if closed:
+            raise Conflict(closed)
+        row = RecommendationRow(
+            id=str(uuid.uuid4()),
+            event_id=event_id,
+            text=data.text.strip(),
+            addressee=data.addressee,
+            topics=data.topics,
+            created_at=datetime.now(UTC),
+        )
+        session.add(row)
+        await outbox.add(
+            session, RecommendationRecorded(recommendation_id=row.id, event_id=event_id, topics=row.topics)
+        )
+    return RecommendationRead.model_validate(row, from_attributes=True)
+
+
+async def list_recommendations(*, session: AsyncSession, event_id: str) -> list[RecommendationRead]:
+    rows = await session.execute(
+        select(*RecommendationRow.__table__.c)
+        .where(RecommendationRow.event_id == event_id)
+        .order_by(RecommendationRow.created_at)
+    )
+    return [RecommendationRead.model_validate(r, from_attributes=True) for r in rows]

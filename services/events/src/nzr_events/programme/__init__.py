@@ -1,0 +1,1 @@
+"""Programme: the sessions of an event; overlapping sessions are parallel (one slot)."""

@@ -1,0 +1,35 @@
+"""Routes of the programme."""
+
+from fastapi import APIRouter
+
+from nzr_common.auth import EditorDep, PrincipalDep
+from nzr_common.idempotency import IDEMPOTENT
+from nzr_common.runtime import SessionDep
+from nzr_events.access import is_editor
+from nzr_events.bootstrap import DepsDep
+from nzr_events.programme import service
+from nzr_events.programme.schemas import SessionCreate, SessionRead
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+
+@router.post(
+    "/events/{event_id}/sessions",
+    status_code=201,
+    response_model=SessionRead,
+    operation_id="add_session",
+    dependencies=[IDEMPOTENT],
+)
+async def add_session(event_id: str, body: SessionCreate, session: SessionDep, _: EditorDep) -> SessionRead:
+    """Add a programme session; sessions at overlapping times are parallel."""
+    return await service.add_session(session=session, event_id=event_id, data=body)
+
+
+@router.get("/events/{event_id}/sessions", response_model=list[SessionRead], operation_id="list_sessions")
+async def list_sessions(
+    event_id: str, deps: DepsDep, session: SessionDep, principal: PrincipalDep
+) -> list[SessionRead]:
+    """The programme with seats left per session."""
+    return await service.list_sessions(
+        session=session, event_id=event_id, include_drafts=is_editor(deps, principal)
+    )

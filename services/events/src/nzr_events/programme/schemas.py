@@ -1,0 +1,36 @@
+"""API models of the programme."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nzr_events.gatherings.schemas import BerlinTime
+
+SessionKind = Literal["keynote", "workshop", "brainstorming", "panel", "networking"]
+
+
+class SessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=2, max_length=300)
+    kind: SessionKind
+    starts_at: datetime
+    ends_at: datetime
+    room: str | None = Field(default=None, max_length=200)
+    capacity: int | None = Field(default=None, ge=1, le=100_000)
+    speakers: list[str] = Field(default_factory=list, max_length=20)
+
+
+class SessionRead(BaseModel):
+    id: str
+    event_id: str
+    title: str
+    kind: SessionKind
+    starts_at: BerlinTime
+    ends_at: BerlinTime
+    room: str | None
+    capacity: int | None
+    speakers: list[str]
+    confirmed_count: int
+    seats_left: int | None

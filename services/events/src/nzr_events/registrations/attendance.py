@@ -1,0 +1,102 @@
+"""Use cases around the registrations of one event: the organisers' list, check-in, the
+attendance CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nzr_common.contracts.events import (
+    AttendanceRecorded,
+)
+from nzr_common.errors import Conflict, NotFound
+from nzr_common.outbox import Outbox
+from nzr_events.gatherings.service import get_event
+from nzr_events.locking import event_sessions, lock_event
+from nzr_events.registrations.models import RegistrationRow
+from nzr_events.registrations.rules import (
+    csv_cell,
+)
+from nzr_events.registrations.schemas import RegistrationRead
+from nzr_events.registrations.service import registration_read
+from nzr_events.times import to_berlin
+
+
+async def list_registrations(
+    *, session: AsyncSession, event_id: str, status: str | None = None
+) -> list[RegistrationRead]:
+    """Registrations of an event in order (organisers only: personal data)."""
+    await get_event(session=session, event_id=event_id, include_drafts=True)
+    where = [RegistrationRow.event_id == event_id]
+    if status:
+        where.append(RegistrationRow.status == status)
+    rows = (
+        await session.execute(
+            select(*RegistrationRow.__table__.c).where(*where).order_by(RegistrationRow.position)
+        )
+    ).all()
+    result, waiting = [], 0
+    for row in rows:
+        if row.status == "waiting":
+            waiting += 1
+        result.append(registration_read(row, waiting if row.status == "waiting" else None))
+    return result
+
+
+async def check_in(
+    *, session: AsyncSession, outbox: Outbox, event_id: str, registration_id: str
+) -> RegistrationRead:
+    """Mark a confirmed registrant as present and announce the attendance counts."""
+    async with session.begin():
+        event = await lock_event(session, event_id)
+        row = await session.get(RegistrationRow, registration_id)
+        if row is None or row.event_id != event_id:
+            raise NotFound("registration", registration_id)
+        if row.status != "confirmed":
+            raise Conflict(f"A {row.status} registration cannot check in.")
+        if row.checked_in_at is None:
+            row.checked_in_at = datetime.now(UTC)
+            event.attended_count += 1
+            await outbox.add(
+                session,
+                AttendanceRecorded(
+                    event_id=event.id,
+                    confirmed=event.confirmed_count,
+                    waiting=event.waiting_count,
+                    attended=event.attended_count,
+                ),
+            )
+    return registration_read(row)
+
+
+async def attendance_csv(*, session: AsyncSession, event_id: str) -> str:
+    """Attendance list as CSV (UTF-8, semicolon-separated as German spreadsheets expect)."""
+    registrations = await list_registrations(session=session, event_id=event_id)
+    titles = {s.id: s.title for s in (await event_sessions(session, event_id)).values()}
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(
+        ["name", "email", "actor_id", "status", "sessions", "accessibility_needs", "checked_in_at"]
+    )
+    for r in registrations:
+        if r.status == "cancelled":
+            continue
+        writer.writerow(
+            [
+                csv_cell(v)
+                for v in (
+                    r.name,
+                    r.email,
+                    r.actor_id,
+                    r.status,
+                    " | ".join(titles.get(s, s) for s in r.session_ids),
+                    r.accessibility_needs,
+                    to_berlin(r.checked_in_at).isoformat() if r.checked_in_at else "",
+                )
+            ]
+        )
+    return out.getvalue()

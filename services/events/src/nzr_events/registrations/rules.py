@@ -1,0 +1,83 @@
+"""Pure rules of registrations: the window, addresses, signed cancellation links, CSV cells.
+
+Nothing here touches the database or the broker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from nzr_common.contracts.events import MailLanguage
+from nzr_events.times import to_berlin
+
+CANCELLATION_PURPOSE = "nzr-events/registration-cancellation/v1"
+
+
+def registration_window_problem(
+    now: datetime, *, opens_at: datetime | None, closes_at: datetime | None, event_starts_at: datetime
+) -> str | None:
+    """Why registration is not open now, or None; without a set end it closes at the start."""
+    if opens_at and now < opens_at:
+        return f"Registration opens at {to_berlin(opens_at):%d.%m.%Y %H:%M}."
+    closes = closes_at or event_starts_at
+    if now >= closes:
+        return f"Registration closed at {to_berlin(closes):%d.%m.%Y %H:%M}."
+    return None
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    """A key for one purpose only, so a signed link is never also a valid JWT key or vice versa."""
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def _serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(derive_key(secret, CANCELLATION_PURPOSE), salt=CANCELLATION_PURPOSE)
+
+
+def sign_cancellation(secret: str, registration_id: str, expires_at: datetime) -> str:
+    """A link token that cancels exactly this registration until ``expires_at``."""
+    return _serializer(secret).dumps({"r": registration_id, "p": "cancel", "e": int(expires_at.timestamp())})
+
+
+class InvalidLink(ValueError):
+    pass
+
+
+class ExpiredLink(ValueError):
+    pass
+
+
+def read_cancellation(secret: str, token: str, now: datetime) -> str:
+    """The registration id of a cancellation token; raises for forged, foreign or expired ones."""
+    try:
+        payload = _serializer(secret).loads(token)
+    except BadSignature as error:
+        raise InvalidLink("The cancellation link is not valid.") from error
+    if not isinstance(payload, dict) or payload.get("p") != "cancel" or not payload.get("r"):
+        raise InvalidLink("The cancellation link is not valid.")
+    if now.timestamp() >= int(payload.get("e", 0)):
+        raise ExpiredLink("The cancellation link has expired.")
+    return str(payload["r"])
+
+
+def cancellation_expiry(event_ends_at: datetime) -> datetime:
+    """Links stay valid until the event is over."""
+    return event_ends_at + timedelta(0)
+
+
+def mail_language(language: str) -> MailLanguage:
+    return "en" if language == "en" else "de"
+
+
+def csv_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # Spreadsheets run cells starting with these as formulas.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

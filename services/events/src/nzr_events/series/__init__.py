@@ -1,0 +1,1 @@
+"""Series: recurring meetings (RFC 5545 RRULE), one registrable event per occurrence."""
