@@ -8,19 +8,26 @@ from nzr_common.idempotency import HEADER
 
 from .conftest import SERVICES, load, settings_for
 
-#: Operations that create something (issue 15, point 4), by service.
+#: Operations that create something or send a mail (issue 15, point 4), by service.
 CREATING = {
     "actors": {"create_actor", "import_actors", "add_contact", "record_cooperation"},
     "events": {
         "create_event",
         "add_session",
         "register_for_event",
+        "request_registration_links",
         "create_series",
         "record_agreement",
         "report_agreement_progress",
         "record_recommendation",
     },
-    "newsletter": {"create_list", "request_subscription", "import_subscribers", "create_campaign"},
+    "newsletter": {
+        "create_list",
+        "request_subscription",
+        "request_subscription_links",
+        "import_subscribers",
+        "create_campaign",
+    },
     "funding": {"create_programme", "import_programmes", "create_saved_search"},
     "reporting": {"define_goal", "plan_measure"},
 }

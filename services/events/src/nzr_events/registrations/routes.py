@@ -57,7 +57,7 @@ async def register_for_event(
     status_code=202,
     response_model=LinksRequestAccepted,
     operation_id="request_registration_links",
-    dependencies=[PUBLIC, anonymous_rate_limit("sign_up")],
+    dependencies=[PUBLIC, anonymous_rate_limit("sign_up"), IDEMPOTENT],
 )
 async def request_registration_links(
     body: LinksRequest,
