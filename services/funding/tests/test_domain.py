@@ -5,8 +5,13 @@ from datetime import date
 import pytest
 
 from nzr_common.regions import load_districts
-from nzr_funding import domain
-from nzr_funding.domain import Deadline, DeadlineKind, DeadlineState, Fit, Status
+from nzr_funding import vocabulary
+from nzr_funding.catalogue import rules as catalogue_rules
+from nzr_funding.deadlines import rules as deadline_rules
+from nzr_funding.deadlines.rules import Deadline, DeadlineKind, DeadlineState
+from nzr_funding.matching import rules as matching_rules
+from nzr_funding.matching.rules import Fit, Status
+from nzr_funding.search import rules as search_rules
 
 NAMES = {ags: d.name for ags, d in load_districts().items()}
 DAY = date(2026, 11, 21)
@@ -38,7 +43,7 @@ DAY = date(2026, 11, 21)
     ],
 )
 def test_seed_deadline_text_becomes_structured_data(text, kind, expected):
-    deadline = domain.parse_deadline_text(text)
+    deadline = deadline_rules.parse_deadline_text(text)
     assert deadline.kind.value == kind
     for name, value in expected.items():
         assert getattr(deadline, name) == value
@@ -47,8 +52,8 @@ def test_seed_deadline_text_becomes_structured_data(text, kind, expected):
 
 @pytest.mark.parametrize("text", ["Frist 31.02.2027", "jährlich 30.02."])
 def test_impossible_dates_in_deadline_text_are_refused(text):
-    with pytest.raises(domain.DeadlineError):
-        domain.parse_deadline_text(text)
+    with pytest.raises(deadline_rules.DeadlineError):
+        deadline_rules.parse_deadline_text(text)
 
 
 @pytest.mark.parametrize(
@@ -65,67 +70,69 @@ def test_impossible_dates_in_deadline_text_are_refused(text):
     ],
 )
 def test_malformed_structured_deadline_names_the_field(data, field):
-    with pytest.raises(domain.DeadlineError) as raised:
-        domain.deadline_from_data(data)
+    with pytest.raises(deadline_rules.DeadlineError) as raised:
+        deadline_rules.deadline_from_data(data)
     assert raised.value.field == field
 
 
 def test_structured_deadline_round_trips_through_its_data():
     deadline = Deadline(DeadlineKind.RECURRING, yearly=((3, 31), (9, 30)), until=date(2028, 12, 31), text="x")
-    assert domain.deadline_from_data(deadline.to_data()) == deadline
+    assert deadline_rules.deadline_from_data(deadline.to_data()) == deadline
 
 
 def test_rolling_deadline_is_open_until_its_end_and_closed_after():
     deadline = Deadline(DeadlineKind.ROLLING, until=date(2026, 12, 31))
-    expected = domain.DeadlineStatus(DeadlineState.OPEN, date(2026, 12, 31), 40)
-    assert domain.deadline_status(deadline, DAY) == expected
-    assert domain.deadline_status(deadline, date(2027, 1, 1)).state is DeadlineState.CLOSED
+    expected = deadline_rules.DeadlineStatus(DeadlineState.OPEN, date(2026, 12, 31), 40)
+    assert deadline_rules.deadline_status(deadline, DAY) == expected
+    assert deadline_rules.deadline_status(deadline, date(2027, 1, 1)).state is DeadlineState.CLOSED
 
 
 def test_recurring_deadline_moves_to_next_year_after_the_day():
     deadline = Deadline(DeadlineKind.RECURRING, yearly=((3, 31),))
-    assert domain.deadline_status(deadline, date(2026, 3, 31)).next_deadline == date(2026, 3, 31)
-    assert domain.deadline_status(deadline, date(2026, 4, 1)).next_deadline == date(2027, 3, 31)
+    assert deadline_rules.deadline_status(deadline, date(2026, 3, 31)).next_deadline == date(2026, 3, 31)
+    assert deadline_rules.deadline_status(deadline, date(2026, 4, 1)).next_deadline == date(2027, 3, 31)
 
 
 def test_recurring_29_february_falls_on_28th_in_common_years():
     deadline = Deadline(DeadlineKind.RECURRING, yearly=((2, 29),))
-    assert domain.next_deadline(deadline, date(2027, 1, 1)) == date(2027, 2, 28)
-    assert domain.next_deadline(deadline, date(2028, 1, 1)) == date(2028, 2, 29)
+    assert deadline_rules.next_deadline(deadline, date(2027, 1, 1)) == date(2027, 2, 28)
+    assert deadline_rules.next_deadline(deadline, date(2028, 1, 1)) == date(2028, 2, 29)
 
 
 def test_fixed_deadline_is_upcoming_before_its_window_opens_and_closed_after_the_last_date():
     deadline = Deadline(DeadlineKind.FIXED, dates=(date(2027, 3, 1),), opens=date(2027, 1, 15))
-    assert domain.deadline_status(deadline, DAY).state is DeadlineState.UPCOMING
-    assert domain.deadline_status(deadline, date(2027, 2, 1)).state is DeadlineState.OPEN
-    assert domain.deadline_status(deadline, date(2027, 3, 2)).state is DeadlineState.CLOSED
+    assert deadline_rules.deadline_status(deadline, DAY).state is DeadlineState.UPCOMING
+    assert deadline_rules.deadline_status(deadline, date(2027, 2, 1)).state is DeadlineState.OPEN
+    assert deadline_rules.deadline_status(deadline, date(2027, 3, 2)).state is DeadlineState.CLOSED
 
 
 def test_unknown_deadline_has_unknown_state():
-    assert domain.deadline_status(Deadline(DeadlineKind.UNKNOWN), DAY).state is DeadlineState.UNKNOWN
+    assert deadline_rules.deadline_status(Deadline(DeadlineKind.UNKNOWN), DAY).state is DeadlineState.UNKNOWN
 
 
 def test_region_text_with_districts_limits_coverage_to_those_districts():
-    coverage = domain.derive_coverage(
+    coverage = catalogue_rules.derive_coverage(
         "Grenzraum: LK Görlitz und LK Bautzen sowie Unterregion Jelenia Góra", NAMES
     )
-    assert coverage == domain.Coverage(("sachsen",), ("14625000", "14626000"), True)
+    assert coverage == catalogue_rules.Coverage(("sachsen",), ("14625000", "14626000"), True)
 
 
 def test_landkreis_leipzig_is_not_mistaken_for_the_city():
-    coverage = domain.derive_coverage("Grenzraum: LK Leipzig", NAMES)
+    coverage = catalogue_rules.derive_coverage("Grenzraum: LK Leipzig", NAMES)
     assert coverage.districts == ("14729000",)
 
 
 def test_example_districts_are_not_exhaustive():
-    coverage = domain.derive_coverage(
+    coverage = catalogue_rules.derive_coverage(
         "sächsisch-tschechische Euroregionen (z. B. Euroregion Erzgebirge: Erzgebirgskreis, Chemnitz)", NAMES
     )
     assert coverage.districts_exhaustive is False
 
 
 def test_east_german_programmes_cover_saxony():
-    assert "sachsen" in domain.derive_coverage("ostdeutsche Bundesländer und Berlin", NAMES).territories
+    assert (
+        "sachsen" in catalogue_rules.derive_coverage("ostdeutsche Bundesländer und Berlin", NAMES).territories
+    )
 
 
 TAXONOMY = {
@@ -151,7 +158,7 @@ def check(**changes):  # type: ignore[no-untyped-def]
         known_districts=NAMES,
     )
     values.update(changes)
-    return [p.field for p in domain.check_programme(**values)]
+    return [p.field for p in catalogue_rules.check_programme(**values)]
 
 
 def test_a_valid_programme_has_no_problems():
@@ -173,7 +180,7 @@ def test_programme_rules_name_the_field(changes, field):
     assert check(**changes) == [field]
 
 
-def facts(**changes) -> domain.ProgrammeFacts:  # type: ignore[no-untyped-def]
+def facts(**changes) -> catalogue_rules.ProgrammeFacts:  # type: ignore[no-untyped-def]
     values = dict(
         id="p",
         name="Programm",
@@ -191,10 +198,10 @@ def facts(**changes) -> domain.ProgrammeFacts:  # type: ignore[no-untyped-def]
         deadline=Deadline(DeadlineKind.ROLLING),
     )
     values.update(changes)
-    return domain.ProgrammeFacts(**values)
+    return catalogue_rules.ProgrammeFacts(**values)
 
 
-VEREIN = domain.Profile(
+VEREIN = matching_rules.Profile(
     kind="verein",
     district="14523000",
     topics=frozenset({"klimaschutz_energie"}),
@@ -203,12 +210,12 @@ VEREIN = domain.Profile(
 )
 
 
-def statuses(match: domain.Match) -> dict[str, Status]:
+def statuses(match: matching_rules.Match) -> dict[str, Status]:
     return {c.name: c.status for c in match.criteria}
 
 
 def test_a_programme_meeting_every_criterion_fits():
-    match = domain.match_programme(facts(), VEREIN, DAY)
+    match = matching_rules.match_programme(facts(), VEREIN, DAY)
     assert match.fit is Fit.FITS
     assert set(statuses(match).values()) == {Status.MET}
 
@@ -227,7 +234,7 @@ def test_a_programme_meeting_every_criterion_fits():
     ],
 )
 def test_a_failed_hard_criterion_excludes_the_programme_and_says_why(changes, criterion):
-    match = domain.match_programme(facts(**changes), VEREIN, DAY)
+    match = matching_rules.match_programme(facts(**changes), VEREIN, DAY)
     assert match.fit is Fit.EXCLUDED
     assert statuses(match)[criterion] is Status.NOT_MET
     assert next(c.reason for c in match.criteria if c.name == criterion)
@@ -245,18 +252,18 @@ def test_a_failed_hard_criterion_excludes_the_programme_and_says_why(changes, cr
     ],
 )
 def test_missing_facts_make_a_criterion_unknown_not_failed(changes, criterion):
-    match = domain.match_programme(facts(**changes), VEREIN, DAY)
+    match = matching_rules.match_programme(facts(**changes), VEREIN, DAY)
     assert statuses(match)[criterion] is Status.UNKNOWN
     assert match.fit is Fit.CHECK
 
 
 def test_topic_mismatch_lowers_the_score_but_does_not_exclude():
-    match = domain.match_programme(facts(topics=frozenset({"mobilitaet"})), VEREIN, DAY)
+    match = matching_rules.match_programme(facts(topics=frozenset({"mobilitaet"})), VEREIN, DAY)
     assert statuses(match)["topic"] is Status.NOT_MET and match.fit is Fit.FITS
 
 
 def test_actor_topics_are_translated_to_programme_topics():
-    assert domain.funding_topics_of(["energie_klimaschutz"]) == {"klimaschutz_energie", "klimaanpassung"}
+    assert vocabulary.funding_topics_of(["energie_klimaschutz"]) == {"klimaschutz_energie", "klimaanpassung"}
 
 
 def test_no_excluded_programme_ranks_above_one_without_a_failed_hard_criterion():
@@ -277,8 +284,8 @@ def test_no_excluded_programme_ranks_above_one_without_a_failed_hard_criterion()
         rate=None,
         deadline=Deadline(DeadlineKind.UNKNOWN),
     )
-    ranked = domain.rank_matches(
-        domain.match_programme(f, VEREIN, DAY) for f in (excellent_but_excluded, weak_but_possible)
+    ranked = matching_rules.rank_matches(
+        matching_rules.match_programme(f, VEREIN, DAY) for f in (excellent_but_excluded, weak_but_possible)
     )
     assert [m.programme_id for m in ranked] == ["b", "a"]
     assert ranked[0].score < ranked[1].score
@@ -286,26 +293,28 @@ def test_no_excluded_programme_ranks_above_one_without_a_failed_hard_criterion()
 
 def test_own_share_follows_from_the_funding_rate():
     # 8,000 € grant at 80 % means a 10,000 € project and 2,000 € own share.
-    exact = domain.match_programme(facts(rate=80.0), VEREIN, DAY)
+    exact = matching_rules.match_programme(facts(rate=80.0), VEREIN, DAY)
     assert statuses(exact)["own_share"] is Status.MET
-    short = domain.Profile(**{**VEREIN.__dict__, "own_share_available": 1999})
-    assert statuses(domain.match_programme(facts(rate=80.0), short, DAY))["own_share"] is Status.NOT_MET
+    short = matching_rules.Profile(**{**VEREIN.__dict__, "own_share_available": 1999})
+    assert (
+        statuses(matching_rules.match_programme(facts(rate=80.0), short, DAY))["own_share"] is Status.NOT_MET
+    )
 
 
 def test_deadline_watch_announces_at_30_and_again_at_7_days():
     deadline = Deadline(DeadlineKind.FIXED, dates=(date(2026, 12, 21),))
-    assert domain.due_announcements(deadline, DAY) == [(date(2026, 12, 21), 30, 30)]
-    assert domain.due_announcements(deadline, date(2026, 11, 20)) == []
-    assert domain.due_announcements(deadline, date(2026, 12, 16)) == [(date(2026, 12, 21), 7, 5)]
+    assert deadline_rules.due_announcements(deadline, DAY) == [(date(2026, 12, 21), 30, 30)]
+    assert deadline_rules.due_announcements(deadline, date(2026, 11, 20)) == []
+    assert deadline_rules.due_announcements(deadline, date(2026, 12, 16)) == [(date(2026, 12, 21), 7, 5)]
 
 
 def test_open_ended_rolling_programmes_are_never_announced():
-    assert domain.due_announcements(Deadline(DeadlineKind.ROLLING), DAY) == []
+    assert deadline_rules.due_announcements(Deadline(DeadlineKind.ROLLING), DAY) == []
 
 
 def test_text_score_prefers_hits_in_the_name():
-    in_name = domain.text_score(["klimaschutz"], ["klimaschutz"], ["klimaschutz", "verein"])
-    in_summary = domain.text_score(["klimaschutz"], ["verein"], ["verein", "klimaschutz"])
+    in_name = search_rules.text_score(["klimaschutz"], ["klimaschutz"], ["klimaschutz", "verein"])
+    in_summary = search_rules.text_score(["klimaschutz"], ["verein"], ["verein", "klimaschutz"])
     assert in_name > in_summary
 
 
@@ -317,8 +326,8 @@ def test_matching_a_whole_catalogue_gives_the_same_answers_as_one_by_one():
         facts(id="d", districts=frozenset({"14625000"}), districts_exhaustive=False),
         facts(id="e", deadline=Deadline(DeadlineKind.RECURRING, yearly=((12, 1),))),
     ]
-    one_by_one = [domain.match_programme(f, VEREIN, DAY) for f in catalogue]
-    assert domain.match_all(catalogue, VEREIN, DAY) == one_by_one
+    one_by_one = [matching_rules.match_programme(f, VEREIN, DAY) for f in catalogue]
+    assert matching_rules.match_all(catalogue, VEREIN, DAY) == one_by_one
 
 
 def test_best_matches_are_the_top_of_the_full_ranking_with_counts_per_fit():
@@ -326,9 +335,9 @@ def test_best_matches_are_the_top_of_the_full_ranking_with_counts_per_fit():
         facts(id=f"p{i}", name=f"P{i}", rate=[80.0, 50.0, None][i % 3], amount_max=[20000.0, 5000.0][i % 2])
         for i in range(12)
     ]
-    ranked = domain.rank_matches(domain.match_all(catalogue, VEREIN, DAY))
-    top, counts = domain.best_matches(catalogue, VEREIN, DAY, limit=4)
+    ranked = matching_rules.rank_matches(matching_rules.match_all(catalogue, VEREIN, DAY))
+    top, counts = matching_rules.best_matches(catalogue, VEREIN, DAY, limit=4)
     assert top == ranked[:4]
     assert counts == {fit: sum(m.fit is fit for m in ranked) for fit in Fit}
-    possible, _ = domain.best_matches(catalogue, VEREIN, DAY, limit=20, include_excluded=False)
+    possible, _ = matching_rules.best_matches(catalogue, VEREIN, DAY, limit=20, include_excluded=False)
     assert possible == [m for m in ranked if m.fit is not Fit.EXCLUDED]
