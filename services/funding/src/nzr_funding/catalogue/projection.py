@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.event import listen
@@ -20,6 +20,7 @@ from nzr_common import text
 from nzr_common.contracts.base import Envelope
 from nzr_common.contracts.funding import (
     FundingProgramPublished,
+    FundingProgramUpdated,
     FundingProgramWithdrawn,
 )
 from nzr_funding.alerts.models import SavedSearchRow
@@ -72,7 +73,7 @@ _PROGRAMME_COLUMNS = frozenset(ProgrammeRow.__table__.columns.keys())
 def _upsert(dialect: str, columns: tuple[str, ...], returning: bool) -> Any:
     """INSERT … ON CONFLICT (id) DO UPDATE only when the stored revision is older (PostgreSQL
     and SQLite alike), optionally returning the id when the row was written; values bound."""
-    table = ProgrammeRow.__table__
+    table = cast(Table, ProgrammeRow.__table__)  # a mapped class's table is a Table
     statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.id],
@@ -109,7 +110,9 @@ async def _write_pending(session: AsyncSession) -> None:
         await session.execute(_upsert(_dialect(session), columns, False), rows)
 
 
-async def apply_programme(session: AsyncSession, envelope: Envelope[FundingProgramPublished]) -> None:
+async def apply_programme(
+    session: AsyncSession, envelope: Envelope[FundingProgramPublished] | Envelope[FundingProgramUpdated]
+) -> None:
     """Upsert the read model from a published/updated programme; an older revision is ignored.
 
     No read first: the rows of a batch are written together at commit (last revision wins,

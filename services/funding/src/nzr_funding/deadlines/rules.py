@@ -135,7 +135,7 @@ def deadline_from_data(data: Mapping[str, Any] | str | None, *, field: str = "de
         return parse_deadline_text(data)
     if not isinstance(data, Mapping):
         raise DeadlineError(field, "expected text or an object with 'kind'")
-    kind_value = data.get("kind")
+    kind_value: Any = data.get("kind")
     try:
         kind = DeadlineKind(kind_value)
     except ValueError as error:

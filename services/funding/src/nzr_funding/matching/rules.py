@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -248,7 +248,9 @@ def _judged(criterion: Criterion) -> tuple[Criterion, float, int]:
     )
 
 
-def _judge_all(programmes: Iterable[ProgrammeFacts], profile: Profile, today: date):  # type: ignore[no-untyped-def]
+def _judge_all(
+    programmes: Iterable[ProgrammeFacts], profile: Profile, today: date
+) -> Iterator[tuple[ProgrammeFacts, Fit, float, tuple[Criterion, ...]]]:
     """(programme, fit, score, criteria) for each programme, as ``match_programme`` gives them.
 
     Each criterion is judged once per distinct fact object it depends on (keyed by identity:
@@ -265,10 +267,10 @@ def _judge_all(programmes: Iterable[ProgrammeFacts], profile: Profile, today: da
         e = eligibility.get(key)
         if e is None:
             e = eligibility[key] = _judged(_eligibility(p, profile))
-        key = (id(p.territories), id(p.districts), p.districts_exhaustive)
-        r = region.get(key)
+        coverage = (id(p.territories), id(p.districts), p.districts_exhaustive)
+        r = region.get(coverage)
         if r is None:
-            r = region[key] = _judged(_region(p, profile))
+            r = region[coverage] = _judged(_region(p, profile))
         # Areas only matter when no topic is shared, so most programmes hit the first memo.
         t = topic.get(id(p.topics))
         if t is None:
@@ -277,14 +279,14 @@ def _judge_all(programmes: Iterable[ProgrammeFacts], profile: Profile, today: da
                 (*_judged(_topic(p, profile)), shared) if shared or not profile.topics else ()
             )
         if not t:
-            key = ("areas", id(p.areas))
-            t = topic.get(key)
+            areas = ("areas", id(p.areas))
+            t = topic.get(areas)
             if t is None:
-                t = topic[key] = (*_judged(_topic(p, profile)), 0)
-        key = (p.amount_min, p.amount_max)
-        a = amount.get(key)
+                t = topic[areas] = (*_judged(_topic(p, profile)), 0)
+        amounts = (p.amount_min, p.amount_max)
+        a = amount.get(amounts)
         if a is None:
-            a = amount[key] = _judged(_amount(p, profile))
+            a = amount[amounts] = _judged(_amount(p, profile))
         o = own_share.get(p.rate)
         if o is None:
             o = own_share[p.rate] = _judged(_own_share(p, profile))

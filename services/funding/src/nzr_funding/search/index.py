@@ -79,7 +79,7 @@ def _bits(flags: np.ndarray) -> int:
     return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
 
 
-def _bits_of(positions: Sequence[int], size: int) -> int:
+def _bits_of(positions: Sequence[int] | np.ndarray, size: int) -> int:
     flags = np.zeros(size, dtype=bool)
     flags[np.asarray(positions, dtype=np.int64)] = True
     return _bits(flags)
