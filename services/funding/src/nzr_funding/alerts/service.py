@@ -45,6 +45,7 @@ async def create_saved_search(
 
 
 async def list_saved_searches(*, session: AsyncSession, owner: str) -> list[SavedSearchRead]:
+    """The owner's saved searches, oldest first."""
     rows = await session.scalars(
         select(SavedSearchRow).where(SavedSearchRow.owner == owner).order_by(SavedSearchRow.created_at)
     )
@@ -59,6 +60,7 @@ async def _own_search(session: AsyncSession, owner: str, search_id: str) -> Save
 
 
 async def delete_saved_search(*, session: AsyncSession, owner: str, search_id: str) -> None:
+    """Delete one of the owner's saved searches and its alerts."""
     async with session.begin():
         row = await _own_search(session, owner, search_id)
         await session.execute(delete(SearchAlertRow).where(SearchAlertRow.saved_search_id == row.id))
@@ -66,6 +68,7 @@ async def delete_saved_search(*, session: AsyncSession, owner: str, search_id: s
 
 
 async def list_alerts(*, session: AsyncSession, owner: str, search_id: str) -> list[AlertRead]:
+    """The alerts of one of the owner's saved searches, with the programme's name."""
     await _own_search(session, owner, search_id)
     rows = (
         await session.execute(
@@ -90,6 +93,7 @@ async def list_alerts(*, session: AsyncSession, owner: str, search_id: str) -> l
 
 
 async def raise_alerts(session: AsyncSession, row: ProgrammeRow, change: str, hits: list[str]) -> None:
+    """Record an alert for each saved search hit by this revision of a programme (once each)."""
     already = set(
         (
             await session.scalars(

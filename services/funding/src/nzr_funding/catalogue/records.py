@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,8 +19,9 @@ from nzr_common.problems import InvalidParam
 from nzr_funding.catalogue import rules
 from nzr_funding.catalogue.schemas import (
     ProgrammeRecord,
+    RejectedRecord,
 )
-from nzr_funding.catalogue.taxonomy import _district_names, taxonomy_keys
+from nzr_funding.catalogue.taxonomy import district_names, taxonomy_keys
 from nzr_funding.deadlines import rules as deadline_rules
 
 
@@ -45,7 +46,7 @@ def normalise_record(raw: Any) -> tuple[dict[str, Any] | None, list[InvalidParam
     except deadline_rules.DeadlineError as error:
         problems.append(InvalidParam(name=error.field, reason=error.reason))
         deadline = None
-    coverage = rules.derive_coverage(record.region, _district_names())
+    coverage = rules.derive_coverage(record.region, district_names())
     territories = record.territories if record.territories is not None else list(coverage.territories)
     districts = record.districts if record.districts is not None else list(coverage.districts)
     exhaustive = coverage.districts_exhaustive if record.districts is None else True
@@ -62,7 +63,7 @@ def normalise_record(raw: Any) -> tuple[dict[str, Any] | None, list[InvalidParam
             amount_max=record.amount_max_eur,
             rate=record.funding_rate_percent,
             taxonomy=taxonomy_keys(),
-            known_districts=_district_names(),
+            known_districts=district_names(),
         )
     ]
     if problems or deadline is None:
@@ -75,6 +76,26 @@ def normalise_record(raw: Any) -> tuple[dict[str, Any] | None, list[InvalidParam
         districts_exhaustive=exhaustive,
     )
     return data, []
+
+
+def validate_records(records: Sequence[Any]) -> tuple[list[dict[str, Any]], list[RejectedRecord]]:
+    """The catalogue forms of the valid records and the rejected ones with their problems (an id
+    given twice is rejected the second time)."""
+    accepted: list[dict[str, Any]] = []
+    rejected: list[RejectedRecord] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(records):
+        data, problems = normalise_record(raw)
+        raw_id = raw.get("id") if isinstance(raw, Mapping) and isinstance(raw.get("id"), str) else None
+        if data is not None and data["id"] in seen:
+            problems = [InvalidParam(name="id", reason=f"'{data['id']}' appears more than once")]
+            data = None
+        if data is None:
+            rejected.append(RejectedRecord(index=index, id=raw_id, problems=problems))
+            continue
+        seen.add(data["id"])
+        accepted.append(data)
+    return accepted, rejected
 
 
 def _event(record: dict[str, Any], revision: int, *, new: bool) -> FundingProgramPublished:

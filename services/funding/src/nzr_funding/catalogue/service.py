@@ -5,7 +5,7 @@ nothing is written to the read model here."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +19,10 @@ from nzr_common.errors import Invalid, NotFound
 from nzr_common.outbox import Outbox
 from nzr_common.problems import InvalidParam
 from nzr_funding.catalogue.models import CatalogueEntryRow
-from nzr_funding.catalogue.records import _event, normalise_record
+from nzr_funding.catalogue.records import _event, normalise_record, validate_records
 from nzr_funding.catalogue.schemas import (
     CatalogueChange,
     ImportReport,
-    RejectedRecord,
 )
 
 
@@ -40,20 +39,7 @@ async def import_programmes(
     A re-imported id becomes a new revision when its content changed and is left alone when
     not. With ``all_or_nothing`` a single bad record rejects the whole import.
     """
-    accepted: list[dict[str, Any]] = []
-    rejected: list[RejectedRecord] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(records):
-        data, problems = normalise_record(raw)
-        raw_id = raw.get("id") if isinstance(raw, Mapping) and isinstance(raw.get("id"), str) else None
-        if data is not None and data["id"] in seen:
-            problems = [InvalidParam(name="id", reason=f"'{data['id']}' appears more than once")]
-            data = None
-        if data is None:
-            rejected.append(RejectedRecord(index=index, id=raw_id, problems=problems))
-            continue
-        seen.add(data["id"])
-        accepted.append(data)
+    accepted, rejected = validate_records(records)
     if rejected and (all_or_nothing or not accepted):
         params = [(f"records[{r.index}].{p.name}", p.reason) for r in rejected for p in r.problems]
         raise Invalid(

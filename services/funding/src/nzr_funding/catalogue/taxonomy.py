@@ -104,5 +104,6 @@ def get_taxonomy() -> Taxonomy:
 
 
 @cache
-def _district_names() -> dict[str, str]:
+def district_names() -> dict[str, str]:
+    """District names by AGS key."""
     return {ags: district.name for ags, district in load_districts().items()}

@@ -9,8 +9,7 @@ from nzr_funding.bootstrap import Deps
 from nzr_funding.matching import service
 
 
-async def actor_registered(deps: Deps, session: AsyncSession, envelope: Envelope[ActorRegistered]) -> None:
-    actor = envelope.data
+async def _keep(session: AsyncSession, actor: ActorRegistered | ActorUpdated, version: int) -> None:
     await service.apply_actor(
         session=session,
         actor_id=actor.actor_id,
@@ -18,21 +17,16 @@ async def actor_registered(deps: Deps, session: AsyncSession, envelope: Envelope
         district=actor.district,
         topics=list(actor.topics),
         public_profile=actor.public_profile,
-        version=1,
+        version=version,
     )
+
+
+async def actor_registered(deps: Deps, session: AsyncSession, envelope: Envelope[ActorRegistered]) -> None:
+    await _keep(session, envelope.data, 1)
 
 
 async def actor_updated(deps: Deps, session: AsyncSession, envelope: Envelope[ActorUpdated]) -> None:
-    actor = envelope.data
-    await service.apply_actor(
-        session=session,
-        actor_id=actor.actor_id,
-        kind=actor.kind,
-        district=actor.district,
-        topics=list(actor.topics),
-        public_profile=actor.public_profile,
-        version=actor.version,
-    )
+    await _keep(session, envelope.data, envelope.data.version)
 
 
 async def actor_removed(deps: Deps, session: AsyncSession, envelope: Envelope[ActorRemoved]) -> None:

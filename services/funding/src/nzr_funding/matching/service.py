@@ -14,12 +14,13 @@ from nzr_common.errors import Invalid, NotFound
 from nzr_common.outbox import Outbox
 from nzr_common.problems import InvalidParam
 from nzr_funding import vocabulary
-from nzr_funding.catalogue.taxonomy import _district_names
+from nzr_funding.catalogue.taxonomy import district_names
 from nzr_funding.deadlines import rules as deadline_rules
 from nzr_funding.matching import rules
 from nzr_funding.matching.models import ActorRow
 from nzr_funding.matching.schemas import CriterionRead, MatchItem, MatchRequest, MatchResult
 from nzr_funding.search.cache import CatalogueCache
+from nzr_funding.search.index import CatalogueIndex
 
 
 async def apply_actor(
@@ -63,13 +64,32 @@ def _profile_problems(request: MatchRequest) -> list[InvalidParam]:
     problems = []
     if request.kind is not None and request.kind not in vocabulary.KIND_TO_ELIGIBLE:
         problems.append(InvalidParam(name="kind", reason=f"'{request.kind}' is not an actor kind"))
-    if request.district is not None and request.district not in _district_names():
+    if request.district is not None and request.district not in district_names():
         problems.append(InvalidParam(name="district", reason=f"'{request.district}' is not a known district"))
     known_topics = set(vocabulary.ACTOR_TOPICS) | set(vocabulary.FUNDING_TOPICS)
     unknown = [t for t in request.topics if t not in known_topics]
     if unknown:
         problems.append(InvalidParam(name="topics", reason=f"unknown topic(s): {', '.join(unknown)}"))
     return problems
+
+
+def _item(index: CatalogueIndex, match: rules.Match, today: date) -> MatchItem:
+    """One ranked programme as shown, with its criteria and deadline state."""
+    entry = index.entries[index.positions[match.programme_id]]
+    status = deadline_rules.cached_deadline_status(entry.facts.deadline, today)
+    return MatchItem(
+        programme_id=match.programme_id,
+        name=match.name,
+        fit=match.fit.value,
+        score=match.score,
+        criteria=[
+            CriterionRead(name=c.name, status=c.status.value, hard=c.hard, reason=c.reason)
+            for c in match.criteria
+        ],
+        url=entry.record["url"],
+        deadline_state=status.state.value,
+        next_deadline=status.next_deadline,
+    )
 
 
 async def match_programmes(
@@ -110,25 +130,7 @@ async def match_programmes(
         index.best_matches(profile, today, limit=request.limit, include_excluded=request.include_excluded),
     )
     shown, counts = ranking
-    items = []
-    for match in shown:
-        entry = index.entries[index.positions[match.programme_id]]
-        status = deadline_rules.cached_deadline_status(entry.facts.deadline, today)
-        items.append(
-            MatchItem(
-                programme_id=match.programme_id,
-                name=match.name,
-                fit=match.fit.value,
-                score=match.score,
-                criteria=[
-                    CriterionRead(name=c.name, status=c.status.value, hard=c.hard, reason=c.reason)
-                    for c in match.criteria
-                ],
-                url=entry.record["url"],
-                deadline_state=status.state.value,
-                next_deadline=status.next_deadline,
-            )
-        )
+    items = [_item(index, match, today) for match in shown]
     match_id = str(uuid.uuid4())
     await outbox.add(
         session,

@@ -20,6 +20,7 @@ from nzr_funding.search.schemas import ProgrammePage, ProgrammeRead, SearchQuery
 
 
 def filters_of(query: SearchQuery) -> rules.SearchFilters:
+    """The filters of a query; unknown filter values or a reversed amount range are Invalid."""
     problems = []
     labels = value_labels()
     facets = {}
@@ -43,6 +44,7 @@ def filters_of(query: SearchQuery) -> rules.SearchFilters:
 
 
 def programme_read(entry: Entry, today: date) -> ProgrammeRead:
+    """One programme as read, with its deadline state on ``today``."""
     deadline = entry.facts.deadline
     status = deadline_rules.cached_deadline_status(deadline, today)
     return ProgrammeRead(
@@ -121,6 +123,7 @@ def _render_programme(entry: Entry, as_of: date) -> bytes:
 async def get_programme(
     *, sessions: async_sessionmaker[AsyncSession], catalogue: CatalogueCache, programme_id: str, as_of: date
 ) -> ProgrammeRead:
+    """One live programme of the in-memory catalogue, with its deadline state as of a day."""
     entry = (await catalogue.refreshed(sessions)).get(programme_id)
     if entry is None:
         raise NotFound("programme", programme_id)
