@@ -95,7 +95,7 @@ async def test_invalid_programme_is_a_422_problem_naming_the_field_and_nothing_i
 async def _catalogue_entries(funding, programme_id: str | None = None) -> int:  # type: ignore[no-untyped-def]
     from sqlalchemy import func, select
 
-    from nzr_funding.tables import CatalogueEntryRow
+    from nzr_funding.catalogue.models import CatalogueEntryRow
 
     query = select(func.count()).select_from(CatalogueEntryRow)
     if programme_id is not None:
@@ -212,16 +212,17 @@ async def test_a_batch_of_catalogue_events_is_projected_with_one_version_step_an
 
     from nzr_common.contracts.base import Envelope
     from nzr_common.contracts.funding import FundingProgramWithdrawn
-    from nzr_funding import service
-    from nzr_funding.catalogue import CATALOGUE
-    from nzr_funding.tables import ProgrammeRow, ProjectionStateRow
+    from nzr_funding.catalogue import projection
+    from nzr_funding.catalogue import records as catalogue_records
+    from nzr_funding.catalogue.models import ProgrammeRow, ProjectionStateRow
+    from nzr_funding.search.cache import CATALOGUE
 
     runtime = funding.app.state.runtime
 
     def updated(record: dict, revision: int) -> Envelope:  # type: ignore[type-arg]
-        data, problems = service.normalise_record(record)
+        data, problems = catalogue_records.normalise_record(record)
         assert data is not None, problems
-        event = service._event(data, revision, new=False)
+        event = catalogue_records._event(data, revision, new=False)
         return Envelope.wrap(event, region=funding.catalogue_region, service="funding")
 
     async def version() -> int:
@@ -237,8 +238,8 @@ async def test_a_batch_of_catalogue_events_is_projected_with_one_version_step_an
     before = await version()
     async with runtime.sessions() as session, session.begin():
         for record in records:
-            await service.apply_programme(session, updated(record, 2))
-        await service.apply_programme(session, updated({**records[0], "name": "Alte Fassung"}, 1))
+            await projection.apply_programme(session, updated(record, 2))
+        await projection.apply_programme(session, updated({**records[0], "name": "Alte Fassung"}, 1))
     assert await version() == before + 1
     for record in records:
         found = await funding.programme(record["id"])
@@ -248,8 +249,8 @@ async def test_a_batch_of_catalogue_events_is_projected_with_one_version_step_an
         programme_id=records[1]["id"], revision=4, withdrawn_at=datetime.now(UTC)
     )
     async with runtime.sessions() as session, session.begin():
-        await service.apply_programme(session, updated(records[1], 3))
-        await service.apply_withdrawal(
+        await projection.apply_programme(session, updated(records[1], 3))
+        await projection.apply_withdrawal(
             session, Envelope.wrap(withdrawal, region=funding.catalogue_region, service="funding")
         )
     assert await version() == before + 2

@@ -104,10 +104,10 @@ async def test_unknown_programme_is_a_404_problem(seeded):
 async def test_the_index_finds_exactly_what_the_stemming_rule_says(seeded, q):
     """The same rule on both databases: every stemmed query token occurs in the document."""
     from nzr_common.text import tokens
-    from nzr_funding.domain import matches_query
+    from nzr_funding.search.rules import matches_query
 
     page = await search(seeded, q=q, limit=100)
-    entries = seeded.app.state.catalogue.entries.values()
+    entries = seeded.app.state.deps.catalogue.entries.values()
     expected = {e.facts.id for e in entries if matches_query(tokens(q), e.doc_tokens)}
     assert set(ids(page)) == expected and page["total"] == len(expected)
 
@@ -117,7 +117,7 @@ async def test_a_repeated_anonymous_search_is_answered_from_the_answer_cache(see
 
     first = await seeded.client.get(f"{SEARCH}?q=Klimaschutz&level=land&as_of=2026-11-21")
     key = ("raw search", b"q=Klimaschutz&level=land&as_of=2026-11-21", datetime.now(UTC).date())
-    assert seeded.app.state.catalogue.cached(key) == first.content
+    assert seeded.app.state.deps.catalogue.cached(key) == first.content
     again = await seeded.client.get(f"{SEARCH}?q=Klimaschutz&level=land&as_of=2026-11-21")
     assert again.status_code == 200 and again.content == first.content
     assert again.headers["content-type"] == "application/json"
@@ -157,11 +157,11 @@ FAST_PATH_CASES = [
 async def test_the_anonymous_fast_path_answers_exactly_as_the_full_path(seeded, query):
     """``_fast_search`` (anonymous callers) and the endpoint (here: a caller with a token,
     which always takes the full path) give the same bytes."""
-    from nzr_funding import api
+    from nzr_funding.search import routes as api
 
     full = await seeded.client.get(f"{SEARCH}?{query}", headers=seeded.editor)
     assert full.status_code == 200, full.text
-    catalogue = seeded.app.state.catalogue
+    catalogue = seeded.app.state.deps.catalogue
     fast = await api._fast_search(
         {"query_string": query.encode()}, catalogue, seeded.app.state.runtime.sessions
     )
@@ -180,9 +180,9 @@ async def test_the_anonymous_fast_path_answers_exactly_as_the_full_path(seeded, 
     ],
 )
 async def test_what_the_fast_path_refuses_gets_the_full_paths_problem(seeded, query, field):
-    from nzr_funding import api
+    from nzr_funding.search import routes as api
 
-    catalogue = seeded.app.state.catalogue
+    catalogue = seeded.app.state.deps.catalogue
     assert (
         await api._fast_search({"query_string": query.encode()}, catalogue, seeded.app.state.runtime.sessions)
         is None

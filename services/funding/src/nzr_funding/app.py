@@ -1,9 +1,5 @@
 """Wiring of the funding service."""
 
-import asyncio
-import logging
-from datetime import UTC, datetime
-
 from fastapi import FastAPI
 
 from nzr_common.contracts.funding import (
@@ -13,31 +9,37 @@ from nzr_common.contracts.funding import (
     FundingProgramUpdated,
     FundingProgramWithdrawn,
 )
-from nzr_common.runtime import Runtime, ServiceDefinition, create_service_app
-from nzr_funding import api, service
-from nzr_funding.catalogue import CatalogueCache
+from nzr_common.runtime import ServiceDefinition, create_service_app
+from nzr_funding.alerts import routes as alerts
+from nzr_funding.bootstrap import Deps, bootstrap
+from nzr_funding.catalogue import routes as catalogue
+from nzr_funding.deadlines import routes as deadlines
+from nzr_funding.deadlines.watch import watch_deadlines_periodically
 from nzr_funding.handlers import build_handlers
+from nzr_funding.matching import routes as matching
+from nzr_funding.models import messaging, metadata
+from nzr_funding.search import routes as search
 from nzr_funding.settings import FundingSettings
-from nzr_funding.tables import Base, messaging
-
-log = logging.getLogger(__name__)
 
 
-def create_app(settings: FundingSettings | None = None) -> FastAPI:
-    settings = settings or FundingSettings()
-    catalogue = CatalogueCache(refresh_seconds=settings.catalogue_refresh_seconds)
-
-    async def start_deadline_watch(runtime: Runtime) -> None:
-        runtime.tasks.append(asyncio.create_task(_watch_deadlines(runtime, catalogue), name="deadline watch"))
-
-    definition = ServiceDefinition(
+def definition(settings: FundingSettings) -> ServiceDefinition[FundingSettings, Deps]:
+    """The service's definition (the catalogue's source region, a setting, picks its stream)."""
+    return ServiceDefinition(
         name="funding",
         title="NZR funding",
         description="Funding programme catalogue, search and eligibility matching.",
-        metadata=Base.metadata,
+        metadata=metadata,
         tables=messaging,
-        routers=[api.search_router, api.router],
-        handlers=build_handlers(catalogue_region=settings.catalogue_region),
+        routers=[
+            search.search_router,
+            catalogue.router,
+            search.router,
+            matching.router,
+            deadlines.router,
+            alerts.router,
+        ],
+        bootstrap=bootstrap,
+        handlers=build_handlers(settings),
         publishes=[
             FundingProgramPublished,
             FundingProgramUpdated,
@@ -46,30 +48,10 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
             FundingMatchRequested,
         ],
         extra_stream_regions=[settings.catalogue_region],
-        on_startup=[start_deadline_watch],
+        background=[watch_deadlines_periodically],
     )
-    app = create_service_app(definition, settings)
-    app.state.catalogue = catalogue
-    return app
 
 
-async def _watch_deadlines(runtime: Runtime, catalogue: CatalogueCache) -> None:
-    """Look for approaching deadlines every ``deadline_watch_seconds`` until cancelled."""
-    settings: FundingSettings = runtime.settings  # type: ignore[assignment]
-    await asyncio.sleep(settings.deadline_watch_first_seconds)
-    while True:
-        try:
-            announced = await service.watch_deadlines(
-                sessions=runtime.sessions,
-                catalogue=catalogue,
-                outbox=runtime.outbox,
-                today=datetime.now(UTC).date(),
-                thresholds=settings.deadline_thresholds,
-            )
-            if announced:
-                log.info("announced %d approaching deadlines", len(announced))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("deadline watch failed; trying again next round")
-        await asyncio.sleep(settings.deadline_watch_seconds)
+def create_app(settings: FundingSettings | None = None) -> FastAPI:
+    settings = settings or FundingSettings()
+    return create_service_app(definition(settings), settings)

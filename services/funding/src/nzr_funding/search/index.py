@@ -11,11 +11,11 @@ Everything a request would otherwise derive per programme is derived here once:
   applicants, its area, its deadline), so it is judged once per *distinct* fact with the rules of
   ``domain`` and spread to all programmes with numpy; amounts, own share and topics are compared
   as arrays. Only the programmes shown are explained criterion by criterion
-  (``domain.match_programme``), so the explanation is the rule itself.
+  (``matching_rules.match_programme``), so the explanation is the rule itself.
 
 The index is immutable; ``CatalogueCache`` builds a new one when the catalogue version changes.
-Results equal those of the one-programme rules (``domain.match_programme``,
-``domain.text_score``, ``domain.passes_ranges`` / ``passes_facets``): the tests compare them.
+Results equal those of the one-programme rules (``matching_rules.match_programme``,
+``rules.text_score``, ``rules.passes_ranges`` / ``passes_facets``): the tests compare them.
 """
 
 from __future__ import annotations
@@ -31,14 +31,17 @@ from typing import Any
 
 import numpy as np
 
-from nzr_funding import domain
+from nzr_funding.catalogue import rules as catalogue_rules
+from nzr_funding.deadlines import rules as deadline_rules
+from nzr_funding.matching import rules as matching_rules
+from nzr_funding.search import rules
 
 
 @dataclass(frozen=True)
 class Entry:
     """One programme as the index holds it (built by ``catalogue.entry_from_row``)."""
 
-    facts: domain.ProgrammeFacts
+    facts: catalogue_rules.ProgrammeFacts
     name_tokens: tuple[str, ...]
     doc_tokens: tuple[str, ...]
     record: dict[str, Any]
@@ -51,19 +54,23 @@ STATIC_DIMENSIONS = ("funding_type", "area", "territory", "eligible", "level", "
 # a whole number of them, so scores add up exactly and equal ``domain``'s rounded ones.
 _SCALE = 20
 _UNITS = {
-    (name, status): round(weight * domain._CREDIT[status] * _SCALE)
-    for name, weight in domain._WEIGHT.items()
-    for status in domain.Status
+    (name, status): round(weight * matching_rules._CREDIT[status] * _SCALE)
+    for name, weight in matching_rules._WEIGHT.items()
+    for status in matching_rules.Status
 }
 _TOPIC_UNITS = round(0.25 * _SCALE)
 assert all(
-    abs(u - w * domain._CREDIT[s] * _SCALE) < 1e-9
+    abs(u - w * matching_rules._CREDIT[s] * _SCALE) < 1e-9
     for (n, s), u in _UNITS.items()
-    for w in [domain._WEIGHT[n]]
+    for w in [matching_rules._WEIGHT[n]]
 )
 _MET, _UNKNOWN, _NOT_MET = 0, 1, 2  # hard-criterion codes; the fit is the worst of them
-_FITS = (domain.Fit.FITS, domain.Fit.CHECK, domain.Fit.EXCLUDED)
-_CODE = {domain.Status.MET: _MET, domain.Status.UNKNOWN: _UNKNOWN, domain.Status.NOT_MET: _NOT_MET}
+_FITS = (matching_rules.Fit.FITS, matching_rules.Fit.CHECK, matching_rules.Fit.EXCLUDED)
+_CODE = {
+    matching_rules.Status.MET: _MET,
+    matching_rules.Status.UNKNOWN: _UNKNOWN,
+    matching_rules.Status.NOT_MET: _NOT_MET,
+}
 _STATE_RANK = {"open": 0, "upcoming": 1, "unknown": 2, "closed": 3}
 
 
@@ -72,7 +79,7 @@ def _bits(flags: np.ndarray) -> int:
     return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
 
 
-def _bits_of(positions: Sequence[int], size: int) -> int:
+def _bits_of(positions: Sequence[int] | np.ndarray, size: int) -> int:
     flags = np.zeros(size, dtype=bool)
     flags[np.asarray(positions, dtype=np.int64)] = True
     return _bits(flags)
@@ -154,7 +161,7 @@ class CatalogueIndex:
         self.name_rank = np.empty(size, dtype=np.int64)
         self.name_rank[order] = np.arange(size)
 
-        # Text: posting lists with each programme's share of ``domain.text_score``.
+        # Text: posting lists with each programme's share of ``rules.text_score``.
         postings: dict[str, tuple[list[int], list[float]]] = {}
         for i, entry in enumerate(self.entries):
             name = set(entry.name_tokens)
@@ -232,7 +239,7 @@ class CatalogueIndex:
         next_ordinal = np.empty(len(self.deadline_first), dtype=np.int64)
         by_next: dict[date, int] = {}
         for k, first in enumerate(self.deadline_first):
-            status = domain.cached_deadline_status(self.facts[first].deadline, today)
+            status = deadline_rules.cached_deadline_status(self.facts[first].deadline, today)
             state = status.state.value
             states[state] = states.get(state, 0) | self.deadline_bits[k]
             rank[k] = _STATE_RANK[state]
@@ -266,7 +273,7 @@ class CatalogueIndex:
     def search(
         self,
         tokens: Sequence[str],
-        filters: domain.SearchFilters,
+        filters: rules.SearchFilters,
         today: date,
         *,
         stop_words_only: bool,
@@ -279,7 +286,7 @@ class CatalogueIndex:
         for token in set(tokens):
             scope &= self._token(token)
         if filters.open_now:
-            scope &= day.state_masks.get(domain.DeadlineState.OPEN.value, 0)
+            scope &= day.state_masks.get(deadline_rules.DeadlineState.OPEN.value, 0)
         if filters.deadline_before is not None:
             scope &= day.next_deadline.at_most(filters.deadline_before)
         if filters.amount_min is not None:
@@ -303,7 +310,7 @@ class CatalogueIndex:
             hits &= selection
         # Disjunctive facets: each dimension counted with every other dimension's selection.
         facets: dict[str, list[tuple[str, int]]] = {}
-        for dimension in domain.FACET_DIMENSIONS:
+        for dimension in rules.FACET_DIMENSIONS:
             within = scope
             for other, selection in selected.items():
                 if other != dimension:
@@ -323,7 +330,7 @@ class CatalogueIndex:
             return total, [], facets
         if tokens:
             raw = np.zeros(self.size)
-            for token in set(tokens):  # the order ``domain.text_score`` adds them in
+            for token in set(tokens):  # the order ``rules.text_score`` adds them in
                 where, shares = self.postings[token]
                 raw[where] += shares
             scores = raw[positions]
@@ -345,7 +352,7 @@ class CatalogueIndex:
         key: Hashable,
         first: list[int],
         classes: np.ndarray,
-        judge: Callable[[domain.ProgrammeFacts], domain.Criterion],
+        judge: Callable[[catalogue_rules.ProgrammeFacts], matching_rules.Criterion],
     ) -> tuple[np.ndarray, np.ndarray]:
         """Units and hard code of one criterion for every programme, judged once per class and
         kept for the part of the profile it depends on (``key``: the kind, the district, ...)."""
@@ -365,34 +372,41 @@ class CatalogueIndex:
 
     def _status(self, name: str, status: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lookup = np.array(
-            [_UNITS[name, s] for s in (domain.Status.MET, domain.Status.UNKNOWN, domain.Status.NOT_MET)]
+            [
+                _UNITS[name, s]
+                for s in (
+                    matching_rules.Status.MET,
+                    matching_rules.Status.UNKNOWN,
+                    matching_rules.Status.NOT_MET,
+                )
+            ]
         )
         return lookup[status], status
 
     def best_matches(
-        self, profile: domain.Profile, today: date, *, limit: int, include_excluded: bool = True
-    ) -> tuple[list[domain.Match], dict[domain.Fit, int]]:
-        """``domain.best_matches`` over the whole catalogue, ranked by arrays."""
+        self, profile: matching_rules.Profile, today: date, *, limit: int, include_excluded: bool = True
+    ) -> tuple[list[matching_rules.Match], dict[matching_rules.Fit, int]]:
+        """``matching_rules.best_matches`` over the whole catalogue, ranked by arrays."""
         size = self.size
         if not size:
-            return [], dict.fromkeys(domain.Fit, 0)
+            return [], dict.fromkeys(matching_rules.Fit, 0)
         e_units, e_code = self._per_class(
             ("eligibility", profile.kind),
             self.eligible_first,
             self.eligible_class,
-            lambda p: domain._eligibility(p, profile),
+            lambda p: matching_rules._eligibility(p, profile),
         )
         r_units, r_code = self._per_class(
             ("region", profile.district),
             self.region_first,
             self.region_class,
-            lambda p: domain._region(p, profile),
+            lambda p: matching_rules._region(p, profile),
         )
         d_units, d_code = self._per_class(
             ("deadline", today, profile.preparation_days),
             self.deadline_first,
             self.deadline_class,
-            lambda p: domain._deadline(p, profile, today),
+            lambda p: matching_rules._deadline(p, profile, today),
         )
         # Topic (soft): shared topics, else a shared area.
         if profile.topics:
@@ -405,11 +419,13 @@ class CatalogueIndex:
                     area |= self.area_flags[topic]
             met = (shared > 0) | area
             t_units = np.where(
-                met, _UNITS["topic", domain.Status.MET], _UNITS["topic", domain.Status.NOT_MET]
+                met,
+                _UNITS["topic", matching_rules.Status.MET],
+                _UNITS["topic", matching_rules.Status.NOT_MET],
             )
         else:
             shared = np.zeros(size, dtype=np.int64)
-            t_units = np.full(size, _UNITS["topic", domain.Status.UNKNOWN], dtype=np.int64)
+            t_units = np.full(size, _UNITS["topic", matching_rules.Status.UNKNOWN], dtype=np.int64)
         need, own = profile.amount_needed, profile.own_share_available
         if need is None:
             a_units, a_code = self._status("amount", np.full(size, _UNKNOWN))
@@ -438,7 +454,7 @@ class CatalogueIndex:
         if limit < len(candidates):
             candidates = candidates[np.argpartition(key[candidates], limit - 1)[:limit]]
         top = candidates[np.argsort(key[candidates])]
-        matches = [domain.match_programme(self.facts[i], profile, today) for i in top]
+        matches = [matching_rules.match_programme(self.facts[i], profile, today) for i in top]
         return matches, {fit_: int(counts[k]) for k, fit_ in enumerate(_FITS)}
 
 

@@ -21,9 +21,10 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from nzr_funding import domain
-from nzr_funding.index import CatalogueIndex, Entry
-from nzr_funding.tables import ProgrammeRow, ProjectionStateRow
+from nzr_funding.catalogue import rules as catalogue_rules
+from nzr_funding.catalogue.models import ProgrammeRow, ProjectionStateRow
+from nzr_funding.deadlines import rules as deadline_rules
+from nzr_funding.search.index import CatalogueIndex, Entry
 
 CATALOGUE = "catalogue"
 T = TypeVar("T")
@@ -31,14 +32,14 @@ T = TypeVar("T")
 
 def entry_from_row(row: ProgrammeRow, intern: dict[Any, Any] | None = None) -> Entry:
     """The cached form of a read-model row; equal facts are shared through ``intern`` so that
-    matching can judge them once (``domain.best_matches`` keys its memo by identity)."""
+    matching can judge them once (``matching_rules.best_matches`` keys its memo by identity)."""
     shared: dict[Any, Any] = intern if intern is not None else {}
 
     def one(value: Any) -> Any:
         return shared.setdefault(value, value)
 
-    deadline = one(domain.deadline_from_data(row.deadline))
-    facts = domain.ProgrammeFacts(
+    deadline = one(deadline_rules.deadline_from_data(row.deadline))
+    facts = catalogue_rules.ProgrammeFacts(
         id=row.id,
         name=row.name,
         level=row.level,

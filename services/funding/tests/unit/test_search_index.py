@@ -13,10 +13,15 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nzr_funding import domain
-from nzr_funding.catalogue import Entry
-from nzr_funding.domain import Deadline, DeadlineKind, Fit, ProgrammeFacts, SearchFilters, Status
-from nzr_funding.index import CatalogueIndex
+from nzr_funding import vocabulary
+from nzr_funding.catalogue.rules import ProgrammeFacts
+from nzr_funding.deadlines import rules as deadline_rules
+from nzr_funding.deadlines.rules import Deadline, DeadlineKind
+from nzr_funding.matching import rules as matching_rules
+from nzr_funding.matching.rules import Fit, Status
+from nzr_funding.search import rules as search_rules
+from nzr_funding.search.index import CatalogueIndex, Entry
+from nzr_funding.search.rules import SearchFilters
 
 DAY = date(2026, 11, 21)
 WORDS = ["klimaschutz", "verein", "energi", "radverkehr", "jugend", "kultur", "dorf", "wasser"]
@@ -55,7 +60,7 @@ def entries(draw: st.DrawFn) -> list[Entry]:
         facts = ProgrammeFacts(
             id=f"p{i:03d}",
             name=draw(st.sampled_from(["Alpha", "Beta", "Gamma"])),  # ties broken by id
-            level=draw(st.sampled_from(domain.LEVELS)),
+            level=draw(st.sampled_from(vocabulary.LEVELS)),
             eligible=draw(subset(ELIGIBLE)),
             territories=territories,
             districts=draw(subset(DISTRICTS)) if "sachsen" in territories else frozenset(),
@@ -75,8 +80,8 @@ def entries(draw: st.DrawFn) -> list[Entry]:
 
 
 profiles = st.builds(
-    domain.Profile,
-    kind=st.sampled_from([None, *domain.KIND_TO_ELIGIBLE]),
+    matching_rules.Profile,
+    kind=st.sampled_from([None, *vocabulary.KIND_TO_ELIGIBLE]),
     district=st.sampled_from([None, *DISTRICTS]),
     topics=subset(TOPICS + AREAS),
     amount_needed=st.sampled_from([None, 800.0, 5000.0, 20000.0, 250000.0]),
@@ -92,7 +97,7 @@ search_filters = st.builds(
             "area": subset(AREAS),
             "territory": subset(TERRITORIES),
             "eligible": subset(ELIGIBLE),
-            "level": subset(list(domain.LEVELS)),
+            "level": subset(list(vocabulary.LEVELS)),
             "topic": subset(TOPICS),
             "state": subset(["open", "upcoming", "closed", "unknown"]),
         }
@@ -117,7 +122,7 @@ def test_index_matching_equals_the_rule_applied_to_every_programme(catalogue, pr
     facts = [e.facts for e in catalogue]
     index = CatalogueIndex(catalogue)  # one index for several profiles: judgements are kept
     for profile in [*profiles_, *profiles_]:
-        expected = domain.best_matches(facts, profile, DAY, limit=limit, include_excluded=include)
+        expected = matching_rules.best_matches(facts, profile, DAY, limit=limit, include_excluded=include)
         assert index.best_matches(profile, DAY, limit=limit, include_excluded=include) == expected
 
 
@@ -150,25 +155,26 @@ def reference_search(
     candidates = [
         e
         for e in catalogue
-        if domain.matches_query(tokens, e.doc_tokens) and domain.passes_ranges(e.facts, filters, DAY)
+        if search_rules.matches_query(tokens, e.doc_tokens)
+        and search_rules.passes_ranges(e.facts, filters, DAY)
     ]
-    counts: dict[str, Counter[str]] = {d: Counter() for d in domain.FACET_DIMENSIONS}
+    counts: dict[str, Counter[str]] = {d: Counter() for d in search_rules.FACET_DIMENSIONS}
     hits = []
     for entry in candidates:
-        values = domain.facet_values(entry.facts, DAY)
-        for dimension in domain.FACET_DIMENSIONS:
-            if domain.passes_facets(values, filters, skip=dimension):
+        values = search_rules.facet_values(entry.facts, DAY)
+        for dimension in search_rules.FACET_DIMENSIONS:
+            if search_rules.passes_facets(values, filters, skip=dimension):
                 counts[dimension].update(values[dimension])
-        if domain.passes_facets(values, filters):
+        if search_rules.passes_facets(values, filters):
             hits.append(entry)
     facets = {d: sorted(c.items(), key=lambda vc: (-vc[1], vc[0])) for d, c in counts.items()}
     if tokens:
-        scored = [(domain.text_score(tokens, e.name_tokens, e.doc_tokens), e) for e in hits]
+        scored = [(search_rules.text_score(tokens, e.name_tokens, e.doc_tokens), e) for e in hits]
         scored.sort(key=lambda se: (-se[0], se[1].facts.name, se[1].facts.id))
     else:
 
         def order(e: Entry) -> tuple:  # type: ignore[type-arg]
-            status = domain.deadline_status(e.facts.deadline, DAY)
+            status = deadline_rules.deadline_status(e.facts.deadline, DAY)
             rank = {"open": 0, "upcoming": 1, "unknown": 2, "closed": 3}[status.state.value]
             return (rank, status.next_deadline or date.max, e.facts.name, e.facts.id)
 

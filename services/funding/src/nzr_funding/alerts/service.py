@@ -1,0 +1,119 @@
+"""Use cases of saved searches and their alerts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nzr_common.errors import NotFound
+from nzr_funding.alerts.models import SavedSearchRow, SearchAlertRow
+from nzr_funding.alerts.schemas import AlertRead, SavedSearchCreate, SavedSearchRead
+from nzr_funding.catalogue.models import ProgrammeRow
+from nzr_funding.search.schemas import SearchQuery
+from nzr_funding.search.service import filters_of
+
+
+def _saved_read(row: SavedSearchRow) -> SavedSearchRead:
+    return SavedSearchRead(
+        id=row.id,
+        name=row.name,
+        query=SearchQuery.model_validate(row.query),
+        alerts=row.alerts,
+        created_at=row.created_at,
+    )
+
+
+async def create_saved_search(
+    *, session: AsyncSession, owner: str, data: SavedSearchCreate
+) -> SavedSearchRead:
+    """Save a search; with ``alerts`` every new or changed matching programme raises an alert."""
+    filters_of(data.query)
+    row = SavedSearchRow(
+        id=str(uuid.uuid4()),
+        owner=owner,
+        name=data.name,
+        query=data.query.model_dump(mode="json"),
+        alerts=data.alerts,
+        created_at=datetime.now(UTC),
+    )
+    async with session.begin():
+        session.add(row)
+    return _saved_read(row)
+
+
+async def list_saved_searches(*, session: AsyncSession, owner: str) -> list[SavedSearchRead]:
+    """The owner's saved searches, oldest first."""
+    rows = await session.scalars(
+        select(SavedSearchRow).where(SavedSearchRow.owner == owner).order_by(SavedSearchRow.created_at)
+    )
+    return [_saved_read(r) for r in rows]
+
+
+async def _own_search(session: AsyncSession, owner: str, search_id: str) -> SavedSearchRow:
+    row = await session.get(SavedSearchRow, search_id)
+    if row is None or row.owner != owner:
+        raise NotFound("saved search", search_id)
+    return row
+
+
+async def delete_saved_search(*, session: AsyncSession, owner: str, search_id: str) -> None:
+    """Delete one of the owner's saved searches and its alerts."""
+    async with session.begin():
+        row = await _own_search(session, owner, search_id)
+        await session.execute(delete(SearchAlertRow).where(SearchAlertRow.saved_search_id == row.id))
+        await session.delete(row)
+
+
+async def list_alerts(*, session: AsyncSession, owner: str, search_id: str) -> list[AlertRead]:
+    """The alerts of one of the owner's saved searches, with the programme's name."""
+    await _own_search(session, owner, search_id)
+    rows = (
+        await session.execute(
+            select(SearchAlertRow, ProgrammeRow.name)
+            .join(ProgrammeRow, ProgrammeRow.id == SearchAlertRow.programme_id, isouter=True)
+            .where(SearchAlertRow.saved_search_id == search_id)
+            .order_by(SearchAlertRow.id)
+        )
+    ).all()
+    return [
+        AlertRead(
+            id=a.id,
+            saved_search_id=a.saved_search_id,
+            programme_id=a.programme_id,
+            programme_name=name,
+            revision=a.revision,
+            change=a.change,
+            created_at=a.created_at,
+        )
+        for a, name in rows
+    ]
+
+
+async def raise_alerts(session: AsyncSession, row: ProgrammeRow, change: str, hits: list[str]) -> None:
+    """Record an alert for each saved search hit by this revision of a programme (once each)."""
+    already = set(
+        (
+            await session.scalars(
+                select(SearchAlertRow.saved_search_id).where(
+                    SearchAlertRow.programme_id == row.id, SearchAlertRow.revision == row.revision
+                )
+            )
+        ).all()
+    )
+    now = datetime.now(UTC)
+    values = [
+        {
+            "saved_search_id": search_id,
+            "programme_id": row.id,
+            "revision": row.revision,
+            "change": change,
+            "created_at": now,
+        }
+        for search_id in hits
+        if search_id not in already
+    ]
+    if values:
+        await session.execute(insert(SearchAlertRow), values)

@@ -1,0 +1,145 @@
+"""HTTP routes of search: the catalogue search (with its fast path for anonymous callers) and
+one programme."""
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import Receive, Scope, Send
+
+from nzr_common.access import PUBLIC, anonymous_rate_limit
+from nzr_common.errors import DomainError
+from nzr_common.params import Offset, QueryDate
+from nzr_funding.bootstrap import Deps, DepsDep
+from nzr_funding.search import service
+from nzr_funding.search.cache import CatalogueCache
+from nzr_funding.search.schemas import ProgrammePage, ProgrammeRead, SearchQuery
+
+
+class CachedSearchRoute(APIRoute):
+    """The search route with a fast path for anonymous callers (search answers are the same for
+    every caller): a repeated search comes straight from the catalogue's answer cache (keyed by
+    the catalogue version, the raw query string and the day), a new one is validated by
+    ``SearchParams`` — the endpoint's parameters as one model — and computed, both without
+    FastAPI's per-request parameter and dependency machinery. Anything the fast path does not
+    accept (bad parameters, unknown filter values) and every request with a token (so a bad
+    token still gets its 401) takes the full path, which answers as it always did."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "GET" and not any(name == b"authorization" for name, _ in scope["headers"]):
+            deps: Deps = scope["app"].state.deps
+            catalogue = deps.catalogue
+            await catalogue.refreshed(deps.sessions)
+            document = catalogue.cached(_raw_search_key(scope))
+            if document is None:
+                document = await _fast_search(scope, catalogue, deps.sessions)
+            if document is not None:
+                await Response(document, media_type="application/json")(scope, receive, send)
+                return
+        await super().handle(scope, receive, send)
+
+
+class SearchParams(BaseModel):
+    """The search endpoint's query parameters, read by FastAPI for the endpoint and by
+    ``_fast_search`` for anonymous callers: one declaration for both."""
+
+    q: str | None = Field(None, max_length=300, description="German full text over name, summary, funder")
+    funding_type: list[str] = Field([], description="Förderart")
+    area: list[str] = Field([], description="Förderbereich")
+    territory: list[str] = Field([], description="Fördergebiet")
+    eligible: list[str] = Field([], description="Förderberechtigte")
+    level: list[str] = Field([], description="bund, land, eu, stiftung")
+    topic: list[str] = []
+    state: list[str] = Field([], description="open, upcoming, closed, unknown")
+    open_now: bool = False
+    deadline_before: QueryDate | None = None
+    amount_min: float | None = Field(None, ge=0)
+    amount_max: float | None = Field(None, ge=0)
+    as_of: QueryDate | None = Field(None, description="Day the deadline state refers to (default: today)")
+    limit: int = Field(20, ge=1, le=100)
+    offset: Offset = 0
+
+    def query(self) -> SearchQuery:
+        return SearchQuery.model_validate(self.model_dump(exclude={"as_of", "limit", "offset"}))
+
+
+_LIST_PARAMS = frozenset(name for name, f in SearchParams.model_fields.items() if f.annotation == list[str])
+
+
+async def _fast_search(
+    scope: Scope, catalogue: CatalogueCache, sessions: async_sessionmaker[AsyncSession]
+) -> bytes | None:
+    """The search answer without FastAPI's machinery, or None to take the full path."""
+    values: dict[str, Any] = {}
+    # As Starlette reads query strings: latin-1, blank values kept, the last value of a scalar.
+    for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        if name in _LIST_PARAMS:
+            values.setdefault(name, []).append(value)
+        elif name in SearchParams.model_fields:
+            values[name] = value
+    try:
+        params = SearchParams.model_validate(values)
+        document = await service.search_programmes_json(
+            sessions=sessions,
+            catalogue=catalogue,
+            query=params.query(),
+            as_of=_today(params.as_of),
+            limit=params.limit,
+            offset=params.offset,
+        )
+    except (ValidationError, DomainError):
+        return None
+    return catalogue.remember(_raw_search_key(scope), document)
+
+
+def _today(as_of: date | None) -> date:
+    return as_of or datetime.now(UTC).date()
+
+
+def _raw_search_key(scope: Scope) -> tuple[str, bytes, date]:
+    return ("raw search", scope["query_string"], _today(None))
+
+
+router = APIRouter(prefix="/api/v1/funding", tags=["funding"])
+#: The search route alone, with its answer cache in front.
+search_router = APIRouter(prefix="/api/v1/funding", tags=["funding"], route_class=CachedSearchRoute)
+
+
+@search_router.get(
+    "/programs",
+    response_model=ProgrammePage,
+    operation_id="search_programmes",
+    dependencies=[PUBLIC, anonymous_rate_limit("search")],
+)
+async def search_programmes(
+    request: Request, deps: DepsDep, params: Annotated[SearchParams, Query()]
+) -> Response:
+    """Search the catalogue: full text, filters for every dimension, facet counts, ranking."""
+    document = await service.search_programmes_json(
+        sessions=deps.sessions,
+        catalogue=deps.catalogue,
+        query=params.query(),
+        as_of=_today(params.as_of),
+        limit=params.limit,
+        offset=params.offset,
+    )
+    deps.catalogue.remember(_raw_search_key(request.scope), document)
+    # Serialised once by the service (and cached there); the response model documents it.
+    return Response(document, media_type="application/json")
+
+
+@router.get(
+    "/programs/{programme_id}",
+    response_model=ProgrammeRead,
+    operation_id="get_programme",
+    dependencies=[PUBLIC],
+)
+async def get_programme(programme_id: str, deps: DepsDep, as_of: QueryDate | None = None) -> ProgrammeRead:
+    """One programme with its sources and the deadline state as of a day."""
+    return await service.get_programme(
+        sessions=deps.sessions, catalogue=deps.catalogue, programme_id=programme_id, as_of=_today(as_of)
+    )

@@ -1,0 +1,143 @@
+"""Use cases of search: a page of hits with facets from the in-memory index, one programme,
+and whether a programme is a hit of a saved search."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from nzr_common import text
+from nzr_common.errors import Invalid, NotFound
+from nzr_common.problems import InvalidParam
+from nzr_funding.catalogue.taxonomy import value_labels
+from nzr_funding.deadlines import rules as deadline_rules
+from nzr_funding.deadlines.schemas import DeadlineRead
+from nzr_funding.search import rules
+from nzr_funding.search.cache import CatalogueCache, Entry
+from nzr_funding.search.index import page_json
+from nzr_funding.search.schemas import ProgrammePage, ProgrammeRead, SearchQuery
+
+
+def filters_of(query: SearchQuery) -> rules.SearchFilters:
+    """The filters of a query; unknown filter values or a reversed amount range are Invalid."""
+    problems = []
+    labels = value_labels()
+    facets = {}
+    for param in rules.FACET_DIMENSIONS:
+        values = getattr(query, param)
+        unknown = [v for v in values if v not in labels[param]]
+        if unknown:
+            problems.append(InvalidParam(name=param, reason=f"unknown value(s): {', '.join(unknown)}"))
+        facets[param] = frozenset(values)
+    if query.amount_min is not None and query.amount_max is not None and query.amount_min > query.amount_max:
+        problems.append(InvalidParam(name="amount_min", reason="minimum exceeds maximum"))
+    if problems:
+        raise Invalid("Invalid search", [(p.name, p.reason) for p in problems])
+    return rules.SearchFilters(
+        facets=facets,
+        open_now=query.open_now,
+        deadline_before=query.deadline_before,
+        amount_min=query.amount_min,
+        amount_max=query.amount_max,
+    )
+
+
+def programme_read(entry: Entry, today: date) -> ProgrammeRead:
+    """One programme as read, with its deadline state on ``today``."""
+    deadline = entry.facts.deadline
+    status = deadline_rules.cached_deadline_status(deadline, today)
+    return ProgrammeRead(
+        **entry.record,
+        deadline=DeadlineRead(
+            **deadline.to_data(),
+            state=status.state.value,
+            next_deadline=status.next_deadline,
+            days_left=status.days_left,
+        ),
+    )
+
+
+async def search_programmes(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    catalogue: CatalogueCache,
+    query: SearchQuery,
+    as_of: date,
+    limit: int,
+    offset: int,
+) -> ProgrammePage:
+    """Full-text search with filters, facet counts for every filter dimension and ranking."""
+    return ProgrammePage.model_validate_json(
+        await search_programmes_json(
+            sessions=sessions, catalogue=catalogue, query=query, as_of=as_of, limit=limit, offset=offset
+        )
+    )
+
+
+async def search_programmes_json(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    catalogue: CatalogueCache,
+    query: SearchQuery,
+    as_of: date,
+    limit: int,
+    offset: int,
+) -> bytes:
+    """``search_programmes`` as the JSON document sent to clients.
+
+    The page is a function of the catalogue version and the request, so repeated searches are
+    answered with the same bytes until the catalogue changes."""
+    filters = filters_of(query)
+    await catalogue.refreshed(sessions)
+    key = ("search", query.model_dump_json(), as_of, limit, offset)
+    document = catalogue.cached(key)
+    if document is not None:
+        return document
+    tokens = text.tokens(query.q or "")
+    index = catalogue.index
+    total, page, facets = index.search(
+        tokens,
+        filters,
+        as_of,
+        stop_words_only=bool(query.q and query.q.strip()) and not tokens,
+        limit=limit,
+        offset=offset,
+    )
+    document = page_json(
+        items=[(score, index.programme_json(position, as_of, _render_programme)) for score, position in page],
+        total=total,
+        limit=limit,
+        offset=offset,
+        as_of=as_of,
+        facets=facets,
+        labels=value_labels(),
+    )
+    return catalogue.remember(key, document)
+
+
+def _render_programme(entry: Entry, as_of: date) -> bytes:
+    return programme_read(entry, as_of).model_dump_json().encode()
+
+
+async def get_programme(
+    *, sessions: async_sessionmaker[AsyncSession], catalogue: CatalogueCache, programme_id: str, as_of: date
+) -> ProgrammeRead:
+    """One live programme of the in-memory catalogue, with its deadline state as of a day."""
+    entry = (await catalogue.refreshed(sessions)).get(programme_id)
+    if entry is None:
+        raise NotFound("programme", programme_id)
+    return programme_read(entry, as_of)
+
+
+def search_matches_programme(query: SearchQuery, entry: Entry, today: date) -> bool:
+    """Whether one programme is a hit of a saved search (the same rules as the search)."""
+    filters = filters_of(query)
+    tokens = text.tokens(query.q or "")
+    if query.q and query.q.strip() and not tokens:
+        return False
+    return (
+        rules.matches_query(tokens, entry.doc_tokens)
+        and rules.passes_ranges(entry.facts, filters, today)
+        and rules.passes_facets(rules.facet_values(entry.facts, today), filters)
+    )
