@@ -129,11 +129,12 @@ class Runtime(Generic[S]):
         self.tasks[-1].set_name(name)
 
 
-def deps_of(deps_type: type[D]) -> Callable[[Request], D]:
+def deps_of(deps_type: type[D]) -> Callable[[Request], Awaitable[D]]:
     """The FastAPI dependency giving a route the service's deps; one line per service:
-    ``DepsDep = Annotated[Deps, Depends(deps_of(Deps))]``."""
+    ``DepsDep = Annotated[Deps, Depends(deps_of(Deps))]``. Async, so FastAPI calls it on the
+    event loop instead of handing a plain function to its thread pool."""
 
-    def dependency(request: Request) -> D:
+    async def dependency(request: Request) -> D:
         deps = request.app.state.deps
         if not isinstance(deps, deps_type):
             raise TypeError(f"app.state.deps is a {type(deps).__name__}, not {deps_type.__name__}")

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nzr_common.outbox import Outbox
-from nzr_common.runtime import Runtime
+from nzr_common.runtime import Runtime, deps_of
 from nzr_funding.search.cache import CatalogueCache
 from nzr_funding.settings import FundingSettings
 
@@ -49,12 +49,5 @@ def bootstrap(runtime: Runtime[FundingSettings]) -> Deps:
     )
 
 
-async def _deps(request: Request) -> Deps:
-    """The deps of the app; async so that FastAPI calls it inline (a sync dependency is a
-    thread hand-off, measurable on the search and matching routes)."""
-    deps: Deps = request.app.state.deps
-    return deps
-
-
 #: The deps in a route: ``async def route(deps: DepsDep) -> ...``.
-DepsDep = Annotated[Deps, Depends(_deps)]
+DepsDep = Annotated[Deps, Depends(deps_of(Deps))]
