@@ -71,3 +71,21 @@ async def test_dates_at_the_edges_of_the_range_are_accepted(nats_url):
             f"/api/v1/events?from={date.today().isoformat()}&offset={MAX_OFFSET}"
         )
     assert [earliest.status_code, latest.status_code, today.status_code] == [200, 200, 200]
+
+
+async def test_event_times_in_bodies_that_cannot_be_real_are_refused_naming_the_field(nats_url):
+    """Before: a start of ``0001-01-01T00:00:01+00:24`` (found by fuzzing) overflowed while it was
+    converted to UTC and answered 500."""
+    async with started("events", nats_url) as running:
+        region = running.runtime.settings.region
+        token = issue_token(DEVELOPMENT_SECRET, region=region, roles=["editor"])
+        editor = {"Authorization": f"Bearer {token}"}
+        body = {
+            "format": "workshop",
+            "title": "Werkstatt Klimaschutz",
+            "starts_at": "0001-01-01T00:00:01+00:24",
+            "ends_at": f"{TOO_FAR}T12:00:00",
+        }
+        response = await running.client.post("/api/v1/events", json=body, headers=editor)
+    assert response.status_code == 422, response.text
+    assert {p["name"] for p in response.json()["invalid_params"]} == {"starts_at", "ends_at"}

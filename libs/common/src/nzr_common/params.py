@@ -1,4 +1,4 @@
-"""Types with sane bounds for the query parameters of every service.
+"""Types with sane bounds for the query parameters of every service (and times in bodies).
 
 A query parameter is typed with one of these instead of a bare ``date`` or ``int``, so a value
 outside the range is refused with 422 problem+json naming the parameter before the route runs:
@@ -58,8 +58,16 @@ def _plausible_month(value: str) -> str:
     return value
 
 
+def _plausible_moment(value: datetime) -> datetime:
+    _plausible_day(value.date())
+    return value
+
+
 #: A calendar day from 1990-01-01 to ten years after today.
 QueryDate = Annotated[date, AfterValidator(_plausible_day)]
+#: A moment (naive or with offset) on such a day: for times in request bodies that the service
+#: converts or stores (``0001-01-01T00:00:01+00:24`` cannot even be converted to UTC).
+PlausibleDateTime = Annotated[datetime, AfterValidator(_plausible_moment)]
 #: A month ``YYYY-MM`` from 1990-01 to ten years after today.
 QueryMonth = Annotated[str, AfterValidator(_plausible_month)]
 #: Rows to skip in a list: 0 to ``MAX_OFFSET``.

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
 from nzr_common.contracts.events import EventFormat
+from nzr_common.params import PlausibleDateTime
 from nzr_events.times import to_berlin
 
 BerlinTime = Annotated[datetime, PlainSerializer(lambda d: to_berlin(d).isoformat(), return_type=str)]
@@ -26,8 +27,8 @@ class _EventFields(BaseModel):
     format: EventFormat
     title: str = Field(min_length=2, max_length=300)
     description: str | None = Field(default=None, max_length=20_000)
-    starts_at: datetime = Field(description="Naive = Europe/Berlin wall-clock time")
-    ends_at: datetime
+    starts_at: PlausibleDateTime = Field(description="Naive = Europe/Berlin wall-clock time")
+    ends_at: PlausibleDateTime
     venue_name: str | None = Field(default=None, max_length=300)
     venue_address: str | None = Field(default=None, max_length=500)
     district: Ags | None = None
@@ -35,8 +36,8 @@ class _EventFields(BaseModel):
     topics: list[str] = Field(default_factory=list, max_length=20)
     organiser_actor_ids: list[str] = Field(default_factory=list, max_length=20)
     capacity: int | None = Field(default=None, ge=1, le=100_000)
-    registration_opens_at: datetime | None = None
-    registration_closes_at: datetime | None = None
+    registration_opens_at: PlausibleDateTime | None = None
+    registration_closes_at: PlausibleDateTime | None = None
     fee_note: str | None = Field(default=None, max_length=500, description="e.g. 'kostenfrei'")
     accessibility: str | None = Field(default=None, max_length=5_000)
 
@@ -53,8 +54,8 @@ class EventUpdate(BaseModel):
     format: EventFormat | None = None
     title: str | None = Field(default=None, min_length=2, max_length=300)
     description: str | None = Field(default=None, max_length=20_000)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: PlausibleDateTime | None = None
+    ends_at: PlausibleDateTime | None = None
     venue_name: str | None = Field(default=None, max_length=300)
     venue_address: str | None = Field(default=None, max_length=500)
     district: Ags | None = None
@@ -62,8 +63,8 @@ class EventUpdate(BaseModel):
     topics: list[str] | None = Field(default=None, max_length=20)
     organiser_actor_ids: list[str] | None = Field(default=None, max_length=20)
     capacity: int | None = Field(default=None, ge=1, le=100_000)
-    registration_opens_at: datetime | None = None
-    registration_closes_at: datetime | None = None
+    registration_opens_at: PlausibleDateTime | None = None
+    registration_closes_at: PlausibleDateTime | None = None
     fee_note: str | None = Field(default=None, max_length=500)
     accessibility: str | None = Field(default=None, max_length=5_000)
 

@@ -1,10 +1,10 @@
 """API models of the programme."""
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nzr_common.params import PlausibleDateTime
 from nzr_events.gatherings.schemas import BerlinTime
 
 SessionKind = Literal["keynote", "workshop", "brainstorming", "panel", "networking"]
@@ -15,8 +15,8 @@ class SessionCreate(BaseModel):
 
     title: str = Field(min_length=2, max_length=300)
     kind: SessionKind
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: PlausibleDateTime
+    ends_at: PlausibleDateTime
     room: str | None = Field(default=None, max_length=200)
     capacity: int | None = Field(default=None, ge=1, le=100_000)
     speakers: list[str] = Field(default_factory=list, max_length=20)

@@ -1,16 +1,15 @@
 """API models of series."""
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from nzr_common.contracts.events import EventFormat
+from nzr_common.params import PlausibleDateTime
 from nzr_events.gatherings.schemas import BerlinTime, EventRead, _EventFields
 
 
 class SeriesCreate(_EventFields):
     rrule: str = Field(max_length=500, description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;INTERVAL=2;BYDAY=TU")
-    exdates: list[datetime] = Field(
+    exdates: list[PlausibleDateTime] = Field(
         default_factory=list, max_length=200, description="Start times of cancelled occurrences"
     )
     count: int = Field(default=26, ge=1, le=104, description="How many occurrences to schedule")
@@ -29,4 +28,4 @@ class SeriesRead(BaseModel):
 class SeriesException(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    starts_at: datetime = Field(description="Start of the occurrence that does not take place")
+    starts_at: PlausibleDateTime = Field(description="Start of the occurrence that does not take place")
