@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from nzr_common.access import DEVELOPMENT_ONLY, PUBLIC, TOKEN_LINK, anonymous_rate_limit, webhook
@@ -16,7 +16,7 @@ from nzr_common.params import Offset
 from nzr_common.problems import ProblemError
 from nzr_common.runtime import SessionDep
 from nzr_newsletter import delivery, digests, dsn, service
-from nzr_newsletter.bootstrap import API, Dependencies
+from nzr_newsletter.bootstrap import API, Deps, DepsDep
 from nzr_newsletter.schemas import (
     BounceReportIn,
     BounceResult,
@@ -46,13 +46,8 @@ from nzr_newsletter.schemas import (
     TestSendResult,
     TokenStatus,
 )
+from nzr_newsletter.sink import MailSink
 
-
-def _deps(request: Request) -> Dependencies:
-    return request.app.state.newsletter
-
-
-DepsDep = Annotated[Dependencies, Depends(_deps)]
 AcceptLanguage = Annotated[
     str | None, Header(max_length=1000, description="Language of the mail: de (default) or en")
 ]
@@ -418,7 +413,7 @@ async def run_digests(session: SessionDep, deps: DepsDep, _: AdminDep) -> Digest
 # ---------------------------------------------------------------- development mail sink
 
 
-def _sink(deps: Dependencies):  # type: ignore[no-untyped-def]
+def _sink(deps: Deps) -> MailSink:
     if deps.sink is None or deps.settings.environment != "development":
         raise ProblemError(404, "Not Found", "The mail sink runs only in development without SMTP_HOST.")
     return deps.sink

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nzr_common.problems import InvalidParam, ProblemError
 from nzr_newsletter import domain, service, templates
-from nzr_newsletter.bootstrap import Dependencies
+from nzr_newsletter.bootstrap import Deps
 from nzr_newsletter.schemas import TestSendResult
 from nzr_newsletter.tables import CampaignRow, DeliveryRow, MailRow, messaging
 
@@ -222,7 +222,7 @@ def _outcome_of(error: Exception) -> Outcome:
 class Connection:
     """One SMTP connection, opened on demand and reopened after it broke."""
 
-    def __init__(self, deps: Dependencies) -> None:
+    def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.client: aiosmtplib.SMTP | None = None
 
@@ -287,7 +287,7 @@ class SenderStats:
 class Sender:
     """The sending side of the service: lease, dispatcher, connections, group committer."""
 
-    deps: Dependencies
+    deps: Deps
     sessions: async_sessionmaker[AsyncSession]
     holder: str = field(default_factory=lambda: uuid.uuid4().hex)
     lease_seconds: float = 15.0
@@ -304,9 +304,16 @@ class Sender:
         self.prepared: dict[str, asyncio.Future[tuple[templates.PreparedMessage, str]]] = {}
         self.paused: set[str] = set()
         self.limiter = RateLimiter(settings.rate_per_second, settings.rate_per_hour)
-        self.lease_until: datetime | None = None
 
     # ------------------------------------------------------------ lease
+
+    @property
+    def lease_until(self) -> datetime | None:
+        return self.deps.lease.until
+
+    @lease_until.setter
+    def lease_until(self, until: datetime | None) -> None:
+        self.deps.lease.until = until
 
     async def hold_lease(self) -> bool:
         """Take or renew the sender lease; a fresh take resolves a dead holder's rows."""
@@ -696,8 +703,13 @@ class Sender:
                 )
 
 
+async def send_mail(deps: Deps) -> None:
+    """The sender as a background loop of the service: sends while it holds the lease."""
+    await Sender(deps, deps.sessions, lease_seconds=deps.settings.sender_lease_seconds).run()
+
+
 async def send_test(
-    *, session: AsyncSession, deps: Dependencies, campaign_id: str, emails: list[str], name: str
+    *, session: AsyncSession, deps: Deps, campaign_id: str, emails: list[str], name: str
 ) -> TestSendResult:
     """Send a campaign at once to a few test addresses over a fresh connection (no statistics)."""
     addresses = []

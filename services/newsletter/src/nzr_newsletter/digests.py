@@ -3,14 +3,18 @@ services' events, sent as a campaign per digest list on a schedule."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nzr_newsletter.bootstrap import Dependencies
+from nzr_newsletter.bootstrap import Deps
 from nzr_newsletter.tables import CampaignRow, DigestItemRow, ListRow
+
+log = logging.getLogger(__name__)
 
 DIGEST_SUBJECT = "Neues aus dem Netzwerk: {{ items|length }} Termine und Fristen"
 DIGEST_BODY = """Hallo {{ name }},
@@ -56,7 +60,7 @@ async def forget_item(session: AsyncSession, item_id: str) -> None:
     await session.execute(delete(DigestItemRow).where(DigestItemRow.id == item_id))
 
 
-async def run_digests(*, session: AsyncSession, deps: Dependencies, force: bool = False) -> list[str]:
+async def run_digests(*, session: AsyncSession, deps: Deps, force: bool = False) -> list[str]:
     """Create and schedule a digest campaign for every digest list that is due and has news."""
     now = datetime.now(UTC)
     interval = timedelta(hours=deps.settings.digest_interval_hours)
@@ -112,3 +116,17 @@ async def run_digests(*, session: AsyncSession, deps: Dependencies, force: bool 
     if created:
         deps.campaigns_pending.set()
     return created
+
+
+async def send_digests(deps: Deps) -> None:
+    """The digest schedule as a background loop: every check, while this process holds the
+    sending lease, the due digests are built and scheduled."""
+    while True:
+        await asyncio.sleep(deps.settings.digest_check_seconds)
+        if deps.lease.until is None:
+            continue
+        try:
+            async with deps.sessions() as session:
+                await run_digests(session=session, deps=deps)
+        except Exception:
+            log.exception("digest run failed; trying again at the next check")

@@ -23,7 +23,7 @@ from nzr_common.contracts.newsletter import (
 )
 from nzr_common.problems import InvalidParam, ProblemError
 from nzr_newsletter import domain, templates, transactional
-from nzr_newsletter.bootstrap import Dependencies
+from nzr_newsletter.bootstrap import Deps
 from nzr_newsletter.schemas import (
     BounceResult,
     CampaignCreate,
@@ -164,13 +164,13 @@ async def _lists_by_id(
 # ---------------------------------------------------------------- subscribing
 
 
-def _check_district(deps: Dependencies, district: str | None, field: str = "district") -> None:
+def _check_district(deps: Deps, district: str | None, field: str = "district") -> None:
     if district is not None and deps.region is not None and district not in deps.region.districts:
         raise _invalid("Invalid district", field, f"{district} is not a district of this region")
 
 
 def _confirmation_mail(
-    deps: Dependencies, *, to: str, name: str, list_names: list[str], token: str, language: str = "de"
+    deps: Deps, *, to: str, name: str, list_names: list[str], token: str, language: str = "de"
 ) -> bytes:
     link = deps.links.confirm(token)
     lists = ", ".join(list_names)
@@ -201,9 +201,7 @@ def _confirmation_mail(
     return bytes(message)
 
 
-async def _queue_mail(
-    session: AsyncSession, deps: Dependencies, *, to: str, purpose: str, message: bytes
-) -> None:
+async def _queue_mail(session: AsyncSession, deps: Deps, *, to: str, purpose: str, message: bytes) -> None:
     now = now_utc()
     session.add(
         MailRow(
@@ -222,7 +220,7 @@ async def _queue_mail(
 async def subscribe(
     *,
     session: AsyncSession,
-    deps: Dependencies,
+    deps: Deps,
     email: str,
     name: str,
     list_ids: list[str],
@@ -342,7 +340,7 @@ async def subscribe(
 
 
 async def request_subscription(
-    *, session: AsyncSession, deps: Dependencies, data: SubscribeRequest, language: str = "de"
+    *, session: AsyncSession, deps: Deps, data: SubscribeRequest, language: str = "de"
 ) -> None:
     """Anonymous sign-up from a form: same answer whatever the address's state. An address that
     is subscribed already gets a mail with its link to change or unsubscribe instead."""
@@ -366,7 +364,7 @@ async def request_subscription(
             )
 
 
-async def request_links(*, session: AsyncSession, deps: Dependencies, email: str, language: str) -> None:
+async def request_links(*, session: AsyncSession, deps: Deps, email: str, language: str) -> None:
     """ "Send me my links again": the owner of a known address gets its preferences link (and
     the confirmation link while a subscription waits for it); nothing happens for an unknown
     one, and the caller is told the same either way."""
@@ -379,7 +377,7 @@ async def request_links(*, session: AsyncSession, deps: Dependencies, email: str
 
 
 async def _send_own_links(
-    session: AsyncSession, deps: Dependencies, *, address: str, language: str, again: bool
+    session: AsyncSession, deps: Deps, *, address: str, language: str, again: bool
 ) -> None:
     subscriber = await session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
     if subscriber is None:
@@ -416,7 +414,7 @@ async def _send_own_links(
 
 async def mail_owner(
     session: AsyncSession,
-    deps: Dependencies,
+    deps: Deps,
     *,
     to: str,
     purpose: str,
@@ -433,9 +431,7 @@ async def mail_owner(
     return True
 
 
-async def import_subscribers(
-    *, session: AsyncSession, deps: Dependencies, data: ImportRequest
-) -> ImportReport:
+async def import_subscribers(*, session: AsyncSession, deps: Deps, data: ImportRequest) -> ImportReport:
     """Admin import: every row gets a confirmation mail (double opt-in still applies)."""
     invited = confirmed = 0
     errors: list[ImportRowError] = []
@@ -464,9 +460,7 @@ async def import_subscribers(
     return ImportReport(invited=invited, already_confirmed=confirmed, errors=errors)
 
 
-async def _announce_reach(
-    session: AsyncSession, deps: Dependencies, list_ids: Iterable[str]
-) -> dict[str, int]:
+async def _announce_reach(session: AsyncSession, deps: Deps, list_ids: Iterable[str]) -> dict[str, int]:
     counts = {}
     for list_id in dict.fromkeys(list_ids):
         rows = (
@@ -479,7 +473,6 @@ async def _announce_reach(
         ).all()
         total = sum(n for _, n in rows)
         counts[list_id] = total
-        assert deps.outbox is not None
         await deps.outbox.add(
             session,
             ListReachChanged(
@@ -492,7 +485,7 @@ async def _announce_reach(
     return counts
 
 
-async def confirm(*, session: AsyncSession, deps: Dependencies, token: str) -> TokenStatus:
+async def confirm(*, session: AsyncSession, deps: Deps, token: str) -> TokenStatus:
     """The click on the confirmation link: pending subscriptions of the token become confirmed."""
     try:
         payload = deps.tokens.read(Purpose.CONFIRM, token)
@@ -517,7 +510,6 @@ async def confirm(*, session: AsyncSession, deps: Dependencies, token: str) -> T
         if newly:
             await session.flush()
             counts = await _announce_reach(session, deps, [s.list_id for s in newly])
-            assert deps.outbox is not None
             await deps.outbox.add(
                 session,
                 *(
@@ -540,7 +532,7 @@ async def confirm(*, session: AsyncSession, deps: Dependencies, token: str) -> T
 
 async def _unsubscribe_rows(
     session: AsyncSession,
-    deps: Dependencies,
+    deps: Deps,
     subscriber_id: str,
     rows: list[SubscriptionRow],
     campaign_id: str | None,
@@ -553,7 +545,6 @@ async def _unsubscribe_rows(
     if was_confirmed:
         await session.flush()
         counts = await _announce_reach(session, deps, was_confirmed)
-        assert deps.outbox is not None
         await deps.outbox.add(
             session,
             *(
@@ -569,7 +560,7 @@ async def _unsubscribe_rows(
         )
 
 
-async def unsubscribe(*, session: AsyncSession, deps: Dependencies, token: str) -> TokenStatus:
+async def unsubscribe(*, session: AsyncSession, deps: Deps, token: str) -> TokenStatus:
     """One-click unsubscribe (RFC 8058) from the list the mail came from; repeatable."""
     try:
         payload = deps.tokens.read(Purpose.UNSUBSCRIBE, token)
@@ -592,7 +583,7 @@ async def unsubscribe(*, session: AsyncSession, deps: Dependencies, token: str) 
 # ---------------------------------------------------------------- self-service
 
 
-async def _subscriber_from_token(session: AsyncSession, deps: Dependencies, token: str) -> SubscriberRow:
+async def _subscriber_from_token(session: AsyncSession, deps: Deps, token: str) -> SubscriberRow:
     try:
         payload = deps.tokens.read(Purpose.PREFERENCES, token)
     except TokenRefused as error:
@@ -627,7 +618,7 @@ async def _subscriptions_of(session: AsyncSession, subscriber_id: str) -> list[S
     ]
 
 
-async def get_preferences(*, session: AsyncSession, deps: Dependencies, token: str) -> Preferences:
+async def get_preferences(*, session: AsyncSession, deps: Deps, token: str) -> Preferences:
     """What the holder of a preferences link is subscribed to and can subscribe to."""
     subscriber = await _subscriber_from_token(session, deps, token)
     return Preferences(
@@ -641,7 +632,7 @@ async def get_preferences(*, session: AsyncSession, deps: Dependencies, token: s
 
 
 async def update_preferences(
-    *, session: AsyncSession, deps: Dependencies, token: str, data: PreferencesUpdate
+    *, session: AsyncSession, deps: Deps, token: str, data: PreferencesUpdate
 ) -> Preferences:
     """Change name, district, topics and lists; the link proves the address, so joining a
     public list from here needs no second confirmation."""
@@ -683,7 +674,6 @@ async def update_preferences(
             if joined:
                 await session.flush()
                 counts = await _announce_reach(session, deps, joined)
-                assert deps.outbox is not None
                 await deps.outbox.add(
                     session,
                     *(
@@ -703,7 +693,7 @@ async def update_preferences(
         return await get_preferences(session=session, deps=deps, token=token)
 
 
-async def export_subscriber(*, session: AsyncSession, deps: Dependencies, token: str) -> SubscriberExport:
+async def export_subscriber(*, session: AsyncSession, deps: Deps, token: str) -> SubscriberExport:
     """Everything stored about the holder of a preferences link (GDPR Art. 15)."""
     subscriber = await _subscriber_from_token(session, deps, token)
     return await _subscriber_export(session, subscriber)
@@ -759,7 +749,7 @@ async def _subscriber_export(session: AsyncSession, subscriber: SubscriberRow) -
     )
 
 
-async def erase_subscriber(*, session: AsyncSession, deps: Dependencies, subscriber: SubscriberRow) -> None:
+async def erase_subscriber(*, session: AsyncSession, deps: Deps, subscriber: SubscriberRow) -> None:
     """Delete a subscriber everywhere: subscriptions, queued mails, bounces, addresses in
     delivery records (their counts stay for campaign statistics)."""
     rows = list(
@@ -778,16 +768,14 @@ async def erase_subscriber(*, session: AsyncSession, deps: Dependencies, subscri
     await session.delete(subscriber)
 
 
-async def delete_own_data(*, session: AsyncSession, deps: Dependencies, token: str) -> None:
+async def delete_own_data(*, session: AsyncSession, deps: Deps, token: str) -> None:
     """Self-service deletion (GDPR Art. 17) through a preferences link."""
     async with session.begin():
         subscriber = await _subscriber_from_token(session, deps, token)
         await erase_subscriber(session=session, deps=deps, subscriber=subscriber)
 
 
-async def erase_person(
-    *, session: AsyncSession, deps: Dependencies, person_id: str, erased_at: datetime
-) -> bool:
+async def erase_person(*, session: AsyncSession, deps: Deps, person_id: str, erased_at: datetime) -> bool:
     """Erase whoever has an address with this pseudonymous id (PersonErased), and every queued
     or sent mail to it, and remember the erasure; False when no subscriber has it."""
     known = await session.get(ErasedPersonRow, person_id, with_for_update=True)
@@ -857,7 +845,7 @@ async def list_subscribers(
 
 async def _check_campaign(
     session: AsyncSession,
-    deps: Dependencies,
+    deps: Deps,
     *,
     subject: str,
     body: str,
@@ -885,7 +873,7 @@ async def _check_campaign(
         raise template_problem(error) from error
 
 
-def render_limits(deps: Dependencies) -> templates.RenderLimits:
+def render_limits(deps: Deps) -> templates.RenderLimits:
     settings = deps.settings
     return templates.RenderLimits(
         max_chars=settings.template_max_chars,
@@ -948,7 +936,7 @@ async def _campaign_read(session: AsyncSession, row: CampaignRow, *, stats: bool
     )
 
 
-async def create_campaign(*, session: AsyncSession, deps: Dependencies, data: CampaignCreate) -> CampaignRead:
+async def create_campaign(*, session: AsyncSession, deps: Deps, data: CampaignCreate) -> CampaignRead:
     """Save a campaign draft; a template that does not render is refused now, not at send time."""
     async with session.begin():
         await _check_campaign(
@@ -984,7 +972,7 @@ async def _campaign(session: AsyncSession, campaign_id: str) -> CampaignRow:
 
 
 async def update_campaign(
-    *, session: AsyncSession, deps: Dependencies, campaign_id: str, data: CampaignUpdate
+    *, session: AsyncSession, deps: Deps, campaign_id: str, data: CampaignUpdate
 ) -> CampaignRead:
     """Edit a campaign that has not started sending."""
     async with session.begin():
@@ -1048,12 +1036,12 @@ async def audience(session: AsyncSession, campaign: CampaignRow):  # type: ignor
         yield subscriber_id, list_id, email, name
 
 
-def _list_context(list_names: list[str], deps: Dependencies) -> dict:
+def _list_context(list_names: list[str], deps: Deps) -> dict:
     return {"list_names": list_names, "region": deps.settings.region, "items": []}
 
 
 async def prepared_message(
-    session: AsyncSession, deps: Dependencies, campaign: CampaignRow, extra: dict | None = None
+    session: AsyncSession, deps: Deps, campaign: CampaignRow, extra: dict | None = None
 ) -> templates.PreparedMessage:
     """Render a campaign once for all its recipients (in the bounded worker process); raises
     ``TemplateRefused`` when it does not render."""
@@ -1071,9 +1059,7 @@ async def prepared_message(
     )
 
 
-async def preview_campaign(
-    *, session: AsyncSession, deps: Dependencies, campaign_id: str, name: str
-) -> PreviewRead:
+async def preview_campaign(*, session: AsyncSession, deps: Deps, campaign_id: str, name: str) -> PreviewRead:
     """The campaign as a sample recipient would get it, and how many would get it now."""
     async with session.begin():
         campaign = await _campaign(session, campaign_id)
@@ -1094,7 +1080,7 @@ async def preview_campaign(
 
 
 async def schedule_campaign(
-    *, session: AsyncSession, deps: Dependencies, campaign_id: str, scheduled_at: datetime | None
+    *, session: AsyncSession, deps: Deps, campaign_id: str, scheduled_at: datetime | None
 ) -> CampaignRead:
     """Send now (no time) or at ``scheduled_at``; the sender picks it up when it is due."""
     async with session.begin():
@@ -1109,7 +1095,7 @@ async def schedule_campaign(
         return await _campaign_read(session, row)
 
 
-async def pause_campaign(*, session: AsyncSession, deps: Dependencies, campaign_id: str) -> CampaignRead:
+async def pause_campaign(*, session: AsyncSession, deps: Deps, campaign_id: str) -> CampaignRead:
     """Stop handing out the campaign's queued mails (mails already in an SMTP transaction finish)."""
     async with session.begin():
         row = await _campaign(session, campaign_id)
@@ -1121,7 +1107,7 @@ async def pause_campaign(*, session: AsyncSession, deps: Dependencies, campaign_
         return await _campaign_read(session, row)
 
 
-async def resume_campaign(*, session: AsyncSession, deps: Dependencies, campaign_id: str) -> CampaignRead:
+async def resume_campaign(*, session: AsyncSession, deps: Deps, campaign_id: str) -> CampaignRead:
     """Continue a paused campaign where it stopped."""
     async with session.begin():
         row = await _campaign(session, campaign_id)
@@ -1134,7 +1120,7 @@ async def resume_campaign(*, session: AsyncSession, deps: Dependencies, campaign
         return await _campaign_read(session, row)
 
 
-async def enqueue_due_campaigns(*, session: AsyncSession, deps: Dependencies) -> int:
+async def enqueue_due_campaigns(*, session: AsyncSession, deps: Deps) -> int:
     """Turn due scheduled campaigns into per-recipient delivery rows, each in one transaction
     (a crash before the commit leaves the campaign scheduled; after it, every row exists)."""
     started = 0
@@ -1179,7 +1165,7 @@ async def enqueue_due_campaigns(*, session: AsyncSession, deps: Dependencies) ->
     return started
 
 
-async def finish_campaigns(*, session: AsyncSession, deps: Dependencies) -> list[str]:
+async def finish_campaigns(*, session: AsyncSession, deps: Deps) -> list[str]:
     """Campaigns with no queued or sending mail left are sent; CampaignSent tells the figures."""
     finished = []
     async with session.begin():
@@ -1196,7 +1182,6 @@ async def finish_campaigns(*, session: AsyncSession, deps: Dependencies) -> list
                 continue
             stats = await campaign_stats(session, campaign)
             campaign.status, campaign.finished_at = "sent", now_utc()
-            assert deps.outbox is not None
             await deps.outbox.add(
                 session,
                 CampaignSent(
@@ -1229,7 +1214,7 @@ def parse_message_id(message_id: str | None) -> tuple[str, str] | None:
 async def record_bounce(
     *,
     session: AsyncSession,
-    deps: Dependencies,
+    deps: Deps,
     email: str | None,
     subscriber_id: str | None = None,
     campaign_id: str | None = None,
@@ -1297,7 +1282,7 @@ async def record_bounce(
 async def record_bounce_reports(
     *,
     session: AsyncSession,
-    deps: Dependencies,
+    deps: Deps,
     reports: list[tuple[str, str, str | None, str, str | None]],
     source: str,
 ) -> BounceResult:

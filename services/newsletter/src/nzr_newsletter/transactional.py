@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nzr_common.contracts.actors import person_id_for
 from nzr_common.contracts.events import RegistrationForMail, RegistrationLinksRequested, RegistrationReceived
 from nzr_newsletter import domain, templates
-from nzr_newsletter.bootstrap import Dependencies
+from nzr_newsletter.bootstrap import Deps
 from nzr_newsletter.tables import BounceRow, ErasedPersonRow, MailRow, SubscriberRow
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -75,9 +75,7 @@ def _registration_lines(item: RegistrationForMail, language: str) -> list[Paragr
     ]
 
 
-def _message(
-    deps: Dependencies, *, to: str, subject: str, language: str, paragraphs: list[Paragraph]
-) -> bytes:
+def _message(deps: Deps, *, to: str, subject: str, language: str, paragraphs: list[Paragraph]) -> bytes:
     text = "\n\n".join(p if isinstance(p, str) else f"{p[0]}:\n{p[1]}" for p in paragraphs)
     body = "".join(
         "<p>" + html.escape(p).replace("\n", "<br>") + "</p>"
@@ -109,7 +107,7 @@ def _greeting(name: str, language: str) -> str:
     return f"Hallo {name}," if name else "Hallo,"
 
 
-def registration_received_mail(deps: Dependencies, event: RegistrationReceived) -> bytes:
+def registration_received_mail(deps: Deps, event: RegistrationReceived) -> bytes:
     """What became of a registration; for an address registered already, its existing one."""
     item, language = event.registration, event.language
     if event.already_registered:
@@ -145,7 +143,7 @@ def registration_received_mail(deps: Dependencies, event: RegistrationReceived) 
     return _message(deps, to=event.email, subject=subject, language=language, paragraphs=paragraphs)
 
 
-def registration_links_mail(deps: Dependencies, event: RegistrationLinksRequested) -> bytes:
+def registration_links_mail(deps: Deps, event: RegistrationLinksRequested) -> bytes:
     """The links of every active registration of the address, sent again on request."""
     language = event.language
     if language == "en":
@@ -164,7 +162,7 @@ def registration_links_mail(deps: Dependencies, event: RegistrationLinksRequeste
 
 
 def subscription_links_mail(
-    deps: Dependencies,
+    deps: Deps,
     *,
     to: str,
     name: str,
