@@ -10,13 +10,18 @@ from nzr_common.contracts.newsletter import (
     Unsubscribed,
 )
 from nzr_common.runtime import ServiceDefinition, create_service_app
-from nzr_newsletter import api
+from nzr_newsletter import dev_mail
 from nzr_newsletter.bootstrap import Deps, bootstrap
-from nzr_newsletter.delivery import send_mail
-from nzr_newsletter.digests import send_digests
+from nzr_newsletter.bounces import routes as bounces
+from nzr_newsletter.campaigns import routes as campaigns
+from nzr_newsletter.delivery.sender import send_mail
+from nzr_newsletter.digests import routes as digests
+from nzr_newsletter.digests.service import send_digests
 from nzr_newsletter.handlers import handlers
+from nzr_newsletter.lists import routes as lists
 from nzr_newsletter.settings import NewsletterSettings
-from nzr_newsletter.sink import serve_mail_sink, start_mail_sink
+from nzr_newsletter.subscribers import routes as subscribers
+from nzr_newsletter.subscriptions import routes as subscriptions
 from nzr_newsletter.tables import Base, messaging
 
 DEFINITION: ServiceDefinition[NewsletterSettings, Deps] = ServiceDefinition(
@@ -25,7 +30,15 @@ DEFINITION: ServiceDefinition[NewsletterSettings, Deps] = ServiceDefinition(
     description="Consent-based lists (double opt-in), campaigns and reliable SMTP delivery.",
     metadata=Base.metadata,
     tables=messaging,
-    routers=[api.router],
+    routers=[
+        lists.router,
+        subscriptions.router,
+        subscribers.router,
+        campaigns.router,
+        bounces.router,
+        digests.router,
+        dev_mail.router,
+    ],
     bootstrap=bootstrap,
     handlers=handlers,
     publishes=[
@@ -35,8 +48,8 @@ DEFINITION: ServiceDefinition[NewsletterSettings, Deps] = ServiceDefinition(
         ListReachChanged,
         CampaignSent,
     ],
-    on_startup=[start_mail_sink],
-    background=[serve_mail_sink, send_mail, send_digests],
+    on_startup=[dev_mail.start_mail_sink],
+    background=[dev_mail.serve_mail_sink, send_mail, send_digests],
 )
 
 

@@ -5,24 +5,16 @@ provider (embedded mode, ``make run``)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email
 import email.policy
-import logging
 import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from aiosmtpd.smtp import SMTP as SMTPServer
 
 from nzr_newsletter.schemas import SinkMessage
-
-if TYPE_CHECKING:
-    from nzr_newsletter.bootstrap import Deps
-
-log = logging.getLogger(__name__)
 
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 
@@ -92,21 +84,3 @@ class MailSink:
                 )
             )
         return found
-
-
-async def start_mail_sink(deps: Deps) -> None:
-    """Start the development sink (when the service has one) before the sender needs it."""
-    if deps.sink is not None:
-        await deps.sink.start()
-        log.info("development mail sink on port %d writes to %s", deps.sink.port, deps.sink.folder.resolve())
-
-
-async def serve_mail_sink(deps: Deps) -> None:
-    """Keep the development sink open until the service stops, then close it."""
-    if deps.sink is None:
-        return
-    try:
-        await asyncio.Event().wait()
-    finally:
-        with contextlib.suppress(Exception):
-            await deps.sink.stop()

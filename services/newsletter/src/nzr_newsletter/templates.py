@@ -32,7 +32,7 @@ import markdown
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from nzr_newsletter.domain import has_control_characters
+from nzr_newsletter.subscriptions.rules import has_control_characters
 
 PERSONAL = {"name": "NZRSLOTNAMEQ", "unsubscribe_url": "NZRSLOTUNSUBQ", "preferences_url": "NZRSLOTPREFSQ"}
 _SLOT = re.compile("|".join(PERSONAL.values()))

@@ -1,30 +1,22 @@
-"""Transactional mails: the registration journey other services announce, and the answers to
-sign-ups and "send me my links again" that must not tell a stranger whether an address is known.
-
-They need no newsletter consent and are never tracked (no pixels, no rewritten links, no
-``List-Unsubscribe``), but they never go to an address that hard-bounced or was erased. German
-by default, English when the request asked for it; plain text with an HTML alternative.
-"""
+"""The texts of the transactional mails (German, English by the registrant's language)."""
 
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from nzr_common.contracts.actors import person_id_for
 from nzr_common.contracts.events import RegistrationForMail, RegistrationLinksRequested, RegistrationReceived
-from nzr_newsletter import domain, templates
+from nzr_newsletter import templates
 from nzr_newsletter.bootstrap import Deps
-from nzr_newsletter.tables import BounceRow, ErasedPersonRow, MailRow, SubscriberRow
 
 BERLIN = ZoneInfo("Europe/Berlin")
+
+
 MONTHS_DE = "Januar Februar März April Mai Juni Juli August September Oktober November Dezember".split()
+
+
 Paragraph = str | tuple[str, str]  # text, or (label, link)
 
 
@@ -199,52 +191,3 @@ def subscription_links_mail(
         paragraphs.append((labels[1], confirm_url))
     paragraphs.append(outro)
     return _message(deps, to=to, subject=subject, language=language, paragraphs=paragraphs)
-
-
-async def suppressed(session: AsyncSession, address: str, *, since: datetime | None = None) -> str | None:
-    """Why no transactional mail may go to the address (None: it may): it hard-bounced, is
-    blocked, or its owner was erased at or after ``since`` (an event from before the erasure)."""
-    subscriber = await session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
-    if subscriber is not None and subscriber.blocked:
-        return "blocked"
-    hard = [MailRow.recipient == address, MailRow.status == "bounced"]
-    bounced = await session.scalar(select(func.count()).select_from(MailRow).where(*hard))
-    if not bounced and subscriber is not None:
-        bounced = await session.scalar(
-            select(func.count())
-            .select_from(BounceRow)
-            .where(BounceRow.subscriber_id == subscriber.id, BounceRow.kind == "hard")
-        )
-    if bounced:
-        return "hard bounce"
-    if since is not None:
-        erased_at = await session.scalar(
-            select(ErasedPersonRow.erased_at).where(ErasedPersonRow.person_id == person_id_for(address))
-        )
-        if erased_at is not None and erased_at >= since:
-            return "erased"
-    return None
-
-
-async def recently_mailed(
-    session: AsyncSession, address: str, purposes: tuple[str, ...], *, seconds: float, now: datetime
-) -> bool:
-    """Whether a mail of these purposes went (or waits to go) to the address within ``seconds``:
-    repeated requests do not flood a stranger's mailbox."""
-    found = await session.scalar(
-        select(func.count())
-        .select_from(MailRow)
-        .where(
-            MailRow.recipient == address,
-            or_(*(MailRow.purpose == p for p in purposes)),
-            MailRow.created_at > now - timedelta(seconds=seconds),
-        )
-    )
-    return bool(found)
-
-
-def normalised(address: str) -> str | None:
-    try:
-        return domain.normalise_email(address)
-    except domain.InvalidAddress:
-        return None

@@ -1,5 +1,4 @@
-"""Automatic digests: upcoming gatherings and approaching funding deadlines collected from other
-services' events, sent as a campaign per digest list on a schedule."""
+"""Digests: remember events and funding deadlines, build the digest campaigns when due."""
 
 from __future__ import annotations
 
@@ -16,7 +15,10 @@ from nzr_newsletter.tables import CampaignRow, DigestItemRow, ListRow
 
 log = logging.getLogger(__name__)
 
+
 DIGEST_SUBJECT = "Neues aus dem Netzwerk: {{ items|length }} Termine und Fristen"
+
+
 DIGEST_BODY = """Hallo {{ name }},
 
 das steht in den nächsten Wochen an:
