@@ -19,10 +19,10 @@ from nzr_newsletter.digests import routes as digests
 from nzr_newsletter.digests.service import send_digests
 from nzr_newsletter.handlers import handlers
 from nzr_newsletter.lists import routes as lists
+from nzr_newsletter.metadata import Base, messaging
 from nzr_newsletter.settings import NewsletterSettings
 from nzr_newsletter.subscribers import routes as subscribers
 from nzr_newsletter.subscriptions import routes as subscriptions
-from nzr_newsletter.tables import Base, messaging
 
 DEFINITION: ServiceDefinition[NewsletterSettings, Deps] = ServiceDefinition(
     name="newsletter",

@@ -9,13 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.actors import person_id_for
 from nzr_newsletter.bootstrap import Deps
+from nzr_newsletter.subscribers.models import SubscriberRow
 from nzr_newsletter.subscribers.schemas import PersonExport, PersonMailRecord
 from nzr_newsletter.subscribers.service import erase_subscriber, subscriber_export
-from nzr_newsletter.tables import (
-    ErasedPersonRow,
-    MailRow,
-    SubscriberRow,
-)
+from nzr_newsletter.tables import ErasedPersonRow
+from nzr_newsletter.transactional.models import MailRow
 
 
 async def export_person(*, session: AsyncSession, email: str) -> PersonExport:

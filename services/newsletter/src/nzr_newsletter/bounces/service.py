@@ -9,15 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_newsletter.bootstrap import Deps
 from nzr_newsletter.bounces import rules
+from nzr_newsletter.bounces.models import BounceRow
 from nzr_newsletter.bounces.schemas import BounceResult
+from nzr_newsletter.delivery.models import DeliveryRow
+from nzr_newsletter.subscribers.models import SubscriberRow
 from nzr_newsletter.subscriptions import rules as addresses
+from nzr_newsletter.subscriptions.models import SubscriptionRow
 from nzr_newsletter.subscriptions.service import unsubscribe_rows
-from nzr_newsletter.tables import (
-    BounceRow,
-    DeliveryRow,
-    SubscriberRow,
-    SubscriptionRow,
-)
 
 
 def parse_message_id(message_id: str | None) -> tuple[str, str] | None:

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nzr_common.errors import Conflict, Invalid, NotFound
 from nzr_newsletter import templates
 from nzr_newsletter.bootstrap import Deps
+from nzr_newsletter.campaigns import rules
+from nzr_newsletter.campaigns.models import CampaignRow
 from nzr_newsletter.campaigns.schemas import (
     CampaignCreate,
     CampaignRead,
@@ -19,16 +21,13 @@ from nzr_newsletter.campaigns.schemas import (
     CampaignUpdate,
     PreviewRead,
 )
+from nzr_newsletter.delivery.models import DeliveryRow
+from nzr_newsletter.lists.models import ListRow
 from nzr_newsletter.lists.service import lists_by_id
+from nzr_newsletter.subscribers.models import SubscriberRow
 from nzr_newsletter.subscriptions import rules as addresses
+from nzr_newsletter.subscriptions.models import SubscriptionRow
 from nzr_newsletter.subscriptions.service import check_district
-from nzr_newsletter.tables import (
-    CampaignRow,
-    DeliveryRow,
-    ListRow,
-    SubscriberRow,
-    SubscriptionRow,
-)
 
 #: Rows read and written per round when a campaign is queued for the sender.
 ENQUEUE_BATCH = 5000
@@ -168,7 +167,7 @@ async def update_campaign(
     """Edit a campaign that has not started sending."""
     async with session.begin():
         row = await campaign_row(session, campaign_id)
-        if row.status not in ("draft", "scheduled"):
+        if not rules.can_edit(row.status):
             raise Conflict(f"A campaign in status {row.status} cannot be edited.")
         changes = data.model_dump(exclude_unset=True)
         merged = {
@@ -276,7 +275,7 @@ async def schedule_campaign(
     """Send now (no time) or at ``scheduled_at``; the sender picks it up when it is due."""
     async with session.begin():
         row = await campaign_row(session, campaign_id)
-        if row.status not in ("draft", "scheduled"):
+        if not rules.can_send(row.status):
             raise Conflict(f"A campaign in status {row.status} cannot be sent again.")
         if scheduled_at is not None and scheduled_at.tzinfo is None:
             raise Invalid("Invalid time", [("scheduled_at", "give a time zone (e.g. Z or +01:00)")])
@@ -294,7 +293,7 @@ async def pause_campaign(*, session: AsyncSession, deps: Deps, campaign_id: str)
     """Stop handing out the campaign's queued mails (mails already in an SMTP transaction finish)."""
     async with session.begin():
         row = await campaign_row(session, campaign_id)
-        if row.status not in ("scheduled", "sending"):
+        if not rules.can_pause(row.status):
             raise Conflict(f"A campaign in status {row.status} cannot be paused.")
         row.status, row.updated_at = "paused", datetime.now(UTC)
     deps.campaigns_pending.set()  # the sender re-reads which campaigns are paused
@@ -308,7 +307,7 @@ async def resume_campaign(*, session: AsyncSession, deps: Deps, campaign_id: str
         row = await campaign_row(session, campaign_id)
         if row.status != "paused":
             raise Conflict(f"A campaign in status {row.status} is not paused.")
-        row.status = "sending" if row.started_at else "scheduled"
+        row.status = rules.resumed_status(started=row.started_at is not None)
         row.updated_at = datetime.now(UTC)
     deps.campaigns_pending.set()
     async with session.begin():

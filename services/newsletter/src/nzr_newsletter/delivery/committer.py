@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from nzr_newsletter.tables import CampaignRow, DeliveryRow
+from nzr_newsletter.campaigns.models import CampaignRow
+from nzr_newsletter.delivery.models import DeliveryRow
 
 log = logging.getLogger(__name__)
 

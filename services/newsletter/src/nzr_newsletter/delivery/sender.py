@@ -20,10 +20,13 @@ from nzr_newsletter import templates
 from nzr_newsletter.bootstrap import Deps
 from nzr_newsletter.bounces import service as bounces
 from nzr_newsletter.campaigns import service as campaigns
+from nzr_newsletter.campaigns.models import CampaignRow
 from nzr_newsletter.delivery import rules, service
 from nzr_newsletter.delivery.committer import GroupCommitter, Op
+from nzr_newsletter.delivery.models import DeliveryRow
 from nzr_newsletter.delivery.smtp import Connection, Outcome, RateLimiter
-from nzr_newsletter.tables import CampaignRow, DeliveryRow, MailRow, messaging
+from nzr_newsletter.tables import messaging
+from nzr_newsletter.transactional.models import MailRow
 
 log = logging.getLogger(__name__)
 

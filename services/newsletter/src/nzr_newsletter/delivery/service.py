@@ -17,13 +17,11 @@ from nzr_common.errors import DomainError, Invalid, NotFound
 from nzr_newsletter import templates
 from nzr_newsletter.bootstrap import Deps
 from nzr_newsletter.campaigns import service as campaigns
+from nzr_newsletter.campaigns.models import CampaignRow
 from nzr_newsletter.campaigns.schemas import TestSendResult
+from nzr_newsletter.delivery.models import DeliveryRow
 from nzr_newsletter.delivery.smtp import Connection
 from nzr_newsletter.subscriptions.rules import InvalidAddress, normalise_email
-from nzr_newsletter.tables import (
-    CampaignRow,
-    DeliveryRow,
-)
 
 #: The deliveries as a Core table: queued in batches of plain rows (no ORM objects).
 delivery_table = cast(Table, DeliveryRow.__table__)

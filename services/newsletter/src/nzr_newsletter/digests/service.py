@@ -11,7 +11,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_newsletter.bootstrap import Deps
-from nzr_newsletter.tables import CampaignRow, DigestItemRow, ListRow
+from nzr_newsletter.campaigns.models import CampaignRow
+from nzr_newsletter.digests import rules
+from nzr_newsletter.digests.models import DigestItemRow
+from nzr_newsletter.lists.models import ListRow
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,9 @@ async def run_digests(*, session: AsyncSession, deps: Deps, force: bool = False)
     created = []
     async with session.begin():
         for digest_list in list(await session.scalars(select(ListRow).where(ListRow.digest.is_(True)))):
-            if not force and digest_list.last_digest_at and now - digest_list.last_digest_at < interval:
+            if not rules.is_due(
+                last_digest_at=digest_list.last_digest_at, now=now, interval=interval, force=force
+            ):
                 continue
             query = (
                 select(DigestItemRow)
@@ -78,11 +83,7 @@ async def run_digests(*, session: AsyncSession, deps: Deps, force: bool = False)
             )
             if digest_list.last_digest_at:
                 query = query.where(DigestItemRow.received_at > digest_list.last_digest_at)
-            items = [
-                i
-                for i in await session.scalars(query)
-                if not digest_list.topic or not i.topics or digest_list.topic in i.topics
-            ]
+            items = [i for i in await session.scalars(query) if rules.fits_topic(digest_list.topic, i.topics)]
             if not items:
                 continue
             campaign = CampaignRow(

@@ -10,11 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.errors import Invalid, NotFound
+from nzr_newsletter.lists.models import ListRow
 from nzr_newsletter.lists.schemas import ListCreate, ListRead, ListUpdate
-from nzr_newsletter.tables import (
-    ListRow,
-    SubscriptionRow,
-)
+from nzr_newsletter.subscriptions.models import SubscriptionRow
 
 
 async def confirmed_count(session: AsyncSession, list_id: str) -> int:

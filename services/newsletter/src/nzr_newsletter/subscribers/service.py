@@ -11,7 +11,11 @@ from nzr_common.contracts.newsletter import (
     SubscriptionConfirmed,
 )
 from nzr_newsletter.bootstrap import Deps
+from nzr_newsletter.bounces.models import BounceRow
+from nzr_newsletter.delivery.models import DeliveryRow
+from nzr_newsletter.lists.models import ListRow
 from nzr_newsletter.lists.service import list_lists, lists_by_id
+from nzr_newsletter.subscribers.models import SubscriberRow
 from nzr_newsletter.subscribers.schemas import (
     Preferences,
     PreferencesUpdate,
@@ -20,16 +24,10 @@ from nzr_newsletter.subscribers.schemas import (
     SubscriberRead,
     SubscriptionRead,
 )
+from nzr_newsletter.subscriptions.models import SubscriptionRow
 from nzr_newsletter.subscriptions.service import announce_reach, check_district, unsubscribe_rows
-from nzr_newsletter.tables import (
-    BounceRow,
-    DeliveryRow,
-    ListRow,
-    MailRow,
-    SubscriberRow,
-    SubscriptionRow,
-)
 from nzr_newsletter.tokens import InvalidLink, Purpose, TokenRefused
+from nzr_newsletter.transactional.models import MailRow
 
 
 async def subscriber_from_token(session: AsyncSession, deps: Deps, token: str) -> SubscriberRow:

@@ -17,8 +17,8 @@ from nzr_common.contracts.events import (
 from nzr_common.errors import DomainError
 from nzr_newsletter import privacy
 from nzr_newsletter.bootstrap import Deps
+from nzr_newsletter.lists.models import ListRow
 from nzr_newsletter.subscriptions import service
-from nzr_newsletter.tables import ListRow
 
 log = logging.getLogger(__name__)
 

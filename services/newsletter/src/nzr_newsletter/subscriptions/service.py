@@ -21,19 +21,17 @@ from nzr_common.contracts.newsletter import (
 from nzr_common.errors import DomainError, Invalid
 from nzr_newsletter import templates
 from nzr_newsletter.bootstrap import Deps
+from nzr_newsletter.lists.models import ListRow
 from nzr_newsletter.lists.service import lists_by_id
+from nzr_newsletter.subscribers.models import SubscriberRow
 from nzr_newsletter.subscriptions import rules
+from nzr_newsletter.subscriptions.models import SubscriptionRow
 from nzr_newsletter.subscriptions.schemas import (
     ImportReport,
     ImportRequest,
     ImportRowError,
     SubscribeRequest,
     TokenStatus,
-)
-from nzr_newsletter.tables import (
-    ListRow,
-    SubscriberRow,
-    SubscriptionRow,
 )
 from nzr_newsletter.tokens import InvalidLink, Purpose, TokenRefused
 from nzr_newsletter.transactional.service import queue_mail, send_own_links
@@ -76,6 +74,78 @@ def confirmation_mail(
     return bytes(message)
 
 
+async def _subscriber_of(
+    session: AsyncSession,
+    *,
+    address: str,
+    name: str,
+    district: str | None,
+    topics: list[str],
+    now: datetime,
+) -> SubscriberRow:
+    """The subscriber with this address, created when there is none (locked for the caller)."""
+    # Locked: two sign-ups of one address at the same moment are handled one after the other.
+    by_address = select(SubscriberRow).where(SubscriberRow.email == address).with_for_update()
+    subscriber = await session.scalar(by_address)
+    if subscriber is not None:
+        return subscriber
+    candidate = SubscriberRow(
+        id=str(uuid.uuid4()),
+        email=address,
+        name=name.strip(),
+        district=district,
+        topics=topics,
+        blocked=False,
+        soft_bounces=0,
+        created_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(candidate)
+    except IntegrityError:
+        # The same address arrived at the same moment (a second form submission, or the
+        # events consumer subscribing a registrant): use the row the other one wrote.
+        subscriber = await session.scalar(by_address)
+        if subscriber is None:
+            raise
+        return subscriber
+    return candidate
+
+
+def _request_lists(
+    session: AsyncSession,
+    *,
+    subscriber: SubscriberRow,
+    existing: dict[str, SubscriptionRow],
+    list_ids: Iterable[str],
+    source: str,
+    consent_text_version: str,
+    now: datetime,
+) -> list[str]:
+    """Mark the lists pending that are new or were left; ``existing`` gains the new rows."""
+    requested = []
+    for list_id in list_ids:
+        current = existing.get(list_id)
+        if current is None:
+            current = SubscriptionRow(
+                subscriber_id=subscriber.id,
+                list_id=list_id,
+                status="pending",
+                source=source,
+                consent_text_version=consent_text_version,
+                requested_at=now,
+            )
+            session.add(current)
+            existing[list_id] = current
+            requested.append(list_id)
+        elif current.status == "unsubscribed":
+            current.status, current.source = "pending", source
+            current.consent_text_version, current.requested_at = consent_text_version, now
+            current.confirmed_at = current.unsubscribed_at = current.confirmation_sent_at = None
+            requested.append(list_id)
+    return requested
+
+
 async def subscribe(
     *,
     session: AsyncSession,
@@ -102,57 +172,24 @@ async def subscribe(
     check_district(deps, district)
     lists = await lists_by_id(session, list_ids, public_only=public_only)
     now = datetime.now(UTC)
-    # Locked: two sign-ups of one address at the same moment are handled one after the other.
-    by_address = select(SubscriberRow).where(SubscriberRow.email == address).with_for_update()
-    subscriber = await session.scalar(by_address)
-    if subscriber is None:
-        candidate = SubscriberRow(
-            id=str(uuid.uuid4()),
-            email=address,
-            name=name.strip(),
-            district=district,
-            topics=topics,
-            blocked=False,
-            soft_bounces=0,
-            created_at=now,
-        )
-        try:
-            async with session.begin_nested():
-                session.add(candidate)
-        except IntegrityError:
-            # The same address arrived at the same moment (a second form submission, or the
-            # events consumer subscribing a registrant): use the row the other one wrote.
-            subscriber = await session.scalar(by_address)
-            if subscriber is None:
-                raise
-        else:
-            subscriber = candidate
+    subscriber = await _subscriber_of(
+        session, address=address, name=name, district=district, topics=topics, now=now
+    )
     existing = {
         s.list_id: s
         for s in await session.scalars(
             select(SubscriptionRow).where(SubscriptionRow.subscriber_id == subscriber.id)
         )
     }
-    requested = []
-    for list_id in lists:
-        current = existing.get(list_id)
-        if current is None:
-            current = SubscriptionRow(
-                subscriber_id=subscriber.id,
-                list_id=list_id,
-                status="pending",
-                source=source,
-                consent_text_version=consent_text_version,
-                requested_at=now,
-            )
-            session.add(current)
-            existing[list_id] = current
-            requested.append(list_id)
-        elif current.status == "unsubscribed":
-            current.status, current.source = "pending", source
-            current.consent_text_version, current.requested_at = consent_text_version, now
-            current.confirmed_at = current.unsubscribed_at = current.confirmation_sent_at = None
-            requested.append(list_id)
+    requested = _request_lists(
+        session,
+        subscriber=subscriber,
+        existing=existing,
+        list_ids=lists,
+        source=source,
+        consent_text_version=consent_text_version,
+        now=now,
+    )
     pending = [s for s in existing.values() if s.status == "pending" and s.list_id in lists]
     if not pending:
         return "already_confirmed"

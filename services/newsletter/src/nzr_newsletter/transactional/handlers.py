@@ -12,7 +12,7 @@ from nzr_common.contracts.events import (
     RegistrationReceived,
 )
 from nzr_newsletter.bootstrap import Deps
-from nzr_newsletter.transactional import mails, service
+from nzr_newsletter.transactional import mails, rules, service
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ async def tell_registrant(
     """What became of the registration, or (for an address registered already) the link of
     the existing one: mailed to the address, never answered to whoever asked."""
     event = envelope.data
-    address = service.normalised(event.email)
+    address = rules.normalised(event.email)
     if address is None:
         log.warning("registration %s: no mail, the address cannot receive one", event.aggregate_id())
         return
@@ -46,7 +46,7 @@ async def send_registration_links(
     deps: Deps, session: AsyncSession, envelope: Envelope[RegistrationLinksRequested]
 ) -> None:
     event = envelope.data
-    address = service.normalised(event.email)
+    address = rules.normalised(event.email)
     if address is None or await service.recently_mailed(
         session,
         address,

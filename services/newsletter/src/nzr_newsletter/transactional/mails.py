@@ -5,38 +5,13 @@ from __future__ import annotations
 import html
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from zoneinfo import ZoneInfo
 
 from nzr_common.contracts.events import RegistrationForMail, RegistrationLinksRequested, RegistrationReceived
 from nzr_newsletter import templates
 from nzr_newsletter.bootstrap import Deps
-
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-MONTHS_DE = "Januar Februar März April Mai Juni Juli August September Oktober November Dezember".split()
-
+from nzr_newsletter.transactional import rules
 
 Paragraph = str | tuple[str, str]  # text, or (label, link)
-
-
-def _when(item: RegistrationForMail, language: str) -> str:
-    start, end = item.starts_at.astimezone(BERLIN), item.ends_at.astimezone(BERLIN)
-    if language == "en":
-        day = f"{start.day} {start:%B %Y}"
-        until = f"{end:%H:%M}" if end.date() == start.date() else f"{end.day} {end:%B %Y}, {end:%H:%M}"
-        return f"{day}, {start:%H:%M}–{until} (Berlin time)"
-    day = f"{start.day}. {MONTHS_DE[start.month - 1]} {start.year}"
-    same_day = end.date() == start.date()
-    until = f"{end:%H:%M}" if same_day else f"{end.day}. {MONTHS_DE[end.month - 1]} {end.year}, {end:%H:%M}"
-    return f"{day}, {start:%H:%M}–{until} Uhr"
-
-
-def _where(item: RegistrationForMail, language: str) -> str:
-    parts = [p for p in (item.venue_name, item.venue_address) if p]
-    if item.online_url:
-        parts.append(f"online: {item.online_url}")
-    return ", ".join(parts) or ("place to be announced" if language == "en" else "Ort folgt")
 
 
 def _registration_lines(item: RegistrationForMail, language: str) -> list[Paragraph]:
@@ -49,7 +24,7 @@ def _registration_lines(item: RegistrationForMail, language: str) -> list[Paragr
         )
         label = "Change or cancel your registration"
         return [
-            f"„{item.title}“\n{_when(item, language)}\n{_where(item, language)}",
+            f"„{item.title}“\n{rules.when_text(item, language)}\n{rules.place_text(item, language)}",
             state,
             (label, item.manage_url),
         ]
@@ -61,7 +36,7 @@ def _registration_lines(item: RegistrationForMail, language: str) -> list[Paragr
     )
     label = "Anmeldung ändern oder abmelden"
     return [
-        f"„{item.title}“\n{_when(item, language)}\n{_where(item, language)}",
+        f"„{item.title}“\n{rules.when_text(item, language)}\n{rules.place_text(item, language)}",
         state,
         (label, item.manage_url),
     ]

@@ -11,16 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nzr_common.contracts.actors import person_id_for
 from nzr_common.errors import Invalid
 from nzr_newsletter.bootstrap import Deps
+from nzr_newsletter.bounces.models import BounceRow
+from nzr_newsletter.subscribers.models import SubscriberRow
 from nzr_newsletter.subscriptions import rules as addresses
-from nzr_newsletter.tables import (
-    BounceRow,
-    ErasedPersonRow,
-    MailRow,
-    SubscriberRow,
-    SubscriptionRow,
-)
+from nzr_newsletter.subscriptions.models import SubscriptionRow
+from nzr_newsletter.tables import ErasedPersonRow
 from nzr_newsletter.tokens import Purpose
 from nzr_newsletter.transactional import mails
+from nzr_newsletter.transactional.models import MailRow
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +146,3 @@ async def recently_mailed(
         )
     )
     return bool(found)
-
-
-def normalised(address: str) -> str | None:
-    try:
-        return addresses.normalise_email(address)
-    except addresses.InvalidAddress:
-        return None
