@@ -96,7 +96,8 @@ class Connection:
                 await self.close()
             else:
                 try:
-                    await self.client.rset()  # type: ignore[union-attr]
+                    if self.client is not None:
+                        await self.client.rset()
                 except Exception:
                     await self.close()
             return outcome
