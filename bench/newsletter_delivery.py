@@ -1,7 +1,7 @@
 """Newsletter campaign delivery against a bare aiosmtplib loop, into the same aiosmtpd sink.
 
 * **baseline**: 10 aiosmtplib connections sending one prebuilt message (bytes) N times.
-* **campaign**: the newsletter's own sender (``nzr_newsletter.delivery.Sender``: lease,
+* **campaign**: the newsletter's own sender (``nzr_newsletter.delivery.sender.Sender``: lease,
   per-recipient delivery rows queued → sending → sent with group commits, template rendered
   once and personalised into bytes per recipient, signed unsubscribe/preferences links) with
   10 connections, sending a campaign to N confirmed subscribers of a SQLite (or, with
@@ -190,10 +190,11 @@ def run_campaign(port: int, database_url: str, campaign_id: str, result_pipe) ->
     from sqlalchemy import func, select
 
     from nzr_common.db import create_engine, create_sessionmaker
+    from nzr_common.erasure import MessagingEraser
     from nzr_common.outbox import Outbox
     from nzr_common.regions import region_from_settings
-    from nzr_newsletter.bootstrap import Dependencies
-    from nzr_newsletter.delivery import Sender
+    from nzr_newsletter.bootstrap import Deps, Links, tokens_of
+    from nzr_newsletter.delivery.sender import Sender
     from nzr_newsletter.settings import NewsletterSettings
     from nzr_newsletter.tables import CampaignRow, DeliveryRow, messaging
 
@@ -208,11 +209,17 @@ def run_campaign(port: int, database_url: str, campaign_id: str, result_pipe) ->
             sender="Netzwerk <newsletter@nzr.example>",
             public_base_url="https://nzr.example",
         )
-        deps = Dependencies.from_settings(settings)
-        deps.region = region_from_settings(settings)
-        deps.outbox = Outbox(messaging, region="bench", service="newsletter")
         engine = create_engine(database_url)
         sessions = create_sessionmaker(engine)
+        deps = Deps(
+            settings=settings,
+            region=region_from_settings(settings),
+            sessions=sessions,
+            outbox=Outbox(messaging, region="bench", service="newsletter"),
+            eraser=MessagingEraser(messaging, producer="newsletter"),
+            tokens=tokens_of(settings),
+            links=Links(settings.public_base_url.rstrip("/")),
+        )
         sender = Sender(deps, sessions)
         started = time.perf_counter()
         task = asyncio.create_task(sender.run())

@@ -118,11 +118,7 @@ class Newsletter:
 
     @property
     def deps(self):  # type: ignore[no-untyped-def]
-        return self.app.state.newsletter  # type: ignore[attr-defined]
-
-    @property
-    def sender(self):  # type: ignore[no-untyped-def]
-        return self.app.state.sender  # type: ignore[attr-defined]
+        return self.app.state.deps  # type: ignore[attr-defined]
 
 
 def newsletter_settings(**overrides) -> NewsletterSettings:  # type: ignore[no-untyped-def]

@@ -13,7 +13,10 @@ from sqlalchemy import select
 
 from nzr_common.contracts.events import EventPublished
 from nzr_common.contracts.funding import FundingDeadlineApproaching
-from nzr_newsletter.tables import CampaignRow, DeliveryRow, SubscriberRow, SubscriptionRow
+from nzr_newsletter.campaigns.models import CampaignRow
+from nzr_newsletter.delivery.models import DeliveryRow
+from nzr_newsletter.subscribers.models import SubscriberRow
+from nzr_newsletter.subscriptions.models import SubscriptionRow
 
 API = "/api/v1/newsletter"
 BODY = "Hallo {{ name }},\n\n**Neuigkeiten** aus {{ list_names|join(', ') }}.\n"
@@ -476,7 +479,7 @@ async def test_digest_lists_upcoming_gatherings_and_funding_deadlines(newsletter
     )
     admin = token_for("admin", region=region)
     for _ in range(200):
-        from nzr_newsletter.tables import DigestItemRow
+        from nzr_newsletter.digests.models import DigestItemRow
 
         async with newsletter.app.state.runtime.sessions() as session:
             ids = set(await session.scalars(select(DigestItemRow.id)))

@@ -19,7 +19,10 @@ import httpx
 from sqlalchemy import func, select
 
 from nzr_common.db import create_engine, create_sessionmaker, migrate_async
-from nzr_newsletter.tables import DeliveryRow, ListRow, SubscriberRow, SubscriptionRow
+from nzr_newsletter.delivery.models import DeliveryRow
+from nzr_newsletter.lists.models import ListRow
+from nzr_newsletter.subscribers.models import SubscriberRow
+from nzr_newsletter.subscriptions.models import SubscriptionRow
 
 RECIPIENTS = 300
 API = "/api/v1/newsletter"

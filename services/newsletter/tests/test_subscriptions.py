@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 
 from nzr_common.contracts.actors import PersonErased, PersonErasedV2, person_id_for
 from nzr_common.contracts.events import RegistrationConfirmed
-from nzr_newsletter.tables import ErasedPersonRow, MailRow, SubscriberRow, messaging
+from nzr_newsletter.subscribers.models import SubscriberRow
+from nzr_newsletter.tables import ErasedPersonRow, messaging
 from nzr_newsletter.tokens import Purpose, Tokens
+from nzr_newsletter.transactional.models import MailRow
 
 API = "/api/v1/newsletter"
 

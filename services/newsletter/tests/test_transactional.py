@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from nzr_common.contracts.actors import person_id_for
 from nzr_common.contracts.events import RegistrationForMail, RegistrationLinksRequested, RegistrationReceived
-from nzr_newsletter.tables import ErasedPersonRow, MailRow
+from nzr_newsletter.tables import ErasedPersonRow
+from nzr_newsletter.transactional.models import MailRow
 
 STARTS = datetime(2027, 3, 18, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
 

@@ -1,11 +1,5 @@
 """Wiring of the newsletter service."""
 
-from __future__ import annotations
-
-import asyncio
-import contextlib
-import logging
-
 from fastapi import FastAPI
 
 from nzr_common.contracts.newsletter import (
@@ -15,74 +9,49 @@ from nzr_common.contracts.newsletter import (
     SubscriptionRequested,
     Unsubscribed,
 )
-from nzr_common.erasure import MessagingEraser
-from nzr_common.runtime import Runtime, ServiceDefinition, create_service_app
-from nzr_newsletter import api, digests
-from nzr_newsletter.bootstrap import Dependencies
-from nzr_newsletter.delivery import Sender
-from nzr_newsletter.handlers import build_handlers
+from nzr_common.runtime import ServiceDefinition, create_service_app
+from nzr_newsletter import dev_mail
+from nzr_newsletter.bootstrap import Deps, bootstrap
+from nzr_newsletter.bounces import routes as bounces
+from nzr_newsletter.campaigns import routes as campaigns
+from nzr_newsletter.delivery.sender import send_mail
+from nzr_newsletter.digests import routes as digests
+from nzr_newsletter.digests.service import send_digests
+from nzr_newsletter.handlers import handlers
+from nzr_newsletter.lists import routes as lists
+from nzr_newsletter.metadata import Base, messaging
 from nzr_newsletter.settings import NewsletterSettings
-from nzr_newsletter.sink import MailSink
-from nzr_newsletter.tables import Base, messaging
+from nzr_newsletter.subscribers import routes as subscribers
+from nzr_newsletter.subscriptions import routes as subscriptions
 
-log = logging.getLogger(__name__)
+DEFINITION: ServiceDefinition[NewsletterSettings, Deps] = ServiceDefinition(
+    name="newsletter",
+    title="NZR newsletter",
+    description="Consent-based lists (double opt-in), campaigns and reliable SMTP delivery.",
+    metadata=Base.metadata,
+    tables=messaging,
+    routers=[
+        lists.router,
+        subscriptions.router,
+        subscribers.router,
+        campaigns.router,
+        bounces.router,
+        digests.router,
+        dev_mail.router,
+    ],
+    bootstrap=bootstrap,
+    handlers=handlers,
+    publishes=[
+        SubscriptionRequested,
+        SubscriptionConfirmed,
+        Unsubscribed,
+        ListReachChanged,
+        CampaignSent,
+    ],
+    on_startup=[dev_mail.start_mail_sink],
+    background=[dev_mail.serve_mail_sink, send_mail, send_digests],
+)
 
 
 def create_app(settings: NewsletterSettings | None = None) -> FastAPI:
-    settings = settings or NewsletterSettings()
-    deps = Dependencies.from_settings(settings)
-    eraser = MessagingEraser(messaging, producer="newsletter")
-
-    async def start_sending(runtime: Runtime) -> None:
-        deps.region, deps.outbox = runtime.region, runtime.outbox
-        if settings.uses_sink:
-            deps.sink = await MailSink(settings.smtp_sink_dir, settings.smtp_sink_port).start()
-            deps.smtp_host, deps.smtp_port = "127.0.0.1", deps.sink.port
-            log.info(
-                "development mail sink on port %d writes to %s",
-                deps.sink.port,
-                settings.smtp_sink_dir.resolve(),
-            )
-        sender = Sender(deps, runtime.sessions, lease_seconds=settings.sender_lease_seconds)
-        app.state.sender = sender
-        runtime.tasks.append(asyncio.create_task(sender.run(), name="newsletter sender"))
-        runtime.tasks.append(
-            asyncio.create_task(_digest_schedule(runtime, sender), name="newsletter digests")
-        )
-
-    async def _digest_schedule(runtime: Runtime, sender: Sender) -> None:
-        try:
-            while True:
-                await asyncio.sleep(settings.digest_check_seconds)
-                if sender.lease_until is None:
-                    continue
-                try:
-                    async with runtime.sessions() as session:
-                        await digests.run_digests(session=session, deps=deps)
-                except Exception:
-                    log.exception("digest run failed; trying again at the next check")
-        finally:
-            if deps.sink is not None:
-                with contextlib.suppress(Exception):
-                    await deps.sink.stop()
-
-    definition = ServiceDefinition(
-        name="newsletter",
-        title="NZR newsletter",
-        description="Consent-based lists (double opt-in), campaigns and reliable SMTP delivery.",
-        metadata=Base.metadata,
-        tables=messaging,
-        routers=[api.router],
-        handlers=build_handlers(deps, eraser),
-        publishes=[
-            SubscriptionRequested,
-            SubscriptionConfirmed,
-            Unsubscribed,
-            ListReachChanged,
-            CampaignSent,
-        ],
-        on_startup=[start_sending, eraser.attach],
-    )
-    app = create_service_app(definition, settings)
-    app.state.newsletter = deps
-    return app
+    return create_service_app(DEFINITION, settings or NewsletterSettings())

@@ -1,25 +1,34 @@
-"""The live dependencies of the newsletter's own code (tokens, links, wake-ups, SMTP target),
-built once at start-up and reachable from routes, event handlers and the sender."""
+"""The newsletter service's dependencies (tokens, links, wake-ups, SMTP target, eraser), built
+once at start-up from the runtime and reachable from routes, event handlers and the loops."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import Annotated
 from urllib.parse import quote
 
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from nzr_common.erasure import MessagingEraser
 from nzr_common.outbox import Outbox
 from nzr_common.regions import Region
+from nzr_common.runtime import Runtime, deps_of
 from nzr_newsletter.settings import NewsletterSettings
+from nzr_newsletter.sink import MailSink
 from nzr_newsletter.tokens import Purpose, Tokens
-
-if TYPE_CHECKING:
-    from nzr_newsletter.sink import MailSink
 
 API = "/api/v1/newsletter"
 
 
-@dataclass
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
 class Links:
     base_url: str
 
@@ -34,37 +43,39 @@ class Links:
 
 
 @dataclass
-class Dependencies:
+class SenderLease:
+    """Until when this process holds the sending lease (``None``: another process sends); the
+    sender writes it, the digest schedule reads it."""
+
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Deps:
+    """Everything the routes, handlers and loops of the newsletter service use, typed."""
+
     settings: NewsletterSettings
+    region: Region
+    sessions: async_sessionmaker[AsyncSession]
+    outbox: Outbox
+    eraser: MessagingEraser
     tokens: Tokens
     links: Links
-    region: Region | None = None
-    outbox: Outbox | None = None
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
+    #: The development mail sink (only without SMTP_HOST); started at start-up.
     sink: MailSink | None = None
     mail_pending: asyncio.Event = field(default_factory=asyncio.Event)
     campaigns_pending: asyncio.Event = field(default_factory=asyncio.Event)
     template_workers: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    lease: SenderLease = field(default_factory=SenderLease)
+    clock: Callable[[], datetime] = _now
 
-    @classmethod
-    def from_settings(cls, settings: NewsletterSettings) -> Dependencies:
-        tokens = Tokens(
-            settings.signing_secret(),
-            max_age_days={
-                Purpose.CONFIRM: settings.confirm_token_days,
-                Purpose.UNSUBSCRIBE: settings.unsubscribe_token_days,
-                Purpose.PREFERENCES: settings.preferences_token_days,
-            },
-        )
-        return cls(
-            settings=settings,
-            tokens=tokens,
-            links=Links(settings.public_base_url.rstrip("/")),
-            smtp_host=settings.smtp_host or "127.0.0.1",
-            smtp_port=settings.smtp_port,
-            template_workers=asyncio.Semaphore(max(settings.template_workers, 1)),
-        )
+    @property
+    def smtp_host(self) -> str:
+        return "127.0.0.1" if self.sink is not None else self.settings.smtp_host or "127.0.0.1"
+
+    @property
+    def smtp_port(self) -> int:
+        return self.sink.port if self.sink is not None else self.settings.smtp_port
 
     def unsubscribe_url(self, subscriber_id: str, list_id: str, campaign_id: str | None) -> str:
         return self.links.unsubscribe(
@@ -73,3 +84,35 @@ class Dependencies:
 
     def preferences_url(self, subscriber_id: str) -> str:
         return self.links.preferences(self.tokens.issue(Purpose.PREFERENCES, {"s": subscriber_id}))
+
+
+def tokens_of(settings: NewsletterSettings) -> Tokens:
+    """The signed link tokens with the lifetimes the settings give each purpose."""
+    return Tokens(
+        settings.signing_secret(),
+        max_age_days={
+            Purpose.CONFIRM: settings.confirm_token_days,
+            Purpose.UNSUBSCRIBE: settings.unsubscribe_token_days,
+            Purpose.PREFERENCES: settings.preferences_token_days,
+        },
+    )
+
+
+def bootstrap(runtime: Runtime[NewsletterSettings]) -> Deps:
+    """Build the deps of one newsletter process (called once by ``create_service_app``)."""
+    settings = runtime.settings
+    return Deps(
+        settings=settings,
+        region=runtime.region,
+        sessions=runtime.sessions,
+        outbox=runtime.outbox,
+        eraser=MessagingEraser(runtime.tables, producer="newsletter", broker=runtime.broker),
+        tokens=tokens_of(settings),
+        links=Links(settings.public_base_url.rstrip("/")),
+        sink=MailSink(settings.smtp_sink_dir, settings.smtp_sink_port) if settings.uses_sink else None,
+        template_workers=asyncio.Semaphore(max(settings.template_workers, 1)),
+    )
+
+
+#: The deps in a route: ``async def route(deps: DepsDep) -> ...``.
+DepsDep = Annotated[Deps, Depends(deps_of(Deps))]

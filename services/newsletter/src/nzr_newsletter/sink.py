@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aiosmtpd.smtp import SMTP as SMTPServer
+from aiosmtpd.smtp import Envelope, Session
 
 from nzr_newsletter.schemas import SinkMessage
 
@@ -23,11 +24,12 @@ class _WriteToFolder:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         path = self.folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
         temporary = path.with_suffix(".tmp")
-        temporary.write_bytes(envelope.original_content or envelope.content)
+        content = envelope.original_content or envelope.content or b""
+        temporary.write_bytes(content if isinstance(content, bytes) else content.encode())
         temporary.rename(path)
         return "250 Message accepted for delivery"
 

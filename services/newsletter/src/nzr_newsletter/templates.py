@@ -32,7 +32,7 @@ import markdown
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from nzr_newsletter.domain import has_control_characters
+from nzr_newsletter.subscriptions.rules import has_control_characters
 
 PERSONAL = {"name": "NZRSLOTNAMEQ", "unsubscribe_url": "NZRSLOTUNSUBQ", "preferences_url": "NZRSLOTPREFSQ"}
 _SLOT = re.compile("|".join(PERSONAL.values()))
@@ -85,11 +85,16 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
     def _check(self, operator: str, left: Any, right: Any) -> None:
-        sizes = (_size(left), _size(right))
-        if operator == "+" and None not in sizes and sum(sizes) > self.max_chars:  # type: ignore[arg-type]
+        left_size, right_size = _size(left), _size(right)
+        if (
+            operator == "+"
+            and left_size is not None
+            and right_size is not None
+            and left_size + right_size > self.max_chars
+        ):
             raise _TooLarge("'+' would build a value beyond the size limit")
         if operator == "*":
-            for size, factor in ((sizes[0], right), (sizes[1], left)):
+            for size, factor in ((left_size, right), (right_size, left)):
                 if size is not None and isinstance(factor, int) and size * factor > self.max_chars:
                     raise _TooLarge("'*' would build a value beyond the size limit")
             if _bits(left) + _bits(right) > _BIG_NUMBER_BITS:

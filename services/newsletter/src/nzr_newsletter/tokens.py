@@ -11,6 +11,8 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from nzr_common.errors import DomainError
+
 
 class Purpose(StrEnum):
     CONFIRM = "confirm"
@@ -24,6 +26,12 @@ class TokenRefused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class InvalidLink(DomainError):
+    """A mailed link that is forged, expired or no longer fits the data (answered with 400)."""
+
+    title = "Invalid link"
 
 
 class Tokens:

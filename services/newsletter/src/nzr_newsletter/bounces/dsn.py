@@ -42,7 +42,10 @@ def _original_message_id(message: Message) -> str | None:
             if isinstance(inner, Message) and inner.get("Message-ID"):
                 return _field(inner, "Message-ID")
         elif content_type == "text/rfc822-headers":
-            headers = HeaderParser().parsestr(part.get_payload(decode=True).decode("utf-8", "replace"))
+            raw = part.get_payload(decode=True)
+            headers = HeaderParser().parsestr(
+                raw.decode("utf-8", "replace") if isinstance(raw, bytes) else ""
+            )
             if headers.get("Message-ID"):
                 return _field(headers, "Message-ID")
     return None
@@ -61,6 +64,8 @@ def parse_delivery_status(raw: bytes) -> list[BounceReport]:
         if not isinstance(blocks, list):
             continue
         for block in blocks[1:]:  # the first block holds per-message fields
+            if not isinstance(block, Message):
+                continue
             recipient = _field(block, "Final-Recipient") or _field(block, "Original-Recipient")
             if ";" in recipient:
                 recipient = recipient.split(";", 1)[1].strip()

@@ -1,18 +1,27 @@
-"""Automatic digests: upcoming gatherings and approaching funding deadlines collected from other
-services' events, sent as a campaign per digest list on a schedule."""
+"""Digests: remember events and funding deadlines, build the digest campaigns when due."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nzr_newsletter.bootstrap import Dependencies
-from nzr_newsletter.tables import CampaignRow, DigestItemRow, ListRow
+from nzr_newsletter.bootstrap import Deps
+from nzr_newsletter.campaigns.models import CampaignRow
+from nzr_newsletter.digests import rules
+from nzr_newsletter.digests.models import DigestItemRow
+from nzr_newsletter.lists.models import ListRow
+
+log = logging.getLogger(__name__)
+
 
 DIGEST_SUBJECT = "Neues aus dem Netzwerk: {{ items|length }} Termine und Fristen"
+
+
 DIGEST_BODY = """Hallo {{ name }},
 
 das steht in den nächsten Wochen an:
@@ -56,14 +65,16 @@ async def forget_item(session: AsyncSession, item_id: str) -> None:
     await session.execute(delete(DigestItemRow).where(DigestItemRow.id == item_id))
 
 
-async def run_digests(*, session: AsyncSession, deps: Dependencies, force: bool = False) -> list[str]:
+async def run_digests(*, session: AsyncSession, deps: Deps, force: bool = False) -> list[str]:
     """Create and schedule a digest campaign for every digest list that is due and has news."""
     now = datetime.now(UTC)
     interval = timedelta(hours=deps.settings.digest_interval_hours)
     created = []
     async with session.begin():
         for digest_list in list(await session.scalars(select(ListRow).where(ListRow.digest.is_(True)))):
-            if not force and digest_list.last_digest_at and now - digest_list.last_digest_at < interval:
+            if not rules.is_due(
+                last_digest_at=digest_list.last_digest_at, now=now, interval=interval, force=force
+            ):
                 continue
             query = (
                 select(DigestItemRow)
@@ -72,11 +83,7 @@ async def run_digests(*, session: AsyncSession, deps: Dependencies, force: bool 
             )
             if digest_list.last_digest_at:
                 query = query.where(DigestItemRow.received_at > digest_list.last_digest_at)
-            items = [
-                i
-                for i in await session.scalars(query)
-                if not digest_list.topic or not i.topics or digest_list.topic in i.topics
-            ]
+            items = [i for i in await session.scalars(query) if rules.fits_topic(digest_list.topic, i.topics)]
             if not items:
                 continue
             campaign = CampaignRow(
@@ -112,3 +119,17 @@ async def run_digests(*, session: AsyncSession, deps: Dependencies, force: bool 
     if created:
         deps.campaigns_pending.set()
     return created
+
+
+async def send_digests(deps: Deps) -> None:
+    """The digest schedule as a background loop: every check, while this process holds the
+    sending lease, the due digests are built and scheduled."""
+    while True:
+        await asyncio.sleep(deps.settings.digest_check_seconds)
+        if deps.lease.until is None:
+            continue
+        try:
+            async with deps.sessions() as session:
+                await run_digests(session=session, deps=deps)
+        except Exception:
+            log.exception("digest run failed; trying again at the next check")

@@ -1,50 +1,17 @@
-"""Transactional mails: the registration journey other services announce, and the answers to
-sign-ups and "send me my links again" that must not tell a stranger whether an address is known.
-
-They need no newsletter consent and are never tracked (no pixels, no rewritten links, no
-``List-Unsubscribe``), but they never go to an address that hard-bounced or was erased. German
-by default, English when the request asked for it; plain text with an HTML alternative.
-"""
+"""The texts of the transactional mails (German, English by the registrant's language)."""
 
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from nzr_common.contracts.actors import person_id_for
 from nzr_common.contracts.events import RegistrationForMail, RegistrationLinksRequested, RegistrationReceived
-from nzr_newsletter import domain, templates
-from nzr_newsletter.bootstrap import Dependencies
-from nzr_newsletter.tables import BounceRow, ErasedPersonRow, MailRow, SubscriberRow
+from nzr_newsletter import templates
+from nzr_newsletter.bootstrap import Deps
+from nzr_newsletter.transactional import rules
 
-BERLIN = ZoneInfo("Europe/Berlin")
-MONTHS_DE = "Januar Februar März April Mai Juni Juli August September Oktober November Dezember".split()
 Paragraph = str | tuple[str, str]  # text, or (label, link)
-
-
-def _when(item: RegistrationForMail, language: str) -> str:
-    start, end = item.starts_at.astimezone(BERLIN), item.ends_at.astimezone(BERLIN)
-    if language == "en":
-        day = f"{start.day} {start:%B %Y}"
-        until = f"{end:%H:%M}" if end.date() == start.date() else f"{end.day} {end:%B %Y}, {end:%H:%M}"
-        return f"{day}, {start:%H:%M}–{until} (Berlin time)"
-    day = f"{start.day}. {MONTHS_DE[start.month - 1]} {start.year}"
-    same_day = end.date() == start.date()
-    until = f"{end:%H:%M}" if same_day else f"{end.day}. {MONTHS_DE[end.month - 1]} {end.year}, {end:%H:%M}"
-    return f"{day}, {start:%H:%M}–{until} Uhr"
-
-
-def _where(item: RegistrationForMail, language: str) -> str:
-    parts = [p for p in (item.venue_name, item.venue_address) if p]
-    if item.online_url:
-        parts.append(f"online: {item.online_url}")
-    return ", ".join(parts) or ("place to be announced" if language == "en" else "Ort folgt")
 
 
 def _registration_lines(item: RegistrationForMail, language: str) -> list[Paragraph]:
@@ -57,7 +24,7 @@ def _registration_lines(item: RegistrationForMail, language: str) -> list[Paragr
         )
         label = "Change or cancel your registration"
         return [
-            f"„{item.title}“\n{_when(item, language)}\n{_where(item, language)}",
+            f"„{item.title}“\n{rules.when_text(item, language)}\n{rules.place_text(item, language)}",
             state,
             (label, item.manage_url),
         ]
@@ -69,15 +36,13 @@ def _registration_lines(item: RegistrationForMail, language: str) -> list[Paragr
     )
     label = "Anmeldung ändern oder abmelden"
     return [
-        f"„{item.title}“\n{_when(item, language)}\n{_where(item, language)}",
+        f"„{item.title}“\n{rules.when_text(item, language)}\n{rules.place_text(item, language)}",
         state,
         (label, item.manage_url),
     ]
 
 
-def _message(
-    deps: Dependencies, *, to: str, subject: str, language: str, paragraphs: list[Paragraph]
-) -> bytes:
+def _message(deps: Deps, *, to: str, subject: str, language: str, paragraphs: list[Paragraph]) -> bytes:
     text = "\n\n".join(p if isinstance(p, str) else f"{p[0]}:\n{p[1]}" for p in paragraphs)
     body = "".join(
         "<p>" + html.escape(p).replace("\n", "<br>") + "</p>"
@@ -109,7 +74,7 @@ def _greeting(name: str, language: str) -> str:
     return f"Hallo {name}," if name else "Hallo,"
 
 
-def registration_received_mail(deps: Dependencies, event: RegistrationReceived) -> bytes:
+def registration_received_mail(deps: Deps, event: RegistrationReceived) -> bytes:
     """What became of a registration; for an address registered already, its existing one."""
     item, language = event.registration, event.language
     if event.already_registered:
@@ -145,7 +110,7 @@ def registration_received_mail(deps: Dependencies, event: RegistrationReceived) 
     return _message(deps, to=event.email, subject=subject, language=language, paragraphs=paragraphs)
 
 
-def registration_links_mail(deps: Dependencies, event: RegistrationLinksRequested) -> bytes:
+def registration_links_mail(deps: Deps, event: RegistrationLinksRequested) -> bytes:
     """The links of every active registration of the address, sent again on request."""
     language = event.language
     if language == "en":
@@ -164,7 +129,7 @@ def registration_links_mail(deps: Dependencies, event: RegistrationLinksRequeste
 
 
 def subscription_links_mail(
-    deps: Dependencies,
+    deps: Deps,
     *,
     to: str,
     name: str,
@@ -201,52 +166,3 @@ def subscription_links_mail(
         paragraphs.append((labels[1], confirm_url))
     paragraphs.append(outro)
     return _message(deps, to=to, subject=subject, language=language, paragraphs=paragraphs)
-
-
-async def suppressed(session: AsyncSession, address: str, *, since: datetime | None = None) -> str | None:
-    """Why no transactional mail may go to the address (None: it may): it hard-bounced, is
-    blocked, or its owner was erased at or after ``since`` (an event from before the erasure)."""
-    subscriber = await session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
-    if subscriber is not None and subscriber.blocked:
-        return "blocked"
-    hard = [MailRow.recipient == address, MailRow.status == "bounced"]
-    bounced = await session.scalar(select(func.count()).select_from(MailRow).where(*hard))
-    if not bounced and subscriber is not None:
-        bounced = await session.scalar(
-            select(func.count())
-            .select_from(BounceRow)
-            .where(BounceRow.subscriber_id == subscriber.id, BounceRow.kind == "hard")
-        )
-    if bounced:
-        return "hard bounce"
-    if since is not None:
-        erased_at = await session.scalar(
-            select(ErasedPersonRow.erased_at).where(ErasedPersonRow.person_id == person_id_for(address))
-        )
-        if erased_at is not None and erased_at >= since:
-            return "erased"
-    return None
-
-
-async def recently_mailed(
-    session: AsyncSession, address: str, purposes: tuple[str, ...], *, seconds: float, now: datetime
-) -> bool:
-    """Whether a mail of these purposes went (or waits to go) to the address within ``seconds``:
-    repeated requests do not flood a stranger's mailbox."""
-    found = await session.scalar(
-        select(func.count())
-        .select_from(MailRow)
-        .where(
-            MailRow.recipient == address,
-            or_(*(MailRow.purpose == p for p in purposes)),
-            MailRow.created_at > now - timedelta(seconds=seconds),
-        )
-    )
-    return bool(found)
-
-
-def normalised(address: str) -> str | None:
-    try:
-        return domain.normalise_email(address)
-    except domain.InvalidAddress:
-        return None

@@ -8,19 +8,23 @@ import time
 
 import pytest
 
-from nzr_newsletter import domain, dsn, templates
-from nzr_newsletter.delivery import RateLimiter
+from nzr_newsletter import templates
+from nzr_newsletter.bounces import dsn
+from nzr_newsletter.bounces import rules as bounces
+from nzr_newsletter.delivery import rules as delivery
+from nzr_newsletter.delivery.smtp import RateLimiter
+from nzr_newsletter.subscriptions import rules as addresses
 from nzr_newsletter.tokens import Purpose, TokenRefused, Tokens
 
 
 @pytest.mark.parametrize("raw", ["a@b", "no at", "x@example.org\nBcc: y@example.org", "ü@example.org", ""])
 def test_unusable_addresses_are_refused(raw):
-    with pytest.raises(domain.InvalidAddress):
-        domain.normalise_email(raw)
+    with pytest.raises(addresses.InvalidAddress):
+        addresses.normalise_email(raw)
 
 
 def test_addresses_are_normalised_to_one_lower_case_ascii_form():
-    assert domain.normalise_email(" Anna@Bücher.Example ") == "anna@xn--bcher-kva.example"
+    assert addresses.normalise_email(" Anna@Bücher.Example ") == "anna@xn--bcher-kva.example"
 
 
 def test_the_template_is_rendered_once_and_personalised_per_recipient_into_a_valid_message():
@@ -122,10 +126,10 @@ def test_control_characters_in_a_delivery_report_are_dropped():
 
 def test_hard_bounces_block_at_once_and_soft_ones_past_the_threshold():
     rules = {"threshold": 3, "hard_action": "block", "soft_action": "unsubscribe"}
-    assert domain.decide_bounce(kind="hard", soft_bounces=0, **rules).block
-    assert not domain.decide_bounce(kind="soft", soft_bounces=2, **rules).unsubscribe
-    assert domain.decide_bounce(kind="soft", soft_bounces=3, **rules).unsubscribe
-    assert domain.retry_delay_seconds(3, 30) == 120 and domain.retry_delay_seconds(30, 30) == 6 * 3600
+    assert bounces.decide_bounce(kind="hard", soft_bounces=0, **rules).block
+    assert not bounces.decide_bounce(kind="soft", soft_bounces=2, **rules).unsubscribe
+    assert bounces.decide_bounce(kind="soft", soft_bounces=3, **rules).unsubscribe
+    assert delivery.retry_delay_seconds(3, 30) == 120 and delivery.retry_delay_seconds(30, 30) == 6 * 3600
 
 
 async def test_the_hourly_limit_counts_a_rolling_hour_including_mails_sent_before_a_restart():

@@ -1,0 +1,95 @@
+"""API models of subscribers: preferences, exports, the admin list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from nzr_newsletter.lists.schemas import ListRead
+from nzr_newsletter.schemas import Strict, one_line
+
+
+class SubscriptionRead(BaseModel):
+    list_id: str
+    list_name: str
+    status: str
+    source: str
+    consent_text_version: str
+    requested_at: datetime
+    confirmed_at: datetime | None
+    unsubscribed_at: datetime | None
+
+
+class Preferences(BaseModel):
+    email: str
+    name: str
+    district: str | None
+    topics: list[str]
+    subscriptions: list[SubscriptionRead]
+    available_lists: list[ListRead]
+
+
+class PreferencesUpdate(Strict):
+    name: str | None = Field(default=None, max_length=200)
+    district: str | None = Field(default=None, pattern=r"^\d{8}$")
+    topics: list[str] | None = Field(default=None, max_length=30)
+    list_ids: list[str] | None = Field(default=None, description="The lists to stay or be on")
+
+    _name_one_line = field_validator("name")(one_line)
+
+
+class SubscriberExport(BaseModel):
+    subscriber_id: str
+    email: str
+    name: str
+    district: str | None
+    topics: list[str]
+    blocked: bool
+    created_at: datetime
+    subscriptions: list[SubscriptionRead]
+    deliveries: list[dict]
+    bounces: list[dict]
+
+
+class PersonRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320)
+
+
+class PersonMailRecord(BaseModel):
+    """A transactional mail (confirmation, test send) to the person."""
+
+    recipient: str
+    purpose: str
+    status: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class PersonExport(BaseModel):
+    """Everything the newsletter service holds about one person (GDPR Art. 15)."""
+
+    person_id: str
+    email: str
+    exported_at: datetime
+    subscriber: SubscriberExport | None
+    mails: list[PersonMailRecord]
+
+
+class SubscriberRead(BaseModel):
+    id: str
+    email: str
+    name: str
+    district: str | None
+    topics: list[str]
+    blocked: bool
+    blocked_reason: str | None
+    soft_bounces: int
+    subscriptions: list[SubscriptionRead]
+
+
+class SubscriberPage(BaseModel):
+    items: list[SubscriberRead]
+    total: int

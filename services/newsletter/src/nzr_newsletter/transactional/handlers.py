@@ -1,0 +1,65 @@
+"""Event handlers of transactional mails: registration answers and links, mailed to the address."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nzr_common.contracts.base import Envelope
+from nzr_common.contracts.events import (
+    RegistrationLinksRequested,
+    RegistrationReceived,
+)
+from nzr_newsletter.bootstrap import Deps
+from nzr_newsletter.transactional import mails, rules, service
+
+log = logging.getLogger(__name__)
+
+
+async def tell_registrant(
+    deps: Deps, session: AsyncSession, envelope: Envelope[RegistrationReceived]
+) -> None:
+    """What became of the registration, or (for an address registered already) the link of
+    the existing one: mailed to the address, never answered to whoever asked."""
+    event = envelope.data
+    address = rules.normalised(event.email)
+    if address is None:
+        log.warning("registration %s: no mail, the address cannot receive one", event.aggregate_id())
+        return
+    purpose = "already_registered" if event.already_registered else "registration"
+    if event.already_registered and await service.recently_mailed(
+        session, address, (purpose,), seconds=deps.settings.confirm_resend_seconds, now=event.received_at
+    ):
+        return  # repeated attempts do not flood the owner's mailbox
+    await service.mail_owner(
+        session,
+        deps,
+        to=address,
+        purpose=purpose,
+        message=mails.registration_received_mail(deps, event),
+        since=event.received_at,
+    )
+
+
+async def send_registration_links(
+    deps: Deps, session: AsyncSession, envelope: Envelope[RegistrationLinksRequested]
+) -> None:
+    event = envelope.data
+    address = rules.normalised(event.email)
+    if address is None or await service.recently_mailed(
+        session,
+        address,
+        ("registration_links",),
+        seconds=deps.settings.confirm_resend_seconds,
+        now=event.requested_at,
+    ):
+        return
+    await service.mail_owner(
+        session,
+        deps,
+        to=address,
+        purpose="registration_links",
+        message=mails.registration_links_mail(deps, event),
+        since=event.requested_at,
+    )
