@@ -3,17 +3,19 @@
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse
+from rdflib import Graph
 
 from nzr_common.access import PUBLIC, AccessKind, AccessPolicy, with_policy
 from nzr_common.auth import EditorDep, PrincipalDep, Role
 from nzr_common.idempotency import IDEMPOTENT
 from nzr_common.params import QueryDate, QueryMonth
 from nzr_common.problems import InvalidParam, ProblemError
-from nzr_common.regions import DISTRICTS_SOURCE, load_districts
-from nzr_common.runtime import OutboxDep, Runtime, SessionDep
+from nzr_common.regions import DISTRICTS_SOURCE
+from nzr_common.runtime import SessionDep
 from nzr_reporting import dashboard, exports, goals, indicators
+from nzr_reporting.bootstrap import Deps, DepsDep
 from nzr_reporting.catalogue import INDICATORS
 from nzr_reporting.indicators import Scope
 from nzr_reporting.schemas import (
@@ -48,10 +50,6 @@ FromQuery = Annotated[QueryMonth | None, Query(alias="from", description="First 
 ToQuery = Annotated[QueryMonth | None, Query(alias="to", description="Last month, YYYY-MM")]
 
 
-def _runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
-
-
 INDICATORS_ACCESS = AccessPolicy(
     AccessKind.PUBLIC,
     description="anyone: the region's public indicators",
@@ -61,11 +59,10 @@ INDICATORS_ACCESS = AccessPolicy(
 
 @with_policy(INDICATORS_ACCESS)
 async def _scope(
-    request: Request, session: SessionDep, principal: PrincipalDep, region: RegionsQuery = None
+    deps: DepsDep, session: SessionDep, principal: PrincipalDep, region: RegionsQuery = None
 ) -> Scope:
     """Which regions the caller may see: the own one, or (state mode, role state) several."""
-    runtime = _runtime(request)
-    settings = runtime.settings
+    settings = deps.settings
     if settings.mode == "state" and principal.anonymous:
         raise ProblemError(
             401,
@@ -79,15 +76,15 @@ async def _scope(
         session,
         mode=settings.mode,
         own_region=settings.region,
-        known=getattr(settings, "known_regions", []),
+        known=settings.known_regions,
         requested=region,
     )
     return Scope(
         regions=regions,
-        districts=load_districts(settings.districts_file),
-        own_region_districts=runtime.region.districts if settings.mode == "region" else None,
-        stale_after=timedelta(minutes=getattr(settings, "stale_after_minutes", 60.0)),
-        cache=request.app.state.report_cache,
+        districts=deps.districts,
+        own_region_districts=deps.region.districts if settings.mode == "region" else None,
+        stale_after=timedelta(minutes=settings.stale_after_minutes),
+        cache=deps.report_cache,
     )
 
 
@@ -219,11 +216,11 @@ async def get_indicator_chart(
     return Response(exports.chart(series, image_format=image_format), media_type=media_type)
 
 
-def _catalogue(request: Request) -> bytes | str:
-    settings = _runtime(request).settings
+def _catalogue(deps: Deps) -> Graph:
+    settings = deps.settings
     return exports.dcat_catalogue(
-        base_url=getattr(settings, "public_base_url", str(request.base_url)),
-        publisher=getattr(settings, "publisher_name", "Netzwerk Zukunft Regional"),
+        base_url=settings.public_base_url,
+        publisher=settings.publisher_name,
         region=settings.region,
         modified=datetime.now(UTC).date(),
     )
@@ -236,9 +233,9 @@ def _catalogue(request: Request) -> bytes | str:
     dependencies=[PUBLIC],
     responses={200: {"content": {"text/turtle": {}}}},
 )
-async def get_dcat_catalogue_turtle(request: Request) -> Response:
+async def get_dcat_catalogue_turtle(deps: DepsDep) -> Response:
     """DCAT-AP.de catalogue of the published indicator datasets (Turtle) for open-data portals."""
-    return Response(_catalogue(request).serialize(format="turtle"), media_type="text/turtle; charset=utf-8")
+    return Response(_catalogue(deps).serialize(format="turtle"), media_type="text/turtle; charset=utf-8")
 
 
 @router.get(
@@ -248,9 +245,9 @@ async def get_dcat_catalogue_turtle(request: Request) -> Response:
     dependencies=[PUBLIC],
     responses={200: {"content": {"application/ld+json": {}}}},
 )
-async def get_dcat_catalogue_jsonld(request: Request) -> Response:
+async def get_dcat_catalogue_jsonld(deps: DepsDep) -> Response:
     """DCAT-AP.de catalogue of the published indicator datasets (JSON-LD)."""
-    return Response(_catalogue(request).serialize(format="json-ld"), media_type="application/ld+json")
+    return Response(_catalogue(deps).serialize(format="json-ld"), media_type="application/ld+json")
 
 
 @router.get("/overview", response_model=StateOverview, operation_id="get_state_overview")
@@ -275,9 +272,8 @@ async def get_freshness(session: SessionDep, scope: ScopeDep) -> list[FreshnessR
 @router.get(
     "/status", response_model=ReportingStatus, operation_id="get_reporting_status", dependencies=[PUBLIC]
 )
-async def get_reporting_status(request: Request, session: SessionDep) -> ReportingStatus:
+async def get_reporting_status(deps: DepsDep, session: SessionDep) -> ReportingStatus:
     """What the projections consumed: handled, duplicate and skipped (unknown type) events."""
-    runtime = _runtime(request)
     skipped = await indicators.skipped_event_types(session)
     consumers = [
         ConsumerStatus(
@@ -289,11 +285,11 @@ async def get_reporting_status(request: Request, session: SessionDep) -> Reporti
             dead_lettered=s.batch.stats.dead_lettered,
             retried=s.batch.stats.retried,
         )
-        for s in runtime.subscriptions
+        for s in deps.subscriptions()
     ]
     return ReportingStatus(
-        mode=runtime.settings.mode,
-        region=runtime.settings.region,
+        mode=deps.settings.mode,
+        region=deps.settings.region,
         consumers=consumers,
         ignored_unknown_types=sum(skipped.values()),
         skipped_event_types=skipped,
@@ -313,10 +309,10 @@ def _consumer_of_type(event_type: str) -> str:
     responses={200: {"content": {"text/html": {}}}},
 )
 async def get_dashboard(
-    request: Request, session: SessionDep, scope: ScopeDep, as_of: AsOfQuery = None
+    deps: DepsDep, session: SessionDep, scope: ScopeDep, as_of: AsOfQuery = None
 ) -> HTMLResponse:
     """Dashboard page (German): key indicators, density by district, series, goals, freshness."""
-    settings = _runtime(request).settings
+    settings = deps.settings
     state = settings.mode == "state"
     title = (
         "Landesübersicht Netzwerk Zukunft Regional"
@@ -335,30 +331,24 @@ async def get_dashboard(
     return HTMLResponse(html)
 
 
-def _own_region(request: Request) -> str:
-    return _runtime(request).settings.region
-
-
 @router.post(
     "/goals", status_code=201, response_model=GoalRead, operation_id="define_goal", dependencies=[IDEMPOTENT]
 )
 async def define_goal(
     body: GoalCreate,
-    request: Request,
+    deps: DepsDep,
     response: Response,
     session: SessionDep,
-    outbox: OutboxDep,
     scope: ScopeDep,
     _: EditorDep,
 ) -> GoalRead:
     """Define a strategic or operative goal (target value, target date, measuring indicator)."""
-    runtime = _runtime(request)
     goal = await goals.define_goal(
         session=session,
-        outbox=outbox,
+        outbox=deps.outbox,
         scope=scope,
-        region=_own_region(request),
-        region_districts=set(runtime.region.districts),
+        region=deps.settings.region,
+        region_districts=set(deps.region.districts),
         data=body,
     )
     response.headers["Location"] = f"/api/v1/reports/goals/{goal.id}"
@@ -366,24 +356,24 @@ async def define_goal(
 
 
 @router.get("/goals", response_model=list[GoalRead], operation_id="list_goals", dependencies=[PUBLIC])
-async def list_goals(request: Request, session: SessionDep) -> list[GoalRead]:
+async def list_goals(deps: DepsDep, session: SessionDep) -> list[GoalRead]:
     """The region's goals, strategic first."""
-    return await goals.list_goals(session=session, region=_own_region(request))
+    return await goals.list_goals(session=session, region=deps.settings.region)
 
 
 @router.get("/goals/{goal_id}", response_model=GoalRead, operation_id="get_goal", dependencies=[PUBLIC])
-async def get_goal(goal_id: str, request: Request, session: SessionDep) -> GoalRead:
+async def get_goal(goal_id: str, deps: DepsDep, session: SessionDep) -> GoalRead:
     """One goal."""
-    return await goals.get_goal(session=session, region=_own_region(request), goal_id=goal_id)
+    return await goals.get_goal(session=session, region=deps.settings.region, goal_id=goal_id)
 
 
 @router.get("/goals/{goal_id}/progress", response_model=GoalProgress, operation_id="get_goal_progress")
 async def get_goal_progress(
-    goal_id: str, request: Request, session: SessionDep, scope: ScopeDep, as_of: AsOfQuery = None
+    goal_id: str, deps: DepsDep, session: SessionDep, scope: ScopeDep, as_of: AsOfQuery = None
 ) -> GoalProgress:
     """Current value against target, and whether the goal is on track."""
     return await goals.goal_progress(
-        session=session, scope=scope, region=_own_region(request), goal_id=goal_id, as_of=_as_of(as_of)
+        session=session, scope=scope, region=deps.settings.region, goal_id=goal_id, as_of=_as_of(as_of)
     )
 
 
@@ -396,14 +386,15 @@ async def get_goal_progress(
 )
 async def plan_measure(
     body: MeasureCreate,
-    request: Request,
+    deps: DepsDep,
     response: Response,
     session: SessionDep,
-    outbox: OutboxDep,
     _: EditorDep,
 ) -> MeasureRead:
     """Plan a measure of a goal (responsible and involved actors, start, milestones, resources)."""
-    measure = await goals.plan_measure(session=session, outbox=outbox, region=_own_region(request), data=body)
+    measure = await goals.plan_measure(
+        session=session, outbox=deps.outbox, region=deps.settings.region, data=body
+    )
     response.headers["Location"] = f"/api/v1/reports/measures/{measure.id}"
     return measure
 
@@ -411,23 +402,20 @@ async def plan_measure(
 @router.get(
     "/measures", response_model=list[MeasureRead], operation_id="list_measures", dependencies=[PUBLIC]
 )
-async def list_measures(
-    request: Request, session: SessionDep, goal_id: str | None = None
-) -> list[MeasureRead]:
+async def list_measures(deps: DepsDep, session: SessionDep, goal_id: str | None = None) -> list[MeasureRead]:
     """The region's measures, optionally of one goal."""
-    return await goals.list_measures(session=session, region=_own_region(request), goal_id=goal_id)
+    return await goals.list_measures(session=session, region=deps.settings.region, goal_id=goal_id)
 
 
 @router.patch("/measures/{measure_id}", response_model=MeasureRead, operation_id="update_measure")
 async def update_measure(
     measure_id: str,
     body: MeasureUpdate,
-    request: Request,
+    deps: DepsDep,
     session: SessionDep,
-    outbox: OutboxDep,
     _: EditorDep,
 ) -> MeasureRead:
     """Change a measure's status, milestones or end date."""
     return await goals.update_measure(
-        session=session, outbox=outbox, region=_own_region(request), measure_id=measure_id, data=body
+        session=session, outbox=deps.outbox, region=deps.settings.region, measure_id=measure_id, data=body
     )

@@ -170,8 +170,8 @@ def with_districts(regions: Totals, districts: Totals) -> Totals:
 
 
 def status_deltas(
-    items: Iterable[tuple[str, str, datetime, str]],
-    changes: Iterable[tuple[str, str, datetime, str]],
+    items: Iterable[tuple[str, str, datetime, str | None]],
+    changes: Iterable[tuple[str, str, datetime, str | None]],
     districts: dict[tuple[str, str], str | None] | None = None,
 ) -> list[Delta]:
     """Contributions of items recorded with a status (region, id, at, status) and their later
@@ -179,7 +179,7 @@ def status_deltas(
     change dated before the recording counts from the recording on. ``districts`` places an
     item (region, id) in a district."""
     districts = districts or {}
-    per_item: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
+    per_item: dict[tuple[str, str], list[tuple[datetime, str | None]]] = defaultdict(list)
     for region, item, at, status in changes:
         per_item[(region, item)].append((at, status))
     deltas = []

@@ -306,7 +306,7 @@ def _region_goal(
 ) -> RegionGoal:
     item = RegionGoal(
         goal_id=goal.goal_id,
-        level=goal.level,  # type: ignore[arg-type]
+        level=goal.level,
         title=goal.title,
         indicator_id=goal.indicator_id,
         district=goal.district,

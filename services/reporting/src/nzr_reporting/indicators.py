@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import case, func, literal, null, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -206,7 +206,7 @@ class Workbook:
                 select(*groups, *dates, amount).where(*conditions).group_by(*_real(*groups, *dates))
             )
             deltas = []
-            for region, district_code, key_value, start, end, total in rows:
+            for region, district_code, key_value, start, end, total in map(tuple, rows):
                 deltas.append(Delta(region, start, float(total or 0), district_code, key_value))
                 if end is not None:
                     deltas.append(Delta(region, end, -float(total or 0), district_code, key_value))
@@ -216,7 +216,7 @@ class Workbook:
         rows = await self.session.execute(
             select(*groups, amount).where(*conditions, on <= day).group_by(*_real(*groups))
         )
-        return [Delta(region, day, float(total or 0), d, k) for region, d, k, total in rows]
+        return [Delta(region, day, float(total or 0), d, k) for region, d, k, total in map(tuple, rows)]
 
     async def _load(self, name: tuple[Any, ...], loader: Any) -> list[Delta]:
         if name not in self._cache:
@@ -236,6 +236,8 @@ class Workbook:
                 )
                 deltas = []
                 for region, district, topics, on, off in rows:
+                    if on is None:  # not selected: ``registered`` asks for a date
+                        continue
                     for topic in topics or ["ohne_thema"]:
                         deltas.append(Delta(region, on, 1, district, topic))
                         if off:
@@ -357,7 +359,7 @@ class Workbook:
                         f.recorded_at.is_not(None), f.recorded_at <= day, self._in_scope(f.region)
                     ).group_by(*_real(f.region, district, status))
                 )
-                return [Delta(region, self.as_of, n, code, key) for region, code, key, n in rows]
+                return [Delta(region, day.date(), n, code, key) for region, code, key, n in rows]
             items = await self.session.execute(
                 select(f.region, f.agreement_id, f.recorded_at, f.initial_status, g.district)
                 .select_from(f)
@@ -369,6 +371,8 @@ class Workbook:
             )
             recorded, districts = [], {}
             for region, agreement, at, initial, code in items:
+                if at is None:  # not selected: ``recorded_at`` is asked for
+                    continue
                 recorded.append((region, agreement, at, initial))
                 districts[(region, agreement)] = code
             return domain.status_deltas(recorded, changes.all(), districts)
@@ -437,7 +441,7 @@ class Workbook:
         self, definition: IndicatorDefinition, days: list[date], breakdown: str | None = None
     ) -> list[Totals]:
         """The indicator's totals per region as of each of ``days`` (ascending)."""
-        stock = "bestand"
+        stock: Literal["bestand", "zugang"] = "bestand"
         if len(days) == 1 and self.as_of is None:
             self.as_of = days[0]
         if self.as_of is not None and days != [self.as_of]:

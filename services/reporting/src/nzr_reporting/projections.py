@@ -6,7 +6,7 @@ comes before the fact it refers to leaves a placeholder row that the late fact c
 Only shareable (``pub``) events are routed here; nothing personal is ever stored.
 """
 
-import functools
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts import actors, events, funding, newsletter, reporting
 from nzr_common.contracts.base import Envelope, IntegrationEvent
-from nzr_common.messaging import EventHandlers, Handler
+from nzr_common.messaging import AnyHandler, EventHandlers, Handler
+from nzr_reporting.bootstrap import Deps
 from nzr_reporting.tables import (
     ActorFact,
     AgreementFact,
@@ -43,7 +44,7 @@ class UnknownEvent(IntegrationEvent):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-async def skip_unknown(session: AsyncSession, envelope: Envelope[Any]) -> None:
+async def skip_unknown(_deps: Deps, session: AsyncSession, envelope: Envelope[Any]) -> None:
     """Count the skipped event by type, in the transaction that records it in the inbox (so a
     redelivery is not counted twice and the count survives a restart)."""
     await upsert(
@@ -63,35 +64,51 @@ def _count_skip(new: Any, old: Any) -> dict[str, Any]:
     }
 
 
-SKIP_ROUTE = (UnknownEvent, skip_unknown)
+Route = tuple[type[IntegrationEvent], AnyHandler[Deps]]
+SKIP_ROUTE: Route = (UnknownEvent, skip_unknown)
 
 
-class RoutesSkippingUnknown(dict[str, tuple[type[IntegrationEvent], Handler]]):
+class RoutesSkippingUnknown(dict[str, Route]):
     """The routing table; an event type without a projection is routed to ``skip_unknown``
     instead of being dropped uncounted (only ``get`` falls back, so the subscriptions derived
     from the table stay those of the known types)."""
 
-    def get(self, event_type: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, event_type: str, default: Any = None) -> Any:
         return super().get(event_type) or SKIP_ROUTE
 
 
-handlers = EventHandlers(consumer="reporting", routes=RoutesSkippingUnknown())
-#: event type → the projection without the freshness refresh (the rebuild folds freshness per batch)
-appliers: dict[str, Handler] = {}
+handlers: EventHandlers[Deps] = EventHandlers(consumer="reporting", routes=RoutesSkippingUnknown())
+
+#: A projection: applies one event to the projection tables in the caller's transaction.
+Projection = Callable[[AsyncSession, Envelope[Any]], Awaitable[None]]
+#: event type → the projection itself, without the freshness refresh
+appliers: dict[str, Projection] = {}
+#: event type → the handler the rebuild replays with (no freshness refresh: it folds freshness per batch)
+replayers: dict[str, Handler[Deps]] = {}
 
 
-def projection(event_class: type[IntegrationEvent]):  # type: ignore[no-untyped-def]
+def projection(event_class: type[IntegrationEvent]) -> Callable[[Projection], Projection]:
     """Route ``event_class`` to the decorated projection; after it, every event also refreshes
     its region's freshness, so no projection can forget to."""
 
-    def register(apply):  # type: ignore[no-untyped-def]
-        @functools.wraps(apply)
-        async def apply_and_touch(session: AsyncSession, envelope: Envelope[Any]) -> None:
+    def register(apply: Projection) -> Projection:
+        async def apply_only(_deps: Deps, session: AsyncSession, envelope: Envelope[Any]) -> None:
+            await apply(session, envelope)
+
+        async def apply_and_touch(_deps: Deps, session: AsyncSession, envelope: Envelope[Any]) -> None:
             await apply(session, envelope)
             await touch_region(session, envelope.region, envelope.time)
 
+        for wrapper in (apply_only, apply_and_touch):
+            # Named as the projection, without ``__wrapped__``: the signature stays the handler's.
+            wrapper.__name__, wrapper.__qualname__, wrapper.__doc__ = (
+                apply.__name__,
+                apply.__qualname__,
+                apply.__doc__,
+            )
         handlers.on(event_class)(apply_and_touch)
         appliers[event_class.subject.event_type] = apply
+        replayers[event_class.subject.event_type] = apply_only
         return apply
 
     return register
