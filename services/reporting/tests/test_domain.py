@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime, timedelta
 
-from nzr_reporting.domain import (
+from nzr_reporting.indicators.rules import (
     Delta,
     density_per_10k,
     figures_at,

@@ -14,10 +14,13 @@ from nzr_common.params import QueryDate, QueryMonth
 from nzr_common.problems import InvalidParam, ProblemError
 from nzr_common.regions import DISTRICTS_SOURCE
 from nzr_common.runtime import SessionDep
-from nzr_reporting import dashboard, exports, goals, indicators
 from nzr_reporting.bootstrap import Deps, DepsDep
-from nzr_reporting.catalogue import INDICATORS
-from nzr_reporting.indicators import Scope
+from nzr_reporting.dashboard import service as dashboard
+from nzr_reporting.exports import service as exports
+from nzr_reporting.goals import service as goals
+from nzr_reporting.indicators import service as indicators
+from nzr_reporting.indicators.catalogue import INDICATORS
+from nzr_reporting.indicators.service import Scope
 from nzr_reporting.schemas import (
     ConsumerStatus,
     FreshnessRead,

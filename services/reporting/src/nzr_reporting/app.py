@@ -9,7 +9,7 @@ from nzr_common.contracts.reporting import GoalDefined, MeasureStatusChanged, Re
 from nzr_common.runtime import ServiceDefinition, create_service_app
 from nzr_reporting import api
 from nzr_reporting.bootstrap import Deps, bootstrap
-from nzr_reporting.projections import handlers
+from nzr_reporting.indicators.handlers import handlers
 from nzr_reporting.settings import ReportingSettings
 from nzr_reporting.tables import Base, messaging
 

@@ -28,7 +28,7 @@ from sqlalchemy import Table, delete, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from nzr_reporting.tables import (
+from nzr_reporting.indicators.models import (
     ActorFact,
     AgreementFact,
     AgreementStatusChange,

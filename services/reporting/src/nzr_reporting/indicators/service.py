@@ -1,5 +1,5 @@
 """Indicator service functions: load dated contributions from the projections, let the pure
-rules in ``domain.py`` turn them into figures, and map them to the API schemas."""
+rules in ``rules.py`` turn them into figures, and map them to the API schemas."""
 
 from __future__ import annotations
 
@@ -14,9 +14,23 @@ from sqlalchemy.orm import aliased
 
 from nzr_common.problems import InvalidParam, ProblemError
 from nzr_common.regions import DISTRICTS_SOURCE, District
-from nzr_reporting import domain
-from nzr_reporting.catalogue import BY_ID, INDICATORS, IndicatorDefinition
-from nzr_reporting.domain import Delta, Figure, Totals
+from nzr_reporting.indicators import rules
+from nzr_reporting.indicators.catalogue import BY_ID, INDICATORS, IndicatorDefinition
+from nzr_reporting.indicators.models import (
+    ActorFact,
+    AgreementFact,
+    AgreementStatusChange,
+    CampaignFact,
+    CooperationFact,
+    DailyFigure,
+    FundingMatchFact,
+    FundingSearchFact,
+    GatheringFact,
+    ListReachSnapshot,
+    MonthlyFigure,
+    ProjectionVersion,
+)
+from nzr_reporting.indicators.rules import Delta, Figure, Totals
 from nzr_reporting.schemas import (
     FreshnessRead,
     Indicator,
@@ -30,22 +44,7 @@ from nzr_reporting.schemas import (
     SeriesPoint,
     StateOverview,
 )
-from nzr_reporting.tables import (
-    ActorFact,
-    AgreementFact,
-    AgreementStatusChange,
-    CampaignFact,
-    CooperationFact,
-    DailyFigure,
-    FundingMatchFact,
-    FundingSearchFact,
-    GatheringFact,
-    ListReachSnapshot,
-    MonthlyFigure,
-    ProjectionVersion,
-    RegionFreshness,
-    SkippedEventType,
-)
+from nzr_reporting.state.models import RegionFreshness, SkippedEventType
 
 MAX_SERIES_MONTHS = 240
 
@@ -144,7 +143,7 @@ def month_range(first: str | None, last: str | None, *, today: date) -> list[dat
             f"'from' ({start:%Y-%m}) is after 'to' ({end:%Y-%m}).",
             invalid_params=[InvalidParam(name="from", reason="after 'to'")],
         )
-    months = domain.months_between(start, end)
+    months = rules.months_between(start, end)
     if len(months) > MAX_SERIES_MONTHS:
         raise ProblemError(
             422,
@@ -310,11 +309,11 @@ class Workbook:
 
     async def _cooperation_figures(self, which: str, days: list[date], kind: Any) -> list[Totals]:
         """Region figures of cooperations, with their split by district where asked for."""
-        totals = domain.figures_at(await self.cooperations(which), days, kind)
+        totals = rules.figures_at(await self.cooperations(which), days, kind)
         if not self.districts:
             return totals
-        districts = domain.figures_at(await self.cooperations_by_district(which), days, kind)
-        return [domain.with_districts(t, d) for t, d in zip(totals, districts, strict=True)]
+        districts = rules.figures_at(await self.cooperations_by_district(which), days, kind)
+        return [rules.with_districts(t, d) for t, d in zip(totals, districts, strict=True)]
 
     async def gatherings(self, measure: str, breakdown: str | None) -> list[Delta]:
         g = GatheringFact
@@ -375,7 +374,7 @@ class Workbook:
                     continue
                 recorded.append((region, agreement, at, initial))
                 districts[(region, agreement)] = code
-            return domain.status_deltas(recorded, changes.all(), districts)
+            return rules.status_deltas(recorded, changes.all(), districts)
 
         return await self._load(("agreements",), load)
 
@@ -399,7 +398,7 @@ class Workbook:
                     & (latest.c.on_date == s.on_date),
                 )
             rows = await self.session.execute(query)
-            return domain.snapshot_deltas(rows.all())
+            return rules.snapshot_deltas(rows.all())
 
         return await self._load(("subscribers",), load)
 
@@ -448,11 +447,11 @@ class Workbook:
             raise ValueError("a workbook for one reference day serves only that day")
         match definition.id:
             case "actors_total":
-                return domain.figures_at(await self.actors(breakdown), days, stock)
+                return rules.figures_at(await self.actors(breakdown), days, stock)
             case "actor_density_per_10k":
-                actors = domain.figures_at(await self.actors(), days, stock)
+                actors = rules.figures_at(await self.actors(), days, stock)
                 population = await self.population()
-                return [domain.density_per_10k(t, population) for t in actors]
+                return [rules.density_per_10k(t, population) for t in actors]
             case "cooperations_active":
                 return await self._cooperation_figures("active", days, stock)
             case "cooperations_new":
@@ -460,40 +459,40 @@ class Workbook:
             case "cross_sector_share":
                 cross = await self._cooperation_figures("cross", days, stock)
                 active = await self._cooperation_figures("active", days, stock)
-                return [domain.ratio(c, a) for c, a in zip(cross, active, strict=True)]
+                return [rules.ratio(c, a) for c, a in zip(cross, active, strict=True)]
             case "network_density":
-                actors = domain.figures_at(await self.actors(), days, stock)
-                active = domain.figures_at(await self.cooperations("active"), days, stock)
+                actors = rules.figures_at(await self.actors(), days, stock)
+                active = rules.figures_at(await self.cooperations("active"), days, stock)
                 within = (
-                    domain.figures_at(await self.cooperations_by_district("within"), days, stock)
+                    rules.figures_at(await self.cooperations_by_district("within"), days, stock)
                     if self.districts
                     else [None] * len(days)
                 )
                 return [
-                    domain.network_density(a, c, w) for a, c, w in zip(actors, active, within, strict=True)
+                    rules.network_density(a, c, w) for a, c, w in zip(actors, active, within, strict=True)
                 ]
             case "cooperations_from_gatherings":
-                return domain.figures_at(await self.cooperations("from_gatherings"), days, stock)
+                return rules.figures_at(await self.cooperations("from_gatherings"), days, stock)
             case "gatherings_held":
-                return domain.figures_at(await self.gatherings("count", breakdown), days, stock)
+                return rules.figures_at(await self.gatherings("count", breakdown), days, stock)
             case "participants_total":
-                return domain.figures_at(await self.gatherings("participants", breakdown), days, stock)
+                return rules.figures_at(await self.gatherings("participants", breakdown), days, stock)
             case "agreements_total":
-                return domain.figures_at(await self.agreements(), days, stock)
+                return rules.figures_at(await self.agreements(), days, stock)
             case "agreements_implementation_rate":
                 # Implemented among all agreements not dropped, per region and district.
                 deltas = await self.agreements()
-                done = domain.figures_at([d for d in deltas if d.key == "umgesetzt"], days, stock)
-                relevant = domain.figures_at([d for d in deltas if d.key != "verworfen"], days, stock)
-                return [domain.ratio(d, r) for d, r in zip(done, relevant, strict=True)]
+                done = rules.figures_at([d for d in deltas if d.key == "umgesetzt"], days, stock)
+                relevant = rules.figures_at([d for d in deltas if d.key != "verworfen"], days, stock)
+                return [rules.ratio(d, r) for d, r in zip(done, relevant, strict=True)]
             case "newsletter_subscribers":
-                return domain.figures_at(await self.subscribers(), days, stock)
+                return rules.figures_at(await self.subscribers(), days, stock)
             case "campaign_reach":
-                return domain.figures_at(await self.campaigns(), days, stock)
+                return rules.figures_at(await self.campaigns(), days, stock)
             case "funding_searches":
-                return domain.figures_at(await self.searches(), days, stock)
+                return rules.figures_at(await self.searches(), days, stock)
             case "funding_matches":
-                return domain.figures_at(await self.matches(breakdown), days, stock)
+                return rules.figures_at(await self.matches(breakdown), days, stock)
         raise AssertionError(f"no rule for indicator {definition.id}")
 
 
@@ -635,7 +634,7 @@ def _freshness(
             FreshnessRead(
                 region=region,
                 last_event_at=at,
-                state=domain.freshness_state(at, now, stale_after),
+                state=rules.freshness_state(at, now, stale_after),
                 age_minutes=round((now - at).total_seconds() / 60, 1) if at else None,
             )
         )
@@ -667,7 +666,7 @@ def _values(
                 breakdown=figure.by_key if breakdown else None,
             )
         )
-    ranks = domain.rank({v.region: v.value for v in values}, higher_is_better=definition.higher_is_better)
+    ranks = rules.rank({v.region: v.value for v in values}, higher_is_better=definition.higher_is_better)
     for value in values:
         value.rank = ranks.get(value.region) if len(values) > 1 else None
     return values

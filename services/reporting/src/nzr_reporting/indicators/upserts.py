@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from nzr_reporting import summaries
+from nzr_reporting.indicators import summaries
 
 Update = Callable[[Any, Any], dict[str, Any]]
 _INFO_KEY = "nzr_reporting_upserts"
@@ -40,7 +40,7 @@ def _statement(dialect: str, table: Table, columns: tuple[str, ...], update: Upd
 
 @cache
 def _bump_version(dialect: str) -> Any:
-    from nzr_reporting.tables import ProjectionVersion
+    from nzr_reporting.indicators.models import ProjectionVersion
 
     table = ProjectionVersion.__table__
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ProjectionVersion).values(

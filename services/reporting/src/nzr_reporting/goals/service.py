@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nzr_common.contracts.reporting import GoalDefined, MeasureStatusChanged
 from nzr_common.outbox import Outbox
 from nzr_common.problems import InvalidParam, ProblemError
-from nzr_reporting import domain, indicators
-from nzr_reporting.catalogue import BY_ID
-from nzr_reporting.indicators import Scope
+from nzr_reporting.goals.models import GoalFact, GoalRow, MeasureFact, MeasureRow
+from nzr_reporting.indicators import rules
+from nzr_reporting.indicators import service as indicators
+from nzr_reporting.indicators.catalogue import BY_ID
+from nzr_reporting.indicators.service import Scope
 from nzr_reporting.schemas import (
     GoalCreate,
     GoalProgress,
@@ -26,7 +28,6 @@ from nzr_reporting.schemas import (
     RegionGoal,
     RegionGoals,
 )
-from nzr_reporting.tables import GoalFact, GoalRow, MeasureFact, MeasureRow
 
 
 def _invalid(title: str, problems: list[InvalidParam]) -> ProblemError:
@@ -143,7 +144,7 @@ async def goal_progress(
     current = await indicators.current_value(
         session=session, scope=scope, indicator_id=goal.indicator_id, as_of=as_of, district=goal.district
     )
-    progress = domain.goal_progress(
+    progress = rules.goal_progress(
         baseline=goal.baseline_value,
         current=current,
         target=goal.target_value,
@@ -288,7 +289,7 @@ async def goals_of_regions(*, session: AsyncSession, scope: Scope, as_of: date) 
         )
         for region, items in by_region.items()
     ]
-    ranks = domain.rank({r.region: r.on_track / r.measurable if r.measurable else None for r in overview})
+    ranks = rules.rank({r.region: r.on_track / r.measurable if r.measurable else None for r in overview})
     for region_goals in overview:
         region_goals.on_track_rank = ranks.get(region_goals.region) if len(overview) > 1 else None
     return GoalsOverview(as_of=as_of, regions=overview)
@@ -327,7 +328,7 @@ def _region_goal(
     start = min(goal.defined_at.date(), as_of)
     item.baseline_value = values.get((goal.indicator_id, start, goal.district), {}).get(goal.region)
     item.current_value = values.get((goal.indicator_id, as_of, goal.district), {}).get(goal.region)
-    progress = domain.goal_progress(
+    progress = rules.goal_progress(
         baseline=item.baseline_value,
         current=item.current_value,
         target=goal.target_value,

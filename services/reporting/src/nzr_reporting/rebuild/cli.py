@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from nzr_reporting.rebuild import rebuild as rebuild_projections
+from nzr_reporting.rebuild.service import rebuild as rebuild_projections
 from nzr_reporting.settings import ReportingSettings
 
 app = typer.Typer(

@@ -19,7 +19,8 @@ from nzr_common.contracts import actors, events, funding, newsletter, reporting
 from nzr_common.contracts.base import Envelope, IntegrationEvent
 from nzr_common.messaging import AnyHandler, EventHandlers, Handler
 from nzr_reporting.bootstrap import Deps
-from nzr_reporting.tables import (
+from nzr_reporting.goals.models import GoalFact, MeasureFact
+from nzr_reporting.indicators.models import (
     ActorFact,
     AgreementFact,
     AgreementStatusChange,
@@ -28,14 +29,11 @@ from nzr_reporting.tables import (
     FundingMatchFact,
     FundingSearchFact,
     GatheringFact,
-    GoalFact,
     ListReachSnapshot,
-    MeasureFact,
     RecommendationFact,
-    RegionFreshness,
-    SkippedEventType,
 )
-from nzr_reporting.upserts import Update, upsert, upsert_latest
+from nzr_reporting.indicators.upserts import Update, upsert, upsert_latest
+from nzr_reporting.state.models import RegionFreshness, SkippedEventType
 
 
 class UnknownEvent(IntegrationEvent):
