@@ -13,11 +13,7 @@ from nzr_common.contracts.reporting import GoalDefined, MeasureStatusChanged
 from nzr_common.outbox import Outbox
 from nzr_common.problems import InvalidParam, ProblemError
 from nzr_reporting.goals.models import GoalFact, GoalRow, MeasureFact, MeasureRow
-from nzr_reporting.indicators import rules
-from nzr_reporting.indicators import service as indicators
-from nzr_reporting.indicators.catalogue import BY_ID
-from nzr_reporting.indicators.service import Scope
-from nzr_reporting.schemas import (
+from nzr_reporting.goals.schemas import (
     GoalCreate,
     GoalProgress,
     GoalRead,
@@ -28,6 +24,10 @@ from nzr_reporting.schemas import (
     RegionGoal,
     RegionGoals,
 )
+from nzr_reporting.indicators import rules
+from nzr_reporting.indicators import service as indicators
+from nzr_reporting.indicators.catalogue import BY_ID
+from nzr_reporting.indicators.service import Scope
 
 
 def _invalid(title: str, problems: list[InvalidParam]) -> ProblemError:

@@ -31,20 +31,17 @@ from nzr_reporting.indicators.models import (
     ProjectionVersion,
 )
 from nzr_reporting.indicators.rules import Delta, Figure, Totals
-from nzr_reporting.schemas import (
-    FreshnessRead,
+from nzr_reporting.indicators.schemas import (
     Indicator,
     IndicatorDefinitionRead,
     IndicatorReport,
     IndicatorSeries,
     IndicatorValue,
-    OverviewCell,
-    OverviewRow,
     RegionSeries,
     SeriesPoint,
-    StateOverview,
 )
 from nzr_reporting.state.models import RegionFreshness, SkippedEventType
+from nzr_reporting.state.schemas import FreshnessRead, OverviewCell, OverviewRow, StateOverview
 
 MAX_SERIES_MONTHS = 240
 
@@ -795,3 +792,20 @@ async def current_value(
     if district is not None:
         return value.by_district.get(district, 0.0)
     return value.value
+
+
+async def monthly_series(
+    *,
+    session: AsyncSession,
+    scope: Scope,
+    indicator_id: str,
+    first: str | None,
+    last: str | None,
+    breakdown: str | None = None,
+) -> IndicatorSeries:
+    """The indicator's monthly series from ``first`` to ``last`` (YYYY-MM; defaults as ``month_range``)."""
+    definition_of(indicator_id)
+    months = month_range(first, last, today=datetime.now(UTC).date())
+    return await indicator_series(
+        session=session, scope=scope, indicator_id=indicator_id, months=months, breakdown=breakdown
+    )
