@@ -58,13 +58,9 @@ from nzr_common.testing.databases import (
 )
 from nzr_common.testing.nats import NatsServerProcess
 from nzr_reporting.app import create_app
-from nzr_reporting.indicators.service import (
-    Scope,
-    SummaryWorkbook,
-    Workbook,
-    all_indicators,
-    projection_version,
-)
+from nzr_reporting.indicators.scope import Scope
+from nzr_reporting.indicators.service import all_indicators, projection_version
+from nzr_reporting.indicators.workbook import SummaryWorkbook, Workbook
 from nzr_reporting.rebuild.service import rebuild
 from nzr_reporting.settings import ReportingSettings
 

@@ -19,7 +19,9 @@ from nzr_reporting.indicators import rules as domain
 from nzr_reporting.indicators import summaries
 from nzr_reporting.indicators.handlers import appliers
 from nzr_reporting.indicators.models import DailyFigure, MonthlyFigure
-from nzr_reporting.indicators.service import Scope, SummaryWorkbook, Workbook, all_indicators
+from nzr_reporting.indicators.scope import Scope
+from nzr_reporting.indicators.service import all_indicators
+from nzr_reporting.indicators.workbook import SummaryWorkbook, Workbook
 
 KINDS = ["verein", "initiative", "kommune", "unternehmen"]
 SECTORS = ["zivilgesellschaft", "wirtschaft", "verwaltung_politik"]

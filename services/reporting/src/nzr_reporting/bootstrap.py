@@ -14,7 +14,7 @@ from nzr_common.messaging import Subscription
 from nzr_common.outbox import Outbox
 from nzr_common.regions import District, Region, load_districts
 from nzr_common.runtime import Runtime, deps_of
-from nzr_reporting.indicators.service import ReportCache
+from nzr_reporting.indicators.scope import ReportCache
 from nzr_reporting.settings import ReportingSettings
 
 

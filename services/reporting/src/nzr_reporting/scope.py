@@ -12,8 +12,8 @@ from nzr_common.params import QueryDate, QueryMonth
 from nzr_common.problems import InvalidParam, ProblemError
 from nzr_common.runtime import SessionDep
 from nzr_reporting.bootstrap import DepsDep
-from nzr_reporting.indicators import service as indicators
-from nzr_reporting.indicators.service import Scope
+from nzr_reporting.indicators.scope import Scope
+from nzr_reporting.state import service as state
 
 RegionsQuery = Annotated[
     list[str] | None,
@@ -57,7 +57,7 @@ async def scope_of(
         )
     if settings.mode == "state" and not principal.has(Role.STATE):
         raise ProblemError(403, "Forbidden", "The state overview of all regions needs the role state.")
-    regions = await indicators.regions_in_view(
+    regions = await state.regions_in_view(
         session,
         mode=settings.mode,
         own_region=settings.region,

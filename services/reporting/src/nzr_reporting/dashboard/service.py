@@ -15,7 +15,7 @@ from nzr_reporting.goals import service as goals
 from nzr_reporting.indicators import service as indicators
 from nzr_reporting.indicators.catalogue import INDICATORS
 from nzr_reporting.indicators.rules import months_between
-from nzr_reporting.indicators.service import Scope
+from nzr_reporting.indicators.scope import Scope
 
 SERIES_SHOWN = ("actors_total", "cooperations_active", "gatherings_held")
 FRESHNESS_LABELS = {"aktuell": "aktuell", "veraltet": "veraltet", "keine_daten": "keine Daten"}

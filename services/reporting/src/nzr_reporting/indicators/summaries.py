@@ -11,7 +11,7 @@ They are kept in step in the transaction that changes the projections: right bef
 the rows it touches are read before and after the queued upserts are written and the difference
 of their contributions is added (``maintain``). The rebuild skips that per batch and computes
 them once from the rebuilt projections (``recompute``). The contributions reproduce exactly what
-the as-of-day queries of ``indicators.Workbook`` count (region figures, no district split of
+the as-of-day queries of ``indicators.workbook.Workbook`` count (region figures, no district split of
 cooperations and agreements).
 """
 

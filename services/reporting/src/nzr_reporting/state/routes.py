@@ -7,6 +7,7 @@ from nzr_common.runtime import SessionDep
 from nzr_reporting.bootstrap import DepsDep
 from nzr_reporting.indicators import service as indicators
 from nzr_reporting.scope import AsOfQuery, ScopeDep, as_of_or_today
+from nzr_reporting.state import service as state
 from nzr_reporting.state.schemas import ConsumerStatus, FreshnessRead, ReportingStatus, StateOverview
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -21,7 +22,7 @@ async def get_state_overview(session: SessionDep, scope: ScopeDep, as_of: AsOfQu
 @router.get("/freshness", response_model=list[FreshnessRead], operation_id="get_freshness")
 async def get_freshness(session: SessionDep, scope: ScopeDep) -> list[FreshnessRead]:
     """Each region's time of its last event; stale regions are marked, never shown as zero."""
-    return await indicators.freshness(session=session, scope=scope)
+    return await state.freshness(session=session, scope=scope)
 
 
 @router.get(
@@ -29,7 +30,7 @@ async def get_freshness(session: SessionDep, scope: ScopeDep) -> list[FreshnessR
 )
 async def get_reporting_status(deps: DepsDep, session: SessionDep) -> ReportingStatus:
     """What the projections consumed: handled, duplicate and skipped (unknown type) events."""
-    skipped = await indicators.skipped_event_types(session)
+    skipped = await state.skipped_event_types(session)
     consumers = [
         ConsumerStatus(
             consumer=s.durable,
