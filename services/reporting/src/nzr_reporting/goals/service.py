@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.reporting import GoalDefined, MeasureStatusChanged
-from nzr_common.errors import Conflict, FieldProblem, Invalid, NotFound
+from nzr_common.errors import Conflict, Invalid, NotFound
 from nzr_common.outbox import Outbox
+from nzr_reporting.goals import rules as goal_rules
 from nzr_reporting.goals.models import GoalFact, GoalRow, MeasureFact, MeasureRow
 from nzr_reporting.goals.schemas import (
     GoalCreate,
@@ -30,27 +31,6 @@ from nzr_reporting.indicators.catalogue import BY_ID
 from nzr_reporting.indicators.scope import Scope
 from nzr_reporting.indicators.workbook import Workbook
 from nzr_reporting.state import service as state
-
-
-def check_goal(data: GoalCreate, *, today: date, region_districts: set[str]) -> list[FieldProblem]:
-    """What is wrong with a new goal: unknown indicator, target in the past, half a target."""
-    problems = []
-    if data.indicator_id is not None and data.indicator_id not in BY_ID:
-        problems.append(("indicator_id", f"unknown indicator '{data.indicator_id}'"))
-    if data.target_date is not None and data.target_date <= today:
-        problems.append(("target_date", "the target date must lie in the future"))
-    measurable = (data.indicator_id, data.target_value, data.target_date)
-    if data.level == "operativ" and None in measurable:
-        for name, value in zip(("indicator_id", "target_value", "target_date"), measurable, strict=True):
-            if value is None:
-                problems.append((name, "an operative goal needs a measurable target"))
-    elif any(v is not None for v in measurable) and None in measurable:
-        problems.append(("target_value", "indicator, target value and target date go together"))
-    if data.district is not None and data.district not in region_districts:
-        problems.append(("district", "not a district of this region"))
-    if data.level == "strategisch" and data.parent_goal_id is not None:
-        problems.append(("parent_goal_id", "a strategic goal has no parent goal"))
-    return problems
 
 
 def _goal(row: GoalRow) -> GoalRead:
@@ -72,7 +52,7 @@ async def define_goal(
 ) -> GoalRead:
     """Store a goal with the indicator's current value as its baseline; announce GoalDefined."""
     now = datetime.now(UTC)
-    problems = check_goal(data, today=now.date(), region_districts=region_districts)
+    problems = goal_rules.check_goal(data, today=now.date(), region_districts=region_districts)
     if not problems and data.parent_goal_id is not None:
         parent = await session.get(GoalRow, data.parent_goal_id)
         if parent is None or parent.region != region or parent.level != "strategisch":
@@ -139,7 +119,7 @@ async def goal_progress(
     current = await indicators.current_value(
         session=session, scope=scope, indicator_id=goal.indicator_id, as_of=as_of, district=goal.district
     )
-    progress = rules.goal_progress(
+    progress = goal_rules.goal_progress(
         baseline=goal.baseline_value,
         current=current,
         target=goal.target_value,
@@ -323,7 +303,7 @@ def _region_goal(
     start = min(goal.defined_at.date(), as_of)
     item.baseline_value = values.get((goal.indicator_id, start, goal.district), {}).get(goal.region)
     item.current_value = values.get((goal.indicator_id, as_of, goal.district), {}).get(goal.region)
-    progress = rules.goal_progress(
+    progress = goal_rules.goal_progress(
         baseline=item.baseline_value,
         current=item.current_value,
         target=goal.target_value,

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.errors import DomainError, NotFound
-from nzr_reporting.indicators import rules
 from nzr_reporting.indicators.scope import Scope
 from nzr_reporting.state.models import RegionFreshness, SkippedEventType
+from nzr_reporting.state.rules import freshness_state
 from nzr_reporting.state.schemas import FreshnessRead
 
 
@@ -60,7 +60,7 @@ def _freshness(
             FreshnessRead(
                 region=region,
                 last_event_at=at,
-                state=rules.freshness_state(at, now, stale_after),
+                state=freshness_state(at, now, stale_after),
                 age_minutes=round((now - at).total_seconds() / 60, 1) if at else None,
             )
         )
