@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from nzr_common.contracts import actors
 from nzr_common.contracts.base import Envelope
-from nzr_reporting.indicators.handlers import skip_unknown
+from nzr_reporting.handlers import skip_unknown
 from nzr_reporting.rebuild.cli import app
 from nzr_reporting.rebuild.service import BatchDecoder, rebuild
 

@@ -15,9 +15,9 @@ from nzr_common.contracts import actors, events, funding, newsletter
 from nzr_common.contracts.base import Envelope
 from nzr_common.db import alembic_config, create_engine, create_sessionmaker, migrate_async
 from nzr_common.regions import load_districts
+from nzr_reporting.handlers import appliers
 from nzr_reporting.indicators import rules as domain
 from nzr_reporting.indicators import summaries
-from nzr_reporting.indicators.handlers import appliers
 from nzr_reporting.indicators.models import DailyFigure, MonthlyFigure
 from nzr_reporting.indicators.scope import Scope
 from nzr_reporting.indicators.service import all_indicators

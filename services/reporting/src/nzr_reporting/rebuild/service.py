@@ -38,8 +38,8 @@ from nzr_common.outbox import Outbox
 from nzr_common.regions import region_from_settings
 from nzr_common.topology import AGGREGATE_STREAM
 from nzr_reporting.bootstrap import Deps, build_deps
+from nzr_reporting.handlers import handlers, replayers, touch_region
 from nzr_reporting.indicators import summaries
-from nzr_reporting.indicators.handlers import handlers, replayers, touch_region
 from nzr_reporting.indicators.models import PROJECTION_TABLES
 from nzr_reporting.indicators.upserts import bump_version
 from nzr_reporting.settings import ReportingSettings

@@ -1,17 +1,24 @@
-"""The regions in view and how fresh their data is; the event types skipped unknown."""
+"""The regions in view and how fresh their data is, the event types skipped unknown, and the
+region's heartbeat (a background loop)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nzr_common.contracts.reporting import RegionHeartbeat
 from nzr_common.errors import DomainError, NotFound
+from nzr_reporting.bootstrap import Deps
 from nzr_reporting.indicators.scope import Scope
 from nzr_reporting.state.models import RegionFreshness, SkippedEventType
 from nzr_reporting.state.rules import freshness_state
 from nzr_reporting.state.schemas import FreshnessRead
+
+log = logging.getLogger(__name__)
 
 
 class OutsideRegion(NotFound):
@@ -72,3 +79,19 @@ async def freshness(*, session: AsyncSession, scope: Scope) -> list[FreshnessRea
     return _freshness(
         scope.regions, await last_events(session, scope.regions), scope.stale_after, datetime.now(UTC)
     )
+
+
+async def announce_heartbeats(deps: Deps) -> None:
+    """Region mode: every ``heartbeat_seconds`` a RegionHeartbeat through the outbox, so the
+    state sees a quiet region as current and a cut-off one as stale."""
+    settings = deps.settings
+    if settings.mode != "region" or settings.heartbeat_seconds <= 0:
+        return
+    while True:
+        # The first beat after one interval: a region that just started has nothing to tell.
+        await asyncio.sleep(settings.heartbeat_seconds)
+        try:
+            async with deps.sessions() as session, session.begin():
+                await deps.outbox.add(session, RegionHeartbeat(region=settings.region, sent_at=deps.clock()))
+        except Exception:  # the database may be down for a moment; the next beat tries again
+            log.warning("could not record a region heartbeat", exc_info=True)
