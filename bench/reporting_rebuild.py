@@ -7,7 +7,7 @@ One run on a fresh nats-server:
   shaped like the hub's aggregate stream (``nzr.<region>.pub.>``).
 * **read** (baseline): a bare nats-py ephemeral pull consumer (no acks) fetches every message
   of that stream in batches, doing nothing with them.
-* **rebuild** (per database backend): ``nzr_reporting.rebuild.rebuild`` in state mode — the
+* **rebuild** (per database backend): ``nzr_reporting.rebuild.service.rebuild`` in state mode — the
   same stream read the same way, every event decoded and applied through the routing table in
   batched transactions with inbox de-duplication, into emptied projection tables.
 * **overview**: ``GET /api/v1/reports/overview`` of the state-mode service over the rebuilt
@@ -58,8 +58,10 @@ from nzr_common.testing.databases import (
 )
 from nzr_common.testing.nats import NatsServerProcess
 from nzr_reporting.app import create_app
-from nzr_reporting.indicators import Scope, SummaryWorkbook, Workbook, all_indicators, projection_version
-from nzr_reporting.rebuild import rebuild
+from nzr_reporting.indicators.scope import Scope
+from nzr_reporting.indicators.service import all_indicators, projection_version
+from nzr_reporting.indicators.workbook import SummaryWorkbook, Workbook
+from nzr_reporting.rebuild.service import rebuild
 from nzr_reporting.settings import ReportingSettings
 
 STREAM = "NZR_BENCH_AGGREGATE"

@@ -294,7 +294,7 @@ async def _seed_reporting(service: FuzzedService) -> None:
     service.remember(
         "measure_id", await service.client.post("/api/v1/reports/measures", json=measure, headers=editor)
     )
-    from nzr_reporting.catalogue import INDICATORS
+    from nzr_reporting.indicators.catalogue import INDICATORS
 
     service.known_ids["indicator_id"] = [indicator.id for indicator in INDICATORS]
     service.known_ids["image_format"] = ["svg", "png"]

@@ -15,7 +15,7 @@ import uvicorn
 from rdflib import Graph
 
 from nzr_common.testing.waiting import eventually
-from nzr_reporting.dashboard import german_number
+from nzr_reporting.dashboard.service import german_number
 
 from .conftest import Reporting
 from .events import DRESDEN, LEIPZIG, actor, cooperation, gathering_completed

@@ -11,7 +11,7 @@ from nzr_common.contracts import actors, events
 from nzr_common.regions import DISTRICTS_SOURCE, load_districts
 from nzr_common.testing.services import running_service
 from nzr_reporting.app import create_app
-from nzr_reporting.rebuild import rebuild
+from nzr_reporting.rebuild.service import rebuild
 
 from .conftest import Reporting, start_reporting
 from .events import (

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from nzr_common.contracts import actors
 from nzr_common.contracts.base import Envelope
-from nzr_reporting.cli import app
-from nzr_reporting.projections import skip_unknown
-from nzr_reporting.rebuild import BatchDecoder, rebuild
+from nzr_reporting.handlers import skip_unknown
+from nzr_reporting.rebuild.cli import app
+from nzr_reporting.rebuild.service import BatchDecoder, rebuild
 
 from .conftest import Reporting
 from .events import (

@@ -15,10 +15,13 @@ from nzr_common.contracts import actors, events, funding, newsletter
 from nzr_common.contracts.base import Envelope
 from nzr_common.db import alembic_config, create_engine, create_sessionmaker, migrate_async
 from nzr_common.regions import load_districts
-from nzr_reporting import domain, summaries
-from nzr_reporting.indicators import Scope, SummaryWorkbook, Workbook, all_indicators
-from nzr_reporting.projections import appliers
-from nzr_reporting.tables import DailyFigure, MonthlyFigure
+from nzr_reporting.handlers import appliers
+from nzr_reporting.indicators import rules as domain
+from nzr_reporting.indicators import summaries
+from nzr_reporting.indicators.models import DailyFigure, MonthlyFigure
+from nzr_reporting.indicators.scope import Scope
+from nzr_reporting.indicators.service import all_indicators
+from nzr_reporting.indicators.workbook import SummaryWorkbook, Workbook
 
 KINDS = ["verein", "initiative", "kommune", "unternehmen"]
 SECTORS = ["zivilgesellschaft", "wirtschaft", "verwaltung_politik"]

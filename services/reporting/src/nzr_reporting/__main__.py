@@ -6,7 +6,7 @@ from nzr_common.entrypoint import main
 from nzr_reporting.settings import ReportingSettings
 
 if sys.argv[1:2] == ["rebuild"]:
-    from nzr_reporting.cli import app
+    from nzr_reporting.rebuild.cli import app
 
     app(sys.argv[1:], prog_name="python -m nzr_reporting")
 else:

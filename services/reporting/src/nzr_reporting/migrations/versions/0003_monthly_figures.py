@@ -30,7 +30,7 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint("region", period, "measure", "district", "key", name=op.f(f"pk_{table}")),
         )
     # Projections that exist already are summarised once; from now on every change keeps step.
-    from nzr_reporting import summaries
+    from nzr_reporting.indicators import summaries
 
     session = Session(bind=op.get_bind())
     summaries.recompute(session)

@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, XSD
 
-from nzr_reporting.catalogue import INDICATORS, IndicatorDefinition
-from nzr_reporting.schemas import IndicatorSeries
+from nzr_reporting.indicators.catalogue import INDICATORS, IndicatorDefinition
+from nzr_reporting.indicators.schemas import IndicatorSeries
 
 DCATDE = Namespace("http://dcat-ap.de/def/dcatde/")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")

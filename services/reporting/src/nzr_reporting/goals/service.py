@@ -10,12 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.reporting import GoalDefined, MeasureStatusChanged
+from nzr_common.errors import Conflict, Invalid, NotFound
 from nzr_common.outbox import Outbox
-from nzr_common.problems import InvalidParam, ProblemError
-from nzr_reporting import domain, indicators
-from nzr_reporting.catalogue import BY_ID
-from nzr_reporting.indicators import Scope
-from nzr_reporting.schemas import (
+from nzr_reporting.goals import rules as goal_rules
+from nzr_reporting.goals.models import GoalFact, GoalRow, MeasureFact, MeasureRow
+from nzr_reporting.goals.schemas import (
     GoalCreate,
     GoalProgress,
     GoalRead,
@@ -26,36 +25,12 @@ from nzr_reporting.schemas import (
     RegionGoal,
     RegionGoals,
 )
-from nzr_reporting.tables import GoalFact, GoalRow, MeasureFact, MeasureRow
-
-
-def _invalid(title: str, problems: list[InvalidParam]) -> ProblemError:
-    return ProblemError(
-        422, title, "; ".join(f"{p.name}: {p.reason}" for p in problems), invalid_params=problems
-    )
-
-
-def check_goal(data: GoalCreate, *, today: date, region_districts: set[str]) -> list[InvalidParam]:
-    """What is wrong with a new goal: unknown indicator, target in the past, half a target."""
-    problems = []
-    if data.indicator_id is not None and data.indicator_id not in BY_ID:
-        problems.append(InvalidParam(name="indicator_id", reason=f"unknown indicator '{data.indicator_id}'"))
-    if data.target_date is not None and data.target_date <= today:
-        problems.append(InvalidParam(name="target_date", reason="the target date must lie in the future"))
-    measurable = (data.indicator_id, data.target_value, data.target_date)
-    if data.level == "operativ" and None in measurable:
-        for name, value in zip(("indicator_id", "target_value", "target_date"), measurable, strict=True):
-            if value is None:
-                problems.append(InvalidParam(name=name, reason="an operative goal needs a measurable target"))
-    elif any(v is not None for v in measurable) and None in measurable:
-        problems.append(
-            InvalidParam(name="target_value", reason="indicator, target value and target date go together")
-        )
-    if data.district is not None and data.district not in region_districts:
-        problems.append(InvalidParam(name="district", reason="not a district of this region"))
-    if data.level == "strategisch" and data.parent_goal_id is not None:
-        problems.append(InvalidParam(name="parent_goal_id", reason="a strategic goal has no parent goal"))
-    return problems
+from nzr_reporting.indicators import rules
+from nzr_reporting.indicators import service as indicators
+from nzr_reporting.indicators.catalogue import BY_ID
+from nzr_reporting.indicators.scope import Scope
+from nzr_reporting.indicators.workbook import Workbook
+from nzr_reporting.state import service as state
 
 
 def _goal(row: GoalRow) -> GoalRead:
@@ -77,13 +52,13 @@ async def define_goal(
 ) -> GoalRead:
     """Store a goal with the indicator's current value as its baseline; announce GoalDefined."""
     now = datetime.now(UTC)
-    problems = check_goal(data, today=now.date(), region_districts=region_districts)
+    problems = goal_rules.check_goal(data, today=now.date(), region_districts=region_districts)
     if not problems and data.parent_goal_id is not None:
         parent = await session.get(GoalRow, data.parent_goal_id)
         if parent is None or parent.region != region or parent.level != "strategisch":
-            problems.append(InvalidParam(name="parent_goal_id", reason="no strategic goal with this id"))
+            problems.append(("parent_goal_id", "no strategic goal with this id"))
     if problems:
-        raise _invalid("Invalid goal", problems)
+        raise Invalid("Invalid goal", problems)
     baseline = None
     if data.indicator_id is not None:
         baseline = await indicators.current_value(
@@ -123,7 +98,7 @@ async def list_goals(*, session: AsyncSession, region: str) -> list[GoalRead]:
 async def _load_goal(session: AsyncSession, region: str, goal_id: str) -> GoalRow:
     row = await session.get(GoalRow, goal_id)
     if row is None or row.region != region:
-        raise ProblemError(404, "Not Found", f"No goal {goal_id}.")
+        raise NotFound("goal", goal_id)
     return row
 
 
@@ -137,13 +112,14 @@ async def goal_progress(
     """Current value against target and whether the goal is on track."""
     goal = await _load_goal(session, region, goal_id)
     if goal.indicator_id is None or goal.target_value is None or goal.target_date is None:
-        raise ProblemError(
-            409, "Goal without target", "This goal has no indicator, target value and target date to measure."
+        raise Conflict(
+            "This goal has no indicator, target value and target date to measure.",
+            title="Goal without target",
         )
     current = await indicators.current_value(
         session=session, scope=scope, indicator_id=goal.indicator_id, as_of=as_of, district=goal.district
     )
-    progress = domain.goal_progress(
+    progress = goal_rules.goal_progress(
         baseline=goal.baseline_value,
         current=current,
         target=goal.target_value,
@@ -177,11 +153,11 @@ async def plan_measure(
     problems = []
     goal = await session.get(GoalRow, data.goal_id)
     if goal is None or goal.region != region:
-        problems.append(InvalidParam(name="goal_id", reason="no goal with this id in the region"))
+        problems.append(("goal_id", "no goal with this id in the region"))
     if data.start and data.end and data.end < data.start:
-        problems.append(InvalidParam(name="end", reason="the end lies before the start"))
+        problems.append(("end", "the end lies before the start"))
     if problems:
-        raise _invalid("Invalid measure", problems)
+        raise Invalid("Invalid measure", problems)
     now = datetime.now(UTC)
     values = data.model_dump()
     values["milestones"] = [m.model_dump(mode="json") for m in data.milestones]
@@ -208,10 +184,10 @@ async def update_measure(
     """Change a measure's status, milestones or end; a status change is announced."""
     row = await session.get(MeasureRow, measure_id)
     if row is None or row.region != region:
-        raise ProblemError(404, "Not Found", f"No measure {measure_id}.")
+        raise NotFound("measure", measure_id)
     now = datetime.now(UTC)
     if data.end is not None and row.start is not None and data.end < row.start:
-        raise _invalid("Invalid measure", [InvalidParam(name="end", reason="the end lies before the start")])
+        raise Invalid("Invalid measure", [("end", "the end lies before the start")])
     if data.milestones is not None:
         row.milestones = [m.model_dump(mode="json") for m in data.milestones]
     if data.end is not None:
@@ -250,9 +226,9 @@ async def goals_of_regions(*, session: AsyncSession, scope: Scope, as_of: date) 
     days = sorted({as_of} | {min(g.defined_at.date(), as_of) for g in measured})
     #: (indicator, day, district or None for the whole region) → value per region
     values: dict[tuple[str, date, str | None], dict[str, float | None]] = {}
-    seen = set(await indicators.last_events(session, regions))
+    seen = set(await state.last_events(session, regions))
     for day in days:
-        workbook = indicators.Workbook(session, scope, districts=False)
+        workbook = Workbook(session, scope, districts=False)
         for indicator_id in sorted({g.indicator_id for g in measured if g.indicator_id}):
             (totals,) = await workbook.figures(BY_ID[indicator_id], [day])
             values[(indicator_id, day, None)] = {
@@ -273,7 +249,7 @@ async def goals_of_regions(*, session: AsyncSession, scope: Scope, as_of: date) 
                     district=goal.district,
                 )
             }
-    freshness = {f.region: f for f in await indicators.freshness(session=session, scope=scope)}
+    freshness = {f.region: f for f in await state.freshness(session=session, scope=scope)}
     by_region: dict[str, list[RegionGoal]] = {region: [] for region in regions}
     for goal in goals:
         by_region[goal.region].append(_region_goal(goal, values, measures, as_of))
@@ -288,7 +264,7 @@ async def goals_of_regions(*, session: AsyncSession, scope: Scope, as_of: date) 
         )
         for region, items in by_region.items()
     ]
-    ranks = domain.rank({r.region: r.on_track / r.measurable if r.measurable else None for r in overview})
+    ranks = rules.rank({r.region: r.on_track / r.measurable if r.measurable else None for r in overview})
     for region_goals in overview:
         region_goals.on_track_rank = ranks.get(region_goals.region) if len(overview) > 1 else None
     return GoalsOverview(as_of=as_of, regions=overview)
@@ -306,7 +282,7 @@ def _region_goal(
 ) -> RegionGoal:
     item = RegionGoal(
         goal_id=goal.goal_id,
-        level=goal.level,  # type: ignore[arg-type]
+        level=goal.level,
         title=goal.title,
         indicator_id=goal.indicator_id,
         district=goal.district,
@@ -327,7 +303,7 @@ def _region_goal(
     start = min(goal.defined_at.date(), as_of)
     item.baseline_value = values.get((goal.indicator_id, start, goal.district), {}).get(goal.region)
     item.current_value = values.get((goal.indicator_id, as_of, goal.district), {}).get(goal.region)
-    progress = domain.goal_progress(
+    progress = goal_rules.goal_progress(
         baseline=item.baseline_value,
         current=item.current_value,
         target=goal.target_value,

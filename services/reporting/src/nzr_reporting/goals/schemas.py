@@ -1,113 +1,18 @@
-"""API schemas of the reporting service (separate from the tables)."""
+"""API models of goals and measures, and of every region's goals side by side."""
 
 from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nzr_reporting.state.schemas import (
+    FreshnessRead,
+)
+
 GoalLevel = Literal["strategisch", "operativ"]
+
+
 MeasureStatus = Literal["geplant", "laufend", "abgeschlossen", "ausgesetzt"]
-Breakdown = Literal["district", "kind", "sector", "topic", "format", "status"]
-
-
-class IndicatorDefinitionRead(BaseModel):
-    id: str
-    label: str
-    definition: str
-    unit: str
-    theme: str
-    kind: Literal["bestand", "zugang", "anteil"]
-    source_events: list[str]
-    breakdowns: list[str]
-    by_district: bool
-
-
-class IndicatorValue(BaseModel):
-    region: str
-    value: float | None = Field(description="null: no event of this region has arrived yet")
-    by_district: dict[str, float] = {}
-    breakdown: dict[str, float] | None = None
-    rank: int | None = None
-
-
-class Indicator(IndicatorDefinitionRead):
-    as_of: date
-    breakdown_by: str | None = None
-    population_source: str | None = None
-    values: list[IndicatorValue]
-
-
-class FreshnessRead(BaseModel):
-    region: str
-    last_event_at: datetime | None
-    state: Literal["aktuell", "veraltet", "keine_daten"]
-    age_minutes: float | None
-
-
-class IndicatorReport(BaseModel):
-    as_of: date
-    indicators: list[Indicator]
-    freshness: dict[str, datetime | None]
-    freshness_states: list[FreshnessRead] = []
-
-
-class SeriesPoint(BaseModel):
-    month: str = Field(description="YYYY-MM; the value as of the month's last day")
-    value: float | None
-    by_district: dict[str, float] = {}
-    breakdown: dict[str, float] | None = None
-
-
-class RegionSeries(BaseModel):
-    region: str
-    points: list[SeriesPoint]
-
-
-class IndicatorSeries(IndicatorDefinitionRead):
-    from_month: str
-    to_month: str
-    breakdown_by: str | None = None
-    series: list[RegionSeries]
-
-
-class OverviewCell(BaseModel):
-    region: str
-    value: float | None
-    rank: int | None
-
-
-class OverviewRow(BaseModel):
-    indicator_id: str
-    label: str
-    unit: str
-    cells: list[OverviewCell]
-
-
-class StateOverview(BaseModel):
-    as_of: date
-    regions: list[str]
-    rows: list[OverviewRow]
-    freshness: list[FreshnessRead]
-
-
-class ConsumerStatus(BaseModel):
-    consumer: str
-    subject: str
-    handled: int
-    duplicates: int
-    ignored_unknown_types: int
-    dead_lettered: int
-    retried: int
-
-
-class ReportingStatus(BaseModel):
-    mode: str
-    region: str
-    consumers: list[ConsumerStatus]
-    ignored_unknown_types: int = Field(
-        description="events of a type reporting does not know: skipped, counted once each, kept"
-    )
-    skipped_event_types: dict[str, int] = Field(default={}, description="skipped events by type")
 
 
 class GoalCreate(BaseModel):

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from nzr_reporting import summaries
+from nzr_reporting.indicators import summaries
 
 Update = Callable[[Any, Any], dict[str, Any]]
 _INFO_KEY = "nzr_reporting_upserts"
@@ -40,10 +40,10 @@ def _statement(dialect: str, table: Table, columns: tuple[str, ...], update: Upd
 
 @cache
 def _bump_version(dialect: str) -> Any:
-    from nzr_reporting.tables import ProjectionVersion
+    from nzr_reporting.indicators.models import ProjectionVersion
 
     table = ProjectionVersion.__table__
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ProjectionVersion).values(
         name="projections", version=1
     )
     return statement.on_conflict_do_update(index_elements=["name"], set_={"version": table.c.version + 1})
@@ -51,7 +51,7 @@ def _bump_version(dialect: str) -> Any:
 
 async def bump_version(session: AsyncSession) -> None:
     """Mark the projections as changed (every queued write does it; so must a wholesale delete)."""
-    await session.execute(_bump_version(session.bind.dialect.name))
+    await session.execute(_bump_version(session.get_bind().dialect.name))
 
 
 @dataclass
@@ -83,7 +83,7 @@ class _Queue:
                 summaries.contributions_of(session, touched, changes, -1.0)
         for operations in self.by_table.values():
             run: list[dict[str, Any]] = []
-            current = None
+            current: Any = None
             for statement, values in operations:
                 if statement is not current and run:
                     session.execute(current, run)
@@ -123,7 +123,7 @@ def _queue(session: AsyncSession) -> _Queue:
     sync = session.sync_session
     queue = sync.info.get(_INFO_KEY)
     if queue is None:
-        queue = sync.info[_INFO_KEY] = _Queue(dialect=session.bind.dialect.name)
+        queue = sync.info[_INFO_KEY] = _Queue(dialect=session.get_bind().dialect.name)
         event.listen(sync, "before_commit", _write_before_commit)
         event.listen(sync, "after_rollback", _drop_after_rollback)
     return queue
@@ -134,11 +134,11 @@ async def upsert(
 ) -> None:
     """Queue an upsert of one row; ``update(excluded, current)`` gives the SET clause on conflict
     (``None``: keep the stored row). ``update`` must be a long-lived function (it keys a cache)."""
-    _queue(session).add(model.__table__, values, update)  # type: ignore[attr-defined]
+    _queue(session).add(model.__table__, values, update)  # type: ignore[attr-defined]  # any mapped class
 
 
 async def upsert_latest(
     session: AsyncSession, model: type, values: dict[str, Any], update: Update, *, newer: str
 ) -> None:
     """Queue an upsert that only matters when ``values[newer]`` is the largest seen for the row."""
-    _queue(session).add_latest(model.__table__, values, update, newer)  # type: ignore[attr-defined]
+    _queue(session).add_latest(model.__table__, values, update, newer)  # type: ignore[attr-defined]  # any mapped class

@@ -33,13 +33,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nzr_common.contracts.base import Envelope, region_stream_name
 from nzr_common.db import create_engine, create_sessionmaker, is_sqlite, migrate_async
-from nzr_common.messaging import Handler, PoisonMessage, decode
-from nzr_common.settings import ServiceSettings
+from nzr_common.messaging import AnyHandler, PoisonMessage, call_handler, decode
+from nzr_common.outbox import Outbox
+from nzr_common.regions import region_from_settings
 from nzr_common.topology import AGGREGATE_STREAM
-from nzr_reporting import summaries
-from nzr_reporting.projections import appliers, handlers, touch_region
-from nzr_reporting.tables import PROJECTION_TABLES, messaging
-from nzr_reporting.upserts import bump_version
+from nzr_reporting.bootstrap import Deps, build_deps
+from nzr_reporting.handlers import handlers, replayers, touch_region
+from nzr_reporting.indicators import summaries
+from nzr_reporting.indicators.models import PROJECTION_TABLES
+from nzr_reporting.indicators.upserts import bump_version
+from nzr_reporting.settings import ReportingSettings
+from nzr_reporting.tables import messaging
 
 Progress = Callable[[int, int], None]
 
@@ -91,7 +95,7 @@ _TYPE = re.compile(rb'"type"\s*:\s*"([^"\\]+)"')
 class Decoded:
     """One fetched batch, decoded: the events to apply and what was skipped or unreadable."""
 
-    work: list[tuple[str, Envelope[Any], Handler, bool]] = field(default_factory=list)
+    work: list[tuple[str, Envelope[Any], AnyHandler[Deps], bool]] = field(default_factory=list)
     poison: int = 0
 
 
@@ -105,11 +109,11 @@ class BatchDecoder:
 
     def __init__(self) -> None:
         self.validators = {
-            event_type: Envelope[event_class]  # type: ignore[valid-type]
+            event_type: Envelope[event_class]  # type: ignore[valid-type]  # a runtime class as parameter
             for event_type, (event_class, _) in handlers.routes.items()
         }
 
-    def decode(self, raw: bytes) -> tuple[Envelope[Any], Handler, bool]:
+    def decode(self, raw: bytes) -> tuple[Envelope[Any], AnyHandler[Deps], bool]:
         """(envelope, projection, known); raises ``PoisonMessage`` for unreadable messages."""
         found = _TYPE.search(raw)
         event_type = found.group(1).decode(errors="replace") if found else ""
@@ -119,11 +123,14 @@ class BatchDecoder:
                 envelope = model.model_validate_json(raw)
             except ValidationError:
                 envelope = None
-            if envelope is not None and envelope.type == event_type and event_type in appliers:
-                return envelope, appliers[event_type], True
-        envelope, handler = decode(raw, handlers.routes)
-        known = envelope.type in appliers
-        return envelope, appliers[envelope.type] if known else handler, known
+            if envelope is not None and envelope.type == event_type and event_type in replayers:
+                return envelope, replayers[event_type], True
+        decoded = decode(raw, handlers.routes)
+        if decoded is None:  # not reached: the routing table routes every type (unknown ones to skip)
+            raise PoisonMessage("no route")
+        envelope, handler = decoded
+        known = envelope.type in replayers
+        return envelope, replayers[envelope.type] if known else handler, known
 
     def batch(self, messages: list[Any]) -> Decoded:
         decoded = Decoded()
@@ -144,7 +151,7 @@ def _consumer_of_subject(subject: str) -> str:
     return f"{handlers.consumer}__{visibility}_{producer}"
 
 
-async def apply_batch(session: AsyncSession, decoded: Decoded, result: RebuildResult) -> None:
+async def apply_batch(deps: Deps, session: AsyncSession, decoded: Decoded, result: RebuildResult) -> None:
     """Apply one decoded batch in the caller's transaction with inbox de-duplication; each
     region's freshness is folded in memory and written once per batch."""
     result.poison += decoded.poison
@@ -164,7 +171,8 @@ async def apply_batch(session: AsyncSession, decoded: Decoded, result: RebuildRe
     # Claiming by insert (ON CONFLICT DO NOTHING … RETURNING) uses the inbox's primary key on
     # every database; a separate lookup's generic plan on PostgreSQL would scan the growing inbox.
     inbox = messaging.inbox
-    claim = (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(inbox)
+    dialect = session.get_bind().dialect.name
+    claim = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(inbox)
     claimed = {
         (row.consumer, row.event_id)
         for row in await session.execute(
@@ -178,7 +186,7 @@ async def apply_batch(session: AsyncSession, decoded: Decoded, result: RebuildRe
         if key not in claimed:
             continue
         claimed.discard(key)  # a second copy in the same batch is a duplicate
-        await apply(session, envelope)
+        await call_handler(apply, deps, session, envelope)
         if known:
             result.applied += 1
             if envelope.region not in latest or envelope.time > latest[envelope.region]:
@@ -207,7 +215,7 @@ async def _read(
 
 
 async def rebuild(
-    settings: ServiceSettings,
+    settings: ReportingSettings,
     *,
     batch_size: int = 20_000,
     progress: Progress | None = None,
@@ -220,6 +228,12 @@ async def rebuild(
     if is_sqlite(settings.database_url):
         event.listen(engine.sync_engine, "connect", _large_page_cache)
     sessions = create_sessionmaker(engine)
+    deps = build_deps(
+        settings,
+        region=region_from_settings(settings),
+        sessions=sessions,
+        outbox=Outbox(messaging, region=settings.region, service="reporting"),
+    )
     consumers = _live_consumers()
     region = settings.stream_region
     subjects = sorted(
@@ -262,7 +276,7 @@ async def rebuild(
                 decoded, fetched = item
                 async with sessions() as session, session.begin():
                     session.info[summaries.SKIP_INFO_KEY] = True
-                    await apply_batch(session, decoded, result)
+                    await apply_batch(deps, session, decoded, result)
                 seen += fetched
                 if progress is not None:
                     progress(seen, max(total, seen))

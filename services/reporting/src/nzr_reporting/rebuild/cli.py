@@ -4,13 +4,13 @@ from the ``nzr.cli`` entry-point group; also ``python -m nzr_reporting rebuild``
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from nzr_reporting.rebuild import rebuild as rebuild_projections
+from nzr_reporting.rebuild.service import rebuild as rebuild_projections
 from nzr_reporting.settings import ReportingSettings
 
 app = typer.Typer(
@@ -34,7 +34,9 @@ def rebuild(
     batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Events per transaction.")] = 20_000,
 ) -> None:
     """Replay the stream from the start into fresh projection tables (goals and measures stay)."""
-    overrides = {k: v for k, v in (("database_url", database_url), ("nats_url", nats_url)) if v}
+    overrides: dict[str, Any] = {
+        k: v for k, v in (("database_url", database_url), ("nats_url", nats_url)) if v
+    }
     settings = ReportingSettings(**overrides)
     console = Console()
     with Progress(

@@ -11,7 +11,7 @@ They are kept in step in the transaction that changes the projections: right bef
 the rows it touches are read before and after the queued upserts are written and the difference
 of their contributions is added (``maintain``). The rebuild skips that per batch and computes
 them once from the rebuilt projections (``recompute``). The contributions reproduce exactly what
-the as-of-day queries of ``indicators.Workbook`` count (region figures, no district split of
+the as-of-day queries of ``indicators.workbook.Workbook`` count (region figures, no district split of
 cooperations and agreements).
 """
 
@@ -28,7 +28,7 @@ from sqlalchemy import Table, delete, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from nzr_reporting.tables import (
+from nzr_reporting.indicators.models import (
     ActorFact,
     AgreementFact,
     AgreementStatusChange,
@@ -285,8 +285,9 @@ def _add_statement(dialect: str, table: Table) -> Any:
 
 def add(session: Session, changes: Contributions) -> None:
     """Add contributions to the daily and monthly sums."""
-    dialect = session.bind.dialect.name
-    daily, monthly_sums = [], defaultdict(float)
+    dialect = session.get_bind().dialect.name
+    daily: list[dict[str, Any]] = []
+    monthly_sums: defaultdict[tuple[Any, ...], float] = defaultdict(float)
     for (region, measure, day, district, key), amount in changes.items():
         if not amount:
             continue
@@ -321,7 +322,7 @@ def add(session: Session, changes: Contributions) -> None:
 def lock(session: Session) -> None:
     """Serialise changes of the summaries (PostgreSQL; SQLite has one writer anyway), so two
     transactions never both count the same row's old state. Plain reads are not blocked."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         session.execute(text("LOCK TABLE daily_figures, monthly_figures IN SHARE ROW EXCLUSIVE MODE"))
 
 

@@ -1,13 +1,11 @@
-"""The pure rules of reporting, without I/O."""
+"""The indicators' rules, without I/O."""
 
 from datetime import UTC, date, datetime, timedelta
 
-from nzr_reporting.domain import (
+from nzr_reporting.indicators.rules import (
     Delta,
     density_per_10k,
     figures_at,
-    freshness_state,
-    goal_progress,
     months_between,
     network_density,
     rank,
@@ -70,34 +68,6 @@ def test_level_snapshots_turn_into_changes_per_day():
 def test_equal_values_share_a_rank_and_regions_without_data_have_none():
     assert rank({"a": 3, "b": 5, "c": 3, "d": None}) == {"b": 1, "a": 2, "c": 2, "d": None}
     assert rank({"a": 3, "b": 5}, higher_is_better=False) == {"a": 1, "b": 2}
-
-
-def test_region_is_stale_after_the_threshold_and_without_events_has_no_data():
-    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    assert freshness_state(now - timedelta(minutes=5), now, timedelta(hours=1)) == "aktuell"
-    assert freshness_state(now - timedelta(hours=2), now, timedelta(hours=1)) == "veraltet"
-    assert freshness_state(None, now, timedelta(hours=1)) == "keine_daten"
-
-
-def test_goal_behind_its_timeline_is_at_risk_and_after_its_date_missed():
-    start, target_date = date(2026, 1, 1), date(2027, 1, 1)
-    halfway = date(2026, 7, 2)
-    behind = goal_progress(
-        baseline=10, current=12, target=30, start=start, target_date=target_date, today=halfway
-    )
-    assert behind.state == "gefaehrdet" and behind.percent == 10 and not behind.on_track
-    ahead = goal_progress(
-        baseline=10, current=25, target=30, start=start, target_date=target_date, today=halfway
-    )
-    assert ahead.state == "im_plan" and ahead.on_track
-    missed = goal_progress(
-        baseline=10, current=25, target=30, start=start, target_date=target_date, today=date(2027, 2, 1)
-    )
-    assert missed.state == "verfehlt"
-    falling = goal_progress(
-        baseline=50, current=40, target=40, start=start, target_date=target_date, today=halfway
-    )
-    assert falling.state == "erreicht"
 
 
 def test_network_density_per_district_counts_pairs_within_the_district():

@@ -1,36 +1,20 @@
-"""Indicator service functions: load dated contributions from the projections, let the pure
-rules in ``domain.py`` turn them into figures, and map them to the API schemas."""
+"""Workbooks: load dated contributions from the projections (facts, or the daily and monthly
+summaries) and let the pure rules in ``indicators/rules.py`` turn them into figures."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
 from sqlalchemy import case, func, literal, null, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from nzr_common.problems import InvalidParam, ProblemError
-from nzr_common.regions import DISTRICTS_SOURCE, District
-from nzr_reporting import domain
-from nzr_reporting.catalogue import BY_ID, INDICATORS, IndicatorDefinition
-from nzr_reporting.domain import Delta, Figure, Totals
-from nzr_reporting.schemas import (
-    FreshnessRead,
-    Indicator,
-    IndicatorDefinitionRead,
-    IndicatorReport,
-    IndicatorSeries,
-    IndicatorValue,
-    OverviewCell,
-    OverviewRow,
-    RegionSeries,
-    SeriesPoint,
-    StateOverview,
-)
-from nzr_reporting.tables import (
+from nzr_reporting.indicators import rules
+from nzr_reporting.indicators.catalogue import IndicatorDefinition
+from nzr_reporting.indicators.models import (
     ActorFact,
     AgreementFact,
     AgreementStatusChange,
@@ -42,117 +26,11 @@ from nzr_reporting.tables import (
     GatheringFact,
     ListReachSnapshot,
     MonthlyFigure,
-    ProjectionVersion,
-    RegionFreshness,
-    SkippedEventType,
 )
+from nzr_reporting.indicators.rules import Delta, Totals
+from nzr_reporting.indicators.scope import Scope
 
-MAX_SERIES_MONTHS = 240
-
-
-@dataclass
-class Scope:
-    """Which regions a request covers and where their population figures come from."""
-
-    regions: list[str]
-    districts: dict[str, District]
-    own_region_districts: dict[str, District] | None = None
-    stale_after: timedelta = timedelta(hours=1)
-    cache: ReportCache | None = None
-
-
-class ReportCache:
-    """Computed indicator lists by (projection version, regions, day): reused until the
-    projections change, so dashboards and the state overview cost one small query."""
-
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self._entries: dict[tuple[Any, ...], list[Indicator]] = {}
-
-    def get(self, key: tuple[Any, ...]) -> list[Indicator] | None:
-        return self._entries.get(key)
-
-    def put(self, key: tuple[Any, ...], value: list[Indicator]) -> None:
-        if len(self._entries) >= self.size:
-            self._entries.pop(next(iter(self._entries)))
-        self._entries[key] = value
-
-
-async def projection_version(session: AsyncSession) -> int:
-    return await session.scalar(select(ProjectionVersion.version)) or 0
-
-
-def definition_of(indicator_id: str) -> IndicatorDefinition:
-    """The indicator's definition, or a 404 problem naming the known ids."""
-    definition = BY_ID.get(indicator_id)
-    if definition is None:
-        raise ProblemError(
-            404,
-            "Unknown indicator",
-            f"There is no indicator '{indicator_id}'. Known: {', '.join(BY_ID)}.",
-            invalid_params=[InvalidParam(name="indicator_id", reason="unknown indicator")],
-        )
-    return definition
-
-
-def check_breakdown(definition: IndicatorDefinition, breakdown: str | None) -> None:
-    if breakdown is not None and breakdown not in definition.breakdowns:
-        allowed = ", ".join(definition.breakdowns) or "none"
-        raise ProblemError(
-            422,
-            "Invalid breakdown",
-            f"'{definition.id}' can be broken down by: {allowed}.",
-            invalid_params=[InvalidParam(name="by", reason=f"allowed: {allowed}")],
-        )
-
-
-def describe(definition: IndicatorDefinition) -> IndicatorDefinitionRead:
-    return IndicatorDefinitionRead(
-        id=definition.id,
-        label=definition.label,
-        definition=definition.definition,
-        unit=definition.unit,
-        theme=definition.theme,
-        kind=definition.kind,
-        source_events=list(definition.source_events),
-        breakdowns=list(definition.breakdowns),
-        by_district=definition.by_district,
-    )
-
-
-def month_range(first: str | None, last: str | None, *, today: date) -> list[date]:
-    """Month ends from ``first`` to ``last`` (YYYY-MM; default: the last 12 months); 422 when
-    the range is impossible."""
-
-    def parse(value: str, name: str) -> date:
-        try:
-            return datetime.strptime(value, "%Y-%m").date()
-        except ValueError as error:
-            raise ProblemError(
-                422,
-                "Invalid month",
-                f"{name} must look like 2026-01.",
-                invalid_params=[InvalidParam(name=name, reason="expected YYYY-MM")],
-            ) from error
-
-    end = parse(last, "to") if last else today.replace(day=1)
-    start = parse(first, "from") if first else (end - timedelta(days=335)).replace(day=1)
-    if start > end:
-        raise ProblemError(
-            422,
-            "Impossible date range",
-            f"'from' ({start:%Y-%m}) is after 'to' ({end:%Y-%m}).",
-            invalid_params=[InvalidParam(name="from", reason="after 'to'")],
-        )
-    months = domain.months_between(start, end)
-    if len(months) > MAX_SERIES_MONTHS:
-        raise ProblemError(
-            422,
-            "Date range too long",
-            f"At most {MAX_SERIES_MONTHS} months per series.",
-            invalid_params=[InvalidParam(name="from", reason="range too long")],
-        )
-    return months
+Sums = dict[str, dict[tuple[str, str, str], float]]
 
 
 @dataclass
@@ -206,7 +84,7 @@ class Workbook:
                 select(*groups, *dates, amount).where(*conditions).group_by(*_real(*groups, *dates))
             )
             deltas = []
-            for region, district_code, key_value, start, end, total in rows:
+            for region, district_code, key_value, start, end, total in map(tuple, rows):
                 deltas.append(Delta(region, start, float(total or 0), district_code, key_value))
                 if end is not None:
                     deltas.append(Delta(region, end, -float(total or 0), district_code, key_value))
@@ -216,7 +94,7 @@ class Workbook:
         rows = await self.session.execute(
             select(*groups, amount).where(*conditions, on <= day).group_by(*_real(*groups))
         )
-        return [Delta(region, day, float(total or 0), d, k) for region, d, k, total in rows]
+        return [Delta(region, day, float(total or 0), d, k) for region, d, k, total in map(tuple, rows)]
 
     async def _load(self, name: tuple[Any, ...], loader: Any) -> list[Delta]:
         if name not in self._cache:
@@ -236,6 +114,8 @@ class Workbook:
                 )
                 deltas = []
                 for region, district, topics, on, off in rows:
+                    if on is None:  # not selected: ``registered`` asks for a date
+                        continue
                     for topic in topics or ["ohne_thema"]:
                         deltas.append(Delta(region, on, 1, district, topic))
                         if off:
@@ -308,11 +188,11 @@ class Workbook:
 
     async def _cooperation_figures(self, which: str, days: list[date], kind: Any) -> list[Totals]:
         """Region figures of cooperations, with their split by district where asked for."""
-        totals = domain.figures_at(await self.cooperations(which), days, kind)
+        totals = rules.figures_at(await self.cooperations(which), days, kind)
         if not self.districts:
             return totals
-        districts = domain.figures_at(await self.cooperations_by_district(which), days, kind)
-        return [domain.with_districts(t, d) for t, d in zip(totals, districts, strict=True)]
+        districts = rules.figures_at(await self.cooperations_by_district(which), days, kind)
+        return [rules.with_districts(t, d) for t, d in zip(totals, districts, strict=True)]
 
     async def gatherings(self, measure: str, breakdown: str | None) -> list[Delta]:
         g = GatheringFact
@@ -357,7 +237,7 @@ class Workbook:
                         f.recorded_at.is_not(None), f.recorded_at <= day, self._in_scope(f.region)
                     ).group_by(*_real(f.region, district, status))
                 )
-                return [Delta(region, self.as_of, n, code, key) for region, code, key, n in rows]
+                return [Delta(region, day.date(), n, code, key) for region, code, key, n in rows]
             items = await self.session.execute(
                 select(f.region, f.agreement_id, f.recorded_at, f.initial_status, g.district)
                 .select_from(f)
@@ -369,9 +249,11 @@ class Workbook:
             )
             recorded, districts = [], {}
             for region, agreement, at, initial, code in items:
+                if at is None:  # not selected: ``recorded_at`` is asked for
+                    continue
                 recorded.append((region, agreement, at, initial))
                 districts[(region, agreement)] = code
-            return domain.status_deltas(recorded, changes.all(), districts)
+            return rules.status_deltas(recorded, changes.all(), districts)
 
         return await self._load(("agreements",), load)
 
@@ -395,7 +277,7 @@ class Workbook:
                     & (latest.c.on_date == s.on_date),
                 )
             rows = await self.session.execute(query)
-            return domain.snapshot_deltas(rows.all())
+            return rules.snapshot_deltas(rows.all())
 
         return await self._load(("subscribers",), load)
 
@@ -437,18 +319,18 @@ class Workbook:
         self, definition: IndicatorDefinition, days: list[date], breakdown: str | None = None
     ) -> list[Totals]:
         """The indicator's totals per region as of each of ``days`` (ascending)."""
-        stock = "bestand"
+        stock: Literal["bestand", "zugang"] = "bestand"
         if len(days) == 1 and self.as_of is None:
             self.as_of = days[0]
         if self.as_of is not None and days != [self.as_of]:
             raise ValueError("a workbook for one reference day serves only that day")
         match definition.id:
             case "actors_total":
-                return domain.figures_at(await self.actors(breakdown), days, stock)
+                return rules.figures_at(await self.actors(breakdown), days, stock)
             case "actor_density_per_10k":
-                actors = domain.figures_at(await self.actors(), days, stock)
+                actors = rules.figures_at(await self.actors(), days, stock)
                 population = await self.population()
-                return [domain.density_per_10k(t, population) for t in actors]
+                return [rules.density_per_10k(t, population) for t in actors]
             case "cooperations_active":
                 return await self._cooperation_figures("active", days, stock)
             case "cooperations_new":
@@ -456,44 +338,41 @@ class Workbook:
             case "cross_sector_share":
                 cross = await self._cooperation_figures("cross", days, stock)
                 active = await self._cooperation_figures("active", days, stock)
-                return [domain.ratio(c, a) for c, a in zip(cross, active, strict=True)]
+                return [rules.ratio(c, a) for c, a in zip(cross, active, strict=True)]
             case "network_density":
-                actors = domain.figures_at(await self.actors(), days, stock)
-                active = domain.figures_at(await self.cooperations("active"), days, stock)
+                actors = rules.figures_at(await self.actors(), days, stock)
+                active = rules.figures_at(await self.cooperations("active"), days, stock)
                 within = (
-                    domain.figures_at(await self.cooperations_by_district("within"), days, stock)
+                    rules.figures_at(await self.cooperations_by_district("within"), days, stock)
                     if self.districts
                     else [None] * len(days)
                 )
                 return [
-                    domain.network_density(a, c, w) for a, c, w in zip(actors, active, within, strict=True)
+                    rules.network_density(a, c, w) for a, c, w in zip(actors, active, within, strict=True)
                 ]
             case "cooperations_from_gatherings":
-                return domain.figures_at(await self.cooperations("from_gatherings"), days, stock)
+                return rules.figures_at(await self.cooperations("from_gatherings"), days, stock)
             case "gatherings_held":
-                return domain.figures_at(await self.gatherings("count", breakdown), days, stock)
+                return rules.figures_at(await self.gatherings("count", breakdown), days, stock)
             case "participants_total":
-                return domain.figures_at(await self.gatherings("participants", breakdown), days, stock)
+                return rules.figures_at(await self.gatherings("participants", breakdown), days, stock)
             case "agreements_total":
-                return domain.figures_at(await self.agreements(), days, stock)
+                return rules.figures_at(await self.agreements(), days, stock)
             case "agreements_implementation_rate":
                 # Implemented among all agreements not dropped, per region and district.
                 deltas = await self.agreements()
-                done = domain.figures_at([d for d in deltas if d.key == "umgesetzt"], days, stock)
-                relevant = domain.figures_at([d for d in deltas if d.key != "verworfen"], days, stock)
-                return [domain.ratio(d, r) for d, r in zip(done, relevant, strict=True)]
+                done = rules.figures_at([d for d in deltas if d.key == "umgesetzt"], days, stock)
+                relevant = rules.figures_at([d for d in deltas if d.key != "verworfen"], days, stock)
+                return [rules.ratio(d, r) for d, r in zip(done, relevant, strict=True)]
             case "newsletter_subscribers":
-                return domain.figures_at(await self.subscribers(), days, stock)
+                return rules.figures_at(await self.subscribers(), days, stock)
             case "campaign_reach":
-                return domain.figures_at(await self.campaigns(), days, stock)
+                return rules.figures_at(await self.campaigns(), days, stock)
             case "funding_searches":
-                return domain.figures_at(await self.searches(), days, stock)
+                return rules.figures_at(await self.searches(), days, stock)
             case "funding_matches":
-                return domain.figures_at(await self.matches(breakdown), days, stock)
+                return rules.figures_at(await self.matches(breakdown), days, stock)
         raise AssertionError(f"no rule for indicator {definition.id}")
-
-
-Sums = dict[str, dict[tuple[str, str, str], float]]
 
 
 @dataclass
@@ -591,204 +470,3 @@ class SummaryWorkbook(Workbook):
 def _real(*columns: Any) -> list[Any]:
     """The columns worth grouping by (not the NULL placeholders)."""
     return [c for c in columns if not isinstance(c, type(null()))]
-
-
-async def skipped_event_types(session: AsyncSession) -> dict[str, int]:
-    """How many events of each unknown type were skipped (persistent, rebuilt with the projections)."""
-    rows = await session.execute(
-        select(SkippedEventType.event_type, SkippedEventType.skipped).order_by(SkippedEventType.event_type)
-    )
-    return dict(rows.all())
-
-
-async def last_events(session: AsyncSession, regions: list[str] | None = None) -> dict[str, datetime]:
-    query = select(RegionFreshness.region, RegionFreshness.last_event_at)
-    if regions is not None:
-        query = query.where(RegionFreshness.region.in_(regions))
-    return dict((await session.execute(query)).all())
-
-
-async def regions_in_view(
-    session: AsyncSession, *, mode: str, own_region: str, known: list[str], requested: list[str] | None
-) -> list[str]:
-    """The regions a request covers: the own one (region mode), or the requested/known/seen ones."""
-    if mode == "region":
-        if requested and requested != [own_region]:
-            raise ProblemError(404, "Not Found", f"This service reports only region {own_region}.")
-        return [own_region]
-    if requested:
-        return sorted(set(requested))
-    return sorted(set(known) | set(await last_events(session)))
-
-
-def _freshness(
-    regions: list[str], last: dict[str, datetime], stale_after: timedelta, now: datetime
-) -> list[FreshnessRead]:
-    reads = []
-    for region in regions:
-        at = last.get(region)
-        reads.append(
-            FreshnessRead(
-                region=region,
-                last_event_at=at,
-                state=domain.freshness_state(at, now, stale_after),
-                age_minutes=round((now - at).total_seconds() / 60, 1) if at else None,
-            )
-        )
-    return reads
-
-
-async def freshness(*, session: AsyncSession, scope: Scope) -> list[FreshnessRead]:
-    """Each region's time of its last event and whether it is stale."""
-    return _freshness(
-        scope.regions, await last_events(session, scope.regions), scope.stale_after, datetime.now(UTC)
-    )
-
-
-def _values(
-    definition: IndicatorDefinition, totals: Totals, regions: list[str], seen: set[str], breakdown: str | None
-) -> list[IndicatorValue]:
-    values = []
-    for region in regions:
-        figure = totals.get(region)
-        if region not in seen:
-            values.append(IndicatorValue(region=region, value=None))
-            continue
-        figure = figure or Figure()
-        values.append(
-            IndicatorValue(
-                region=region,
-                value=round(figure.value, 4),
-                by_district=figure.by_district if definition.by_district else {},
-                breakdown=figure.by_key if breakdown else None,
-            )
-        )
-    ranks = domain.rank({v.region: v.value for v in values}, higher_is_better=definition.higher_is_better)
-    for value in values:
-        value.rank = ranks.get(value.region) if len(values) > 1 else None
-    return values
-
-
-def _population_source(definition: IndicatorDefinition) -> str | None:
-    return DISTRICTS_SOURCE if definition.id == "actor_density_per_10k" else None
-
-
-async def indicator_as_of(
-    *, session: AsyncSession, scope: Scope, indicator_id: str, as_of: date, breakdown: str | None = None
-) -> Indicator:
-    """One indicator for every region in scope as of a day, optionally broken down."""
-    definition = definition_of(indicator_id)
-    check_breakdown(definition, breakdown)
-    workbook = Workbook(session, scope)
-    seen = set(await last_events(session, scope.regions))
-    (totals,) = await workbook.figures(definition, [as_of], breakdown)
-    return Indicator(
-        **describe(definition).model_dump(),
-        as_of=as_of,
-        breakdown_by=breakdown,
-        population_source=_population_source(definition),
-        values=_values(definition, totals, scope.regions, seen, breakdown),
-    )
-
-
-async def indicator_report(
-    *, session: AsyncSession, scope: Scope, as_of: date, districts: bool = True
-) -> IndicatorReport:
-    """Every indicator for every region in scope as of a day, with each region's freshness
-    (``districts=False``: region values only)."""
-    # Region values only (the state overview) are read from the monthly summaries.
-    workbook = Workbook(session, scope) if districts else SummaryWorkbook(session, scope)
-    last = await last_events(session, scope.regions)
-    key = (await projection_version(session), tuple(scope.regions), as_of, districts) if scope.cache else ()
-    indicators = scope.cache.get(key) if scope.cache else None
-    if indicators is None:
-        indicators = await all_indicators(workbook, as_of, set(last))
-        if scope.cache:
-            scope.cache.put(key, indicators)
-    return IndicatorReport(
-        as_of=as_of,
-        indicators=[i.model_copy(deep=True) for i in indicators],
-        freshness={region: last.get(region) for region in scope.regions},
-        freshness_states=_freshness(scope.regions, last, scope.stale_after, datetime.now(UTC)),
-    )
-
-
-async def all_indicators(workbook: Workbook, as_of: date, seen: set[str]) -> list[Indicator]:
-    """Every indicator as of a day for the workbook's regions (``seen``: regions with events)."""
-    indicators = []
-    for definition in INDICATORS:
-        (totals,) = await workbook.figures(definition, [as_of])
-        indicators.append(
-            Indicator(
-                **describe(definition).model_dump(),
-                as_of=as_of,
-                population_source=_population_source(definition),
-                values=_values(definition, totals, workbook.scope.regions, seen, None),
-            )
-        )
-    return indicators
-
-
-async def indicator_series(
-    *,
-    session: AsyncSession,
-    scope: Scope,
-    indicator_id: str,
-    months: list[date],
-    breakdown: str | None = None,
-) -> IndicatorSeries:
-    """Monthly time series (value as of each month's last day) for every region in scope."""
-    definition = definition_of(indicator_id)
-    check_breakdown(definition, breakdown)
-    seen = set(await last_events(session, scope.regions))
-    snapshots = await Workbook(session, scope).figures(definition, months, breakdown)
-    series = []
-    for region in scope.regions:
-        points = []
-        for month, totals in zip(months, snapshots, strict=True):
-            figure = totals.get(region) or Figure()
-            known = region in seen
-            points.append(
-                SeriesPoint(
-                    month=f"{month:%Y-%m}",
-                    value=round(figure.value, 4) if known else None,
-                    by_district=figure.by_district if known and definition.by_district else {},
-                    breakdown=figure.by_key if known and breakdown else None,
-                )
-            )
-        series.append(RegionSeries(region=region, points=points))
-    return IndicatorSeries(
-        **describe(definition).model_dump(),
-        from_month=f"{months[0]:%Y-%m}",
-        to_month=f"{months[-1]:%Y-%m}",
-        breakdown_by=breakdown,
-        series=series,
-    )
-
-
-async def state_overview(*, session: AsyncSession, scope: Scope, as_of: date) -> StateOverview:
-    """Every region side by side for each indicator, ranked, with each region's freshness."""
-    report = await indicator_report(session=session, scope=scope, as_of=as_of, districts=False)
-    rows = [
-        OverviewRow(
-            indicator_id=i.id,
-            label=i.label,
-            unit=i.unit,
-            cells=[OverviewCell(region=v.region, value=v.value, rank=v.rank) for v in i.values],
-        )
-        for i in report.indicators
-    ]
-    return StateOverview(as_of=as_of, regions=scope.regions, rows=rows, freshness=report.freshness_states)
-
-
-async def current_value(
-    *, session: AsyncSession, scope: Scope, indicator_id: str, as_of: date, district: str | None = None
-) -> float | None:
-    """The region's (or one district's) value of an indicator as of a day; None without data."""
-    indicator = await indicator_as_of(session=session, scope=scope, indicator_id=indicator_id, as_of=as_of)
-    value = indicator.values[0]
-    if value.value is None:
-        return None
-    if district is not None:
-        return value.by_district.get(district, 0.0)
-    return value.value

@@ -10,10 +10,12 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.regions import DISTRICTS_SOURCE
-from nzr_reporting import exports, goals, indicators
-from nzr_reporting.catalogue import INDICATORS
-from nzr_reporting.domain import months_between
-from nzr_reporting.indicators import Scope
+from nzr_reporting.exports import service as exports
+from nzr_reporting.goals import service as goals
+from nzr_reporting.indicators import service as indicators
+from nzr_reporting.indicators.catalogue import INDICATORS
+from nzr_reporting.indicators.rules import months_between
+from nzr_reporting.indicators.scope import Scope
 
 SERIES_SHOWN = ("actors_total", "cooperations_active", "gatherings_held")
 FRESHNESS_LABELS = {"aktuell": "aktuell", "veraltet": "veraltet", "keine_daten": "keine Daten"}

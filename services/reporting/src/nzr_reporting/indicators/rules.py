@@ -1,5 +1,5 @@
 """Pure rules of reporting: dated contributions summed into figures as of a day or per month,
-ratios, density per 10,000 inhabitants, rankings, freshness and goal progress. No I/O."""
+ratios, density per 10,000 inhabitants, rankings. No I/O."""
 
 from __future__ import annotations
 
@@ -170,8 +170,8 @@ def with_districts(regions: Totals, districts: Totals) -> Totals:
 
 
 def status_deltas(
-    items: Iterable[tuple[str, str, datetime, str]],
-    changes: Iterable[tuple[str, str, datetime, str]],
+    items: Iterable[tuple[str, str, datetime, str | None]],
+    changes: Iterable[tuple[str, str, datetime, str | None]],
     districts: dict[tuple[str, str], str | None] | None = None,
 ) -> list[Delta]:
     """Contributions of items recorded with a status (region, id, at, status) and their later
@@ -179,7 +179,7 @@ def status_deltas(
     change dated before the recording counts from the recording on. ``districts`` places an
     item (region, id) in a district."""
     districts = districts or {}
-    per_item: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
+    per_item: dict[tuple[str, str], list[tuple[datetime, str | None]]] = defaultdict(list)
     for region, item, at, status in changes:
         per_item[(region, item)].append((at, status))
     deltas = []
@@ -225,53 +225,3 @@ def rank(values: dict[str, float | None], *, higher_is_better: bool = True) -> d
             previous, previous_rank = value, position
         ranks[region] = previous_rank
     return ranks
-
-
-FreshnessState = Literal["aktuell", "veraltet", "keine_daten"]
-
-
-def freshness_state(last_event_at: datetime | None, now: datetime, stale_after: timedelta) -> FreshnessState:
-    """A region is stale when its last event is older than ``stale_after`` (never shown as zero)."""
-    if last_event_at is None:
-        return "keine_daten"
-    return "veraltet" if now - last_event_at > stale_after else "aktuell"
-
-
-GoalState = Literal["erreicht", "im_plan", "gefaehrdet", "verfehlt", "ohne_daten"]
-
-
-@dataclass(frozen=True)
-class Progress:
-    percent: float | None
-    expected_percent: float | None
-    on_track: bool
-    state: GoalState
-
-
-def goal_progress(
-    *,
-    baseline: float | None,
-    current: float | None,
-    target: float,
-    start: date,
-    target_date: date,
-    today: date,
-) -> Progress:
-    """Current value against the target: the share of the way from the baseline to the target,
-    compared with the share of the time from the goal's start to its target date."""
-    if current is None:
-        return Progress(None, None, False, "ohne_daten")
-    base = baseline or 0.0
-    rising = target >= base
-    reached = current >= target if rising else current <= target
-    span = target - base
-    percent = 100.0 if span == 0 else round((current - base) / span * 100, 2)
-    total_days = max((target_date - start).days, 1)
-    elapsed = min(max((today - start).days, 0), total_days)
-    expected = round(elapsed / total_days * 100, 2)
-    if reached:
-        return Progress(percent, expected, True, "erreicht")
-    if today > target_date:
-        return Progress(percent, expected, False, "verfehlt")
-    on_track = percent >= expected
-    return Progress(percent, expected, on_track, "im_plan" if on_track else "gefaehrdet")
