@@ -357,4 +357,5 @@ def to_csv(graph: nx.Graph) -> bytes:
 
 
 def to_json(graph: nx.Graph) -> bytes:
+    """Node-link JSON (``nodes`` and ``links``) with the scalar attributes."""
     return json.dumps(nx.node_link_data(_export_graph(graph), edges="links"), ensure_ascii=False).encode()
