@@ -50,3 +50,16 @@ def test_across_regions_both_regions_must_be_named():
 
 def test_naming_the_own_region_for_actor_b_is_no_cooperation_across_regions():
     assert rules.partner_region_of(request(actor_b_region="sachsen"), region_id="sachsen") is None
+
+
+def test_actors_of_the_request_must_be_actors_of_this_region():
+    assert rules.unknown_actors(request(), known={"a"}, partner_region=None) == [
+        InvalidField("actor_b", "no actor b in this region")
+    ]
+
+
+def test_across_regions_actor_b_must_not_be_of_this_region():
+    assert rules.unknown_actors(request(), known={"a", "b"}, partner_region="thueringen") == [
+        InvalidField("actor_b_region", "actor b is an actor of this region")
+    ]
+    assert rules.unknown_actors(request(), known={"a"}, partner_region="thueringen") == []

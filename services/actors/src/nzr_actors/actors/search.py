@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, String, and_, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Float, RowMapping, String, and_, func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -200,23 +200,24 @@ async def search_actors(
             if rows
             else await connection.scalar(select(func.count()).select_from(ActorRow).where(*where)) or 0
         )
-    next_cursor = None
-    if more:
-        last = rows[-1]
-        next_cursor = rules.encode_cursor(
-            rules.Cursor(
-                sort=chosen,
-                scope=scope,
-                values=[_cursor_value(last[f"sort_{i}"]) for i in range(len(keys))],
-                last_id=last["id"],
-            )
-        )
     return ActorPage(
         items=[ActorRead.model_validate({c: r[c] for c in READ_COLUMNS}) for r in rows],
         total=total,
         page=None if cursor is not None else page,
         page_size=page_size,
-        next_cursor=next_cursor,
+        next_cursor=_next_cursor(rows[-1], sort=chosen, scope=scope, keys=len(keys)) if more else None,
+    )
+
+
+def _next_cursor(last: RowMapping, *, sort: str, scope: str, keys: int) -> str:
+    """The cursor of the page after the one ending with ``last``."""
+    return rules.encode_cursor(
+        rules.Cursor(
+            sort=sort,
+            scope=scope,
+            values=[_cursor_value(last[f"sort_{i}"]) for i in range(keys)],
+            last_id=last["id"],
+        )
     )
 
 

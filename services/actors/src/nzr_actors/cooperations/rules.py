@@ -43,3 +43,19 @@ def cooperation_problems(data: CooperationCreate, *, region_id: str, topics: set
 def partner_region_of(data: CooperationCreate, *, region_id: str) -> str | None:
     """The other region of a cooperation across regions (None when both actors are of this one)."""
     return data.actor_b_region if data.actor_b_region not in (None, region_id) else None
+
+
+def unknown_actors(
+    data: CooperationCreate, *, known: set[str], partner_region: str | None
+) -> list[InvalidField]:
+    """The actors of the request that should be of this region and are not (``known`` are the
+    region's actors among them); across regions, actor_b must not be one of this region's."""
+    local = ("actor_a",) if partner_region else ("actor_a", "actor_b")
+    missing = [
+        InvalidField(f, f"no actor {getattr(data, f)} in this region")
+        for f in local
+        if getattr(data, f) not in known
+    ]
+    if partner_region and data.actor_b in known:
+        missing.append(InvalidField("actor_b_region", f"actor {data.actor_b} is an actor of this region"))
+    return missing

@@ -72,16 +72,7 @@ async def record_cooperation(
     now = datetime.now(UTC)
     async with session.begin():
         sectors = await _sectors(session, {data.actor_a, data.actor_b})
-        local = ("actor_a",) if partner_region else ("actor_a", "actor_b")
-        missing = [
-            rules.InvalidField(f, f"no actor {getattr(data, f)} in this region")
-            for f in local
-            if getattr(data, f) not in sectors
-        ]
-        if partner_region and data.actor_b in sectors:
-            missing.append(
-                rules.InvalidField("actor_b_region", f"actor {data.actor_b} is an actor of this region")
-            )
+        missing = rules.unknown_actors(data, known=set(sectors), partner_region=partner_region)
         if missing:
             raise Invalid("Invalid cooperation", missing)
         # Across regions this region's actor comes first; otherwise the pair is stored sorted.
@@ -114,20 +105,25 @@ async def record_cooperation(
         )
         session.add(row)
         result = _cooperation_read(row, sectors)
-        events: list[IntegrationEvent] = [
-            CooperationRecorded(
-                cooperation_id=row.id,
-                actor_a=a,
-                actor_b=b,
-                cooperation_type=row.type,
-                since=row.since,
-                cross_sector=result.cross_sector,
-            )
-        ]
-        if row.until is not None:
-            events.append(CooperationEnded(cooperation_id=row.id, until=row.until))
-        await outbox.add(session, *events)
+        await outbox.add(session, *_recorded(row, cross_sector=result.cross_sector))
     return result
+
+
+def _recorded(row: CooperationRow, *, cross_sector: bool) -> list[IntegrationEvent]:
+    """The events announcing a manual cooperation (and its end, when it has one)."""
+    events: list[IntegrationEvent] = [
+        CooperationRecorded(
+            cooperation_id=row.id,
+            actor_a=row.actor_a,
+            actor_b=row.actor_b,
+            cooperation_type=row.type,
+            since=row.since,
+            cross_sector=cross_sector,
+        )
+    ]
+    if row.until is not None:
+        events.append(CooperationEnded(cooperation_id=row.id, until=row.until))
+    return events
 
 
 async def _same_cooperation(session: AsyncSession, a: str, b: str, data: CooperationCreate) -> str | None:

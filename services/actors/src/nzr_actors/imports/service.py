@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -20,6 +20,9 @@ from nzr_common.contracts.actors import ActorUpdated
 from nzr_common.errors import Conflict, Invalid
 from nzr_common.outbox import Outbox
 from nzr_common.regions import Region
+
+#: A valid row of the file: its line, the actor it describes, the columns that have a value.
+_ValidRow = tuple[int, ActorCreate, frozenset[str]]
 
 
 async def import_actors(
@@ -46,7 +49,49 @@ async def import_actors(
     if len(rows) > max_rows:
         raise Invalid("Invalid CSV file", [("file", f"more than {max_rows} rows")])
     errors: list[ImportRowError] = []
-    valid: list[tuple[int, ActorCreate, frozenset[str]]] = []
+    valid = _valid_rows(rows, region=region, topics=topics, errors=errors)
+    created: list[str] = []
+    try:
+        async with session.begin():
+            plan = _plan(await _existing_actors(session, [d for _, d, _ in valid]), valid, errors)
+            if all_or_nothing and errors:
+                plan = _Plan()
+            would_create = len(plan.fresh)
+            updated = [row.id for row, _, _ in plan.changes]
+            if dry_run:
+                plan = _Plan(unchanged=plan.unchanged)
+            now = datetime.now(UTC)
+            for data in plan.fresh:
+                actor, index_rows, events = actors.new_actor(data, now)
+                session.add(actor)
+                created.append(actor.id)
+                await session.flush()
+                session.add_all(index_rows)
+                await outbox.add(session, *events)
+            for stored, data, columns in plan.changes:
+                await _apply_import(session, outbox, stored, data, columns, now)
+    except StaleDataError as error:
+        raise Conflict("Actors of this file were changed concurrently; import the file again.") from error
+    errors.sort(key=lambda e: e.line)
+    return ImportReport(
+        rows=len(rows),
+        created=would_create,
+        imported=would_create,
+        updated=len(updated),
+        unchanged=plan.unchanged,
+        invalid=len({e.line for e in errors}),
+        dry_run=dry_run,
+        created_ids=created,
+        updated_ids=updated,
+        errors=errors,
+    )
+
+
+def _valid_rows(
+    rows: list[rules.CsvRow], *, region: Region, topics: set[str], errors: list[ImportRowError]
+) -> list[_ValidRow]:
+    """The rows that are valid actors of the region; the others' problems go to ``errors``."""
+    valid: list[_ValidRow] = []
     for row in rows:
         if "__error__" in row.values:
             errors.append(ImportRowError(line=row.line, field="row", reason=row.values["__error__"]))
@@ -72,74 +117,49 @@ async def import_actors(
             continue
         # Columns with a value: an empty cell leaves the stored value of a known actor as it is.
         valid.append((row.line, data, frozenset(k for k, v in row.values.items() if v)))
-    created: list[str] = []
-    updated: list[str] = []
-    would_create = 0
-    unchanged = 0
-    try:
-        async with session.begin():
-            existing = await _existing_actors(session, [d for _, d, _ in valid])
-            seen: dict[object, int] = {}
-            fresh: list[ActorCreate] = []
-            changes: list[tuple[ActorRow, ActorCreate, frozenset[str]]] = []
-            for line, data, columns in valid:
-                identity = _identity(data)
-                if identity in seen:
-                    errors.append(
-                        ImportRowError(line=line, field="row", reason=f"repeats line {seen[identity]}")
-                    )
-                    continue
-                seen[identity] = line
-                matches = existing.match(data)
-                if len(matches) > 1:
-                    errors.append(
-                        ImportRowError(
-                            line=line,
-                            field="name",
-                            reason=f"matches {len(matches)} actors in {data.municipality or data.district}; "
-                            "add an external_id to say which one",
-                        )
-                    )
-                elif matches:
-                    if _import_changes(matches[0], data, columns):
-                        changes.append((matches[0], data, columns))
-                    else:
-                        unchanged += 1
-                else:
-                    fresh.append(data)
-            if all_or_nothing and errors:
-                fresh, changes, unchanged = [], [], 0
-            would_create = len(fresh)
-            updated = [row.id for row, _, _ in changes]
-            if dry_run:
-                fresh, changes = [], []
-            now = datetime.now(UTC)
-            for data in fresh:
-                actor, index_rows, events = actors.new_actor(data, now)
-                session.add(actor)
-                created.append(actor.id)
-                await session.flush()
-                session.add_all(index_rows)
-                await outbox.add(session, *events)
-            for stored, data, columns in changes:
-                await _apply_import(session, outbox, stored, data, columns, now)
-    except StaleDataError as error:
-        raise Conflict("Actors of this file were changed concurrently; import the file again.") from error
-    errors.sort(key=lambda e: e.line)
-    return ImportReport(
-        rows=len(rows),
-        created=would_create,
-        imported=would_create,
-        updated=len(updated),
-        unchanged=unchanged,
-        invalid=len({e.line for e in errors}),
-        dry_run=dry_run,
-        created_ids=created,
-        updated_ids=updated,
-        errors=errors,
-    )
+    return valid
 
 
+@dataclass
+class _Plan:
+    """What the file does: actors to create, stored actors to change, rows that change nothing."""
+
+    fresh: list[ActorCreate] = field(default_factory=list)
+    changes: list[tuple[ActorRow, ActorCreate, frozenset[str]]] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def _plan(existing: _ExistingActors, valid: list[_ValidRow], errors: list[ImportRowError]) -> _Plan:
+    """Match each valid row to the stored actors; repeated and ambiguous rows go to ``errors``."""
+    plan = _Plan()
+    seen: dict[object, int] = {}
+    for line, data, columns in valid:
+        identity = _identity(data)
+        if identity in seen:
+            errors.append(ImportRowError(line=line, field="row", reason=f"repeats line {seen[identity]}"))
+            continue
+        seen[identity] = line
+        matches = existing.match(data)
+        if len(matches) > 1:
+            errors.append(
+                ImportRowError(
+                    line=line,
+                    field="name",
+                    reason=f"matches {len(matches)} actors in {data.municipality or data.district}; "
+                    "add an external_id to say which one",
+                )
+            )
+        elif matches:
+            if _import_changes(matches[0], data, columns):
+                plan.changes.append((matches[0], data, columns))
+            else:
+                plan.unchanged += 1
+        else:
+            plan.fresh.append(data)
+    return plan
+
+
+# CSV column → actor field it writes (both resource columns write ``resources``).
 IMPORT_FIELDS = {
     "name": "name",
     "kind": "kind",
