@@ -12,7 +12,6 @@ from nzr_actors.bootstrap import Deps, bootstrap
 from nzr_actors.contacts import routes as contacts
 from nzr_actors.cooperations import routes as cooperations
 from nzr_actors.handlers import handlers
-from nzr_actors.imports import routes as imports
 from nzr_actors.network import routes as network
 from nzr_actors.settings import ActorsSettings
 from nzr_actors.tables import Base, messaging
@@ -35,9 +34,7 @@ DEFINITION: ServiceDefinition[ActorsSettings, Deps] = ServiceDefinition(
     "and the analysis of the cooperation network.",
     metadata=Base.metadata,
     tables=messaging,
-    # The CSV import's POST /import comes before the actors' /{actor_id} routes.
     routers=[
-        imports.router,
         actors.router,
         contacts.router,
         persons.router,

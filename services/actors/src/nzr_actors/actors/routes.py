@@ -16,6 +16,7 @@ from nzr_actors.actors.schemas import (
     DuplicateReport,
 )
 from nzr_actors.bootstrap import Deps, DepsDep, ReadDep
+from nzr_actors.imports import routes as imports
 from nzr_actors.network import service as network
 from nzr_actors.network.schemas import SuggestionList
 from nzr_common.access import anonymous_rate_limit
@@ -141,6 +142,10 @@ async def check_duplicates(
     return await search.find_duplicates(
         session=connection, name=name, municipality=municipality, district=district, website=website
     )
+
+
+# POST /import (nzr_actors.imports), in its place between the searches and the single actor.
+router.include_router(imports.router)
 
 
 @router.get(

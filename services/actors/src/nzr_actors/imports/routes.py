@@ -1,4 +1,5 @@
-"""HTTP route of the CSV import (under ``/api/v1/actors``)."""
+"""HTTP route of the CSV import: ``POST /api/v1/actors/import`` (the actors' router includes it,
+so it keeps its place among the actors' routes)."""
 
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from nzr_common.auth import EditorDep
 from nzr_common.idempotency import IDEMPOTENT
 from nzr_common.runtime import SessionDep
 
-router = APIRouter(prefix="/api/v1/actors", tags=["actors"])
+router = APIRouter()
 
 
 @router.post(
