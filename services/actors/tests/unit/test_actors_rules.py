@@ -75,3 +75,8 @@ def test_the_search_document_holds_stems_of_name_description_place_and_topics():
     assert any(w.startswith("lastenrad") for w in words)
     assert any(w.startswith("radebeul") for w in words)
     assert any(w.startswith("klimaschutz") for w in words)
+
+
+@pytest.mark.parametrize("website", ["http://[", "[::1"])
+def test_a_website_that_is_no_url_has_no_key(website):
+    assert rules.website_key(website) is None

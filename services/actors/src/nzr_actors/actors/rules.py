@@ -61,7 +61,10 @@ def website_key(website: str | None) -> str | None:
     """The site without scheme, ``www.``, query and trailing slash: equal keys mean the same site."""
     if not website:
         return None
-    parts = urlsplit(website if "//" in website else f"//{website}")
+    try:
+        parts = urlsplit(website if "//" in website else f"//{website}")
+    except ValueError:  # e.g. "http://[": no site to compare (only the duplicate check's query has such)
+        return None
     host = (parts.hostname or "").lower().removeprefix("www.")
     return f"{host}{parts.path.rstrip('/').lower()}" or None
 
