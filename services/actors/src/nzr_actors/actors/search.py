@@ -4,7 +4,7 @@ its filters, sorting and cursor paging, and the duplicate check."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -79,18 +79,28 @@ class _Filters:
     relevance: SortKey | None
 
 
-def _filters(
-    dialect: str,
-    *,
-    q: str | None,
-    kinds: Sequence[str],
-    sectors: Sequence[str],
-    districts: Sequence[str],
-    topics: Sequence[str],
-    offers: Sequence[str],
-    needs: Sequence[str],
-    public_only: bool,
-) -> _Filters:
+@dataclass(frozen=True)
+class _Criteria:
+    """What a search asks for (its fingerprint is the scope of its cursors)."""
+
+    q: str | None
+    kinds: list[str]
+    sectors: list[str]
+    districts: list[str]
+    topics: list[str]
+    offers: list[str]
+    needs: list[str]
+    public_only: bool
+
+
+def _filters(dialect: str, criteria: _Criteria) -> _Filters:
+    q, kinds, sectors, districts = criteria.q, criteria.kinds, criteria.sectors, criteria.districts
+    topics, offers, needs, public_only = (
+        criteria.topics,
+        criteria.offers,
+        criteria.needs,
+        criteria.public_only,
+    )
     where: list[ColumnElement[bool]] = []
     relevance = None
     terms = tokens(q) if q else []
@@ -154,21 +164,7 @@ async def search_actors(
     cursor: str | None = None,
 ) -> ActorPage:
     """German full-text search with filters, sorting, a total count and page or cursor paging."""
-    filters = _filters(
-        _dialect(connection),
-        q=q,
-        kinds=kinds,
-        sectors=sectors,
-        districts=districts,
-        topics=topics,
-        offers=offers,
-        needs=needs,
-        public_only=public_only,
-    )
-    where = filters.where
-    chosen, keys = _sort_keys(sort, filters.relevance)
-    order = [e.desc() if descending else e.asc() for e, descending in keys] + [ActorRow.id.asc()]
-    scope = rules.search_scope(
+    criteria = _Criteria(
         q=q,
         kinds=list(kinds),
         sectors=list(sectors),
@@ -178,6 +174,11 @@ async def search_actors(
         needs=list(needs),
         public_only=public_only,
     )
+    filters = _filters(_dialect(connection), criteria)
+    where = filters.where
+    chosen, keys = _sort_keys(sort, filters.relevance)
+    order = [e.desc() if descending else e.asc() for e, descending in keys] + [ActorRow.id.asc()]
+    scope = rules.search_scope(**asdict(criteria))
     key_columns = [e.label(f"sort_{i}") for i, (e, _) in enumerate(keys)]
     columns = [ActorRow.__table__.c[c] for c in READ_COLUMNS]
     statement = select(*columns, *key_columns)
