@@ -48,7 +48,9 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from nzr_actors import domain, network
+from nzr_actors.actors import rules as domain
+from nzr_actors.cooperations.rules import cooperation_pair
+from nzr_actors.network import analysis as network
 from nzr_common.auth import issue_token
 from nzr_common.db import migrate
 from nzr_common.regions import load_districts
@@ -205,7 +207,7 @@ def make_data(n_actors: int, n_cooperations: int, region_actors: int, seed: int 
             a, b = rng.sample(range(min(region_actors, n_actors)), 2)
         else:
             a, b = rng.sample(range(region_actors, n_actors), 2)
-        first, second = domain.cooperation_pair(actors[a]["id"], actors[b]["id"])
+        first, second = cooperation_pair(actors[a]["id"], actors[b]["id"])
         since = date(2020, 1, 1) + timedelta(days=rng.randrange(1800))
         cooperations.append(
             (

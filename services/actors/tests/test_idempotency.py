@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from nzr_actors.tables import ActorRow, CooperationRow
+from nzr_actors.actors.models import ActorRow
+from nzr_actors.cooperations.models import CooperationRow
 from nzr_common.auth import issue_token
 from nzr_common.idempotency import HEADER, IdempotencyConfig, prune_expired
 from nzr_common.settings import DEVELOPMENT_SECRET

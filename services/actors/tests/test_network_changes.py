@@ -2,7 +2,7 @@
 
 import networkx as nx
 
-from nzr_actors import network
+from nzr_actors.network import analysis as network
 
 LEIPZIG = "14713000"
 

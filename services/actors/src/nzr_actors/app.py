@@ -6,9 +6,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from nzr_actors import api
-from nzr_actors.handlers import build_handlers
-from nzr_actors.reads import ActorReader
+from nzr_actors import persons
+from nzr_actors.actors import routes as actors
+from nzr_actors.bootstrap import Deps, bootstrap
+from nzr_actors.contacts import routes as contacts
+from nzr_actors.cooperations import routes as cooperations
+from nzr_actors.handlers import handlers
+from nzr_actors.network import routes as network
 from nzr_actors.settings import ActorsSettings
 from nzr_actors.tables import Base, messaging
 from nzr_common.contracts.actors import (
@@ -21,39 +25,40 @@ from nzr_common.contracts.actors import (
     PersonErasedV2,
     ResourceOffered,
 )
-from nzr_common.erasure import MessagingEraser
 from nzr_common.runtime import ServiceDefinition, create_service_app
 
-PUBLISHES = (
-    ActorRegistered,
-    ActorUpdated,
-    ActorRemoved,
-    CooperationRecorded,
-    CooperationEnded,
-    ResourceOffered,
-    ContactAdded,
-    PersonErasedV2,
+DEFINITION: ServiceDefinition[ActorsSettings, Deps] = ServiceDefinition(
+    name="actors",
+    title="NZR actors",
+    description="Actors of a regional network, their contact persons and cooperations, "
+    "and the analysis of the cooperation network.",
+    metadata=Base.metadata,
+    tables=messaging,
+    routers=[
+        actors.router,
+        contacts.router,
+        persons.router,
+        cooperations.router,
+        network.router,
+    ],
+    bootstrap=bootstrap,
+    handlers=handlers,
+    publishes=[
+        ActorRegistered,
+        ActorUpdated,
+        ActorRemoved,
+        CooperationRecorded,
+        CooperationEnded,
+        ResourceOffered,
+        ContactAdded,
+        PersonErasedV2,
+    ],
 )
 
 
 def create_app(settings: ActorsSettings | None = None) -> FastAPI:
-    settings = settings or ActorsSettings()
-    eraser = MessagingEraser(messaging, producer="actors")
-    definition = ServiceDefinition(
-        name="actors",
-        title="NZR actors",
-        description="Actors of a regional network, their contact persons and cooperations, "
-        "and the analysis of the cooperation network.",
-        metadata=Base.metadata,
-        tables=messaging,
-        routers=[api.router, api.persons, api.cooperations, api.networks],
-        handlers=build_handlers(eraser),
-        publishes=PUBLISHES,
-        on_startup=[eraser.attach],
-    )
-    app = create_service_app(definition, settings)
-    reader = ActorReader(settings.database_url, app.state.runtime.engine)
-    app.state.actor_reader = reader
+    app = create_service_app(DEFINITION, settings or ActorsSettings())
+    deps: Deps = app.state.deps
     plumbing = app.router.lifespan_context
 
     @asynccontextmanager
@@ -66,7 +71,7 @@ def create_app(settings: ActorsSettings | None = None) -> FastAPI:
             try:
                 yield
             finally:
-                await reader.close()
+                await deps.reader.close()
 
     app.router.lifespan_context = lifespan
     return app

@@ -26,8 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from nzr_actors.schemas import ActorRead
-from nzr_actors.tables import ActorRow
+from nzr_actors.actors.models import ActorRow
+from nzr_actors.actors.schemas import ActorRead
 from nzr_common.db import is_sqlite
 
 COLUMNS = (

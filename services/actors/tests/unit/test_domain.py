@@ -2,7 +2,10 @@
 
 import pytest
 
-from nzr_actors import domain, network
+from nzr_actors.actors import rules as domain
+from nzr_actors.cooperations.rules import agreement_pairs
+from nzr_actors.imports.rules import csv_row_to_actor, read_actor_csv
+from nzr_actors.network import analysis as network
 
 
 @pytest.mark.parametrize(
@@ -47,7 +50,7 @@ def test_if_match_headers_name_versions(header, versions):
 
 
 def test_agreement_pairs_are_each_pair_of_distinct_parties_once():
-    assert domain.agreement_pairs(["c", "a", "b", "a"]) == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert agreement_pairs(["c", "a", "b", "a"]) == [("a", "b"), ("a", "c"), ("b", "c")]
 
 
 def test_a_pair_from_different_sectors_with_a_shared_topic_is_a_surprising_match():
@@ -59,10 +62,10 @@ def test_a_pair_from_different_sectors_with_a_shared_topic_is_a_surprising_match
 
 
 def test_csv_rows_become_actor_bodies_with_lists_and_flags():
-    rows = domain.read_actor_csv(
+    rows = read_actor_csv(
         b"name;kind;sector;district;topics;public_profile;resources_needed\n"
         b"A;verein;wirtschaft;14612000;bne|kultur;ja;geld\n"
     )
-    body = domain.csv_row_to_actor(rows[0].values)
+    body = csv_row_to_actor(rows[0].values)
     assert body["topics"] == ["bne", "kultur"] and body["public_profile"] is True
     assert body["resources"] == [{"kind": "geld", "direction": "needed"}]

@@ -1,19 +1,17 @@
-"""Rules about actors that need no I/O: validation, duplicate keys, concurrency tokens, CSV rows."""
+"""Rules about actors that need no I/O: validation, duplicate keys, concurrency tokens, cursors."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import csv
 import hashlib
-import io
 import json
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from nzr_common.contracts.actors import person_id_for  # noqa: F401  (the contract's pseudonym)
 from nzr_common.text import fold, search_document
 
 # Legal forms and filler words that say nothing about which organisation a name means.
@@ -24,8 +22,9 @@ NAME_NOISE = frozenset(
 DUPLICATE_NAME_THRESHOLD = 0.85
 
 
-@dataclass(frozen=True)
-class InvalidField:
+class InvalidField(NamedTuple):
+    """A field the rules refuse and why (a ``nzr_common.errors.FieldProblem``)."""
+
     name: str
     reason: str
 
@@ -62,7 +61,10 @@ def website_key(website: str | None) -> str | None:
     """The site without scheme, ``www.``, query and trailing slash: equal keys mean the same site."""
     if not website:
         return None
-    parts = urlsplit(website if "//" in website else f"//{website}")
+    try:
+        parts = urlsplit(website if "//" in website else f"//{website}")
+    except ValueError:  # e.g. "http://[": no site to compare (only the duplicate check's query has such)
+        return None
     host = (parts.hostname or "").lower().removeprefix("www.")
     return f"{host}{parts.path.rstrip('/').lower()}" or None
 
@@ -106,6 +108,7 @@ def parse_if_match(header: str | None) -> set[int] | None:
 
 
 def etag(version: int) -> str:
+    """The ETag of an actor version (a strong tag: the version in quotes)."""
     return f'"{version}"'
 
 
@@ -150,101 +153,15 @@ def decode_cursor(token: str) -> Cursor:
     return Cursor(sort=sort, scope=scope, values=values, last_id=last_id)
 
 
-def cooperation_pair(actor_a: str, actor_b: str) -> tuple[str, str]:
-    """The pair in storage order (a < b), so each pair has one spelling."""
-    return (actor_a, actor_b) if actor_a < actor_b else (actor_b, actor_a)
+class PreconditionRequired(Exception):
+    """A change was sent without ``If-Match`` where one is required (the routes answer 428)."""
 
 
-def agreement_pairs(party_ids: list[str]) -> list[tuple[str, str]]:
-    """Every pair of distinct parties of an agreement, in storage order."""
-    parties = sorted(set(party_ids))
-    return [(a, b) for i, a in enumerate(parties) for b in parties[i + 1 :]]
+class PreconditionFailed(Exception):
+    """The actor is not (or no longer) the version the caller read (the routes answer 412);
+    ``version`` is the current one when known (for the answer's ETag)."""
 
-
-# --- CSV import ------------------------------------------------------------------------------
-
-CSV_REQUIRED = ("name", "kind", "sector", "district")
-CSV_OPTIONAL = (
-    "external_id",
-    "municipality",
-    "topics",
-    "website",
-    "description",
-    "public_profile",
-    "resources_offered",
-    "resources_needed",
-)
-LIST_SEPARATOR = re.compile(r"[|;,]\s*")
-TRUE_WORDS = {"1", "true", "ja", "yes", "x", "wahr"}
-FALSE_WORDS = {"", "0", "false", "nein", "no", "falsch"}
-
-
-class CsvRejected(Exception):
-    """The file as a whole cannot be imported (encoding, columns)."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class CsvRow:
-    line: int
-    values: dict[str, str]
-
-
-def read_actor_csv(raw: bytes) -> list[CsvRow]:
-    """Decode (UTF-8, with or without BOM), detect ``;`` or ``,`` and check the columns."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise CsvRejected("file", f"the file is not UTF-8 (byte {error.start}): save it as UTF-8") from error
-    if not text.strip():
-        raise CsvRejected("file", "the file is empty")
-    header_line = text.splitlines()[0]
-    delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader)]
-    missing = [c for c in CSV_REQUIRED if c not in header]
-    unknown = [c for c in header if c not in CSV_REQUIRED + CSV_OPTIONAL]
-    if missing or unknown or len(set(header)) != len(header):
-        reasons = []
-        if missing:
-            reasons.append(f"missing columns: {', '.join(missing)}")
-        if unknown:
-            reasons.append(f"unknown columns: {', '.join(unknown)}")
-        if len(set(header)) != len(header):
-            reasons.append("repeated columns")
-        allowed = ", ".join(CSV_REQUIRED + CSV_OPTIONAL)
-        raise CsvRejected("columns", f"{'; '.join(reasons)} (allowed: {allowed})")
-    rows = []
-    for record in reader:
-        if not any(cell.strip() for cell in record):
-            continue
-        line = reader.line_num
-        if len(record) != len(header):
-            rows.append(CsvRow(line, {"__error__": f"{len(record)} cells, the header has {len(header)}"}))
-            continue
-        rows.append(CsvRow(line, {h: cell.strip() for h, cell in zip(header, record, strict=True)}))
-    return rows
-
-
-def csv_row_to_actor(values: dict[str, str]) -> dict[str, object]:
-    """The JSON body of an actor from one CSV row (validated afterwards like any request)."""
-    body: dict[str, object] = {c: values[c] for c in CSV_REQUIRED}
-    for column in ("external_id", "municipality", "website", "description"):
-        if values.get(column):
-            body[column] = values[column]
-    if values.get("topics"):
-        body["topics"] = [t for t in LIST_SEPARATOR.split(values["topics"]) if t]
-    flag = values.get("public_profile", "").lower()
-    body["public_profile"] = flag if flag not in TRUE_WORDS | FALSE_WORDS else flag in TRUE_WORDS
-    resources = []
-    for column, direction in (("resources_offered", "offered"), ("resources_needed", "needed")):
-        for kind in LIST_SEPARATOR.split(values.get(column, "")):
-            if kind:
-                resources.append({"kind": kind, "direction": direction})
-    if resources:
-        body["resources"] = resources
-    return body
+    def __init__(self, detail: str, *, version: int | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.version = version

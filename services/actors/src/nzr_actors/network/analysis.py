@@ -102,7 +102,7 @@ class Suggestion:
 
 def build_graph(nodes: list[Node], edges: list[Edge], *, on: date | None = None) -> nx.Graph:
     """Actors as nodes; one edge per cooperating pair active on ``on`` (all edges when None)."""
-    graph = nx.Graph()
+    graph: nx.Graph[str] = nx.Graph()
     for node in nodes:
         graph.add_node(node.id, node=node, name=node.name, sector=node.sector)
     for edge in edges:
@@ -118,7 +118,7 @@ def build_graph(nodes: list[Node], edges: list[Edge], *, on: date | None = None)
 
 def lean_graph(actors: Iterable[tuple[str, str, str]], pairs: Iterable[tuple[str, str]]) -> nx.Graph:
     """The graph metrics need: (id, name, sector) per actor, one edge per cooperating pair."""
-    graph = nx.Graph()
+    graph: nx.Graph[str] = nx.Graph()
     graph.add_nodes_from((actor_id, {"name": name, "sector": sector}) for actor_id, name, sector in actors)
     graph.add_edges_from((a, b) for a, b in pairs if a in graph and b in graph)
     return graph
@@ -301,7 +301,7 @@ def suggestions(
 
 def _export_graph(graph: nx.Graph) -> nx.Graph:
     """A copy with only scalar attributes, which GraphML and GEXF can hold."""
-    flat = nx.Graph()
+    flat: nx.Graph[str] = nx.Graph()
     for actor_id, data in graph.nodes(data=True):
         node: Node = data["node"]
         flat.add_node(
@@ -357,4 +357,5 @@ def to_csv(graph: nx.Graph) -> bytes:
 
 
 def to_json(graph: nx.Graph) -> bytes:
+    """Node-link JSON (``nodes`` and ``links``) with the scalar attributes."""
     return json.dumps(nx.node_link_data(_export_graph(graph), edges="links"), ensure_ascii=False).encode()

@@ -1,0 +1,115 @@
+"""API models of actors: create, partial update, read, search page, duplicate report."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+from nzr_common.contracts.actors import ActorKind, ResourceKind, Sector
+from nzr_common.nul import refuse_nul
+
+Direction = Literal["offered", "needed"]
+ActorSort = Literal["relevance", "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"]
+MAX_DESCRIPTION = 10_000
+
+
+class ResourceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ResourceKind
+    direction: Direction = "offered"
+    description: str = Field(default="", max_length=1000)
+    amount: float | None = Field(default=None, ge=0, description="money in EUR, or a quantity")
+    capacity: int | None = Field(default=None, ge=0, description="e.g. seats of a room, staff hours")
+
+
+class ResourceRead(ResourceIn):
+    id: str
+
+
+class ActorCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        return refuse_nul(value)  # CSV cells come here unchecked; PostgreSQL cannot store U+0000
+
+    name: str = Field(min_length=2, max_length=300)
+    kind: ActorKind
+    sector: Sector
+    district: str = Field(pattern=r"^\d{8}$", description="AGS code of the district (8 digits)")
+    municipality: str | None = Field(default=None, max_length=200)
+    topics: list[str] = Field(default_factory=list, max_length=20)
+    website: HttpUrl | None = None
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    resources: list[ResourceIn] = Field(default_factory=list, max_length=50)
+    public_profile: bool = Field(default=False, description="consent to a public profile")
+    external_id: str | None = Field(
+        default=None, max_length=100, description="id in the system the actor was imported from"
+    )
+
+
+class ActorUpdate(BaseModel):
+    """Partial update: only the fields sent change (send ``If-Match`` with the ETag you read)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=2, max_length=300)
+    kind: ActorKind | None = None
+    sector: Sector | None = None
+    district: str | None = Field(default=None, pattern=r"^\d{8}$")
+    municipality: str | None = Field(default=None, max_length=200)
+    topics: list[str] | None = Field(default=None, max_length=20)
+    website: HttpUrl | None = None
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    resources: list[ResourceIn] | None = Field(default=None, max_length=50)
+    public_profile: bool | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_stay_set(self) -> "ActorUpdate":
+        for name in ("name", "kind", "sector", "district", "topics", "resources", "public_profile"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class ActorRead(BaseModel):
+    id: str
+    name: str
+    kind: ActorKind
+    sector: Sector
+    district: str
+    municipality: str | None
+    topics: list[str]
+    website: str | None
+    description: str | None
+    resources: list[ResourceRead]
+    public_profile: bool
+    external_id: str | None = None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ActorPage(BaseModel):
+    items: list[ActorRead]
+    total: int = Field(description="actors matching the search (all pages)")
+    page: int | None = Field(description="page number; null when the page was asked for by cursor")
+    page_size: int
+    next_cursor: str | None = Field(
+        default=None, description="opaque cursor of the next page (`?cursor=`); null on the last page"
+    )
+
+
+class DuplicateCandidate(BaseModel):
+    id: str
+    name: str
+    municipality: str | None
+    website: str | None
+    reason: Literal["similar_name", "same_website"]
+    similarity: float
+
+
+class DuplicateReport(BaseModel):
+    candidates: list[DuplicateCandidate]

@@ -1,0 +1,61 @@
+"""API models of cooperations."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nzr_actors.actors.schemas import MAX_DESCRIPTION
+
+CooperationType = Literal["projekt", "veranstaltung", "vereinbarung", "austausch", "ressourcen"]
+CooperationOrigin = Literal["manual", "agreement", "event"]
+
+
+class CooperationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    actor_a: str = Field(max_length=36)
+    actor_b: str = Field(max_length=36)
+    type: CooperationType
+    topic: str | None = None
+    since: date
+    until: date | None = None
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    actor_a_region: str | None = Field(
+        default=None, max_length=40, description="region of actor_a (this one); required across regions"
+    )
+    actor_b_region: str | None = Field(
+        default=None,
+        max_length=40,
+        pattern=r"^[a-z0-9_-]+$",
+        description="region of actor_b when not this one (needs a token with the `state` role)",
+    )
+
+
+class CooperationEnd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    until: date
+
+
+class CooperationRead(BaseModel):
+    id: str
+    actor_a: str
+    actor_b: str
+    type: CooperationType
+    topic: str | None
+    description: str | None
+    since: date
+    until: date | None
+    origin: CooperationOrigin
+    origin_id: str | None
+    actor_b_region: str | None = Field(default=None, description="set when actor_b is of another region")
+    cross_sector: bool = Field(description="false when actor_b's sector is unknown here (other region)")
+    created_at: datetime
+
+
+class CooperationPage(BaseModel):
+    items: list[CooperationRead]
+    total: int
+    page: int
+    page_size: int

@@ -1,0 +1,94 @@
+"""Rules of the CSV import that need no I/O: decoding, columns, a row as an actor's JSON body."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+CSV_REQUIRED = ("name", "kind", "sector", "district")
+CSV_OPTIONAL = (
+    "external_id",
+    "municipality",
+    "topics",
+    "website",
+    "description",
+    "public_profile",
+    "resources_offered",
+    "resources_needed",
+)
+LIST_SEPARATOR = re.compile(r"[|;,]\s*")
+TRUE_WORDS = {"1", "true", "ja", "yes", "x", "wahr"}
+FALSE_WORDS = {"", "0", "false", "nein", "no", "falsch"}
+
+
+class CsvRejected(Exception):
+    """The file as a whole cannot be imported (encoding, columns)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int
+    values: dict[str, str]
+
+
+def read_actor_csv(raw: bytes) -> list[CsvRow]:
+    """Decode (UTF-8, with or without BOM), detect ``;`` or ``,`` and check the columns."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise CsvRejected("file", f"the file is not UTF-8 (byte {error.start}): save it as UTF-8") from error
+    if not text.strip():
+        raise CsvRejected("file", "the file is empty")
+    header_line = text.splitlines()[0]
+    delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [h.strip().lower() for h in next(reader)]
+    missing = [c for c in CSV_REQUIRED if c not in header]
+    unknown = [c for c in header if c not in CSV_REQUIRED + CSV_OPTIONAL]
+    if missing or unknown or len(set(header)) != len(header):
+        reasons = []
+        if missing:
+            reasons.append(f"missing columns: {', '.join(missing)}")
+        if unknown:
+            reasons.append(f"unknown columns: {', '.join(unknown)}")
+        if len(set(header)) != len(header):
+            reasons.append("repeated columns")
+        allowed = ", ".join(CSV_REQUIRED + CSV_OPTIONAL)
+        raise CsvRejected("columns", f"{'; '.join(reasons)} (allowed: {allowed})")
+    rows = []
+    for record in reader:
+        if not any(cell.strip() for cell in record):
+            continue
+        line = reader.line_num
+        if len(record) != len(header):
+            rows.append(CsvRow(line, {"__error__": f"{len(record)} cells, the header has {len(header)}"}))
+            continue
+        rows.append(CsvRow(line, {h: cell.strip() for h, cell in zip(header, record, strict=True)}))
+    return rows
+
+
+def csv_row_to_actor(values: dict[str, str]) -> dict[str, object]:
+    """The JSON body of an actor from one CSV row (validated afterwards like any request)."""
+    body: dict[str, object] = {c: values[c] for c in CSV_REQUIRED}
+    for column in ("external_id", "municipality", "website", "description"):
+        if values.get(column):
+            body[column] = values[column]
+    if values.get("topics"):
+        body["topics"] = [t for t in LIST_SEPARATOR.split(values["topics"]) if t]
+    flag = values.get("public_profile", "").lower()
+    body["public_profile"] = flag if flag not in TRUE_WORDS | FALSE_WORDS else flag in TRUE_WORDS
+    resources = []
+    for column, direction in (("resources_offered", "offered"), ("resources_needed", "needed")):
+        for kind in LIST_SEPARATOR.split(values.get(column, "")):
+            if kind:
+                resources.append({"kind": kind, "direction": direction})
+    if resources:
+        body["resources"] = resources
+    return body
