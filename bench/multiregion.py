@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nats
 from sqlalchemy import Column, Float, String, Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.actors import ActorRegistered
 from nzr_common.contracts.base import Envelope
@@ -164,13 +165,14 @@ class Pipeline:
         handlers = EventHandlers(consumer="state-reporting")
 
         @handlers.on(ActorRegistered)
-        async def record(session, envelope: Envelope[ActorRegistered]) -> None:  # type: ignore[no-untyped-def]
+        async def record(_deps: object, session: AsyncSession, envelope: Envelope[ActorRegistered]) -> None:
             latency = time.perf_counter() - float(envelope.data.municipality or 0)
             self.latencies[envelope.id] = latency
             await session.execute(effects.insert().values(event_id=envelope.id, latency=latency))
 
         (subscription,) = plan_subscriptions(
             handlers=handlers,
+            deps=None,
             sessions=self.consumer,
             tables=tables,
             stream_name=AGGREGATE_STREAM,

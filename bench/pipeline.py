@@ -230,7 +230,9 @@ def bench_handlers(kind: str, bench: Table) -> EventHandlers:
     if kind == "core":
 
         @handlers.on(ActorRegistered)
-        async def record_actor(session: AsyncSession, envelope: Envelope[ActorRegistered]) -> None:
+        async def record_actor(
+            _deps: object, session: AsyncSession, envelope: Envelope[ActorRegistered]
+        ) -> None:
             actor = envelope.data
             await session.execute(
                 insert(bench).values(actor_id=actor.actor_id, name=actor.name, district=actor.district)
@@ -241,7 +243,9 @@ def bench_handlers(kind: str, bench: Table) -> EventHandlers:
         registry().map_imperatively(row_class, bench)
 
         @handlers.on(ActorRegistered)
-        async def record_actor(session: AsyncSession, envelope: Envelope[ActorRegistered]) -> None:
+        async def record_actor(
+            _deps: object, session: AsyncSession, envelope: Envelope[ActorRegistered]
+        ) -> None:
             actor = envelope.data
             session.add(row_class(actor_id=actor.actor_id, name=actor.name, district=actor.district))
 
@@ -258,6 +262,7 @@ async def consumer_service(spec: ConsumerSpec, channel: Connection) -> None:
         js = nc.jetstream(publish_async_max_pending=4000)
         subscriptions = plan_subscriptions(
             handlers=bench_handlers(spec.handler, database.schema.bench),
+            deps=None,
             sessions=database.sessions,
             tables=database.schema.tables,
             stream_name=spec.stream,

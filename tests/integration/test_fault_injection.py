@@ -609,7 +609,7 @@ async def test_database_failures_beyond_the_delivery_bound_are_retried_not_dead_
     handlers = EventHandlers(consumer="reporting")
 
     @handlers.on(ActorRegistered)
-    async def project(session: AsyncSession, received: Envelope[ActorRegistered]) -> None:
+    async def project(_deps: object, session: AsyncSession, received: Envelope[ActorRegistered]) -> None:
         if outage["failures_left"]:
             outage["failures_left"] -= 1
             raise OperationalError("INSERT", None, ConnectionRefusedError(111, "Connection refused"))
@@ -618,6 +618,7 @@ async def test_database_failures_beyond_the_delivery_bound_are_retried_not_dead_
     async with _sessions(databases) as sessions:
         [subscription] = plan_subscriptions(
             handlers=handlers,
+            deps=None,
             sessions=sessions,
             tables=tables,
             stream_name=stream,

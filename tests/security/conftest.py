@@ -122,6 +122,7 @@ def throwaway_service(router: APIRouter, **settings: Any) -> FastAPI:
         metadata=metadata,
         tables=add_messaging_tables(metadata),
         routers=[router],
+        bootstrap=lambda runtime: runtime,
     )
     settings.setdefault("database_url", "sqlite+aiosqlite:///:memory:")
     return create_service_app(definition, ServiceSettings(**settings))

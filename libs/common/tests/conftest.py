@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import nats
 import pytest
@@ -99,7 +100,7 @@ def record_effect(handlers: EventHandlers, event_class):  # type: ignore[no-unty
     """Register a handler that inserts one effect row per handled event."""
 
     @handlers.on(event_class)
-    async def handle(session: AsyncSession, envelope: Envelope) -> None:  # type: ignore[type-arg]
+    async def handle(_deps: object, session: AsyncSession, envelope: Envelope[Any]) -> None:
         await session.execute(effects.insert().values(event_id=envelope.id, aggregate_id=envelope.subject))
 
     return handle

@@ -7,6 +7,7 @@ import contextlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -125,7 +126,7 @@ async def test_message_that_always_fails_is_dead_lettered_while_later_messages_f
     handlers = EventHandlers(consumer="reporting")
 
     @handlers.on(ActorRegistered)
-    async def fail_for_one_actor(session: AsyncSession, envelope: Envelope) -> None:  # type: ignore[type-arg]
+    async def fail_for_one_actor(_deps: object, session: AsyncSession, envelope: Envelope[Any]) -> None:
         if envelope.data.actor_id == poisoned:
             raise ValueError("this actor always breaks the projection")
         await session.execute(effects.insert().values(event_id=envelope.id, aggregate_id=envelope.subject))
@@ -170,7 +171,7 @@ async def test_replaying_a_dead_letter_after_the_fix_applies_it_once(pipeline: P
     handlers = EventHandlers(consumer="reporting")
 
     @handlers.on(ActorRegistered)
-    async def flaky(session: AsyncSession, envelope: Envelope) -> None:  # type: ignore[type-arg]
+    async def flaky(_deps: object, session: AsyncSession, envelope: Envelope[Any]) -> None:
         if broken:
             raise RuntimeError("projection bug")
         await session.execute(effects.insert().values(event_id=envelope.id, aggregate_id=envelope.subject))

@@ -64,7 +64,13 @@ async def create_thing(body: ThingCreate, session: SessionDep) -> dict[str, Any]
 
 async def _service(url: str, nats_url: str, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
     definition = ServiceDefinition(
-        name="things", title="things", description="", metadata=metadata, tables=tables, routers=[router]
+        name="things",
+        title="things",
+        description="",
+        metadata=metadata,
+        tables=tables,
+        routers=[router],
+        bootstrap=lambda runtime: runtime,
     )
     app = create_service_app(
         definition,

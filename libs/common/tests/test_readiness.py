@@ -41,7 +41,7 @@ def definition(handled: list[str]) -> ServiceDefinition:
     handlers = EventHandlers(consumer="probe")
 
     @handlers.on(ActorRegistered)
-    async def remember(session: AsyncSession, envelope: Envelope[Any]) -> None:
+    async def remember(_deps: object, session: AsyncSession, envelope: Envelope[Any]) -> None:
         handled.append(envelope.id)
 
     return ServiceDefinition(
@@ -51,6 +51,7 @@ def definition(handled: list[str]) -> ServiceDefinition:
         metadata=metadata,
         tables=tables,
         routers=[],
+        bootstrap=lambda runtime: runtime,
         handlers=handlers,
     )
 

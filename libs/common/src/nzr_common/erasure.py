@@ -33,7 +33,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -268,10 +268,6 @@ async def _scan_and_erase(
     return deleted
 
 
-class _HasBroker(Protocol):
-    broker: NatsBroker
-
-
 class MessagingEraser:
     """Erases a person from one service's messaging plumbing through the service's broker (give
     it ``runtime.broker`` in the bootstrap; it connects when the service starts)."""
@@ -280,11 +276,6 @@ class MessagingEraser:
         self.tables = tables
         self.producer = producer
         self._broker = broker
-
-    async def attach(self, runtime: _HasBroker) -> None:
-        """Deprecated start-up hook of the old shape (services without a bootstrap): take the
-        runtime's broker."""
-        self._broker = runtime.broker
 
     async def erase_person(self, session: AsyncSession, *, region: str, person_id: str) -> ErasedCopies:
         """Outbox rows and dead letters (in the caller's transaction) and the stream messages."""

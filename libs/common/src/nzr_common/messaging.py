@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -51,10 +50,6 @@ D = TypeVar("D")
 #: An event handler: ``async def on_x(deps: Deps, session: AsyncSession, envelope: Envelope[X])``;
 #: it runs in the batch's transaction (``session``), so it never commits.
 Handler = Callable[[D, AsyncSession, Envelope[Any]], Awaitable[None]]
-#: Deprecated: the old shape without deps (closures over a bag); still runs until every
-#: service has moved to ``Handler``.
-LegacyHandler = Callable[[AsyncSession, Envelope[Any]], Awaitable[None]]
-AnyHandler = Handler[D] | LegacyHandler
 
 
 class PoisonMessage(Exception):
@@ -67,16 +62,14 @@ class EventHandlers(Generic[D]):
     service's deps, the batch's session and the envelope."""
 
     consumer: str
-    routes: dict[str, tuple[type[IntegrationEvent], AnyHandler[D]]] = field(default_factory=dict)
+    routes: dict[str, tuple[type[IntegrationEvent], Handler[D]]] = field(default_factory=dict)
     sources: dict[str, str | None] = field(default_factory=dict)
 
     def on(
         self, event_class: type[E], *, from_region: str | None = None
     ) -> Callable[[Callable[[D, AsyncSession, Envelope[E]], Awaitable[None]]], Any]:
         """Route ``event_class`` to the decorated handler. ``from_region`` reads another region's
-        stream instead of the own one (e.g. ``"state"`` for the state's funding catalogue).
-
-        A handler of the old shape ``(session, envelope)`` is still accepted (deprecated)."""
+        stream instead of the own one (e.g. ``"state"`` for the state's funding catalogue)."""
 
         def register(handler: Any) -> Any:
             event_type = event_class.subject.event_type
@@ -98,22 +91,6 @@ class EventHandlers(Generic[D]):
         return groups
 
 
-_TAKES_DEPS: dict[Any, bool] = {}
-
-
-async def call_handler(
-    handler: AnyHandler[D], deps: D, session: AsyncSession, envelope: Envelope[Any]
-) -> None:
-    """Run a handler with the deps; one of the old two-argument shape without (deprecated)."""
-    takes_deps = _TAKES_DEPS.get(handler)
-    if takes_deps is None:
-        takes_deps = _TAKES_DEPS[handler] = len(inspect.signature(handler).parameters) >= 3
-    if takes_deps:
-        await handler(deps, session, envelope)  # type: ignore[call-arg,arg-type]  # arity checked above
-    else:
-        await handler(session, envelope)  # type: ignore[call-arg,arg-type]  # the old shape, by arity
-
-
 def subject_event_type(nats_subject: str) -> str:
     """The event type a subject carries: ``nzr.<region>.<vis>.<producer>.<name>.v<n>`` →
     ``nzr.<producer>.<name>.v<n>``."""
@@ -122,9 +99,9 @@ def subject_event_type(nats_subject: str) -> str:
 
 def decode(
     raw_payload: bytes,
-    routes: dict[str, tuple[type[IntegrationEvent], AnyHandler[D]]],
+    routes: dict[str, tuple[type[IntegrationEvent], Handler[D]]],
     nats_subject: str | None = None,
-) -> tuple[Envelope[Any], AnyHandler[D]] | None:
+) -> tuple[Envelope[Any], Handler[D]] | None:
     """Parse a message into (envelope, handler); None for event types this consumer ignores.
 
     Another version of an event on its own subject (``.v2`` next to ``.v1``) is ignored, as the
@@ -194,7 +171,7 @@ class BatchConsumer(Generic[D]):
         self.stats = ConsumerStats()
 
     async def handle_batch(self, messages: list[Msg]) -> None:
-        work: list[tuple[Msg, Envelope[Any], AnyHandler[D]]] = []
+        work: list[tuple[Msg, Envelope[Any], Handler[D]]] = []
         poison: list[tuple[Msg, str]] = []
         ignored: list[Msg] = []
         for message in messages:
@@ -224,7 +201,7 @@ class BatchConsumer(Generic[D]):
         for message in [*done, *ignored, *(m for m, _ in poison)]:
             await message.ack()
 
-    async def _handle_together(self, work: list[tuple[Msg, Envelope[Any], AnyHandler[D]]]) -> None:
+    async def _handle_together(self, work: list[tuple[Msg, Envelope[Any], Handler[D]]]) -> None:
         if not work:
             return
         async with self.sessions() as session, session.begin():
@@ -236,11 +213,11 @@ class BatchConsumer(Generic[D]):
                     continue
                 claimed.discard(envelope.id)  # a second copy in the same batch is a duplicate
                 with _traced(message, envelope):
-                    await call_handler(handler, self.deps, session, envelope)
+                    await handler(self.deps, session, envelope)
                 handled += 1
         self.stats.handled += handled
 
-    async def _handle_one_by_one(self, work: list[tuple[Msg, Envelope[Any], AnyHandler[D]]]) -> list[Msg]:
+    async def _handle_one_by_one(self, work: list[tuple[Msg, Envelope[Any], Handler[D]]]) -> list[Msg]:
         done: list[Msg] = []
         for message, envelope, handler in work:
             try:
@@ -310,7 +287,7 @@ class BatchConsumer(Generic[D]):
         envelope, handler = decoded
         if not await self._claim(session, [envelope]):
             return False
-        await call_handler(handler, self.deps, session, envelope)
+        await handler(self.deps, session, envelope)
         return True
 
 

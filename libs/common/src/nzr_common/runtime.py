@@ -77,9 +77,7 @@ class ServiceDefinition(Generic[S, D]):
     ``bootstrap`` builds the service's typed dependencies (``Deps``) once from the runtime;
     ``create_service_app`` stores them as ``app.state.deps``, routes read them through
     :func:`deps_of`, event handlers get them as their first argument, ``on_startup`` hooks and
-    ``background`` loops as their only one. Without a ``bootstrap`` the deps are the runtime
-    itself (the old shape: hooks taking the runtime; deprecated, goes once every service has a
-    bootstrap).
+    ``background`` loops as their only one.
     """
 
     name: str
@@ -88,10 +86,11 @@ class ServiceDefinition(Generic[S, D]):
     metadata: MetaData
     tables: MessagingTables
     routers: Sequence[APIRouter]
+    #: Builds the service's deps once from the runtime (required: there is one shape).
+    bootstrap: Callable[[Runtime[S]], D]
     handlers: EventHandlers[D] | None = None
     publishes: Sequence[type[IntegrationEvent]] = ()
     extra_stream_regions: Sequence[str] = ()
-    bootstrap: Callable[[Runtime[S]], D] | None = None
     #: Awaited in order before the app serves, with the deps.
     on_startup: Sequence[Callable[[D], Awaitable[None]]] = ()
     #: Long-running loops (mail sender, deadline watch), started after ``on_startup`` as tasks
@@ -246,7 +245,7 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
         token_verifier=TokenVerifier(settings),
         registry=registry,
     )
-    deps = definition.bootstrap(runtime) if definition.bootstrap is not None else runtime
+    deps = definition.bootstrap(runtime)
     if definition.handlers is not None:
         runtime.subscriptions = plan_subscriptions(
             handlers=definition.handlers,

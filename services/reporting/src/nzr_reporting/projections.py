@@ -17,7 +17,7 @@ from sqlalchemy import case, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.base import Envelope, IntegrationEvent
-from nzr_common.messaging import AnyHandler, EventHandlers, Handler
+from nzr_common.messaging import EventHandlers, Handler
 from nzr_reporting.bootstrap import Deps
 from nzr_reporting.indicators.upserts import Update, upsert, upsert_latest
 from nzr_reporting.state.models import RegionFreshness, SkippedEventType
@@ -49,7 +49,7 @@ def _count_skip(new: Any, old: Any) -> dict[str, Any]:
     }
 
 
-Route = tuple[type[IntegrationEvent], AnyHandler[Deps]]
+Route = tuple[type[IntegrationEvent], Handler[Deps]]
 
 
 SKIP_ROUTE: Route = (UnknownEvent, skip_unknown)

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nzr_common.contracts.base import Envelope, region_stream_name
 from nzr_common.db import create_engine, create_sessionmaker, is_sqlite, migrate_async
-from nzr_common.messaging import AnyHandler, PoisonMessage, call_handler, decode
+from nzr_common.messaging import Handler, PoisonMessage, decode
 from nzr_common.outbox import Outbox
 from nzr_common.regions import region_from_settings
 from nzr_common.topology import AGGREGATE_STREAM
@@ -95,7 +95,7 @@ _TYPE = re.compile(rb'"type"\s*:\s*"([^"\\]+)"')
 class Decoded:
     """One fetched batch, decoded: the events to apply and what was skipped or unreadable."""
 
-    work: list[tuple[str, Envelope[Any], AnyHandler[Deps], bool]] = field(default_factory=list)
+    work: list[tuple[str, Envelope[Any], Handler[Deps], bool]] = field(default_factory=list)
     poison: int = 0
 
 
@@ -113,7 +113,7 @@ class BatchDecoder:
             for event_type, (event_class, _) in handlers.routes.items()
         }
 
-    def decode(self, raw: bytes) -> tuple[Envelope[Any], AnyHandler[Deps], bool]:
+    def decode(self, raw: bytes) -> tuple[Envelope[Any], Handler[Deps], bool]:
         """(envelope, projection, known); raises ``PoisonMessage`` for unreadable messages."""
         found = _TYPE.search(raw)
         event_type = found.group(1).decode(errors="replace") if found else ""
@@ -186,7 +186,7 @@ async def apply_batch(deps: Deps, session: AsyncSession, decoded: Decoded, resul
         if key not in claimed:
             continue
         claimed.discard(key)  # a second copy in the same batch is a duplicate
-        await call_handler(apply, deps, session, envelope)
+        await apply(deps, session, envelope)
         if known:
             result.applied += 1
             if envelope.region not in latest or envelope.time > latest[envelope.region]:
