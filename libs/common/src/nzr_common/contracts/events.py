@@ -109,6 +109,18 @@ class RegistrationCancelled(IntegrationEvent):
         return self.registration_id
 
 
+class SessionForMail(BaseModel):
+    """A programme session the registrant chose, as a mail and its ``.ics`` show it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    session_id: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    room: str | None = None
+
+
 class RegistrationForMail(BaseModel):
     """One registration as a mail shows it: the event's title, time and place, the state of the
     registration and the personal link to change or cancel it."""
@@ -123,9 +135,25 @@ class RegistrationForMail(BaseModel):
     venue_name: str | None = None
     venue_address: str | None = None
     online_url: str | None = None
-    status: Literal["confirmed", "waiting"]
+    status: Literal["confirmed", "waiting", "cancelled"]
     waiting_position: int | None = None
     manage_url: str
+    # iCalendar facts: one UID per event (per occurrence of a series), SEQUENCE grows with every
+    # change of time, place or sessions, so that calendars replace the entry instead of adding one.
+    calendar_uid: str | None = None
+    sequence: int = 0
+    sessions: list[SessionForMail] = []
+    region_name: str | None = None
+
+
+class OutcomeForMail(BaseModel):
+    """An agreement or recommendation of a completed event, as the thank-you mail lists it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    text: str
+    responsible: str | None = None
+    due_date: date | None = None
 
 
 class RegistrationReceived(IntegrationEvent):
@@ -160,6 +188,41 @@ class RegistrationLinksRequested(IntegrationEvent):
 
     def aggregate_id(self) -> str:
         return person_id_for(self.email)
+
+
+NoticeKind = Literal[
+    "confirmed",  # a registration was confirmed later than received (e.g. by the organiser)
+    "promoted",  # from the waiting list to a seat
+    "cancelled",  # the registration was cancelled (by the participant or the organiser)
+    "event_changed",  # time or place of the event changed (``changes`` says what)
+    "session_changed",  # a chosen session's time, room or capacity changed
+    "event_cancelled",  # the event was cancelled: to everyone registered or waiting
+    "reminder",  # N days before the event (per event, default 2)
+    "thank_you",  # after completion: agreements, recommendations, feedback link
+]
+
+
+class ParticipantNotice(IntegrationEvent):
+    """Region-private: something happened to one registration that its owner must be told by
+    mail. Events decides *that* and *what*; the region's mail service (newsletter) renders and
+    sends it (German or English, HTML and plain text, ``.ics`` where the kind has one), never to a
+    hard-bounced or erased address. ``notice_id`` is unique per notice (idempotence)."""
+
+    subject = subjects.PARTICIPANT_NOTICE
+    notice_id: str
+    kind: NoticeKind
+    email: str
+    name: str
+    language: MailLanguage = "de"
+    registration: RegistrationForMail
+    changes: list[Literal["time", "place", "session", "capacity"]] = []
+    agreements: list[OutcomeForMail] = []
+    recommendations: list[OutcomeForMail] = []
+    feedback_url: str | None = None
+    issued_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.registration.registration_id
 
 
 class AgreementRecorded(IntegrationEvent):
