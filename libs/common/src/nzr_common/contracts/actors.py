@@ -21,6 +21,18 @@ ActorKind = Literal[
     "sonstige",
 ]
 Sector = Literal["zivilgesellschaft", "wirtschaft", "verwaltung_politik", "bildung_wissenschaft"]
+LegalForm = Literal[
+    "ev",  # eingetragener Verein
+    "ggmbh",
+    "gmbh",
+    "ug",
+    "eg",  # eingetragene Genossenschaft
+    "stiftung",
+    "kdoer",  # Körperschaft des öffentlichen Rechts (Kommune, Kirche, Hochschule, …)
+    "gbr",
+    "einzelunternehmen",
+    "keine",  # no legal form of its own (e.g. an unregistered initiative)
+]
 ResourceKind = Literal["geld", "sachleistung", "personal", "raeume", "wissen"]
 
 PERSON_NAMESPACE = uuid.UUID("6f1d3a52-9e0b-4c47-8f59-7f6a1c2b9d10")
@@ -49,6 +61,10 @@ class ActorProfile(BaseModel):
     sector: Sector
     district: str
     municipality: str | None = None
+    # Stadtteil/Ortsteil below the municipality (a free list per municipality in the region's
+    # settings); None where the network does not work below the municipality.
+    subdistrict: str | None = None
+    legal_form: LegalForm | None = None
     topics: list[str] = []
     resources: list[ResourceSummary] = []
     public_profile: bool = False
@@ -91,6 +107,32 @@ class CooperationRecorded(IntegrationEvent):
     since: date
     cross_sector: bool
     origin_agreement_id: str | None = None
+
+    def aggregate_id(self) -> str:
+        return self.cooperation_id
+
+
+class CooperationCorrected(IntegrationEvent):
+    """An editor corrected a cooperation (type, dates, topic); carries the whole corrected state."""
+
+    subject = subjects.COOPERATION_CORRECTED
+    cooperation_id: str
+    cooperation_type: str
+    since: date
+    until: date | None = None
+    topic: str | None = None
+    corrected_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.cooperation_id
+
+
+class CooperationDeleted(IntegrationEvent):
+    """An editor deleted a cooperation recorded by mistake: it never existed."""
+
+    subject = subjects.COOPERATION_DELETED
+    cooperation_id: str
+    deleted_at: datetime
 
     def aggregate_id(self) -> str:
         return self.cooperation_id

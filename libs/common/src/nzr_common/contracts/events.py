@@ -62,6 +62,10 @@ class EventCompleted(IntegrationEvent):
     district: str | None = None
     participants: int
     completed_at: datetime
+    # When the event took place: indicators count it in the month of its start, not of the click
+    # that completed it (None only in events published before this field existed).
+    starts_at: datetime | None = None
+    topics: list[str] = []
 
     def aggregate_id(self) -> str:
         return self.event_id
@@ -75,6 +79,9 @@ class AttendanceRecorded(IntegrationEvent):
     confirmed: int
     waiting: int
     attended: int
+    # Counts by target group (education for sustainable development): pupils, teachers, adults,
+    # multipliers — captured at registration/attendance as numbers, never names.
+    by_target_group: dict[Literal["schueler", "lehrkraefte", "erwachsene", "multiplikatoren"], int] = {}
 
     def aggregate_id(self) -> str:
         return self.event_id
@@ -93,6 +100,10 @@ class RegistrationConfirmed(IntegrationEvent):
     consent_text_version: str | None = None
     confirmed_at: datetime
     promoted_from_waiting_list: bool = False
+    # The event's district and topics, so a subscriber created from the registration gets them as
+    # segment data.
+    district: str | None = None
+    topics: list[str] = []
 
     def aggregate_id(self) -> str:
         return self.registration_id

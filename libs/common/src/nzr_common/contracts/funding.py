@@ -75,6 +75,7 @@ class FundingSearchPerformed(IntegrationEvent):
     subject = subjects.FUNDING_SEARCH_PERFORMED
     search_id: str
     filters: dict[str, list[str]] = {}
+    district: str | None = None
     hits: int
     performed_at: datetime
 
