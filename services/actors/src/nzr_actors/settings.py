@@ -5,20 +5,10 @@ from typing import Annotated
 from pydantic import field_validator
 from pydantic_settings import NoDecode
 
+from nzr_common.reference import NETWORK_TOPICS
 from nzr_common.settings import ServiceSettings
 
-DEFAULT_TOPICS = [
-    "energie_klimaschutz",
-    "mobilitaet",
-    "landwirtschaft_ernaehrung",
-    "nachhaltiges_wirtschaften",
-    "entwicklungszusammenarbeit",
-    "bne",
-    "demokratie_teilhabe",
-    "natur_umwelt",
-    "soziales",
-    "kultur",
-]
+DEFAULT_TOPICS = list(NETWORK_TOPICS)
 
 
 class ActorsSettings(ServiceSettings):

@@ -2,13 +2,24 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nzr_common.contracts.actors import PersonErased, PersonErasedV2, person_id_for
+from nzr_common.contracts.actors import (
+    ActorRegistered,
+    ActorRemoved,
+    ActorUpdated,
+    PersonErased,
+    PersonErasedV2,
+    person_id_for,
+)
 from nzr_common.contracts.base import Envelope
 from nzr_common.messaging import EventHandlers
 from nzr_events import privacy
 from nzr_events.bootstrap import Deps
+from nzr_events.outcomes import handlers as outcomes
 
 handlers: EventHandlers[Deps] = EventHandlers(consumer="events")
+handlers.on(ActorRegistered)(outcomes.actor_registered)
+handlers.on(ActorUpdated)(outcomes.actor_updated)
+handlers.on(ActorRemoved)(outcomes.actor_removed)
 
 
 async def _erase(deps: Deps, session: AsyncSession, *, region: str, person_id: str) -> None:

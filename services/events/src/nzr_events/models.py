@@ -1,7 +1,7 @@
 """Every table of the events service, for the app and Alembic (``Base.metadata``)."""
 
 from nzr_events.gatherings.models import EventRow
-from nzr_events.outcomes.models import AgreementRow, ProgressReportRow, RecommendationRow
+from nzr_events.outcomes.models import AgreementRow, KnownActorRow, ProgressReportRow, RecommendationRow
 from nzr_events.programme.models import SessionRow
 from nzr_events.registrations.models import RegistrationRow
 from nzr_events.series.models import SeriesRow
@@ -11,6 +11,7 @@ __all__ = [
     "AgreementRow",
     "Base",
     "EventRow",
+    "KnownActorRow",
     "ProgressReportRow",
     "RecommendationRow",
     "RegistrationRow",

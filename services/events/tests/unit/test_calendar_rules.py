@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar
 
-from nzr_events.calendar.rules import CalendarEntry, build_calendar
+from nzr_events.calendar.rules import CalendarEntry, ProgrammeItem, SeriesInfo, build_calendar
 
 START = datetime(2026, 10, 13, 16, 0, tzinfo=UTC)  # 18:00 in Berlin
 
@@ -56,13 +56,15 @@ def test_a_series_appears_once_with_its_rule_and_exdates():
         for i, s in enumerate((START, START + timedelta(days=28)))
     ]
     series = {
-        "s1": (
-            "series-s1@test.nzr",
-            "FREQ=WEEKLY;INTERVAL=2;COUNT=3",
-            START,
-            timedelta(hours=2),
-            [skipped.isoformat()],
-            "Kreis",
+        "s1": SeriesInfo(
+            uid="series-s1@test.nzr",
+            rule="FREQ=WEEKLY;INTERVAL=2;COUNT=3",
+            first_start=START,
+            duration=timedelta(hours=2),
+            exdates=frozenset({skipped}),
+            title="Kreis",
+            starts=frozenset({START, skipped, START + timedelta(days=28)}),
+            sequence=2,
         )
     }
     body = build_calendar(occurrences, series=series)
@@ -70,3 +72,18 @@ def test_a_series_appears_once_with_its_rule_and_exdates():
     assert len(masters) == 1
     assert str(masters[0]["uid"]) == "series-s1@test.nzr"
     assert b"EXDATE" in body
+
+
+def test_a_programme_is_listed_in_the_description_in_berlin_time():
+    programme = [
+        ProgrammeItem(
+            "Workshop Wärmepumpe", START + timedelta(hours=1), START + timedelta(hours=2), "Raum 2"
+        ),
+        ProgrammeItem("Begrüßung", START, START + timedelta(minutes=30)),
+    ]
+    (event,) = events_of(
+        build_calendar([entry(description="Offenes Treffen", programme=programme)], series={})
+    )
+    assert str(event["description"]) == (
+        "Offenes Treffen\n\nProgramm:\n18:00–18:30 Begrüßung\n19:00–20:00 Workshop Wärmepumpe (Raum 2)"
+    )

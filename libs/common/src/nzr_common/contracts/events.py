@@ -181,6 +181,14 @@ class RegistrationReceived(IntegrationEvent):
     already_registered: bool = False
     registration: RegistrationForMail
     received_at: datetime
+    # A mailing-list consent handed over at once: the registrant landed on the waiting list and
+    # chose ``newsletter_consent_timing="immediately"``. Otherwise the consent travels with
+    # RegistrationConfirmed (also when promoted from the waiting list); it is handed over once.
+    newsletter_consent: bool = False
+    consent_text_version: str | None = None
+    # The event's district and topics: segment data for a subscriber created from the consent.
+    district: str | None = None
+    topics: list[str] = []
 
     def aggregate_id(self) -> str:
         return self.registration.registration_id

@@ -1,8 +1,8 @@
-"""Tables of outcomes: agreements, their progress reports, recommendations."""
+"""Tables of outcomes: agreements, their progress reports, recommendations, the known actors."""
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nzr_common.db import UTCDateTime
@@ -43,3 +43,14 @@ class RecommendationRow(Base):
     addressee: Mapped[str | None] = mapped_column(String(300))
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KnownActorRow(Base):
+    """An actor of the region as the stream announced it (ActorRegistered/Updated/Removed):
+    the parties of an agreement must be actors that exist."""
+
+    __tablename__ = "known_actors"
+
+    actor_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -8,6 +8,7 @@ from nzr_common.contracts.events import AgreementStatus
 from nzr_common.idempotency import IDEMPOTENT
 from nzr_common.params import QueryDate
 from nzr_common.runtime import OutboxDep, SessionDep
+from nzr_events.bootstrap import DepsDep
 from nzr_events.outcomes import service
 from nzr_events.outcomes.schemas import (
     AgreementCreate,
@@ -87,10 +88,17 @@ async def report_progress(
     dependencies=[IDEMPOTENT],
 )
 async def record_recommendation(
-    event_id: str, body: RecommendationCreate, session: SessionDep, outbox: OutboxDep, _: EditorDep
+    event_id: str,
+    body: RecommendationCreate,
+    deps: DepsDep,
+    session: SessionDep,
+    outbox: OutboxDep,
+    _: EditorDep,
 ) -> RecommendationRead:
-    """Record a recommendation (Handlungsempfehlung) of an event."""
-    return await service.record_recommendation(session=session, outbox=outbox, event_id=event_id, data=body)
+    """Record a recommendation (Handlungsempfehlung) of an event; topics from the network's list."""
+    return await service.record_recommendation(
+        session=session, outbox=outbox, event_id=event_id, data=body, topics=set(deps.settings.topics)
+    )
 
 
 @router.get(

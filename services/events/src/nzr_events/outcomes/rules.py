@@ -25,3 +25,24 @@ def empty_progress(moved: str | None, blocks: str | None, status: str | None) ->
     if moved or blocks or status:
         return []
     return [Violation("moved", "say what moved, what blocks, or the new status")]
+
+
+def unknown_parties(
+    party_actor_ids: list[str], responsible_actor_id: str | None, *, known: set[str]
+) -> list[Violation]:
+    """Parties and the responsible must be actors of the region (as announced by actors)."""
+    problems = [
+        Violation("party_actor_ids", f"{actor_id} is not an actor of this region")
+        for actor_id in party_actor_ids
+        if actor_id not in known
+    ]
+    if responsible_actor_id is not None and responsible_actor_id not in known:
+        problems.append(
+            Violation("responsible_actor_id", f"{responsible_actor_id} is not an actor of this region")
+        )
+    return problems
+
+
+def unknown_topics(topics: list[str], *, allowed: set[str]) -> list[Violation]:
+    """Topics must come from the network's vocabulary (``TOPICS``)."""
+    return [Violation("topics", f"unknown topic: {topic}") for topic in topics if topic not in allowed]

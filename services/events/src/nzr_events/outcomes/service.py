@@ -17,8 +17,14 @@ from nzr_common.contracts.events import (
 from nzr_common.errors import Conflict, Invalid, NotFound
 from nzr_common.outbox import Outbox
 from nzr_events.gatherings.models import EventRow
-from nzr_events.outcomes.models import AgreementRow, ProgressReportRow, RecommendationRow
-from nzr_events.outcomes.rules import distinct_parties, empty_progress, outcomes_closed
+from nzr_events.outcomes.models import AgreementRow, KnownActorRow, ProgressReportRow, RecommendationRow
+from nzr_events.outcomes.rules import (
+    distinct_parties,
+    empty_progress,
+    outcomes_closed,
+    unknown_parties,
+    unknown_topics,
+)
 from nzr_events.outcomes.schemas import (
     AgreementCreate,
     AgreementRead,
@@ -53,7 +59,8 @@ def agreement_read(
 async def record_agreement(
     *, session: AsyncSession, outbox: Outbox, event_id: str, data: AgreementCreate
 ) -> AgreementRead:
-    """Record who agreed to do what by when; actors turns the parties into cooperations."""
+    """Record who agreed to do what by when; actors turns the parties into cooperations.
+    Parties and the responsible must be actors of the region, else nothing is stored."""
     now = datetime.now(UTC)
     async with session.begin():
         event = await session.get(EventRow, event_id)
@@ -62,6 +69,17 @@ async def record_agreement(
         closed = outcomes_closed(event.status)
         if closed:
             raise Conflict(closed)
+        named = {*data.party_actor_ids, *([data.responsible_actor_id] if data.responsible_actor_id else [])}
+        known = set(
+            await session.scalars(
+                select(KnownActorRow.actor_id).where(
+                    KnownActorRow.actor_id.in_(named), KnownActorRow.removed.is_(False)
+                )
+            )
+        )
+        unknown = unknown_parties(data.party_actor_ids, data.responsible_actor_id, known=known)
+        if unknown:
+            raise Invalid("Unknown actor", unknown)
         row = AgreementRow(
             id=str(uuid.uuid4()),
             event_id=event_id,
@@ -177,9 +195,12 @@ async def list_agreements(
 
 
 async def record_recommendation(
-    *, session: AsyncSession, outbox: Outbox, event_id: str, data: RecommendationCreate
+    *, session: AsyncSession, outbox: Outbox, event_id: str, data: RecommendationCreate, topics: set[str]
 ) -> RecommendationRead:
-    """Record a Handlungsempfehlung of an event."""
+    """Record a Handlungsempfehlung of an event; its topics come from the network's vocabulary."""
+    unknown = unknown_topics(data.topics, allowed=topics)
+    if unknown:
+        raise Invalid("Unknown topic", unknown)
     async with session.begin():
         event = await session.get(EventRow, event_id)
         if event is None:

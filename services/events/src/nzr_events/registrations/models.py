@@ -35,6 +35,10 @@ class RegistrationRow(Base):
     data_use_consent: Mapped[bool] = mapped_column(Boolean)
     newsletter_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_text_version: Mapped[str | None] = mapped_column(String(40))
+    # When the mailing-list consent goes to newsletter: "on_confirmation" or "immediately".
+    newsletter_consent_timing: Mapped[str] = mapped_column(
+        String(20), default="on_confirmation", server_default="on_confirmation"
+    )
     session_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

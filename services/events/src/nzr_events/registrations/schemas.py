@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from nzr_events.gatherings.schemas import BerlinTime
+from nzr_events.registrations.consent import ConsentTiming
 
 RegistrationStatus = Literal["confirmed", "waiting", "cancelled"]
 
@@ -22,6 +23,12 @@ class RegistrationCreate(BaseModel):
         default=False, description="Join the network mailing list (newsletter still asks for double opt-in)"
     )
     consent_text_version: str | None = Field(default=None, max_length=40)
+    newsletter_consent_timing: ConsentTiming = Field(
+        default="on_confirmation",
+        description="When the mailing-list consent is handed over: 'on_confirmation' (bei Bestätigung "
+        "des Platzes, also after moving up from the waiting list) or 'immediately' (sofort, even "
+        "while on the waiting list)",
+    )
 
 
 class RegistrationRead(BaseModel):
@@ -35,6 +42,7 @@ class RegistrationRead(BaseModel):
     session_ids: list[str]
     accessibility_needs: str | None
     newsletter_consent: bool
+    newsletter_consent_timing: ConsentTiming = "on_confirmation"
     registered_at: BerlinTime
     checked_in_at: BerlinTime | None
 

@@ -35,7 +35,7 @@ from nzr_events.registrations.rules import (
     registration_window_problem,
 )
 from nzr_events.registrations.schemas import RegistrationCreate, RegistrationRead
-from nzr_events.registrations.waiting_list import confirmation
+from nzr_events.registrations.waiting_list import confirmation, consent_handed_over_on_receipt
 from nzr_events.tables import ListedRow
 
 ACCEPTED_DETAIL = {
@@ -81,6 +81,7 @@ def registration_read(
         session_ids=row.session_ids,
         accessibility_needs=row.accessibility_needs,
         newsletter_consent=row.newsletter_consent,
+        newsletter_consent_timing=row.newsletter_consent_timing,
         registered_at=row.registered_at,
         checked_in_at=row.checked_in_at,
     )
@@ -192,6 +193,7 @@ async def register_many(
                     language=mail_language(applicant.language),
                     registration=for_mail(event, row, position, links),
                     received_at=now,
+                    **consent_handed_over_on_receipt(event, row),
                 )
             )
             results.append(Registered(registration_read(row, position), event.ends_at))
@@ -244,6 +246,7 @@ def _new_registration(
         accessibility_needs=data.accessibility_needs,
         data_use_consent=True,
         newsletter_consent=data.newsletter_consent,
+        newsletter_consent_timing=data.newsletter_consent_timing,
         consent_text_version=data.consent_text_version or consent_text_version,
         session_ids=[s.id for s in chosen],
         registered_at=now,

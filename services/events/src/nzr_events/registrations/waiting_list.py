@@ -4,6 +4,7 @@ holds the event's row lock)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,7 @@ from nzr_events.gatherings.models import EventRow
 from nzr_events.gatherings.rules import has_seat
 from nzr_events.locking import event_sessions
 from nzr_events.programme.models import SessionRow
+from nzr_events.registrations.consent import consent_on_confirmation, consent_on_receipt
 from nzr_events.registrations.models import RegistrationRow
 
 
@@ -39,10 +41,32 @@ def confirmation(
         name=registration.name,
         email=registration.email,
         actor_id=registration.actor_id,
-        newsletter_consent=registration.newsletter_consent,
+        newsletter_consent=consent_on_confirmation(
+            consent=registration.newsletter_consent,
+            timing=registration.newsletter_consent_timing,
+            promoted=promoted,
+        ),
         consent_text_version=registration.consent_text_version,
         confirmed_at=now,
         promoted_from_waiting_list=promoted,
+        district=event.district,
+        topics=list(event.topics),
+    )
+
+
+def consent_handed_over_on_receipt(event: EventRow, registration: RegistrationRow) -> dict[str, Any]:
+    """The consent fields of RegistrationReceived: filled when the consent goes over at once."""
+    if not consent_on_receipt(
+        consent=registration.newsletter_consent,
+        timing=registration.newsletter_consent_timing,
+        waiting=registration.status == "waiting",
+    ):
+        return {}
+    return dict(
+        newsletter_consent=True,
+        consent_text_version=registration.consent_text_version,
+        district=event.district,
+        topics=list(event.topics),
     )
 
 

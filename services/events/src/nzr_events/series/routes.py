@@ -7,8 +7,8 @@ from nzr_common.idempotency import IDEMPOTENT
 from nzr_common.runtime import OutboxDep, SessionDep
 from nzr_events.access import districts, is_editor
 from nzr_events.bootstrap import DepsDep
-from nzr_events.series import service
-from nzr_events.series.schemas import SeriesCreate, SeriesException, SeriesRead
+from nzr_events.series import ending, service
+from nzr_events.series.schemas import SeriesCreate, SeriesEndUpdate, SeriesException, SeriesRead
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -37,6 +37,15 @@ async def get_series(
     return await service.get_series(
         session=session, series_id=series_id, include_drafts=is_editor(deps, principal)
     )
+
+
+@router.patch("/series/{series_id}", response_model=SeriesRead, operation_id="change_series_end")
+async def change_series_end(
+    series_id: str, body: SeriesEndUpdate, session: SessionDep, outbox: OutboxDep, _: EditorDep
+) -> SeriesRead:
+    """Move the series' end (COUNT or UNTIL): dates beyond it are cancelled with their
+    registrations, dates it adds are scheduled like the others."""
+    return await ending.change_series_end(session=session, outbox=outbox, series_id=series_id, data=body)
 
 
 @router.post("/series/{series_id}/exceptions", response_model=SeriesRead, operation_id="add_series_exception")

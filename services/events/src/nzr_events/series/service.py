@@ -1,4 +1,4 @@
-"""Use cases of series: create, read, except a date, publish."""
+"""Use cases of series: create, read, except a date, publish; the end lives in ``ending``."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nzr_common.contracts.events import (
-    EventCancelled,
-    EventPublished,
-)
+from nzr_common.contracts.base import IntegrationEvent
+from nzr_common.contracts.events import EventCancelled, EventPublished, RegistrationCancelled
 from nzr_common.errors import Conflict, Invalid, NotFound
 from nzr_common.outbox import Outbox
 from nzr_events.gatherings.models import EventRow
 from nzr_events.gatherings.rules import PUBLIC_STATUSES, Violation, check_event_times, check_region_district
 from nzr_events.gatherings.service import event_read, facts, new_event_row
 from nzr_events.locking import lock_event
+from nzr_events.programme.models import SessionRow
+from nzr_events.registrations.models import RegistrationRow
 from nzr_events.series.models import SeriesRow
-from nzr_events.series.rules import InvalidRecurrence, occurrences, rrule_without_prefix
+from nzr_events.series.rules import InvalidRecurrence, describe_end, ending_rule, occurrences
 from nzr_events.series.schemas import SeriesCreate, SeriesRead
 from nzr_events.times import to_berlin, to_utc
 
@@ -40,7 +40,8 @@ async def create_series(
         raise Invalid("Invalid series", problems)
     exdates = {to_utc(d) for d in data.exdates}
     try:
-        starts = occurrences(data.rrule, first_start, exdates=exdates, limit=data.count)
+        rule = ending_rule(data.rrule, first_start)
+        starts = occurrences(rule, first_start, exdates=exdates)
     except InvalidRecurrence as error:
         raise Invalid("Invalid recurrence rule", [("rrule", str(error))], detail=str(error)) from error
     duration = first_end - first_start
@@ -48,7 +49,7 @@ async def create_series(
         id=str(uuid.uuid4()),
         title=data.title.strip(),
         format=data.format,
-        rrule=rrule_without_prefix(data.rrule),
+        rrule=rule,
         first_starts_at=first_start,
         duration_minutes=int(duration.total_seconds() // 60),
         exdates=sorted(d.isoformat() for d in exdates),
@@ -69,11 +70,14 @@ async def create_series(
 
 
 def series_read(series: SeriesRow, rows: Sequence[EventRow]) -> SeriesRead:
+    count, until = describe_end(series.rrule)
     return SeriesRead(
         id=series.id,
         title=series.title,
         format=series.format,
         rrule=series.rrule,
+        count=count,
+        until=until,
         exdates=[datetime.fromisoformat(d) for d in series.exdates],
         occurrences=[event_read(r) for r in rows],
     )
@@ -117,15 +121,9 @@ async def add_series_exception(
         if occurrence.status == "completed":
             raise Conflict("A completed occurrence cannot be excepted.")
         series.exdates = sorted({*series.exdates, moment.isoformat()})
-        if occurrence.status != "cancelled":
-            was_public = occurrence.status == "published"
-            occurrence.status = "cancelled"
-            occurrence.version += 1
-            occurrence.updated_at = datetime.now(UTC)
-            if was_public:
-                await outbox.add(
-                    session, EventCancelled(event_id=occurrence.id, cancelled_at=occurrence.updated_at)
-                )
+        announcements = await cancel_occurrence(session, occurrence, datetime.now(UTC))
+        if announcements:
+            await outbox.add(session, *announcements)
     return await get_series(session=session, series_id=series_id, include_drafts=True)
 
 
@@ -149,3 +147,35 @@ async def publish_series(*, session: AsyncSession, outbox: Outbox, series_id: st
         if rows:
             await outbox.add(session, *(EventPublished(**facts(r)) for r in rows))
     return await get_series(session=session, series_id=series_id, include_drafts=True)
+
+
+async def cancel_occurrence(session: AsyncSession, row: EventRow, now: datetime) -> list[IntegrationEvent]:
+    """An occurrence is off: cancelled (its calendar entry becomes an EXDATE), its registrations
+    cancelled and their seats freed; returns what to announce (the caller holds the row lock)."""
+    if row.status == "cancelled":
+        return []
+    was_public = row.status == "published"
+    row.status = "cancelled"
+    row.version += 1
+    row.updated_at = now
+    announcements: list[IntegrationEvent] = []
+    if was_public:
+        announcements.append(EventCancelled(event_id=row.id, cancelled_at=now))
+    active = await session.scalars(
+        select(RegistrationRow).where(
+            RegistrationRow.event_id == row.id, RegistrationRow.status.in_(("confirmed", "waiting"))
+        )
+    )
+    for registration in active:
+        registration.status = "cancelled"
+        registration.cancelled_at = now
+        announcements.append(
+            RegistrationCancelled(
+                registration_id=registration.id, event_id=row.id, email=registration.email, cancelled_at=now
+            )
+        )
+    row.confirmed_count = 0
+    row.waiting_count = 0
+    for item in await session.scalars(select(SessionRow).where(SessionRow.event_id == row.id)):
+        item.confirmed_count = 0
+    return announcements
