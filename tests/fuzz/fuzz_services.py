@@ -235,6 +235,13 @@ async def _seed_events(service: FuzzedService) -> None:
         f"/api/v1/events/{event['id']}/registrations", headers=_headers(service, "admin")
     )
     service.known_ids.setdefault("registration_id", []).extend(r["id"] for r in listed.json())
+    # The actors as events knows them from the stream (ActorRegistered): parties must exist.
+    known = service.app.state.runtime.definition.metadata.tables["known_actors"]
+    async with service.app.state.runtime.sessions() as session, session.begin():
+        await session.execute(
+            known.insert(),
+            [{"actor_id": a, "removed": False, "seen_at": datetime.now(UTC)} for a in ("actor-a", "actor-b")],
+        )
     agreement = {
         "text": "Gemeinsame Solarberatung für Vereinsheime",
         "party_actor_ids": ["actor-a", "actor-b"],

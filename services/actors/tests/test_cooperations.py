@@ -2,11 +2,12 @@
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 
 import nats
 
 from nzr_common.contracts.base import Envelope
-from nzr_common.contracts.events import AgreementRecorded
+from nzr_common.contracts.events import AgreementRecorded, AgreementStatusChanged
 
 
 async def test_a_cooperation_is_recorded_ended_and_announced(actors):
@@ -201,3 +202,49 @@ async def test_a_cooperation_across_regions_needs_both_regions_named_and_a_token
     assert removed.status_code == 204
     gone = await actors.client.get(f"/api/v1/cooperations/{cooperation['id']}", headers=actors.editor)
     assert gone.status_code == 404
+
+
+async def test_an_agreement_done_or_dropped_ends_the_cooperations_it_created_on_that_day(actors):
+    verein, firma = (await actors.create())["id"], (await actors.create(sector="wirtschaft"))["id"]
+    manual = await actors.client.post(
+        "/api/v1/cooperations",
+        headers=actors.editor,
+        json={"actor_a": verein, "actor_b": firma, "type": "projekt", "since": "2024-01-01"},
+    )
+    assert manual.status_code == 201, manual.text
+    agreement_id = str(uuid.uuid4())
+    changed_at = datetime(2027, 2, 28, 23, 30, tzinfo=UTC)  # already 1 March in Saxony
+    facts = [
+        AgreementRecorded(
+            agreement_id=agreement_id, event_id=str(uuid.uuid4()), party_actor_ids=[verein, firma]
+        ),
+        AgreementStatusChanged(agreement_id=agreement_id, status="in_umsetzung", changed_at=changed_at),
+        AgreementStatusChanged(agreement_id=agreement_id, status="umgesetzt", changed_at=changed_at),
+        AgreementStatusChanged(agreement_id=agreement_id, status="verworfen", changed_at=changed_at),
+        # a later agreement: once its cooperation is there, everything before it was handled
+        AgreementRecorded(
+            agreement_id="marker-" + agreement_id, event_id="e", party_actor_ids=[verein, firma]
+        ),
+    ]
+    connection = await nats.connect(actors.nats_url)
+    js = connection.jetstream()
+    for fact in facts:
+        envelope = Envelope.wrap(fact, region=actors.region, service="events")
+        await js.publish(envelope.nats_subject(), envelope.to_json(), headers={"Nats-Msg-Id": envelope.id})
+    await connection.close()
+
+    def handled(envelopes: list[dict]) -> bool:
+        return any(e["data"].get("origin_agreement_id") == "marker-" + agreement_id for e in envelopes)
+
+    envelopes = await actors.events(expected=handled)
+    recorded = [e["data"] for e in envelopes if e["data"].get("origin_agreement_id") == agreement_id]
+    assert len(recorded) == 1
+    endings = [e["data"] for e in envelopes if e["type"] == "nzr.actors.cooperation_ended.v1"]
+    assert endings == [
+        {**endings[0], "cooperation_id": recorded[0]["cooperation_id"], "until": "2027-03-01"}
+    ]  # once, though dropped after done
+    listed = (
+        await actors.client.get("/api/v1/cooperations", params={"actor_id": verein}, headers=actors.editor)
+    ).json()["items"]
+    until = {c["origin_id"] or c["origin"]: c["until"] for c in listed}
+    assert until == {agreement_id: "2027-03-01", "manual": None, "marker-" + agreement_id: None}

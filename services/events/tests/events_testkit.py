@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+import nats
 from sqlalchemy import delete, select
 
+from nzr_common.contracts.actors import ActorRegistered, ActorRemoved
+from nzr_common.contracts.base import Envelope, IntegrationEvent
 from nzr_events.times import BERLIN
 
 
@@ -51,6 +55,45 @@ class EventsService:
         if event_type_suffix:
             envelopes = [e for e in envelopes if e["type"].endswith(f".{event_type_suffix}.v1")]
         return envelopes
+
+    async def actors_announced(self, nats_url: str, *actor_ids: str, removed: bool = False) -> None:
+        """Publish ActorRegistered (or ActorRemoved) on the region's stream, as actors does, and
+        wait until the events service has taken it into its projection."""
+        connection = await nats.connect(nats_url)
+        try:
+            for actor_id in actor_ids:
+                event: IntegrationEvent = (
+                    ActorRemoved(actor_id=actor_id, removed_at=datetime.now(UTC))
+                    if removed
+                    else ActorRegistered(
+                        actor_id=actor_id,
+                        name=f"Akteur {actor_id}",
+                        kind="verein",
+                        sector="zivilgesellschaft",
+                        district="14522000",
+                        registered_at=datetime.now(UTC),
+                    )
+                )
+                envelope = Envelope.wrap(event, region=self.region, service="actors")
+                await connection.jetstream().publish(
+                    envelope.nats_subject(), envelope.to_json(), headers={"Nats-Msg-Id": envelope.id}
+                )
+        finally:
+            await connection.close()
+        known = self.running.runtime.definition.metadata.tables["known_actors"]
+        for _ in range(400):
+            async with self.running.runtime.sessions() as session:
+                rows = (
+                    await session.execute(
+                        select(known.c.actor_id).where(
+                            known.c.actor_id.in_(actor_ids), known.c.removed.is_(removed)
+                        )
+                    )
+                ).all()
+            if len(rows) == len(actor_ids):
+                return
+            await asyncio.sleep(0.025)
+        raise AssertionError(f"events did not take in the actors {actor_ids}")
 
     async def published_event(self, **overrides: Any) -> dict[str, Any]:
         """Create and publish an event a month from now."""

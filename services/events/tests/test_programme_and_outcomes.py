@@ -110,8 +110,9 @@ async def test_cancelling_frees_the_session_seat_too(events):
     assert again.status_code == 202
 
 
-async def test_agreement_with_progress_reports_is_followed_up_and_announced(events):
+async def test_agreement_with_progress_reports_is_followed_up_and_announced(events, nats_url):
     event = await events.published_event()
+    await events.actors_announced(nats_url, "actor-a", "actor-b")
     recorded = await events.client.post(
         f"/api/v1/events/{event['id']}/agreements",
         headers=events.editor,
@@ -167,11 +168,52 @@ async def test_recommendations_are_recorded_per_event_and_announced_without_text
         json={
             "text": "Kommunen sollen Energieberatung bündeln",
             "addressee": "Landkreis",
-            "topics": ["energie"],
+            "topics": ["energie_klimaschutz"],
         },
     )
     assert response.status_code == 201
     listed = (await events.client.get(f"/api/v1/events/{event['id']}/recommendations")).json()
     assert [r["text"] for r in listed] == ["Kommunen sollen Energieberatung bündeln"]
     [announced] = await events.announced("recommendation_recorded")
-    assert announced["data"]["topics"] == ["energie"]
+    assert announced["data"]["topics"] == ["energie_klimaschutz"]
+
+
+async def test_agreements_naming_unknown_or_removed_actors_are_refused_and_nothing_is_stored(
+    events, nats_url
+):
+    event = await events.published_event()
+    await events.actors_announced(nats_url, "verein-1", "kommune-2", "weg-3")
+    await events.actors_announced(nats_url, "weg-3", removed=True)
+    body = {"text": "Gemeinsamer Klimatag", "party_actor_ids": ["verein-1", "erfunden-9", "weg-3"]}
+    refused = await events.client.post(
+        f"/api/v1/events/{event['id']}/agreements", headers=events.editor, json=body
+    )
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+    assert [(p["name"], p["reason"].split()[0]) for p in refused.json()["invalid_params"]] == [
+        ("party_actor_ids", "erfunden-9"),
+        ("party_actor_ids", "weg-3"),
+    ]
+    responsible = await events.client.post(
+        f"/api/v1/events/{event['id']}/agreements",
+        headers=events.editor,
+        json={**body, "party_actor_ids": ["verein-1", "kommune-2"], "responsible_actor_id": "niemand"},
+    )
+    assert [p["name"] for p in responsible.json()["invalid_params"]] == ["responsible_actor_id"]
+    topic = await events.client.post(
+        f"/api/v1/events/{event['id']}/recommendations",
+        headers=events.editor,
+        json={"text": "Mehr Radwege", "topics": ["mobilitaet", "glueck"]},
+    )
+    assert topic.status_code == 422
+    assert [(p["name"], p["reason"]) for p in topic.json()["invalid_params"]] == [
+        ("topics", "unknown topic: glueck")
+    ]
+    assert (await events.client.get("/api/v1/agreements", params={"event_id": event["id"]})).json() == []
+    assert (await events.client.get(f"/api/v1/events/{event['id']}/recommendations")).json() == []
+    assert await events.announced("agreement_recorded") == []
+    accepted = await events.client.post(
+        f"/api/v1/events/{event['id']}/agreements",
+        headers=events.editor,
+        json={**body, "party_actor_ids": ["verein-1", "kommune-2"], "responsible_actor_id": "kommune-2"},
+    )
+    assert accepted.status_code == 201, accepted.text

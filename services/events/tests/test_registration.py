@@ -270,3 +270,48 @@ async def test_two_replicas_taking_registrations_at_once_never_overbook(events):
     shown = (await events.client.get(f"/api/v1/events/{event['id']}")).json()
     assert (shown["confirmed_count"], shown["waiting_count"]) == (20, 60)
     events.running.app.state.deps.registrations.max_batch = 250
+
+
+async def test_a_mailing_list_consent_from_the_waiting_list_goes_over_on_promotion_or_at_once_as_chosen(
+    events,
+):
+    event = await events.published_event(
+        capacity=1, district="14522000", topics=["energie_klimaschutz", "bne"]
+    )
+    seat = await events.registered(event["id"])
+    later = await events.registered(event["id"], email="later@example.org", newsletter_consent=True)
+    now = await events.registered(
+        event["id"], email="now@example.org", newsletter_consent=True, newsletter_consent_timing="immediately"
+    )
+    assert (later["status"], now["status"]) == ("waiting", "waiting")
+    received = {e["data"]["email"]: e["data"] for e in await events.announced("registration_received")}
+    assert received["later@example.org"]["newsletter_consent"] is False
+    handed = received["now@example.org"]
+    assert (handed["newsletter_consent"], handed["district"], handed["topics"]) == (
+        True,
+        "14522000",
+        ["energie_klimaschutz", "bne"],
+    )
+    assert handed["consent_text_version"]
+
+    await events.client.post("/api/v1/registrations/cancel", params={"token": seat["cancellation_token"]})
+    await events.client.patch(f"/api/v1/events/{event['id']}", json={"capacity": 2}, headers=events.editor)
+    confirmed = {e["data"]["email"]: e["data"] for e in await events.announced("registration_confirmed")}
+    promoted = confirmed["later@example.org"]
+    assert promoted["promoted_from_waiting_list"] is True
+    assert (promoted["newsletter_consent"], promoted["district"], promoted["topics"]) == (
+        True,
+        "14522000",
+        ["energie_klimaschutz", "bne"],
+    )
+    # handed over once: already with the receipt
+    assert confirmed["now@example.org"]["promoted_from_waiting_list"] is True
+    assert confirmed["now@example.org"]["newsletter_consent"] is False
+    listed = (
+        await events.client.get(f"/api/v1/events/{event['id']}/registrations", headers=events.admin)
+    ).json()
+    assert {r["email"]: r["newsletter_consent_timing"] for r in listed}["now@example.org"] == "immediately"
+
+    wrong = await events.register(event["id"], newsletter_consent=True, newsletter_consent_timing="sofort")
+    assert wrong.status_code == 422
+    assert [p["name"] for p in wrong.json()["invalid_params"]] == ["newsletter_consent_timing"]
