@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+import recurring_ical_events
+from icalendar import Calendar
 from typer.testing import CliRunner
 
 from nzr_cli.main import app
@@ -173,6 +175,10 @@ def test_nzr_run_keeps_its_data_restarts_what_crashes_and_leaves_no_process_behi
         editor = {"Authorization": f"Bearer {local_token(region='demo', roles=['editor'])}"}
         for actor_id in ledger["actors"].values():
             assert httpx.get(f"{ACTORS}/api/v1/actors/{actor_id}", headers=editor).status_code == 200
+        # The initiative circle: a series that ends (COUNT=10) with its August date off.
+        (series_id,) = ledger["series"].values()
+        feed = Calendar.from_ical(httpx.get(f"{EVENTS}/api/v1/series/{series_id}.ics").text)
+        assert len(recurring_ical_events.of(feed).all()) == 9
 
         listing = CliRunner().invoke(app, ["dlq", "list", "--service", "reporting", "--url", REPORTING])
         assert listing.exit_code == 0, listing.output

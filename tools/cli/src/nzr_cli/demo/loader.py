@@ -56,6 +56,8 @@ class DemoDocument:
 
 DEMO_STEPS: Sequence[DemoStep] = (
     DemoStep(name="actors", label="actors", service="actors", path="/api/v1/actors", data_file="actors.json"),
+    # A monthly initiative circle that ends (COUNT=10) with its August date off (EXDATE).
+    DemoStep(name="series", label="series", service="events", path="/api/v1/series", data_file="series.json"),
 )
 
 DEMO_DOCUMENTS: Sequence[DemoDocument] = (
