@@ -1,0 +1,75 @@
+"""Migration 0004_ev_series: series stored without an end get one, and their dates stay."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from nzr_common.db import create_engine, migrate
+from nzr_events.gatherings.models import EventRow
+from nzr_events.series.models import SeriesRow
+from nzr_events.series.rules import occurrences
+
+FIRST = datetime(2027, 3, 16, 17, 0, tzinfo=UTC)  # 18:00 in Berlin
+
+
+def _series(series_id: str, rule: str) -> SeriesRow:
+    return SeriesRow(
+        id=series_id,
+        title="Initiativkreis",
+        format="initiativkreis",
+        rrule=rule,
+        first_starts_at=FIRST,
+        duration_minutes=120,
+        exdates=[],
+        created_at=FIRST - timedelta(days=30),
+    )
+
+
+def _occurrence(series_id: str, start: datetime) -> EventRow:
+    return EventRow(
+        id=f"{series_id}-{start:%m%d}",
+        series_id=series_id,
+        occurrence_starts_at=start,
+        status="published",
+        format="initiativkreis",
+        title="Initiativkreis",
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        topics=[],
+        topic_tags="|",
+        organiser_actor_ids=[],
+        created_at=FIRST,
+        updated_at=FIRST,
+    )
+
+
+async def test_series_without_an_end_end_after_their_last_scheduled_date(databases):
+    url = await databases.new("events")
+    await asyncio.to_thread(migrate, "nzr_events", url, "0003")
+    # Winter time ends on 28 March: the last of three fortnightly dates is at 16:00 UTC.
+    dates = [FIRST, datetime(2027, 3, 30, 16, 0, tzinfo=UTC), datetime(2027, 4, 13, 16, 0, tzinfo=UTC)]
+    engine = create_engine(url)
+    try:
+        async with async_sessionmaker(engine)() as session, session.begin():
+            session.add_all(
+                [
+                    _series("endless", "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU"),
+                    _series("counted", "FREQ=WEEKLY;COUNT=4"),
+                    _series("empty", "FREQ=MONTHLY"),
+                ]
+            )
+            await session.flush()
+            session.add_all([_occurrence("endless", d) for d in dates])
+        await asyncio.to_thread(migrate, "nzr_events", url)
+        async with engine.connect() as connection:
+            rules = {k: v for k, v in await connection.execute(sa.text("SELECT id, rrule FROM series"))}
+    finally:
+        await engine.dispose()
+    assert rules == {
+        "endless": "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20270413T160000Z",
+        "counted": "FREQ=WEEKLY;COUNT=4",
+        "empty": "FREQ=MONTHLY;UNTIL=20280315T170000Z",
+    }
+    assert occurrences(rules["endless"], FIRST) == dates  # the scheduled dates, no more
