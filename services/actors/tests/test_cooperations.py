@@ -239,10 +239,17 @@ async def test_an_agreement_done_or_dropped_ends_the_cooperations_it_created_on_
     envelopes = await actors.events(expected=handled)
     recorded = [e["data"] for e in envelopes if e["data"].get("origin_agreement_id") == agreement_id]
     assert len(recorded) == 1
-    endings = [e["data"] for e in envelopes if e["type"] == "nzr.actors.cooperation_ended.v1"]
-    assert endings == [
-        {**endings[0], "cooperation_id": recorded[0]["cooperation_id"], "until": "2027-03-01"}
-    ]  # once, though dropped after done
+    ours = {recorded[0]["cooperation_id"], manual.json()["id"]} | {
+        e["data"]["cooperation_id"]
+        for e in envelopes
+        if e["data"].get("origin_agreement_id") == "marker-" + agreement_id
+    }
+    endings = [
+        (e["data"]["cooperation_id"], e["data"]["until"])
+        for e in envelopes
+        if e["type"] == "nzr.actors.cooperation_ended.v1" and e["data"]["cooperation_id"] in ours
+    ]
+    assert endings == [(recorded[0]["cooperation_id"], "2027-03-01")]  # once, though dropped after done
     listed = (
         await actors.client.get("/api/v1/cooperations", params={"actor_id": verein}, headers=actors.editor)
     ).json()["items"]

@@ -8,14 +8,14 @@ like the existing ones. Held occurrences cannot be ended away.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.base import IntegrationEvent
 from nzr_common.contracts.events import EventPublished
-from nzr_common.errors import Invalid, NotFound
+from nzr_common.errors import Conflict, Invalid, NotFound
 from nzr_common.outbox import Outbox
 from nzr_events.gatherings.models import EventRow
 from nzr_events.gatherings.service import facts
@@ -53,6 +53,8 @@ async def change_series_end(
                 .execution_options(populate_existing=True)
             )
         )
+        if not rows:
+            raise Conflict("The series has no occurrences to take details from.")
         wanted = set(starts)
         dropped = [
             r for r in rows if r.occurrence_starts_at not in wanted and r.occurrence_starts_at not in excluded
@@ -72,7 +74,7 @@ async def change_series_end(
         have = {r.occurrence_starts_at for r in rows}
         template = next((r for r in reversed(rows) if r.status != "cancelled"), rows[-1])
         sequence = max(r.version for r in rows) + 1
-        duration = template.ends_at - template.starts_at
+        duration = timedelta(minutes=series.duration_minutes)
         for start in (s for s in starts if s not in have):
             row = occurrence_like(template, start, start + duration, version=sequence, now=now)
             session.add(row)
