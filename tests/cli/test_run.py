@@ -178,7 +178,7 @@ def test_nzr_run_keeps_its_data_restarts_what_crashes_and_leaves_no_process_behi
         # The initiative circle: a series that ends (COUNT=10) with its August date off.
         (series_id,) = ledger["series"].values()
         feed = Calendar.from_ical(httpx.get(f"{EVENTS}/api/v1/series/{series_id}.ics").text)
-        assert len(recurring_ical_events.of(feed).all()) == 9
+        assert len(list(recurring_ical_events.of(feed).all())) == 9
 
         listing = CliRunner().invoke(app, ["dlq", "list", "--service", "reporting", "--url", REPORTING])
         assert listing.exit_code == 0, listing.output
