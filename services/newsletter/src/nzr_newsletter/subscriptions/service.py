@@ -313,12 +313,41 @@ async def announce_reach(session: AsyncSession, deps: Deps, list_ids: Iterable[s
     return counts
 
 
+async def list_names(session: AsyncSession, list_ids: Iterable[str]) -> list[str]:
+    ids = [str(i) for i in list_ids]
+    names = {r.id: r.name for r in await session.scalars(select(ListRow).where(ListRow.id.in_(ids)))}
+    return [names[i] for i in ids if i in names]
+
+
+def read_link(deps: Deps, purpose: Purpose, token: str) -> dict:
+    """The payload of a mailed link's token; raises ``InvalidLink`` for a refused one."""
+    try:
+        return deps.tokens.read(purpose, token)
+    except TokenRefused as error:
+        raise InvalidLink.refused(error) from error
+
+
+async def confirmation_preview(*, session: AsyncSession, deps: Deps, token: str) -> list[str]:
+    """What the confirmation link would confirm (the list names), changing nothing; raises
+    ``InvalidLink`` for a link that would be refused."""
+    payload = read_link(deps, Purpose.CONFIRM, token)
+    async with session.begin():
+        if await session.get(SubscriberRow, str(payload.get("s"))) is None:
+            raise InvalidLink("The link is no longer valid.")
+        return await list_names(session, payload.get("l", []))
+
+
+async def unsubscribe_preview(*, session: AsyncSession, deps: Deps, token: str) -> str | None:
+    """The name of the list the unsubscribe link leaves, changing nothing."""
+    payload = read_link(deps, Purpose.UNSUBSCRIBE, token)
+    async with session.begin():
+        names = await list_names(session, [str(payload.get("l"))])
+    return names[0] if names else None
+
+
 async def confirm(*, session: AsyncSession, deps: Deps, token: str) -> TokenStatus:
     """The click on the confirmation link: pending subscriptions of the token become confirmed."""
-    try:
-        payload = deps.tokens.read(Purpose.CONFIRM, token)
-    except TokenRefused as error:
-        raise InvalidLink(error.reason) from error
+    payload = read_link(deps, Purpose.CONFIRM, token)
     async with session.begin():
         subscriber = await session.get(SubscriberRow, str(payload.get("s")))
         if subscriber is None:
@@ -353,9 +382,10 @@ async def confirm(*, session: AsyncSession, deps: Deps, token: str) -> TokenStat
                     for s in newly
                 ),
             )
+        names = await list_names(session, [s.list_id for s in subscriptions if s.status == "confirmed"])
     if not newly and not any(s.status == "confirmed" for s in subscriptions):
         raise InvalidLink("The link is no longer valid.")
-    return TokenStatus(status="confirmed", detail="Ihre Anmeldung ist bestätigt. Danke!")
+    return TokenStatus(status="confirmed", detail="Ihre Anmeldung ist bestätigt. Danke!", lists=names)
 
 
 async def unsubscribe_rows(
@@ -390,10 +420,7 @@ async def unsubscribe_rows(
 
 async def unsubscribe(*, session: AsyncSession, deps: Deps, token: str) -> TokenStatus:
     """One-click unsubscribe (RFC 8058) from the list the mail came from; repeatable."""
-    try:
-        payload = deps.tokens.read(Purpose.UNSUBSCRIBE, token)
-    except TokenRefused as error:
-        raise InvalidLink(error.reason) from error
+    payload = read_link(deps, Purpose.UNSUBSCRIBE, token)
     async with session.begin():
         subscriber_id = str(payload.get("s"))
         rows = list(
@@ -405,4 +432,7 @@ async def unsubscribe(*, session: AsyncSession, deps: Deps, token: str) -> Token
             )
         )
         await unsubscribe_rows(session, deps, subscriber_id, rows, payload.get("c"))
-    return TokenStatus(status="unsubscribed", detail="Sie erhalten diesen Newsletter nicht mehr.")
+        names = await list_names(session, [str(payload.get("l"))])
+    return TokenStatus(
+        status="unsubscribed", detail="Sie erhalten diesen Newsletter nicht mehr.", lists=names
+    )
