@@ -88,6 +88,7 @@ async def _subscriber_of(
     by_address = select(SubscriberRow).where(SubscriberRow.email == address).with_for_update()
     subscriber = await session.scalar(by_address)
     if subscriber is not None:
+        add_segments(subscriber, district=district, topics=topics)
         return subscriber
     candidate = SubscriberRow(
         id=str(uuid.uuid4()),
@@ -108,8 +109,19 @@ async def _subscriber_of(
         subscriber = await session.scalar(by_address)
         if subscriber is None:
             raise
+        add_segments(subscriber, district=district, topics=topics)
         return subscriber
     return candidate
+
+
+def add_segments(subscriber: SubscriberRow, *, district: str | None, topics: list[str]) -> None:
+    """Segment data of a further sign-up: a district where none is known, topics added (what
+    the person chose before stays)."""
+    if subscriber.district is None and district is not None:
+        subscriber.district = district
+    merged = rules.merged_topics(subscriber.topics or [], topics)
+    if merged != (subscriber.topics or []):
+        subscriber.topics = merged
 
 
 def _request_lists(
