@@ -26,6 +26,16 @@ AcceptLanguage = Annotated[
 
 TokenQuery = Annotated[str, Query(min_length=10, max_length=2000, description="Token from the mail's link")]
 
+#: OpenAPI answers of routes that serve a page to a browser and JSON to API clients.
+PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}, "description": "JSON, or the page for a browser"}
+}
+#: OpenAPI answers of a refused mailed link.
+REFUSED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Forged or used-up link (a page for a browser, problem+json otherwise)"},
+    410: {"description": "Expired link (a page for a browser)"},
+}
+
 SITE = "Netzwerk Zukunft Regional"
 PRIVACY_PATH = "/api/v1/newsletter/privacy"
 #: Bodies of forms posted from the pages are small; anything longer is cut before parsing.

@@ -26,12 +26,17 @@ from nzr_newsletter.subscribers.schemas import (
     SubscriberPage,
 )
 from nzr_newsletter.tokens import InvalidLink
-from nzr_newsletter.web import TokenQuery, form_fields, page, refused_page, same_page, wants_page
+from nzr_newsletter.web import (
+    PAGE_RESPONSES,
+    TokenQuery,
+    form_fields,
+    page,
+    refused_page,
+    same_page,
+    wants_page,
+)
 
 router = APIRouter(prefix=API, tags=["newsletter"])
-
-
-PAGE = {200: {"content": {"text/html": {}}, "description": "JSON, or the page for a browser"}}
 
 
 @router.get(
@@ -39,7 +44,7 @@ PAGE = {200: {"content": {"text/html": {}}, "description": "JSON, or the page fo
     response_model=Preferences,
     operation_id="get_preferences",
     dependencies=[TOKEN_LINK],
-    responses=PAGE,
+    responses=PAGE_RESPONSES,
 )
 async def get_preferences(
     token: TokenQuery, request: Request, session: SessionDep, deps: DepsDep

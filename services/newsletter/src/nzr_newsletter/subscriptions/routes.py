@@ -23,6 +23,8 @@ from nzr_newsletter.subscriptions.schemas import (
 from nzr_newsletter.tokens import InvalidLink
 from nzr_newsletter.transactional import service as transactional
 from nzr_newsletter.web import (
+    PAGE_RESPONSES,
+    REFUSED_RESPONSES,
     AcceptLanguage,
     TokenQuery,
     is_one_click,
@@ -71,19 +73,12 @@ async def request_subscription_links(
     return SubscribeAccepted()
 
 
-PAGE = {200: {"content": {"text/html": {}}, "description": "JSON, or the page for a browser"}}
-REFUSED = {
-    400: {"description": "Forged or used-up link (a page for a browser, problem+json otherwise)"},
-    410: {"description": "Expired link (a page for a browser)"},
-}
-
-
 @router.get(
     "/confirm",
     response_class=HTMLResponse,
     operation_id="show_confirmation",
     dependencies=[TOKEN_LINK],
-    responses=REFUSED,
+    responses=REFUSED_RESPONSES,
 )
 async def show_confirmation(
     token: TokenQuery, request: Request, session: SessionDep, deps: DepsDep
@@ -102,7 +97,7 @@ async def show_confirmation(
     response_model=TokenStatus,
     operation_id="confirm_subscription",
     dependencies=[TOKEN_LINK],
-    responses={**PAGE, **REFUSED},
+    responses={**PAGE_RESPONSES, **REFUSED_RESPONSES},
 )
 async def confirm_subscription(
     token: TokenQuery, request: Request, session: SessionDep, deps: DepsDep
@@ -126,7 +121,7 @@ async def confirm_subscription(
     response_class=HTMLResponse,
     operation_id="show_unsubscribe",
     dependencies=[TOKEN_LINK],
-    responses=REFUSED,
+    responses=REFUSED_RESPONSES,
 )
 async def show_unsubscribe(
     token: TokenQuery, request: Request, session: SessionDep, deps: DepsDep
@@ -146,7 +141,7 @@ async def show_unsubscribe(
     response_model=TokenStatus,
     operation_id="unsubscribe",
     dependencies=[TOKEN_LINK],
-    responses={**PAGE, **REFUSED},
+    responses={**PAGE_RESPONSES, **REFUSED_RESPONSES},
 )
 async def unsubscribe(
     token: TokenQuery, request: Request, session: SessionDep, deps: DepsDep

@@ -133,7 +133,7 @@ def _wait_for_mail(client: httpx.Client, address: str, marker: str, timeout: flo
 def _message(client: httpx.Client, mail: dict[str, Any]) -> EmailMessage:
     raw = client.get(f"{API}/dev/mail/{mail['name']}")
     raw.raise_for_status()
-    return email.message_from_bytes(raw.content, policy=email.policy.default)  # type: ignore[return-value]
+    return email.message_from_bytes(raw.content, policy=email.policy.default)
 
 
 def _wait_until_sent(
