@@ -29,6 +29,7 @@ ACTORS = f"http://127.0.0.1:{SERVICE_PORTS['actors'] + PORT_OFFSET}"
 EVENTS = f"http://127.0.0.1:{SERVICE_PORTS['events'] + PORT_OFFSET}"
 ALL_OK = {"database": "ok", "nats": "ok", "consumers": "ok"}
 REPORTING = f"http://127.0.0.1:{SERVICE_PORTS['reporting'] + PORT_OFFSET}"
+NEWSLETTER = f"http://127.0.0.1:{SERVICE_PORTS['newsletter'] + PORT_OFFSET}"
 NZR = Path(sys.executable).parent / "nzr"
 DEMO_ACTORS = len(json.loads(resources.files("nzr_cli.demo").joinpath("actors.json").read_text()))
 
@@ -173,6 +174,14 @@ def test_nzr_run_keeps_its_data_restarts_what_crashes_and_leaves_no_process_behi
         editor = {"Authorization": f"Bearer {local_token(region='demo', roles=['editor'])}"}
         for actor_id in ledger["actors"].values():
             assert httpx.get(f"{ACTORS}/api/v1/actors/{actor_id}", headers=editor).status_code == 200
+        # The demo campaign's statistics show something, and mailed links follow --port-offset.
+        campaign = ledger["newsletter"]["campaign"]
+        stats = httpx.get(f"{NEWSLETTER}/api/v1/newsletter/campaigns/{campaign}/statistics", headers=editor)
+        figures = ("sent", "delivered", "bounced_soft", "unsubscribed", "opens", "clicks")
+        assert [stats.json()[k] for k in figures] == [5, 4, 1, 1, 1, 1], stats.text
+        mails = httpx.get(f"{NEWSLETTER}/api/v1/newsletter/dev/mail.json").json()
+        ours = [link for mail in mails for link in mail["links"] if "/api/v1/newsletter/" in link]
+        assert ours and all(link.startswith(NEWSLETTER) for link in ours), ours[:3]
 
         listing = CliRunner().invoke(app, ["dlq", "list", "--service", "reporting", "--url", REPORTING])
         assert listing.exit_code == 0, listing.output
