@@ -58,7 +58,8 @@ def confirmation_mail(
         message["Subject"] = "Please confirm your newsletter subscription"
         message.set_content(
             f"{'Hello ' + name + ',' if name else 'Hello,'}\n\nYou (or someone with your address) "
-            f"would like to receive the newsletter „{lists}“. Please confirm with one click:\n\n"
+            f"would like to receive the newsletter „{lists}“. Please open this link and confirm "
+            "with the button on the page:\n\n"
             f"{link}\n\nThe link is valid for {days} days. Without confirmation you get no further "
             "mail from us.\n"
         )
@@ -67,7 +68,8 @@ def confirmation_mail(
     message["Subject"] = "Bitte bestätigen Sie Ihre Anmeldung zum Newsletter"
     message.set_content(
         f"{'Hallo ' + name + ',' if name else 'Hallo,'}\n\nSie (oder jemand mit Ihrer Adresse) "
-        f"möchten den Newsletter „{lists}“ erhalten. Bitte bestätigen Sie das mit einem Klick:\n\n"
+        f"möchten den Newsletter „{lists}“ erhalten. Bitte öffnen Sie diesen Link und bestätigen "
+        "Sie auf der Seite mit der Schaltfläche:\n\n"
         f"{link}\n\nDer Link gilt {days} Tage. Ohne Bestätigung bekommen Sie keine weiteren Mails "
         "von uns.\n"
     )
@@ -82,6 +84,7 @@ async def _subscriber_of(
     district: str | None,
     topics: list[str],
     now: datetime,
+    language: str = "de",
 ) -> SubscriberRow:
     """The subscriber with this address, created when there is none (locked for the caller)."""
     # Locked: two sign-ups of one address at the same moment are handled one after the other.
@@ -98,6 +101,7 @@ async def _subscriber_of(
         topics=topics,
         blocked=False,
         soft_bounces=0,
+        language="en" if language == "en" else "de",
         created_at=now,
     )
     try:
@@ -185,7 +189,7 @@ async def subscribe(
     lists = await lists_by_id(session, list_ids, public_only=public_only)
     now = datetime.now(UTC)
     subscriber = await _subscriber_of(
-        session, address=address, name=name, district=district, topics=topics, now=now
+        session, address=address, name=name, district=district, topics=topics, now=now, language=language
     )
     existing = {
         s.list_id: s

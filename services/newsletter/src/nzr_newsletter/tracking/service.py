@@ -127,7 +127,7 @@ PRIVACY = {
             "Server; gezählt wird nur die Gesamtzahl je Aussendung. Wir speichern nicht, wer eine Mail "
             "geöffnet oder welchen Link jemand angeklickt hat. Bei allen anderen Listen und bei "
             "Mails zu Ihren Anmeldungen zählen wir nichts.",
-            "Jede Mail enthält einen Link zum Abbestellen mit einem Klick und einen Link zu Ihren "
+            "Jede Mail enthält einen Link zum Abbestellen und einen Link zu Ihren "
             "Einstellungen, über den Sie Ihre Daten auch abrufen und löschen können.",
         ],
     ),
@@ -144,7 +144,7 @@ PRIVACY = {
             "Their mails then contain an invisible image and their links lead through our server; "
             "only the total per mailing is counted. We do not store who opened a mail or who clicked "
             "which link. For all other lists, and for mails about your registrations, nothing is counted.",
-            "Every mail has a link to unsubscribe with one click and a link to your settings, where "
+            "Every mail has a link to unsubscribe and a link to your settings, where "
             "you can also download and delete your data.",
         ],
     ),
