@@ -52,6 +52,7 @@ class SubscriberExport(BaseModel):
     name: str
     district: str | None
     topics: list[str]
+    language: str = "de"
     blocked: bool
     created_at: datetime
     subscriptions: list[SubscriptionRead]

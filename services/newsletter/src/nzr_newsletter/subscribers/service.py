@@ -208,6 +208,7 @@ async def subscriber_export(session: AsyncSession, subscriber: SubscriberRow) ->
         name=subscriber.name,
         district=subscriber.district,
         topics=subscriber.topics,
+        language=subscriber.language,
         blocked=subscriber.blocked,
         created_at=subscriber.created_at,
         subscriptions=await subscriptions_of(session, subscriber.id),
