@@ -31,6 +31,7 @@ ACTORS = f"http://127.0.0.1:{SERVICE_PORTS['actors'] + PORT_OFFSET}"
 EVENTS = f"http://127.0.0.1:{SERVICE_PORTS['events'] + PORT_OFFSET}"
 ALL_OK = {"database": "ok", "nats": "ok", "consumers": "ok"}
 REPORTING = f"http://127.0.0.1:{SERVICE_PORTS['reporting'] + PORT_OFFSET}"
+NEWSLETTER = f"http://127.0.0.1:{SERVICE_PORTS['newsletter'] + PORT_OFFSET}"
 NZR = Path(sys.executable).parent / "nzr"
 DEMO_ACTORS = len(json.loads(resources.files("nzr_cli.demo").joinpath("actors.json").read_text()))
 
@@ -179,6 +180,15 @@ def test_nzr_run_keeps_its_data_restarts_what_crashes_and_leaves_no_process_behi
         (series_id,) = ledger["series"].values()
         feed = Calendar.from_ical(httpx.get(f"{EVENTS}/api/v1/series/{series_id}.ics").text)
         assert len(list(recurring_ical_events.of(feed).all())) == 9
+
+        # The demo campaign's statistics show something, and mailed links follow --port-offset.
+        campaign = ledger["newsletter"]["campaign"]
+        stats = httpx.get(f"{NEWSLETTER}/api/v1/newsletter/campaigns/{campaign}/statistics", headers=editor)
+        figures = ("sent", "delivered", "bounced_soft", "unsubscribed", "opens", "clicks")
+        assert [stats.json()[k] for k in figures] == [5, 4, 1, 1, 1, 1], stats.text
+        mails = httpx.get(f"{NEWSLETTER}/api/v1/newsletter/dev/mail.json").json()
+        ours = [link for mail in mails for link in mail["links"] if "/api/v1/newsletter/" in link]
+        assert ours and all(link.startswith(NEWSLETTER) for link in ours), ours[:3]
 
         listing = CliRunner().invoke(app, ["dlq", "list", "--service", "reporting", "--url", REPORTING])
         assert listing.exit_code == 0, listing.output

@@ -15,6 +15,7 @@ from nzr_common.contracts.events import EventPublished
 from nzr_common.contracts.funding import FundingDeadlineApproaching
 from nzr_newsletter.campaigns.models import CampaignRow
 from nzr_newsletter.delivery.models import DeliveryRow
+from nzr_newsletter.digests import rules as digest_rules
 from nzr_newsletter.subscribers.models import SubscriberRow
 from nzr_newsletter.subscriptions.models import SubscriptionRow
 
@@ -464,6 +465,8 @@ async def test_digest_lists_upcoming_gatherings_and_funding_deadlines(newsletter
             format="regionalkonferenz",
             starts_at=soon,
             ends_at=soon + timedelta(hours=4),
+            venue_name="Kulturhaus Pieschen",
+            venue_address="Konkordienstraße 1, 01127 Dresden",
         ),
         region=region,
     )
@@ -489,8 +492,16 @@ async def test_digest_lists_upcoming_gatherings_and_funding_deadlines(newsletter
     created = (await newsletter.client.post(f"{API}/digests/run", headers=admin)).json()["campaign_ids"]
     assert len(created) == 1
     await sink.wait_for(lambda: sink.to("digest@example.org"))
-    text = sink.to("digest@example.org")[0].text()
-    assert "Regionalkonferenz Energie" in text and f"Förderprogramm {region} (Förderfrist)" in text
+    mail = sink.to("digest@example.org")[0]
+    text = mail.text()
+    event_link = f"{newsletter.settings.events_public_url}/api/v1/events/e-{region}.ics"
+    programme_link = f"{newsletter.settings.funding_public_url}/api/v1/funding/programs/f-{region}"
+    when = digest_rules.when(soon, with_time=True)
+    assert f"**{when}** – [Regionalkonferenz Energie]({event_link})" in text
+    assert "Ort: Kulturhaus Pieschen, Konkordienstraße 1, 01127 Dresden" in text
+    assert f"[Förderprogramm {region}]({programme_link}) (Förderfrist)" in text
+    page = mail.message.get_body(preferencelist=("html",)).get_content()
+    assert f'<a href="{event_link}">Regionalkonferenz Energie</a>' in page
     assert list_id
     again = (await newsletter.client.post(f"{API}/digests/run", headers=admin)).json()["campaign_ids"]
     assert again == []  # nothing new since the last digest

@@ -41,6 +41,12 @@ class Links:
     def preferences(self, token: str) -> str:
         return f"{self.base_url}{API}/preferences?token={quote(token)}"
 
+    def open_pixel(self, campaign_id: str) -> str:
+        return f"{self.base_url}{API}/t/{quote(campaign_id)}/open.gif"
+
+    def click(self, campaign_id: str, index: int) -> str:
+        return f"{self.base_url}{API}/t/{quote(campaign_id)}/links/{index}"
+
 
 @dataclass
 class SenderLease:

@@ -16,6 +16,9 @@ class NewsletterSettings(ServiceSettings):
     database_url: str = "sqlite+aiosqlite:///./.var/demo/newsletter.db"
 
     public_base_url: str = "http://127.0.0.1:8103"
+    # Where digests link an event or a funding programme to (the services' public addresses).
+    events_public_url: str = "http://127.0.0.1:8102"
+    funding_public_url: str = "http://127.0.0.1:8104"
     sender: str = "Netzwerk Zukunft Regional <newsletter@nzr.invalid>"
     token_secret: SecretStr | None = None  # defaults to JWT_SECRET
     confirm_token_days: int = 7

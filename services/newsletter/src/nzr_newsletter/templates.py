@@ -307,9 +307,7 @@ def _header_text(value: str) -> str:
     return value if value.isascii() else Header(value, "utf-8").encode().replace("\n", "\r\n")
 
 
-TEXT_FOOTER = (
-    "\n\n-- \nAbbestellen mit einem Klick: NZRSLOTUNSUBQ\nEinstellungen, Export und Löschung: NZRSLOTPREFSQ\n"
-)
+TEXT_FOOTER = "\n\n-- \nAbbestellen: NZRSLOTUNSUBQ\nEinstellungen, Export und Löschung: NZRSLOTPREFSQ\n"
 HTML_LAYOUT = (
     '<!DOCTYPE html>\n<html lang="de"><head><meta charset="utf-8"><title>{title}'
     '</title></head>\n<body style="font-family:sans-serif;max-width:40em">\n{body}\n'

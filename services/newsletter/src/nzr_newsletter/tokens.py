@@ -23,15 +23,25 @@ class Purpose(StrEnum):
 class TokenRefused(Exception):
     """The token is forged, damaged, for another purpose or expired."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, expired: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.expired = expired
 
 
 class InvalidLink(DomainError):
-    """A mailed link that is forged, expired or no longer fits the data (answered with 400)."""
+    """A mailed link that is forged, expired or no longer fits the data (answered with 400, or
+    with a page saying so where a person clicked it)."""
 
     title = "Invalid link"
+
+    def __init__(self, detail: str, *, expired: bool = False) -> None:
+        super().__init__(detail)
+        self.expired = expired
+
+    @classmethod
+    def refused(cls, error: TokenRefused) -> InvalidLink:
+        return cls(error.reason, expired=error.expired)
 
 
 class Tokens:
@@ -54,7 +64,7 @@ class Tokens:
         try:
             payload = self._serializers[purpose].loads(token, max_age=self.max_age_days[purpose] * 86400)
         except SignatureExpired as error:
-            raise TokenRefused("The link has expired.") from error
+            raise TokenRefused("The link has expired.", expired=True) from error
         except BadSignature as error:
             raise TokenRefused("The link is not valid.") from error
         if not isinstance(payload, dict):

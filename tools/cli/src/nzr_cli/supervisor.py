@@ -56,8 +56,14 @@ class Service:
 
 
 def platform_services(port_offset: int = 0) -> list[Service]:
-    """The five services on their usual ports, shifted by ``port_offset``."""
-    return [Service(name, port + port_offset) for name, port in SERVICE_PORTS.items()]
+    """The five services on their usual ports, shifted by ``port_offset``; newsletter's digests
+    link to events and funding on their shifted ports too."""
+    url = {name: f"http://127.0.0.1:{port + port_offset}" for name, port in SERVICE_PORTS.items()}
+    links = {"newsletter": (("EVENTS_PUBLIC_URL", url["events"]), ("FUNDING_PUBLIC_URL", url["funding"]))}
+    return [
+        Service(name, port + port_offset, extra_env=links.get(name, ()))
+        for name, port in SERVICE_PORTS.items()
+    ]
 
 
 @dataclass(frozen=True)
@@ -366,6 +372,8 @@ class Supervisor:
             "NATS_URL": service.nats_url or self.nats_url,
             "HOST": "127.0.0.1",
             "PORT": str(service.port),
+            # Links in mails and pages point at the port this run really uses (--port-offset).
+            "PUBLIC_BASE_URL": service.url,
             "ENVIRONMENT": "development",
             "PYTHONUNBUFFERED": "1",
             **dict(service.extra_env),

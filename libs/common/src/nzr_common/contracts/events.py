@@ -33,6 +33,11 @@ class _EventFacts(IntegrationEvent):
     topics: list[str] = []
     organiser_actor_ids: list[str] = []
     capacity: int | None = None
+    # Where it takes place and where people read about it (digests list them; None in events
+    # published before these fields existed).
+    venue_name: str | None = None
+    venue_address: str | None = None
+    url: str | None = None
 
     def aggregate_id(self) -> str:
         return self.event_id

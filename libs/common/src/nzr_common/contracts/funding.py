@@ -64,6 +64,8 @@ class FundingDeadlineApproaching(IntegrationEvent):
     name: str
     deadline: date
     days_left: int
+    # The programme's page, when the catalogue knows one (digests link to it).
+    url: str | None = None
 
     def aggregate_id(self) -> str:
         return self.programme_id

@@ -109,6 +109,8 @@ def facts(row: EventRow) -> dict[str, Any]:
         topics=row.topics,
         organiser_actor_ids=row.organiser_actor_ids,
         capacity=row.capacity,
+        venue_name=row.venue_name,
+        venue_address=row.venue_address,
     )
 
 

@@ -16,7 +16,7 @@ class BounceRow(Base):
     id: Mapped[int] = mapped_column(Sequence64, primary_key=True, autoincrement=True)
     subscriber_id: Mapped[str | None] = mapped_column(String(36), index=True)
     campaign_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    kind: Mapped[str] = mapped_column(String(4))  # hard | soft
+    kind: Mapped[str] = mapped_column(String(10))  # hard | soft | complaint
     source: Mapped[str] = mapped_column(String(20))  # smtp | webhook | dsn
     status_code: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(500), default="")

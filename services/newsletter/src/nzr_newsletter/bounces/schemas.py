@@ -11,7 +11,9 @@ from nzr_newsletter.schemas import Strict
 
 class BounceReportIn(Strict):
     email: str = Field(max_length=320)
-    kind: Literal["hard", "soft"]
+    kind: Literal["hard", "soft", "complaint"] = Field(
+        description="complaint: the recipient marked the mail as spam (the address leaves every list)"
+    )
     reason: str = Field(default="", max_length=500)
     status: str | None = Field(default=None, max_length=16)
     message_id: str | None = Field(default=None, max_length=300)

@@ -41,7 +41,8 @@ async def record_bounce(
     status: str | None,
     reason: str,
 ) -> bool:
-    """Record a bounce and apply the configured action; True when the subscriber got blocked."""
+    """Record a bounce (or a complaint) and apply the configured action; True when the
+    subscriber got blocked."""
     subscriber = None
     if subscriber_id:
         subscriber = await session.get(SubscriberRow, subscriber_id)
@@ -63,6 +64,15 @@ async def record_bounce(
         )
     )
     if subscriber is None:
+        return False
+    if kind == "complaint":
+        # Marked as spam: no more newsletters to this address (counted for the campaign).
+        rows = list(
+            await session.scalars(
+                select(SubscriptionRow).where(SubscriptionRow.subscriber_id == subscriber.id)
+            )
+        )
+        await unsubscribe_rows(session, deps, subscriber.id, rows, campaign_id)
         return False
     if campaign_id and kind == "hard":
         await session.execute(

@@ -25,6 +25,12 @@ class CampaignRow(Base):
     status: Mapped[str] = mapped_column(String(12), index=True)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     recipients: Mapped[int] = mapped_column(Integer, default=0)
+    #: Opens and clicks are counted (every list of the campaign had tracking on when it was sent);
+    #: the counters are totals for the campaign, nothing records who opened or clicked.
+    tracked: Mapped[bool] = mapped_column(default=False)
+    tracked_links: Mapped[list[str] | None] = mapped_column(JSON)  # the click redirect's only targets
+    opens: Mapped[int] = mapped_column(Integer, default=0)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -2,6 +2,8 @@
 
 #: Statuses in which a campaign may still be edited or sent (it has not started sending).
 EDITABLE = frozenset({"draft", "scheduled"})
+#: Statuses of a campaign on its way to its recipients (rendered for real, not for a preview).
+SENDING = frozenset({"scheduled", "sending", "paused", "sent"})
 #: Statuses in which a campaign may be paused.
 PAUSABLE = frozenset({"scheduled", "sending"})
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.errors import Conflict, Invalid, NotFound
@@ -28,6 +29,8 @@ from nzr_newsletter.subscribers.models import SubscriberRow
 from nzr_newsletter.subscriptions import rules as addresses
 from nzr_newsletter.subscriptions.models import SubscriptionRow
 from nzr_newsletter.subscriptions.service import check_district
+from nzr_newsletter.tracking import rules as tracking_rules
+from nzr_newsletter.tracking import service as tracking
 
 #: Rows read and written per round when a campaign is queued for the sender.
 ENQUEUE_BATCH = 5000
@@ -240,13 +243,34 @@ async def prepared_message(
     subject, body, campaign_id = campaign.subject, campaign.body, campaign.id
     sender = campaign.sender or deps.settings.sender
     list_id_header = f"<{campaign.list_ids[0]}.{deps.settings.region}.nzr.invalid>"
+    # Only a campaign on its way is counted (a preview or test send of a draft never is), and
+    # only when every one of its lists has tracking switched on.
+    tracked = campaign.status in rules.SENDING and await tracking.tracking_wanted(session, campaign.list_ids)
     await session.rollback()  # no transaction stays open (on SQLite: no lock) while it renders
     rendered = await templates.render_bounded(
         subject=subject, body=body, context=context, limits=render_limits(deps)
     )
+    if tracked:
+        rendered = await counted(session, deps, campaign_id, rendered)
     return templates.build_message(
         rendered, campaign_id=campaign_id, sender=sender, list_id_header=list_id_header
     )
+
+
+async def counted(
+    session: AsyncSession, deps: Deps, campaign_id: str, rendered: templates.RenderedCampaign
+) -> templates.RenderedCampaign:
+    """The HTML part with the counting image and its links through the click redirect; the
+    campaign remembers its links (the redirect's only targets) and that it is counted."""
+    page, links = tracking_rules.rewrite_links(
+        rendered.html, lambda index: deps.links.click(campaign_id, index)
+    )
+    page += tracking_rules.pixel(deps.links.open_pixel(campaign_id))
+    async with session.begin():
+        await session.execute(
+            update(CampaignRow).where(CampaignRow.id == campaign_id).values(tracked=True, tracked_links=links)
+        )
+    return dataclasses.replace(rendered, html=page)
 
 
 async def preview_campaign(*, session: AsyncSession, deps: Deps, campaign_id: str, name: str) -> PreviewRead:

@@ -14,13 +14,14 @@ from nzr_common.contracts.events import (
 )
 from nzr_common.contracts.funding import FundingDeadlineApproaching
 from nzr_newsletter.bootstrap import Deps
-from nzr_newsletter.digests import service
+from nzr_newsletter.digests import rules, service
 
 
 async def remember_event(
     deps: Deps, session: AsyncSession, envelope: Envelope[EventPublished] | Envelope[EventUpdated]
 ) -> None:
     event = envelope.data
+    district = deps.region.districts.get(event.district) if event.district else None
     await service.record_item(
         session,
         item_id=f"event:{event.event_id}",
@@ -29,6 +30,8 @@ async def remember_event(
         happens_on=event.starts_at,
         district=event.district,
         topics=event.topics,
+        place=rules.place_of(event.venue_name, event.venue_address, district.name if district else None),
+        link=event.url or f"{deps.settings.events_public_url.rstrip('/')}/api/v1/events/{event.event_id}.ics",
     )
 
 
@@ -48,4 +51,7 @@ async def remember_deadline(
         happens_on=datetime.combine(event.deadline, time(23, 59), tzinfo=UTC),
         district=None,
         topics=[],
+        place=None,
+        link=event.url
+        or f"{deps.settings.funding_public_url.rstrip('/')}/api/v1/funding/programs/{event.programme_id}",
     )

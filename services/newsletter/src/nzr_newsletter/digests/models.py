@@ -19,5 +19,7 @@ class DigestItemRow(Base):
     title: Mapped[str] = mapped_column(String(300))
     happens_on: Mapped[datetime] = mapped_column(UTCDateTime())
     district: Mapped[str | None] = mapped_column(String(8))
+    place: Mapped[str | None] = mapped_column(String(500))
+    link: Mapped[str | None] = mapped_column(String(1000))
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -26,8 +26,10 @@ DIGEST_BODY = """Hallo {{ name }},
 
 das steht in den nächsten Wochen an:
 
-{% for item in items %}- **{{ item.date }}** – {{ item.title }}
+{% for item in items %}- **{{ item.date }}** – {% if item.link %}[{{ item.title }}]({{ item.link }})
+{%- else %}{{ item.title }}{% endif %}
 {%- if item.kind == "funding" %} (Förderfrist){% endif %}
+{%- if item.place %} · Ort: {{ item.place }}{% endif %}
 {% endfor %}
 Sie bekommen diese Übersicht, weil Sie „{{ list_names|join(", ") }}“ abonniert haben.
 """
@@ -42,8 +44,11 @@ async def record_item(
     happens_on: datetime,
     district: str | None,
     topics: list[str],
+    place: str | None = None,
+    link: str | None = None,
 ) -> None:
-    """Remember (or update) something for the next digest."""
+    """Remember (or update) something for the next digest: what, when, where and its link."""
+    place, link = (place or None) and place[:500], (link or None) and link[:1000]
     row = await session.get(DigestItemRow, item_id)
     if row is None:
         session.add(
@@ -54,11 +59,14 @@ async def record_item(
                 happens_on=happens_on,
                 district=district,
                 topics=topics,
+                place=place,
+                link=link,
                 received_at=datetime.now(UTC),
             )
         )
     else:
         row.title, row.happens_on, row.district, row.topics = title[:300], happens_on, district, topics
+        row.place, row.link = place, link
 
 
 async def forget_item(session: AsyncSession, item_id: str) -> None:
@@ -104,8 +112,11 @@ async def run_digests(*, session: AsyncSession, deps: Deps, force: bool = False)
                         {
                             "kind": i.kind,
                             "title": i.title,
-                            "date": f"{i.happens_on:%d.%m.%Y}",
+                            "date": rules.when(i.happens_on, with_time=i.kind == "event"),
+                            "starts_at": i.happens_on.isoformat(),
                             "district": i.district,
+                            "place": i.place,
+                            "link": i.link,
                         }
                         for i in items
                     ]

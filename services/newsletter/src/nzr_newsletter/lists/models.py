@@ -19,5 +19,8 @@ class ListRow(Base):
     visibility: Mapped[str] = mapped_column(String(10))  # public | internal
     registration_default: Mapped[bool] = mapped_column(default=False)
     digest: Mapped[bool] = mapped_column(default=False)
+    #: Count opens and clicks of this list's campaigns (in aggregate per campaign, never per
+    #: recipient); off unless the list's owner switches it on.
+    tracking_enabled: Mapped[bool] = mapped_column(default=False)
     last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -18,6 +18,11 @@ class ListCreate(Strict):
         default=False, description="Event registrations with mailing-list consent join this list"
     )
     digest: bool = Field(default=False, description="Subscribers get the automatic digest")
+    tracking_enabled: bool = Field(
+        default=False,
+        description="Count opens and clicks of this list's campaigns, as totals per campaign "
+        "(never who opened or clicked); the privacy notice names the list",
+    )
 
     _name_one_line = field_validator("name")(one_line)
 
@@ -29,10 +34,17 @@ class ListUpdate(Strict):
     visibility: Visibility | None = None
     registration_default: bool | None = None
     digest: bool | None = None
+    tracking_enabled: bool | None = None
 
     _name_one_line = field_validator("name")(one_line)
     _required_not_null = field_validator(
-        "name", "description", "visibility", "registration_default", "digest", mode="before"
+        "name",
+        "description",
+        "visibility",
+        "registration_default",
+        "digest",
+        "tracking_enabled",
+        mode="before",
     )(not_null)
 
 
@@ -44,5 +56,6 @@ class ListRead(BaseModel):
     visibility: Visibility
     registration_default: bool
     digest: bool
+    tracking_enabled: bool = False
     confirmed_subscribers: int | None = None
     created_at: datetime

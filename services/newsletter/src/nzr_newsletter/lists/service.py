@@ -35,6 +35,7 @@ def list_read(row: ListRow, count: int | None = None) -> ListRead:
         visibility=row.visibility,
         registration_default=row.registration_default,
         digest=row.digest,
+        tracking_enabled=row.tracking_enabled,
         confirmed_subscribers=count,
         created_at=row.created_at,
     )

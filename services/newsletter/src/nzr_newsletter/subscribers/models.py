@@ -22,4 +22,6 @@ class SubscriberRow(Base):
     blocked: Mapped[bool] = mapped_column(default=False)
     blocked_reason: Mapped[str | None] = mapped_column(String(200))
     soft_bounces: Mapped[int] = mapped_column(Integer, default=0)
+    #: The language of pages and mails for this address (de | en), chosen on the preferences page.
+    language: Mapped[str] = mapped_column(String(2), default="de")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

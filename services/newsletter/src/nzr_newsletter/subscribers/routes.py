@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
 
 from nzr_common.access import TOKEN_LINK
 from nzr_common.auth import AdminDep
@@ -17,21 +20,89 @@ from nzr_newsletter.subscribers.schemas import (
     PersonExport,
     PersonRequest,
     Preferences,
+    PreferencesForm,
     PreferencesUpdate,
     SubscriberExport,
     SubscriberPage,
 )
-from nzr_newsletter.web import TokenQuery
+from nzr_newsletter.tokens import InvalidLink
+from nzr_newsletter.web import (
+    PAGE_RESPONSES,
+    TokenQuery,
+    form_fields,
+    page,
+    refused_page,
+    same_page,
+    wants_page,
+)
 
 router = APIRouter(prefix=API, tags=["newsletter"])
 
 
 @router.get(
-    "/preferences", response_model=Preferences, operation_id="get_preferences", dependencies=[TOKEN_LINK]
+    "/preferences",
+    response_model=Preferences,
+    operation_id="get_preferences",
+    dependencies=[TOKEN_LINK],
+    responses=PAGE_RESPONSES,
 )
-async def get_preferences(token: TokenQuery, session: SessionDep, deps: DepsDep) -> Preferences:
-    """Lists, topics and district of the holder of a preferences link."""
-    return await service.get_preferences(session=session, deps=deps, token=token)
+async def get_preferences(
+    token: TokenQuery, request: Request, session: SessionDep, deps: DepsDep
+) -> Preferences | HTMLResponse:
+    """Lists, topics, district and language of the holder of a preferences link; a browser
+    (``Accept: text/html``) gets the page with the form instead, which changes nothing until saved."""
+    if not wants_page(request):
+        return await service.get_preferences(session=session, deps=deps, token=token)
+    try:
+        form = await service.preferences_form(session=session, deps=deps, token=token)
+    except InvalidLink as error:
+        return refused_page(request, error)
+    return preferences_page(request, form, saved=False)
+
+
+@router.post(
+    "/preferences",
+    response_class=HTMLResponse,
+    operation_id="save_preferences_form",
+    dependencies=[TOKEN_LINK],
+    openapi_extra={
+        "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}}
+    },
+)
+async def save_preferences_form(
+    token: TokenQuery, request: Request, session: SessionDep, deps: DepsDep
+) -> HTMLResponse:
+    """The preferences page's form: the lists ticked (``list_ids``), topics and ``language``."""
+    fields = await form_fields(request)
+    language = (fields.get("language") or [""])[0]
+    try:
+        update = PreferencesUpdate(
+            list_ids=fields.get("list_ids", []),
+            topics=fields.get("topics", []),
+            language=language if language in ("de", "en") else None,
+        )
+    except ValidationError as error:
+        raise RequestValidationError(error.errors()) from error
+    try:
+        await service.update_preferences(session=session, deps=deps, token=token, data=update)
+        form = await service.preferences_form(session=session, deps=deps, token=token)
+    except InvalidLink as error:
+        return refused_page(request, error)
+    return preferences_page(request, form, saved=True)
+
+
+def preferences_page(request: Request, form: PreferencesForm, *, saved: bool) -> HTMLResponse:
+    return page(
+        request,
+        "preferences",
+        title="preferences",
+        saved=saved,
+        email=form.email,
+        language=form.language,
+        lists=form.lists,
+        topics=form.topics,
+        action=same_page(request),
+    )
 
 
 @router.put(
@@ -40,7 +111,7 @@ async def get_preferences(token: TokenQuery, session: SessionDep, deps: DepsDep)
 async def update_preferences(
     token: TokenQuery, body: PreferencesUpdate, session: SessionDep, deps: DepsDep
 ) -> Preferences:
-    """Change name, district, topics and the lists one is on."""
+    """Change name, district, topics, language and the lists one is on."""
     return await service.update_preferences(session=session, deps=deps, token=token, data=body)
 
 

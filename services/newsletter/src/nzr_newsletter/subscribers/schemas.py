@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -26,6 +27,7 @@ class Preferences(BaseModel):
     name: str
     district: str | None
     topics: list[str]
+    language: Literal["de", "en"] = "de"
     subscriptions: list[SubscriptionRead]
     available_lists: list[ListRead]
 
@@ -34,7 +36,12 @@ class PreferencesUpdate(Strict):
     name: str | None = Field(default=None, max_length=200)
     district: str | None = Field(default=None, pattern=r"^\d{8}$")
     topics: list[str] | None = Field(default=None, max_length=30)
-    list_ids: list[str] | None = Field(default=None, description="The lists to stay or be on")
+    list_ids: list[str] | None = Field(
+        default=None,
+        max_length=50,
+        description="The lists to stay or be on: public lists, or lists one is on already",
+    )
+    language: Literal["de", "en"] | None = Field(default=None, description="Language of mails and pages")
 
     _name_one_line = field_validator("name")(one_line)
 
@@ -45,6 +52,7 @@ class SubscriberExport(BaseModel):
     name: str
     district: str | None
     topics: list[str]
+    language: str = "de"
     blocked: bool
     created_at: datetime
     subscriptions: list[SubscriptionRead]
@@ -93,3 +101,25 @@ class SubscriberRead(BaseModel):
 class SubscriberPage(BaseModel):
     items: list[SubscriberRead]
     total: int
+
+
+class ListChoice(BaseModel):
+    id: str
+    name: str
+    description: str
+    subscribed: bool
+
+
+class TopicChoice(BaseModel):
+    value: str
+    label: str
+    chosen: bool
+
+
+class PreferencesForm(BaseModel):
+    """What the preferences page shows: the lists one may be on and the topics to choose from."""
+
+    email: str
+    language: Literal["de", "en"]
+    lists: list[ListChoice]
+    topics: list[TopicChoice]

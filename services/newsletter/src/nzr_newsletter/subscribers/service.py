@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.newsletter import (
@@ -13,16 +13,21 @@ from nzr_common.contracts.newsletter import (
 from nzr_newsletter.bootstrap import Deps
 from nzr_newsletter.bounces.models import BounceRow
 from nzr_newsletter.delivery.models import DeliveryRow
+from nzr_newsletter.digests.models import DigestItemRow
 from nzr_newsletter.lists.models import ListRow
 from nzr_newsletter.lists.service import list_lists, lists_by_id
+from nzr_newsletter.subscribers import rules
 from nzr_newsletter.subscribers.models import SubscriberRow
 from nzr_newsletter.subscribers.schemas import (
+    ListChoice,
     Preferences,
+    PreferencesForm,
     PreferencesUpdate,
     SubscriberExport,
     SubscriberPage,
     SubscriberRead,
     SubscriptionRead,
+    TopicChoice,
 )
 from nzr_newsletter.subscriptions.models import SubscriptionRow
 from nzr_newsletter.subscriptions.service import announce_reach, check_district, unsubscribe_rows
@@ -34,7 +39,7 @@ async def subscriber_from_token(session: AsyncSession, deps: Deps, token: str) -
     try:
         payload = deps.tokens.read(Purpose.PREFERENCES, token)
     except TokenRefused as error:
-        raise InvalidLink(error.reason) from error
+        raise InvalidLink.refused(error) from error
     subscriber = await session.get(SubscriberRow, str(payload.get("s")))
     if subscriber is None:
         raise InvalidLink("The link is no longer valid.")
@@ -73,6 +78,7 @@ async def get_preferences(*, session: AsyncSession, deps: Deps, token: str) -> P
         name=subscriber.name,
         district=subscriber.district,
         topics=subscriber.topics,
+        language="en" if subscriber.language == "en" else "de",
         subscriptions=await subscriptions_of(session, subscriber.id),
         available_lists=await list_lists(session=session, include_internal=False),
     )
@@ -86,18 +92,21 @@ async def update_preferences(
     check_district(deps, data.district)
     async with session.begin():
         subscriber = await subscriber_from_token(session, deps, token)
-        for key in ("name", "district", "topics"):
+        for key in ("name", "district", "topics", "language"):
             value = getattr(data, key)
             if value is not None:
                 setattr(subscriber, key, value)
         if data.list_ids is not None:
-            wanted = await lists_by_id(session, data.list_ids, public_only=True)
             current = {
                 s.list_id: s
                 for s in await session.scalars(
                     select(SubscriptionRow).where(SubscriptionRow.subscriber_id == subscriber.id)
                 )
             }
+            # One may stay on any list one is on (internal ones too) and join public ones.
+            held = {lid for lid, s in current.items() if s.status in ("confirmed", "pending")}
+            await lists_by_id(session, [i for i in data.list_ids if i not in held], public_only=True)
+            wanted = list(dict.fromkeys(data.list_ids))
             leaving = [s for lid, s in current.items() if lid not in wanted]
             await unsubscribe_rows(session, deps, subscriber.id, leaving, None)
             now = datetime.now(UTC)
@@ -140,6 +149,44 @@ async def update_preferences(
         return await get_preferences(session=session, deps=deps, token=token)
 
 
+async def preferences_form(*, session: AsyncSession, deps: Deps, token: str) -> PreferencesForm:
+    """The preferences page's choices: public lists and the lists one is on, and topics (one's
+    own, the lists' and those of upcoming digest items)."""
+    async with session.begin():
+        subscriber = await subscriber_from_token(session, deps, token)
+        held = {
+            s.list_id
+            for s in await session.scalars(
+                select(SubscriptionRow).where(
+                    SubscriptionRow.subscriber_id == subscriber.id,
+                    SubscriptionRow.status.in_(("confirmed", "pending")),
+                )
+            )
+        }
+        lists = list(
+            await session.scalars(
+                select(ListRow)
+                .where(or_(ListRow.visibility == "public", ListRow.id.in_(held)))
+                .order_by(ListRow.name, ListRow.id)
+            )
+        )
+        item_topics = await session.scalars(select(DigestItemRow.topics))
+        known = {t for row in item_topics for t in row or []} | {r.topic for r in lists if r.topic}
+        chosen = set(subscriber.topics or [])
+        return PreferencesForm(
+            email=subscriber.email,
+            language="en" if subscriber.language == "en" else "de",
+            lists=[
+                ListChoice(id=r.id, name=r.name, description=r.description, subscribed=r.id in held)
+                for r in lists
+            ],
+            topics=[
+                TopicChoice(value=t, label=rules.topic_label(t), chosen=t in chosen)
+                for t in sorted(known | chosen)
+            ],
+        )
+
+
 async def export_subscriber(*, session: AsyncSession, deps: Deps, token: str) -> SubscriberExport:
     """Everything stored about the holder of a preferences link (GDPR Art. 15)."""
     subscriber = await subscriber_from_token(session, deps, token)
@@ -161,6 +208,7 @@ async def subscriber_export(session: AsyncSession, subscriber: SubscriberRow) ->
         name=subscriber.name,
         district=subscriber.district,
         topics=subscriber.topics,
+        language=subscriber.language,
         blocked=subscriber.blocked,
         created_at=subscriber.created_at,
         subscriptions=await subscriptions_of(session, subscriber.id),

@@ -49,12 +49,17 @@ async def registration_lists(session: AsyncSession) -> list[str]:
 async def start_double_opt_in(
     deps: Deps, session: AsyncSession, envelope: Envelope[RegistrationConfirmed]
 ) -> None:
+    """A registration with mailing-list consent (also one promoted from the waiting list, whose
+    consent was kept while it waited) starts the double opt-in; the subscriber gets the event's
+    district and topics as segment data."""
     event = envelope.data
     if not event.newsletter_consent:
         return
     if await privacy.erased_since(session, person_id_for(event.email), event.confirmed_at):
         log.info("registration %s not subscribed: the person was erased after it", event.registration_id)
         return
+    # A district outside the region (an event elsewhere) is no segment here; the consent counts.
+    district = event.district if event.district in deps.region.districts else None
     try:
         await service.subscribe(
             session=session,
@@ -62,8 +67,8 @@ async def start_double_opt_in(
             email=event.email,
             name=event.name,
             list_ids=await registration_lists(session),
-            district=None,
-            topics=[],
+            district=district,
+            topics=list(event.topics),
             consent_text_version=event.consent_text_version or "event-registration",
             source="event_registration",
             public_only=False,

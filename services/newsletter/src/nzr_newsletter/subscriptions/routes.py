@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -22,8 +20,19 @@ from nzr_newsletter.subscriptions.schemas import (
     SubscribeRequest,
     TokenStatus,
 )
+from nzr_newsletter.tokens import InvalidLink
 from nzr_newsletter.transactional import service as transactional
-from nzr_newsletter.web import AcceptLanguage, TokenQuery, button_page, html_page, wants_page
+from nzr_newsletter.web import (
+    PAGE_RESPONSES,
+    REFUSED_RESPONSES,
+    AcceptLanguage,
+    TokenQuery,
+    is_one_click,
+    page,
+    refused_page,
+    same_page,
+    wants_page,
+)
 
 router = APIRouter(prefix=API, tags=["newsletter"])
 
@@ -65,17 +74,22 @@ async def request_subscription_links(
 
 
 @router.get(
-    "/confirm", response_class=HTMLResponse, operation_id="show_confirmation", dependencies=[TOKEN_LINK]
+    "/confirm",
+    response_class=HTMLResponse,
+    operation_id="show_confirmation",
+    dependencies=[TOKEN_LINK],
+    responses=REFUSED_RESPONSES,
 )
-async def show_confirmation(token: TokenQuery, request: Request) -> HTMLResponse:
-    """The page behind the link in the confirmation mail; only its button confirms (so that
-    link scanners do not subscribe anybody)."""
-    return button_page(
-        "Anmeldung bestätigen",
-        "Bitte bestätigen Sie Ihre Anmeldung zum Newsletter.",
-        str(request.url),
-        "Ja, ich möchte den Newsletter erhalten",
-    )
+async def show_confirmation(
+    token: TokenQuery, request: Request, session: SessionDep, deps: DepsDep
+) -> HTMLResponse:
+    """The page behind the link in the confirmation mail: it says which lists and has a button;
+    only the button's POST confirms (link scanners fetch GETs, so a GET subscribes nobody)."""
+    try:
+        names = await service.confirmation_preview(session=session, deps=deps, token=token)
+    except InvalidLink as error:
+        return refused_page(request, error)
+    return page(request, "confirm", title="confirm", done=False, list_names=names, action=same_page(request))
 
 
 @router.post(
@@ -83,43 +97,73 @@ async def show_confirmation(token: TokenQuery, request: Request) -> HTMLResponse
     response_model=TokenStatus,
     operation_id="confirm_subscription",
     dependencies=[TOKEN_LINK],
-    responses={400: {"description": "Forged, expired or used-up token"}},
+    responses={**PAGE_RESPONSES, **REFUSED_RESPONSES},
 )
 async def confirm_subscription(
     token: TokenQuery, request: Request, session: SessionDep, deps: DepsDep
 ) -> TokenStatus | HTMLResponse:
-    """Confirm a subscription with the token from the confirmation mail."""
-    result = await service.confirm(session=session, deps=deps, token=token)
-    return (
-        html_page("Anmeldung bestätigt", f"<p>{html.escape(result.detail)}</p>")
-        if wants_page(request)
-        else result
-    )
+    """Confirm a subscription with the token from the confirmation mail (the page's button
+    posts here and gets the result page; API clients get JSON)."""
+    browser = wants_page(request)
+    try:
+        result = await service.confirm(session=session, deps=deps, token=token)
+    except InvalidLink as error:
+        if browser:
+            return refused_page(request, error)
+        raise
+    if browser:
+        return page(request, "confirm", title="confirmed", done=True, list_names=result.lists, action="")
+    return result
 
 
 @router.get(
-    "/unsubscribe", response_class=HTMLResponse, operation_id="show_unsubscribe", dependencies=[TOKEN_LINK]
+    "/unsubscribe",
+    response_class=HTMLResponse,
+    operation_id="show_unsubscribe",
+    dependencies=[TOKEN_LINK],
+    responses=REFUSED_RESPONSES,
 )
-async def show_unsubscribe(token: TokenQuery, request: Request) -> HTMLResponse:
-    """The page behind the unsubscribe link in every mail."""
-    return button_page(
-        "Newsletter abbestellen",
-        "Möchten Sie diesen Newsletter abbestellen?",
-        str(request.url),
-        "Abbestellen",
+async def show_unsubscribe(
+    token: TokenQuery, request: Request, session: SessionDep, deps: DepsDep
+) -> HTMLResponse:
+    """The page behind the unsubscribe link in every mail: it names the list and has a button."""
+    try:
+        name = await service.unsubscribe_preview(session=session, deps=deps, token=token)
+    except InvalidLink as error:
+        return refused_page(request, error)
+    return page(
+        request, "unsubscribe", title="unsubscribe", done=False, list_name=name, action=same_page(request)
     )
 
 
 @router.post(
-    "/unsubscribe", response_model=TokenStatus, operation_id="unsubscribe", dependencies=[TOKEN_LINK]
+    "/unsubscribe",
+    response_model=TokenStatus,
+    operation_id="unsubscribe",
+    dependencies=[TOKEN_LINK],
+    responses={**PAGE_RESPONSES, **REFUSED_RESPONSES},
 )
 async def unsubscribe(
     token: TokenQuery, request: Request, session: SessionDep, deps: DepsDep
 ) -> TokenStatus | HTMLResponse:
-    """One-click unsubscribe (RFC 8058: mail clients POST ``List-Unsubscribe=One-Click`` here)."""
-    result = await service.unsubscribe(session=session, deps=deps, token=token)
-    if wants_page(request) and b"List-Unsubscribe=One-Click" not in await request.body():
-        return html_page("Abbestellt", f"<p>{html.escape(result.detail)}</p>")
+    """Unsubscribe from the list the mail came from: the page's button, or one click in the
+    mail client (RFC 8058: it POSTs ``List-Unsubscribe=One-Click`` here and gets JSON)."""
+    browser = wants_page(request) and not await is_one_click(request)
+    try:
+        result = await service.unsubscribe(session=session, deps=deps, token=token)
+    except InvalidLink as error:
+        if browser:
+            return refused_page(request, error)
+        raise
+    if browser:
+        return page(
+            request,
+            "unsubscribe",
+            title="unsubscribed",
+            done=True,
+            list_name=result.lists[0] if result.lists else None,
+            action="",
+        )
     return result
 
 

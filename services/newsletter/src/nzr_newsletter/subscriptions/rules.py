@@ -31,3 +31,8 @@ def normalise_email(raw: str) -> str:
 def has_control_characters(value: str) -> bool:
     """True for text that could inject a header line (CR, LF and other control characters)."""
     return bool(_CONTROL.search(value))
+
+
+def merged_topics(current: list[str], added: list[str], limit: int = 30) -> list[str]:
+    """The topics one has, then the new ones, each once, at most ``limit``."""
+    return list(dict.fromkeys([*current, *added]))[:limit]

@@ -62,3 +62,4 @@ class ImportReport(BaseModel):
 class TokenStatus(BaseModel):
     status: str
     detail: str
+    lists: list[str] = Field(default_factory=list, description="Names of the lists concerned")

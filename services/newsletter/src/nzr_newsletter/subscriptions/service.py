@@ -58,7 +58,8 @@ def confirmation_mail(
         message["Subject"] = "Please confirm your newsletter subscription"
         message.set_content(
             f"{'Hello ' + name + ',' if name else 'Hello,'}\n\nYou (or someone with your address) "
-            f"would like to receive the newsletter „{lists}“. Please confirm with one click:\n\n"
+            f"would like to receive the newsletter „{lists}“. Please open this link and confirm "
+            "with the button on the page:\n\n"
             f"{link}\n\nThe link is valid for {days} days. Without confirmation you get no further "
             "mail from us.\n"
         )
@@ -67,7 +68,8 @@ def confirmation_mail(
     message["Subject"] = "Bitte bestätigen Sie Ihre Anmeldung zum Newsletter"
     message.set_content(
         f"{'Hallo ' + name + ',' if name else 'Hallo,'}\n\nSie (oder jemand mit Ihrer Adresse) "
-        f"möchten den Newsletter „{lists}“ erhalten. Bitte bestätigen Sie das mit einem Klick:\n\n"
+        f"möchten den Newsletter „{lists}“ erhalten. Bitte öffnen Sie diesen Link und bestätigen "
+        "Sie auf der Seite mit der Schaltfläche:\n\n"
         f"{link}\n\nDer Link gilt {days} Tage. Ohne Bestätigung bekommen Sie keine weiteren Mails "
         "von uns.\n"
     )
@@ -82,12 +84,14 @@ async def _subscriber_of(
     district: str | None,
     topics: list[str],
     now: datetime,
+    language: str = "de",
 ) -> SubscriberRow:
     """The subscriber with this address, created when there is none (locked for the caller)."""
     # Locked: two sign-ups of one address at the same moment are handled one after the other.
     by_address = select(SubscriberRow).where(SubscriberRow.email == address).with_for_update()
     subscriber = await session.scalar(by_address)
     if subscriber is not None:
+        add_segments(subscriber, district=district, topics=topics)
         return subscriber
     candidate = SubscriberRow(
         id=str(uuid.uuid4()),
@@ -97,6 +101,7 @@ async def _subscriber_of(
         topics=topics,
         blocked=False,
         soft_bounces=0,
+        language="en" if language == "en" else "de",
         created_at=now,
     )
     try:
@@ -108,8 +113,19 @@ async def _subscriber_of(
         subscriber = await session.scalar(by_address)
         if subscriber is None:
             raise
+        add_segments(subscriber, district=district, topics=topics)
         return subscriber
     return candidate
+
+
+def add_segments(subscriber: SubscriberRow, *, district: str | None, topics: list[str]) -> None:
+    """Segment data of a further sign-up: a district where none is known, topics added (what
+    the person chose before stays)."""
+    if subscriber.district is None and district is not None:
+        subscriber.district = district
+    merged = rules.merged_topics(subscriber.topics or [], topics)
+    if merged != (subscriber.topics or []):
+        subscriber.topics = merged
 
 
 def _request_lists(
@@ -173,7 +189,7 @@ async def subscribe(
     lists = await lists_by_id(session, list_ids, public_only=public_only)
     now = datetime.now(UTC)
     subscriber = await _subscriber_of(
-        session, address=address, name=name, district=district, topics=topics, now=now
+        session, address=address, name=name, district=district, topics=topics, now=now, language=language
     )
     existing = {
         s.list_id: s
@@ -313,12 +329,41 @@ async def announce_reach(session: AsyncSession, deps: Deps, list_ids: Iterable[s
     return counts
 
 
+async def list_names(session: AsyncSession, list_ids: Iterable[str]) -> list[str]:
+    ids = [str(i) for i in list_ids]
+    names = {r.id: r.name for r in await session.scalars(select(ListRow).where(ListRow.id.in_(ids)))}
+    return [names[i] for i in ids if i in names]
+
+
+def read_link(deps: Deps, purpose: Purpose, token: str) -> dict:
+    """The payload of a mailed link's token; raises ``InvalidLink`` for a refused one."""
+    try:
+        return deps.tokens.read(purpose, token)
+    except TokenRefused as error:
+        raise InvalidLink.refused(error) from error
+
+
+async def confirmation_preview(*, session: AsyncSession, deps: Deps, token: str) -> list[str]:
+    """What the confirmation link would confirm (the list names), changing nothing; raises
+    ``InvalidLink`` for a link that would be refused."""
+    payload = read_link(deps, Purpose.CONFIRM, token)
+    async with session.begin():
+        if await session.get(SubscriberRow, str(payload.get("s"))) is None:
+            raise InvalidLink("The link is no longer valid.")
+        return await list_names(session, payload.get("l", []))
+
+
+async def unsubscribe_preview(*, session: AsyncSession, deps: Deps, token: str) -> str | None:
+    """The name of the list the unsubscribe link leaves, changing nothing."""
+    payload = read_link(deps, Purpose.UNSUBSCRIBE, token)
+    async with session.begin():
+        names = await list_names(session, [str(payload.get("l"))])
+    return names[0] if names else None
+
+
 async def confirm(*, session: AsyncSession, deps: Deps, token: str) -> TokenStatus:
     """The click on the confirmation link: pending subscriptions of the token become confirmed."""
-    try:
-        payload = deps.tokens.read(Purpose.CONFIRM, token)
-    except TokenRefused as error:
-        raise InvalidLink(error.reason) from error
+    payload = read_link(deps, Purpose.CONFIRM, token)
     async with session.begin():
         subscriber = await session.get(SubscriberRow, str(payload.get("s")))
         if subscriber is None:
@@ -353,9 +398,10 @@ async def confirm(*, session: AsyncSession, deps: Deps, token: str) -> TokenStat
                     for s in newly
                 ),
             )
+        names = await list_names(session, [s.list_id for s in subscriptions if s.status == "confirmed"])
     if not newly and not any(s.status == "confirmed" for s in subscriptions):
         raise InvalidLink("The link is no longer valid.")
-    return TokenStatus(status="confirmed", detail="Ihre Anmeldung ist bestätigt. Danke!")
+    return TokenStatus(status="confirmed", detail="Ihre Anmeldung ist bestätigt. Danke!", lists=names)
 
 
 async def unsubscribe_rows(
@@ -390,10 +436,7 @@ async def unsubscribe_rows(
 
 async def unsubscribe(*, session: AsyncSession, deps: Deps, token: str) -> TokenStatus:
     """One-click unsubscribe (RFC 8058) from the list the mail came from; repeatable."""
-    try:
-        payload = deps.tokens.read(Purpose.UNSUBSCRIBE, token)
-    except TokenRefused as error:
-        raise InvalidLink(error.reason) from error
+    payload = read_link(deps, Purpose.UNSUBSCRIBE, token)
     async with session.begin():
         subscriber_id = str(payload.get("s"))
         rows = list(
@@ -405,4 +448,7 @@ async def unsubscribe(*, session: AsyncSession, deps: Deps, token: str) -> Token
             )
         )
         await unsubscribe_rows(session, deps, subscriber_id, rows, payload.get("c"))
-    return TokenStatus(status="unsubscribed", detail="Sie erhalten diesen Newsletter nicht mehr.")
+        names = await list_names(session, [str(payload.get("l"))])
+    return TokenStatus(
+        status="unsubscribed", detail="Sie erhalten diesen Newsletter nicht mehr.", lists=names
+    )

@@ -19,6 +19,7 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from nzr_cli.demo.newsletter import NewsletterDemoFailed, load_newsletter_demo
 from nzr_cli.tokens import local_token
 
 
@@ -111,6 +112,11 @@ def load_demo_data(
     """POST every demo item the ledger does not know yet; returns how many were created."""
     pending = {step: _not_loaded(step, ledger) for step in steps}
     created = _load_documents(ledger=ledger, base_urls=base_urls, region=region, documents=documents)
+    if "newsletter" in base_urls:
+        try:
+            created += load_newsletter_demo(ledger=ledger, base_url=base_urls["newsletter"], region=region)
+        except (NewsletterDemoFailed, httpx.HTTPError) as error:
+            raise DemoDataFailed(f"newsletter demo: {error}") from error
     if not any(pending.values()):
         return created
     columns = (TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn())
