@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from nzr_common.contracts.actors import PersonErased, PersonErasedV2, person_id_for
-from nzr_common.contracts.events import RegistrationConfirmed
+from nzr_common.contracts.events import RegistrationConfirmed, RegistrationForMail, RegistrationReceived
 from nzr_newsletter.subscribers.models import SubscriberRow
 from nzr_newsletter.tables import ErasedPersonRow, messaging
 from nzr_newsletter.tokens import Purpose, Tokens
@@ -262,6 +262,44 @@ async def test_registration_with_mailing_list_consent_starts_the_double_opt_in(n
     assert not sink.to("gast2@example.org")
     lists = (await newsletter.client.get(f"{API}/lists")).json()
     assert [entry["registration_default"] for entry in lists] == [True]
+
+
+async def test_a_consent_meant_at_once_counts_while_the_registration_waits(newsletter, sink, publish):
+    """``newsletter_consent_timing="immediately"``: events hands the consent over with the
+    received (waiting) registration; the registrant gets the waiting-list mail and the double
+    opt-in, and the subscriber carries the event's district and topics."""
+    region = newsletter.settings.region
+    district = sorted(newsletter.settings.region_districts or ["14522000"])[0]
+    now = datetime.now(UTC)
+    await publish(
+        RegistrationReceived(
+            email="sofort@example.org",
+            name="Sofort Gast",
+            registration=RegistrationForMail(
+                registration_id="w1",
+                event_id="e1",
+                title="Regionalkonferenz Klimaschutz",
+                starts_at=now + timedelta(days=20),
+                ends_at=now + timedelta(days=20, hours=6),
+                status="waiting",
+                waiting_position=2,
+                manage_url="http://127.0.0.1:8102/registrations/manage?token=x",
+            ),
+            received_at=now,
+            newsletter_consent=True,
+            consent_text_version="anmeldung-v3",
+            district=district,
+            topics=["klimaschutz"],
+        ),
+        region=region,
+    )
+    await sink.wait_for(lambda: len(sink.to("sofort@example.org")) >= 2)
+    async with newsletter.app.state.runtime.sessions() as session:
+        subscriber = await session.scalar(
+            select(SubscriberRow).where(SubscriberRow.email == "sofort@example.org")
+        )
+    assert subscriber is not None
+    assert subscriber.topics == ["klimaschutz"]
 
 
 async def test_person_erased_deletes_the_subscriber_everywhere(newsletter, sink, publish, token_for):

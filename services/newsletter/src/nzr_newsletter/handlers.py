@@ -46,9 +46,17 @@ async def erase_person_v1(deps: Deps, session: AsyncSession, envelope: Envelope[
     await erase(deps, session, region=envelope.region, person_id=person_id, erased_at=event.erased_at)
 
 
+async def registration_received(
+    deps: Deps, session: AsyncSession, envelope: Envelope[RegistrationReceived]
+) -> None:
+    """The registrant hears what became of the request; a consent meant "at once" counts now."""
+    await transactional_handlers.tell_registrant(deps, session, envelope)
+    await subscription_handlers.start_double_opt_in_at_once(deps, session, envelope)
+
+
 handlers: EventHandlers[Deps] = EventHandlers(consumer="newsletter")
 handlers.on(RegistrationConfirmed)(subscription_handlers.start_double_opt_in)
-handlers.on(RegistrationReceived)(transactional_handlers.tell_registrant)
+handlers.on(RegistrationReceived)(registration_received)
 handlers.on(RegistrationLinksRequested)(transactional_handlers.send_registration_links)
 handlers.on(PersonErasedV2)(erase_person)
 handlers.on(PersonErased)(erase_person_v1)

@@ -11,9 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.actors import person_id_for
 from nzr_common.contracts.base import Envelope
-from nzr_common.contracts.events import (
-    RegistrationConfirmed,
-)
+from nzr_common.contracts.events import RegistrationConfirmed, RegistrationReceived
 from nzr_common.errors import DomainError
 from nzr_newsletter import privacy
 from nzr_newsletter.bootstrap import Deps
@@ -55,23 +53,69 @@ async def start_double_opt_in(
     event = envelope.data
     if not event.newsletter_consent:
         return
-    if await privacy.erased_since(session, person_id_for(event.email), event.confirmed_at):
-        log.info("registration %s not subscribed: the person was erased after it", event.registration_id)
+    await _subscribe_registrant(
+        deps,
+        session,
+        registration_id=event.registration_id,
+        email=event.email,
+        name=event.name,
+        district=event.district,
+        topics=event.topics,
+        consent_text_version=event.consent_text_version,
+        given_at=event.confirmed_at,
+    )
+
+
+async def start_double_opt_in_at_once(
+    deps: Deps, session: AsyncSession, envelope: Envelope[RegistrationReceived]
+) -> None:
+    """A registrant on the waiting list who chose that their consent count at once ("sofort"):
+    events hands the consent over with the received registration instead of at confirmation."""
+    event = envelope.data
+    if not event.newsletter_consent:
+        return
+    await _subscribe_registrant(
+        deps,
+        session,
+        registration_id=event.registration.registration_id,
+        email=event.email,
+        name=event.name,
+        district=event.district,
+        topics=event.topics,
+        consent_text_version=event.consent_text_version,
+        given_at=event.received_at,
+    )
+
+
+async def _subscribe_registrant(
+    deps: Deps,
+    session: AsyncSession,
+    *,
+    registration_id: str,
+    email: str,
+    name: str,
+    district: str | None,
+    topics: list[str],
+    consent_text_version: str | None,
+    given_at: datetime,
+) -> None:
+    if await privacy.erased_since(session, person_id_for(email), given_at):
+        log.info("registration %s not subscribed: the person was erased after it", registration_id)
         return
     # A district outside the region (an event elsewhere) is no segment here; the consent counts.
-    district = event.district if event.district in deps.region.districts else None
+    segment_district = district if district in deps.region.districts else None
     try:
         await service.subscribe(
             session=session,
             deps=deps,
-            email=event.email,
-            name=event.name,
+            email=email,
+            name=name,
             list_ids=await registration_lists(session),
-            district=district,
-            topics=list(event.topics),
-            consent_text_version=event.consent_text_version or "event-registration",
+            district=segment_district,
+            topics=list(topics),
+            consent_text_version=consent_text_version or "event-registration",
             source="event_registration",
             public_only=False,
         )
     except DomainError as error:
-        log.warning("registration %s not subscribed: %s", event.registration_id, error.detail)
+        log.warning("registration %s not subscribed: %s", registration_id, error.detail)
