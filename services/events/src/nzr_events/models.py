@@ -1,5 +1,6 @@
 """Every table of the events service, for the app and Alembic (``Base.metadata``)."""
 
+from nzr_events.feedback.models import FeedbackRow
 from nzr_events.gatherings.models import EventRow
 from nzr_events.outcomes.models import AgreementRow, ProgressReportRow, RecommendationRow
 from nzr_events.programme.models import SessionRow
@@ -11,6 +12,7 @@ __all__ = [
     "AgreementRow",
     "Base",
     "EventRow",
+    "FeedbackRow",
     "ProgressReportRow",
     "RecommendationRow",
     "RegistrationRow",
