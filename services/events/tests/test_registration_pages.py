@@ -149,7 +149,8 @@ async def test_sessions_are_changed_through_the_form_one_per_slot(events):
 
     parallel = await events.client.post(
         "/api/v1/registrations/manage",
-        content=f"token={token}&action=sessions&slot_1={ids['Workshop Wärme']}&slot_3={ids['Workshop Solar']}",
+        content=f"token={token}&action=sessions&slot_1={ids['Workshop Wärme']}"
+        f"&slot_3={ids['Workshop Solar']}",
         headers=FORM,
     )
     assert parallel.status_code == 422 and "höchstens einen Programmpunkt" in parallel.text

@@ -60,12 +60,17 @@ async def cancel_registration(
             event.waiting_count -= 1
         row.status = "cancelled"
         row.cancelled_at = now
+        told = (
+            []
+            if row.anonymised_at
+            else [notice(kind="cancelled", event=event, row=row, links=links, sessions=sessions, now=now)]
+        )
         await outbox.add(
             session,
             RegistrationCancelled(
                 registration_id=row.id, event_id=event.id, email=row.email, cancelled_at=now
             ),
-            notice(kind="cancelled", event=event, row=row, links=links, sessions=sessions, now=now),
+            *told,
         )
         promoted = await promote_from_waiting_list(session=session, outbox=outbox, event=event, links=links)
     return CancellationResult(registration_id=row.id, status="cancelled", promoted_registration_ids=promoted)

@@ -77,9 +77,10 @@ async def promote_from_waiting_list(
         announcements.append(
             confirmation(event=event, registration=candidate, sessions=chosen, now=now, promoted=True)
         )
-        announcements.append(
-            notice(kind="promoted", event=event, row=candidate, links=links, sessions=sessions, now=now)
-        )
+        if candidate.anonymised_at is None:  # an erased person is mailed nothing
+            announcements.append(
+                notice(kind="promoted", event=event, row=candidate, links=links, sessions=sessions, now=now)
+            )
         promoted.append(candidate.id)
     if announcements:
         await outbox.add(session, *announcements)
