@@ -8,7 +8,7 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nzr_common.outbox import Outbox
@@ -85,8 +85,13 @@ async def _remind(
         if not rows:
             return 0
         sessions = await event_sessions(session, event_id)
-        for row in rows:
-            row.reminder_sent_at = now
+        # One statement for all of them (the rows were read under the lock just now).
+        await session.execute(
+            update(RegistrationRow)
+            .where(RegistrationRow.id.in_([row.id for row in rows]))
+            .values(reminder_sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
         await outbox.add(
             session,
             *(
