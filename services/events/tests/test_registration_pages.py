@@ -4,16 +4,24 @@ or expired link."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import subprocess
+import tempfile
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import pytest
+import uvicorn
 from events_testkit import in_berlin
 
+from nzr_common.testing.waiting import eventually
 from nzr_events.registrations.rules import sign_cancellation
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 class PageCheck(HTMLParser):
@@ -224,3 +232,67 @@ async def test_feedback_is_given_changed_and_read_in_aggregate_by_organisers(eve
     assert crossed.status_code == 400
     refused = await events.client.post("/api/v1/registrations/cancel", params={"token": token})
     assert refused.status_code == 403
+
+
+def dom_in_chromium(url: str, language: str = "de-DE,de") -> tuple[str, list[str]]:
+    """The DOM headless Chromium renders for ``url`` (asking for ``language``) and its console
+    messages (the pages have no script, so any message is a failed load)."""
+    assert CHROMIUM is not None
+    profile = tempfile.mkdtemp(prefix="nzr-chromium-")
+    try:
+        process = subprocess.run(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-dev-shm-usage",
+                f"--user-data-dir={profile}",
+                f"--lang={language.split(',')[0]}",
+                f"--accept-lang={language}",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--virtual-time-budget=3000",
+                "--dump-dom",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    assert process.returncode == 0, process.stderr[-2000:]
+    return process.stdout, [line for line in process.stderr.splitlines() if ":CONSOLE" in line]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found (Debian: apt-get install -y chromium)")
+async def test_a_browser_opening_the_mailed_link_sees_the_page_and_changes_nothing(events):
+    event = await events.published_event(capacity=1)
+    seated = await events.registered(event["id"])
+    before = await _status(events, event["id"])
+    server = uvicorn.Server(
+        uvicorn.Config(events.running.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: asyncio.sleep(0.01, result=server.started))
+        port = server.servers[0].sockets[0].getsockname()[1]
+        link = urlparse(seated["cancellation_url"])
+        dom, console = await asyncio.to_thread(
+            dom_in_chromium, f"http://127.0.0.1:{port}{link.path}?{link.query}"
+        )
+        english, _ = await asyncio.to_thread(
+            dom_in_chromium, f"http://127.0.0.1:{port}{link.path}?{link.query}", "en-US,en"
+        )
+    finally:
+        server.should_exit = True
+        await task
+    assert console == [], console
+    assert (
+        "<h1>Ihre Anmeldung</h1>" in dom and "Anmeldung stornieren" in dom and "Werkstatt Klimaschutz" in dom
+    )
+    assert '<html lang="en">' in english and "Cancel registration" in english
+    assert await _status(events, event["id"]) == before
+    assert await events.announced("participant_notice") == []
