@@ -18,6 +18,24 @@ from nzr_common.languages import preferred_language
 from nzr_events.times import to_berlin
 
 PageLanguage = Literal["de", "en"]
+#: How the pages answer what goes wrong, for the OpenAPI document: a page (forged link 400, a
+#: clash 409, expired link 410, refused input 422), or problem+json when the platform refuses
+#: the request before the page runs (e.g. a parameter over its length).
+PAGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {
+        "description": description,
+        "content": {
+            "text/html": {"schema": {"type": "string"}},
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+        },
+    }
+    for code, description in (
+        (400, "Page: the link is not valid"),
+        (409, "Page: the registration or event no longer allows this"),
+        (410, "Page: the link has expired"),
+        (422, "Page: the form's input was refused"),
+    )
+}
 AcceptLanguage = Annotated[
     str | None, Header(max_length=1000, description="Page language: de (default) or en")
 ]

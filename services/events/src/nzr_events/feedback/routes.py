@@ -18,7 +18,7 @@ from nzr_events.feedback import service
 from nzr_events.feedback.schemas import FeedbackSummary
 from nzr_events.registrations.links import FEEDBACK_PATH
 from nzr_events.registrations.rules import ExpiredLink, InvalidLink, read_feedback
-from nzr_events.web import TEXTS, AcceptLanguage, first, page_language, posted_form
+from nzr_events.web import PAGE_PROBLEMS, TEXTS, AcceptLanguage, first, page_language, posted_form
 
 router = APIRouter(tags=["events"])
 Token = Annotated[str | None, Query(max_length=1000, description="Token from the mail's link")]
@@ -33,7 +33,11 @@ async def event_feedback(event_id: str, session: SessionDep, _: EditorDep) -> Fe
 
 
 @router.get(
-    FEEDBACK_PATH, response_class=HTMLResponse, operation_id="feedback_page", dependencies=[TOKEN_LINK]
+    FEEDBACK_PATH,
+    response_class=HTMLResponse,
+    responses=PAGE_PROBLEMS,
+    operation_id="feedback_page",
+    dependencies=[TOKEN_LINK],
 )
 async def feedback_page(
     deps: DepsDep, session: SessionDep, token: Token = None, accept_language: AcceptLanguage = None
@@ -55,7 +59,11 @@ async def feedback_page(
 
 
 @router.post(
-    FEEDBACK_PATH, response_class=HTMLResponse, operation_id="give_feedback", dependencies=[TOKEN_LINK]
+    FEEDBACK_PATH,
+    response_class=HTMLResponse,
+    responses=PAGE_PROBLEMS,
+    operation_id="give_feedback",
+    dependencies=[TOKEN_LINK],
 )
 async def give_feedback(
     request: Request, deps: DepsDep, session: SessionDep, accept_language: AcceptLanguage = None

@@ -17,7 +17,15 @@ from nzr_events.bootstrap import Deps, DepsDep
 from nzr_events.registrations import cancellation, self_service
 from nzr_events.registrations.links import MANAGE_PATH
 from nzr_events.registrations.rules import ExpiredLink, InvalidLink, read_cancellation
-from nzr_events.web import TEXTS, AcceptLanguage, PageLanguage, first, page_language, posted_form
+from nzr_events.web import (
+    PAGE_PROBLEMS,
+    TEXTS,
+    AcceptLanguage,
+    PageLanguage,
+    first,
+    page_language,
+    posted_form,
+)
 
 router = APIRouter(tags=["pages"])
 Token = Annotated[str | None, Query(max_length=1000, description="Token from the mail's link")]
@@ -53,6 +61,7 @@ def _problem_page(deps: Deps, error: DomainError, token: str, language: PageLang
 @router.get(
     MANAGE_PATH,
     response_class=HTMLResponse,
+    responses=PAGE_PROBLEMS,
     operation_id="manage_registration_page",
     dependencies=[TOKEN_LINK],
 )
@@ -81,6 +90,7 @@ async def manage_page(
 @router.post(
     MANAGE_PATH,
     response_class=HTMLResponse,
+    responses=PAGE_PROBLEMS,
     operation_id="manage_registration",
     dependencies=[TOKEN_LINK],
 )
