@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -38,7 +39,10 @@ def derive_key(secret: str, purpose: str) -> bytes:
     return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
+@lru_cache(maxsize=4)
 def _serializer(secret: str) -> URLSafeSerializer:
+    """One signer per secret: deriving the key for every link cost half of building a mail's
+    data (``bench/participant_notices.py``)."""
     return URLSafeSerializer(derive_key(secret, CANCELLATION_PURPOSE), salt=CANCELLATION_PURPOSE)
 
 
