@@ -17,7 +17,9 @@ import pytest
 import uvicorn
 from events_testkit import in_berlin
 
+from nzr_common.contracts.actors import person_id_for
 from nzr_common.testing.waiting import eventually
+from nzr_events import privacy
 from nzr_events.registrations.rules import sign_cancellation
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -189,7 +191,7 @@ async def test_forged_and_expired_links_get_a_friendly_page_not_json(events):
 
 async def test_feedback_is_given_changed_and_read_in_aggregate_by_organisers(events):
     event = await events.published_event()
-    receipt = await events.registered(event["id"])
+    receipt = await events.registered(event["id"], email="greta.feedback@example.org")
     other = await events.registered(event["id"])
     assert (
         await events.client.post(f"/api/v1/events/{event['id']}/complete", headers=events.editor)
@@ -227,6 +229,15 @@ async def test_feedback_is_given_changed_and_read_in_aggregate_by_organisers(eve
         "comments": ["Sehr gute Workshops, danke!"],
     }
     assert (await events.client.get(f"/api/v1/events/{event['id']}/feedback")).status_code == 401
+    exported = await events.client.post(
+        "/api/v1/registrations/export", json={"email": "greta.feedback@example.org"}, headers=events.admin
+    )
+    [record] = exported.json()["registrations"]
+    assert (record["feedback_rating"], record["feedback_comment"]) == (5, "Sehr gute Workshops, danke!")
+    async with events.running.runtime.sessions() as session, session.begin():  # GDPR Art. 17
+        await privacy.erase_person(session=session, person_id=person_id_for("greta.feedback@example.org"))
+    after = (await events.client.get(f"/api/v1/events/{event['id']}/feedback", headers=events.editor)).json()
+    assert (after["responses"], after["average_rating"], after["comments"]) == (2, 3.5, [])
     # The manage token opens no feedback page, and the feedback token cancels nothing.
     crossed = await events.client.get(link.path, params={"token": receipt["cancellation_token"]})
     assert crossed.status_code == 400

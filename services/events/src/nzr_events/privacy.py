@@ -41,6 +41,12 @@ async def export_person(*, session: AsyncSession, email: str) -> PersonRegistrat
             )
         ).all()
     )
+    feedback = {
+        row.registration_id: row
+        for row in await session.scalars(
+            select(FeedbackRow).where(FeedbackRow.registration_id.in_([row.id for row in rows]))
+        )
+    }
     records = [
         PersonRegistrationRecord(
             registration_id=row.id,
@@ -60,6 +66,9 @@ async def export_person(*, session: AsyncSession, email: str) -> PersonRegistrat
             confirmed_at=row.confirmed_at,
             cancelled_at=row.cancelled_at,
             checked_in_at=row.checked_in_at,
+            language=row.language,
+            feedback_rating=feedback[row.id].rating if row.id in feedback else None,
+            feedback_comment=feedback[row.id].comment if row.id in feedback else None,
         )
         for row in rows
     ]
