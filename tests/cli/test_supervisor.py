@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nats
 
-from nzr_cli.supervisor import Child, DataDir, Supervisor
+from nzr_cli.supervisor import Child, DataDir, Supervisor, platform_services
 from nzr_common.testing.topology import free_port
 from nzr_common.testing.waiting import eventually
 
@@ -90,3 +90,9 @@ def test_killed_hub_nats_is_restarted_on_its_config_and_the_region_node_keeps_ru
         assert "supervisor: nats-state stopped unexpectedly" in supervisor.data.log("nats-state").read_text()
         running = list(supervisor.children)
     assert [child.exit_code() is not None for child in running] == [True, True]  # both stopped at the end
+
+
+def test_the_public_base_url_of_each_service_follows_the_port_offset(tmp_path):
+    supervisor = Supervisor(DataDir(tmp_path, "demo"), platform_services(port_offset=100), nats_port=0)
+    urls = {s.name: supervisor._service_env(s)["PUBLIC_BASE_URL"] for s in supervisor.services}
+    assert urls["events"] == "http://127.0.0.1:8202" and urls["newsletter"] == "http://127.0.0.1:8203"

@@ -138,8 +138,8 @@ async def test_a_stranger_cannot_tell_a_registered_address_and_its_owner_gets_th
     assert "Ein Fremder" not in text_of(already) and text_of(already).startswith("Hallo Ida Beispiel,")
     assert str(links["Subject"]) == "Ihre Anmeldungen und Links"
     assert region.mailbox.to("niemand@example.org") == []
-    cancel = link_in(already, "/registrations/cancel?token=")
-    assert cancel == link_in(confirmed, "/registrations/cancel?token=")
+    cancel = link_in(already, "/registrations/manage?token=")
+    assert cancel == link_in(confirmed, "/registrations/manage?token=")
     assert cancel.startswith("https://events.example/")
     cancelled = await region.events.post("/api/v1/registrations/cancel?" + cancel.partition("?")[2])
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"

@@ -7,13 +7,16 @@ from nzr_common.contracts import events as contracts
 from nzr_common.runtime import ServiceDefinition, create_service_app
 from nzr_events.bootstrap import Deps, bootstrap
 from nzr_events.calendar import routes as calendar
+from nzr_events.feedback import routes as feedback
 from nzr_events.gatherings import routes as gatherings
 from nzr_events.handlers import handlers
 from nzr_events.models import Base, messaging
 from nzr_events.outcomes import routes as outcomes
 from nzr_events.programme import routes as programme
 from nzr_events.public_cache import CACHED_PAGES, PublicPageCacheMiddleware
+from nzr_events.registrations import pages
 from nzr_events.registrations import routes as registrations
+from nzr_events.registrations.reminders import send_reminders_periodically
 from nzr_events.series import routes as series
 from nzr_events.settings import EventsSettings
 
@@ -29,11 +32,14 @@ DEFINITION: ServiceDefinition[EventsSettings, Deps] = ServiceDefinition(
         gatherings.router,
         programme.router,
         registrations.router,
+        pages.router,
+        feedback.router,
         series.router,
         outcomes.router,
     ],
     bootstrap=bootstrap,
     handlers=handlers,
+    background=[send_reminders_periodically],
     publishes=[
         contracts.EventPublished,
         contracts.EventUpdated,
@@ -44,6 +50,7 @@ DEFINITION: ServiceDefinition[EventsSettings, Deps] = ServiceDefinition(
         contracts.RegistrationCancelled,
         contracts.RegistrationReceived,
         contracts.RegistrationLinksRequested,
+        contracts.ParticipantNotice,
         contracts.AgreementRecorded,
         contracts.AgreementStatusChanged,
         contracts.RecommendationRecorded,

@@ -16,8 +16,9 @@ from nzr_common.regions import Region
 from nzr_common.runtime import Runtime, deps_of
 from nzr_events.public_cache import PublicPageCache
 from nzr_events.registrations.batches import RegistrationBatches
-from nzr_events.registrations.links import CancellationLinks, cancellation_links
+from nzr_events.registrations.links import RegistrationLinks, registration_links
 from nzr_events.settings import EventsSettings
+from nzr_events.web import Pages, page_templates
 
 
 def _now() -> datetime:
@@ -33,16 +34,17 @@ class Deps:
     sessions: async_sessionmaker[AsyncSession]
     outbox: Outbox
     eraser: MessagingEraser
-    links: CancellationLinks
+    links: RegistrationLinks
     registrations: RegistrationBatches
     public_pages: PublicPageCache
+    pages: Pages
     clock: Callable[[], datetime] = _now
 
 
 def bootstrap(runtime: Runtime[EventsSettings]) -> Deps:
     """Build the deps of one events process (called once by ``create_service_app``)."""
     settings = runtime.settings
-    links = cancellation_links(settings)
+    links = registration_links(settings)
     return Deps(
         settings=settings,
         region=runtime.region,
@@ -54,6 +56,7 @@ def bootstrap(runtime: Runtime[EventsSettings]) -> Deps:
             runtime.sessions, runtime.outbox, consent_text_version=settings.consent_text_version, links=links
         ),
         public_pages=PublicPageCache(settings.public_cache_seconds),
+        pages=Pages(page_templates(), settings.region_name),
     )
 
 

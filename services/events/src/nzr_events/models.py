@@ -1,5 +1,6 @@
 """Every table of the events service, for the app and Alembic (``Base.metadata``)."""
 
+from nzr_events.feedback.models import FeedbackRow
 from nzr_events.gatherings.models import EventRow
 from nzr_events.outcomes.models import AgreementRow, KnownActorRow, ProgressReportRow, RecommendationRow
 from nzr_events.programme.models import SessionRow
@@ -12,6 +13,7 @@ __all__ = [
     "Base",
     "EventRow",
     "KnownActorRow",
+    "FeedbackRow",
     "ProgressReportRow",
     "RecommendationRow",
     "RegistrationRow",

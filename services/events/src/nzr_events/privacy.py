@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.actors import person_id_for
+from nzr_events.feedback.models import FeedbackRow
 from nzr_events.gatherings.models import EventRow
 from nzr_events.programme.models import SessionRow
 from nzr_events.registrations.models import RegistrationRow
@@ -40,6 +41,12 @@ async def export_person(*, session: AsyncSession, email: str) -> PersonRegistrat
             )
         ).all()
     )
+    feedback = {
+        row.registration_id: row
+        for row in await session.scalars(
+            select(FeedbackRow).where(FeedbackRow.registration_id.in_([row.id for row in rows]))
+        )
+    }
     records = [
         PersonRegistrationRecord(
             registration_id=row.id,
@@ -59,6 +66,9 @@ async def export_person(*, session: AsyncSession, email: str) -> PersonRegistrat
             confirmed_at=row.confirmed_at,
             cancelled_at=row.cancelled_at,
             checked_in_at=row.checked_in_at,
+            language=row.language,
+            feedback_rating=feedback[row.id].rating if row.id in feedback else None,
+            feedback_comment=feedback[row.id].comment if row.id in feedback else None,
         )
         for row in rows
     ]
@@ -69,7 +79,7 @@ async def export_person(*, session: AsyncSession, email: str) -> PersonRegistrat
 
 async def erase_person(*, session: AsyncSession, person_id: str) -> int:
     """Anonymise every registration of the person (by the pseudonymous id of their address);
-    statuses and counts stay."""
+    statuses, counts and feedback ratings stay, feedback texts go (they may name the person)."""
     candidates = await session.execute(
         select(RegistrationRow.id, RegistrationRow.email).where(RegistrationRow.anonymised_at.is_(None))
     )
@@ -84,4 +94,7 @@ async def erase_person(*, session: AsyncSession, person_id: str) -> int:
         row.accessibility_needs = None
         row.actor_id = None
         row.anonymised_at = now
+    await session.execute(
+        update(FeedbackRow).where(FeedbackRow.registration_id.in_(ids)).values(comment=None)
+    )
     return len(rows)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from nzr_events.registrations.links import CancellationLinks
+from nzr_events.registrations.links import RegistrationLinks
 from nzr_events.registrations.rules import (
     ExpiredLink,
     InvalidLink,
@@ -47,9 +47,9 @@ def test_registration_window_closes_at_the_start_unless_set_otherwise():
 
 def test_the_personal_link_carries_a_token_valid_until_the_event_ends():
     ends = datetime.now(UTC) + timedelta(days=3)
-    links = CancellationLinks(secret="secret", base_url="https://events.example/")
+    links = RegistrationLinks(secret="secret", base_url="https://events.example/")
     url = links.url("reg-7", ends)
-    assert url.startswith("https://events.example/api/v1/registrations/cancel?token=")
+    assert url.startswith("https://events.example/api/v1/registrations/manage?token=")
     token = url.split("token=", 1)[1]
     assert read_cancellation("secret", token, ends - timedelta(minutes=1)) == "reg-7"
     with pytest.raises(ExpiredLink):

@@ -372,7 +372,8 @@ class Supervisor:
             "NATS_URL": service.nats_url or self.nats_url,
             "HOST": "127.0.0.1",
             "PORT": str(service.port),
-            # Links in mails and pages point at the port this run really uses (--port-offset).
+            # Links in mails and pages point at the service as this run serves it (the port
+            # follows --port-offset).
             "PUBLIC_BASE_URL": service.url,
             "ENVIRONMENT": "development",
             "PYTHONUNBUFFERED": "1",

@@ -45,5 +45,10 @@ class EventRow(Base):
     attended_count: Mapped[int] = mapped_column(Integer, default=0)
     next_position: Mapped[int] = mapped_column(Integer, default=1)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # iCalendar SEQUENCE: grows with every change of time, place or programme participants are
+    # told of, so calendars replace the entry instead of adding one.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The reminder goes out this many days before the start (None: no reminder).
+    reminder_days: Mapped[int | None] = mapped_column(Integer, default=2)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -93,7 +93,12 @@ async def update_event(
 ) -> EventRead:
     """Change an event; more capacity promotes from the waiting list."""
     return await service.update_event(
-        session=session, outbox=outbox, event_id=event_id, data=body, region_districts=districts(deps)
+        session=session,
+        outbox=outbox,
+        links=deps.links,
+        event_id=event_id,
+        data=body,
+        region_districts=districts(deps),
     )
 
 
@@ -104,12 +109,16 @@ async def publish_event(event_id: str, session: SessionDep, outbox: OutboxDep, _
 
 
 @router.post("/events/{event_id}/cancel", response_model=EventRead, operation_id="cancel_event")
-async def cancel_event(event_id: str, session: SessionDep, outbox: OutboxDep, _: EditorDep) -> EventRead:
+async def cancel_event(
+    event_id: str, deps: DepsDep, session: SessionDep, outbox: OutboxDep, _: EditorDep
+) -> EventRead:
     """Call an event off."""
-    return await service.cancel_event(session=session, outbox=outbox, event_id=event_id)
+    return await service.cancel_event(session=session, outbox=outbox, links=deps.links, event_id=event_id)
 
 
 @router.post("/events/{event_id}/complete", response_model=EventRead, operation_id="complete_event")
-async def complete_event(event_id: str, session: SessionDep, outbox: OutboxDep, _: EditorDep) -> EventRead:
+async def complete_event(
+    event_id: str, deps: DepsDep, session: SessionDep, outbox: OutboxDep, _: EditorDep
+) -> EventRead:
     """Mark a held event as completed."""
-    return await service.complete_event(session=session, outbox=outbox, event_id=event_id)
+    return await service.complete_event(session=session, outbox=outbox, links=deps.links, event_id=event_id)

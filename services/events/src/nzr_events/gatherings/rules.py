@@ -5,8 +5,8 @@ Nothing here touches the database or the broker.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import NamedTuple
+from datetime import datetime, timedelta
+from typing import Literal, NamedTuple
 
 PUBLIC_STATUSES = ("published", "cancelled", "completed")
 
@@ -53,3 +53,43 @@ def check_region_district(district: str | None, region_districts: set[str]) -> l
     if district and region_districts and district not in region_districts:
         return [Violation("district", f"{district} is not a district of this region")]
     return []
+
+
+def check_reminder(reminder_days: int | None) -> list[Violation]:
+    """A reminder ``reminder_days`` before the start must fall before the start (None: none)."""
+    if reminder_days is not None and reminder_days < 1:
+        return [
+            Violation(
+                "reminder_days",
+                f"a reminder {reminder_days} days before would fall at or after the event's start; "
+                "use 1 or more days, or null for no reminder",
+            )
+        ]
+    return []
+
+
+def reminder_due(
+    now: datetime, *, starts_at: datetime, reminder_days: int | None, registered_at: datetime
+) -> bool:
+    """Whether a confirmed registration's reminder is due now: its moment has come, the event
+    has not started, and the registration is older than that moment (a later one had its
+    confirmation close enough to the event)."""
+    if reminder_days is None:
+        return False
+    moment = starts_at - timedelta(days=reminder_days)
+    return moment <= now < starts_at and registered_at < moment
+
+
+#: Fields whose change participants are told of, by what they change.
+TIME_FIELDS = ("starts_at", "ends_at")
+PLACE_FIELDS = ("venue_name", "venue_address", "online_url")
+
+
+def noticeable_changes(before: dict[str, object], after: dict[str, object]) -> list[Literal["time", "place"]]:
+    """``time`` and/or ``place`` when those fields differ between two states of an event."""
+    changes: list[Literal["time", "place"]] = []
+    if any(before.get(f) != after.get(f) for f in TIME_FIELDS):
+        changes.append("time")
+    if any(before.get(f) != after.get(f) for f in PLACE_FIELDS):
+        changes.append("place")
+    return changes

@@ -43,7 +43,9 @@ class _EventFields(BaseModel):
 
 
 class EventCreate(_EventFields):
-    pass
+    reminder_days: int | None = Field(
+        default=2, le=365, description="Reminder mail this many days before the start (null: none)"
+    )
 
 
 class EventUpdate(BaseModel):
@@ -67,6 +69,7 @@ class EventUpdate(BaseModel):
     registration_closes_at: PlausibleDateTime | None = None
     fee_note: str | None = Field(default=None, max_length=500)
     accessibility: str | None = Field(default=None, max_length=5_000)
+    reminder_days: int | None = Field(default=None, le=365, description="null: no reminder")
 
     @field_validator(
         "format", "title", "starts_at", "ends_at", "topics", "organiser_actor_ids", mode="before"
@@ -103,6 +106,8 @@ class EventRead(BaseModel):
     waiting_count: int
     seats_left: int | None
     version: int
+    sequence: int = 0
+    reminder_days: int | None = None
 
 
 class EventPage(BaseModel):

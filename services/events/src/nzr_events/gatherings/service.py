@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.events import (
@@ -25,9 +25,13 @@ from nzr_common.errors import Conflict, Invalid, NotFound
 from nzr_common.outbox import Outbox
 from nzr_events.gatherings.models import EventRow
 from nzr_events.gatherings.rules import (
+    PLACE_FIELDS,
+    TIME_FIELDS,
     Violation,
     check_event_times,
     check_region_district,
+    check_reminder,
+    noticeable_changes,
     participants,
     seats_left,
     topic_tags,
@@ -35,6 +39,9 @@ from nzr_events.gatherings.rules import (
 from nzr_events.gatherings.schemas import EventCreate, EventPage, EventRead, EventUpdate
 from nzr_events.locking import event_sessions, lock_event
 from nzr_events.programme.rules import check_session_times
+from nzr_events.registrations.links import RegistrationLinks
+from nzr_events.registrations.models import RegistrationRow
+from nzr_events.registrations.notices import notices_to_everyone, thank_you_notices
 from nzr_events.registrations.waiting_list import promote_from_waiting_list
 from nzr_events.series.schemas import SeriesCreate
 from nzr_events.tables import ListedRow
@@ -65,6 +72,8 @@ LISTED_COLUMNS = [
         "confirmed_count",
         "waiting_count",
         "version",
+        "sequence",
+        "reminder_days",
     )
 ]
 
@@ -95,6 +104,8 @@ def event_read(row: EventRow | ListedRow) -> EventRead:
         waiting_count=row.waiting_count,
         seats_left=seats_left(row.capacity, row.confirmed_count),
         version=row.version,
+        sequence=row.sequence,
+        reminder_days=row.reminder_days,
     )
 
 
@@ -121,6 +132,7 @@ async def create_event(*, session: AsyncSession, data: EventCreate, region_distr
         row.starts_at, row.ends_at, row.registration_opens_at, row.registration_closes_at
     )
     problems += check_region_district(data.district, region_districts)
+    problems += check_reminder(data.reminder_days)
     if problems:
         raise Invalid("Invalid event", problems)
     async with session.begin():
@@ -164,6 +176,8 @@ def new_event_row(
         attended_count=0,
         next_position=1,
         version=1,
+        sequence=0,
+        reminder_days=data.reminder_days if isinstance(data, EventCreate) else 2,
         created_at=now,
         updated_at=now,
     )
@@ -178,12 +192,21 @@ async def get_event(*, session: AsyncSession, event_id: str, include_drafts: boo
 
 
 async def update_event(
-    *, session: AsyncSession, outbox: Outbox, event_id: str, data: EventUpdate, region_districts: set[str]
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    links: RegistrationLinks,
+    event_id: str,
+    data: EventUpdate,
+    region_districts: set[str],
 ) -> EventRead:
-    """Change an event; capacity never below the confirmed count; more seats promote waiting."""
+    """Change an event; capacity never below the confirmed count; more seats promote waiting.
+    A new time or place raises the calendar sequence and tells everyone registered or waiting."""
     changes = data.model_dump(exclude_unset=True)
+    now = datetime.now(UTC)
     async with session.begin():
         row = await lock_event(session, event_id)
+        before = {name: getattr(row, name) for name in (*TIME_FIELDS, *PLACE_FIELDS)}
         if row.status not in ("draft", "published"):
             raise Conflict(f"A {row.status} event cannot be changed.")
         for name in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
@@ -208,7 +231,9 @@ async def update_event(
             row.starts_at, row.ends_at, row.registration_opens_at, row.registration_closes_at
         )
         problems += check_region_district(row.district, region_districts)
-        for item in (await event_sessions(session, event_id)).values():
+        problems += check_reminder(row.reminder_days)
+        sessions = await event_sessions(session, event_id)
+        for item in sessions.values():
             if check_session_times(item.starts_at, item.ends_at, row.starts_at, row.ends_at):
                 problems.append(
                     Violation("starts_at", f"session '{item.title}' would lie outside the event's time")
@@ -216,10 +241,32 @@ async def update_event(
         if problems:
             raise Invalid("Invalid event", problems)
         row.version += 1
-        row.updated_at = datetime.now(UTC)
+        row.updated_at = now
+        told = noticeable_changes(before, {name: getattr(row, name) for name in before})
+        if told:
+            row.sequence += 1
+        if "time" in told:
+            # The reminder belongs to the new date.
+            await session.execute(
+                update(RegistrationRow)
+                .where(RegistrationRow.event_id == row.id)
+                .values(reminder_sent_at=None)
+            )
         if row.status == "published":
             await outbox.add(session, EventUpdated(**facts(row)))
-            await promote_from_waiting_list(session=session, outbox=outbox, event=row)
+            if told:
+                notices = await notices_to_everyone(
+                    session,
+                    kind="event_changed",
+                    event=row,
+                    links=links,
+                    sessions=sessions,
+                    now=now,
+                    changes=told,
+                )
+                if notices:
+                    await outbox.add(session, *notices)
+            await promote_from_waiting_list(session=session, outbox=outbox, event=row, links=links)
     return event_read(row)
 
 
@@ -236,8 +283,11 @@ async def publish_event(*, session: AsyncSession, outbox: Outbox, event_id: str)
     return event_read(row)
 
 
-async def cancel_event(*, session: AsyncSession, outbox: Outbox, event_id: str) -> EventRead:
-    """Call an event off; calendars then show it as cancelled."""
+async def cancel_event(
+    *, session: AsyncSession, outbox: Outbox, links: RegistrationLinks, event_id: str
+) -> EventRead:
+    """Call an event off; calendars then show it as cancelled, and everyone registered or
+    waiting is told."""
     now = datetime.now(UTC)
     async with session.begin():
         row = await lock_event(session, event_id)
@@ -246,14 +296,26 @@ async def cancel_event(*, session: AsyncSession, outbox: Outbox, event_id: str) 
         was_public = row.status == "published"
         row.status = "cancelled"
         row.version += 1
+        row.sequence += 1
         row.updated_at = now
         if was_public:
-            await outbox.add(session, EventCancelled(event_id=row.id, cancelled_at=now))
+            notices = await notices_to_everyone(
+                session,
+                kind="event_cancelled",
+                event=row,
+                links=links,
+                sessions=await event_sessions(session, row.id),
+                now=now,
+            )
+            await outbox.add(session, EventCancelled(event_id=row.id, cancelled_at=now), *notices)
     return event_read(row)
 
 
-async def complete_event(*, session: AsyncSession, outbox: Outbox, event_id: str) -> EventRead:
-    """Close a held event and announce its participant and attendance counts."""
+async def complete_event(
+    *, session: AsyncSession, outbox: Outbox, links: RegistrationLinks, event_id: str
+) -> EventRead:
+    """Close a held event and announce its participant and attendance counts; its participants
+    get a thank-you with the event's agreements, recommendations and a feedback link."""
     now = datetime.now(UTC)
     async with session.begin():
         row = await lock_event(session, event_id)
@@ -277,6 +339,7 @@ async def complete_event(*, session: AsyncSession, outbox: Outbox, event_id: str
                 participants=participants(row.confirmed_count, row.attended_count),
                 completed_at=now,
             ),
+            *await thank_you_notices(session, event=row, links=links, now=now),
         )
     return event_read(row)
 

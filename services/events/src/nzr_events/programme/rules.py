@@ -6,6 +6,7 @@ Nothing here touches the database or the broker.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from nzr_events.gatherings.rules import Violation
 from nzr_events.times import to_berlin
@@ -42,3 +43,42 @@ def parallel_choices(chosen: list[tuple[str, datetime, datetime]]) -> list[tuple
             if overlaps(a_start, a_end, b_start, b_end):
                 clashes.append((a, b))
     return clashes
+
+
+def session_changes(
+    before: dict[str, object], after: dict[str, object]
+) -> list[Literal["time", "place", "capacity"]]:
+    """What participants of a session are told changed: its time, room (place) or capacity."""
+    changes: list[Literal["time", "place", "capacity"]] = []
+    if (before["starts_at"], before["ends_at"]) != (after["starts_at"], after["ends_at"]):
+        changes.append("time")
+    if before["room"] != after["room"]:
+        changes.append("place")
+    if before["capacity"] != after["capacity"]:
+        changes.append("capacity")
+    return changes
+
+
+def check_session_capacity(capacity: int | None, confirmed: int) -> list[Violation]:
+    """A session's capacity never drops below its confirmed participants."""
+    if capacity is not None and capacity < confirmed:
+        return [
+            Violation("capacity", f"{confirmed} participants are confirmed; must be at least {confirmed}")
+        ]
+    return []
+
+
+def time_slots(sessions: list[tuple[str, datetime, datetime]]) -> list[list[str]]:
+    """Sessions grouped into time slots: overlapping sessions (directly or through another)
+    share a slot; slots and the sessions in them in time order."""
+    ordered = sorted(sessions, key=lambda s: (s[1], s[2], s[0]))
+    slots: list[list[str]] = []
+    slot_end: datetime | None = None
+    for sid, starts, ends in ordered:
+        if slot_end is not None and starts < slot_end:
+            slots[-1].append(sid)
+            slot_end = max(slot_end, ends)
+        else:
+            slots.append([sid])
+            slot_end = ends
+    return slots

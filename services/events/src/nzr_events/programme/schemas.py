@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nzr_common.params import PlausibleDateTime
 from nzr_events.gatherings.schemas import BerlinTime
@@ -20,6 +20,27 @@ class SessionCreate(BaseModel):
     room: str | None = Field(default=None, max_length=200)
     capacity: int | None = Field(default=None, ge=1, le=100_000)
     speakers: list[str] = Field(default_factory=list, max_length=20)
+
+
+class SessionUpdate(BaseModel):
+    """Fields of a session to change; left-out fields stay as they are. Participants who chose
+    the session are told of a new time, room or capacity."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=2, max_length=300)
+    starts_at: PlausibleDateTime | None = None
+    ends_at: PlausibleDateTime | None = None
+    room: str | None = Field(default=None, max_length=200)
+    capacity: int | None = Field(default=None, ge=1, le=100_000)
+
+    @field_validator("title", "starts_at", "ends_at", mode="before")
+    @classmethod
+    def _required_not_null(cls, value: object) -> object:
+        """These may be left out, but every session has them."""
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
 
 
 class SessionRead(BaseModel):

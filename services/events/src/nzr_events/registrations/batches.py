@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from nzr_common.errors import DomainError
 from nzr_common.outbox import Outbox
 from nzr_events.registrations import service
-from nzr_events.registrations.links import CancellationLinks
+from nzr_events.registrations.links import RegistrationLinks
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class RegistrationBatches:
         outbox: Outbox,
         *,
         consent_text_version: str,
-        links: CancellationLinks,
+        links: RegistrationLinks,
         max_batch: int = 250,
     ) -> None:
         self.sessions = sessions

@@ -45,3 +45,7 @@ class RegistrationRow(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The language of the registrant's mails (from Accept-Language at registration).
+    language: Mapped[str] = mapped_column(String(2), default="de", server_default="de")
+    # Set when the reminder was announced, so that a restart never sends it again.
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

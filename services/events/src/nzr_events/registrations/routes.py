@@ -98,11 +98,16 @@ async def list_registrations(
     operation_id="cancel_registration_by_organiser",
 )
 async def cancel_registration(
-    event_id: str, registration_id: str, session: SessionDep, outbox: OutboxDep, _: EditorDep
+    event_id: str,
+    registration_id: str,
+    deps: DepsDep,
+    session: SessionDep,
+    outbox: OutboxDep,
+    _: EditorDep,
 ) -> CancellationResult:
     """Cancel a registration on someone's behalf; the waiting list moves up."""
     return await cancellation.cancel_registration(
-        session=session, outbox=outbox, registration_id=registration_id, event_id=event_id
+        session=session, outbox=outbox, links=deps.links, registration_id=registration_id, event_id=event_id
     )
 
 
@@ -161,7 +166,7 @@ async def cancel_by_link(
         raise ProblemError(422, "Invalid request", "The cancellation token is missing.")
     try:
         return await cancellation.cancel_by_link(
-            session=session, outbox=outbox, token=value, secret=deps.settings.jwt_secret.get_secret_value()
+            session=session, outbox=outbox, links=deps.links, token=value
         )
     except ExpiredLink as error:
         raise ProblemError(410, "Link expired", str(error)) from error

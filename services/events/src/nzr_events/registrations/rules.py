@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -38,13 +39,24 @@ def derive_key(secret: str, purpose: str) -> bytes:
     return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
+@lru_cache(maxsize=4)
 def _serializer(secret: str) -> URLSafeSerializer:
+    """One signer per secret: deriving the key for every link cost half of building a mail's
+    data (``bench/participant_notices.py``)."""
     return URLSafeSerializer(derive_key(secret, CANCELLATION_PURPOSE), salt=CANCELLATION_PURPOSE)
 
 
 def sign_cancellation(secret: str, registration_id: str, expires_at: datetime) -> str:
-    """A link token that cancels exactly this registration until ``expires_at``."""
+    """A link token that manages (shows, changes, cancels) exactly this registration until
+    ``expires_at``."""
     return _serializer(secret).dumps({"r": registration_id, "p": "cancel", "e": int(expires_at.timestamp())})
+
+
+def sign_feedback(secret: str, registration_id: str, expires_at: datetime) -> str:
+    """A link token that opens only the feedback page of this registration until ``expires_at``."""
+    return _serializer(secret).dumps(
+        {"r": registration_id, "p": "feedback", "e": int(expires_at.timestamp())}
+    )
 
 
 class InvalidLink(ValueError):
@@ -55,17 +67,26 @@ class ExpiredLink(ValueError):
     pass
 
 
-def read_cancellation(secret: str, token: str, now: datetime) -> str:
-    """The registration id of a cancellation token; raises for forged, foreign or expired ones."""
+def _read(secret: str, token: str, now: datetime, purpose: str) -> str:
     try:
         payload = _serializer(secret).loads(token)
     except BadSignature as error:
-        raise InvalidLink("The cancellation link is not valid.") from error
-    if not isinstance(payload, dict) or payload.get("p") != "cancel" or not payload.get("r"):
-        raise InvalidLink("The cancellation link is not valid.")
+        raise InvalidLink("The link is not valid.") from error
+    if not isinstance(payload, dict) or payload.get("p") != purpose or not payload.get("r"):
+        raise InvalidLink("The link is not valid.")
     if now.timestamp() >= int(payload.get("e", 0)):
-        raise ExpiredLink("The cancellation link has expired.")
+        raise ExpiredLink("The link has expired.")
     return str(payload["r"])
+
+
+def read_cancellation(secret: str, token: str, now: datetime) -> str:
+    """The registration id of a cancellation token; raises for forged, foreign or expired ones."""
+    return _read(secret, token, now, "cancel")
+
+
+def read_feedback(secret: str, token: str, now: datetime) -> str:
+    """The registration id of a feedback token; raises for forged, foreign or expired ones."""
+    return _read(secret, token, now, "feedback")
 
 
 def cancellation_expiry(event_ends_at: datetime) -> datetime:

@@ -95,6 +95,9 @@ class PersonRegistrationRecord(BaseModel):
     confirmed_at: BerlinTime | None
     cancelled_at: BerlinTime | None
     checked_in_at: BerlinTime | None
+    language: str = "de"
+    feedback_rating: int | None = None
+    feedback_comment: str | None = None
 
 
 class PersonRegistrationsExport(BaseModel):

@@ -11,15 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.base import IntegrationEvent
-from nzr_common.contracts.events import (
-    RegistrationForMail,
-    RegistrationLinksRequested,
-    RegistrationReceived,
-)
+from nzr_common.contracts.events import RegistrationLinksRequested, RegistrationReceived
 from nzr_common.errors import Conflict, DomainError, Invalid, NotFound
 from nzr_common.outbox import Outbox
 from nzr_events.gatherings.models import EventRow
@@ -27,8 +23,9 @@ from nzr_events.gatherings.rules import Violation, has_seat, seats_left
 from nzr_events.locking import event_sessions, lock_event
 from nzr_events.programme.models import SessionRow
 from nzr_events.programme.rules import overlaps, parallel_choices
-from nzr_events.registrations.links import CancellationLinks
+from nzr_events.registrations.links import RegistrationLinks
 from nzr_events.registrations.models import RegistrationRow
+from nzr_events.registrations.notices import for_mail, waiting_position
 from nzr_events.registrations.rules import (
     mail_language,
     normalise_email,
@@ -87,38 +84,6 @@ def registration_read(
     )
 
 
-def for_mail(
-    event: EventRow, row: RegistrationRow, waiting_position: int | None, links: CancellationLinks
-) -> RegistrationForMail:
-    return RegistrationForMail(
-        registration_id=row.id,
-        event_id=event.id,
-        title=event.title,
-        starts_at=event.starts_at,
-        ends_at=event.ends_at,
-        venue_name=event.venue_name,
-        venue_address=event.venue_address,
-        online_url=event.online_url,
-        status="confirmed" if row.status == "confirmed" else "waiting",
-        waiting_position=waiting_position,
-        manage_url=links.url(row.id, event.ends_at),
-    )
-
-
-async def waiting_position(session: AsyncSession, row: RegistrationRow) -> int | None:
-    if row.status != "waiting":
-        return None
-    return await session.scalar(
-        select(func.count())
-        .select_from(RegistrationRow)
-        .where(
-            RegistrationRow.event_id == row.event_id,
-            RegistrationRow.status == "waiting",
-            RegistrationRow.position <= row.position,
-        )
-    )
-
-
 async def register_many(
     *,
     session: AsyncSession,
@@ -126,7 +91,7 @@ async def register_many(
     event_id: str,
     requests: Sequence[Applicant],
     consent_text_version: str,
-    links: CancellationLinks,
+    links: RegistrationLinks,
 ) -> list[Registered | DomainError]:
     """Registrations for one event in one transaction under the event's row lock, in order:
     confirmed while seats are left, else waiting. A refused request gets its problem and
@@ -152,7 +117,9 @@ async def register_many(
             )
         }
         sessions = (
-            await event_sessions(session, event_id) if any(r.data.session_ids for r in requests) else {}
+            await event_sessions(session, event_id)
+            if any(r.data.session_ids for r in requests) or any(t.session_ids for t in taken.values())
+            else {}
         )
         announcements: list[IntegrationEvent] = []
         for applicant, email in zip(requests, emails, strict=True):
@@ -171,13 +138,13 @@ async def register_many(
                         name=existing.name,
                         language=mail_language(applicant.language),
                         already_registered=True,
-                        registration=for_mail(event, existing, position, links),
+                        registration=for_mail(event, existing, position, links, sessions),
                         received_at=now,
                     )
                 )
                 results.append(Registered(registration_read(existing, position), event.ends_at, True))
                 continue
-            row = _new_registration(event, data, email, chosen, now, consent_text_version)
+            row = _new_registration(event, applicant, email, chosen, now, consent_text_version)
             taken[email] = row
             session.add(row)
             position = None
@@ -191,7 +158,7 @@ async def register_many(
                     email=email,
                     name=row.name,
                     language=mail_language(applicant.language),
-                    registration=for_mail(event, row, position, links),
+                    registration=for_mail(event, row, position, links, sessions),
                     received_at=now,
                     **consent_handed_over_on_receipt(event, row),
                 )
@@ -219,7 +186,7 @@ def _admission(
                 )
             ],
         )
-    chosen = _chosen_sessions(data.session_ids, sessions)
+    chosen = chosen_sessions(data.session_ids, sessions)
     confirmed = has_seat(event.capacity, event.confirmed_count)
     if confirmed:
         _refuse_full_sessions(chosen, sessions)
@@ -228,13 +195,14 @@ def _admission(
 
 def _new_registration(
     event: EventRow,
-    data: RegistrationCreate,
+    applicant: Applicant,
     email: str,
     chosen: list[SessionRow],
     now: datetime,
     consent_text_version: str,
 ) -> RegistrationRow:
     """A waiting registration at the end of the line (the caller holds the event lock)."""
+    data = applicant.data
     row = RegistrationRow(
         id=str(uuid.uuid4()),
         event_id=event.id,
@@ -250,13 +218,14 @@ def _new_registration(
         consent_text_version=data.consent_text_version or consent_text_version,
         session_ids=[s.id for s in chosen],
         registered_at=now,
+        language=mail_language(applicant.language),
     )
     event.next_position += 1
     return row
 
 
 async def request_links(
-    *, session: AsyncSession, outbox: Outbox, email: str, language: str, links: CancellationLinks
+    *, session: AsyncSession, outbox: Outbox, email: str, language: str, links: RegistrationLinks
 ) -> None:
     """Send the address's owner the links of their active registrations of upcoming events
     again (by mail, through the outbox); nothing happens for an address without any."""
@@ -278,8 +247,14 @@ async def request_links(
         ).all()
         if not rows:
             return
+        chosen = {sid for row, _ in rows for sid in row.session_ids}
+        sessions = (
+            {s.id: s for s in await session.scalars(select(SessionRow).where(SessionRow.id.in_(chosen)))}
+            if chosen
+            else {}
+        )
         registrations = [
-            for_mail(event, row, await waiting_position(session, row), links) for row, event in rows
+            for_mail(event, row, await waiting_position(session, row), links, sessions) for row, event in rows
         ]
         await outbox.add(
             session,
@@ -308,7 +283,8 @@ def _check_registration_open(event: EventRow | None, event_id: str, now: datetim
         raise Conflict(closed, title="Registration closed")
 
 
-def _chosen_sessions(session_ids: list[str], sessions: dict[str, SessionRow]) -> list[SessionRow]:
+def chosen_sessions(session_ids: list[str], sessions: dict[str, SessionRow]) -> list[SessionRow]:
+    """The chosen sessions of the event's programme; refuses unknown ones and two in one slot."""
     unknown = [sid for sid in session_ids if sid not in sessions]
     if unknown:
         raise Invalid(

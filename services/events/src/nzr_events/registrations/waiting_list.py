@@ -9,16 +9,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nzr_common.contracts.events import (
-    RegistrationConfirmed,
-)
+from nzr_common.contracts.base import IntegrationEvent
+from nzr_common.contracts.events import RegistrationConfirmed
 from nzr_common.outbox import Outbox
 from nzr_events.gatherings.models import EventRow
 from nzr_events.gatherings.rules import has_seat
 from nzr_events.locking import event_sessions
 from nzr_events.programme.models import SessionRow
 from nzr_events.registrations.consent import consent_on_confirmation, consent_on_receipt
+from nzr_events.registrations.links import RegistrationLinks
 from nzr_events.registrations.models import RegistrationRow
+from nzr_events.registrations.notices import notice
 
 
 def confirmation(
@@ -70,8 +71,11 @@ def consent_handed_over_on_receipt(event: EventRow, registration: RegistrationRo
     )
 
 
-async def promote_from_waiting_list(*, session: AsyncSession, outbox: Outbox, event: EventRow) -> list[str]:
-    """Confirm waiting registrations in order while seats are free (caller holds the event lock).
+async def promote_from_waiting_list(
+    *, session: AsyncSession, outbox: Outbox, event: EventRow, links: RegistrationLinks
+) -> list[str]:
+    """Confirm waiting registrations in order while seats are free (caller holds the event lock),
+    each with a ``promoted`` notice to its owner.
 
     A waiting registration whose chosen sessions are full is skipped, not dropped.
     """
@@ -85,7 +89,8 @@ async def promote_from_waiting_list(*, session: AsyncSession, outbox: Outbox, ev
         .order_by(RegistrationRow.position)
         .execution_options(populate_existing=True)
     )
-    promoted, announcements = [], []
+    promoted: list[str] = []
+    announcements: list[IntegrationEvent] = []
     for candidate in waiting:
         if not has_seat(event.capacity, event.confirmed_count):
             break
@@ -96,6 +101,10 @@ async def promote_from_waiting_list(*, session: AsyncSession, outbox: Outbox, ev
         announcements.append(
             confirmation(event=event, registration=candidate, sessions=chosen, now=now, promoted=True)
         )
+        if candidate.anonymised_at is None:  # an erased person is mailed nothing
+            announcements.append(
+                notice(kind="promoted", event=event, row=candidate, links=links, sessions=sessions, now=now)
+            )
         promoted.append(candidate.id)
     if announcements:
         await outbox.add(session, *announcements)

@@ -4,16 +4,24 @@ Each step POSTs the items of one JSON file of this package to one service. What 
 kept in ``<data-dir>/<region>/demo-loaded`` (per step: item key → id of the created resource),
 so a restart never creates an item twice, an interrupted load resumes where it stopped, and a
 step added later can look up the ids of items an earlier step created.
+
+Strings in a step's path and items may refer to what is not known when the file is written:
+``{id:<step>/<key>}`` is the id an earlier step's item got, ``{day:+30T10:00}`` the Berlin
+wall-clock time 30 days from the day of loading at 10:00 (so upcoming events stay upcoming and
+the data is the same for the same day).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from rich.console import Console
@@ -59,7 +67,40 @@ DEMO_STEPS: Sequence[DemoStep] = (
     DemoStep(name="actors", label="actors", service="actors", path="/api/v1/actors", data_file="actors.json"),
     # A monthly initiative circle that ends (COUNT=10) with its August date off (EXDATE).
     DemoStep(name="series", label="series", service="events", path="/api/v1/series", data_file="series.json"),
+    # An upcoming regional conference with a programme of parallel workshops, registrations and a
+    # waiting list, so the participants' mails and pages can be seen (events/*.json).
+    DemoStep(
+        name="conference",
+        label="conference",
+        service="events",
+        path="/api/v1/events",
+        data_file="conference.json",
+    ),
+    DemoStep(
+        name="programme",
+        label="programme",
+        service="events",
+        path="/api/v1/events/{id:conference/regionalkonferenz}/sessions",
+        data_file="programme.json",
+    ),
+    DemoStep(
+        name="conference-published",
+        label="publication",
+        service="events",
+        path="/api/v1/events/{id:conference/regionalkonferenz}/publish",
+        data_file="publication.json",
+    ),
+    DemoStep(
+        name="registrations",
+        label="registrations",
+        service="events",
+        path="/api/v1/events/{id:conference/regionalkonferenz}/registrations",
+        data_file="registrations.json",
+    ),
 )
+
+BERLIN = ZoneInfo("Europe/Berlin")
+_REFERENCE = re.compile(r"\{(id|day):([^}]+)\}")
 
 DEMO_DOCUMENTS: Sequence[DemoDocument] = (
     # The catalogue belongs to the state; in the embedded run the demo region's funding service
@@ -100,6 +141,32 @@ class DemoDataFailed(Exception):
     """A service refused a demo item or could not be reached."""
 
 
+def resolve(value: Any, ledger: DemoLedger, today: date) -> Any:
+    """``value`` with its ``{id:…}`` and ``{day:…}`` references filled in (see the module doc)."""
+    if isinstance(value, dict):
+        return {k: resolve(v, ledger, today) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, ledger, today) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def filled(match: re.Match[str]) -> str:
+        kind, reference = match.groups()
+        if kind == "day":
+            offset, _, clock = reference.partition("T")
+            moment = datetime.combine(
+                today + timedelta(days=int(offset)), time.fromisoformat(clock or "00:00")
+            )
+            return moment.isoformat()
+        step, _, key = reference.partition("/")
+        found = ledger.id_of(step, key)
+        if found is None:
+            raise DemoDataFailed(f"demo data refers to {reference!r}, which was not created")
+        return found
+
+    return _REFERENCE.sub(filled, value)
+
+
 def load_demo_data(
     *,
     ledger: DemoLedger,
@@ -108,8 +175,10 @@ def load_demo_data(
     console: Console,
     steps: Sequence[DemoStep] = DEMO_STEPS,
     documents: Sequence[DemoDocument] = DEMO_DOCUMENTS,
+    today: date | None = None,
 ) -> int:
     """POST every demo item the ledger does not know yet; returns how many were created."""
+    day = today or datetime.now(BERLIN).date()
     pending = {step: _not_loaded(step, ledger) for step in steps}
     created = _load_documents(ledger=ledger, base_urls=base_urls, region=region, documents=documents)
     if "newsletter" in base_urls:
@@ -127,7 +196,10 @@ def load_demo_data(
             task = progress.add_task(step.label, total=len(items))
             token = local_token(region=region, roles=[step.role], subject="nzr-demo")
             for item in items:
-                resource_id = _post(client, f"{base_urls[step.service]}{step.path}", item, token)
+                path = resolve(step.path, ledger, day)
+                resource_id = _post(
+                    client, f"{base_urls[step.service]}{path}", resolve(item, ledger, day), token
+                )
                 ledger.record(step.name, item["key"], resource_id)
                 created += 1
                 progress.advance(task)
@@ -173,4 +245,5 @@ def _post(client: httpx.Client, url: str, item: dict[str, Any], token: str) -> s
         raise DemoDataFailed(f"{url} did not answer for {item['key']!r}: {error!r}") from error
     if response.is_error:
         raise DemoDataFailed(f"{url} refused {item['key']!r}: {response.status_code} {response.text[:500]}")
-    return str(response.json()["id"])
+    # A registration is answered 202 without an id (the mail tells the registrant).
+    return str(response.json().get("id", "accepted"))

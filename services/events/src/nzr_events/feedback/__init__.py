@@ -1,0 +1,1 @@
+"""Feedback of participants on an event: one editable rating and text per registration."""
