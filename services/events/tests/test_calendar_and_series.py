@@ -252,6 +252,14 @@ async def test_moving_the_end_earlier_cancels_later_dates_and_their_registration
     assert len(await events.announced("event_cancelled")) == 3
     cancelled = await events.announced("registration_cancelled")
     assert [c["data"]["registration_id"] for c in cancelled] == [registration["id"]]
+    # the registrant of a dropped date is told, with a calendar cancellation (higher SEQUENCE)
+    [told] = [
+        n["data"]
+        for n in await events.announced("participant_notice")
+        if n["data"]["kind"] == "event_cancelled"
+    ]
+    assert told["registration"]["registration_id"] == registration["id"]
+    assert told["registration"]["sequence"] >= 1
     listed = (
         await events.client.get(f"/api/v1/events/{last['id']}/registrations", headers=events.admin)
     ).json()

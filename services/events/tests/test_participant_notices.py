@@ -103,6 +103,7 @@ async def test_every_step_of_a_registration_reaches_the_stream_as_a_participant_
     ]
     assert rounds == [1, 0]  # the second round (or a restart) finds nothing left to send
 
+    await events.actors_announced(nats_url, "a-1", "a-2")
     agreement = await events.client.post(
         f"/api/v1/events/{event['id']}/agreements",
         headers=events.editor,

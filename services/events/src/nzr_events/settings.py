@@ -29,6 +29,7 @@ class EventsSettings(ServiceSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
     #: How often the reminder loop looks for registrations to remind (seconds).
     reminder_check_seconds: float = 300.0
     reminder_first_check_seconds: float = 5.0

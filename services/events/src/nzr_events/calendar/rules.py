@@ -1,11 +1,13 @@
 """RFC 5545 calendars of public events, built with the icalendar library.
 
-UIDs are stable (event id + region), SEQUENCE follows the event's version so subscribed
-clients take updates, cancelled events carry ``STATUS:CANCELLED``, times are in Europe/Berlin
-with a VTIMEZONE, and a series appears as one VEVENT with its ending RRULE plus one EXDATE per
-cancelled occurrence and one overriding VEVENT (RECURRENCE-ID) per occurrence that differs from
-the rule. A programme's sessions are listed in the event's DESCRIPTION: every calendar app shows
-that, while separate VEVENTs linked by RELATED-TO are shown by few and clutter the day.
+UIDs are stable (event id + region, the same UID the participants' mailed ``.ics`` carries),
+SEQUENCE is the event's ``sequence`` (raised on every change of time, place or sessions and on
+cancellation, as in the mails) so subscribed clients take updates, cancelled events carry
+``STATUS:CANCELLED``, times are in Europe/Berlin with a VTIMEZONE, and a series appears as one
+VEVENT with its ending RRULE plus one EXDATE per cancelled occurrence and one overriding VEVENT
+(RECURRENCE-ID) per occurrence that differs from the rule. A programme's sessions are listed in
+the event's DESCRIPTION: every calendar app shows that, while separate VEVENTs linked by
+RELATED-TO are shown by few and clutter the day.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ async def calendar_feed(
             location=", ".join(p for p in (r.venue_name, r.venue_address) if p) or None,
             url=r.online_url,
             status=r.status,
-            sequence=r.version,
+            sequence=r.sequence,
             updated_at=r.updated_at,
             categories=r.topics,
             series_id=r.series_id if r.series_id in series else None,
@@ -106,7 +106,7 @@ async def _series_infos(session: AsyncSession, region: str, rows: list[Row[Any]]
     versions: dict[str | None, int] = {
         series_id: version
         for series_id, version in await session.execute(
-            select(EventRow.series_id, func.max(EventRow.version))
+            select(EventRow.series_id, func.max(EventRow.sequence))
             .where(EventRow.series_id.in_([s.id for s in rows]))
             .group_by(EventRow.series_id)
         )
@@ -125,6 +125,6 @@ async def _series_infos(session: AsyncSession, region: str, rows: list[Row[Any]]
             exdates=frozenset(datetime.fromisoformat(d) for d in s.exdates),
             title=s.title,
             starts=starts,
-            sequence=versions.get(s.id) or 1,
+            sequence=versions.get(s.id) or 0,
         )
     return infos

@@ -19,6 +19,7 @@ from nzr_common.errors import Conflict, Invalid, NotFound
 from nzr_common.outbox import Outbox
 from nzr_events.gatherings.models import EventRow
 from nzr_events.gatherings.service import facts
+from nzr_events.registrations.links import RegistrationLinks
 from nzr_events.series.models import SeriesRow
 from nzr_events.series.rules import InvalidRecurrence, occurrences, with_end
 from nzr_events.series.schemas import SeriesEndUpdate, SeriesRead
@@ -27,7 +28,7 @@ from nzr_events.times import to_berlin
 
 
 async def change_series_end(
-    *, session: AsyncSession, outbox: Outbox, series_id: str, data: SeriesEndUpdate
+    *, session: AsyncSession, outbox: Outbox, links: RegistrationLinks, series_id: str, data: SeriesEndUpdate
 ) -> SeriesRead:
     """Give the series a new end; occurrences beyond it are cancelled, new ones scheduled."""
     field = "count" if data.count is not None else "until"
@@ -70,13 +71,17 @@ async def change_series_end(
             )
         announcements: list[IntegrationEvent] = []
         for row in dropped:
-            announcements += await cancel_occurrence(session, row, now)
+            announcements += await cancel_occurrence(session, row, now, links)
         have = {r.occurrence_starts_at for r in rows}
         template = next((r for r in reversed(rows) if r.status != "cancelled"), rows[-1])
-        sequence = max(r.version for r in rows) + 1
+        version = max(r.version for r in rows) + 1
+        # The series' calendar entry takes the newest SEQUENCE of its dates: a new date carries a
+        # higher one, so subscribed calendars take the moved end even when nothing was cancelled.
+        sequence = max(r.sequence for r in rows) + 1
         duration = timedelta(minutes=series.duration_minutes)
         for start in (s for s in starts if s not in have):
-            row = occurrence_like(template, start, start + duration, version=sequence, now=now)
+            row = occurrence_like(template, start, start + duration, version=version, now=now)
+            row.sequence = sequence
             session.add(row)
             if row.status == "published":
                 announcements.append(EventPublished(**facts(row)))

@@ -41,20 +41,22 @@ async def get_series(
 
 @router.patch("/series/{series_id}", response_model=SeriesRead, operation_id="change_series_end")
 async def change_series_end(
-    series_id: str, body: SeriesEndUpdate, session: SessionDep, outbox: OutboxDep, _: EditorDep
+    series_id: str, body: SeriesEndUpdate, deps: DepsDep, session: SessionDep, outbox: OutboxDep, _: EditorDep
 ) -> SeriesRead:
     """Move the series' end (COUNT or UNTIL): dates beyond it are cancelled with their
     registrations, dates it adds are scheduled like the others."""
-    return await ending.change_series_end(session=session, outbox=outbox, series_id=series_id, data=body)
+    return await ending.change_series_end(
+        session=session, outbox=outbox, links=deps.links, series_id=series_id, data=body
+    )
 
 
 @router.post("/series/{series_id}/exceptions", response_model=SeriesRead, operation_id="add_series_exception")
 async def add_series_exception(
-    series_id: str, body: SeriesException, session: SessionDep, outbox: OutboxDep, _: EditorDep
+    series_id: str, body: SeriesException, deps: DepsDep, session: SessionDep, outbox: OutboxDep, _: EditorDep
 ) -> SeriesRead:
-    """One date of the series does not take place."""
+    """One date of the series does not take place; everyone registered or waiting is told."""
     return await service.add_series_exception(
-        session=session, outbox=outbox, series_id=series_id, starts_at=body.starts_at
+        session=session, outbox=outbox, links=deps.links, series_id=series_id, starts_at=body.starts_at
     )
 
 

@@ -16,9 +16,11 @@ from nzr_common.outbox import Outbox
 from nzr_events.gatherings.models import EventRow
 from nzr_events.gatherings.rules import PUBLIC_STATUSES, Violation, check_event_times, check_region_district
 from nzr_events.gatherings.service import event_read, facts, new_event_row
-from nzr_events.locking import lock_event
+from nzr_events.locking import event_sessions, lock_event
 from nzr_events.programme.models import SessionRow
+from nzr_events.registrations.links import RegistrationLinks
 from nzr_events.registrations.models import RegistrationRow
+from nzr_events.registrations.notices import notices_to_everyone
 from nzr_events.series.models import SeriesRow
 from nzr_events.series.rules import InvalidRecurrence, describe_end, ending_rule, occurrences
 from nzr_events.series.schemas import SeriesCreate, SeriesRead
@@ -101,7 +103,7 @@ async def get_series(*, session: AsyncSession, series_id: str, include_drafts: b
 
 
 async def add_series_exception(
-    *, session: AsyncSession, outbox: Outbox, series_id: str, starts_at: datetime
+    *, session: AsyncSession, outbox: Outbox, links: RegistrationLinks, series_id: str, starts_at: datetime
 ) -> SeriesRead:
     """One date does not take place: EXDATE in the rule, the occurrence cancelled."""
     moment = to_utc(starts_at)
@@ -121,7 +123,7 @@ async def add_series_exception(
         if occurrence.status == "completed":
             raise Conflict("A completed occurrence cannot be excepted.")
         series.exdates = sorted({*series.exdates, moment.isoformat()})
-        announcements = await cancel_occurrence(session, occurrence, datetime.now(UTC))
+        announcements = await cancel_occurrence(session, occurrence, datetime.now(UTC), links)
         if announcements:
             await outbox.add(session, *announcements)
     return await get_series(session=session, series_id=series_id, include_drafts=True)
@@ -149,18 +151,30 @@ async def publish_series(*, session: AsyncSession, outbox: Outbox, series_id: st
     return await get_series(session=session, series_id=series_id, include_drafts=True)
 
 
-async def cancel_occurrence(session: AsyncSession, row: EventRow, now: datetime) -> list[IntegrationEvent]:
-    """An occurrence is off: cancelled (its calendar entry becomes an EXDATE), its registrations
-    cancelled and their seats freed; returns what to announce (the caller holds the row lock)."""
+async def cancel_occurrence(
+    session: AsyncSession, row: EventRow, now: datetime, links: RegistrationLinks
+) -> list[IntegrationEvent]:
+    """An occurrence is off: cancelled (its calendar entry becomes an EXDATE), everyone registered
+    or waiting told (``event_cancelled``), its registrations cancelled and their seats freed;
+    returns what to announce (the caller holds the row lock)."""
     if row.status == "cancelled":
         return []
     was_public = row.status == "published"
     row.status = "cancelled"
     row.version += 1
+    row.sequence += 1
     row.updated_at = now
     announcements: list[IntegrationEvent] = []
     if was_public:
         announcements.append(EventCancelled(event_id=row.id, cancelled_at=now))
+        announcements += await notices_to_everyone(
+            session,
+            kind="event_cancelled",
+            event=row,
+            links=links,
+            sessions=await event_sessions(session, row.id),
+            now=now,
+        )
     active = await session.scalars(
         select(RegistrationRow).where(
             RegistrationRow.event_id == row.id, RegistrationRow.status.in_(("confirmed", "waiting"))
