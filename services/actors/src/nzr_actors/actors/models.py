@@ -26,6 +26,8 @@ class ActorRow(Base):
     name_key: Mapped[str] = mapped_column(String(300), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     sector: Mapped[str] = mapped_column(String(40))
+    #: ``LegalForm`` code (``ev``, ``ggmbh``, …); None when not recorded (migration 0006).
+    legal_form: Mapped[str | None] = mapped_column(String(20))
     district: Mapped[str] = mapped_column(String(8), index=True)
     municipality: Mapped[str | None] = mapped_column(String(200))
     place_key: Mapped[str] = mapped_column(String(200), index=True)

@@ -86,6 +86,7 @@ class _Criteria:
     q: str | None
     kinds: list[str]
     sectors: list[str]
+    legal_forms: list[str]
     districts: list[str]
     topics: list[str]
     offers: list[str]
@@ -114,6 +115,7 @@ def _filters(dialect: str, criteria: _Criteria) -> _Filters:
     for column, values in (
         (ActorRow.kind, kinds),
         (ActorRow.sector, sectors),
+        (ActorRow.legal_form, criteria.legal_forms),
         (ActorRow.district, districts),
     ):
         if values:
@@ -162,12 +164,14 @@ async def search_actors(
     page: int,
     page_size: int,
     cursor: str | None = None,
+    legal_forms: Sequence[str] = (),
 ) -> ActorPage:
     """German full-text search with filters, sorting, a total count and page or cursor paging."""
     criteria = _Criteria(
         q=q,
         kinds=list(kinds),
         sectors=list(sectors),
+        legal_forms=list(legal_forms),
         districts=list(districts),
         topics=list(topics),
         offers=list(offers),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 CSV_REQUIRED = ("name", "kind", "sector", "district")
 CSV_OPTIONAL = (
     "external_id",
+    "legal_form",
     "municipality",
     "topics",
     "website",
@@ -77,7 +78,7 @@ def read_actor_csv(raw: bytes) -> list[CsvRow]:
 def csv_row_to_actor(values: dict[str, str]) -> dict[str, object]:
     """The JSON body of an actor from one CSV row (validated afterwards like any request)."""
     body: dict[str, object] = {c: values[c] for c in CSV_REQUIRED}
-    for column in ("external_id", "municipality", "website", "description"):
+    for column in ("external_id", "legal_form", "municipality", "website", "description"):
         if values.get(column):
             body[column] = values[column]
     if values.get("topics"):

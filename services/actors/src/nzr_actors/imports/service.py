@@ -19,6 +19,7 @@ from nzr_actors.imports.schemas import ImportReport, ImportRowError
 from nzr_common.contracts.actors import ActorUpdated
 from nzr_common.errors import Conflict, Invalid
 from nzr_common.outbox import Outbox
+from nzr_common.problems import field_name
 from nzr_common.regions import Region
 
 #: A valid row of the file: its line, the actor it describes, the columns that have a value.
@@ -100,9 +101,7 @@ def _valid_rows(
             data = ActorCreate.model_validate(rules.csv_row_to_actor(row.values))
         except ValidationError as error:
             errors += [
-                ImportRowError(
-                    line=row.line, field=".".join(str(p) for p in e["loc"]) or "row", reason=e["msg"]
-                )
+                ImportRowError(line=row.line, field=field_name(tuple(e["loc"])) if e["loc"] else "row", reason=e["msg"])
                 for e in error.errors()
             ]
             continue
@@ -164,6 +163,7 @@ IMPORT_FIELDS = {
     "name": "name",
     "kind": "kind",
     "sector": "sector",
+    "legal_form": "legal_form",
     "district": "district",
     "municipality": "municipality",
     "topics": "topics",
