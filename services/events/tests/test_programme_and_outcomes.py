@@ -167,11 +167,11 @@ async def test_recommendations_are_recorded_per_event_and_announced_without_text
         json={
             "text": "Kommunen sollen Energieberatung bündeln",
             "addressee": "Landkreis",
-            "topics": ["energie"],
+            "topics": ["energie_klimaschutz"],
         },
     )
     assert response.status_code == 201
     listed = (await events.client.get(f"/api/v1/events/{event['id']}/recommendations")).json()
     assert [r["text"] for r in listed] == ["Kommunen sollen Energieberatung bündeln"]
     [announced] = await events.announced("recommendation_recorded")
-    assert announced["data"]["topics"] == ["energie"]
+    assert announced["data"]["topics"] == ["energie_klimaschutz"]

@@ -46,7 +46,11 @@ class ActorRow(Base):
     __mapper_args__ = {"version_id_col": version}
     # The duplicate check reads this index alone (migration 0002; on PostgreSQL 0002 also adds
     # the generated column ``search_vector`` with its GIN index, which the model leaves out).
-    __table_args__ = (Index("ix_actors_place_name", "place_key", "name_key", "id"),)
+    # The district-wide duplicate check reads ix_actors_district_name alone (migration 0006).
+    __table_args__ = (
+        Index("ix_actors_place_name", "place_key", "name_key", "id"),
+        Index("ix_actors_district_name", "district", "name_key", "id"),
+    )
 
 
 class ActorTopicRow(Base):

@@ -7,10 +7,12 @@ import binascii
 import hashlib
 import json
 import re
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import NamedTuple
 from urllib.parse import urlsplit
+
+from rapidfuzz import fuzz, process
 
 from nzr_common.text import fold, search_document
 
@@ -19,7 +21,13 @@ NAME_NOISE = frozenset(
     "ev e v eg gmbh ggmbh ug ag kg ohg gbr mbh co kgaa haftungsbeschraenkt stiftung verein der die "
     "das und fuer von im in am".split()
 )
-DUPLICATE_NAME_THRESHOLD = 0.85
+DUPLICATE_NAME_THRESHOLD = 0.88
+# Further words that do not tell organisations apart, dropped only for the similarity (the
+# stored ``name_key`` keeps them, so its meaning for identities and sorting stays as it was).
+SIMILARITY_NOISE = frozenset(
+    "gemeinnuetzige gemeinnuetziger gemeinnuetziges eingetragener eingetragene des dem den zum zur "
+    "fur mit an auf bei gug kdoer".split()
+)
 
 
 class InvalidField(NamedTuple):
@@ -69,20 +77,76 @@ def website_key(website: str | None) -> str | None:
     return f"{host}{parts.path.rstrip('/').lower()}" or None
 
 
-def name_similarity(a: str, b: str, *, floor: float = 0.0) -> float:
-    """Similarity of two name keys in [0, 1]; word order does not matter.
+def similarity_key(key: str) -> str:
+    """A name key without the further noise words, its words sorted (word order does not matter)."""
+    words = sorted(w for w in key.split() if w not in SIMILARITY_NOISE)
+    return " ".join(words) or key
 
-    Below ``floor`` the answer is 0: difflib's cheap upper bounds rule most pairs out before
-    the quadratic comparison runs.
-    """
+
+def name_similarity(a: str, b: str, *, floor: float = 0.0) -> float:
+    """Similarity of two name keys in [0, 1] (rapidfuzz's normalised Indel ratio of the sorted
+    words); below ``floor`` the answer is 0 (rapidfuzz stops early)."""
     if not a or not b:
         return 0.0
-    if a == b or sorted(a.split()) == sorted(b.split()):
-        return 1.0
-    matcher = SequenceMatcher(None, a, b)
-    if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
-        return 0.0
-    return matcher.ratio()
+    return fuzz.ratio(similarity_key(a), similarity_key(b), score_cutoff=floor * 100) / 100
+
+
+def similar_names(
+    key: str, keys: Mapping[Hashable, str], *, threshold: float = DUPLICATE_NAME_THRESHOLD, limit: int = 20
+) -> list[tuple[float, Hashable]]:
+    """The ids in ``keys`` (id → name key) whose name is at least ``threshold`` similar, best first."""
+    wanted = similarity_key(key)
+    choices = {ident: similarity_key(k) for ident, k in keys.items()}
+    hits = process.extract(wanted, choices, scorer=fuzz.ratio, score_cutoff=threshold * 100, limit=limit)
+    return [(round(score / 100, 3), ident) for _, score, ident in hits]
+
+
+def _blocks(similarity: str) -> set[str]:
+    """Block keys of a similarity key: the first and the last four letters of each word, so a
+    spelling variant shares a block with the original unless every word differs at both ends."""
+    blocks = set()
+    for word in similarity.split():
+        blocks.add(f"<{word[:4]}")
+        if len(word) > 4:
+            blocks.add(f">{word[-4:]}")
+    return blocks or {f"<{similarity[:4]}"}
+
+
+class NameIndex:
+    """Name keys of one district for many similarity lookups (the CSV import): a lookup compares
+    only with the names that share a block (see ``_blocks``), not with every name."""
+
+    #: A block this large (a word many names share, like "grundschule") is used only when the
+    #: name shares no smaller block.
+    LARGE_BLOCK = 400
+
+    def __init__(self) -> None:
+        self._keys: list[str] = []
+        self._ids: list[Hashable] = []
+        self._blocks: dict[str, list[int]] = {}
+
+    def add(self, ident: Hashable, key: str) -> None:
+        """Add a name (its key) under ``ident``."""
+        position = len(self._keys)
+        similarity = similarity_key(key)
+        self._keys.append(similarity)
+        self._ids.append(ident)
+        for block in _blocks(similarity):
+            self._blocks.setdefault(block, []).append(position)
+
+    def similar(
+        self, key: str, *, threshold: float = DUPLICATE_NAME_THRESHOLD, limit: int = 20
+    ) -> list[tuple[float, Hashable]]:
+        """The ids whose name is at least ``threshold`` similar to ``key``, best first."""
+        wanted = similarity_key(key)
+        candidates: set[int] = set()
+        for members in sorted((self._blocks.get(b, []) for b in _blocks(wanted)), key=len):
+            if candidates and len(members) > self.LARGE_BLOCK:
+                break
+            candidates.update(members)
+        choices = {position: self._keys[position] for position in candidates}
+        hits = process.extract(wanted, choices, scorer=fuzz.ratio, score_cutoff=threshold * 100, limit=limit)
+        return [(round(score / 100, 3), self._ids[position]) for _, score, position in hits]
 
 
 def actor_search_document(

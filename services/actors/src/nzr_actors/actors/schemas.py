@@ -112,7 +112,10 @@ class DuplicateCandidate(BaseModel):
     municipality: str | None
     website: str | None
     reason: Literal["similar_name", "same_website"]
-    similarity: float
+    similarity: float = Field(description="name similarity in [0, 1] (1.0 for the same website)")
+    same_municipality: bool = Field(
+        default=True, description="false: a similar name in another municipality of the district"
+    )
 
 
 class DuplicateReport(BaseModel):

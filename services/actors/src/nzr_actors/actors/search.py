@@ -259,8 +259,8 @@ async def duplicate_candidates(
     website: str | None,
     exclude_id: str | None = None,
 ) -> list[DuplicateCandidate]:
-    key = rules.name_key(name)
-    place = rules.place_key(municipality, district)
+    """Stored actors that are likely the one named: the same website anywhere, or a similar name
+    anywhere in the district (other municipalities' spellings included)."""
     site = rules.website_key(website)
     found: dict[str, DuplicateCandidate] = {}
     if site:
@@ -277,36 +277,42 @@ async def duplicate_candidates(
                 website=r.website,
                 reason="same_website",
                 similarity=1.0,
+                same_municipality=rules.place_key(r.municipality, district)
+                == rules.place_key(municipality, district),
             )
-    rows = await session.execute(select(ActorRow.id, ActorRow.name_key).where(ActorRow.place_key == place))
-    similar = []
-    for r in rows:
-        if r.id not in found:
-            score = rules.name_similarity(key, r.name_key, floor=rules.DUPLICATE_NAME_THRESHOLD)
-            if score >= rules.DUPLICATE_NAME_THRESHOLD:
-                similar.append((score, r.id))
-    similar.sort(reverse=True)
+    # The district's name keys (index-only read of ix_actors_district_name), compared in C by
+    # rapidfuzz: a few milliseconds for 5,000 actors.
+    keys = {
+        r.id: r.name_key
+        for r in await session.execute(
+            select(ActorRow.id, ActorRow.name_key).where(ActorRow.district == district)
+        )
+        if r.id not in found and r.id != exclude_id
+    }
+    similar = rules.similar_names(rules.name_key(name), keys)
     if similar:
         details = {
             r.id: r
             for r in await session.execute(
                 select(ActorRow.id, ActorRow.name, ActorRow.municipality, ActorRow.website).where(
-                    ActorRow.id.in_([i for _, i in similar[:20]])
+                    ActorRow.id.in_([str(i) for _, i in similar])
                 )
             )
         }
-        for score, actor_id in similar[:20]:
-            d = details[actor_id]
-            found[actor_id] = DuplicateCandidate(
+        for score, actor_id in similar:
+            d = details[str(actor_id)]
+            found[d.id] = DuplicateCandidate(
                 id=d.id,
                 name=d.name,
                 municipality=d.municipality,
                 website=d.website,
                 reason="similar_name",
-                similarity=round(score, 3),
+                similarity=score,
+                same_municipality=rules.place_key(d.municipality, district)
+                == rules.place_key(municipality, district),
             )
     found.pop(exclude_id or "", None)
-    return sorted(found.values(), key=lambda c: -c.similarity)
+    return sorted(found.values(), key=lambda c: (-c.similarity, not c.same_municipality, c.name))
 
 
 async def find_duplicates(
@@ -318,7 +324,7 @@ async def find_duplicates(
     website: str | None,
     exclude_id: str | None = None,
 ) -> DuplicateReport:
-    """Actors that are likely the same organisation: similar name in the same place, or same website."""
+    """Actors that are likely the same organisation: similar name in the district, or same website."""
     return DuplicateReport(
         candidates=await duplicate_candidates(
             session,

@@ -101,7 +101,9 @@ def _valid_rows(
             data = ActorCreate.model_validate(rules.csv_row_to_actor(row.values))
         except ValidationError as error:
             errors += [
-                ImportRowError(line=row.line, field=field_name(tuple(e["loc"])) if e["loc"] else "row", reason=e["msg"])
+                ImportRowError(
+                    line=row.line, field=field_name(tuple(e["loc"])) if e["loc"] else "row", reason=e["msg"]
+                )
                 for e in error.errors()
             ]
             continue
