@@ -7,8 +7,11 @@ import binascii
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -77,6 +80,7 @@ def website_key(website: str | None) -> str | None:
     return f"{host}{parts.path.rstrip('/').lower()}" or None
 
 
+@lru_cache(maxsize=100_000)
 def similarity_key(key: str) -> str:
     """A name key without the further noise words, its words sorted (word order does not matter)."""
     words = sorted(w for w in key.split() if w not in SIMILARITY_NOISE)
@@ -116,9 +120,9 @@ class NameIndex:
     """Name keys of one district for many similarity lookups (the CSV import): a lookup compares
     only with the names that share a block (see ``_blocks``), not with every name."""
 
-    #: A block this large (a word many names share, like "grundschule") is used only when the
-    #: name shares no smaller block.
-    LARGE_BLOCK = 400
+    #: A block this large (a word many names share, like a town or "grundschule") alone does not
+    #: make a name a candidate.
+    LARGE_BLOCK = 200
 
     def __init__(self) -> None:
         self._keys: list[str] = []
@@ -139,11 +143,22 @@ class NameIndex:
     ) -> list[tuple[float, Hashable]]:
         """The ids whose name is at least ``threshold`` similar to ``key``, best first."""
         wanted = similarity_key(key)
+        blocks = [self._blocks.get(b, []) for b in _blocks(wanted)]
         candidates: set[int] = set()
-        for members in sorted((self._blocks.get(b, []) for b in _blocks(wanted)), key=len):
-            if candidates and len(members) > self.LARGE_BLOCK:
-                break
-            candidates.update(members)
+        large = []
+        for members in blocks:
+            if len(members) > self.LARGE_BLOCK:
+                large.append(members)
+            else:
+                candidates.update(members)
+        if large:
+            # Names met only through common words (a place, "grundschule") must share three
+            # blocks (e.g. the place's two and one of another word), else all of them would be.
+            shared = Counter(chain.from_iterable(large))
+            for members in blocks:
+                if len(members) <= self.LARGE_BLOCK:
+                    shared.update(members)
+            candidates.update(position for position, count in shared.items() if count >= 3)
         choices = {position: self._keys[position] for position in candidates}
         hits = process.extract(wanted, choices, scorer=fuzz.ratio, score_cutoff=threshold * 100, limit=limit)
         return [(round(score / 100, 3), self._ids[position]) for _, score, position in hits]
