@@ -76,14 +76,18 @@ def file_rows(stored: list[NamedActor], count: int, rng: random.Random) -> list[
 
 
 def full_scan(stored: list[NamedActor], rows: list[NamedActor]) -> dict[int, int]:
-    """Baseline: the same scorer, every row against every stored name and every earlier row."""
+    """Baseline: the same scorer and rule, every row against every stored name and earlier row."""
     choices = {a.ident: rules.similarity_key(rules.name_key(a.name)) for a in stored}
     flagged = {}
     for row in rows:
         key = rules.similarity_key(rules.name_key(row.name))
-        hits = process.extract(
-            key, choices, scorer=fuzz.ratio, score_cutoff=rules.DUPLICATE_NAME_THRESHOLD * 100, limit=20
-        )
+        hits = [
+            hit
+            for hit in process.extract(
+                key, choices, scorer=fuzz.ratio, score_cutoff=rules.DUPLICATE_NAME_THRESHOLD * 100, limit=None
+            )
+            if not rules.numbers_differ(key, hit[0])
+        ]
         if hits:
             flagged[int(row.ident)] = len(hits)
         choices[row.ident] = key

@@ -27,6 +27,8 @@ def test_different_organisations_stay_below_the_threshold():
         ("Grundschule Zschopau", "Förderverein Grundschule Zschopau"),
         ("Naturschutzbund Freiberg", "Naturschutzbund Freital"),
         ("Tafel Meißen", "Sportverein Radebeul"),
+        ("2. Grundschule Döbeln", "3. Grundschule Döbeln"),
+        ("Kita Nr. 12 Freiberg", "Kita Nr. 13 Freiberg"),
     ]:
         assert rules.name_similarity(rules.name_key(a), rules.name_key(b)) < rules.DUPLICATE_NAME_THRESHOLD
 

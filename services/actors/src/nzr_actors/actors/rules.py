@@ -87,12 +87,30 @@ def similarity_key(key: str) -> str:
     return " ".join(words) or key
 
 
+_NUMBER = re.compile(r"\d+")
+
+
+@lru_cache(maxsize=100_000)
+def _numbers(similarity: str) -> frozenset[str]:
+    return frozenset(_NUMBER.findall(similarity))
+
+
+def numbers_differ(a: str, b: str) -> bool:
+    """Whether both names carry numbers and not the same ones: "2. Grundschule Döbeln" and
+    "3. Grundschule Döbeln" are two schools however alike the rest is."""
+    first, second = _numbers(a), _numbers(b)
+    return bool(first and second and first != second)
+
+
 def name_similarity(a: str, b: str, *, floor: float = 0.0) -> float:
     """Similarity of two name keys in [0, 1] (rapidfuzz's normalised Indel ratio of the sorted
-    words); below ``floor`` the answer is 0 (rapidfuzz stops early)."""
+    words; 0 when their numbers differ); below ``floor`` the answer is 0 (rapidfuzz stops early)."""
     if not a or not b:
         return 0.0
-    return fuzz.ratio(similarity_key(a), similarity_key(b), score_cutoff=floor * 100) / 100
+    first, second = similarity_key(a), similarity_key(b)
+    if numbers_differ(first, second):
+        return 0.0
+    return fuzz.ratio(first, second, score_cutoff=floor * 100) / 100
 
 
 def similar_names(
@@ -101,8 +119,11 @@ def similar_names(
     """The ids in ``keys`` (id → name key) whose name is at least ``threshold`` similar, best first."""
     wanted = similarity_key(key)
     choices = {ident: similarity_key(k) for ident, k in keys.items()}
-    hits = process.extract(wanted, choices, scorer=fuzz.ratio, score_cutoff=threshold * 100, limit=limit)
-    return [(round(score / 100, 3), ident) for _, score, ident in hits]
+    hits = process.extract(wanted, choices, scorer=fuzz.ratio, score_cutoff=threshold * 100, limit=None)
+    found = [
+        (round(score / 100, 3), ident) for other, score, ident in hits if not numbers_differ(wanted, other)
+    ]
+    return found[:limit]
 
 
 def _blocks(similarity: str) -> set[str]:
@@ -160,8 +181,12 @@ class NameIndex:
                     shared.update(members)
             candidates.update(position for position, count in shared.items() if count >= 3)
         choices = {position: self._keys[position] for position in candidates}
-        hits = process.extract(wanted, choices, scorer=fuzz.ratio, score_cutoff=threshold * 100, limit=limit)
-        return [(round(score / 100, 3), self._ids[position]) for _, score, position in hits]
+        hits = process.extract(wanted, choices, scorer=fuzz.ratio, score_cutoff=threshold * 100, limit=None)
+        return [
+            (round(score / 100, 3), self._ids[position])
+            for other, score, position in hits
+            if not numbers_differ(wanted, other)
+        ][:limit]
 
 
 def actor_search_document(
