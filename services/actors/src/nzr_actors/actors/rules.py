@@ -149,6 +149,10 @@ class NameIndex:
         self._keys: list[str] = []
         self._ids: list[Hashable] = []
         self._blocks: dict[str, list[int]] = {}
+        # Names with numbers by their numbers, and names without: a name with numbers can only
+        # be like one with the same numbers or none (``numbers_differ``).
+        self._numbered: dict[frozenset[str], list[int]] = {}
+        self._plain: list[int] = []
 
     def add(self, ident: Hashable, key: str) -> None:
         """Add a name (its key) under ``ident``."""
@@ -158,12 +162,21 @@ class NameIndex:
         self._ids.append(ident)
         for block in _blocks(similarity):
             self._blocks.setdefault(block, []).append(position)
+        numbers = _numbers(similarity)
+        if numbers:
+            self._numbered.setdefault(numbers, []).append(position)
+        else:
+            self._plain.append(position)
 
     def similar(
         self, key: str, *, threshold: float = DUPLICATE_NAME_THRESHOLD, limit: int = 20
     ) -> list[tuple[float, Hashable]]:
         """The ids whose name is at least ``threshold`` similar to ``key``, best first."""
         wanted = similarity_key(key)
+        numbers = _numbers(wanted)
+        allowed = self._numbered.get(numbers, []) + self._plain if numbers else None
+        if allowed is not None and len(allowed) <= self.LARGE_BLOCK:
+            return self._best(wanted, set(allowed), threshold, limit)
         blocks = [self._blocks.get(b, []) for b in _blocks(wanted)]
         candidates: set[int] = set()
         large = []
@@ -180,6 +193,11 @@ class NameIndex:
                 if len(members) <= self.LARGE_BLOCK:
                     shared.update(members)
             candidates.update(position for position, count in shared.items() if count >= 3)
+        return self._best(wanted, candidates, threshold, limit)
+
+    def _best(
+        self, wanted: str, candidates: set[int], threshold: float, limit: int
+    ) -> list[tuple[float, Hashable]]:
         choices = {position: self._keys[position] for position in candidates}
         hits = process.extract(wanted, choices, scorer=fuzz.ratio, score_cutoff=threshold * 100, limit=None)
         return [
