@@ -2,6 +2,7 @@
 district, rows of the same import file, and the blocked index agreeing with a full comparison."""
 
 import random
+import sqlite3
 
 from nzr_actors.actors import rules
 from nzr_actors.imports.rules import NamedActor, likely_duplicates
@@ -76,3 +77,17 @@ def test_an_import_row_is_flagged_with_the_stored_actor_of_another_municipality_
     assert [(d.other.ident, d.reason) for d in found[2]] == [("id-1", "similar_name")]
     assert [(d.other.ident, d.reason) for d in found[3]] == [("id-3", "same_website")]
     assert [(d.other.ident, d.reason, d.similarity) for d in found[5]] == [(4, "similar_name", 1.0)]
+
+
+def test_the_databases_block_filter_hands_over_every_name_the_full_comparison_finds():
+    keys = _names(2_000)
+    keys.update({"typo": rules.name_key("Lastenradverin Döbeln"), "nothing": rules.name_key("!!")})
+    with sqlite3.connect(":memory:") as db:
+        db.execute("CREATE TABLE actors (id TEXT, name_key TEXT)")
+        db.executemany("INSERT INTO actors VALUES (?, ?)", keys.items())
+        for probe in [*list(keys.values())[::40], rules.name_key("Lastenradverein Döbeln")]:
+            patterns = rules.block_patterns(probe)
+            where = " OR ".join("name_key LIKE ?" for _ in patterns)
+            handed_over = {row[0] for row in db.execute(f"SELECT id FROM actors WHERE {where}", patterns)}
+            assert {ident for _, ident in rules.similar_names(probe, keys, limit=1_000)} <= handed_over
+            assert len(handed_over) < len(keys)

@@ -137,6 +137,18 @@ def _blocks(similarity: str) -> set[str]:
     return blocks or {f"<{similarity[:4]}"}
 
 
+def block_patterns(key: str) -> list[str]:
+    """SQL ``LIKE`` patterns on ``name_key`` that hold for every name sharing a block with
+    ``key`` (a word starting or ending with the same four letters), so the database hands over
+    only those names (name keys hold only ``[a-z0-9 ]``: nothing to escape)."""
+    patterns = []
+    for word in similarity_key(key).split():
+        patterns += [f"{word[:4]}%", f"% {word[:4]}%"]
+        if len(word) > 4:
+            patterns += [f"%{word[-4:]}", f"%{word[-4:]} %"]
+    return patterns
+
+
 class NameIndex:
     """Name keys of one district for many similarity lookups (the CSV import): a lookup compares
     only with the names that share a block (see ``_blocks``), not with every name."""
