@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from importlib import resources
 from pathlib import Path
 
 import httpx
@@ -22,6 +21,7 @@ import recurring_ical_events
 from icalendar import Calendar
 from typer.testing import CliRunner
 
+from nzr_cli.demo.loader import DEMO_STEPS
 from nzr_cli.main import app
 from nzr_cli.supervisor import SERVICE_PORTS
 from nzr_cli.tokens import local_token
@@ -33,7 +33,7 @@ ALL_OK = {"database": "ok", "nats": "ok", "consumers": "ok"}
 REPORTING = f"http://127.0.0.1:{SERVICE_PORTS['reporting'] + PORT_OFFSET}"
 NEWSLETTER = f"http://127.0.0.1:{SERVICE_PORTS['newsletter'] + PORT_OFFSET}"
 NZR = Path(sys.executable).parent / "nzr"
-DEMO_ACTORS = len(json.loads(resources.files("nzr_cli.demo").joinpath("actors.json").read_text()))
+DEMO_ACTORS = sum(len(step.items()) for step in DEMO_STEPS if step.path.split("?")[0] == "/api/v1/actors")
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table")
 
@@ -174,7 +174,7 @@ def test_nzr_run_keeps_its_data_restarts_what_crashes_and_leaves_no_process_behi
         assert _demo_actor_count() == DEMO_ACTORS
         ledger = json.loads((data_dir / "demo" / "demo-loaded").read_text())
         editor = {"Authorization": f"Bearer {local_token(region='demo', roles=['editor'])}"}
-        for actor_id in ledger["actors"].values():
+        for actor_id in [*ledger["actors"].values(), *ledger["district_actors"].values()]:
             assert httpx.get(f"{ACTORS}/api/v1/actors/{actor_id}", headers=editor).status_code == 200
         # The initiative circle: a series that ends (COUNT=10) with its August date off.
         (series_id,) = ledger["series"].values()
@@ -189,6 +189,7 @@ def test_nzr_run_keeps_its_data_restarts_what_crashes_and_leaves_no_process_behi
         mails = httpx.get(f"{NEWSLETTER}/api/v1/newsletter/dev/mail.json").json()
         ours = [link for mail in mails for link in mail["links"] if "/api/v1/newsletter/" in link]
         assert ours and all(link.startswith(NEWSLETTER) for link in ours), ours[:3]
+        assert len(ledger["cooperations"]) == 300 and len(ledger["contacts"]) == 40
 
         listing = CliRunner().invoke(app, ["dlq", "list", "--service", "reporting", "--url", REPORTING])
         assert listing.exit_code == 0, listing.output

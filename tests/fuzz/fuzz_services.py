@@ -216,7 +216,7 @@ async def _seed_events(service: FuzzedService) -> None:
         "ends_at": (starts + timedelta(hours=6)).isoformat(),
         "venue_name": "Bürgerhaus",
         "district": "14511000",
-        "topics": ["klima"],
+        "topics": ["energie_klimaschutz"],
         "capacity": 20,
     }
     created = await service.client.post("/api/v1/events", json=body, headers=editor)

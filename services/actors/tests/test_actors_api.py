@@ -143,26 +143,35 @@ async def test_a_likely_duplicate_is_refused_with_409_until_the_client_confirms(
     assert confirmed.status_code == 201
 
 
-async def test_duplicate_check_finds_similar_names_in_the_same_place_and_the_same_website(actors):
-    place = f"Pirna {uuid.uuid4().hex[:6]}"
-    site = f"https://klimabuendnis-{uuid.uuid4().hex[:6]}.de"
-    same_name = await actors.create(name="Klimabündnis Pirna e.V.", municipality=place)
+async def test_duplicate_check_compares_the_whole_district_and_the_same_website(actors):
+    tag = uuid.uuid4().hex[:6]
+    place = f"Pirna {tag}"
+    site = f"https://klimabuendnis-{tag}.de"
+    same_name = await actors.create(name=f"Klimabündnis Pirna {tag} e.V.", municipality=place)
     same_site = await actors.create(name="Ganz anders benannt", municipality="Freital", website=site)
-    await actors.create(name="Klimabündnis Pirna e.V.", municipality=f"Anderswo {uuid.uuid4().hex[:6]}")
+    elsewhere = await actors.create(name=f"Klimabuendnis-Pirna {tag} eV", municipality=f"Heidenau {tag}")
+    await actors.create(name=f"Klimabündnis Pirna {tag} e.V.", district=LEIPZIG, municipality=place)
     report = await actors.client.get(
         "/api/v1/actors/duplicates",
         headers=actors.editor,
         params={
-            "name": "Klimabuendnis Pirna",
+            "name": f"Verein Klimabündnis Pirna {tag}",
             "municipality": place,
             "district": DRESDEN,
             "website": f"{site}/",
         },
     )
-    candidates = {c["id"]: c["reason"] for c in report.json()["candidates"]}
-    assert candidates == {same_name["id"]: "similar_name", same_site["id"]: "same_website"}
+    candidates = [(c["id"], c["reason"], c["same_municipality"]) for c in report.json()["candidates"]]
+    assert candidates[0][0] == same_name["id"]  # equally similar: the same municipality first
+    assert set(candidates) == {
+        (same_name["id"], "similar_name", True),
+        (same_site["id"], "same_website", False),
+        (elsewhere["id"], "similar_name", False),
+    }
     of_actor = await actors.client.get(f"/api/v1/actors/{same_name['id']}/duplicates", headers=actors.editor)
-    assert of_actor.json()["candidates"] == []
+    assert [(c["id"], c["same_municipality"]) for c in of_actor.json()["candidates"]] == [
+        (elsewhere["id"], False)
+    ]
 
 
 async def test_search_folds_umlauts_and_stems_german_words(actors):
@@ -327,3 +336,38 @@ async def test_a_foreign_or_broken_cursor_is_a_422_problem_naming_the_cursor(act
         assert_problem(
             await actors.client.get("/api/v1/actors", params=params, headers=actors.editor), 422, "cursor"
         )
+
+
+async def test_legal_form_is_stored_changed_filtered_announced_and_labelled_in_german(actors):
+    tag = uuid.uuid4().hex[:6]
+    actor = await actors.create(name=f"Bürgerenergie {tag} eG", kind="unternehmen", legal_form="eg")
+    assert actor["legal_form"] == "eg"
+    changed = await actors.client.patch(
+        f"/api/v1/actors/{actor['id']}",
+        json={"legal_form": "gmbh"},
+        headers={**actors.editor, "If-Match": f'"{actor["version"]}"'},
+    )
+    assert changed.status_code == 200 and changed.json()["legal_form"] == "gmbh"
+    by_form = await actors.client.get(
+        "/api/v1/actors", params={"q": tag, "legal_form": ["gmbh", "ev"]}, headers=actors.editor
+    )
+    other = await actors.client.get(
+        "/api/v1/actors", params={"q": tag, "legal_form": "eg"}, headers=actors.editor
+    )
+    assert [a["id"] for a in by_form.json()["items"]] == [actor["id"]] and other.json()["total"] == 0
+
+    def announced(envelopes: list[dict]) -> bool:
+        return {e["type"] for e in envelopes if e["subject"] == actor["id"]} >= {
+            "nzr.actors.actor_registered.v1",
+            "nzr.actors.actor_updated.v1",
+        }
+
+    mine = [e for e in await actors.events(expected=announced) if e["subject"] == actor["id"]]
+    assert [(e["type"].split(".")[2], e["data"]["legal_form"]) for e in mine] == [
+        ("actor_registered", "eg"),
+        ("actor_updated", "gmbh"),
+    ]
+    vocabulary = (await actors.client.get("/api/v1/actors/vocabulary")).json()
+    labels = {entry["code"]: entry["label"] for entry in vocabulary["legal_forms"]}
+    assert labels["ev"] == "eingetragener Verein (e. V.)" and len(labels) == 10
+    assert {"bne", "energie_klimaschutz"} <= {t["code"] for t in vocabulary["topics"]}

@@ -167,3 +167,42 @@ async def test_repeated_rows_in_one_file_are_reported_not_imported_twice(actors)
     assert report["imported"] == 1 and report["errors"] == [
         {"line": 3, "field": "row", "reason": "repeats line 2"}
     ]
+
+
+async def test_rows_like_a_stored_actor_or_an_earlier_row_are_reported_and_imported_only_when_confirmed(
+    actors,
+):
+    tag = uuid.uuid4().hex[:6]
+    stored = await actors.create(
+        name=f"Bürgerenergie Zschopau {tag} eG", municipality="Zschopau", district="14521000"
+    )
+    content = (
+        "name;kind;sector;district;municipality;legal_form\n"
+        + f"Buergerenergie Zschopau {tag};unternehmen;wirtschaft;14521000;Gornau;eg\n"
+        + f"Repair-Café Marienberg {tag};initiative;zivilgesellschaft;14521000;Marienberg;keine\n"
+        + f"Repair Café Marienberg {tag} e.V.;verein;zivilgesellschaft;14521000;Pobershau;ev\n"
+    ).encode()
+
+    report = (await import_csv(actors, content)).json()
+    assert (report["created"], report["held_back"]) == (1, 2)
+    flagged = {d["line"]: d for d in report["likely_duplicates"]}
+    assert sorted(flagged) == [2, 4] and not any(d["imported"] for d in flagged.values())
+    [candidate] = flagged[2]["candidates"]
+    assert (candidate["actor_id"], candidate["municipality"], candidate["reason"]) == (
+        stored["id"],
+        "Zschopau",
+        "similar_name",
+    )
+    assert [(c["line"], c["actor_id"]) for c in flagged[4]["candidates"]] == [(3, None)]
+
+    confirmed = (await import_csv(actors, content, confirm_line=[4])).json()
+    assert (confirmed["created"], confirmed["held_back"], confirmed["unchanged"]) == (1, 1, 1)
+    forced = (await import_csv(actors, content, import_duplicates="true")).json()
+    assert (forced["created"], forced["held_back"], forced["unchanged"]) == (1, 0, 2)
+    found = (await actors.client.get("/api/v1/actors", params={"q": tag}, headers=actors.editor)).json()
+    assert sorted((a["municipality"], a["legal_form"]) for a in found["items"]) == [
+        ("Gornau", "eg"),
+        ("Marienberg", "keine"),
+        ("Pobershau", "ev"),
+        ("Zschopau", None),
+    ]

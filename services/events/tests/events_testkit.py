@@ -158,7 +158,7 @@ def event_body(**overrides: Any) -> dict[str, Any]:
         "venue_name": "Bürgerhaus",
         "venue_address": "Markt 1, 09111 Chemnitz",
         "district": "14511000",
-        "topics": ["klima", "energie"],
+        "topics": ["energie_klimaschutz", "natur_umwelt"],
         "capacity": 20,
         "fee_note": "kostenfrei",
         "accessibility": "Rollstuhlgerecht, induktive Höranlage",

@@ -91,7 +91,7 @@ async def test_public_list_filters_by_district_topic_format_and_date_and_pages(e
     assert everything["total"] == 3
     by_district = (await events.client.get("/api/v1/events", params={"district": "14713000"})).json()
     assert [e["title"] for e in by_district["items"]] == ["Kick-off Leipzig"]
-    by_topic = (await events.client.get("/api/v1/events", params={"topic": "Energie"})).json()
+    by_topic = (await events.client.get("/api/v1/events", params={"topic": "energie_klimaschutz"})).json()
     assert {e["title"] for e in by_topic["items"]} == {"Werkstatt Chemnitz", "Fachtag später"}
     by_format = (await events.client.get("/api/v1/events", params={"format": "fachtag"})).json()
     assert [e["title"] for e in by_format["items"]] == ["Fachtag später"]

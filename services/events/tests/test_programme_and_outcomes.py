@@ -205,9 +205,8 @@ async def test_agreements_naming_unknown_or_removed_actors_are_refused_and_nothi
         json={"text": "Mehr Radwege", "topics": ["mobilitaet", "glueck"]},
     )
     assert topic.status_code == 422
-    assert [(p["name"], p["reason"]) for p in topic.json()["invalid_params"]] == [
-        ("topics", "unknown topic: glueck")
-    ]
+    [problem] = topic.json()["invalid_params"]
+    assert problem["name"] == "topics" and "glueck" in problem["reason"]
     assert (await events.client.get("/api/v1/agreements", params={"event_id": event["id"]})).json() == []
     assert (await events.client.get(f"/api/v1/events/{event['id']}/recommendations")).json() == []
     assert await events.announced("agreement_recorded") == []

@@ -250,14 +250,14 @@ async def test_campaign_reaches_its_audience_by_list_topic_and_district_once_eac
     newsletter, sink, token_for
 ):
     people = [
-        ("a@example.org", "14523000", ["energie"]),
+        ("a@example.org", "14523000", ["energie_klimaschutz"]),
         ("b@example.org", "14523000", ["mobilitaet"]),
-        ("c@example.org", "14612000", ["energie"]),
+        ("c@example.org", "14612000", ["energie_klimaschutz"]),
         ("d@example.org", "14523000", []),
     ]
     list_id = await confirmed_audience(newsletter, token_for, people)
     campaign_id = await create_campaign(
-        newsletter, token_for, list_id, topics=["energie"], districts=["14523000"]
+        newsletter, token_for, list_id, topics=["energie_klimaschutz"], districts=["14523000"]
     )
     headers = token_for("editor", region=newsletter.settings.region)
     preview = (await newsletter.client.post(f"{API}/campaigns/{campaign_id}/preview", headers=headers)).json()

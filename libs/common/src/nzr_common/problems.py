@@ -106,9 +106,13 @@ def domain_problem(error: DomainError) -> ProblemError:
     )
 
 
-def _field_name(location: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or str(location[0] if location else "body")
+def field_name(location: tuple[Any, ...]) -> str:
+    """``("body", "resources", 0, "kind")`` → ``resources.0.kind``; an item of a list of plain
+    values is named by its list (``("query", "topic", 1)`` → ``topic``: the reason says which value)."""
+    parts = [p for p in location if p not in ("body", "query", "path", "header")]
+    if len(parts) > 1 and isinstance(parts[-1], int):
+        parts = parts[:-1]
+    return ".".join(str(p) for p in parts) or str(location[0] if location else "body")
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -136,7 +140,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
         params = [
-            InvalidParam(name=_field_name(tuple(e.get("loc", ()))), reason=e.get("msg", "invalid"))
+            InvalidParam(name=field_name(tuple(e.get("loc", ()))), reason=e.get("msg", "invalid"))
             for e in error.errors()
         ]
         if any(e.get("type") == "json_invalid" for e in error.errors()):

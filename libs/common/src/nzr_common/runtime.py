@@ -30,6 +30,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from nzr_common.access import OPS, api_routes, document_access, route_access, undeclared_routes
 from nzr_common.auth import AdminDep, TokenVerifier
+from nzr_common.codes import install_vocabulary
 from nzr_common.contracts.base import (
     SUBJECT_ROOT,
     IntegrationEvent,
@@ -50,7 +51,7 @@ from nzr_common.messaging import (
 from nzr_common.outbox import Outbox, OutboxRelay
 from nzr_common.params import Offset, RowId
 from nzr_common.problems import PROBLEM_RESPONSES, ProblemError, install_problem_handlers
-from nzr_common.regions import Region, region_from_settings
+from nzr_common.regions import Region, load_districts, region_from_settings
 from nzr_common.settings import ServiceSettings
 from nzr_common.tables import MessagingTables
 from nzr_common.telemetry import setup_telemetry
@@ -220,6 +221,7 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
     """Build the FastAPI app of a service and its deps (``app.state.deps``, built once by the
     definition's ``bootstrap``); connections open in the lifespan, not here."""
     registry = CollectorRegistry()
+    install_vocabulary(districts=load_districts(settings.districts_file), topics=settings.topics)
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
     credentials = settings.nats_credentials

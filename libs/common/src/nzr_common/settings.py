@@ -12,6 +12,8 @@ import limits
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from nzr_common.reference.vocabulary import PLATFORM_TOPICS
+
 DEVELOPMENT_SECRET = "nzr-development-secret-change-me"
 MIN_SECRET_LENGTH = 32
 #: Environments that are not deployments: a developer's machine and automated test runs.
@@ -64,6 +66,9 @@ class ServiceSettings(BaseSettings):
 
     districts_file: Path | None = None
     region_districts: Annotated[list[str], NoDecode] = []
+    #: The network's topic codes (``TOPICS``, comma-separated); every service refuses others
+    #: (``nzr_common.codes.TopicCode``). Default: the platform's topics.
+    topics: Annotated[list[str], NoDecode] = list(PLATFORM_TOPICS)
 
     consumer_batch_size: int = 500
     consumer_stream: str | None = None
@@ -104,7 +109,7 @@ class ServiceSettings(BaseSettings):
     idempotency_lock_seconds: float = Field(default=60.0, gt=0)
     idempotency_prune_seconds: float = Field(default=600.0, gt=0)
 
-    @field_validator("cors_origins", "region_districts", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "region_districts", "trusted_proxies", "topics", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

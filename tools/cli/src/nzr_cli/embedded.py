@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import sys
+import time
 from pathlib import Path
 
 from rich import box
@@ -99,6 +100,7 @@ def console_reporter(console: Console) -> Reporter:
 
 def _load_demo(supervisor: Supervisor, console: Console) -> None:
     ledger = DemoLedger(supervisor.data.demo_marker)
+    started = time.monotonic()
     try:
         created = load_demo_data(
             ledger=ledger,
@@ -111,7 +113,9 @@ def _load_demo(supervisor: Supervisor, console: Console) -> None:
         console.print(f"[yellow]! Demo data incomplete:[/] {error}")
         return
     if created:
-        console.print(f"[green]✓[/] Demo data loaded ({created} records)")
+        console.print(
+            f"[green]✓[/] Demo data loaded ({created} records in {time.monotonic() - started:.1f} s)"
+        )
     else:
         console.print(f"[green]✓[/] Demo data already loaded ({supervisor.data.demo_marker})")
 

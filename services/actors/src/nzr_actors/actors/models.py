@@ -26,6 +26,8 @@ class ActorRow(Base):
     name_key: Mapped[str] = mapped_column(String(300), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     sector: Mapped[str] = mapped_column(String(40))
+    #: ``LegalForm`` code (``ev``, ``ggmbh``, …); None when not recorded (migration 0006).
+    legal_form: Mapped[str | None] = mapped_column(String(20))
     district: Mapped[str] = mapped_column(String(8), index=True)
     municipality: Mapped[str | None] = mapped_column(String(200))
     place_key: Mapped[str] = mapped_column(String(200), index=True)
@@ -44,7 +46,11 @@ class ActorRow(Base):
     __mapper_args__ = {"version_id_col": version}
     # The duplicate check reads this index alone (migration 0002; on PostgreSQL 0002 also adds
     # the generated column ``search_vector`` with its GIN index, which the model leaves out).
-    __table_args__ = (Index("ix_actors_place_name", "place_key", "name_key", "id"),)
+    # The district-wide duplicate check reads ix_actors_district_name alone (migration 0006).
+    __table_args__ = (
+        Index("ix_actors_place_name", "place_key", "name_key", "id"),
+        Index("ix_actors_district_name", "district", "name_key", "id"),
+    )
 
 
 class ActorTopicRow(Base):

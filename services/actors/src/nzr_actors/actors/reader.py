@@ -35,6 +35,7 @@ COLUMNS = (
     "name",
     "kind",
     "sector",
+    "legal_form",
     "district",
     "municipality",
     "topics",

@@ -13,15 +13,17 @@ from nzr_actors.actors.schemas import (
     ActorRead,
     ActorSort,
     ActorUpdate,
+    ActorVocabulary,
     DuplicateReport,
 )
 from nzr_actors.bootstrap import Deps, DepsDep, ReadDep
 from nzr_actors.imports import routes as imports
 from nzr_actors.network import service as network
 from nzr_actors.network.schemas import SuggestionList
-from nzr_common.access import anonymous_rate_limit
+from nzr_common.access import PUBLIC, anonymous_rate_limit
 from nzr_common.auth import EditorDep, Principal, PrincipalDep, Role
-from nzr_common.contracts.actors import ActorKind, ResourceKind, Sector
+from nzr_common.codes import DistrictCode, TopicCode
+from nzr_common.contracts.actors import ActorKind, LegalForm, ResourceKind, Sector
 from nzr_common.idempotency import IDEMPOTENT
 from nzr_common.problems import ProblemError
 from nzr_common.runtime import SessionDep
@@ -95,8 +97,9 @@ async def search_actors(
     ] = None,
     kind: Annotated[list[ActorKind] | None, Query()] = None,
     sector: Annotated[list[Sector] | None, Query()] = None,
-    district: Annotated[list[str] | None, Query()] = None,
-    topic: Annotated[list[str] | None, Query()] = None,
+    legal_form: Annotated[list[LegalForm] | None, Query(description="Rechtsform")] = None,
+    district: Annotated[list[DistrictCode] | None, Query()] = None,
+    topic: Annotated[list[TopicCode] | None, Query()] = None,
     offers: Annotated[list[ResourceKind] | None, Query(description="offers a resource of this kind")] = None,
     needs: Annotated[list[ResourceKind] | None, Query(description="needs a resource of this kind")] = None,
     sort: ActorSort | None = None,
@@ -117,6 +120,7 @@ async def search_actors(
         q=q,
         kinds=kind or [],
         sectors=sector or [],
+        legal_forms=legal_form or [],
         districts=district or [],
         topics=topic or [],
         offers=offers or [],
@@ -129,12 +133,20 @@ async def search_actors(
     )
 
 
+@router.get(
+    "/vocabulary", response_model=ActorVocabulary, operation_id="get_actor_vocabulary", dependencies=[PUBLIC]
+)
+async def get_vocabulary(deps: DepsDep) -> ActorVocabulary:
+    """Codes of kinds, sectors, legal forms, resource kinds, topics and districts, with German labels."""
+    return service.actor_vocabulary(region=deps.region, topics=tuple(deps.settings.topics))
+
+
 @router.get("/duplicates", response_model=DuplicateReport, operation_id="check_actor_duplicates")
 async def check_duplicates(
     connection: ReadDep,
     _: EditorDep,
     name: Annotated[str, Query(min_length=2, max_length=300)],
-    district: Annotated[str, Query(pattern=r"^\d{8}$")],
+    district: Annotated[DistrictCode, Query()],
     municipality: Annotated[str | None, Query(max_length=200)] = None,
     website: Annotated[str | None, Query(max_length=500)] = None,
 ) -> DuplicateReport:

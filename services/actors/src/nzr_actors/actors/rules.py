@@ -7,10 +7,15 @@ import binascii
 import hashlib
 import json
 import re
+from collections import Counter
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from difflib import SequenceMatcher
+from functools import lru_cache
+from itertools import chain
 from typing import NamedTuple
 from urllib.parse import urlsplit
+
+from rapidfuzz import fuzz, process
 
 from nzr_common.text import fold, search_document
 
@@ -19,7 +24,13 @@ NAME_NOISE = frozenset(
     "ev e v eg gmbh ggmbh ug ag kg ohg gbr mbh co kgaa haftungsbeschraenkt stiftung verein der die "
     "das und fuer von im in am".split()
 )
-DUPLICATE_NAME_THRESHOLD = 0.85
+DUPLICATE_NAME_THRESHOLD = 0.88
+# Further words that do not tell organisations apart, dropped only for the similarity (the
+# stored ``name_key`` keeps them, so its meaning for identities and sorting stays as it was).
+SIMILARITY_NOISE = frozenset(
+    "gemeinnuetzige gemeinnuetziger gemeinnuetziges eingetragener eingetragene des dem den zum zur "
+    "fur mit an auf bei gug kdoer".split()
+)
 
 
 class InvalidField(NamedTuple):
@@ -69,20 +80,143 @@ def website_key(website: str | None) -> str | None:
     return f"{host}{parts.path.rstrip('/').lower()}" or None
 
 
-def name_similarity(a: str, b: str, *, floor: float = 0.0) -> float:
-    """Similarity of two name keys in [0, 1]; word order does not matter.
+@lru_cache(maxsize=100_000)
+def similarity_key(key: str) -> str:
+    """A name key without the further noise words, its words sorted (word order does not matter)."""
+    words = sorted(w for w in key.split() if w not in SIMILARITY_NOISE)
+    return " ".join(words) or key
 
-    Below ``floor`` the answer is 0: difflib's cheap upper bounds rule most pairs out before
-    the quadratic comparison runs.
-    """
+
+_NUMBER = re.compile(r"\d+")
+
+
+@lru_cache(maxsize=100_000)
+def _numbers(similarity: str) -> frozenset[str]:
+    return frozenset(_NUMBER.findall(similarity))
+
+
+def numbers_differ(a: str, b: str) -> bool:
+    """Whether both names carry numbers and not the same ones: "2. Grundschule Döbeln" and
+    "3. Grundschule Döbeln" are two schools however alike the rest is."""
+    first, second = _numbers(a), _numbers(b)
+    return bool(first and second and first != second)
+
+
+def name_similarity(a: str, b: str, *, floor: float = 0.0) -> float:
+    """Similarity of two name keys in [0, 1] (rapidfuzz's normalised Indel ratio of the sorted
+    words; 0 when their numbers differ); below ``floor`` the answer is 0 (rapidfuzz stops early)."""
     if not a or not b:
         return 0.0
-    if a == b or sorted(a.split()) == sorted(b.split()):
-        return 1.0
-    matcher = SequenceMatcher(None, a, b)
-    if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
+    first, second = similarity_key(a), similarity_key(b)
+    if numbers_differ(first, second):
         return 0.0
-    return matcher.ratio()
+    return fuzz.ratio(first, second, score_cutoff=floor * 100) / 100
+
+
+def similar_names(
+    key: str, keys: Mapping[Hashable, str], *, threshold: float = DUPLICATE_NAME_THRESHOLD, limit: int = 20
+) -> list[tuple[float, Hashable]]:
+    """The ids in ``keys`` (id → name key) whose name is at least ``threshold`` similar, best first."""
+    wanted = similarity_key(key)
+    choices = {ident: similarity_key(k) for ident, k in keys.items()}
+    hits = process.extract(wanted, choices, scorer=fuzz.ratio, score_cutoff=threshold * 100, limit=None)
+    found = [
+        (round(score / 100, 3), ident) for other, score, ident in hits if not numbers_differ(wanted, other)
+    ]
+    return found[:limit]
+
+
+def _blocks(similarity: str) -> set[str]:
+    """Block keys of a similarity key: the first and the last four letters of each word, so a
+    spelling variant shares a block with the original unless every word differs at both ends."""
+    blocks = set()
+    for word in similarity.split():
+        blocks.add(f"<{word[:4]}")
+        if len(word) > 4:
+            blocks.add(f">{word[-4:]}")
+    return blocks or {f"<{similarity[:4]}"}
+
+
+def block_patterns(key: str) -> list[str]:
+    """SQL ``LIKE`` patterns on ``name_key`` that hold for every name sharing a block with
+    ``key`` (a word starting or ending with the same four letters), so the database hands over
+    only those names (name keys hold only ``[a-z0-9 ]``: nothing to escape)."""
+    patterns = []
+    for word in similarity_key(key).split():
+        patterns += [f"{word[:4]}%", f"% {word[:4]}%"]
+        if len(word) > 4:
+            patterns += [f"%{word[-4:]}", f"%{word[-4:]} %"]
+    return patterns
+
+
+class NameIndex:
+    """Name keys of one district for many similarity lookups (the CSV import): a lookup compares
+    only with the names that share a block (see ``_blocks``), not with every name."""
+
+    #: A block this large (a word many names share, like a town or "grundschule") alone does not
+    #: make a name a candidate.
+    LARGE_BLOCK = 200
+
+    def __init__(self) -> None:
+        self._keys: list[str] = []
+        self._ids: list[Hashable] = []
+        self._blocks: dict[str, list[int]] = {}
+        # Names with numbers by their numbers, and names without: a name with numbers can only
+        # be like one with the same numbers or none (``numbers_differ``).
+        self._numbered: dict[frozenset[str], list[int]] = {}
+        self._plain: list[int] = []
+
+    def add(self, ident: Hashable, key: str) -> None:
+        """Add a name (its key) under ``ident``."""
+        position = len(self._keys)
+        similarity = similarity_key(key)
+        self._keys.append(similarity)
+        self._ids.append(ident)
+        for block in _blocks(similarity):
+            self._blocks.setdefault(block, []).append(position)
+        numbers = _numbers(similarity)
+        if numbers:
+            self._numbered.setdefault(numbers, []).append(position)
+        else:
+            self._plain.append(position)
+
+    def similar(
+        self, key: str, *, threshold: float = DUPLICATE_NAME_THRESHOLD, limit: int = 20
+    ) -> list[tuple[float, Hashable]]:
+        """The ids whose name is at least ``threshold`` similar to ``key``, best first."""
+        wanted = similarity_key(key)
+        numbers = _numbers(wanted)
+        allowed = self._numbered.get(numbers, []) + self._plain if numbers else None
+        if allowed is not None and len(allowed) <= self.LARGE_BLOCK:
+            return self._best(wanted, set(allowed), threshold, limit)
+        blocks = [self._blocks.get(b, []) for b in _blocks(wanted)]
+        candidates: set[int] = set()
+        large = []
+        for members in blocks:
+            if len(members) > self.LARGE_BLOCK:
+                large.append(members)
+            else:
+                candidates.update(members)
+        if large:
+            # Names met only through common words (a place, "grundschule") must share three
+            # blocks (e.g. the place's two and one of another word), else all of them would be.
+            shared = Counter(chain.from_iterable(large))
+            for members in blocks:
+                if len(members) <= self.LARGE_BLOCK:
+                    shared.update(members)
+            candidates.update(position for position, count in shared.items() if count >= 3)
+        return self._best(wanted, candidates, threshold, limit)
+
+    def _best(
+        self, wanted: str, candidates: set[int], threshold: float, limit: int
+    ) -> list[tuple[float, Hashable]]:
+        choices = {position: self._keys[position] for position in candidates}
+        hits = process.extract(wanted, choices, scorer=fuzz.ratio, score_cutoff=threshold * 100, limit=None)
+        return [
+            (round(score / 100, 3), self._ids[position])
+            for other, score, position in hits
+            if not numbers_differ(wanted, other)
+        ][:limit]
 
 
 def actor_search_document(

@@ -5,7 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
-from nzr_common.contracts.actors import ActorKind, ResourceKind, Sector
+from nzr_common.codes import DistrictCode, TopicCode
+from nzr_common.contracts.actors import ActorKind, LegalForm, ResourceKind, Sector
 from nzr_common.nul import refuse_nul
 
 Direction = Literal["offered", "needed"]
@@ -38,9 +39,10 @@ class ActorCreate(BaseModel):
     name: str = Field(min_length=2, max_length=300)
     kind: ActorKind
     sector: Sector
-    district: str = Field(pattern=r"^\d{8}$", description="AGS code of the district (8 digits)")
+    legal_form: LegalForm | None = Field(default=None, description="Rechtsform (labels: /actors/vocabulary)")
+    district: DistrictCode
     municipality: str | None = Field(default=None, max_length=200)
-    topics: list[str] = Field(default_factory=list, max_length=20)
+    topics: list[TopicCode] = Field(default_factory=list, max_length=20)
     website: HttpUrl | None = None
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
     resources: list[ResourceIn] = Field(default_factory=list, max_length=50)
@@ -58,9 +60,10 @@ class ActorUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=2, max_length=300)
     kind: ActorKind | None = None
     sector: Sector | None = None
-    district: str | None = Field(default=None, pattern=r"^\d{8}$")
+    legal_form: LegalForm | None = None
+    district: DistrictCode | None = None
     municipality: str | None = Field(default=None, max_length=200)
-    topics: list[str] | None = Field(default=None, max_length=20)
+    topics: list[TopicCode] | None = Field(default=None, max_length=20)
     website: HttpUrl | None = None
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
     resources: list[ResourceIn] | None = Field(default=None, max_length=50)
@@ -79,6 +82,7 @@ class ActorRead(BaseModel):
     name: str
     kind: ActorKind
     sector: Sector
+    legal_form: LegalForm | None = None
     district: str
     municipality: str | None
     topics: list[str]
@@ -108,8 +112,27 @@ class DuplicateCandidate(BaseModel):
     municipality: str | None
     website: str | None
     reason: Literal["similar_name", "same_website"]
-    similarity: float
+    similarity: float = Field(description="name similarity in [0, 1] (1.0 for the same website)")
+    same_municipality: bool = Field(
+        default=True, description="false: a similar name in another municipality of the district"
+    )
 
 
 class DuplicateReport(BaseModel):
     candidates: list[DuplicateCandidate]
+
+
+class Label(BaseModel):
+    code: str
+    label: str = Field(description="German label to show")
+
+
+class ActorVocabulary(BaseModel):
+    """The codes actors' fields and filters take, with German labels."""
+
+    kinds: list[Label]
+    sectors: list[Label]
+    legal_forms: list[Label]
+    resource_kinds: list[Label]
+    topics: list[Label]
+    districts: list[Label] = Field(description="the districts of this region (AGS code, name)")

@@ -86,6 +86,7 @@ class _Criteria:
     q: str | None
     kinds: list[str]
     sectors: list[str]
+    legal_forms: list[str]
     districts: list[str]
     topics: list[str]
     offers: list[str]
@@ -114,6 +115,7 @@ def _filters(dialect: str, criteria: _Criteria) -> _Filters:
     for column, values in (
         (ActorRow.kind, kinds),
         (ActorRow.sector, sectors),
+        (ActorRow.legal_form, criteria.legal_forms),
         (ActorRow.district, districts),
     ):
         if values:
@@ -162,12 +164,14 @@ async def search_actors(
     page: int,
     page_size: int,
     cursor: str | None = None,
+    legal_forms: Sequence[str] = (),
 ) -> ActorPage:
     """German full-text search with filters, sorting, a total count and page or cursor paging."""
     criteria = _Criteria(
         q=q,
         kinds=list(kinds),
         sectors=list(sectors),
+        legal_forms=list(legal_forms),
         districts=list(districts),
         topics=list(topics),
         offers=list(offers),
@@ -255,8 +259,8 @@ async def duplicate_candidates(
     website: str | None,
     exclude_id: str | None = None,
 ) -> list[DuplicateCandidate]:
-    key = rules.name_key(name)
-    place = rules.place_key(municipality, district)
+    """Stored actors that are likely the one named: the same website anywhere, or a similar name
+    anywhere in the district (other municipalities' spellings included)."""
     site = rules.website_key(website)
     found: dict[str, DuplicateCandidate] = {}
     if site:
@@ -273,36 +277,45 @@ async def duplicate_candidates(
                 website=r.website,
                 reason="same_website",
                 similarity=1.0,
+                same_municipality=rules.place_key(r.municipality, district)
+                == rules.place_key(municipality, district),
             )
-    rows = await session.execute(select(ActorRow.id, ActorRow.name_key).where(ActorRow.place_key == place))
-    similar = []
-    for r in rows:
-        if r.id not in found:
-            score = rules.name_similarity(key, r.name_key, floor=rules.DUPLICATE_NAME_THRESHOLD)
-            if score >= rules.DUPLICATE_NAME_THRESHOLD:
-                similar.append((score, r.id))
-    similar.sort(reverse=True)
+    # The district's names that share a block with this one (a word with the same first or last
+    # four letters; filtered by the database on ix_actors_district_name), compared by rapidfuzz.
+    key = rules.name_key(name)
+    blocks = [ActorRow.name_key.like(pattern) for pattern in rules.block_patterns(key)]
+    sharing = or_(*blocks) if blocks else ActorRow.district == district
+    keys = {
+        r.id: r.name_key
+        for r in await session.execute(
+            select(ActorRow.id, ActorRow.name_key).where(ActorRow.district == district, sharing)
+        )
+        if r.id not in found and r.id != exclude_id
+    }
+    similar = rules.similar_names(key, keys)
     if similar:
         details = {
             r.id: r
             for r in await session.execute(
                 select(ActorRow.id, ActorRow.name, ActorRow.municipality, ActorRow.website).where(
-                    ActorRow.id.in_([i for _, i in similar[:20]])
+                    ActorRow.id.in_([str(i) for _, i in similar])
                 )
             )
         }
-        for score, actor_id in similar[:20]:
-            d = details[actor_id]
-            found[actor_id] = DuplicateCandidate(
+        for score, actor_id in similar:
+            d = details[str(actor_id)]
+            found[d.id] = DuplicateCandidate(
                 id=d.id,
                 name=d.name,
                 municipality=d.municipality,
                 website=d.website,
                 reason="similar_name",
-                similarity=round(score, 3),
+                similarity=score,
+                same_municipality=rules.place_key(d.municipality, district)
+                == rules.place_key(municipality, district),
             )
     found.pop(exclude_id or "", None)
-    return sorted(found.values(), key=lambda c: -c.similarity)
+    return sorted(found.values(), key=lambda c: (-c.similarity, not c.same_municipality, c.name))
 
 
 async def find_duplicates(
@@ -314,7 +327,7 @@ async def find_duplicates(
     website: str | None,
     exclude_id: str | None = None,
 ) -> DuplicateReport:
-    """Actors that are likely the same organisation: similar name in the same place, or same website."""
+    """Actors that are likely the same organisation: similar name in the district, or same website."""
     return DuplicateReport(
         candidates=await duplicate_candidates(
             session,

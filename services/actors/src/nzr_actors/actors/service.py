@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from nzr_actors.actors import rules
 from nzr_actors.actors.models import ActorResourceRow, ActorRow, ActorTopicRow
 from nzr_actors.actors.reader import ActorReader
-from nzr_actors.actors.schemas import ActorCreate, ActorRead, ActorUpdate, ResourceIn
+from nzr_actors.actors.schemas import ActorCreate, ActorRead, ActorUpdate, ActorVocabulary, Label, ResourceIn
 from nzr_actors.actors.search import duplicate_candidates
 from nzr_actors.cooperations.models import CooperationRow
 from nzr_common.contracts.actors import (
@@ -27,6 +27,7 @@ from nzr_common.contracts.actors import (
 from nzr_common.contracts.base import IntegrationEvent
 from nzr_common.errors import Conflict, Invalid, NotFound
 from nzr_common.outbox import Outbox
+from nzr_common.reference import vocabulary as labels
 from nzr_common.regions import Region
 
 
@@ -44,6 +45,7 @@ def actor_profile(row: ActorRow) -> dict[str, Any]:
         name=row.name,
         kind=row.kind,
         sector=row.sector,
+        legal_form=row.legal_form,
         district=row.district,
         municipality=row.municipality,
         topics=list(row.topics),
@@ -84,6 +86,7 @@ def new_actor(data: ActorCreate, now: datetime) -> tuple[ActorRow, list[object],
         name=data.name.strip(),
         kind=data.kind,
         sector=data.sector,
+        legal_form=data.legal_form,
         district=data.district,
         municipality=data.municipality,
         topics=list(data.topics),
@@ -283,3 +286,19 @@ async def remove_actor(*, session: AsyncSession, outbox: Outbox, actor_id: str, 
         await session.execute(delete(CooperationRow).where(CooperationRow.actor_b == actor_id))
         await session.delete(row)
         await outbox.add(session, *events, ActorRemoved(actor_id=actor_id, removed_at=now))
+
+
+def actor_vocabulary(*, region: Region, topics: tuple[str, ...]) -> ActorVocabulary:
+    """The codes of kinds, sectors, legal forms, resources, topics and districts with German labels."""
+
+    def listed(codes: dict[str, str]) -> list[Label]:
+        return [Label(code=code, label=label) for code, label in codes.items()]
+
+    return ActorVocabulary(
+        kinds=listed(labels.KIND_LABELS),
+        sectors=listed(labels.SECTOR_LABELS),
+        legal_forms=listed(labels.LEGAL_FORM_LABELS),
+        resource_kinds=listed(labels.RESOURCE_LABELS),
+        topics=[Label(code=t, label=labels.TOPIC_LABELS.get(t, t)) for t in topics],
+        districts=[Label(code=d.ags, label=d.name) for d in region.districts.values()],
+    )

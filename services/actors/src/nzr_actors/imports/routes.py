@@ -31,8 +31,19 @@ async def import_actors(
     _: EditorDep,
     dry_run: bool = False,
     all_or_nothing: Annotated[bool, Query(description="import nothing if any row is invalid")] = False,
+    import_duplicates: Annotated[
+        bool, Query(description="import new rows that look like existing actors or earlier rows too")
+    ] = False,
+    confirm_line: Annotated[
+        list[int] | None, Query(description="lines of likely duplicates to import anyway (repeatable)")
+    ] = None,
 ) -> ImportReport:
-    """Import actors from a CSV file (UTF-8, `;` or `,`); invalid rows are reported by line."""
+    """Import actors from a CSV file (UTF-8, `;` or `,`); invalid rows are reported by line.
+
+    A new row that looks like an actor of its district (similar name, same website) or like an
+    earlier row is listed in `likely_duplicates` with the candidates and imported only if
+    confirmed (`import_duplicates=true`, or its line in `confirm_line`).
+    """
     return await service.import_actors(
         session=session,
         outbox=deps.outbox,
@@ -41,5 +52,6 @@ async def import_actors(
         raw=await request.body(),
         dry_run=dry_run,
         all_or_nothing=all_or_nothing,
+        confirmed=None if import_duplicates else frozenset(confirm_line or ()),
         max_rows=deps.settings.import_max_rows,
     )

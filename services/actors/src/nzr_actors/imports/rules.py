@@ -6,10 +6,14 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from typing import Literal
+
+from nzr_actors.actors.rules import NameIndex, name_key, website_key
 
 CSV_REQUIRED = ("name", "kind", "sector", "district")
 CSV_OPTIONAL = (
     "external_id",
+    "legal_form",
     "municipality",
     "topics",
     "website",
@@ -77,7 +81,7 @@ def read_actor_csv(raw: bytes) -> list[CsvRow]:
 def csv_row_to_actor(values: dict[str, str]) -> dict[str, object]:
     """The JSON body of an actor from one CSV row (validated afterwards like any request)."""
     body: dict[str, object] = {c: values[c] for c in CSV_REQUIRED}
-    for column in ("external_id", "municipality", "website", "description"):
+    for column in ("external_id", "legal_form", "municipality", "website", "description"):
         if values.get(column):
             body[column] = values[column]
     if values.get("topics"):
@@ -92,3 +96,61 @@ def csv_row_to_actor(values: dict[str, str]) -> dict[str, object]:
     if resources:
         body["resources"] = resources
     return body
+
+
+# --- likely duplicates among new rows ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NamedActor:
+    """A stored actor or a new row of the file, as the duplicate check sees it."""
+
+    ident: str | int  # a stored actor's id, or the line of a row of the file
+    name: str
+    district: str
+    municipality: str | None
+    website: str | None
+
+
+@dataclass(frozen=True)
+class LikelyDuplicate:
+    """What a new row looks like: ``other`` (stored actor or earlier row), how similar and why."""
+
+    other: NamedActor
+    reason: Literal["similar_name", "same_website"]
+    similarity: float
+
+
+def likely_duplicates(stored: list[NamedActor], rows: list[NamedActor]) -> dict[int, list[LikelyDuplicate]]:
+    """For each new row (``ident`` = its line, in file order), the stored actors of its district
+    and the earlier rows of the file it likely duplicates: same website, or a similar name.
+
+    Names are compared through one ``NameIndex`` per district, so a row meets only the names
+    that share a block with it, not all of the district's names.
+    """
+    indexes: dict[str, NameIndex] = {}
+    by_ident: dict[str | int, NamedActor] = {}
+    by_site: dict[str, list[NamedActor]] = {}
+
+    def remember(actor: NamedActor) -> None:
+        indexes.setdefault(actor.district, NameIndex()).add(actor.ident, name_key(actor.name))
+        by_ident[actor.ident] = actor
+        site = website_key(actor.website)
+        if site:
+            by_site.setdefault(site, []).append(actor)
+
+    for actor in stored:
+        remember(actor)
+    found: dict[int, list[LikelyDuplicate]] = {}
+    for row in rows:
+        hits: dict[str | int, LikelyDuplicate] = {}
+        for other in by_site.get(website_key(row.website) or "", []):
+            hits[other.ident] = LikelyDuplicate(other, "same_website", 1.0)
+        index = indexes.get(row.district)
+        for score, ident in index.similar(name_key(row.name)) if index else []:
+            if ident not in hits:
+                hits[ident] = LikelyDuplicate(by_ident[ident], "similar_name", score)  # type: ignore[index]
+        if hits:
+            found[int(row.ident)] = sorted(hits.values(), key=lambda d: -d.similarity)
+        remember(row)
+    return found

@@ -15,10 +15,11 @@ from nzr_actors.actors import service as actors
 from nzr_actors.actors.models import ActorRow
 from nzr_actors.actors.schemas import ActorCreate, ActorUpdate, ResourceIn
 from nzr_actors.imports import rules
-from nzr_actors.imports.schemas import ImportReport, ImportRowError
+from nzr_actors.imports.schemas import ImportDuplicate, ImportDuplicateCandidate, ImportReport, ImportRowError
 from nzr_common.contracts.actors import ActorUpdated
 from nzr_common.errors import Conflict, Invalid
 from nzr_common.outbox import Outbox
+from nzr_common.problems import field_name
 from nzr_common.regions import Region
 
 #: A valid row of the file: its line, the actor it describes, the columns that have a value.
@@ -35,12 +36,15 @@ async def import_actors(
     dry_run: bool,
     all_or_nothing: bool,
     max_rows: int,
+    confirmed: frozenset[int] | None = frozenset(),
 ) -> ImportReport:
     """Import actors from CSV in one transaction: new rows create actors, known ones update them.
 
     A row means the actor with its ``external_id``, else the one with its name key and place
     (unless the row and that actor carry different external ids). Only the cells with a value
     are written; a row that changes nothing is counted as unchanged. Every invalid row is reported by line.
+    A new row that looks like an actor of its district or an earlier row is reported and
+    imported only if its line is in ``confirmed`` (``None``: every such row is confirmed).
     """
     try:
         rows = rules.read_actor_csv(raw)
@@ -54,6 +58,8 @@ async def import_actors(
     try:
         async with session.begin():
             plan = _plan(await _existing_actors(session, [d for _, d, _ in valid]), valid, errors)
+            duplicates = await _likely_duplicates(session, plan.fresh, confirmed)
+            plan.fresh = [(line, data) for line, data in plan.fresh if _imported(line, duplicates)]
             if all_or_nothing and errors:
                 plan = _Plan()
             would_create = len(plan.fresh)
@@ -61,7 +67,7 @@ async def import_actors(
             if dry_run:
                 plan = _Plan(unchanged=plan.unchanged)
             now = datetime.now(UTC)
-            for data in plan.fresh:
+            for _, data in plan.fresh:
                 actor, index_rows, events = actors.new_actor(data, now)
                 session.add(actor)
                 created.append(actor.id)
@@ -84,6 +90,8 @@ async def import_actors(
         created_ids=created,
         updated_ids=updated,
         errors=errors,
+        held_back=sum(not d.imported for d in duplicates),
+        likely_duplicates=duplicates,
     )
 
 
@@ -101,7 +109,7 @@ def _valid_rows(
         except ValidationError as error:
             errors += [
                 ImportRowError(
-                    line=row.line, field=".".join(str(p) for p in e["loc"]) or "row", reason=e["msg"]
+                    line=row.line, field=field_name(tuple(e["loc"])) if e["loc"] else "row", reason=e["msg"]
                 )
                 for e in error.errors()
             ]
@@ -124,7 +132,7 @@ def _valid_rows(
 class _Plan:
     """What the file does: actors to create, stored actors to change, rows that change nothing."""
 
-    fresh: list[ActorCreate] = field(default_factory=list)
+    fresh: list[tuple[int, ActorCreate]] = field(default_factory=list)
     changes: list[tuple[ActorRow, ActorCreate, frozenset[str]]] = field(default_factory=list)
     unchanged: int = 0
 
@@ -155,7 +163,7 @@ def _plan(existing: _ExistingActors, valid: list[_ValidRow], errors: list[Import
             else:
                 plan.unchanged += 1
         else:
-            plan.fresh.append(data)
+            plan.fresh.append((line, data))
     return plan
 
 
@@ -164,6 +172,7 @@ IMPORT_FIELDS = {
     "name": "name",
     "kind": "kind",
     "sector": "sector",
+    "legal_form": "legal_form",
     "district": "district",
     "municipality": "municipality",
     "topics": "topics",
@@ -281,3 +290,55 @@ async def _existing_actors(session: AsyncSession, rows: list[ActorCreate]) -> _E
     return _ExistingActors(
         by_external_id={r.external_id: r for r in found.values() if r.external_id}, by_name=by_name
     )
+
+
+def _imported(line: int, duplicates: list[ImportDuplicate]) -> bool:
+    return all(d.imported for d in duplicates if d.line == line)
+
+
+async def _likely_duplicates(
+    session: AsyncSession, fresh: list[tuple[int, ActorCreate]], confirmed: frozenset[int] | None
+) -> list[ImportDuplicate]:
+    """New rows that look like a stored actor of their district or an earlier row (same website,
+    similar name), each with its candidates; ``imported`` when the request confirmed it."""
+    if not fresh:
+        return []
+    districts = sorted({data.district for _, data in fresh})
+    sites = sorted({key for _, data in fresh if (key := actor_rules.website_key(_site(data)))})
+    columns = (ActorRow.id, ActorRow.name, ActorRow.district, ActorRow.municipality, ActorRow.website)
+    stored = {
+        r.id: r for r in await session.execute(select(*columns).where(ActorRow.district.in_(districts)))
+    }
+    for chunk in range(0, len(sites), 500):
+        for r in await session.execute(
+            select(*columns).where(ActorRow.website_key.in_(sites[chunk : chunk + 500]))
+        ):
+            stored[r.id] = r
+    found = rules.likely_duplicates(
+        [rules.NamedActor(r.id, r.name, r.district, r.municipality, r.website) for r in stored.values()],
+        [rules.NamedActor(line, d.name, d.district, d.municipality, _site(d)) for line, d in fresh],
+    )
+    names = dict(fresh)
+    return [
+        ImportDuplicate(
+            line=line,
+            name=names[line].name,
+            imported=confirmed is None or line in confirmed,
+            candidates=[
+                ImportDuplicateCandidate(
+                    actor_id=c.other.ident if isinstance(c.other.ident, str) else None,
+                    line=c.other.ident if isinstance(c.other.ident, int) else None,
+                    name=c.other.name,
+                    municipality=c.other.municipality,
+                    reason=c.reason,
+                    similarity=c.similarity,
+                )
+                for c in candidates
+            ],
+        )
+        for line, candidates in found.items()
+    ]
+
+
+def _site(data: ActorCreate) -> str | None:
+    return str(data.website) if data.website else None

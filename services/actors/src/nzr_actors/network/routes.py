@@ -8,6 +8,7 @@ from nzr_actors.bootstrap import DepsDep, ReadDep
 from nzr_actors.network import service
 from nzr_actors.network.schemas import NetworkMetrics, SuggestionList
 from nzr_common.auth import EditorDep
+from nzr_common.codes import DistrictCode
 from nzr_common.params import QueryDate
 from nzr_common.runtime import SessionDep
 
@@ -19,7 +20,7 @@ async def network_metrics(
     deps: DepsDep,
     connection: ReadDep,
     _: EditorDep,
-    district: str | None = None,
+    district: DistrictCode | None = None,
     on: QueryDate | None = None,
     top: Annotated[int | None, Query(ge=1, le=500)] = None,
 ) -> NetworkMetrics:
@@ -34,7 +35,7 @@ async def network_suggestions(
     session: SessionDep,
     _: EditorDep,
     actor_id: str | None = None,
-    district: str | None = None,
+    district: DistrictCode | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
     surprising_only: bool = False,
 ) -> SuggestionList:
@@ -62,7 +63,7 @@ async def export_network(
     session: SessionDep,
     _: EditorDep,
     format: Literal["graphml", "gexf", "csv", "json"] = "graphml",
-    district: str | None = None,
+    district: DistrictCode | None = None,
     on: QueryDate | None = None,
 ) -> Response:
     """The cooperation network as GraphML, GEXF (Gephi), CSV edge list or JSON."""

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from nzr_common.access import PUBLIC
+from nzr_common.codes import DistrictCode, TopicCode
 from nzr_common.contracts.events import EventFormat
 from nzr_common.params import QueryDate
 from nzr_common.runtime import SessionDep
@@ -32,8 +33,8 @@ async def events_calendar(
     session: SessionDep,
     date_from: Annotated[QueryDate | None, Query(alias="from")] = None,
     date_to: Annotated[QueryDate | None, Query(alias="to")] = None,
-    district: Annotated[str | None, Query(pattern=r"^\d{8}$")] = None,
-    topic: str | None = None,
+    district: Annotated[DistrictCode | None, Query()] = None,
+    topic: Annotated[TopicCode | None, Query()] = None,
     format: EventFormat | None = None,
 ) -> Response:
     """iCalendar feed (RFC 5545) of public events, filters as for the list."""

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from nzr_common.access import anonymous_rate_limit
 from nzr_common.auth import EditorDep, PrincipalDep
+from nzr_common.codes import DistrictCode, TopicCode
 from nzr_common.contracts.events import EventFormat
 from nzr_common.errors import Forbidden
 from nzr_common.idempotency import IDEMPOTENT
@@ -49,8 +50,8 @@ async def list_events(
     principal: PrincipalDep,
     date_from: Annotated[QueryDate | None, Query(alias="from", description="First day (Berlin)")] = None,
     date_to: Annotated[QueryDate | None, Query(alias="to", description="Last day (Berlin)")] = None,
-    district: Annotated[str | None, Query(pattern=r"^\d{8}$")] = None,
-    topic: str | None = None,
+    district: Annotated[DistrictCode | None, Query()] = None,
+    topic: Annotated[TopicCode | None, Query()] = None,
     format: EventFormat | None = None,
     status: Annotated[list[EventStatus] | None, Query(description="Default: published")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,

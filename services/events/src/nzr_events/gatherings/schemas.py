@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
+from nzr_common.codes import DistrictCode, TopicCode
 from nzr_common.contracts.events import EventFormat
 from nzr_common.params import PlausibleDateTime
 from nzr_events.times import to_berlin
@@ -18,7 +19,8 @@ BerlinTime = Annotated[datetime, PlainSerializer(lambda d: to_berlin(d).isoforma
 EventStatus = Literal["draft", "published", "cancelled", "completed"]
 
 
-Ags = Annotated[str, Field(pattern=r"^\d{8}$", description="AGS code of the district (8 digits)")]
+#: AGS code of a known district (unknown codes: 422 naming the field).
+Ags = DistrictCode
 
 
 class _EventFields(BaseModel):
@@ -33,7 +35,7 @@ class _EventFields(BaseModel):
     venue_address: str | None = Field(default=None, max_length=500)
     district: Ags | None = None
     online_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
-    topics: list[str] = Field(default_factory=list, max_length=20)
+    topics: list[TopicCode] = Field(default_factory=list, max_length=20)
     organiser_actor_ids: list[str] = Field(default_factory=list, max_length=20)
     capacity: int | None = Field(default=None, ge=1, le=100_000)
     registration_opens_at: PlausibleDateTime | None = None
@@ -62,7 +64,7 @@ class EventUpdate(BaseModel):
     venue_address: str | None = Field(default=None, max_length=500)
     district: Ags | None = None
     online_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
-    topics: list[str] | None = Field(default=None, max_length=20)
+    topics: list[TopicCode] | None = Field(default=None, max_length=20)
     organiser_actor_ids: list[str] | None = Field(default=None, max_length=20)
     capacity: int | None = Field(default=None, ge=1, le=100_000)
     registration_opens_at: PlausibleDateTime | None = None

@@ -4,6 +4,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nzr_common.codes import TopicCode
 from nzr_common.contracts.events import AgreementStatus
 from nzr_events.gatherings.schemas import BerlinTime
 
@@ -52,7 +53,7 @@ class RecommendationCreate(BaseModel):
 
     text: str = Field(min_length=3, max_length=10_000)
     addressee: str | None = Field(default=None, max_length=300)
-    topics: list[str] = Field(default_factory=list, max_length=20)
+    topics: list[TopicCode] = Field(default_factory=list, max_length=20)
 
 
 class RecommendationRead(BaseModel):

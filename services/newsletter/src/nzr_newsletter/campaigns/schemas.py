@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 
+from nzr_common.codes import DistrictCode, TopicCode
 from nzr_newsletter.schemas import CampaignStatus, Strict, not_null, one_line
 
 
@@ -24,8 +25,10 @@ class CampaignCreate(Strict):
         "`{{ preferences_url }}` are personal",
     )
     list_ids: list[str] = Field(min_length=1, max_length=50)
-    topics: list[str] = Field(default_factory=list, description="Only subscribers with one of them")
-    districts: list[str] = Field(default_factory=list, description="Only subscribers in these districts")
+    topics: list[TopicCode] = Field(default_factory=list, description="Only subscribers with one of them")
+    districts: list[DistrictCode] = Field(
+        default_factory=list, description="Only subscribers in these districts"
+    )
 
     _one_line_fields = field_validator("name", "subject", "sender")(one_line)
 
@@ -36,8 +39,8 @@ class CampaignUpdate(Strict):
     sender: str | None = Field(default=None, max_length=320)
     body: str | None = Field(default=None, min_length=1, max_length=200_000)
     list_ids: list[str] | None = Field(default=None, min_length=1, max_length=50)
-    topics: list[str] | None = None
-    districts: list[str] | None = None
+    topics: list[TopicCode] | None = None
+    districts: list[DistrictCode] | None = None
 
     _one_line_fields = field_validator("name", "subject", "sender")(one_line)
     _required_not_null = field_validator(

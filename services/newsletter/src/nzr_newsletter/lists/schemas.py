@@ -6,13 +6,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 
+from nzr_common.codes import TopicCode
 from nzr_newsletter.schemas import Strict, Visibility, not_null, one_line
 
 
 class ListCreate(Strict):
     name: str = Field(min_length=2, max_length=200)
     description: str = Field(default="", max_length=2000)
-    topic: str | None = Field(default=None, max_length=80)
+    topic: TopicCode | None = None
     visibility: Visibility = "public"
     registration_default: bool = Field(
         default=False, description="Event registrations with mailing-list consent join this list"
@@ -30,7 +31,7 @@ class ListCreate(Strict):
 class ListUpdate(Strict):
     name: str | None = Field(default=None, min_length=2, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
-    topic: str | None = None
+    topic: TopicCode | None = None
     visibility: Visibility | None = None
     registration_default: bool | None = None
     digest: bool | None = None

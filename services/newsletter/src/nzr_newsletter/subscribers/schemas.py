@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from nzr_common.codes import DistrictCode, TopicCode
 from nzr_newsletter.lists.schemas import ListRead
 from nzr_newsletter.schemas import Strict, one_line
 
@@ -34,8 +35,8 @@ class Preferences(BaseModel):
 
 class PreferencesUpdate(Strict):
     name: str | None = Field(default=None, max_length=200)
-    district: str | None = Field(default=None, pattern=r"^\d{8}$")
-    topics: list[str] | None = Field(default=None, max_length=30)
+    district: DistrictCode | None = None
+    topics: list[TopicCode] | None = Field(default=None, max_length=30)
     list_ids: list[str] | None = Field(
         default=None,
         max_length=50,

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from nzr_common.codes import DistrictCode, TopicCode
 from nzr_newsletter.schemas import Strict, one_line
 
 
@@ -13,8 +14,8 @@ class SubscribeRequest(Strict):
     email: str = Field(max_length=320)
     name: str = Field(default="", max_length=200)
     list_ids: list[str] = Field(min_length=1, max_length=50)
-    district: str | None = Field(default=None, pattern=r"^\d{8}$")
-    topics: list[str] = Field(default_factory=list, max_length=30)
+    district: DistrictCode | None = None
+    topics: list[TopicCode] = Field(default_factory=list, max_length=30)
     consent_text_version: str = Field(min_length=1, max_length=80)
 
     _name_one_line = field_validator("name")(one_line)
@@ -35,8 +36,8 @@ class SubscribeAccepted(BaseModel):
 class ImportRow(Strict):
     email: str = Field(max_length=320)
     name: str = Field(default="", max_length=200)
-    district: str | None = Field(default=None, pattern=r"^\d{8}$")
-    topics: list[str] = Field(default_factory=list, max_length=30)
+    district: DistrictCode | None = None
+    topics: list[TopicCode] = Field(default_factory=list, max_length=30)
 
     _name_one_line = field_validator("name")(one_line)
 
