@@ -23,6 +23,7 @@ from nzr_newsletter.metadata import Base, messaging
 from nzr_newsletter.settings import NewsletterSettings
 from nzr_newsletter.subscribers import routes as subscribers
 from nzr_newsletter.subscriptions import routes as subscriptions
+from nzr_newsletter.transactional import routes as transactional
 
 DEFINITION: ServiceDefinition[NewsletterSettings, Deps] = ServiceDefinition(
     name="newsletter",
@@ -37,6 +38,7 @@ DEFINITION: ServiceDefinition[NewsletterSettings, Deps] = ServiceDefinition(
         campaigns.router,
         bounces.router,
         digests.router,
+        transactional.router,
         dev_mail.router,
     ],
     bootstrap=bootstrap,

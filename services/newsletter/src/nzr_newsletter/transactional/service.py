@@ -17,26 +17,40 @@ from nzr_newsletter.subscriptions import rules as addresses
 from nzr_newsletter.subscriptions.models import SubscriptionRow
 from nzr_newsletter.tables import ErasedPersonRow
 from nzr_newsletter.tokens import Purpose
-from nzr_newsletter.transactional import mails
+from nzr_newsletter.transactional import mails, rules
 from nzr_newsletter.transactional.models import MailRow
+from nzr_newsletter.transactional.schemas import TransactionalMailPage, TransactionalMailRead
 
 log = logging.getLogger(__name__)
 
 
-async def queue_mail(session: AsyncSession, deps: Deps, *, to: str, purpose: str, message: bytes) -> None:
+async def queue_mail(
+    session: AsyncSession,
+    deps: Deps,
+    *,
+    to: str,
+    purpose: str,
+    message: bytes,
+    event_id: str | None = None,
+    status: str = "queued",
+    reason: str | None = None,
+) -> None:
     now = datetime.now(UTC)
     session.add(
         MailRow(
             recipient=to,
             purpose=purpose,
+            event_id=event_id,
             message=message,
-            status="queued",
+            status=status,
             attempts=0,
             next_attempt_at=now,
+            last_error=reason,
             created_at=now,
         )
     )
-    deps.mail_pending.set()
+    if status == "queued":
+        deps.mail_pending.set()
 
 
 async def request_links(*, session: AsyncSession, deps: Deps, email: str, language: str) -> None:
@@ -95,14 +109,28 @@ async def mail_owner(
     purpose: str,
     message: bytes,
     since: datetime | None = None,
+    event_id: str | None = None,
 ) -> bool:
     """Queue a transactional mail unless the address hard-bounced, is blocked, or its owner was
-    erased at or after ``since``; False when it was held back."""
+    erased at or after ``since``; False when it was held back. A held-back registration mail is
+    recorded as ``suppressed`` with the reason (for an erased owner without the address)."""
     reason = await suppressed(session, to, since=since)
     if reason is not None:
         log.info("transactional %s mail held back: %s", purpose, reason)
+        if event_id is not None:
+            recipient = "" if reason == "erased" else to
+            await queue_mail(
+                session,
+                deps,
+                to=recipient,
+                purpose=purpose,
+                message=b"",
+                event_id=event_id,
+                status="suppressed",
+                reason=reason,
+            )
         return False
-    await queue_mail(session, deps, to=to, purpose=purpose, message=message)
+    await queue_mail(session, deps, to=to, purpose=purpose, message=message, event_id=event_id)
     return True
 
 
@@ -143,6 +171,56 @@ async def recently_mailed(
             MailRow.recipient == address,
             or_(*(MailRow.purpose == p for p in purposes)),
             MailRow.created_at > now - timedelta(seconds=seconds),
+            MailRow.status != "suppressed",
         )
     )
     return bool(found)
+
+
+async def list_mails(
+    *,
+    session: AsyncSession,
+    event_id: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+    full_addresses: bool,
+) -> TransactionalMailPage:
+    """Transactional mails, newest first, optionally of one event and status (never the bodies)."""
+    columns = (
+        MailRow.id,
+        MailRow.event_id,
+        MailRow.recipient,
+        MailRow.purpose,
+        MailRow.status,
+        MailRow.last_error,
+        MailRow.attempts,
+        MailRow.created_at,
+        MailRow.sent_at,
+        MailRow.next_attempt_at,
+    )
+    conditions = []
+    if event_id is not None:
+        conditions.append(MailRow.event_id == event_id)
+    if status is not None:
+        conditions.append(MailRow.status == status)
+    total = await session.scalar(select(func.count()).select_from(MailRow).where(*conditions)) or 0
+    rows = await session.execute(
+        select(*columns).where(*conditions).order_by(MailRow.id.desc()).limit(limit).offset(offset)
+    )
+    items = [
+        TransactionalMailRead(
+            id=row.id,
+            event_id=row.event_id,
+            recipient=row.recipient if full_addresses else rules.masked(row.recipient),
+            kind=row.purpose,
+            status=row.status,
+            reason=row.last_error,
+            attempts=row.attempts,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+            next_attempt_at=row.next_attempt_at if row.status in ("queued", "deferred") else None,
+        )
+        for row in rows
+    ]
+    return TransactionalMailPage(items=items, total=total)

@@ -1,0 +1,28 @@
+"""transactional mails name the event they are about (the organiser's view of delivery state)
+
+Revision ID: 0005_nlmails
+Revises: 0004
+Create Date: 2026-12-03 10:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005_nlmails"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("mail_queue") as batch:
+        batch.add_column(sa.Column("event_id", sa.String(length=36), nullable=True))
+        batch.create_index(batch.f("ix_mail_queue_event_id"), ["event_id"])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("mail_queue") as batch:
+        batch.drop_index(batch.f("ix_mail_queue_event_id"))
+        batch.drop_column("event_id")
