@@ -12,7 +12,6 @@ import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import cast
 
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import Envelope, Session
@@ -73,7 +72,7 @@ class MailSink:
         path = self.path_of(name)
         if path is None:
             return None
-        return cast(EmailMessage, email.message_from_bytes(path.read_bytes(), policy=email.policy.default))
+        return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
 
     def messages(self, limit: int = 200) -> list[SinkMessage]:
         """The newest messages first, with the links found in their text."""
@@ -104,12 +103,12 @@ class MailSink:
 def body_of(message: EmailMessage, subtype: str) -> str | None:
     """The mail's plain-text or HTML body (``None`` when it has none)."""
     part = message.get_body(preferencelist=(subtype,))
-    return part.get_content() if part is not None else None  # type: ignore[no-any-return]
+    return part.get_content() if part is not None else None
 
 
 def calendar_of(message: EmailMessage) -> EmailMessage | None:
     """The ``text/calendar`` part of a mail (attached or inline), if it has one."""
     for part in message.walk():
         if part.get_content_type() == "text/calendar":
-            return cast(EmailMessage, part)
+            return part
     return None
