@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.actors import person_id_for
@@ -136,26 +136,29 @@ async def mail_owner(
 
 async def suppressed(session: AsyncSession, address: str, *, since: datetime | None = None) -> str | None:
     """Why no transactional mail may go to the address (None: it may): it hard-bounced, is
-    blocked, or its owner was erased at or after ``since`` (an event from before the erasure)."""
-    subscriber = await session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
-    if subscriber is not None and subscriber.blocked:
+    blocked, or its owner was erased at or after ``since`` (an event from before the erasure).
+    One query, without flushing the batch's pending mails (a burst of registrations is handled
+    in one transaction)."""
+    subscriber_ids = select(SubscriberRow.id).where(SubscriberRow.email == address)
+    query = select(
+        exists().where(SubscriberRow.email == address, SubscriberRow.blocked).label("blocked"),
+        or_(
+            exists().where(MailRow.recipient == address, MailRow.status == "bounced"),
+            exists().where(BounceRow.subscriber_id.in_(subscriber_ids), BounceRow.kind == "hard"),
+        ).label("bounced"),
+        select(ErasedPersonRow.erased_at)
+        .where(ErasedPersonRow.person_id == person_id_for(address))
+        .scalar_subquery()
+        .label("erased_at"),
+    )
+    with session.no_autoflush:
+        found = (await session.execute(query)).one()
+    if found.blocked:
         return "blocked"
-    hard = [MailRow.recipient == address, MailRow.status == "bounced"]
-    bounced = await session.scalar(select(func.count()).select_from(MailRow).where(*hard))
-    if not bounced and subscriber is not None:
-        bounced = await session.scalar(
-            select(func.count())
-            .select_from(BounceRow)
-            .where(BounceRow.subscriber_id == subscriber.id, BounceRow.kind == "hard")
-        )
-    if bounced:
+    if found.bounced:
         return "hard bounce"
-    if since is not None:
-        erased_at = await session.scalar(
-            select(ErasedPersonRow.erased_at).where(ErasedPersonRow.person_id == person_id_for(address))
-        )
-        if erased_at is not None and erased_at >= since:
-            return "erased"
+    if since is not None and found.erased_at is not None and found.erased_at >= since:
+        return "erased"
     return None
 
 
