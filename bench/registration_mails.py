@@ -301,6 +301,13 @@ async def run(args: argparse.Namespace) -> int:
             f"{'met' if ratio_ten >= TARGET_RATIO else 'NOT met'} (10 connections)"
         )
 
+        sending = last - first
+        print(
+            f"   sending   first → last mail accepted: {sending:.2f} s ({len(mails) / sending:.0f} mails/s), "
+            f"{loop_one / sending:.2f} of the 1-connection loop's rate, {loop_ten / sending:.2f} of the "
+            "10-connection loop's (the mail side alone, while the burst is still being registered)"
+        )
+
         stop(newsletter)  # nothing consumes the announcements now
         other = await new_event(base, editor, n, "Regionalkonferenz ohne Mail")
         _, without_mails, errors_without = await burst(base, other, n)
