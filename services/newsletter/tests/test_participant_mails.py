@@ -5,10 +5,12 @@ state with a temporary and a permanent SMTP failure, as the organiser sees it ov
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import icalendar
+from sqlalchemy import select
 
 from nzr_common.contracts.actors import person_id_for
 from nzr_common.contracts.events import (
@@ -18,7 +20,11 @@ from nzr_common.contracts.events import (
     RegistrationReceived,
     SessionForMail,
 )
+from nzr_common.testing.services import running_service
+from nzr_newsletter.app import create_app
+from nzr_newsletter.settings import NewsletterSettings
 from nzr_newsletter.tables import ErasedPersonRow
+from nzr_newsletter.transactional.models import MailRow
 
 API = "/api/v1/newsletter/transactional/mails"
 STARTS = datetime(2027, 3, 18, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
@@ -264,3 +270,48 @@ async def test_the_development_sink_page_lists_each_mail_with_its_html_text_and_
     [entry] = icalendar.Calendar.from_ical(ics.content).walk("VEVENT")
     assert (str(entry["UID"]), int(entry["SEQUENCE"])) == ("ev-9@demo.nzr", 4)
     assert (await client.get(f"{base}/mail/nothing.eml/ics")).status_code == 404
+
+
+async def test_a_mail_deferred_before_a_restart_is_sent_after_it(
+    nats_url, databases, sink, publish, token_for
+):
+    with socket.socket() as closed:  # a port nobody listens on: every attempt is refused
+        closed.bind(("127.0.0.1", 0))
+        closed_port = closed.getsockname()[1]
+    settings = NewsletterSettings(
+        region=f"n{uuid.uuid4().hex[:10]}",
+        nats_url=nats_url,
+        database_url=await databases.new("newsletter"),
+        smtp_host="127.0.0.1",
+        smtp_port=closed_port,
+        retry_base_seconds=0.2,
+        delivery_poll_seconds=0.05,
+        sender_lease_seconds=2.0,
+        sender="Netzwerk Test <newsletter@nzr.example>",
+        public_base_url="https://nzr.example",
+    )
+    item = registration()
+    async with running_service(create_app, settings, "nzr_newsletter") as running:
+        await publish(notice("promoted", "later@example.org", registration=item), region=settings.region)
+        for _ in range(400):
+            async with running.app.state.runtime.sessions() as session:
+                row = await session.scalar(select(MailRow).where(MailRow.event_id == item.event_id))
+            if row is not None and row.status == "deferred":
+                break
+            await asyncio.sleep(0.05)
+        assert row is not None and row.status == "deferred" and "Connect" in (row.last_error or "")
+    assert sink.to("later@example.org") == []
+    restarted = settings.model_copy(update={"smtp_port": sink.port})
+    async with running_service(create_app, restarted, "nzr_newsletter") as running:
+        await sink.wait_for(lambda: sink.to("later@example.org"))
+        headers = token_for("editor", region=settings.region)
+        for _ in range(200):
+            [mail] = (
+                await running.client.get(API, params={"event_id": item.event_id}, headers=headers)
+            ).json()["items"]
+            if mail["status"] == "sent":
+                break
+            await asyncio.sleep(0.05)
+    assert mail["status"] == "sent" and mail["attempts"] >= 2 and mail["reason"] is None
+    assert len(sink.to("later@example.org")) == 1
+    assert str(sink.to("later@example.org")[0].message["Subject"]).startswith("Sie haben einen Platz")
