@@ -122,6 +122,10 @@ async def test_each_step_of_the_journey_gets_its_mail_with_the_calendar_entry(ne
     for event in steps.values():
         await publish(event, region=region)
     await sink.wait_for(lambda: all(sink.to(address) for address in steps))
+    await publish(steps["c@example.org"], region=region)  # the same notice announced again: no mail
+    await publish(notice("reminder", "z@example.org", registration=item), region=region)
+    await sink.wait_for(lambda: sink.to("z@example.org"))
+    assert len(sink.to("c@example.org")) == 1
     mails = {address: sink.to(address)[0] for address in steps}
 
     subjects = {a: str(m.message["Subject"]) for a, m in mails.items()}

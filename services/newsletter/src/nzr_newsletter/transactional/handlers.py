@@ -53,6 +53,8 @@ async def tell_participant(deps: Deps, session: AsyncSession, envelope: Envelope
     if address is None:
         log.warning("notice %s: no mail, the address cannot receive one", event.notice_id)
         return
+    if await service.notice_mailed(session, event.notice_id):
+        return  # announced again (e.g. a reminder re-issued after a restart): one mail
     await service.mail_owner(
         session,
         deps,
@@ -61,6 +63,7 @@ async def tell_participant(deps: Deps, session: AsyncSession, envelope: Envelope
         message=notices.notice_mail(deps, event),
         since=event.issued_at,
         event_id=event.registration.event_id,
+        notice_id=event.notice_id,
     )
 
 

@@ -24,6 +24,8 @@ class MailRow(Base):
     purpose: Mapped[str] = mapped_column(String(20))  # registration kind, links, already_registered …
     #: The event a registration mail is about (the organiser's view filters by it).
     event_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    #: The ``ParticipantNotice.notice_id`` it answers: a notice announced twice is mailed once.
+    notice_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     message: Mapped[bytes] = mapped_column(LargeBinary)
     # queued | sending | deferred | sent | bounced | failed | suppressed
     status: Mapped[str] = mapped_column(String(10), index=True)

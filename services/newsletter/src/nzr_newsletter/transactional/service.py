@@ -32,6 +32,7 @@ async def queue_mail(
     purpose: str,
     message: bytes,
     event_id: str | None = None,
+    notice_id: str | None = None,
     status: str = "queued",
     reason: str | None = None,
 ) -> None:
@@ -41,6 +42,7 @@ async def queue_mail(
             recipient=to,
             purpose=purpose,
             event_id=event_id,
+            notice_id=notice_id,
             message=message,
             status=status,
             attempts=0,
@@ -110,6 +112,7 @@ async def mail_owner(
     message: bytes,
     since: datetime | None = None,
     event_id: str | None = None,
+    notice_id: str | None = None,
 ) -> bool:
     """Queue a transactional mail unless the address hard-bounced, is blocked, or its owner was
     erased at or after ``since``; False when it was held back. A held-back registration mail is
@@ -126,12 +129,21 @@ async def mail_owner(
                 purpose=purpose,
                 message=b"",
                 event_id=event_id,
+                notice_id=notice_id,
                 status="suppressed",
                 reason=reason,
             )
         return False
-    await queue_mail(session, deps, to=to, purpose=purpose, message=message, event_id=event_id)
+    await queue_mail(
+        session, deps, to=to, purpose=purpose, message=message, event_id=event_id, notice_id=notice_id
+    )
     return True
+
+
+async def notice_mailed(session: AsyncSession, notice_id: str) -> bool:
+    """Whether a mail (or its suppression) was recorded for this notice already."""
+    with session.no_autoflush:
+        return bool(await session.scalar(select(exists().where(MailRow.notice_id == notice_id))))
 
 
 async def suppressed(session: AsyncSession, address: str, *, since: datetime | None = None) -> str | None:
