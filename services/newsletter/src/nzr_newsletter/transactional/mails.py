@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import secrets
 from dataclasses import dataclass
 from email.charset import QP, Charset
 from email.header import Header
@@ -112,7 +113,13 @@ def compose(
     )
     # Built with the stdlib's compat32 MIME classes: the same structure as ``EmailMessage`` would
     # give, at a fraction of its header-parsing cost (a registration burst renders hundreds).
-    alternative = MIMEMultipart("alternative", _subparts=[_part(text + "\n", "plain"), _part(page, "html")])
+    # Boundaries are random (128 bits) and set here: the generator would otherwise compile a
+    # regular expression per boundary to search the parts for it (the bodies are
+    # quoted-printable, so no line of theirs can start with one anyway).
+    alternative = MIMEMultipart(
+        "alternative", boundary=_boundary(), _subparts=[_part(text + "\n", "plain"), _part(page, "html")]
+    )
+    del alternative["MIME-Version"]
     message: MIMEMultipart = alternative
     if calendar is not None:
         cancel = calendar.method == "CANCEL"
@@ -124,7 +131,9 @@ def compose(
         attachment = _part(calendar.content.decode(), "calendar")
         attachment.set_param("method", calendar.method)
         attachment.add_header("Content-Disposition", "attachment", filename=name)
-        message = MIMEMultipart("mixed", _subparts=[alternative, attachment])
+        message = MIMEMultipart("mixed", boundary=_boundary(), _subparts=[alternative, attachment])
+    if "MIME-Version" not in message:
+        message["MIME-Version"] = "1.0"
     display, address = parseaddr(sender or deps.settings.sender)
     message["From"] = formataddr((display, address), charset="utf-8")
     message["To"] = to
@@ -142,7 +151,12 @@ def compose(
 def _part(content: str, subtype: str) -> MIMENonMultipart:
     part = MIMENonMultipart("text", subtype)
     part.set_payload(content, _UTF8)
+    del part["MIME-Version"]  # only the top level carries it
     return part
+
+
+def _boundary() -> str:
+    return f"nzr-{secrets.token_hex(16)}"
 
 
 def greeting(name: str, language: str) -> str:
