@@ -308,15 +308,35 @@ async def run(args: argparse.Namespace) -> int:
             "10-connection loop's (the mail side alone, while the burst is still being registered)"
         )
 
+        # The same burst with the newsletter process at a lower CPU priority (nice 10), as if it
+        # ran on cores of its own (its pod, in production): here it shares 2 cores with events,
+        # PostgreSQL, NATS, the sink and the load generator.
+        os.setpriority(os.PRIO_PROCESS, newsletter.pid, 10)
+        yielding = await new_event(base, editor, n, "Regionalkonferenz, Mail nachrangig")
+        started_nice, with_nice, errors_nice = await burst(base, yielding, n)
+        arrived_nice = await sink.wait_for(n, args.within)
+        nice_mails = sink.take()
+        failed |= bool(errors_nice) or not arrived_nice
+        nice_seconds = max(t for t, _ in nice_mails) - started_nice
+
         stop(newsletter)  # nothing consumes the announcements now
         other = await new_event(base, editor, n, "Regionalkonferenz ohne Mail")
         _, without_mails, errors_without = await burst(base, other, n)
         failed |= bool(errors_without)
+
+        def shown(values: list[float]) -> str:
+            return f"{p95(values) * 1000:5.0f} ms (median {statistics.median(values) * 1000:.0f} ms)"
+
+        print("\n   registration answers, p95:")
+        print(f"     with mails                          {shown(with_mails)}")
         print(
-            f"\n   registration answers, p95 (median): with mails {p95(with_mails) * 1000:6.0f} ms "
-            f"({statistics.median(with_mails) * 1000:.0f} ms), newsletter stopped "
-            f"{p95(without_mails) * 1000:6.0f} ms ({statistics.median(without_mails) * 1000:.0f} ms); "
-            f"ratio {p95(with_mails) / p95(without_mails):.2f}"
+            f"     with mails, newsletter at nice 10   {shown(with_nice)}; its {len(nice_mails)} mails "
+            f"accepted {nice_seconds:.2f} s after the first registration"
+        )
+        print(f"     newsletter stopped (no mails)       {shown(without_mails)}")
+        print(
+            f"   ratio p95 with / without mails: {p95(with_mails) / p95(without_mails):.2f} "
+            f"(nice 10: {p95(with_nice) / p95(without_mails):.2f}); target ≤ 1"
         )
         print(f"   load average at the end {os.getloadavg()[0]:.1f}")
     finally:
