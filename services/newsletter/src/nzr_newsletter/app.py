@@ -24,6 +24,7 @@ from nzr_newsletter.settings import NewsletterSettings
 from nzr_newsletter.subscribers import routes as subscribers
 from nzr_newsletter.subscriptions import routes as subscriptions
 from nzr_newsletter.tracking import routes as tracking
+from nzr_newsletter.transactional import routes as transactional
 
 DEFINITION: ServiceDefinition[NewsletterSettings, Deps] = ServiceDefinition(
     name="newsletter",
@@ -39,6 +40,7 @@ DEFINITION: ServiceDefinition[NewsletterSettings, Deps] = ServiceDefinition(
         bounces.router,
         digests.router,
         tracking.router,
+        transactional.router,
         dev_mail.router,
     ],
     bootstrap=bootstrap,

@@ -7,15 +7,17 @@ import asyncio
 import contextlib
 import html
 import logging
+import re
+from email.message import EmailMessage
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from nzr_common.access import DEVELOPMENT_ONLY
 from nzr_common.problems import ProblemError
 from nzr_newsletter.bootstrap import API, Deps, DepsDep
 from nzr_newsletter.schemas import SinkMessage
-from nzr_newsletter.sink import MailSink
+from nzr_newsletter.sink import MailSink, body_of, calendar_of
 from nzr_newsletter.web import html_page
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,38 @@ def _sink(deps: Deps) -> MailSink:
     return deps.sink
 
 
+#: The captured mail's own HTML is shown without scripts, forms or remote content.
+_SANDBOX = {
+    "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+}
+
+
+def _row(message: SinkMessage) -> str:
+    name = html.escape(message.name)
+    views = []
+    if message.has_html:
+        views.append(f'<a href="mail/{name}/html">HTML</a>')
+    if message.has_text:
+        views.append(f'<a href="mail/{name}/text">Text</a>')
+    if message.calendar:
+        views.append(f'<a href="mail/{name}/ics" download>.ics ({html.escape(message.calendar)})</a>')
+    views.append(f'<a href="mail/{name}">.eml</a>')
+    links = "".join(
+        f'<li><a href="{html.escape(link)}">{html.escape(link)}</a></li>' for link in message.links
+    )
+    return (
+        f"<tr><td>{message.received_at:%d.%m.%Y %H:%M:%S}</td><td>{html.escape(message.to)}</td>"
+        f"<td>{html.escape(message.subject)}</td><td>{html.escape(message.language or '')}</td>"
+        f"<td>{' · '.join(views)}</td></tr>"
+        + (
+            f'<tr><td></td><td colspan="4"><details><summary>Links ({len(message.links)})</summary>'
+            f"<ul>{links}</ul></details></td></tr>"
+            if message.links
+            else ""
+        )
+    )
+
+
 @router.get(
     "/dev/mail",
     response_class=HTMLResponse,
@@ -36,18 +70,21 @@ def _sink(deps: Deps) -> MailSink:
     dependencies=[DEVELOPMENT_ONLY],
 )
 async def show_sink_messages(deps: DepsDep) -> HTMLResponse:
-    """The mails the development sink received, newest first, with their links."""
-    rows = []
-    for message in _sink(deps).messages():
-        links = "".join(
-            f'<li><a href="{html.escape(link)}">{html.escape(link)}</a></li>' for link in message.links
-        )
-        rows.append(
-            f"<h3>{html.escape(message.subject)}</h3><p>an {html.escape(message.to)}, "
-            f"{message.received_at:%d.%m.%Y %H:%M:%S} UTC · "
-            f'<a href="mail/{message.name}">.eml</a></p><ul>{links}</ul>'
-        )
-    return html_page("Postausgang (Entwicklung)", "".join(rows) or "<p>Noch keine Mails.</p>")
+    """Every mail the development sink captured, newest first: time, recipient, subject, and
+    links to its HTML, its text, its ``.ics`` and the raw ``.eml``."""
+    messages = _sink(deps).messages()
+    if not messages:
+        return html_page("Postausgang (Entwicklung)", "<p>Noch keine Mails.</p>")
+    rows = "".join(_row(m) for m in messages)
+    intro = (
+        f"<p>{len(messages)} Mails, die der Dienst verschickt hat (die Entwicklungs-Senke stellt "
+        "nichts zu). Die Links in den Mails funktionieren.</p>"
+    )
+    table = (
+        "<table><thead><tr><th>Zeit (UTC)</th><th>An</th><th>Betreff</th><th>Sprache</th>"
+        f"<th>Ansehen</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+    return html_page("Postausgang (Entwicklung)", intro + table)
 
 
 @router.get(
@@ -59,6 +96,13 @@ async def show_sink_messages(deps: DepsDep) -> HTMLResponse:
 async def list_sink_messages(deps: DepsDep) -> list[SinkMessage]:
     """The development sink's mails as JSON."""
     return _sink(deps).messages()
+
+
+def _message(deps: Deps, name: str) -> EmailMessage:
+    message = _sink(deps).message_of(name)
+    if message is None:
+        raise ProblemError(404, "Not Found", f"No message {name}.")
+    return message
 
 
 @router.get(
@@ -73,6 +117,56 @@ async def get_sink_message(name: str, deps: DepsDep) -> PlainTextResponse:
     if path is None:
         raise ProblemError(404, "Not Found", f"No message {name}.")
     return PlainTextResponse(path.read_text(errors="replace"), media_type="message/rfc822")
+
+
+@router.get(
+    "/dev/mail/{name}/html",
+    response_class=HTMLResponse,
+    operation_id="get_sink_message_html",
+    dependencies=[DEVELOPMENT_ONLY],
+)
+async def get_sink_message_html(name: str, deps: DepsDep) -> HTMLResponse:
+    """The HTML part of a captured mail, as a mail program shows it (no scripts, no remote content)."""
+    body = body_of(_message(deps, name), "html")
+    if body is None:
+        raise ProblemError(404, "Not Found", f"Message {name} has no HTML part.")
+    return HTMLResponse(body, headers=_SANDBOX)
+
+
+@router.get(
+    "/dev/mail/{name}/text",
+    response_class=PlainTextResponse,
+    operation_id="get_sink_message_text",
+    dependencies=[DEVELOPMENT_ONLY],
+)
+async def get_sink_message_text(name: str, deps: DepsDep) -> PlainTextResponse:
+    """The plain-text part of a captured mail."""
+    body = body_of(_message(deps, name), "plain")
+    if body is None:
+        raise ProblemError(404, "Not Found", f"Message {name} has no text part.")
+    return PlainTextResponse(body)
+
+
+@router.get(
+    "/dev/mail/{name}/ics",
+    operation_id="get_sink_message_calendar",
+    dependencies=[DEVELOPMENT_ONLY],
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}},
+)
+async def get_sink_message_calendar(name: str, deps: DepsDep) -> Response:
+    """The ``.ics`` attached to a captured mail, as a download."""
+    part = calendar_of(_message(deps, name))
+    if part is None:
+        raise ProblemError(404, "Not Found", f"Message {name} has no calendar attachment.")
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", part.get_filename() or "termin.ics")
+    method = part.get_param("method")
+    media_type = f"text/calendar; method={method}" if isinstance(method, str) else "text/calendar"
+    return Response(
+        part.get_payload(decode=True) or b"",
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 async def start_mail_sink(deps: Deps) -> None:

@@ -12,6 +12,7 @@ from nzr_common.contracts.events import (
     EventCancelled,
     EventPublished,
     EventUpdated,
+    ParticipantNotice,
     RegistrationConfirmed,
     RegistrationLinksRequested,
     RegistrationReceived,
@@ -57,6 +58,7 @@ async def registration_received(
 handlers: EventHandlers[Deps] = EventHandlers(consumer="newsletter")
 handlers.on(RegistrationConfirmed)(subscription_handlers.start_double_opt_in)
 handlers.on(RegistrationReceived)(registration_received)
+handlers.on(ParticipantNotice)(transactional_handlers.tell_participant)
 handlers.on(RegistrationLinksRequested)(transactional_handlers.send_registration_links)
 handlers.on(PersonErasedV2)(erase_person)
 handlers.on(PersonErased)(erase_person_v1)

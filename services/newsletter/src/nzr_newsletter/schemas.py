@@ -38,3 +38,7 @@ class SinkMessage(BaseModel):
     to: str
     subject: str
     links: list[str]
+    language: str | None = None
+    has_html: bool = False
+    has_text: bool = False
+    calendar: str | None = None  # the .ics attachment's method (REQUEST, CANCEL), if any

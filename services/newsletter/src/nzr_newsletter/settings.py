@@ -36,6 +36,9 @@ class NewsletterSettings(ServiceSettings):
     rate_per_second: float = 0  # 0: unlimited
     rate_per_hour: int = 0  # 0: unlimited
     max_attempts: int = 5
+    # Transactional mails (registration journey) retry longer: 12 attempts with the back-off
+    # below (30 s doubling, capped at 6 h) span about 14.5 hours before one is given up as failed.
+    mail_max_attempts: int = 12
     claim_ahead: int = 5  # rows claimed per connection ahead of sending (resent after a crash)
     retry_base_seconds: float = 30.0
     delivery_poll_seconds: float = 0.5

@@ -10,6 +10,7 @@ import email.policy
 import re
 import uuid
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 from aiosmtpd.smtp import SMTP as SMTPServer
@@ -66,15 +67,22 @@ class MailSink:
         path = self.folder / name
         return path if path.is_file() else None
 
-    def messages(self, limit: int = 100) -> list[SinkMessage]:
+    def message_of(self, name: str) -> EmailMessage | None:
+        """One captured mail, parsed (``None`` for an unknown name)."""
+        path = self.path_of(name)
+        if path is None:
+            return None
+        return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+
+    def messages(self, limit: int = 200) -> list[SinkMessage]:
         """The newest messages first, with the links found in their text."""
         found = []
         for path in sorted(self.folder.glob("*.eml"), reverse=True)[:limit]:
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            text = ""
-            part = message.get_body(preferencelist=("plain", "html"))
-            if part is not None:
-                text = part.get_content()
+            message = self.message_of(path.name)
+            if message is None:
+                continue
+            text = body_of(message, "plain") or body_of(message, "html") or ""
+            calendar = calendar_of(message)
             stamp = datetime.strptime(path.name.split("-")[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
             found.append(
                 SinkMessage(
@@ -83,6 +91,24 @@ class MailSink:
                     to=str(message["To"] or ""),
                     subject=str(message["Subject"] or ""),
                     links=list(dict.fromkeys(_LINK.findall(text))),
+                    language=str(message["Content-Language"]) if message["Content-Language"] else None,
+                    has_html=body_of(message, "html") is not None,
+                    has_text=body_of(message, "plain") is not None,
+                    calendar=str(calendar.get_param("method") or "PUBLISH") if calendar is not None else None,
                 )
             )
         return found
+
+
+def body_of(message: EmailMessage, subtype: str) -> str | None:
+    """The mail's plain-text or HTML body (``None`` when it has none)."""
+    part = message.get_body(preferencelist=(subtype,))
+    return part.get_content() if part is not None else None
+
+
+def calendar_of(message: EmailMessage) -> EmailMessage | None:
+    """The ``text/calendar`` part of a mail (attached or inline), if it has one."""
+    for part in message.walk():
+        if part.get_content_type() == "text/calendar":
+            return part
+    return None

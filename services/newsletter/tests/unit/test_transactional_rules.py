@@ -41,3 +41,45 @@ def test_the_place_lists_venue_address_and_online_link_or_says_it_follows():
     assert rules.place_text(item, "de") == "Rathaus, Markt 1, Plauen, online: https://m.example/x"
     assert rules.place_text(registration(), "de") == "Ort folgt"
     assert rules.place_text(registration(), "en") == "place to be announced"
+
+
+def test_subjects_say_what_happened_in_german_and_english():
+    item = registration(waiting_position=3)
+    assert rules.subject("waiting", item, "de") == "Sie stehen auf der Warteliste (Platz 3): Repair-Café"
+    assert rules.subject("promoted", item, "en") == "You have a seat: Repair-Café"
+    assert rules.subject("reminder", item, "de") == "Erinnerung: Repair-Café am 14. März 2026"
+    assert rules.subject("reminder", item, "en") == "Reminder: Repair-Café on 14 March 2026"
+    assert rules.subject("event_cancelled", item, "de") == "Abgesagt: Repair-Café"
+
+
+def test_a_calendar_entry_comes_with_a_seat_and_goes_with_a_cancellation():
+    assert rules.calendar_method("promoted", "confirmed") == "REQUEST"
+    assert rules.calendar_method("event_changed", "waiting") is None  # no seat, no entry
+    assert rules.calendar_method("event_cancelled", "waiting") == "CANCEL"
+    assert rules.calendar_method("cancelled", "cancelled") == "CANCEL"
+    assert rules.calendar_method("thank_you", "confirmed") is None
+
+
+def test_outcomes_and_sessions_read_with_who_when_and_where():
+    from datetime import date
+
+    from nzr_common.contracts.events import OutcomeForMail, SessionForMail
+
+    agreement = OutcomeForMail(text="Lastenrad starten", responsible="BUND", due_date=date(2026, 6, 30))
+    assert (
+        rules.outcome_text(agreement, "de") == "Lastenrad starten (verantwortlich: BUND; bis 30. Juni 2026)"
+    )
+    assert rules.outcome_text(agreement, "en") == "Lastenrad starten (responsible: BUND; by 30 June 2026)"
+    session = SessionForMail(
+        session_id="s",
+        title="Werkstatt",
+        starts_at=datetime(2026, 7, 1, 8, 0, tzinfo=UTC),  # 10:00 in Berlin (summer time)
+        ends_at=datetime(2026, 7, 1, 9, 30, tzinfo=UTC),
+        room="Saal 2",
+    )
+    assert rules.session_text(session, "de") == "Werkstatt (1. Juli 2026, 10:00–11:30 Uhr, Raum Saal 2)"
+
+
+def test_editors_see_masked_addresses():
+    assert rules.masked("ida.beispiel@example.org") == "i***@example.org"
+    assert rules.masked("") == ""

@@ -126,11 +126,13 @@ def _print_access(supervisor: Supervisor, console: Console) -> None:
 
     nzr = _command_name()
     reporting = next(s for s in supervisor.services if s.name == "reporting")
+    newsletter = next(s for s in supervisor.services if s.name == "newsletter")
     facts = Table.grid(padding=(0, 2))
     facts.add_row("NATS", supervisor.nats_url)
     token = f"{nzr} token --region {data.region} --role editor"
     facts.add_row("Token", f"{token}   (--role admin for dead letters)")
     facts.add_row("Try", f"curl {reporting.url}/api/v1/reports/indicators")
+    facts.add_row("Mail", f"{newsletter.url}/api/v1/newsletter/dev/mail  (every mail the platform sent)")
     facts.add_row("Data", f"{data.root}  (kept between runs; logs in {data.logs})")
     console.print(facts)
     console.print("\n[bold]nzr is running — press Ctrl-C to stop.[/]")

@@ -10,7 +10,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,6 +24,7 @@ from nzr_newsletter.delivery import rules, service
 from nzr_newsletter.delivery.committer import GroupCommitter, Op
 from nzr_newsletter.delivery.models import DeliveryRow
 from nzr_newsletter.delivery.smtp import Connection, Outcome, RateLimiter
+from nzr_newsletter.delivery.transactional import MailLoop
 from nzr_newsletter.tables import messaging
 from nzr_newsletter.transactional.models import MailRow
 
@@ -161,7 +161,8 @@ class Sender:
             for i in range(self.deps.settings.smtp_concurrency)
         ]
         tasks.append(asyncio.create_task(self._claim_loop(), name="newsletter claims"))
-        tasks.append(asyncio.create_task(self._mail_loop(), name="newsletter transactional"))
+        mails = MailLoop(self.deps, self.sessions, holding=lambda: self.lease_until is not None)
+        tasks.append(asyncio.create_task(mails.run(), name="newsletter transactional"))
         try:
             await self._dispatch_loop()
         finally:
@@ -408,74 +409,6 @@ class Sender:
                 )
 
         return record
-
-    # ------------------------------------------------------------ transactional mails
-
-    async def _mail_loop(self) -> None:
-        connection = Connection(self.deps)
-        settings = self.deps.settings
-        try:
-            while True:
-                sent_any = False
-                if self.lease_until is not None:
-                    async with self.sessions() as session, session.begin():
-                        mails = list(
-                            await session.scalars(
-                                select(MailRow)
-                                .where(MailRow.status == "queued", MailRow.next_attempt_at <= now_utc())
-                                .order_by(MailRow.id)
-                                .limit(50)
-                            )
-                        )
-                    for mail in mails:
-                        sent_any = True
-                        await self._send_mail(connection, mail, settings)
-                if not sent_any:
-                    self.deps.mail_pending.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(
-                            self.deps.mail_pending.wait(), max(settings.delivery_poll_seconds, 1.0)
-                        )
-        finally:
-            await connection.close()
-
-    async def _send_mail(self, connection: Connection, mail: MailRow, settings: Any) -> None:
-        async with self.sessions() as session, session.begin():
-            claimed = await session.execute(
-                update(MailRow)
-                .where(MailRow.id == mail.id, MailRow.status == "queued")
-                .values(status="sending", attempts=MailRow.attempts + 1)
-            )
-        if not rows_affected(claimed):
-            return
-        sender = email.utils.parseaddr(settings.sender)[1]
-        outcome = await connection.send(sender, mail.recipient, mail.message)
-        now = now_utc()
-        if outcome.kind == "sent":
-            values: dict[str, Any] = {"status": "sent", "sent_at": now}
-        elif outcome.kind == "bounced":  # the address is suppressed from now on
-            values = {"status": "bounced", "last_error": outcome.detail[:500]}
-        elif mail.attempts + 1 >= settings.max_attempts:
-            values = {"status": "failed", "last_error": outcome.detail[:500]}
-        else:
-            delay = rules.retry_delay_seconds(mail.attempts + 1, settings.retry_base_seconds)
-            values = {
-                "status": "queued",
-                "last_error": outcome.detail[:500],
-                "next_attempt_at": now + timedelta(seconds=delay),
-            }
-        async with self.sessions() as session, session.begin():
-            await session.execute(update(MailRow).where(MailRow.id == mail.id).values(**values))
-            if outcome.kind == "bounced":
-                await bounces.record_bounce(
-                    session=session,
-                    deps=self.deps,
-                    email=mail.recipient,
-                    kind="hard",
-                    source="smtp",
-                    status=str(outcome.code),
-                    reason=outcome.detail,
-                )
 
 
 async def send_mail(deps: Deps) -> None:

@@ -8,11 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.base import Envelope
 from nzr_common.contracts.events import (
+    ParticipantNotice,
     RegistrationLinksRequested,
     RegistrationReceived,
 )
 from nzr_newsletter.bootstrap import Deps
-from nzr_newsletter.transactional import mails, rules, service
+from nzr_newsletter.transactional import mails, notices, rules, service
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,30 @@ async def tell_registrant(
         purpose=purpose,
         message=mails.registration_received_mail(deps, event),
         since=event.received_at,
+        event_id=event.registration.event_id,
+    )
+
+
+async def tell_participant(deps: Deps, session: AsyncSession, envelope: Envelope[ParticipantNotice]) -> None:
+    """A step of the registration journey (seat, cancellation, change, reminder, thank-you),
+    mailed to the registrant: no newsletter consent needed, never tracked, never to a
+    hard-bounced or erased address."""
+    event = envelope.data
+    address = rules.normalised(event.email)
+    if address is None:
+        log.warning("notice %s: no mail, the address cannot receive one", event.notice_id)
+        return
+    if await service.notice_mailed(session, event.notice_id):
+        return  # announced again (e.g. a reminder re-issued after a restart): one mail
+    await service.mail_owner(
+        session,
+        deps,
+        to=address,
+        purpose=event.kind,
+        message=notices.notice_mail(deps, event),
+        since=event.issued_at,
+        event_id=event.registration.event_id,
+        notice_id=event.notice_id,
     )
 
 

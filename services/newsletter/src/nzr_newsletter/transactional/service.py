@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.actors import person_id_for
@@ -17,26 +17,42 @@ from nzr_newsletter.subscriptions import rules as addresses
 from nzr_newsletter.subscriptions.models import SubscriptionRow
 from nzr_newsletter.tables import ErasedPersonRow
 from nzr_newsletter.tokens import Purpose
-from nzr_newsletter.transactional import mails
+from nzr_newsletter.transactional import mails, rules
 from nzr_newsletter.transactional.models import MailRow
+from nzr_newsletter.transactional.schemas import TransactionalMailPage, TransactionalMailRead
 
 log = logging.getLogger(__name__)
 
 
-async def queue_mail(session: AsyncSession, deps: Deps, *, to: str, purpose: str, message: bytes) -> None:
+async def queue_mail(
+    session: AsyncSession,
+    deps: Deps,
+    *,
+    to: str,
+    purpose: str,
+    message: bytes,
+    event_id: str | None = None,
+    notice_id: str | None = None,
+    status: str = "queued",
+    reason: str | None = None,
+) -> None:
     now = datetime.now(UTC)
     session.add(
         MailRow(
             recipient=to,
             purpose=purpose,
+            event_id=event_id,
+            notice_id=notice_id,
             message=message,
-            status="queued",
+            status=status,
             attempts=0,
             next_attempt_at=now,
+            last_error=reason,
             created_at=now,
         )
     )
-    deps.mail_pending.set()
+    if status == "queued":
+        deps.mail_pending.set()
 
 
 async def request_links(*, session: AsyncSession, deps: Deps, email: str, language: str) -> None:
@@ -95,39 +111,66 @@ async def mail_owner(
     purpose: str,
     message: bytes,
     since: datetime | None = None,
+    event_id: str | None = None,
+    notice_id: str | None = None,
 ) -> bool:
     """Queue a transactional mail unless the address hard-bounced, is blocked, or its owner was
-    erased at or after ``since``; False when it was held back."""
+    erased at or after ``since``; False when it was held back. A held-back registration mail is
+    recorded as ``suppressed`` with the reason (for an erased owner without the address)."""
     reason = await suppressed(session, to, since=since)
     if reason is not None:
         log.info("transactional %s mail held back: %s", purpose, reason)
+        if event_id is not None:
+            recipient = "" if reason == "erased" else to
+            await queue_mail(
+                session,
+                deps,
+                to=recipient,
+                purpose=purpose,
+                message=b"",
+                event_id=event_id,
+                notice_id=notice_id,
+                status="suppressed",
+                reason=reason,
+            )
         return False
-    await queue_mail(session, deps, to=to, purpose=purpose, message=message)
+    await queue_mail(
+        session, deps, to=to, purpose=purpose, message=message, event_id=event_id, notice_id=notice_id
+    )
     return True
+
+
+async def notice_mailed(session: AsyncSession, notice_id: str) -> bool:
+    """Whether a mail (or its suppression) was recorded for this notice already."""
+    with session.no_autoflush:
+        return bool(await session.scalar(select(exists().where(MailRow.notice_id == notice_id))))
 
 
 async def suppressed(session: AsyncSession, address: str, *, since: datetime | None = None) -> str | None:
     """Why no transactional mail may go to the address (None: it may): it hard-bounced, is
-    blocked, or its owner was erased at or after ``since`` (an event from before the erasure)."""
-    subscriber = await session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
-    if subscriber is not None and subscriber.blocked:
+    blocked, or its owner was erased at or after ``since`` (an event from before the erasure).
+    One query, without flushing the batch's pending mails (a burst of registrations is handled
+    in one transaction)."""
+    subscriber_ids = select(SubscriberRow.id).where(SubscriberRow.email == address)
+    query = select(
+        exists().where(SubscriberRow.email == address, SubscriberRow.blocked).label("blocked"),
+        or_(
+            exists().where(MailRow.recipient == address, MailRow.status == "bounced"),
+            exists().where(BounceRow.subscriber_id.in_(subscriber_ids), BounceRow.kind == "hard"),
+        ).label("bounced"),
+        select(ErasedPersonRow.erased_at)
+        .where(ErasedPersonRow.person_id == person_id_for(address))
+        .scalar_subquery()
+        .label("erased_at"),
+    )
+    with session.no_autoflush:
+        found = (await session.execute(query)).one()
+    if found.blocked:
         return "blocked"
-    hard = [MailRow.recipient == address, MailRow.status == "bounced"]
-    bounced = await session.scalar(select(func.count()).select_from(MailRow).where(*hard))
-    if not bounced and subscriber is not None:
-        bounced = await session.scalar(
-            select(func.count())
-            .select_from(BounceRow)
-            .where(BounceRow.subscriber_id == subscriber.id, BounceRow.kind == "hard")
-        )
-    if bounced:
+    if found.bounced:
         return "hard bounce"
-    if since is not None:
-        erased_at = await session.scalar(
-            select(ErasedPersonRow.erased_at).where(ErasedPersonRow.person_id == person_id_for(address))
-        )
-        if erased_at is not None and erased_at >= since:
-            return "erased"
+    if since is not None and found.erased_at is not None and found.erased_at >= since:
+        return "erased"
     return None
 
 
@@ -143,6 +186,56 @@ async def recently_mailed(
             MailRow.recipient == address,
             or_(*(MailRow.purpose == p for p in purposes)),
             MailRow.created_at > now - timedelta(seconds=seconds),
+            MailRow.status != "suppressed",
         )
     )
     return bool(found)
+
+
+async def list_mails(
+    *,
+    session: AsyncSession,
+    event_id: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+    full_addresses: bool,
+) -> TransactionalMailPage:
+    """Transactional mails, newest first, optionally of one event and status (never the bodies)."""
+    columns = (
+        MailRow.id,
+        MailRow.event_id,
+        MailRow.recipient,
+        MailRow.purpose,
+        MailRow.status,
+        MailRow.last_error,
+        MailRow.attempts,
+        MailRow.created_at,
+        MailRow.sent_at,
+        MailRow.next_attempt_at,
+    )
+    conditions = []
+    if event_id is not None:
+        conditions.append(MailRow.event_id == event_id)
+    if status is not None:
+        conditions.append(MailRow.status == status)
+    total = await session.scalar(select(func.count()).select_from(MailRow).where(*conditions)) or 0
+    rows = await session.execute(
+        select(*columns).where(*conditions).order_by(MailRow.id.desc()).limit(limit).offset(offset)
+    )
+    items = [
+        TransactionalMailRead(
+            id=row.id,
+            event_id=row.event_id,
+            recipient=row.recipient if full_addresses else rules.masked(row.recipient),
+            kind=row.purpose,
+            status=row.status,
+            reason=row.last_error,
+            attempts=row.attempts,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+            next_attempt_at=row.next_attempt_at if row.status in ("queued", "deferred") else None,
+        )
+        for row in rows
+    ]
+    return TransactionalMailPage(items=items, total=total)
