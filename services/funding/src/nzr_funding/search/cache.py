@@ -23,7 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nzr_funding.catalogue import rules as catalogue_rules
 from nzr_funding.catalogue.models import ProgrammeRow, ProjectionStateRow
+from nzr_funding.catalogue.taxonomy import value_labels
 from nzr_funding.deadlines import rules as deadline_rules
+from nzr_funding.search import compounds
 from nzr_funding.search.index import CatalogueIndex, Entry
 
 CATALOGUE = "catalogue"
@@ -83,7 +85,21 @@ def entry_from_row(row: ProgrammeRow, intern: dict[Any, Any] | None = None) -> E
             "notes",
         )
     }
-    return Entry(facts, tuple(row.name_doc.split()), tuple(row.search_doc.split()), record)
+    return Entry(facts, one(compounds.document_tokens(row.name)), _document(row), record)
+
+
+def _document(row: ProgrammeRow) -> tuple[str, ...]:
+    """The searchable text of a programme: name, summary, funder and the labels of its topics,
+    areas and eligible applicants, each word with the parts of a compound."""
+    labels = value_labels()
+    return compounds.document_tokens(
+        row.name,
+        row.summary,
+        row.funder,
+        *(labels["topic"].get(t, "") for t in row.topics),
+        *(labels["area"].get(a, "") for a in row.areas),
+        *(labels["eligible"].get(e, "") for e in row.eligible),
+    )
 
 
 @contextmanager

@@ -279,8 +279,10 @@ class CatalogueIndex:
         stop_words_only: bool,
         limit: int,
         offset: int,
+        bonus: Sequence[str] = (),
     ) -> tuple[int, list[tuple[float, int]], dict[str, list[tuple[str, int]]]]:
-        """(total, [(score, position)] of the page, facet counts per dimension)."""
+        """(total, [(score, position)] of the page, facet counts per dimension); every token
+        must occur, ``bonus`` tokens only add to the score."""
         day = self.day(today)
         scope = 0 if stop_words_only else self.everything
         for token in set(tokens):
@@ -330,9 +332,10 @@ class CatalogueIndex:
             return total, [], facets
         if tokens:
             raw = np.zeros(self.size)
-            for token in set(tokens):  # the order ``rules.text_score`` adds them in
-                where, shares = self.postings[token]
-                raw[where] += shares
+            for token in rules.scored_tokens(tokens, bonus):  # the order ``rules.text_score`` adds them in
+                found = self.postings.get(token)
+                if found is not None:
+                    raw[found[0]] += found[1]
             scores = raw[positions]
             order = np.lexsort((self.name_rank[positions], -np.round(scores, 6)))[offset:end]
             return total, [(round(float(scores[j]), 6), int(positions[j])) for j in order], facets

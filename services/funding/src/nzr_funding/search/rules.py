@@ -64,14 +64,22 @@ def passes_facets(
     )
 
 
-def text_score(query: Sequence[str], name_tokens: Sequence[str], doc_tokens: Sequence[str]) -> float:
-    """Relevance of a document to stemmed query tokens: name hits weigh most, then frequency."""
+def scored_tokens(query: Sequence[str], bonus: Sequence[str] = ()) -> list[str]:
+    """The distinct tokens a score adds up, in a fixed order."""
+    return sorted(set(query) | set(bonus))
+
+
+def text_score(
+    query: Sequence[str], name_tokens: Sequence[str], doc_tokens: Sequence[str], bonus: Sequence[str] = ()
+) -> float:
+    """Relevance of a document to stemmed query tokens (and optional ``bonus`` tokens, e.g. the
+    whole of a compound asked for by its parts): name hits weigh most, then frequency."""
     if not query:
         return 0.0
     name = set(name_tokens)
     score = 0.0
     length = max(len(doc_tokens), 1)
-    for token in set(query):
+    for token in scored_tokens(query, bonus):
         count = doc_tokens.count(token)
         score += (3.0 if token in name else 0.0) + count / (count + 1.0) + 2.0 * count / length
     return round(score, 6)

@@ -7,13 +7,12 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from nzr_common import text
 from nzr_common.errors import Invalid, NotFound
 from nzr_common.problems import InvalidParam
 from nzr_funding.catalogue.taxonomy import value_labels
 from nzr_funding.deadlines import rules as deadline_rules
 from nzr_funding.deadlines.schemas import DeadlineRead
-from nzr_funding.search import rules
+from nzr_funding.search import compounds, rules
 from nzr_funding.search.cache import CatalogueCache, Entry
 from nzr_funding.search.index import page_json
 from nzr_funding.search.schemas import ProgrammePage, ProgrammeRead, SearchQuery
@@ -94,15 +93,16 @@ async def search_programmes_json(
     document = catalogue.cached(key)
     if document is not None:
         return document
-    tokens = text.tokens(query.q or "")
     index = catalogue.index
+    terms = compounds.query_terms(query.q or "", index.postings)
     total, page, facets = index.search(
-        tokens,
+        terms.required,
         filters,
         as_of,
-        stop_words_only=bool(query.q and query.q.strip()) and not tokens,
+        stop_words_only=bool(query.q and query.q.strip()) and not terms.required,
         limit=limit,
         offset=offset,
+        bonus=terms.bonus,
     )
     document = page_json(
         items=[(score, index.programme_json(position, as_of, _render_programme)) for score, position in page],
@@ -133,11 +133,11 @@ async def get_programme(
 def search_matches_programme(query: SearchQuery, entry: Entry, today: date) -> bool:
     """Whether one programme is a hit of a saved search (the same rules as the search)."""
     filters = filters_of(query)
-    tokens = text.tokens(query.q or "")
-    if query.q and query.q.strip() and not tokens:
+    terms = compounds.query_terms(query.q or "", frozenset(entry.doc_tokens))
+    if query.q and query.q.strip() and not terms.required:
         return False
     return (
-        rules.matches_query(tokens, entry.doc_tokens)
+        rules.matches_query(terms.required, entry.doc_tokens)
         and rules.passes_ranges(entry.facts, filters, today)
         and rules.passes_facets(rules.facet_values(entry.facts, today), filters)
     )
