@@ -77,7 +77,7 @@ def _eligibility(p: ProgrammeFacts, profile: Profile) -> Criterion:
     )
 
 
-def _region(p: ProgrammeFacts, profile: Profile) -> Criterion:
+def region_criterion(p: ProgrammeFacts, profile: Profile) -> Criterion:
     if not p.territories:
         return Criterion("region", Status.UNKNOWN, True, "the funding area is not known")
     if "bundesweit" in p.territories:
@@ -199,7 +199,7 @@ def match_programme(p: ProgrammeFacts, profile: Profile, today: date) -> Match:
     """Every criterion of one programme for one profile, with its fit and score."""
     criteria = (
         _eligibility(p, profile),
-        _region(p, profile),
+        region_criterion(p, profile),
         _topic(p, profile),
         _amount(p, profile),
         _own_share(p, profile),
@@ -270,7 +270,7 @@ def _judge_all(
         coverage = (id(p.territories), id(p.districts), p.districts_exhaustive)
         r = region.get(coverage)
         if r is None:
-            r = region[coverage] = _judged(_region(p, profile))
+            r = region[coverage] = _judged(region_criterion(p, profile))
         # Areas only matter when no topic is shared, so most programmes hit the first memo.
         t = topic.get(id(p.topics))
         if t is None:

@@ -291,6 +291,8 @@ class CatalogueIndex:
             scope &= day.state_masks.get(deadline_rules.DeadlineState.OPEN.value, 0)
         if filters.deadline_before is not None:
             scope &= day.next_deadline.at_most(filters.deadline_before)
+        if filters.district is not None:
+            scope &= self.funds_in(filters.district)
         if filters.amount_min is not None:
             scope &= self.no_amount_max | self.max_at_least.at_least(filters.amount_min)
         if filters.amount_max is not None:
@@ -346,6 +348,17 @@ class CatalogueIndex:
         else:
             chosen = np.argsort(keys)
         return total, [(0.0, int(positions[j])) for j in chosen[offset:end]], facets
+
+    def funds_in(self, district: str) -> int:
+        """The programmes that fund (or may fund) in a district, as a bitset."""
+        profile = matching_rules.Profile(district=district)
+        _, codes = self._per_class(
+            ("region", district),
+            self.region_first,
+            self.region_class,
+            lambda p: matching_rules.region_criterion(p, profile),
+        )
+        return _bits(codes != _NOT_MET)
 
     # -----------------------------------------------------------------------------------------
     # Matching
@@ -403,7 +416,7 @@ class CatalogueIndex:
             ("region", profile.district),
             self.region_first,
             self.region_class,
-            lambda p: matching_rules._region(p, profile),
+            lambda p: matching_rules.region_criterion(p, profile),
         )
         d_units, d_code = self._per_class(
             ("deadline", today, profile.preparation_days),

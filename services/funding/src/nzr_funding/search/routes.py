@@ -34,11 +34,12 @@ class CachedSearchRoute(APIRoute):
             deps: Deps = scope["app"].state.deps
             catalogue = deps.catalogue
             await catalogue.refreshed(deps.sessions)
-            document = catalogue.cached(_raw_search_key(scope))
-            if document is None:
-                document = await _fast_search(scope, catalogue, deps.sessions)
-            if document is not None:
-                await Response(document, media_type="application/json")(scope, receive, send)
+            answer = catalogue.cached(_raw_search_key(scope))
+            if answer is None:
+                answer = await _fast_search(scope, catalogue, deps.sessions)
+            if answer is not None:
+                deps.search_usage.record(answer.query, answer.hits)
+                await Response(answer.document, media_type="application/json")(scope, receive, send)
                 return
         await super().handle(scope, receive, send)
 
@@ -47,7 +48,12 @@ class SearchParams(BaseModel):
     """The search endpoint's query parameters, read by FastAPI for the endpoint and by
     ``_fast_search`` for anonymous callers: one declaration for both."""
 
-    q: str | None = Field(None, max_length=300, description="German full text over name, summary, funder")
+    q: str | None = Field(
+        None,
+        max_length=300,
+        description="German full text over name, summary, funder, topics, areas and eligible "
+        "applicants (compounds split, umlauts folded, stemmed, typos forgiven)",
+    )
     funding_type: list[str] = Field([], description="Förderart")
     area: list[str] = Field([], description="Förderbereich")
     territory: list[str] = Field([], description="Fördergebiet")
@@ -59,6 +65,9 @@ class SearchParams(BaseModel):
     deadline_before: QueryDate | None = None
     amount_min: float | None = Field(None, ge=0)
     amount_max: float | None = Field(None, ge=0)
+    district: str | None = Field(
+        None, pattern=r"^\d{8}$", description="AGS of a Saxon district: programmes that fund there"
+    )
     as_of: QueryDate | None = Field(None, description="Day the deadline state refers to (default: today)")
     limit: int = Field(20, ge=1, le=100)
     offset: Offset = 0
@@ -72,7 +81,7 @@ _LIST_PARAMS = frozenset(name for name, f in SearchParams.model_fields.items() i
 
 async def _fast_search(
     scope: Scope, catalogue: CatalogueCache, sessions: async_sessionmaker[AsyncSession]
-) -> bytes | None:
+) -> service.SearchAnswer | None:
     """The search answer without FastAPI's machinery, or None to take the full path."""
     values: dict[str, Any] = {}
     # As Starlette reads query strings: latin-1, blank values kept, the last value of a scalar.
@@ -83,7 +92,7 @@ async def _fast_search(
             values[name] = value
     try:
         params = SearchParams.model_validate(values)
-        document = await service.search_programmes_json(
+        answer = await service.search_answer(
             sessions=sessions,
             catalogue=catalogue,
             query=params.query(),
@@ -93,7 +102,7 @@ async def _fast_search(
         )
     except (ValidationError, DomainError):
         return None
-    return catalogue.remember(_raw_search_key(scope), document)
+    return catalogue.remember(_raw_search_key(scope), answer)
 
 
 def _today(as_of: date | None) -> date:
@@ -119,7 +128,7 @@ async def search_programmes(
     request: Request, deps: DepsDep, params: Annotated[SearchParams, Query()]
 ) -> Response:
     """Search the catalogue: full text, filters for every dimension, facet counts, ranking."""
-    document = await service.search_programmes_json(
+    answer = await service.search_answer(
         sessions=deps.sessions,
         catalogue=deps.catalogue,
         query=params.query(),
@@ -127,9 +136,10 @@ async def search_programmes(
         limit=params.limit,
         offset=params.offset,
     )
-    deps.catalogue.remember(_raw_search_key(request.scope), document)
+    deps.catalogue.remember(_raw_search_key(request.scope), answer)
+    deps.search_usage.record(answer.query, answer.hits)
     # Serialised once by the service (and cached there); the response model documents it.
-    return Response(document, media_type="application/json")
+    return Response(answer.document, media_type="application/json")
 
 
 @router.get(

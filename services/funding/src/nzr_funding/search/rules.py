@@ -8,6 +8,7 @@ from datetime import date
 
 from nzr_funding.catalogue.rules import ProgrammeFacts
 from nzr_funding.deadlines.rules import DeadlineState, cached_deadline_status
+from nzr_funding.matching.rules import Profile, Status, region_criterion
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class SearchFilters:
     deadline_before: date | None = None
     amount_min: float | None = None
     amount_max: float | None = None
+    district: str | None = None  # funds there (or may: the source lists example districts)
 
 
 FACET_DIMENSIONS = ("funding_type", "area", "territory", "eligible", "level", "topic", "state")
@@ -38,7 +40,10 @@ def facet_values(p: ProgrammeFacts, today: date) -> dict[str, frozenset[str]]:
 
 
 def passes_ranges(p: ProgrammeFacts, filters: SearchFilters, today: date) -> bool:
-    """Open-now, deadline-before and amount-range filters (unknown amounts are not excluded)."""
+    """Open-now, deadline-before, district and amount-range filters (unknown amounts and
+    example district lists are not excluded)."""
+    if filters.district is not None and not funds_in_district(p, filters.district):
+        return False
     if filters.open_now or filters.deadline_before:
         status = cached_deadline_status(p.deadline, today)
         if filters.open_now and status.state is not DeadlineState.OPEN:
@@ -52,6 +57,11 @@ def passes_ranges(p: ProgrammeFacts, filters: SearchFilters, today: date) -> boo
     return not (
         filters.amount_max is not None and p.amount_min is not None and p.amount_min > filters.amount_max
     )
+
+
+def funds_in_district(p: ProgrammeFacts, district: str) -> bool:
+    """Whether a programme funds in a district (or may: matching's region rule, not "not met")."""
+    return region_criterion(p, Profile(district=district)).status is not Status.NOT_MET
 
 
 def passes_facets(

@@ -27,6 +27,7 @@ class SearchQuery(BaseModel):
     deadline_before: date | None = None
     amount_min: float | None = Field(None, ge=0)
     amount_max: float | None = Field(None, ge=0)
+    district: str | None = Field(None, description="AGS of a Saxon district the programme must fund in")
 
 
 class ProgrammeRead(BaseModel):

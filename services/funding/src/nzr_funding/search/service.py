@@ -3,13 +3,14 @@ and whether a programme is a hit of a saved search."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nzr_common.errors import Invalid, NotFound
 from nzr_common.problems import InvalidParam
-from nzr_funding.catalogue.taxonomy import value_labels
+from nzr_funding.catalogue.taxonomy import district_names, value_labels
 from nzr_funding.deadlines import rules as deadline_rules
 from nzr_funding.deadlines.schemas import DeadlineRead
 from nzr_funding.search import compounds, rules
@@ -29,6 +30,8 @@ def filters_of(query: SearchQuery) -> rules.SearchFilters:
         if unknown:
             problems.append(InvalidParam(name=param, reason=f"unknown value(s): {', '.join(unknown)}"))
         facets[param] = frozenset(values)
+    if query.district is not None and query.district not in district_names():
+        problems.append(InvalidParam(name="district", reason=f"unknown district: {query.district}"))
     if query.amount_min is not None and query.amount_max is not None and query.amount_min > query.amount_max:
         problems.append(InvalidParam(name="amount_min", reason="minimum exceeds maximum"))
     if problems:
@@ -39,6 +42,7 @@ def filters_of(query: SearchQuery) -> rules.SearchFilters:
         deadline_before=query.deadline_before,
         amount_min=query.amount_min,
         amount_max=query.amount_max,
+        district=query.district,
     )
 
 
@@ -57,6 +61,15 @@ def programme_read(entry: Entry, today: date) -> ProgrammeRead:
     )
 
 
+@dataclass(frozen=True)
+class SearchAnswer:
+    """A search page as sent (JSON) and what reporting counts of it."""
+
+    document: bytes
+    query: SearchQuery
+    hits: int
+
+
 async def search_programmes(
     *,
     sessions: async_sessionmaker[AsyncSession],
@@ -67,14 +80,13 @@ async def search_programmes(
     offset: int,
 ) -> ProgrammePage:
     """Full-text search with filters, facet counts for every filter dimension and ranking."""
-    return ProgrammePage.model_validate_json(
-        await search_programmes_json(
-            sessions=sessions, catalogue=catalogue, query=query, as_of=as_of, limit=limit, offset=offset
-        )
+    answer = await search_answer(
+        sessions=sessions, catalogue=catalogue, query=query, as_of=as_of, limit=limit, offset=offset
     )
+    return ProgrammePage.model_validate_json(answer.document)
 
 
-async def search_programmes_json(
+async def search_answer(
     *,
     sessions: async_sessionmaker[AsyncSession],
     catalogue: CatalogueCache,
@@ -82,7 +94,7 @@ async def search_programmes_json(
     as_of: date,
     limit: int,
     offset: int,
-) -> bytes:
+) -> SearchAnswer:
     """``search_programmes`` as the JSON document sent to clients.
 
     The page is a function of the catalogue version and the request, so repeated searches are
@@ -90,9 +102,9 @@ async def search_programmes_json(
     filters = filters_of(query)
     await catalogue.refreshed(sessions)
     key = ("search", query.model_dump_json(), as_of, limit, offset)
-    document = catalogue.cached(key)
-    if document is not None:
-        return document
+    found: SearchAnswer | None = catalogue.cached(key)
+    if found is not None:
+        return found
     index = catalogue.index
     terms = compounds.query_terms(query.q or "", index.postings)
     total, page, facets = index.search(
@@ -113,7 +125,7 @@ async def search_programmes_json(
         facets=facets,
         labels=value_labels(),
     )
-    return catalogue.remember(key, document)
+    return catalogue.remember(key, SearchAnswer(document, query, total))
 
 
 def _render_programme(entry: Entry, as_of: date) -> bytes:
