@@ -117,7 +117,7 @@ async def test_a_repeated_anonymous_search_is_answered_from_the_answer_cache(see
     from datetime import UTC, datetime
 
     first = await seeded.client.get(f"{SEARCH}?q=Klimaschutz&level=land&as_of=2026-11-21")
-    key = ("raw search", b"q=Klimaschutz&level=land&as_of=2026-11-21", datetime.now(UTC).date())
+    key = ("raw search", b"q=Klimaschutz&level=land&as_of=2026-11-21", datetime.now(UTC).date(), "de")
     assert seeded.app.state.deps.catalogue.cached(key).document == first.content
     again = await seeded.client.get(f"{SEARCH}?q=Klimaschutz&level=land&as_of=2026-11-21")
     assert again.status_code == 200 and again.content == first.content

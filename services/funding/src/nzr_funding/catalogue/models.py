@@ -61,6 +61,11 @@ class ProgrammeRow(Base):
     amount_max_eur: Mapped[float | None] = mapped_column(Float)
     funding_rate_percent: Mapped[float | None] = mapped_column(Float)
     deadline: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: fixed / expected / rolling / unknown, read from the deadline (NULL: rows projected before
+    #: migration 0004; the cache reads it from the deadline then).
+    deadline_certainty: Mapped[str | None] = mapped_column(String(10))
+    #: Legal forms the programme requires (empty or NULL: none named by the source).
+    legal_forms: Mapped[list[str] | None] = mapped_column(JSON)
     url: Mapped[str | None] = mapped_column(String(1000))
     source_url: Mapped[str | None] = mapped_column(String(1000))
     additional_sources: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -56,6 +56,7 @@ def entry_from_row(row: ProgrammeRow, intern: dict[Any, Any] | None = None) -> E
         amount_max=row.amount_max_eur,
         rate=row.funding_rate_percent,
         deadline=deadline,
+        legal_forms=one(frozenset(row.legal_forms or ())),
     )
     record = {
         column: getattr(row, column)
@@ -85,6 +86,7 @@ def entry_from_row(row: ProgrammeRow, intern: dict[Any, Any] | None = None) -> E
             "notes",
         )
     }
+    record["legal_forms"] = list(row.legal_forms or ())
     return Entry(facts, one(compounds.document_tokens(row.name)), _document(row), record)
 
 

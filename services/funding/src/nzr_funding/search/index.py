@@ -147,7 +147,7 @@ class _Day:
     state_masks: dict[str, int]
     next_deadline: _Thresholds
     order_rank: np.ndarray  # without search terms: open first, nearest deadline, name
-    programme_json: dict[int, bytes]
+    programme_json: dict[tuple[int, str], bytes]
 
 
 class CatalogueIndex:
@@ -209,6 +209,7 @@ class CatalogueIndex:
 
         # Matching: one judgement per distinct fact.
         self.eligible_first, self.eligible_class = _classes([p.eligible for p in facts])
+        self.legal_forms_first, self.legal_forms_class = _classes([p.legal_forms for p in facts])
         self.region_first, self.region_class = _classes(
             [(p.territories, p.districts, p.districts_exhaustive) for p in facts]
         )
@@ -251,12 +252,14 @@ class CatalogueIndex:
         order_rank[order] = np.arange(self.size)
         return _Day(dict(sorted(states.items())), _Thresholds(by_next, upwards=False), order_rank, {})
 
-    def programme_json(self, position: int, today: date, render: Callable[[Entry, date], bytes]) -> bytes:
-        """The programme as JSON as of ``today``, rendered once per day."""
+    def programme_json(
+        self, position: int, today: date, render: Callable[[Entry, date, str], bytes], language: str
+    ) -> bytes:
+        """The programme as JSON as of ``today`` in a language, rendered once per day."""
         cache = self.day(today).programme_json
-        found = cache.get(position)
+        found = cache.get((position, language))
         if found is None:
-            found = cache[position] = render(self.entries[position], today)
+            found = cache[position, language] = render(self.entries[position], today, language)
         return found
 
     # -----------------------------------------------------------------------------------------
@@ -410,7 +413,13 @@ class CatalogueIndex:
             ("eligibility", profile.kind),
             self.eligible_first,
             self.eligible_class,
-            lambda p: matching_rules._eligibility(p, profile),
+            lambda p: matching_rules.eligibility_criterion(p, profile),
+        )
+        f_units, f_code = self._per_class(
+            ("legal_form", profile.kind, profile.legal_form),
+            self.legal_forms_first,
+            self.legal_forms_class,
+            lambda p: matching_rules.legal_form_criterion(p, profile),
         )
         r_units, r_code = self._per_class(
             ("region", profile.district),
@@ -422,7 +431,7 @@ class CatalogueIndex:
             ("deadline", today, profile.preparation_days),
             self.deadline_first,
             self.deadline_class,
-            lambda p: matching_rules._deadline(p, profile, today),
+            lambda p: matching_rules.deadline_criterion(p, profile, today),
         )
         # Topic (soft): shared topics, else a shared area.
         if profile.topics:
@@ -460,8 +469,8 @@ class CatalogueIndex:
             o_units, o_code = self._status(
                 "own_share", np.where(np.isnan(self.rate), _UNKNOWN, np.where(enough, _MET, _NOT_MET))
             )
-        units = e_units + r_units + t_units + a_units + o_units + d_units + _TOPIC_UNITS * shared
-        fit = np.maximum.reduce([e_code, r_code, a_code, o_code, d_code])
+        units = e_units + f_units + r_units + t_units + a_units + o_units + d_units + _TOPIC_UNITS * shared
+        fit = np.maximum.reduce([e_code, f_code, r_code, a_code, o_code, d_code])
         counts = np.bincount(fit, minlength=3)
         excluded = (fit == _NOT_MET).astype(np.int64)
         # (excluded, -score, fit, name, id) as one integer per programme.

@@ -13,8 +13,10 @@ from starlette.types import Receive, Scope, Send
 
 from nzr_common.access import PUBLIC, anonymous_rate_limit
 from nzr_common.errors import DomainError
+from nzr_common.languages import preferred_language
 from nzr_common.params import Offset, QueryDate
 from nzr_funding.bootstrap import Deps, DepsDep
+from nzr_funding.i18n import LANGUAGES, LanguageDep
 from nzr_funding.search import service
 from nzr_funding.search.cache import CatalogueCache
 from nzr_funding.search.schemas import ProgrammePage, ProgrammeRead, SearchQuery
@@ -65,9 +67,7 @@ class SearchParams(BaseModel):
     deadline_before: QueryDate | None = None
     amount_min: float | None = Field(None, ge=0)
     amount_max: float | None = Field(None, ge=0)
-    district: str | None = Field(
-        None, pattern=r"^\d{8}$", description="AGS of a Saxon district: programmes that fund there"
-    )
+    district: str | None = Field(None, description="AGS of a Saxon district: programmes that fund there")
     as_of: QueryDate | None = Field(None, description="Day the deadline state refers to (default: today)")
     limit: int = Field(20, ge=1, le=100)
     offset: Offset = 0
@@ -99,6 +99,7 @@ async def _fast_search(
             as_of=_today(params.as_of),
             limit=params.limit,
             offset=params.offset,
+            language=_language(scope),
         )
     except (ValidationError, DomainError):
         return None
@@ -109,8 +110,13 @@ def _today(as_of: date | None) -> date:
     return as_of or datetime.now(UTC).date()
 
 
-def _raw_search_key(scope: Scope) -> tuple[str, bytes, date]:
-    return ("raw search", scope["query_string"], _today(None))
+def _language(scope: Scope) -> str:
+    accept = next((value for name, value in scope.get("headers", ()) if name == b"accept-language"), b"")
+    return preferred_language(accept.decode("latin-1"), LANGUAGES)
+
+
+def _raw_search_key(scope: Scope) -> tuple[str, bytes, date, str]:
+    return ("raw search", scope["query_string"], _today(None), _language(scope))
 
 
 router = APIRouter(prefix="/api/v1/funding", tags=["funding"])
@@ -125,9 +131,11 @@ search_router = APIRouter(prefix="/api/v1/funding", tags=["funding"], route_clas
     dependencies=[PUBLIC, anonymous_rate_limit("search")],
 )
 async def search_programmes(
-    request: Request, deps: DepsDep, params: Annotated[SearchParams, Query()]
+    request: Request, deps: DepsDep, params: Annotated[SearchParams, Query()], language: LanguageDep
 ) -> Response:
-    """Search the catalogue: full text, filters for every dimension, facet counts, ranking."""
+    """Search the catalogue: full text, filters for every dimension, facet counts, ranking.
+    Deadlines carry their certainty (an expected one is labelled so); labels and errors in
+    German, English by ``Accept-Language``."""
     answer = await service.search_answer(
         sessions=deps.sessions,
         catalogue=deps.catalogue,
@@ -135,6 +143,7 @@ async def search_programmes(
         as_of=_today(params.as_of),
         limit=params.limit,
         offset=params.offset,
+        language=language,
     )
     deps.catalogue.remember(_raw_search_key(request.scope), answer)
     deps.search_usage.record(answer.query, answer.hits)
@@ -148,8 +157,14 @@ async def search_programmes(
     operation_id="get_programme",
     dependencies=[PUBLIC],
 )
-async def get_programme(programme_id: str, deps: DepsDep, as_of: QueryDate | None = None) -> ProgrammeRead:
-    """One programme with its sources and the deadline state as of a day."""
+async def get_programme(
+    programme_id: str, deps: DepsDep, language: LanguageDep, as_of: QueryDate | None = None
+) -> ProgrammeRead:
+    """One programme with its sources and the deadline state (and certainty) as of a day."""
     return await service.get_programme(
-        sessions=deps.sessions, catalogue=deps.catalogue, programme_id=programme_id, as_of=_today(as_of)
+        sessions=deps.sessions,
+        catalogue=deps.catalogue,
+        programme_id=programme_id,
+        as_of=_today(as_of),
+        language=language,
     )

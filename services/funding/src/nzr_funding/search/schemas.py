@@ -55,6 +55,7 @@ class ProgrammeRead(BaseModel):
     verified_on: date | None
     taxonomy_source: str | None
     notes: str | None
+    legal_forms: list[str] = Field([], description="Legal forms an applicant must have (empty: none named)")
 
 
 class ProgrammeHit(BaseModel):
