@@ -20,7 +20,7 @@ from nzr_funding.handlers import build_handlers
 from nzr_funding.matching import routes as matching
 from nzr_funding.models import messaging, metadata
 from nzr_funding.search import routes as search
-from nzr_funding.search.usage import publish_searches_periodically
+from nzr_funding.search.publisher import publish_searches_periodically
 from nzr_funding.settings import FundingSettings
 
 

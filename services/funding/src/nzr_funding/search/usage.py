@@ -9,22 +9,14 @@ most one interval's usage figures, never a programme or a match.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nzr_common.contracts.funding import FundingSearchPerformed
 from nzr_common.outbox import Outbox
 from nzr_funding.search.schemas import SearchQuery
-
-if TYPE_CHECKING:
-    from nzr_funding.bootstrap import Deps
-
-log = logging.getLogger(__name__)
 
 #: The search parameters reported as filters (the free text ``q`` is not: it may name people).
 _REPORTED = ("funding_type", "area", "territory", "eligible", "level", "topic", "state")
@@ -86,26 +78,3 @@ class SearchUsage:
             self._pending[:0] = events  # kept for the next round
             raise
         return len(events)
-
-
-async def publish_searches_periodically(deps: Deps) -> None:
-    """Flush the search usage every ``search_events_flush_seconds`` until cancelled (and once
-    more then)."""
-    usage, every = deps.search_usage, deps.settings.search_events_flush_seconds
-    try:
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await usage.flush(deps.sessions, deps.outbox)
-            except Exception:
-                log.exception("could not record %d searches; trying again next round", usage.pending)
-    except asyncio.CancelledError:
-        try:
-            await asyncio.wait_for(usage.flush(deps.sessions, deps.outbox), 2.0)
-        except Exception:
-            log.warning("%d searches not recorded at shutdown", usage.pending)
-        raise
-
-
-#: The task's name in the runtime.
-publish_searches_periodically.__name__ = "search usage"
