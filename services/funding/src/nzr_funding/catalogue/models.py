@@ -1,7 +1,8 @@
 """Tables of the catalogue: ``catalogue_entries`` is the writer's record of the state-owned
 catalogue (with revisions); ``programmes`` is the read model every funding service builds from
-the catalogue events, with precomputed stemmed documents (``name_doc``, ``search_doc``) that the
-in-process search index indexes (migration 0002 dropped the database full-text indexes)."""
+the catalogue events, with precomputed documents (``name_doc``, ``search_doc``: stems and compound
+parts, marked with the analysis version, see ``search.compounds``) that the in-process search
+index indexes (migration 0002 dropped the database full-text indexes)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,6 @@ from sqlalchemy.event import listen
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from nzr_common import text
 from nzr_common.contracts.base import Envelope
 from nzr_common.contracts.funding import (
     FundingProgramPublished,
@@ -27,7 +26,8 @@ from nzr_funding.alerts.models import SavedSearchRow
 from nzr_funding.alerts.service import raise_alerts
 from nzr_funding.catalogue.models import ProgrammeRow, ProjectionStateRow
 from nzr_funding.deadlines import rules as deadline_rules
-from nzr_funding.search.cache import CATALOGUE, entry_from_row
+from nzr_funding.search import compounds
+from nzr_funding.search.cache import CATALOGUE, entry_from_row, programme_document, stored_document
 from nzr_funding.search.schemas import SearchQuery
 from nzr_funding.search.service import search_matches_programme
 
@@ -132,8 +132,12 @@ async def apply_programme(
         id=event.programme_id,
         deadline=event.deadline or {"kind": "unknown"},
         deadline_certainty=_certainty(event.deadline),
-        name_doc=text.search_document(event.name),
-        search_doc=text.search_document(event.name, event.summary, event.funder),
+        name_doc=stored_document(compounds.document_tokens(event.name)),
+        search_doc=stored_document(
+            programme_document(
+                event.name, event.summary, event.funder, event.topics, event.areas, event.eligible
+            )
+        ),
         revision=event.revision,
         withdrawn=False,
         seq=batch.seq,

@@ -87,21 +87,41 @@ def entry_from_row(row: ProgrammeRow, intern: dict[Any, Any] | None = None) -> E
         )
     }
     record["legal_forms"] = list(row.legal_forms or ())
-    return Entry(facts, one(compounds.document_tokens(row.name)), _document(row), record)
+    name_tokens = _stored(row.name_doc) or compounds.document_tokens(row.name)
+    return Entry(facts, one(name_tokens), _stored(row.search_doc) or _document(row), record)
 
 
-def _document(row: ProgrammeRow) -> tuple[str, ...]:
+def programme_document(
+    name: str, summary: str, funder: str, topics: list[str], areas: list[str], eligible: list[str]
+) -> tuple[str, ...]:
     """The searchable text of a programme: name, summary, funder and the labels of its topics,
     areas and eligible applicants, each word with the parts of a compound."""
     labels = value_labels()
     return compounds.document_tokens(
-        row.name,
-        row.summary,
-        row.funder,
-        *(labels["topic"].get(t, "") for t in row.topics),
-        *(labels["area"].get(a, "") for a in row.areas),
-        *(labels["eligible"].get(e, "") for e in row.eligible),
+        name,
+        summary,
+        funder,
+        *(labels["topic"].get(t, "") for t in topics),
+        *(labels["area"].get(a, "") for a in areas),
+        *(labels["eligible"].get(e, "") for e in eligible),
     )
+
+
+def stored_document(document: tuple[str, ...]) -> str:
+    """A document's tokens as the read model stores them (``name_doc``, ``search_doc``), marked
+    with the version of the analysis that made them."""
+    return " ".join((compounds.ANALYSIS_VERSION, *document))
+
+
+def _stored(column: str) -> tuple[str, ...] | None:
+    """The stored tokens when the current analysis made them (rows projected before it are
+    analysed again when loaded)."""
+    parts = column.split()
+    return tuple(parts[1:]) if parts and parts[0] == compounds.ANALYSIS_VERSION else None
+
+
+def _document(row: ProgrammeRow) -> tuple[str, ...]:
+    return programme_document(row.name, row.summary, row.funder, row.topics, row.areas, row.eligible)
 
 
 @contextmanager

@@ -175,6 +175,8 @@ class CatalogueIndex:
             for token, (where, shares) in postings.items()
         }
         self._token_bits: dict[str, int] = {}
+        #: Misspelt query stems and the stems of this vocabulary they stand for.
+        self.corrections: dict[str, str] = {}
 
         # Facets and filters.
         value_positions: dict[str, dict[str, list[int]]] = {d: {} for d in STATIC_DIMENSIONS}

@@ -118,7 +118,7 @@ async def search_answer(
     if found is not None:
         return found
     index = catalogue.index
-    terms = compounds.query_terms(query.q or "", index.postings)
+    terms = compounds.query_terms(query.q or "", index.postings, index.corrections)
     total, page, facets = index.search(
         terms.required,
         filters,
