@@ -11,10 +11,11 @@ dictionaries need hunspell files this machine does not have, and search runs in 
 
 Every document word yields its stem and the stems of all its parts (``Umweltbildungsprojekt``
 → umweltbildungsprojekt, umweltbild, umwelt, bildung, projekt), so a query for any part finds
-it. A query word asks for the stems of its first-level parts, leaving out generic words of the
-funding domain ("Klimaschutzförderung" asks for klimaschutz; "Förderung" alone asks for
-forder), and rewards the whole word where a document has it. No I/O beyond reading the
-packaged lexicon once.
+it. A query word that occurs in the catalogue asks for itself; a compound with a generic part
+of the funding domain, or one no document has, asks for its specific first-level parts
+("Klimaschutzförderung" → klimaschutz, "Dachbegrünung" → dach, begrün) and the whole word only
+adds to the score; a word that neither occurs nor splits is corrected to the nearest word of
+the catalogue (a typo). No I/O beyond reading the packaged lexicon once.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from nzr_common import text
+from nzr_funding.catalogue.taxonomy import value_labels
+from nzr_funding.reference import REFERENCE_DIR, load_seed
 
 #: Marks stored documents made by this analysis; change it when the lexicon or the splitting
 #: changes, and stored documents are analysed again when the catalogue is loaded.
@@ -69,9 +72,6 @@ class QueryTerms:
 @cache
 def lexicon() -> frozenset[str]:
     """The stems words are split into (read once from the packaged reference data)."""
-    from nzr_funding.catalogue.taxonomy import value_labels
-    from nzr_funding.reference import REFERENCE_DIR, load_seed
-
     base = (REFERENCE_DIR / "grundwoerter.txt").read_text(encoding="utf-8")
     pieces = [line.partition("#")[0] for line in base.splitlines()]
     for programme in load_seed()["programmes"]:
