@@ -275,7 +275,11 @@ async def test_saved_search_raises_an_alert_for_a_new_or_changed_matching_progra
     )
     assert saved.status_code == 201, saved.text
     search_id = saved.json()["id"]
-    matching = programme(name="Radwege im ländlichen Raum", level="land")
+    matching = programme(
+        name="Radwege im ländlichen Raum",
+        level="land",
+        deadline="mehrere Stichtage pro Jahr (2025: 31.03., 30.09.)",
+    )
     other = programme(name="Radwege des Bundes", level="bund")
     await funding.import_json([matching, other])
     await funding.wait_for_revision(other["id"], 1)
@@ -289,6 +293,9 @@ async def test_saved_search_raises_an_alert_for_a_new_or_changed_matching_progra
         (matching["id"], "published", 1),
         (matching["id"], "updated", 2),
     ]
+    # The deadline is inferred from an earlier round: the alert says so.
+    assert {a["deadline_certainty"] for a in alerts} == {"expected"}
+    assert alerts[0]["deadline_certainty_label"].startswith("voraussichtlich")
     other_user = {
         "Authorization": "Bearer "
         + issue_token(DEVELOPMENT_SECRET, region=funding.region, roles=["editor"], subject="someone-else")
