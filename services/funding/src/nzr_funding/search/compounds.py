@@ -46,6 +46,9 @@ GENERIC = frozenset(
 )
 _LINKS = ("es", "s", "en", "n", "e")
 _MIN_PART = 4
+#: Longer "words" are not split: the splitting is quadratic in the length, and German compounds
+#: in funding texts stay far below ("Entwicklungszusammenarbeit" has 26 letters).
+_MAX_SPLIT = 48
 _WORD = re.compile(r"[a-z0-9]+")
 _STEMMER = snowballstemmer.stemmer("german")
 #: Short base words that may be a part ("Radverkehr", "Biolandbau").
@@ -147,7 +150,7 @@ def _all_parts(word: str, last: bool) -> list[str]:
 def analyse(word: str) -> Word:
     """A folded word's stem and parts (all levels) for the index and the query."""
     whole = stem(word)
-    split = _split(word) if len(word) >= 2 * _MIN_PART - 1 else None
+    split = _split(word) if 2 * _MIN_PART - 1 <= len(word) <= _MAX_SPLIT else None
     if split is None:
         return Word(whole)
     parts = tuple(p for _, p in split if p != whole)
