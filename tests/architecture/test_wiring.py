@@ -16,11 +16,7 @@ from nzr_common.runtime import ServiceDefinition
 SERVICES = ["actors", "events", "funding", "newsletter", "reporting"]
 #: Consumed types nobody publishes, named here until they are resolved (the test fails when one
 #: is resolved, so the entry goes too).
-KNOWN_GAPS = {
-    ("reporting", "nzr.funding.search_performed.v1"): (
-        "reporting projects funding searches, but funding never publishes FundingSearchPerformed"
-    ),
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 @cache
@@ -118,3 +114,42 @@ def test_every_consumer_listens_to_somebody():
 def test_a_producer_publishes_only_its_own_events():
     for service in SERVICES:
         assert {EVENT_TYPES[t].subject.producer for t in published(service)} <= {service}, service
+
+
+def indicator_gaps() -> list[str]:
+    """Reporting indicators with a source event that no service publishes (such an indicator
+    would stay 0 for ever)."""
+    from nzr_reporting.indicators.catalogue import INDICATORS
+
+    publishers = {event_type for s in SERVICES for event_type in published(s)}
+    problems = [
+        f"indicator {indicator.id} counts {event_type}, which is not in the contract registry"
+        for indicator in INDICATORS
+        for event_type in indicator.source_events
+        if event_type not in EVENT_TYPES
+    ]
+    return problems + [
+        f"indicator {indicator.id} counts {event_type}, which no service publishes"
+        for indicator in INDICATORS
+        for event_type in indicator.source_events
+        if event_type not in publishers and not retired(event_type, publishers)
+    ]
+
+
+def test_every_indicator_has_a_publisher_for_each_of_its_source_events():
+    assert indicator_gaps() == []
+
+
+def test_the_indicator_check_finds_an_indicator_nobody_feeds(monkeypatch):
+    import dataclasses
+
+    from nzr_reporting.indicators import catalogue
+
+    orphan = dataclasses.replace(
+        catalogue.INDICATORS[0], id="orphan", source_events=("nzr.funding.nothing.v1",)
+    )
+    monkeypatch.setattr(catalogue, "INDICATORS", (*catalogue.INDICATORS, orphan))
+    assert indicator_gaps() == [
+        "indicator orphan counts nzr.funding.nothing.v1, which is not in the contract registry",
+        "indicator orphan counts nzr.funding.nothing.v1, which no service publishes",
+    ]

@@ -69,7 +69,7 @@ async def test_ad_hoc_profile_is_ranked_with_reasons_for_each_criterion(seeded):
         seen_excluded = seen_excluded or item["fit"] == "excluded"
         assert not (seen_excluded and item["fit"] != "excluded"), "excluded ranked above a possible one"
         names = [c["name"] for c in item["criteria"]]
-        assert names == ["eligibility", "region", "topic", "amount", "own_share", "deadline"]
+        assert names == ["eligibility", "legal_form", "region", "topic", "amount", "own_share", "deadline"]
         assert all(c["status"] in ("met", "not_met", "unknown") and c["reason"] for c in item["criteria"])
     by_id = {item["programme_id"]: item for item in result["items"]}
     neisse = {c["name"]: c["status"] for c in by_id["eu-interreg-pl-sn-kleinprojektefonds"]["criteria"]}
@@ -171,6 +171,41 @@ async def test_actor_profile_arrives_through_actor_events_and_is_matched(shared,
     assert actor_id in {e["data"]["actor_id"] for e in announced}
 
 
+async def test_an_initiative_without_legal_form_from_the_actor_events_fails_an_ev_requirement(shared, js):
+    funding = shared
+    record = programme(legal_forms=["ev"], eligible=["verband_vereinigung"])
+    await funding.import_json([record])
+    await funding.wait_for_revision(record["id"], 1)
+    actor_id = random_token("a")
+    registered = ActorRegistered(
+        actor_id=actor_id,
+        name="Initiative Grünes Dorf",
+        kind="initiative",
+        legal_form="keine",
+        sector="zivilgesellschaft",
+        district="14523000",
+        topics=["bne"],
+        public_profile=True,
+        registered_at=datetime.now(UTC),
+    )
+    await publish(js, funding.region, registered)
+
+    async def legal_form_of_the_actor() -> dict | None:
+        response = await funding.client.post(MATCH, json={"actor_id": actor_id, "limit": 200})
+        if response.status_code != 200:
+            return None
+        item = next(i for i in response.json()["items"] if i["programme_id"] == record["id"])
+        return next(c for c in item["criteria"] if c["name"] == "legal_form")
+
+    await eventually(legal_form_of_the_actor)
+    criterion = await legal_form_of_the_actor()
+    assert criterion is not None
+    assert criterion["status"] == "not_met" and criterion["status_label"] == "nicht erfüllt"
+    assert criterion["reason"] == (
+        "keine eigene Rechtsform erfüllt die geforderte Rechtsform nicht (eingetragener Verein (e. V.))"
+    )
+
+
 async def test_catalogue_changes_are_published_under_the_state_token(shared, js):
     funding = shared
     record = programme()
@@ -185,7 +220,7 @@ async def test_catalogue_changes_are_published_under_the_state_token(shared, js)
     assert events[0]["data"]["source_url"] == record["source_url"]
 
 
-async def test_deadline_watch_announces_each_threshold_once(shared, js):
+async def test_deadline_watch_preview_spends_nothing_and_the_scheduled_run_announces_once(shared, js):
     funding = shared
     soon = TODAY + timedelta(days=20)
     record = programme(deadline={"kind": "fixed", "dates": [soon.isoformat()]})
@@ -193,24 +228,42 @@ async def test_deadline_watch_announces_each_threshold_once(shared, js):
     await funding.wait_for_revision(record["id"], 1)
     run = "/api/v1/funding/deadline-watch"
 
-    async def announced(**params) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
-        report = (await funding.client.post(run, params=params, headers=funding.admin)).json()
+    def mine(report: dict) -> list[tuple[int, int, bool]]:
         return [
-            (a["threshold_days"], a["days_left"])
+            (a["threshold_days"], a["days_left"], a["already_announced"])
             for a in report["announced"]
             if a["programme_id"] == record["id"]
         ]
 
-    assert await announced() == [(30, 20)]
-    assert await announced() == []
-    assert await announced(as_of=(soon - timedelta(days=5)).isoformat()) == [(7, 5)]
-
-    async def both_published() -> bool:
+    async def published() -> list[dict]:
         events = await stream_events(js, funding.region, "funding.deadline_approaching.v1")
-        return len([e for e in events if e["data"]["programme_id"] == record["id"]]) == 2
+        return [e for e in events if e["data"]["programme_id"] == record["id"]]
 
-    await eventually(both_published)
+    # Previews of a future day and of today (GET, POST with as_of, POST with dry_run) announce nothing.
+    future = (soon - timedelta(days=5)).isoformat()
+    preview = (await funding.client.get(run, params={"as_of": future}, headers=funding.admin)).json()
+    assert preview["preview"] is True and mine(preview) == [(7, 5, False)]
+    posted = (await funding.client.post(run, params={"as_of": future}, headers=funding.admin)).json()
+    assert posted["preview"] is True and mine(posted) == [(7, 5, False)]
+    dry = (await funding.client.post(run, params={"dry_run": "true"}, headers=funding.admin)).json()
+    assert dry["preview"] is True and mine(dry) == [(30, 20, False)]
+    assert await published() == []
+
+    # The scheduled run (here started now) announces once, however often it runs.
+    first = (await funding.client.post(run, headers=funding.admin)).json()
+    assert first["preview"] is False and mine(first) == [(30, 20, False)]
+    assert mine((await funding.client.post(run, headers=funding.admin)).json()) == []
+    today = (await funding.client.get(run, headers=funding.admin)).json()
+    assert mine(today) == [(30, 20, True)]
+
+    async def announced_once() -> bool:
+        return len(await published()) == 1
+
+    await eventually(announced_once)
+    event = (await published())[0]["data"]
+    assert event["deadline"] == soon.isoformat() and event["deadline_certainty"] == "fixed"
     assert (await funding.client.post(run, headers=funding.editor)).status_code == 403
+    assert (await funding.client.get(run, headers=funding.editor)).status_code == 403
 
 
 async def test_saved_search_raises_an_alert_for_a_new_or_changed_matching_programme(shared):
@@ -222,7 +275,11 @@ async def test_saved_search_raises_an_alert_for_a_new_or_changed_matching_progra
     )
     assert saved.status_code == 201, saved.text
     search_id = saved.json()["id"]
-    matching = programme(name="Radwege im ländlichen Raum", level="land")
+    matching = programme(
+        name="Radwege im ländlichen Raum",
+        level="land",
+        deadline="mehrere Stichtage pro Jahr (2025: 31.03., 30.09.)",
+    )
     other = programme(name="Radwege des Bundes", level="bund")
     await funding.import_json([matching, other])
     await funding.wait_for_revision(other["id"], 1)
@@ -236,6 +293,9 @@ async def test_saved_search_raises_an_alert_for_a_new_or_changed_matching_progra
         (matching["id"], "published", 1),
         (matching["id"], "updated", 2),
     ]
+    # The deadline is inferred from an earlier round: the alert says so.
+    assert {a["deadline_certainty"] for a in alerts} == {"expected"}
+    assert alerts[0]["deadline_certainty_label"].startswith("voraussichtlich")
     other_user = {
         "Authorization": "Bearer "
         + issue_token(DEVELOPMENT_SECRET, region=funding.region, roles=["editor"], subject="someone-else")

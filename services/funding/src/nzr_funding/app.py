@@ -8,6 +8,7 @@ from nzr_common.contracts.funding import (
     FundingProgramPublished,
     FundingProgramUpdated,
     FundingProgramWithdrawn,
+    FundingSearchPerformed,
 )
 from nzr_common.runtime import ServiceDefinition, create_service_app
 from nzr_funding.alerts import routes as alerts
@@ -19,6 +20,7 @@ from nzr_funding.handlers import build_handlers
 from nzr_funding.matching import routes as matching
 from nzr_funding.models import messaging, metadata
 from nzr_funding.search import routes as search
+from nzr_funding.search.publisher import publish_searches_periodically
 from nzr_funding.settings import FundingSettings
 
 
@@ -46,9 +48,10 @@ def definition(settings: FundingSettings) -> ServiceDefinition[FundingSettings, 
             FundingProgramWithdrawn,
             FundingDeadlineApproaching,
             FundingMatchRequested,
+            FundingSearchPerformed,
         ],
         extra_stream_regions=[settings.catalogue_region],
-        background=[watch_deadlines_periodically],
+        background=[watch_deadlines_periodically, publish_searches_periodically],
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from nzr_common.outbox import Outbox
 from nzr_common.runtime import Runtime, deps_of
 from nzr_funding.search.cache import CatalogueCache
+from nzr_funding.search.usage import SearchUsage
 from nzr_funding.settings import FundingSettings
 
 
@@ -31,6 +32,7 @@ class Deps:
     sessions: async_sessionmaker[AsyncSession]
     outbox: Outbox
     catalogue: CatalogueCache
+    search_usage: SearchUsage
     clock: Callable[[], datetime] = _now
 
     def today(self, as_of: date | None = None) -> date:
@@ -46,6 +48,7 @@ def bootstrap(runtime: Runtime[FundingSettings]) -> Deps:
         sessions=runtime.sessions,
         outbox=runtime.outbox,
         catalogue=CatalogueCache(refresh_seconds=settings.catalogue_refresh_seconds),
+        search_usage=SearchUsage(),
     )
 
 

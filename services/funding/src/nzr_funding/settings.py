@@ -24,6 +24,9 @@ class FundingSettings(ServiceSettings):
     deadline_watch_seconds: float = 3600.0
     #: Delay of the first round after start-up.
     deadline_watch_first_seconds: float = 5.0
+    #: How often the searches gathered in memory are written to the outbox as
+    #: FundingSearchPerformed (a search itself never writes).
+    search_events_flush_seconds: float = 1.0
     deadline_thresholds: Annotated[list[int], NoDecode] = [30, 7]
 
     @field_validator("deadline_thresholds", mode="before")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from nzr_funding.i18n import Message
+
 LEVELS = ("bund", "land", "eu", "stiftung")
 
 #: The network's own topic tags on programmes (not part of the Förderdatenbank).
@@ -50,6 +52,28 @@ KIND_TO_ELIGIBLE: dict[str, tuple[str, ...]] = {
     "sonstige": (),
 }
 
+#: Legal forms of actors (contract ``LegalForm``) with their labels (message ids; German in the
+#: catalogue).
+LEGAL_FORMS = {
+    "ev": "registered association (e. V.)",
+    "ggmbh": "non-profit limited company (gGmbH)",
+    "gmbh": "limited company (GmbH)",
+    "ug": "entrepreneurial company (UG)",
+    "eg": "registered cooperative (eG)",
+    "stiftung": "foundation",
+    "kdoer": "public-law body (KdöR)",
+    "gbr": "civil-law partnership (GbR)",
+    "einzelunternehmen": "sole proprietorship",
+    "keine": "no legal form of its own",
+}
+
+#: The legal forms an actor kind can have, where its kind alone says it (a municipality or an
+#: administration is a public-law body, never a registered association).
+KIND_LEGAL_FORMS: dict[str, frozenset[str]] = {
+    "kommune": frozenset({"kdoer"}),
+    "verwaltung": frozenset({"kdoer"}),
+}
+
 #: Federal states whose territory counts as "ostdeutsche Bundesländer und Berlin".
 EAST_GERMAN_STATES = (
     "berlin",
@@ -60,6 +84,11 @@ EAST_GERMAN_STATES = (
     "thueringen",
 )
 HOME_STATE = "sachsen"
+
+
+def legal_form_label(form: str) -> Message:
+    """The label of a legal form, to render in the caller's language."""
+    return Message(LEGAL_FORMS.get(form, form))
 
 
 def funding_topics_of(actor_or_programme_topics: Iterable[str]) -> set[str]:

@@ -137,6 +137,7 @@ def test_index_ranking_keeps_the_matching_guarantee(catalogue, profile):
     for match in ranked:
         assert [c.name for c in match.criteria] == [
             "eligibility",
+            "legal_form",
             "region",
             "topic",
             "amount",

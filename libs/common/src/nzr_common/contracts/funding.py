@@ -37,6 +37,9 @@ class FundingProgramPublished(IntegrationEvent):
     additional_sources: list[str] = []
     taxonomy_source: str | None = None
     notes: str | None = None
+    #: Legal forms an applicant must have (``LegalForm`` values of the actors contract; empty:
+    #: the source names none).
+    legal_forms: list[str] = []
 
     def aggregate_id(self) -> str:
         return self.programme_id
@@ -66,6 +69,8 @@ class FundingDeadlineApproaching(IntegrationEvent):
     days_left: int
     # The programme's page, when the catalogue knows one (digests link to it).
     url: str | None = None
+    #: "fixed", or "expected" when the date is inferred from earlier rounds (say so to people).
+    deadline_certainty: str | None = None
 
     def aggregate_id(self) -> str:
         return self.programme_id

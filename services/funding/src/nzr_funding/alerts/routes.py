@@ -9,6 +9,7 @@ from nzr_common.idempotency import IDEMPOTENT
 from nzr_common.runtime import SessionDep
 from nzr_funding.alerts import service
 from nzr_funding.alerts.schemas import AlertRead, SavedSearchCreate, SavedSearchRead
+from nzr_funding.i18n import LanguageDep
 
 router = APIRouter(prefix="/api/v1/funding", tags=["funding"])
 
@@ -27,10 +28,16 @@ def _owner(principal: Principal) -> str:
     dependencies=[IDEMPOTENT],
 )
 async def create_saved_search(
-    body: SavedSearchCreate, session: SessionDep, principal: MemberDep, response: Response
+    body: SavedSearchCreate,
+    session: SessionDep,
+    principal: MemberDep,
+    response: Response,
+    language: LanguageDep,
 ) -> SavedSearchRead:
     """Save a search; with alerts, new or changed programmes that match are recorded."""
-    saved = await service.create_saved_search(session=session, owner=_owner(principal), data=body)
+    saved = await service.create_saved_search(
+        session=session, owner=_owner(principal), data=body, language=language
+    )
     response.headers["Location"] = f"/api/v1/funding/saved-searches/{saved.id}"
     return saved
 
@@ -51,6 +58,11 @@ async def delete_saved_search(search_id: str, session: SessionDep, principal: Me
 @router.get(
     "/saved-searches/{search_id}/alerts", response_model=list[AlertRead], operation_id="list_search_alerts"
 )
-async def list_alerts(search_id: str, session: SessionDep, principal: MemberDep) -> list[AlertRead]:
-    """Programmes that were published or changed and match the saved search."""
-    return await service.list_alerts(session=session, owner=_owner(principal), search_id=search_id)
+async def list_alerts(
+    search_id: str, session: SessionDep, principal: MemberDep, language: LanguageDep
+) -> list[AlertRead]:
+    """Programmes that were published or changed and match the saved search, with the
+    certainty of their deadline."""
+    return await service.list_alerts(
+        session=session, owner=_owner(principal), search_id=search_id, language=language
+    )

@@ -34,3 +34,5 @@ class AlertRead(BaseModel):
     revision: int
     change: Literal["published", "updated"]
     created_at: datetime
+    deadline_certainty: Literal["fixed", "expected", "rolling", "unknown"] = "unknown"
+    deadline_certainty_label: str = ""

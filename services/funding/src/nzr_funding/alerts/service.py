@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.errors import NotFound
+from nzr_common.languages import DEFAULT_LANGUAGE
 from nzr_funding.alerts.models import SavedSearchRow, SearchAlertRow
 from nzr_funding.alerts.schemas import AlertRead, SavedSearchCreate, SavedSearchRead
 from nzr_funding.catalogue.models import ProgrammeRow
+from nzr_funding.deadlines import rules as deadline_rules
+from nzr_funding.i18n import certainty_label
 from nzr_funding.search.schemas import SearchQuery
 from nzr_funding.search.service import filters_of
 
@@ -27,10 +31,10 @@ def _saved_read(row: SavedSearchRow) -> SavedSearchRead:
 
 
 async def create_saved_search(
-    *, session: AsyncSession, owner: str, data: SavedSearchCreate
+    *, session: AsyncSession, owner: str, data: SavedSearchCreate, language: str = DEFAULT_LANGUAGE
 ) -> SavedSearchRead:
     """Save a search; with ``alerts`` every new or changed matching programme raises an alert."""
-    filters_of(data.query)
+    filters_of(data.query, language)
     row = SavedSearchRow(
         id=str(uuid.uuid4()),
         owner=owner,
@@ -67,12 +71,15 @@ async def delete_saved_search(*, session: AsyncSession, owner: str, search_id: s
         await session.delete(row)
 
 
-async def list_alerts(*, session: AsyncSession, owner: str, search_id: str) -> list[AlertRead]:
-    """The alerts of one of the owner's saved searches, with the programme's name."""
+async def list_alerts(
+    *, session: AsyncSession, owner: str, search_id: str, language: str = DEFAULT_LANGUAGE
+) -> list[AlertRead]:
+    """The alerts of one of the owner's saved searches, with the programme's name and how
+    certain its deadline is (an expected one is said to be expected)."""
     await _own_search(session, owner, search_id)
     rows = (
         await session.execute(
-            select(SearchAlertRow, ProgrammeRow.name)
+            select(SearchAlertRow, ProgrammeRow.name, ProgrammeRow.deadline, ProgrammeRow.deadline_certainty)
             .join(ProgrammeRow, ProgrammeRow.id == SearchAlertRow.programme_id, isouter=True)
             .where(SearchAlertRow.saved_search_id == search_id)
             .order_by(SearchAlertRow.id)
@@ -87,9 +94,20 @@ async def list_alerts(*, session: AsyncSession, owner: str, search_id: str) -> l
             revision=a.revision,
             change=a.change,
             created_at=a.created_at,
+            deadline_certainty=(certainty := _certainty(deadline, stored)),
+            deadline_certainty_label=certainty_label(certainty, language),
         )
-        for a, name in rows
+        for a, name, deadline, stored in rows
     ]
+
+
+def _certainty(deadline: dict[str, Any] | None, stored: str | None) -> str:
+    if stored is not None:
+        return stored
+    try:
+        return deadline_rules.deadline_from_data(deadline).certainty.value
+    except deadline_rules.DeadlineError:
+        return deadline_rules.Certainty.UNKNOWN.value
 
 
 async def raise_alerts(session: AsyncSession, row: ProgrammeRow, change: str, hits: list[str]) -> None:

@@ -1,7 +1,8 @@
 """Tables of the catalogue: ``catalogue_entries`` is the writer's record of the state-owned
 catalogue (with revisions); ``programmes`` is the read model every funding service builds from
-the catalogue events, with precomputed stemmed documents (``name_doc``, ``search_doc``) that the
-in-process search index indexes (migration 0002 dropped the database full-text indexes)."""
+the catalogue events, with precomputed documents (``name_doc``, ``search_doc``: stems and compound
+parts, marked with the analysis version, see ``search.compounds``) that the in-process search
+index indexes (migration 0002 dropped the database full-text indexes)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,11 @@ class ProgrammeRow(Base):
     amount_max_eur: Mapped[float | None] = mapped_column(Float)
     funding_rate_percent: Mapped[float | None] = mapped_column(Float)
     deadline: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: fixed / expected / rolling / unknown, read from the deadline (NULL: rows projected before
+    #: migration 0004; the cache reads it from the deadline then).
+    deadline_certainty: Mapped[str | None] = mapped_column(String(10))
+    #: Legal forms the programme requires (empty or NULL: none named by the source).
+    legal_forms: Mapped[list[str] | None] = mapped_column(JSON)
     url: Mapped[str | None] = mapped_column(String(1000))
     source_url: Mapped[str | None] = mapped_column(String(1000))
     additional_sources: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -16,7 +16,6 @@ from sqlalchemy.event import listen
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from nzr_common import text
 from nzr_common.contracts.base import Envelope
 from nzr_common.contracts.funding import (
     FundingProgramPublished,
@@ -26,7 +25,9 @@ from nzr_common.contracts.funding import (
 from nzr_funding.alerts.models import SavedSearchRow
 from nzr_funding.alerts.service import raise_alerts
 from nzr_funding.catalogue.models import ProgrammeRow, ProjectionStateRow
-from nzr_funding.search.cache import CATALOGUE, entry_from_row
+from nzr_funding.deadlines import rules as deadline_rules
+from nzr_funding.search import compounds
+from nzr_funding.search.cache import CATALOGUE, entry_from_row, programme_document, stored_document
 from nzr_funding.search.schemas import SearchQuery
 from nzr_funding.search.service import search_matches_programme
 
@@ -130,8 +131,13 @@ async def apply_programme(
     values.update(
         id=event.programme_id,
         deadline=event.deadline or {"kind": "unknown"},
-        name_doc=text.search_document(event.name),
-        search_doc=text.search_document(event.name, event.summary, event.funder),
+        deadline_certainty=_certainty(event.deadline),
+        name_doc=stored_document(compounds.document_tokens(event.name)),
+        search_doc=stored_document(
+            programme_document(
+                event.name, event.summary, event.funder, event.topics, event.areas, event.eligible
+            )
+        ),
         revision=event.revision,
         withdrawn=False,
         seq=batch.seq,
@@ -154,6 +160,14 @@ async def apply_programme(
     if (await session.execute(statement, values)).first() is not None:
         change = "published" if event.subject.name == "program_published" else "updated"
         await raise_alerts(session, row, change, hits)
+
+
+def _certainty(deadline: dict[str, Any] | None) -> str:
+    """The certainty of a programme's deadline as published (unknown when it cannot be read)."""
+    try:
+        return deadline_rules.deadline_from_data(deadline).certainty.value
+    except deadline_rules.DeadlineError:
+        return deadline_rules.Certainty.UNKNOWN.value
 
 
 async def apply_withdrawal(session: AsyncSession, envelope: Envelope[FundingProgramWithdrawn]) -> None:

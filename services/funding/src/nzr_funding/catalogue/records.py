@@ -50,6 +50,11 @@ def normalise_record(raw: Any) -> tuple[dict[str, Any] | None, list[InvalidParam
     territories = record.territories if record.territories is not None else list(coverage.territories)
     districts = record.districts if record.districts is not None else list(coverage.districts)
     exhaustive = coverage.districts_exhaustive if record.districts is None else True
+    legal_forms = (
+        record.legal_forms
+        if record.legal_forms is not None
+        else list(rules.derive_legal_forms(record.summary, record.notes))
+    )
     problems += [
         InvalidParam(name=p.field, reason=p.reason)
         for p in rules.check_programme(
@@ -62,6 +67,7 @@ def normalise_record(raw: Any) -> tuple[dict[str, Any] | None, list[InvalidParam
             amount_min=record.amount_min_eur,
             amount_max=record.amount_max_eur,
             rate=record.funding_rate_percent,
+            legal_forms=legal_forms,
             taxonomy=taxonomy_keys(),
             known_districts=district_names(),
         )
@@ -74,6 +80,7 @@ def normalise_record(raw: Any) -> tuple[dict[str, Any] | None, list[InvalidParam
         territories=territories,
         districts=districts,
         districts_exhaustive=exhaustive,
+        legal_forms=legal_forms,
     )
     return data, []
 
@@ -105,6 +112,7 @@ def _event(record: dict[str, Any], revision: int, *, new: bool) -> FundingProgra
 
 
 CSV_LIST_COLUMNS = (
+    "legal_forms",
     "funding_types",
     "areas",
     "eligible",

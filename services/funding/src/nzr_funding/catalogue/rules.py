@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nzr_funding.deadlines.rules import Deadline
-from nzr_funding.vocabulary import EAST_GERMAN_STATES, FUNDING_TOPICS, HOME_STATE
+from nzr_funding.vocabulary import EAST_GERMAN_STATES, FUNDING_TOPICS, HOME_STATE, LEGAL_FORMS
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,15 @@ def derive_coverage(region_text: str, district_names: Mapping[str, str]) -> Cove
     return Coverage(())
 
 
+_REGISTERED_ASSOCIATION = re.compile(r"eingetragene[rn]? (gemeinnützige[rn]? )?Verein", re.IGNORECASE)
+
+
+def derive_legal_forms(*texts: str | None) -> tuple[str, ...]:
+    """The legal forms a record's own words require ("eingetragene gemeinnützige Vereine" →
+    e. V.), for records that do not list them."""
+    return ("ev",) if any(t and _REGISTERED_ASSOCIATION.search(t) for t in texts) else ()
+
+
 # ---------------------------------------------------------------------------------------------
 # Validation of a catalogue record
 
@@ -72,6 +81,7 @@ def check_programme(
     amount_max: float | None,
     rate: float | None,
     taxonomy: Mapping[str, frozenset[str]],
+    legal_forms: Sequence[str] = (),
     known_districts: Iterable[str],
 ) -> list[Problem]:
     """Business rules of one programme record; every problem names its field."""
@@ -83,6 +93,7 @@ def check_programme(
         ("territories", territories, taxonomy["foerdergebiet"]),
         ("topics", topics, frozenset(FUNDING_TOPICS)),
         ("districts", districts, frozenset(known_districts)),
+        ("legal_forms", legal_forms, frozenset(LEGAL_FORMS)),
     ):
         unknown = [v for v in values if v not in allowed]
         if unknown:
@@ -115,3 +126,4 @@ class ProgrammeFacts:
     amount_max: float | None
     rate: float | None
     deadline: Deadline
+    legal_forms: frozenset[str] = frozenset()  # required legal forms (empty: none named)

@@ -51,6 +51,8 @@ class ProgrammeRecord(BaseModel):
     notes: str | None = Field(None, max_length=5000)
     territories: list[str] | None = None
     districts: list[str] | None = None
+    #: Legal forms required (ev, ggmbh, …); read from the summary and notes when absent.
+    legal_forms: list[str] | None = None
 
 
 class CatalogueChange(BaseModel):

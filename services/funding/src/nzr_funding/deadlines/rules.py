@@ -20,6 +20,15 @@ class DeadlineKind(StrEnum):
     UNKNOWN = "unknown"
 
 
+class Certainty(StrEnum):
+    """How sure the catalogue is of a deadline."""
+
+    FIXED = "fixed"  # dates or a standing yearly rule as the funder publishes them
+    EXPECTED = "expected"  # inferred from earlier rounds, a secondary source or an estimate
+    ROLLING = "rolling"  # applications accepted continuously
+    UNKNOWN = "unknown"  # no deadline known
+
+
 class DeadlineState(StrEnum):
     OPEN = "open"  # applications possible, next deadline reachable
     UPCOMING = "upcoming"  # the next window has not opened yet
@@ -44,6 +53,22 @@ class Deadline:
     opens: date | None = None  # fixed: the window opens on
     until: date | None = None  # rolling / recurring: no deadline after
     text: str | None = None  # the source's wording, kept visible
+    stated_certainty: Certainty | None = None  # given by the record; otherwise read from the text
+
+    @property
+    def certainty(self) -> Certainty:
+        """Fixed, expected, rolling or unknown: as the record states it, else from the kind and
+        the source's wording ("zuletzt belegt", "voraussichtlich", "ca.", "z. B.", "Stand 2021",
+        "laut Sekundärquelle", dates of a past round "(2023: 27.02., …)")."""
+        if self.stated_certainty is not None:
+            return self.stated_certainty
+        if self.kind is DeadlineKind.ROLLING:
+            return Certainty.ROLLING
+        if self.kind is DeadlineKind.UNKNOWN:
+            return Certainty.UNKNOWN
+        if self.text and _HEDGES.search(self.text):
+            return Certainty.EXPECTED
+        return Certainty.FIXED
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind.value}
@@ -57,6 +82,8 @@ class Deadline:
             data["until"] = self.until.isoformat()
         if self.text:
             data["text"] = self.text
+        if self.stated_certainty is not None:
+            data["certainty"] = self.stated_certainty.value
         return data
 
 
@@ -67,6 +94,12 @@ class DeadlineStatus:
     days_left: int | None = None
 
 
+_HEDGES = re.compile(
+    r"zuletzt belegt|voraussichtlich|\bca\.|\bz\.\s?b\.|\bstand \d{4}|sekundärquelle|\(\d{4}:"
+    r"|\bu\.\s?a\.|unregelmäßig|geschätzt|erwartet|je (förder)?aufruf|über aufrufe|thematischen aufrufen"
+    r"|jährliche[rn]? (ausschreibung|aufruf|eu-aufrufe)",
+    re.IGNORECASE,
+)
 _PARENS = re.compile(r"\([^()]*\)")
 _FULL_DATE = re.compile(r"(?<!\d)(\d{1,2})\.(\d{1,2})\.(\d{4})(?!\d)")
 _DAY_MONTH = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(?!\d)")
@@ -144,6 +177,7 @@ def deadline_from_data(data: Mapping[str, Any] | str | None, *, field: str = "de
     text = data.get("text")
     if text is not None and not isinstance(text, str):
         raise DeadlineError(f"{field}.text", "expected text")
+    stated = _stated_certainty(data.get("certainty"), kind, field)
     until = _iso_date(data["until"], f"{field}.until") if data.get("until") else None
     opens = _iso_date(data["opens"], f"{field}.opens") if data.get("opens") else None
     if kind is DeadlineKind.FIXED:
@@ -153,7 +187,7 @@ def deadline_from_data(data: Mapping[str, Any] | str | None, *, field: str = "de
         dates = tuple(sorted({_iso_date(v, f"{field}.dates[{i}]") for i, v in enumerate(raw)}))
         if opens and opens > dates[-1]:
             raise DeadlineError(f"{field}.opens", "the window opens after its last deadline")
-        return Deadline(kind, dates=dates, opens=opens, text=text)
+        return Deadline(kind, dates=dates, opens=opens, text=text, stated_certainty=stated)
     if kind is DeadlineKind.RECURRING:
         raw = data.get("yearly")
         if not isinstance(raw, list) or not raw:
@@ -164,10 +198,21 @@ def deadline_from_data(data: Mapping[str, Any] | str | None, *, field: str = "de
             if not match:
                 raise DeadlineError(f"{field}.yearly[{i}]", f"'{value}' is not a day of the year MM-DD")
             yearly.append(_day_month(int(match[2]), int(match[1]), f"{field}.yearly[{i}]"))
-        return Deadline(kind, yearly=tuple(sorted(set(yearly))), until=until, text=text)
+        return Deadline(
+            kind, yearly=tuple(sorted(set(yearly))), until=until, text=text, stated_certainty=stated
+        )
     if kind is DeadlineKind.ROLLING:
         return Deadline(kind, until=until, text=text)
     return Deadline(kind, text=text)
+
+
+def _stated_certainty(value: Any, kind: DeadlineKind, field: str) -> Certainty | None:
+    """A record's own certainty of a fixed or recurring deadline (the others follow the kind)."""
+    if value is None or kind not in (DeadlineKind.FIXED, DeadlineKind.RECURRING):
+        return None
+    if value not in (Certainty.FIXED.value, Certainty.EXPECTED.value):
+        raise DeadlineError(f"{field}.certainty", f"'{value}' is not one of fixed, expected")
+    return Certainty(value)
 
 
 def _occurrence(year: int, month: int, day: int) -> date:

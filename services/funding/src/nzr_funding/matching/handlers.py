@@ -18,6 +18,7 @@ async def _keep(session: AsyncSession, actor: ActorRegistered | ActorUpdated, ve
         topics=list(actor.topics),
         public_profile=actor.public_profile,
         version=version,
+        legal_form=actor.legal_form,
     )
 
 

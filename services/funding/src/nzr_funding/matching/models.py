@@ -14,7 +14,7 @@ from nzr_funding.tables import Base
 
 
 class ActorRow(Base):
-    """Read model of the region's actors (kind, district, topics) for matching."""
+    """Read model of the region's actors (kind, legal form, district, topics) for matching."""
 
     __tablename__ = "actors"
 
@@ -22,6 +22,7 @@ class ActorRow(Base):
     kind: Mapped[str] = mapped_column(String(40))
     district: Mapped[str] = mapped_column(String(8))
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    legal_form: Mapped[str | None] = mapped_column(String(20))
     public_profile: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=0)
     removed: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -15,7 +15,10 @@ class MatchRequest(BaseModel):
 
     actor_id: str | None = None
     kind: str | None = None
-    district: str | None = Field(None, pattern=r"^\d{8}$")
+    legal_form: str | None = Field(
+        None, description="ev, ggmbh, gmbh, ug, eg, stiftung, kdoer, gbr, einzelunternehmen, keine"
+    )
+    district: str | None = Field(None, description="AGS of a Saxon district")
     topics: list[str] = []
     amount_needed_eur: float | None = Field(None, gt=0)
     own_share_available_eur: float | None = Field(None, ge=0)
@@ -26,8 +29,10 @@ class MatchRequest(BaseModel):
 
 
 class CriterionRead(BaseModel):
-    name: Literal["eligibility", "region", "topic", "amount", "own_share", "deadline"]
+    name: Literal["eligibility", "legal_form", "region", "topic", "amount", "own_share", "deadline"]
+    label: str = Field(description="The criterion as people read it (Accept-Language)")
     status: Literal["met", "not_met", "unknown"]
+    status_label: str = Field(description="erfüllt / nicht erfüllt / unbekannt (or English)")
     hard: bool
     reason: str
 
@@ -38,9 +43,12 @@ class MatchItem(BaseModel):
     fit: Literal["fits", "check", "excluded"]
     score: float
     criteria: list[CriterionRead]
+    fit_label: str
     url: str | None
     deadline_state: str
     next_deadline: date | None
+    deadline_certainty: Literal["fixed", "expected", "rolling", "unknown"]
+    deadline_certainty_label: str
 
 
 class MatchResult(BaseModel):
@@ -48,6 +56,7 @@ class MatchResult(BaseModel):
     as_of: date
     actor_id: str | None
     kind: str | None
+    legal_form: str | None
     district: str | None
     topics: list[str]
     counts: dict[str, int]

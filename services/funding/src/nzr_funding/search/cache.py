@@ -23,7 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nzr_funding.catalogue import rules as catalogue_rules
 from nzr_funding.catalogue.models import ProgrammeRow, ProjectionStateRow
+from nzr_funding.catalogue.taxonomy import value_labels
 from nzr_funding.deadlines import rules as deadline_rules
+from nzr_funding.search import compounds
 from nzr_funding.search.index import CatalogueIndex, Entry
 
 CATALOGUE = "catalogue"
@@ -54,6 +56,7 @@ def entry_from_row(row: ProgrammeRow, intern: dict[Any, Any] | None = None) -> E
         amount_max=row.amount_max_eur,
         rate=row.funding_rate_percent,
         deadline=deadline,
+        legal_forms=one(frozenset(row.legal_forms or ())),
     )
     record = {
         column: getattr(row, column)
@@ -83,7 +86,42 @@ def entry_from_row(row: ProgrammeRow, intern: dict[Any, Any] | None = None) -> E
             "notes",
         )
     }
-    return Entry(facts, tuple(row.name_doc.split()), tuple(row.search_doc.split()), record)
+    record["legal_forms"] = list(row.legal_forms or ())
+    name_tokens = _stored(row.name_doc) or compounds.document_tokens(row.name)
+    return Entry(facts, one(name_tokens), _stored(row.search_doc) or _document(row), record)
+
+
+def programme_document(
+    name: str, summary: str, funder: str, topics: list[str], areas: list[str], eligible: list[str]
+) -> tuple[str, ...]:
+    """The searchable text of a programme: name, summary, funder and the labels of its topics,
+    areas and eligible applicants, each word with the parts of a compound."""
+    labels = value_labels()
+    return compounds.document_tokens(
+        name,
+        summary,
+        funder,
+        *(labels["topic"].get(t, "") for t in topics),
+        *(labels["area"].get(a, "") for a in areas),
+        *(labels["eligible"].get(e, "") for e in eligible),
+    )
+
+
+def stored_document(document: tuple[str, ...]) -> str:
+    """A document's tokens as the read model stores them (``name_doc``, ``search_doc``), marked
+    with the version of the analysis that made them."""
+    return " ".join((compounds.ANALYSIS_VERSION, *document))
+
+
+def _stored(column: str) -> tuple[str, ...] | None:
+    """The stored tokens when the current analysis made them (rows projected before it are
+    analysed again when loaded)."""
+    parts = column.split()
+    return tuple(parts[1:]) if parts and parts[0] == compounds.ANALYSIS_VERSION else None
+
+
+def _document(row: ProgrammeRow) -> tuple[str, ...]:
+    return programme_document(row.name, row.summary, row.funder, row.topics, row.areas, row.eligible)
 
 
 @contextmanager

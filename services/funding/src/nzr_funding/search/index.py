@@ -147,7 +147,7 @@ class _Day:
     state_masks: dict[str, int]
     next_deadline: _Thresholds
     order_rank: np.ndarray  # without search terms: open first, nearest deadline, name
-    programme_json: dict[int, bytes]
+    programme_json: dict[tuple[int, str], bytes]
 
 
 class CatalogueIndex:
@@ -175,6 +175,8 @@ class CatalogueIndex:
             for token, (where, shares) in postings.items()
         }
         self._token_bits: dict[str, int] = {}
+        #: Misspelt query stems and the stems of this vocabulary they stand for.
+        self.corrections: dict[str, str] = {}
 
         # Facets and filters.
         value_positions: dict[str, dict[str, list[int]]] = {d: {} for d in STATIC_DIMENSIONS}
@@ -209,6 +211,7 @@ class CatalogueIndex:
 
         # Matching: one judgement per distinct fact.
         self.eligible_first, self.eligible_class = _classes([p.eligible for p in facts])
+        self.legal_forms_first, self.legal_forms_class = _classes([p.legal_forms for p in facts])
         self.region_first, self.region_class = _classes(
             [(p.territories, p.districts, p.districts_exhaustive) for p in facts]
         )
@@ -251,12 +254,14 @@ class CatalogueIndex:
         order_rank[order] = np.arange(self.size)
         return _Day(dict(sorted(states.items())), _Thresholds(by_next, upwards=False), order_rank, {})
 
-    def programme_json(self, position: int, today: date, render: Callable[[Entry, date], bytes]) -> bytes:
-        """The programme as JSON as of ``today``, rendered once per day."""
+    def programme_json(
+        self, position: int, today: date, render: Callable[[Entry, date, str], bytes], language: str
+    ) -> bytes:
+        """The programme as JSON as of ``today`` in a language, rendered once per day."""
         cache = self.day(today).programme_json
-        found = cache.get(position)
+        found = cache.get((position, language))
         if found is None:
-            found = cache[position] = render(self.entries[position], today)
+            found = cache[position, language] = render(self.entries[position], today, language)
         return found
 
     # -----------------------------------------------------------------------------------------
@@ -279,8 +284,10 @@ class CatalogueIndex:
         stop_words_only: bool,
         limit: int,
         offset: int,
+        bonus: Sequence[str] = (),
     ) -> tuple[int, list[tuple[float, int]], dict[str, list[tuple[str, int]]]]:
-        """(total, [(score, position)] of the page, facet counts per dimension)."""
+        """(total, [(score, position)] of the page, facet counts per dimension); every token
+        must occur, ``bonus`` tokens only add to the score."""
         day = self.day(today)
         scope = 0 if stop_words_only else self.everything
         for token in set(tokens):
@@ -289,6 +296,8 @@ class CatalogueIndex:
             scope &= day.state_masks.get(deadline_rules.DeadlineState.OPEN.value, 0)
         if filters.deadline_before is not None:
             scope &= day.next_deadline.at_most(filters.deadline_before)
+        if filters.district is not None:
+            scope &= self.funds_in(filters.district)
         if filters.amount_min is not None:
             scope &= self.no_amount_max | self.max_at_least.at_least(filters.amount_min)
         if filters.amount_max is not None:
@@ -330,9 +339,10 @@ class CatalogueIndex:
             return total, [], facets
         if tokens:
             raw = np.zeros(self.size)
-            for token in set(tokens):  # the order ``rules.text_score`` adds them in
-                where, shares = self.postings[token]
-                raw[where] += shares
+            for token in rules.scored_tokens(tokens, bonus):  # the order ``rules.text_score`` adds them in
+                found = self.postings.get(token)
+                if found is not None:
+                    raw[found[0]] += found[1]
             scores = raw[positions]
             order = np.lexsort((self.name_rank[positions], -np.round(scores, 6)))[offset:end]
             return total, [(round(float(scores[j]), 6), int(positions[j])) for j in order], facets
@@ -343,6 +353,17 @@ class CatalogueIndex:
         else:
             chosen = np.argsort(keys)
         return total, [(0.0, int(positions[j])) for j in chosen[offset:end]], facets
+
+    def funds_in(self, district: str) -> int:
+        """The programmes that fund (or may fund) in a district, as a bitset."""
+        profile = matching_rules.Profile(district=district)
+        _, codes = self._per_class(
+            ("region", district),
+            self.region_first,
+            self.region_class,
+            lambda p: matching_rules.region_criterion(p, profile),
+        )
+        return _bits(codes != _NOT_MET)
 
     # -----------------------------------------------------------------------------------------
     # Matching
@@ -394,19 +415,25 @@ class CatalogueIndex:
             ("eligibility", profile.kind),
             self.eligible_first,
             self.eligible_class,
-            lambda p: matching_rules._eligibility(p, profile),
+            lambda p: matching_rules.eligibility_criterion(p, profile),
+        )
+        f_units, f_code = self._per_class(
+            ("legal_form", profile.kind, profile.legal_form),
+            self.legal_forms_first,
+            self.legal_forms_class,
+            lambda p: matching_rules.legal_form_criterion(p, profile),
         )
         r_units, r_code = self._per_class(
             ("region", profile.district),
             self.region_first,
             self.region_class,
-            lambda p: matching_rules._region(p, profile),
+            lambda p: matching_rules.region_criterion(p, profile),
         )
         d_units, d_code = self._per_class(
             ("deadline", today, profile.preparation_days),
             self.deadline_first,
             self.deadline_class,
-            lambda p: matching_rules._deadline(p, profile, today),
+            lambda p: matching_rules.deadline_criterion(p, profile, today),
         )
         # Topic (soft): shared topics, else a shared area.
         if profile.topics:
@@ -444,8 +471,8 @@ class CatalogueIndex:
             o_units, o_code = self._status(
                 "own_share", np.where(np.isnan(self.rate), _UNKNOWN, np.where(enough, _MET, _NOT_MET))
             )
-        units = e_units + r_units + t_units + a_units + o_units + d_units + _TOPIC_UNITS * shared
-        fit = np.maximum.reduce([e_code, r_code, a_code, o_code, d_code])
+        units = e_units + f_units + r_units + t_units + a_units + o_units + d_units + _TOPIC_UNITS * shared
+        fit = np.maximum.reduce([e_code, f_code, r_code, a_code, o_code, d_code])
         counts = np.bincount(fit, minlength=3)
         excluded = (fit == _NOT_MET).astype(np.int64)
         # (excluded, -score, fit, name, id) as one integer per programme.

@@ -13,8 +13,10 @@ from starlette.types import Receive, Scope, Send
 
 from nzr_common.access import PUBLIC, anonymous_rate_limit
 from nzr_common.errors import DomainError
+from nzr_common.languages import preferred_language
 from nzr_common.params import Offset, QueryDate
 from nzr_funding.bootstrap import Deps, DepsDep
+from nzr_funding.i18n import LANGUAGES, LanguageDep
 from nzr_funding.search import service
 from nzr_funding.search.cache import CatalogueCache
 from nzr_funding.search.schemas import ProgrammePage, ProgrammeRead, SearchQuery
@@ -34,11 +36,12 @@ class CachedSearchRoute(APIRoute):
             deps: Deps = scope["app"].state.deps
             catalogue = deps.catalogue
             await catalogue.refreshed(deps.sessions)
-            document = catalogue.cached(_raw_search_key(scope))
-            if document is None:
-                document = await _fast_search(scope, catalogue, deps.sessions)
-            if document is not None:
-                await Response(document, media_type="application/json")(scope, receive, send)
+            answer = catalogue.cached(_raw_search_key(scope))
+            if answer is None:
+                answer = await _fast_search(scope, catalogue, deps.sessions)
+            if answer is not None:
+                deps.search_usage.record(answer.query, answer.hits)
+                await Response(answer.document, media_type="application/json")(scope, receive, send)
                 return
         await super().handle(scope, receive, send)
 
@@ -47,7 +50,12 @@ class SearchParams(BaseModel):
     """The search endpoint's query parameters, read by FastAPI for the endpoint and by
     ``_fast_search`` for anonymous callers: one declaration for both."""
 
-    q: str | None = Field(None, max_length=300, description="German full text over name, summary, funder")
+    q: str | None = Field(
+        None,
+        max_length=300,
+        description="German full text over name, summary, funder, topics, areas and eligible "
+        "applicants (compounds split, umlauts folded, stemmed, typos forgiven)",
+    )
     funding_type: list[str] = Field([], description="Förderart")
     area: list[str] = Field([], description="Förderbereich")
     territory: list[str] = Field([], description="Fördergebiet")
@@ -59,6 +67,7 @@ class SearchParams(BaseModel):
     deadline_before: QueryDate | None = None
     amount_min: float | None = Field(None, ge=0)
     amount_max: float | None = Field(None, ge=0)
+    district: str | None = Field(None, description="AGS of a Saxon district: programmes that fund there")
     as_of: QueryDate | None = Field(None, description="Day the deadline state refers to (default: today)")
     limit: int = Field(20, ge=1, le=100)
     offset: Offset = 0
@@ -72,7 +81,7 @@ _LIST_PARAMS = frozenset(name for name, f in SearchParams.model_fields.items() i
 
 async def _fast_search(
     scope: Scope, catalogue: CatalogueCache, sessions: async_sessionmaker[AsyncSession]
-) -> bytes | None:
+) -> service.SearchAnswer | None:
     """The search answer without FastAPI's machinery, or None to take the full path."""
     values: dict[str, Any] = {}
     # As Starlette reads query strings: latin-1, blank values kept, the last value of a scalar.
@@ -83,25 +92,31 @@ async def _fast_search(
             values[name] = value
     try:
         params = SearchParams.model_validate(values)
-        document = await service.search_programmes_json(
+        answer = await service.search_answer(
             sessions=sessions,
             catalogue=catalogue,
             query=params.query(),
             as_of=_today(params.as_of),
             limit=params.limit,
             offset=params.offset,
+            language=_language(scope),
         )
     except (ValidationError, DomainError):
         return None
-    return catalogue.remember(_raw_search_key(scope), document)
+    return catalogue.remember(_raw_search_key(scope), answer)
 
 
 def _today(as_of: date | None) -> date:
     return as_of or datetime.now(UTC).date()
 
 
-def _raw_search_key(scope: Scope) -> tuple[str, bytes, date]:
-    return ("raw search", scope["query_string"], _today(None))
+def _language(scope: Scope) -> str:
+    accept = next((value for name, value in scope.get("headers", ()) if name == b"accept-language"), b"")
+    return preferred_language(accept.decode("latin-1"), LANGUAGES)
+
+
+def _raw_search_key(scope: Scope) -> tuple[str, bytes, date, str]:
+    return ("raw search", scope["query_string"], _today(None), _language(scope))
 
 
 router = APIRouter(prefix="/api/v1/funding", tags=["funding"])
@@ -116,20 +131,24 @@ search_router = APIRouter(prefix="/api/v1/funding", tags=["funding"], route_clas
     dependencies=[PUBLIC, anonymous_rate_limit("search")],
 )
 async def search_programmes(
-    request: Request, deps: DepsDep, params: Annotated[SearchParams, Query()]
+    request: Request, deps: DepsDep, params: Annotated[SearchParams, Query()], language: LanguageDep
 ) -> Response:
-    """Search the catalogue: full text, filters for every dimension, facet counts, ranking."""
-    document = await service.search_programmes_json(
+    """Search the catalogue: full text, filters for every dimension, facet counts, ranking.
+    Deadlines carry their certainty (an expected one is labelled so); labels and errors in
+    German, English by ``Accept-Language``."""
+    answer = await service.search_answer(
         sessions=deps.sessions,
         catalogue=deps.catalogue,
         query=params.query(),
         as_of=_today(params.as_of),
         limit=params.limit,
         offset=params.offset,
+        language=language,
     )
-    deps.catalogue.remember(_raw_search_key(request.scope), document)
+    deps.catalogue.remember(_raw_search_key(request.scope), answer)
+    deps.search_usage.record(answer.query, answer.hits)
     # Serialised once by the service (and cached there); the response model documents it.
-    return Response(document, media_type="application/json")
+    return Response(answer.document, media_type="application/json")
 
 
 @router.get(
@@ -138,8 +157,14 @@ async def search_programmes(
     operation_id="get_programme",
     dependencies=[PUBLIC],
 )
-async def get_programme(programme_id: str, deps: DepsDep, as_of: QueryDate | None = None) -> ProgrammeRead:
-    """One programme with its sources and the deadline state as of a day."""
+async def get_programme(
+    programme_id: str, deps: DepsDep, language: LanguageDep, as_of: QueryDate | None = None
+) -> ProgrammeRead:
+    """One programme with its sources and the deadline state (and certainty) as of a day."""
     return await service.get_programme(
-        sessions=deps.sessions, catalogue=deps.catalogue, programme_id=programme_id, as_of=_today(as_of)
+        sessions=deps.sessions,
+        catalogue=deps.catalogue,
+        programme_id=programme_id,
+        as_of=_today(as_of),
+        language=language,
     )

@@ -8,6 +8,7 @@ from datetime import date
 
 from nzr_funding.catalogue.rules import ProgrammeFacts
 from nzr_funding.deadlines.rules import DeadlineState, cached_deadline_status
+from nzr_funding.matching.rules import Profile, Status, region_criterion
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class SearchFilters:
     deadline_before: date | None = None
     amount_min: float | None = None
     amount_max: float | None = None
+    district: str | None = None  # funds there (or may: the source lists example districts)
 
 
 FACET_DIMENSIONS = ("funding_type", "area", "territory", "eligible", "level", "topic", "state")
@@ -38,7 +40,10 @@ def facet_values(p: ProgrammeFacts, today: date) -> dict[str, frozenset[str]]:
 
 
 def passes_ranges(p: ProgrammeFacts, filters: SearchFilters, today: date) -> bool:
-    """Open-now, deadline-before and amount-range filters (unknown amounts are not excluded)."""
+    """Open-now, deadline-before, district and amount-range filters (unknown amounts and
+    example district lists are not excluded)."""
+    if filters.district is not None and not funds_in_district(p, filters.district):
+        return False
     if filters.open_now or filters.deadline_before:
         status = cached_deadline_status(p.deadline, today)
         if filters.open_now and status.state is not DeadlineState.OPEN:
@@ -54,6 +59,11 @@ def passes_ranges(p: ProgrammeFacts, filters: SearchFilters, today: date) -> boo
     )
 
 
+def funds_in_district(p: ProgrammeFacts, district: str) -> bool:
+    """Whether a programme funds in a district (or may: matching's region rule, not "not met")."""
+    return region_criterion(p, Profile(district=district)).status is not Status.NOT_MET
+
+
 def passes_facets(
     values: Mapping[str, frozenset[str]], filters: SearchFilters, skip: str | None = None
 ) -> bool:
@@ -64,14 +74,22 @@ def passes_facets(
     )
 
 
-def text_score(query: Sequence[str], name_tokens: Sequence[str], doc_tokens: Sequence[str]) -> float:
-    """Relevance of a document to stemmed query tokens: name hits weigh most, then frequency."""
+def scored_tokens(query: Sequence[str], bonus: Sequence[str] = ()) -> list[str]:
+    """The distinct tokens a score adds up, in a fixed order."""
+    return sorted(set(query) | set(bonus))
+
+
+def text_score(
+    query: Sequence[str], name_tokens: Sequence[str], doc_tokens: Sequence[str], bonus: Sequence[str] = ()
+) -> float:
+    """Relevance of a document to stemmed query tokens (and optional ``bonus`` tokens, e.g. the
+    whole of a compound asked for by its parts): name hits weigh most, then frequency."""
     if not query:
         return 0.0
     name = set(name_tokens)
     score = 0.0
     length = max(len(doc_tokens), 1)
-    for token in set(query):
+    for token in scored_tokens(query, bonus):
         count = doc_tokens.count(token)
         score += (3.0 if token in name else 0.0) + count / (count + 1.0) + 2.0 * count / length
     return round(score, 6)

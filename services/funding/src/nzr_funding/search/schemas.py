@@ -27,6 +27,7 @@ class SearchQuery(BaseModel):
     deadline_before: date | None = None
     amount_min: float | None = Field(None, ge=0)
     amount_max: float | None = Field(None, ge=0)
+    district: str | None = Field(None, description="AGS of a Saxon district the programme must fund in")
 
 
 class ProgrammeRead(BaseModel):
@@ -54,6 +55,7 @@ class ProgrammeRead(BaseModel):
     verified_on: date | None
     taxonomy_source: str | None
     notes: str | None
+    legal_forms: list[str] = Field([], description="Legal forms an applicant must have (empty: none named)")
 
 
 class ProgrammeHit(BaseModel):

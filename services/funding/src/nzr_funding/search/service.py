@@ -3,59 +3,75 @@ and whether a programme is a hit of a saved search."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from nzr_common import text
-from nzr_common.errors import Invalid, NotFound
-from nzr_common.problems import InvalidParam
-from nzr_funding.catalogue.taxonomy import value_labels
+from nzr_common.errors import NotFound
+from nzr_common.languages import DEFAULT_LANGUAGE
+from nzr_funding.catalogue.taxonomy import district_names, value_labels
 from nzr_funding.deadlines import rules as deadline_rules
 from nzr_funding.deadlines.schemas import DeadlineRead
-from nzr_funding.search import rules
+from nzr_funding.i18n import Message, _, certainty_label, invalid
+from nzr_funding.search import compounds, rules
 from nzr_funding.search.cache import CatalogueCache, Entry
 from nzr_funding.search.index import page_json
 from nzr_funding.search.schemas import ProgrammePage, ProgrammeRead, SearchQuery
 
 
-def filters_of(query: SearchQuery) -> rules.SearchFilters:
-    """The filters of a query; unknown filter values or a reversed amount range are Invalid."""
-    problems = []
+def filters_of(query: SearchQuery, language: str = DEFAULT_LANGUAGE) -> rules.SearchFilters:
+    """The filters of a query; unknown codes (filter values, district) or a reversed amount
+    range are Invalid, each naming its parameter, in the caller's language."""
+    problems: list[tuple[str, Message]] = []
     labels = value_labels()
     facets = {}
     for param in rules.FACET_DIMENSIONS:
         values = getattr(query, param)
-        unknown = [v for v in values if v not in labels[param]]
+        unknown = tuple(v for v in values if v not in labels[param])
         if unknown:
-            problems.append(InvalidParam(name=param, reason=f"unknown value(s): {', '.join(unknown)}"))
+            problems.append((param, _("unknown value(s): {values}", values=unknown)))
         facets[param] = frozenset(values)
+    if query.district is not None and query.district not in district_names():
+        problems.append(("district", _("unknown district: {district}", district=query.district)))
     if query.amount_min is not None and query.amount_max is not None and query.amount_min > query.amount_max:
-        problems.append(InvalidParam(name="amount_min", reason="minimum exceeds maximum"))
+        problems.append(("amount_min", _("minimum exceeds maximum")))
     if problems:
-        raise Invalid("Invalid search", [(p.name, p.reason) for p in problems])
+        raise invalid(_("Invalid search"), problems, language)
     return rules.SearchFilters(
         facets=facets,
         open_now=query.open_now,
         deadline_before=query.deadline_before,
         amount_min=query.amount_min,
         amount_max=query.amount_max,
+        district=query.district,
     )
 
 
-def programme_read(entry: Entry, today: date) -> ProgrammeRead:
-    """One programme as read, with its deadline state on ``today``."""
-    deadline = entry.facts.deadline
+def deadline_read(deadline: deadline_rules.Deadline, today: date, language: str) -> DeadlineRead:
+    """A deadline with its state on ``today`` and its certainty said in the caller's language."""
     status = deadline_rules.cached_deadline_status(deadline, today)
-    return ProgrammeRead(
-        **entry.record,
-        deadline=DeadlineRead(
-            **deadline.to_data(),
-            state=status.state.value,
-            next_deadline=status.next_deadline,
-            days_left=status.days_left,
-        ),
+    return DeadlineRead(
+        **{**deadline.to_data(), "certainty": deadline.certainty.value},
+        certainty_label=certainty_label(deadline.certainty, language),
+        state=status.state.value,
+        next_deadline=status.next_deadline,
+        days_left=status.days_left,
     )
+
+
+def programme_read(entry: Entry, today: date, language: str = DEFAULT_LANGUAGE) -> ProgrammeRead:
+    """One programme as read, with its deadline state on ``today``."""
+    return ProgrammeRead(**entry.record, deadline=deadline_read(entry.facts.deadline, today, language))
+
+
+@dataclass(frozen=True)
+class SearchAnswer:
+    """A search page as sent (JSON) and what reporting counts of it."""
+
+    document: bytes
+    query: SearchQuery
+    hits: int
 
 
 async def search_programmes(
@@ -66,16 +82,22 @@ async def search_programmes(
     as_of: date,
     limit: int,
     offset: int,
+    language: str = DEFAULT_LANGUAGE,
 ) -> ProgrammePage:
     """Full-text search with filters, facet counts for every filter dimension and ranking."""
-    return ProgrammePage.model_validate_json(
-        await search_programmes_json(
-            sessions=sessions, catalogue=catalogue, query=query, as_of=as_of, limit=limit, offset=offset
-        )
+    answer = await search_answer(
+        sessions=sessions,
+        catalogue=catalogue,
+        query=query,
+        as_of=as_of,
+        limit=limit,
+        offset=offset,
+        language=language,
     )
+    return ProgrammePage.model_validate_json(answer.document)
 
 
-async def search_programmes_json(
+async def search_answer(
     *,
     sessions: async_sessionmaker[AsyncSession],
     catalogue: CatalogueCache,
@@ -83,29 +105,34 @@ async def search_programmes_json(
     as_of: date,
     limit: int,
     offset: int,
-) -> bytes:
+    language: str = DEFAULT_LANGUAGE,
+) -> SearchAnswer:
     """``search_programmes`` as the JSON document sent to clients.
 
     The page is a function of the catalogue version and the request, so repeated searches are
     answered with the same bytes until the catalogue changes."""
-    filters = filters_of(query)
+    filters = filters_of(query, language)
     await catalogue.refreshed(sessions)
-    key = ("search", query.model_dump_json(), as_of, limit, offset)
-    document = catalogue.cached(key)
-    if document is not None:
-        return document
-    tokens = text.tokens(query.q or "")
+    key = ("search", query.model_dump_json(), as_of, limit, offset, language)
+    found: SearchAnswer | None = catalogue.cached(key)
+    if found is not None:
+        return found
     index = catalogue.index
+    terms = compounds.query_terms(query.q or "", index.postings, index.corrections)
     total, page, facets = index.search(
-        tokens,
+        terms.required,
         filters,
         as_of,
-        stop_words_only=bool(query.q and query.q.strip()) and not tokens,
+        stop_words_only=bool(query.q and query.q.strip()) and not terms.required,
         limit=limit,
         offset=offset,
+        bonus=terms.bonus,
     )
     document = page_json(
-        items=[(score, index.programme_json(position, as_of, _render_programme)) for score, position in page],
+        items=[
+            (score, index.programme_json(position, as_of, _render_programme, language))
+            for score, position in page
+        ],
         total=total,
         limit=limit,
         offset=offset,
@@ -113,31 +140,36 @@ async def search_programmes_json(
         facets=facets,
         labels=value_labels(),
     )
-    return catalogue.remember(key, document)
+    return catalogue.remember(key, SearchAnswer(document, query, total))
 
 
-def _render_programme(entry: Entry, as_of: date) -> bytes:
-    return programme_read(entry, as_of).model_dump_json().encode()
+def _render_programme(entry: Entry, as_of: date, language: str) -> bytes:
+    return programme_read(entry, as_of, language).model_dump_json().encode()
 
 
 async def get_programme(
-    *, sessions: async_sessionmaker[AsyncSession], catalogue: CatalogueCache, programme_id: str, as_of: date
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    catalogue: CatalogueCache,
+    programme_id: str,
+    as_of: date,
+    language: str = DEFAULT_LANGUAGE,
 ) -> ProgrammeRead:
     """One live programme of the in-memory catalogue, with its deadline state as of a day."""
     entry = (await catalogue.refreshed(sessions)).get(programme_id)
     if entry is None:
         raise NotFound("programme", programme_id)
-    return programme_read(entry, as_of)
+    return programme_read(entry, as_of, language)
 
 
 def search_matches_programme(query: SearchQuery, entry: Entry, today: date) -> bool:
     """Whether one programme is a hit of a saved search (the same rules as the search)."""
     filters = filters_of(query)
-    tokens = text.tokens(query.q or "")
-    if query.q and query.q.strip() and not tokens:
+    terms = compounds.query_terms(query.q or "", frozenset(entry.doc_tokens))
+    if query.q and query.q.strip() and not terms.required:
         return False
     return (
-        rules.matches_query(tokens, entry.doc_tokens)
+        rules.matches_query(terms.required, entry.doc_tokens)
         and rules.passes_ranges(entry.facts, filters, today)
         and rules.passes_facets(rules.facet_values(entry.facts, today), filters)
     )
