@@ -28,6 +28,8 @@ class ActorRow(Base):
     sector: Mapped[str] = mapped_column(String(40))
     district: Mapped[str] = mapped_column(String(8), index=True)
     municipality: Mapped[str | None] = mapped_column(String(200))
+    #: Stadtteil/Ortsteil (one of the region's ``SUBDISTRICTS`` of the municipality; migration 0006).
+    subdistrict: Mapped[str | None] = mapped_column(String(120))
     place_key: Mapped[str] = mapped_column(String(200), index=True)
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     resources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -44,7 +46,10 @@ class ActorRow(Base):
     __mapper_args__ = {"version_id_col": version}
     # The duplicate check reads this index alone (migration 0002; on PostgreSQL 0002 also adds
     # the generated column ``search_vector`` with its GIN index, which the model leaves out).
-    __table_args__ = (Index("ix_actors_place_name", "place_key", "name_key", "id"),)
+    __table_args__ = (
+        Index("ix_actors_place_name", "place_key", "name_key", "id"),
+        Index("ix_actors_district_subdistrict", "district", "subdistrict"),
+    )
 
 
 class ActorTopicRow(Base):

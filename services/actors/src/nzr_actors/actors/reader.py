@@ -37,6 +37,7 @@ COLUMNS = (
     "sector",
     "district",
     "municipality",
+    "subdistrict",
     "topics",
     "website",
     "description",

@@ -40,6 +40,11 @@ class ActorCreate(BaseModel):
     sector: Sector
     district: str = Field(pattern=r"^\d{8}$", description="AGS code of the district (8 digits)")
     municipality: str | None = Field(default=None, max_length=200)
+    subdistrict: str | None = Field(
+        default=None,
+        max_length=120,
+        description="Stadtteil/Ortsteil: one of the region's SUBDISTRICTS of the municipality",
+    )
     topics: list[str] = Field(default_factory=list, max_length=20)
     website: HttpUrl | None = None
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
@@ -60,6 +65,7 @@ class ActorUpdate(BaseModel):
     sector: Sector | None = None
     district: str | None = Field(default=None, pattern=r"^\d{8}$")
     municipality: str | None = Field(default=None, max_length=200)
+    subdistrict: str | None = Field(default=None, max_length=120)
     topics: list[str] | None = Field(default=None, max_length=20)
     website: HttpUrl | None = None
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
@@ -81,6 +87,7 @@ class ActorRead(BaseModel):
     sector: Sector
     district: str
     municipality: str | None
+    subdistrict: str | None = None
     topics: list[str]
     website: str | None
     description: str | None

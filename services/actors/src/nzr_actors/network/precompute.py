@@ -1,0 +1,168 @@
+"""Suggestions kept ready per network version, computed off the event loop.
+
+Per scope (region, district or Stadtteil) the cache holds the ``SuggestionIndex`` of the network's
+current version (``reads.network_version``) and, once the region-wide list was asked for, the
+best ``REGION_LIMIT`` pairs (plain and surprising-only). A request reads the version (two indexed
+aggregates), and answers from the cache when it is current:
+
+* one actor's partners: one row of vector operations in a thread (about a millisecond);
+* the region's pairs: a slice of the kept list, or — after a change — computed in a worker
+  process (``ProcessPoolExecutor``, spawned when the first network of ``worker_from`` actors is
+  indexed), so the event loop and the GIL stay free for other requests; smaller networks take
+  milliseconds and are scored in a thread.
+
+``keep_fresh`` (a background loop of the service) polls the versions of the scopes used in the
+last ``KEEP_SECONDS`` and, once a change has settled for one poll (debounce, at most
+``SETTLE_SECONDS``), rebuilds the index and recomputes the kept lists in the worker, so the
+next request after a change finds them ready. Several replicas each keep their own cache; the
+version read on every request makes each of them exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from nzr_actors.network import reads, scoring
+from nzr_actors.network.reads import Reader, Scope, Version
+
+log = logging.getLogger(__name__)
+
+REGION_LIMIT = 500
+KEEP_SECONDS = 3600.0
+SETTLE_SECONDS = 10.0
+
+
+@dataclass
+class _Entry:
+    version: Version
+    index: scoring.SuggestionIndex
+    used: float
+    #: surprising_only → the best REGION_LIMIT pairs of this version
+    region: dict[bool, list[scoring.Suggestion]] = field(default_factory=dict)
+    region_wanted: set[bool] = field(default_factory=set)
+
+
+class SuggestionCache:
+    """Suggestion indexes and region-wide lists per scope, for the current network version."""
+
+    def __init__(
+        self, *, clock: Callable[[], date] = date.today, poll_seconds: float = 1.0, worker_from: int = 1000
+    ) -> None:
+        self._clock = clock
+        self._poll = poll_seconds
+        self._worker_from = worker_from
+        self._entries: dict[Scope, _Entry] = {}
+        self._locks: dict[Scope, asyncio.Lock] = {}
+        self._pool: ProcessPoolExecutor | None = None
+        self._changing: dict[Scope, tuple[Version, float]] = {}
+
+    def _lock(self, scope: Scope) -> asyncio.Lock:
+        return self._locks.setdefault(scope, asyncio.Lock())
+
+    def _worker(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    async def _current(self, reader: Reader, scope: Scope) -> _Entry:
+        version = await reads.network_version(reader, scope, today=self._clock())
+        entry = self._entries.get(scope)
+        if entry is None or entry.version != version:
+            async with self._lock(scope):
+                entry = self._entries.get(scope)
+                if entry is None or entry.version != version:
+                    entry = await self._rebuild(
+                        reader, scope, version, wanted=entry.region_wanted if entry else set()
+                    )
+        entry.used = time.monotonic()
+        return entry
+
+    async def _rebuild(self, reader: Reader, scope: Scope, version: Version, *, wanted: set[bool]) -> _Entry:
+        nodes, edges = await reads.load_network(reader, scope)
+        index = await asyncio.to_thread(scoring.build_index, nodes, edges, on=version[-1])
+        if len(index.nodes) >= self._worker_from and self._pool is None:
+            self._worker().submit(int)  # start the worker process now, before it is needed
+        entry = _Entry(version=version, index=index, used=time.monotonic(), region_wanted=set(wanted))
+        self._entries[scope] = entry
+        return entry
+
+    async def for_actor(
+        self, reader: Reader, scope: Scope, actor_id: str, *, limit: int, surprising_only: bool
+    ) -> tuple[scoring.SuggestionIndex, list[scoring.Suggestion]] | None:
+        """The actor's best partners (None when the actor is not in ``scope``)."""
+        entry = await self._current(reader, scope)
+        if actor_id not in entry.index.position:
+            return None
+        found = await asyncio.to_thread(
+            scoring.for_actor, entry.index, actor_id, limit=limit, surprising_only=surprising_only
+        )
+        return entry.index, found
+
+    async def for_region(
+        self, reader: Reader, scope: Scope, *, limit: int, surprising_only: bool
+    ) -> tuple[scoring.SuggestionIndex, list[scoring.Suggestion]]:
+        """The best pairs of the scope (at most ``REGION_LIMIT``)."""
+        entry = await self._current(reader, scope)
+        entry.region_wanted.add(surprising_only)
+        if surprising_only not in entry.region:
+            async with self._lock(scope):
+                if surprising_only not in entry.region:
+                    entry.region[surprising_only] = await self._region(entry.index, surprising_only)
+        return entry.index, entry.region[surprising_only][:limit]
+
+    async def _region(
+        self, index: scoring.SuggestionIndex, surprising_only: bool
+    ) -> list[scoring.Suggestion]:
+        call = partial(scoring.for_region, index, limit=REGION_LIMIT, surprising_only=surprising_only)
+        if len(index.nodes) < self._worker_from:
+            return await asyncio.to_thread(call)
+        return await asyncio.get_running_loop().run_in_executor(self._worker(), call)
+
+    async def keep_fresh(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        """Rebuild what changed, once the change has settled (runs as long as the service)."""
+        while True:
+            await asyncio.sleep(self._poll)
+            try:
+                await self.refresh(sessions)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a failed round is retried at the next poll
+                log.exception("keeping the network suggestions fresh failed")
+
+    async def refresh(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        """One round of ``keep_fresh``: forget idle scopes, rebuild the changed ones that settled."""
+        now = time.monotonic()
+        for scope, entry in list(self._entries.items()):
+            if now - entry.used > KEEP_SECONDS:
+                self._entries.pop(scope, None)
+                continue
+            async with sessions() as session:
+                version = await reads.network_version(session, scope, today=self._clock())
+                if version == entry.version:
+                    self._changing.pop(scope, None)
+                    continue
+                seen = self._changing.get(scope)
+                if seen is None or (seen[0] != version and now - seen[1] < SETTLE_SECONDS):
+                    self._changing[scope] = (version, seen[1] if seen else now)
+                    continue  # still changing: wait for it to settle
+                self._changing.pop(scope, None)
+                async with self._lock(scope):
+                    fresh = await self._rebuild(session, scope, version, wanted=entry.region_wanted)
+                    for surprising in sorted(fresh.region_wanted):
+                        fresh.region[surprising] = await self._region(fresh.index, surprising)
+                fresh.used = entry.used
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
