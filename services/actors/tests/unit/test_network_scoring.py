@@ -87,10 +87,13 @@ def test_every_actors_suggestions_equal_the_pair_by_pair_definition(seed):
     assert scoring.for_actor(index, nodes[0].id, limit=5)[0].reasons
 
 
-@pytest.mark.parametrize("seed", [4, 5])
-def test_region_wide_suggestions_equal_the_pair_by_pair_definition_across_blocks(seed, monkeypatch):
+@pytest.mark.parametrize(("seed", "max_groups"), [(4, 2000), (5, 2000), (6, 0)])
+def test_region_wide_suggestions_equal_the_pair_by_pair_definition_across_blocks(
+    seed, max_groups, monkeypatch
+):
     nodes, edges = random_network(seed, size=90, cooperations=200)
-    monkeypatch.setattr(scoring, "BLOCK_ELEMENTS", 500)  # many small blocks
+    monkeypatch.setattr(scoring, "BLOCK_ELEMENTS", 500)  # many small chunks
+    monkeypatch.setattr(scoring, "MAX_GROUPS", max_groups)  # 0: the plain blocks
     index = scoring.build_index(nodes, edges, on=TODAY)
     for limit in (1, 30, 5000):
         for surprising in (False, True):

@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nzr_actors.tables import Base
@@ -34,7 +34,11 @@ class CooperationRow(Base):
     #: the network's version (``nzr_actors.network.reads.network_version``).
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=lambda: datetime.now(UTC), onupdate=lambda: datetime.now(UTC), index=True
+        UTCDateTime(),
+        default=lambda: datetime.now(UTC),
+        onupdate=lambda: datetime.now(UTC),
+        server_default=text("CURRENT_TIMESTAMP"),
+        index=True,
     )
 
     # Every UPDATE says "WHERE version = <the version read>": a concurrent writer loses (412).

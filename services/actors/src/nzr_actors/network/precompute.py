@@ -7,9 +7,10 @@ aggregates), and answers from the cache when it is current:
 
 * one actor's partners: one row of vector operations in a thread (about a millisecond);
 * the region's pairs: a slice of the kept list, or — after a change — computed in a worker
-  process (``ProcessPoolExecutor``, spawned when the first network of ``worker_from`` actors is
-  indexed), so the event loop and the GIL stay free for other requests; smaller networks take
-  milliseconds and are scored in a thread.
+  process (``ProcessPoolExecutor``, spawned at start-up when the region has ``worker_from``
+  actors, or when such a network is first indexed), so the event loop and the GIL stay free for
+  other requests; smaller networks (milliseconds) and requests while the worker still starts
+  are scored in a thread.
 
 ``keep_fresh`` (a background loop of the service) polls the versions of the scopes used in the
 last ``KEEP_SECONDS`` and, once a change has settled for one poll (debounce, at most
@@ -25,10 +26,11 @@ import logging
 import multiprocessing
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -64,15 +66,17 @@ class SuggestionCache:
         self._entries: dict[Scope, _Entry] = {}
         self._locks: dict[Scope, asyncio.Lock] = {}
         self._pool: ProcessPoolExecutor | None = None
+        self._ready: Future[int] = Future()
         self._changing: dict[Scope, tuple[Version, float]] = {}
 
     def _lock(self, scope: Scope) -> asyncio.Lock:
         return self._locks.setdefault(scope, asyncio.Lock())
 
-    def _worker(self) -> ProcessPoolExecutor:
+    def _start_worker(self) -> None:
+        """Spawn the worker process (it takes seconds: imports numpy and igraph) in the background."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        return self._pool
+            self._ready = self._pool.submit(int)
 
     async def _current(self, reader: Reader, scope: Scope) -> _Entry:
         version = await reads.network_version(reader, scope, today=self._clock())
@@ -88,10 +92,10 @@ class SuggestionCache:
         return entry
 
     async def _rebuild(self, reader: Reader, scope: Scope, version: Version, *, wanted: set[bool]) -> _Entry:
-        nodes, edges = await reads.load_network(reader, scope)
-        index = await asyncio.to_thread(scoring.build_index, nodes, edges, on=version[-1])
-        if len(index.nodes) >= self._worker_from and self._pool is None:
-            self._worker().submit(int)  # start the worker process now, before it is needed
+        rows = await reads.load_network_rows(reader, scope)
+        index = await asyncio.to_thread(_index_of, rows, version[-1])
+        if len(index.nodes) >= self._worker_from:
+            self._start_worker()
         entry = _Entry(version=version, index=index, used=time.monotonic(), region_wanted=set(wanted))
         self._entries[scope] = entry
         return entry
@@ -124,12 +128,18 @@ class SuggestionCache:
         self, index: scoring.SuggestionIndex, surprising_only: bool
     ) -> list[scoring.Suggestion]:
         call = partial(scoring.for_region, index, limit=REGION_LIMIT, surprising_only=surprising_only)
-        if len(index.nodes) < self._worker_from:
-            return await asyncio.to_thread(call)
-        return await asyncio.get_running_loop().run_in_executor(self._worker(), call)
+        if len(index.nodes) < self._worker_from or self._pool is None or not self._ready.done():
+            return await asyncio.to_thread(call)  # small, or the worker is still starting
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     async def keep_fresh(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         """Rebuild what changed, once the change has settled (runs as long as the service)."""
+        try:
+            async with sessions() as session:
+                if await reads.actor_count(session) >= self._worker_from:
+                    self._start_worker()  # a big network: have the worker ready for its first request
+        except Exception:  # the worker then starts with the first big network
+            log.exception("counting the actors failed")
         while True:
             await asyncio.sleep(self._poll)
             try:
@@ -166,3 +176,9 @@ class SuggestionCache:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def _index_of(rows: tuple[list[Any], list[Any]], on: date) -> scoring.SuggestionIndex:
+    """The suggestion index of the rows read (runs in a thread)."""
+    nodes, edges = reads.network_of(*rows)
+    return scoring.build_index(nodes, edges, on=on)

@@ -49,8 +49,20 @@ async def network_version(reader: Reader, scope: Scope, *, today: date) -> Versi
     return (actors[0], actors[1], cooperations[0], cooperations[1], today)
 
 
+async def actor_count(reader: Reader) -> int:
+    """How many actors the region has."""
+    return int(await reader.scalar(select(func.count()).select_from(ActorRow)) or 0)
+
+
 async def load_network(reader: Reader, scope: Scope) -> tuple[list[Node], list[Edge]]:
     """The actors in ``scope`` and every cooperation (any date) between two of them."""
+    actor_rows, edge_rows = await load_network_rows(reader, scope)
+    return network_of(actor_rows, edge_rows)
+
+
+async def load_network_rows(reader: Reader, scope: Scope) -> tuple[list[Any], list[Any]]:
+    """The raw rows of ``load_network`` (turned into nodes and edges by ``network_of``, which
+    callers may run off the event loop)."""
     query = select(
         ActorRow.id,
         ActorRow.name,
@@ -61,20 +73,6 @@ async def load_network(reader: Reader, scope: Scope) -> tuple[list[Node], list[E
         ActorRow.topics,
         ActorRow.resources,
     ).where(*scope.where(ActorRow))
-    nodes = [
-        Node(
-            id=r.id,
-            name=r.name,
-            kind=r.kind,
-            sector=r.sector,
-            district=r.district,
-            subdistrict=r.subdistrict,
-            topics=tuple(r.topics),
-            offers=frozenset(x["kind"] for x in r.resources if x["direction"] == "offered"),
-            needs=frozenset(x["kind"] for x in r.resources if x["direction"] == "needed"),
-        )
-        for r in await reader.execute(query)
-    ]
     edge_query = select(
         CooperationRow.id,
         CooperationRow.actor_a,
@@ -91,6 +89,25 @@ async def load_network(reader: Reader, scope: Scope) -> tuple[list[Node], list[E
             .join(end_b, end_b.id == CooperationRow.actor_b)
             .where(*scope.where(end_a), *scope.where(end_b))
         )
+    return list(await reader.execute(query)), list(await reader.execute(edge_query))
+
+
+def network_of(actor_rows: list[Any], edge_rows: list[Any]) -> tuple[list[Node], list[Edge]]:
+    """Nodes and edges of the rows read by ``load_network_rows``."""
+    nodes = [
+        Node(
+            id=r.id,
+            name=r.name,
+            kind=r.kind,
+            sector=r.sector,
+            district=r.district,
+            subdistrict=r.subdistrict,
+            topics=tuple(r.topics),
+            offers=frozenset(x["kind"] for x in r.resources if x["direction"] == "offered"),
+            needs=frozenset(x["kind"] for x in r.resources if x["direction"] == "needed"),
+        )
+        for r in actor_rows
+    ]
     edges = [
         Edge(
             id=r.id,
@@ -101,7 +118,7 @@ async def load_network(reader: Reader, scope: Scope) -> tuple[list[Node], list[E
             until=r.until,
             topic=r.topic,
         )
-        for r in await reader.execute(edge_query)
+        for r in edge_rows
     ]
     return nodes, edges
 

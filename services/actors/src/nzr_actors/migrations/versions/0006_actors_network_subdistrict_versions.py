@@ -31,7 +31,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True))
     op.execute("UPDATE cooperations SET updated_at = created_at")
     with op.batch_alter_table("cooperations", schema=None) as batch_op:
-        batch_op.alter_column("updated_at", existing_type=sa.DateTime(timezone=True), nullable=False)
+        batch_op.alter_column(
+            "updated_at",
+            existing_type=sa.DateTime(timezone=True),
+            nullable=False,
+            server_default=sa.text("CURRENT_TIMESTAMP"),
+        )
         batch_op.create_index("ix_cooperations_updated_at", ["updated_at"])
 
 
