@@ -253,7 +253,8 @@ async def service(args: argparse.Namespace, data, nodes: list[Node]) -> None:  #
         began = time.perf_counter()
         await shared.load_postgres(url, data)
         print(
-            f"  {len(nodes):,} actors and {len(data[3]):,} cooperations loaded in {time.perf_counter() - began:.1f} s"
+            f"  {len(nodes):,} actors and {len(data[3]):,} cooperations loaded"
+            f" in {time.perf_counter() - began:.1f} s"
         )
         port = shared.free_port()
         server = shared.start_server(
@@ -357,7 +358,8 @@ async def service(args: argparse.Namespace, data, nodes: list[Node]) -> None:  #
                 during_p95 <= 2 * idle_p95,
             )
             print(
-                f"    ({len(during)} searches during {len(recomputations)} recomputations of the region-wide list"
+                f"    ({len(during)} searches during {len(recomputations)} recomputations"
+                " of the region-wide list"
                 f" after a change, median {statistics.median(recomputations):.2f} s each)"
             )
     finally:
