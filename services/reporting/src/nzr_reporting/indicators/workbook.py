@@ -162,7 +162,7 @@ class Workbook:
                     b.registered_on.is_not(None),
                 )
             )
-            return rules.pair_deltas(rows.tuples())
+            return rules.pair_deltas(rows)
 
         return await self._load(("cooperating_pairs",), load)
 
