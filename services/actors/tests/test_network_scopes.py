@@ -110,13 +110,10 @@ async def test_metrics_suggestions_and_exports_filter_by_stadtteil(city, assert_
         "/api/v1/network/export", params={**scope, "format": "json"}, headers=city.editor
     )
     assert {n["id"] for n in exported.json()["nodes"]} == ids
-    assert_problem(
-        await city.client.get(
-            "/api/v1/network/metrics", params={"subdistrict": "Atlantis"}, headers=city.editor
-        ),
-        422,
-        "subdistrict",
-    )
+    for parameter, value in (("subdistrict", "Atlantis"), ("district", "99999999")):
+        for path in ("/api/v1/network/metrics", "/api/v1/network/suggestions", "/api/v1/network/export"):
+            response = await city.client.get(path, params={parameter: value}, headers=city.editor)
+            assert_problem(response, 422, parameter)
 
 
 async def test_suggestions_follow_every_change_of_the_network(city):

@@ -21,7 +21,10 @@ Subdistrict = Annotated[
 
 def _scope(deps: DepsDep, district: str | None = None, subdistrict: Subdistrict = None) -> Scope:
     return service.scope_of(
-        district=district, subdistrict=subdistrict, subdistricts=deps.settings.subdistricts
+        district=district,
+        subdistrict=subdistrict,
+        districts=set(deps.region.districts),
+        subdistricts=deps.settings.subdistricts,
     )
 
 

@@ -16,13 +16,21 @@ from nzr_common.errors import Invalid, NotFound
 SCORING = " ".join((scoring.__doc__ or "").split("\n\nHow:")[0].split())
 
 
-def scope_of(*, district: str | None, subdistrict: str | None, subdistricts: dict[str, list[str]]) -> Scope:
-    """The scope of a request; an unknown Stadtteil is a 422 naming ``subdistrict``."""
+def scope_of(
+    *,
+    district: str | None,
+    subdistrict: str | None,
+    districts: set[str],
+    subdistricts: dict[str, list[str]],
+) -> Scope:
+    """The scope of a request; an unknown district or Stadtteil is a 422 naming the parameter."""
+    problems = []
+    if district and district not in districts:
+        problems.append(("district", f"not a district of this region: {district}"))
     if subdistrict is not None and not any(subdistrict in names for names in subdistricts.values()):
-        raise Invalid(
-            "Unknown Stadtteil/Ortsteil",
-            [("subdistrict", f"not in the region's SUBDISTRICTS: {subdistrict}")],
-        )
+        problems.append(("subdistrict", f"not in the region's SUBDISTRICTS: {subdistrict}"))
+    if problems:
+        raise Invalid("Unknown district or Stadtteil", problems)
     return Scope(district=district or None, subdistrict=subdistrict)
 
 
