@@ -202,3 +202,29 @@ async def test_metrics_on_any_date_count_the_cooperations_running_that_day(city)
             )
         ).json()
         assert got["cooperations"] == count, day_text
+
+
+async def test_the_worker_reads_and_indexes_a_network_as_the_service_does(city):
+    from nzr_actors.network import precompute
+    from nzr_actors.network.reads import Scope
+
+    district = "14522000"  # Mittelsachsen: this test's own network
+    a = await city.create(
+        district=district, topics=["bne", "kultur"], sector="wirtschaft", kind="unternehmen"
+    )
+    b = await city.create(district=district, topics=["bne"])
+    await city.create(district=district, topics=["kultur"])
+    answer = await city.client.get(
+        "/api/v1/network/suggestions", params={"district": district, "limit": 10}, headers=city.editor
+    )
+    index, lists = await asyncio.to_thread(
+        precompute._read_and_index,
+        city.running.app.state.deps.settings.database_url,
+        Scope(district),
+        date.today(),
+        (False,),
+    )
+    assert {a["id"], b["id"]} <= set(index.position)
+    assert [(s.actor_id, s.partner_id, s.score) for s in lists[False][:10]] == [
+        (s["actor_id"], s["partner_id"], s["score"]) for s in answer.json()["items"]
+    ]

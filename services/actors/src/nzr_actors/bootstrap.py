@@ -53,7 +53,9 @@ def bootstrap(runtime: Runtime[ActorsSettings]) -> Deps:
         reader=ActorReader(settings.database_url, runtime.engine),
         topics=frozenset(settings.topics),
         suggestions=SuggestionCache(
-            poll_seconds=settings.network_poll_seconds, worker_from=settings.network_worker_from_actors
+            database_url=settings.database_url,
+            poll_seconds=settings.network_poll_seconds,
+            worker_from=settings.network_worker_from_actors,
         ),
     )
 

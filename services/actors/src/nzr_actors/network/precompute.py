@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nzr_actors.network import reads, scoring
 from nzr_actors.network.reads import Reader, Scope, Version
+from nzr_common.db import create_engine
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,14 @@ class SuggestionCache:
     """Suggestion indexes and region-wide lists per scope, for the current network version."""
 
     def __init__(
-        self, *, clock: Callable[[], date] = date.today, poll_seconds: float = 1.0, worker_from: int = 1000
+        self,
+        *,
+        database_url: str = "",
+        clock: Callable[[], date] = date.today,
+        poll_seconds: float = 1.0,
+        worker_from: int = 1000,
     ) -> None:
+        self._database_url = database_url
         self._clock = clock
         self._poll = poll_seconds
         self._worker_from = worker_from
@@ -92,11 +99,23 @@ class SuggestionCache:
         return entry
 
     async def _rebuild(self, reader: Reader, scope: Scope, version: Version, *, wanted: set[bool]) -> _Entry:
-        rows = await reads.load_network_rows(reader, scope)
-        index = await asyncio.to_thread(_index_of, rows, version[-1])
-        if len(index.nodes) >= self._worker_from:
+        """Build the scope's index — with the kept lists asked for so far. A big network is read
+        and indexed entirely in the worker process (its own connection), so this process only
+        waits; a small one is read here and indexed in a thread."""
+        big = version[0] >= self._worker_from
+        if big:
             self._start_worker()
-        entry = _Entry(version=version, index=index, used=time.monotonic(), region_wanted=set(wanted))
+        loop = asyncio.get_running_loop()
+        if big and self._database_url and self._pool is not None and self._ready.done():
+            job = partial(_read_and_index, self._database_url, scope, version[-1], tuple(sorted(wanted)))
+            index, lists = await loop.run_in_executor(self._pool, job)
+        else:
+            actor_rows, edge_rows = await reads.load_network_rows(reader, scope)
+            rows = ([tuple(r) for r in actor_rows], [tuple(r) for r in edge_rows])
+            index, lists = await asyncio.to_thread(_index_and_lists, rows, version[-1], tuple(sorted(wanted)))
+        entry = _Entry(
+            version=version, index=index, used=time.monotonic(), region=lists, region_wanted=set(wanted)
+        )
         self._entries[scope] = entry
         return entry
 
@@ -167,9 +186,10 @@ class SuggestionCache:
                     continue  # still changing: wait for it to settle
                 self._changing.pop(scope, None)
                 async with self._lock(scope):
+                    current = self._entries.get(scope)
+                    if current is not None and current.version == version:
+                        continue  # a request rebuilt it meanwhile
                     fresh = await self._rebuild(session, scope, version, wanted=entry.region_wanted)
-                    for surprising in sorted(fresh.region_wanted):
-                        fresh.region[surprising] = await self._region(fresh.index, surprising)
                 fresh.used = entry.used
 
     def close(self) -> None:
@@ -178,7 +198,28 @@ class SuggestionCache:
             self._pool = None
 
 
-def _index_of(rows: tuple[list[Any], list[Any]], on: date) -> scoring.SuggestionIndex:
-    """The suggestion index of the rows read (runs in a thread)."""
+def _index_and_lists(
+    rows: tuple[list[Any], list[Any]], on: date, wanted: tuple[bool, ...]
+) -> tuple[scoring.SuggestionIndex, dict[bool, list[scoring.Suggestion]]]:
+    """The suggestion index of the rows read and its kept lists (in the worker or a thread)."""
     nodes, edges = reads.network_of(*rows)
-    return scoring.build_index(nodes, edges, on=on)
+    index = scoring.build_index(nodes, edges, on=on)
+    lists = {s: scoring.for_region(index, limit=REGION_LIMIT, surprising_only=s) for s in wanted}
+    return index, lists
+
+
+def _read_and_index(
+    database_url: str, scope: Scope, on: date, wanted: tuple[bool, ...]
+) -> tuple[scoring.SuggestionIndex, dict[bool, list[scoring.Suggestion]]]:
+    """Read the scope's network on a connection of its own and index it (in the worker process)."""
+
+    async def read() -> tuple[list[Any], list[Any]]:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                actor_rows, edge_rows = await reads.load_network_rows(connection, scope)
+                return [tuple(r) for r in actor_rows], [tuple(r) for r in edge_rows]
+        finally:
+            await engine.dispose()
+
+    return _index_and_lists(asyncio.run(read()), on, wanted)

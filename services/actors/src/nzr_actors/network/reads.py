@@ -93,32 +93,24 @@ async def load_network_rows(reader: Reader, scope: Scope) -> tuple[list[Any], li
 
 
 def network_of(actor_rows: list[Any], edge_rows: list[Any]) -> tuple[list[Node], list[Edge]]:
-    """Nodes and edges of the rows read by ``load_network_rows``."""
+    """Nodes and edges of the rows read by ``load_network_rows`` (rows or plain tuples)."""
     nodes = [
         Node(
-            id=r.id,
-            name=r.name,
-            kind=r.kind,
-            sector=r.sector,
-            district=r.district,
-            subdistrict=r.subdistrict,
-            topics=tuple(r.topics),
-            offers=frozenset(x["kind"] for x in r.resources if x["direction"] == "offered"),
-            needs=frozenset(x["kind"] for x in r.resources if x["direction"] == "needed"),
+            id=actor_id,
+            name=name,
+            kind=kind,
+            sector=sector,
+            district=district,
+            subdistrict=subdistrict,
+            topics=tuple(topics),
+            offers=frozenset(x["kind"] for x in resources if x["direction"] == "offered"),
+            needs=frozenset(x["kind"] for x in resources if x["direction"] == "needed"),
         )
-        for r in actor_rows
+        for actor_id, name, kind, sector, district, subdistrict, topics, resources in actor_rows
     ]
     edges = [
-        Edge(
-            id=r.id,
-            actor_a=r.actor_a,
-            actor_b=r.actor_b,
-            type=r.type,
-            since=r.since,
-            until=r.until,
-            topic=r.topic,
-        )
-        for r in edge_rows
+        Edge(id=edge_id, actor_a=a, actor_b=b, type=type_, since=since, until=until, topic=topic)
+        for edge_id, a, b, type_, since, until, topic in edge_rows
     ]
     return nodes, edges
 
