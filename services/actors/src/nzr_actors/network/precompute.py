@@ -24,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -82,7 +84,12 @@ class SuggestionCache:
     def _start_worker(self) -> None:
         """Spawn the worker process (it takes seconds: imports numpy and igraph) in the background."""
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
+            )
             self._ready = self._pool.submit(int)
 
     async def _current(self, reader: Reader, scope: Scope) -> _Entry:
@@ -223,3 +230,15 @@ def _read_and_index(
             await engine.dispose()
 
     return _index_and_lists(asyncio.run(read()), on, wanted)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In the worker: end when the service process is gone (killed without shutting the pool
+    down), instead of waiting for work forever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
