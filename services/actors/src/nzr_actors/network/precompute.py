@@ -5,16 +5,19 @@ current version (``reads.network_version``) and, once the region-wide list was a
 best ``REGION_LIMIT`` pairs (plain and surprising-only). A request reads the version (two indexed
 aggregates), and answers from the cache when it is current:
 
-* one actor's partners: one row of vector operations in a thread (about a millisecond);
-* the region's pairs: a slice of the kept list, or — after a change — computed in a worker
-  process (``ProcessPoolExecutor``, spawned at start-up when the region has ``worker_from``
-  actors, or when such a network is first indexed), so the event loop and the GIL stay free for
-  other requests; smaller networks (milliseconds) and requests while the worker still starts
-  are scored in a thread.
+* one actor's partners: one row of vector operations in a thread (milliseconds);
+* the region's pairs: a slice of the kept list.
+
+After a change the index (with the kept lists asked for so far) is rebuilt: for a network of
+``worker_from`` actors or more entirely in a worker process — it reads the network on its own
+connection, indexes and ranks it (``ProcessPoolExecutor``, spawned at start-up when the region
+has that many actors, ending with its service) — so this process's event loop and GIL stay
+free for other requests; smaller networks (milliseconds), and big ones while the worker is
+still starting, are read here and indexed in a thread.
 
 ``keep_fresh`` (a background loop of the service) polls the versions of the scopes used in the
 last ``KEEP_SECONDS`` and, once a change has settled for one poll (debounce, at most
-``SETTLE_SECONDS``), rebuilds the index and recomputes the kept lists in the worker, so the
+``SETTLE_SECONDS``), rebuilds the index and the kept lists the same way, so the
 next request after a change finds them ready. Several replicas each keep their own cache; the
 version read on every request makes each of them exact.
 """
