@@ -1,9 +1,5 @@
 """Network metrics follow every change of the network, although unchanged networks are not analysed twice."""
 
-import networkx as nx
-
-from nzr_actors.network import analysis as network
-
 LEIPZIG = "14713000"
 
 
@@ -52,31 +48,3 @@ async def test_metrics_reflect_new_and_ended_cooperations_and_new_actors(actors,
     await actors.create(district=LEIPZIG)
     after = await metrics(actors)
     assert (after["actors"], after["cooperations"], after["isolated_count"]) == (3, 0, 3)
-
-
-def test_betweenness_of_large_networks_is_a_seeded_estimate_that_finds_the_bridges():
-    # Two dense halves joined through a bridge actor: the three of l0–bridge–r0 lie on every
-    # path between the halves, far more than any other actor.
-    size = network.EXACT_BETWEENNESS_UP_TO // 2 + 50
-    graph = nx.union(
-        nx.relabel_nodes(nx.circulant_graph(size, [1, 2, 3]), lambda n: f"l{n}"),
-        nx.relabel_nodes(nx.circulant_graph(size, [1, 2, 3]), lambda n: f"r{n}"),
-    )
-    graph.add_edges_from([("l0", "bridge"), ("bridge", "r0")])
-    nx.set_node_attributes(graph, {n: n for n in graph}, "name")
-    nx.set_node_attributes(graph, "zivilgesellschaft", "sector")
-
-    result = network.metrics(graph, top_n=3)
-
-    assert result.betweenness_exact is False
-    assert {r.actor_id for r in result.betweenness_centrality} == {"bridge", "l0", "r0"}
-    assert network.metrics(graph, top_n=3).betweenness_centrality == result.betweenness_centrality
-
-
-def test_an_unchanged_network_is_analysed_once_and_a_changed_one_again():
-    actors = frozenset({("a", "A", "wirtschaft"), ("b", "B", "zivilgesellschaft"), ("c", "C", "wirtschaft")})
-    pairs = frozenset({("a", "b")})
-    first = network.metrics_cached(actors, pairs, 5)
-    assert network.metrics_cached(frozenset(actors), frozenset(pairs), 5) is first
-    changed = network.metrics_cached(actors, pairs | {("b", "c")}, 5)
-    assert changed is not first and (first.cooperations, changed.cooperations) == (1, 2)

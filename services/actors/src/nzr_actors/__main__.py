@@ -3,4 +3,8 @@
 from nzr_actors.settings import ActorsSettings
 from nzr_common.entrypoint import main
 
-main(settings_class=ActorsSettings, create_app="nzr_actors.app:create_app", migrations_package="nzr_actors")
+# Guarded: the suggestions' worker process (spawned) imports this module again as ``__mp_main__``.
+if __name__ == "__main__":
+    main(
+        settings_class=ActorsSettings, create_app="nzr_actors.app:create_app", migrations_package="nzr_actors"
+    )

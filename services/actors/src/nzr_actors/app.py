@@ -20,12 +20,20 @@ from nzr_common.contracts.actors import (
     ActorRemoved,
     ActorUpdated,
     ContactAdded,
+    CooperationCorrected,
+    CooperationDeleted,
     CooperationEnded,
     CooperationRecorded,
     PersonErasedV2,
     ResourceOffered,
 )
 from nzr_common.runtime import ServiceDefinition, create_service_app
+
+
+async def keep_suggestions_fresh(deps: Deps) -> None:
+    """Recompute the partner suggestions in the background when the network changes."""
+    await deps.suggestions.keep_fresh(deps.sessions)
+
 
 DEFINITION: ServiceDefinition[ActorsSettings, Deps] = ServiceDefinition(
     name="actors",
@@ -43,11 +51,14 @@ DEFINITION: ServiceDefinition[ActorsSettings, Deps] = ServiceDefinition(
     ],
     bootstrap=bootstrap,
     handlers=handlers,
+    background=[keep_suggestions_fresh],
     publishes=[
         ActorRegistered,
         ActorUpdated,
         ActorRemoved,
         CooperationRecorded,
+        CooperationCorrected,
+        CooperationDeleted,
         CooperationEnded,
         ResourceOffered,
         ContactAdded,
@@ -71,6 +82,7 @@ def create_app(settings: ActorsSettings | None = None) -> FastAPI:
             try:
                 yield
             finally:
+                deps.suggestions.close()
                 await deps.reader.close()
 
     app.router.lifespan_context = lifespan

@@ -11,6 +11,7 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from nzr_actors.actors.reader import ActorReader
+from nzr_actors.network.precompute import SuggestionCache
 from nzr_actors.settings import ActorsSettings
 from nzr_common.erasure import MessagingEraser
 from nzr_common.outbox import Outbox
@@ -35,6 +36,8 @@ class Deps:
     reader: ActorReader
     #: The configured topics (``TOPICS``) an actor or cooperation may name.
     topics: frozenset[str]
+    #: Partner suggestions kept ready per network version (``nzr_actors.network.precompute``).
+    suggestions: SuggestionCache
     clock: Callable[[], datetime] = _now
 
 
@@ -49,6 +52,11 @@ def bootstrap(runtime: Runtime[ActorsSettings]) -> Deps:
         eraser=MessagingEraser(runtime.tables, producer="actors", broker=runtime.broker),
         reader=ActorReader(settings.database_url, runtime.engine),
         topics=frozenset(settings.topics),
+        suggestions=SuggestionCache(
+            database_url=settings.database_url,
+            poll_seconds=settings.network_poll_seconds,
+            worker_from=settings.network_worker_from_actors,
+        ),
     )
 
 

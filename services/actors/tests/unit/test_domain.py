@@ -6,6 +6,7 @@ from nzr_actors.actors import rules as domain
 from nzr_actors.cooperations.rules import agreement_pairs
 from nzr_actors.imports.rules import csv_row_to_actor, read_actor_csv
 from nzr_actors.network import analysis as network
+from nzr_actors.network import scoring
 
 
 @pytest.mark.parametrize(
@@ -56,7 +57,7 @@ def test_agreement_pairs_are_each_pair_of_distinct_parties_once():
 def test_a_pair_from_different_sectors_with_a_shared_topic_is_a_surprising_match():
     a = network.Node("a", "A", "verein", "zivilgesellschaft", "x", ("bne",), frozenset({"raeume"}))
     b = network.Node("b", "B", "unternehmen", "wirtschaft", "x", ("bne",), needs=frozenset({"raeume"}))
-    suggestion = network.score_pair(a, b, adamic_adar=0.0)
+    suggestion = scoring.score_pair(a, b, adamic_adar=0.0)
     assert suggestion.surprising
     assert suggestion.score == pytest.approx(0.40 + 0.15 + 0.125)
 

@@ -84,3 +84,21 @@ def test_items_in_two_districts_keep_the_region_value_and_take_the_district_spli
     (districts,) = figures_at([Delta("r", JAN, 1, "d1"), Delta("r", JAN, 1, "d2")], [JAN], "bestand")
     combined = with_districts(region, districts)
     assert (combined["r"].value, combined["r"].by_district) == (1, {"d1": 1, "d2": 1})
+
+
+def test_network_density_counts_each_cooperating_pair_once_while_any_of_its_cooperations_runs():
+    from nzr_reporting.indicators.rules import pair_deltas
+
+    rows = [
+        ("r", "a", "b", date(2026, 1, 1), date(2026, 1, 31), "d1", "d1"),
+        ("r", "b", "a", date(2026, 1, 15), date(2026, 2, 10), "d1", "d1"),  # same pair, overlapping
+        ("r", "a", "c", date(2026, 2, 1), None, "d1", "d2"),  # across districts
+        ("r", "c", "d", None, None, "d2", "d2"),  # a deleted one (placeholder): counts nowhere
+    ]
+    (actors,) = figures_at([Delta("r", JAN, 3, "d1"), Delta("r", JAN, 1, "d2")], [JAN], "bestand")
+    days = [date(2026, 1, 20), date(2026, 2, 10), date(2026, 2, 11)]
+    pairs = figures_at(pair_deltas(rows), days, "bestand")
+    assert [p["r"].value for p in pairs] == [1, 2, 1]  # 2026-02-10 is the last day of a–b
+    density = network_density(actors, pairs[1], pairs[1])
+    assert density["r"].value == round(2 / 6 * 100, 4)
+    assert density["r"].by_district == {"d1": round(1 / 3 * 100, 4), "d2": 0.0}

@@ -30,6 +30,8 @@ class ActorRow(Base):
     legal_form: Mapped[str | None] = mapped_column(String(20))
     district: Mapped[str] = mapped_column(String(8), index=True)
     municipality: Mapped[str | None] = mapped_column(String(200))
+    #: Stadtteil/Ortsteil (one of the region's ``SUBDISTRICTS`` of the municipality; migration 0006).
+    subdistrict: Mapped[str | None] = mapped_column(String(120))
     place_key: Mapped[str] = mapped_column(String(200), index=True)
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     resources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -50,6 +52,7 @@ class ActorRow(Base):
     __table_args__ = (
         Index("ix_actors_place_name", "place_key", "name_key", "id"),
         Index("ix_actors_district_name", "district", "name_key", "id"),
+        Index("ix_actors_district_subdistrict", "district", "subdistrict"),
     )
 
 

@@ -38,6 +38,7 @@ COLUMNS = (
     "legal_form",
     "district",
     "municipality",
+    "subdistrict",
     "topics",
     "website",
     "description",

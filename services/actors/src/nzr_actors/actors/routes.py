@@ -19,6 +19,7 @@ from nzr_actors.actors.schemas import (
 from nzr_actors.bootstrap import Deps, DepsDep, ReadDep
 from nzr_actors.imports import routes as imports
 from nzr_actors.network import service as network
+from nzr_actors.network.reads import Scope
 from nzr_actors.network.schemas import SuggestionList
 from nzr_common.access import PUBLIC, anonymous_rate_limit
 from nzr_common.auth import EditorDep, Principal, PrincipalDep, Role
@@ -75,6 +76,7 @@ async def create_actor(
         topics=set(deps.topics),
         data=body,
         confirm_duplicates=confirm_duplicates,
+        subdistricts=deps.settings.subdistricts,
     )
     response.headers["Location"] = f"/api/v1/actors/{actor.id}"
     response.headers["ETag"] = rules.etag(actor.version)
@@ -209,6 +211,7 @@ async def update_actor(
             actor_id=actor_id,
             data=body,
             if_match=if_match,
+            subdistricts=deps.settings.subdistricts,
         )
     response.headers["ETag"] = rules.etag(actor.version)
     return actor
@@ -233,12 +236,18 @@ async def actor_duplicates(actor_id: str, session: SessionDep, _: EditorDep) -> 
 @router.get("/{actor_id}/suggestions", response_model=SuggestionList, operation_id="get_actor_suggestions")
 async def actor_suggestions(
     actor_id: str,
-    session: SessionDep,
+    deps: DepsDep,
+    connection: ReadDep,
     _: EditorDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     surprising_only: bool = False,
 ) -> SuggestionList:
-    """Actors this actor has never cooperated with, ranked by the documented score."""
+    """Actors of the region this actor has never cooperated with, ranked by the documented score."""
     return await network.network_suggestions(
-        session=session, actor_id=actor_id, district=None, limit=limit, surprising_only=surprising_only
+        reader=connection,
+        cache=deps.suggestions,
+        scope=Scope(),
+        actor_id=actor_id,
+        limit=limit,
+        surprising_only=surprising_only,
     )

@@ -287,6 +287,20 @@ def decode_cursor(token: str) -> Cursor:
     return Cursor(sort=sort, scope=scope, values=values, last_id=last_id)
 
 
+def subdistrict_problem(
+    subdistricts: dict[str, list[str]], *, municipality: str | None, subdistrict: str | None
+) -> InvalidField | None:
+    """Why a Stadtteil/Ortsteil is refused: it must be one the region lists for the municipality."""
+    if subdistrict is None:
+        return None
+    listed = {fold(name): names for name, names in subdistricts.items()}.get(fold(municipality or ""))
+    if listed is None:
+        return InvalidField("subdistrict", f"no Stadtteile/Ortsteile are configured for {municipality!r}")
+    if subdistrict not in listed:
+        return InvalidField("subdistrict", f"unknown Stadtteil/Ortsteil of {municipality}: {subdistrict}")
+    return None
+
+
 class PreconditionRequired(Exception):
     """A change was sent without ``If-Match`` where one is required (the routes answer 428)."""
 

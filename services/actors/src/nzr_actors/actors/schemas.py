@@ -42,6 +42,11 @@ class ActorCreate(BaseModel):
     legal_form: LegalForm | None = Field(default=None, description="Rechtsform (labels: /actors/vocabulary)")
     district: DistrictCode
     municipality: str | None = Field(default=None, max_length=200)
+    subdistrict: str | None = Field(
+        default=None,
+        max_length=120,
+        description="Stadtteil/Ortsteil: one of the region's SUBDISTRICTS of the municipality",
+    )
     topics: list[TopicCode] = Field(default_factory=list, max_length=20)
     website: HttpUrl | None = None
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
@@ -63,6 +68,7 @@ class ActorUpdate(BaseModel):
     legal_form: LegalForm | None = None
     district: DistrictCode | None = None
     municipality: str | None = Field(default=None, max_length=200)
+    subdistrict: str | None = Field(default=None, max_length=120)
     topics: list[TopicCode] | None = Field(default=None, max_length=20)
     website: HttpUrl | None = None
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
@@ -85,6 +91,7 @@ class ActorRead(BaseModel):
     legal_form: LegalForm | None = None
     district: str
     municipality: str | None
+    subdistrict: str | None = None
     topics: list[str]
     website: str | None
     description: str | None

@@ -48,6 +48,7 @@ def actor_profile(row: ActorRow) -> dict[str, Any]:
         legal_form=row.legal_form,
         district=row.district,
         municipality=row.municipality,
+        subdistrict=row.subdistrict,
         topics=list(row.topics),
         public_profile=row.public_profile,
         resources=[ResourceSummary(kind=r["kind"], direction=r["direction"]) for r in row.resources],
@@ -89,6 +90,7 @@ def new_actor(data: ActorCreate, now: datetime) -> tuple[ActorRow, list[object],
         legal_form=data.legal_form,
         district=data.district,
         municipality=data.municipality,
+        subdistrict=data.subdistrict,
         topics=list(data.topics),
         resources=_resources(data.resources),
         website=str(data.website) if data.website else None,
@@ -117,6 +119,13 @@ def _check_profile(
         raise Invalid("Invalid actor", problems)
 
 
+def _check_subdistrict(
+    subdistricts: dict[str, list[str]], *, municipality: str | None, subdistrict: str | None
+) -> None:
+    if problem := rules.subdistrict_problem(subdistricts, municipality=municipality, subdistrict=subdistrict):
+        raise Invalid("Invalid actor", [problem])
+
+
 def _check_version(row: ActorRow, if_match: str | None, *, required: bool) -> None:
     versions = rules.parse_if_match(if_match)
     if versions is None:
@@ -141,9 +150,11 @@ async def register_actor(
     topics: set[str],
     data: ActorCreate,
     confirm_duplicates: bool = False,
+    subdistricts: dict[str, list[str]] | None = None,
 ) -> ActorRead:
     """Store a new actor and announce ActorRegistered in the same transaction."""
     _check_profile(region=region, topics=topics, district=data.district, actor_topics=data.topics)
+    _check_subdistrict(subdistricts or {}, municipality=data.municipality, subdistrict=data.subdistrict)
     async with session.begin():
         if data.external_id and await session.scalar(
             select(ActorRow.id).where(ActorRow.external_id == data.external_id)
@@ -192,6 +203,7 @@ async def update_actor(
     actor_id: str,
     data: ActorUpdate,
     if_match: str | None,
+    subdistricts: dict[str, list[str]] | None = None,
 ) -> ActorRead:
     """Change the fields sent, if the caller read the current version; announce ActorUpdated."""
     changes = data.model_dump(exclude_unset=True)
@@ -205,6 +217,10 @@ async def update_actor(
                 raise NotFound("actor", actor_id)
             _check_version(row, if_match, required=True)
             new_resources = write_changes(row, data)
+            if {"municipality", "subdistrict"} & data.model_fields_set:
+                _check_subdistrict(
+                    subdistricts or {}, municipality=row.municipality, subdistrict=row.subdistrict
+                )
             row.updated_at = datetime.now(UTC)
             await reindex(session, row, data)
             await session.flush()

@@ -1,8 +1,8 @@
 """The table of cooperations between actors."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nzr_actors.tables import Base
@@ -30,7 +30,19 @@ class CooperationRow(Base):
     origin: Mapped[str] = mapped_column(String(20))
     origin_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Every change (correction, end) bumps both: ``version`` is the ETag, ``updated_at`` part of
+    #: the network's version (``nzr_actors.network.reads.network_version``).
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(),
+        default=lambda: datetime.now(UTC),
+        onupdate=lambda: datetime.now(UTC),
+        server_default=text("CURRENT_TIMESTAMP"),
+        index=True,
+    )
 
+    # Every UPDATE says "WHERE version = <the version read>": a concurrent writer loses (412).
+    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         UniqueConstraint("origin_id", "actor_a", "actor_b", name="uq_cooperations_origin_pair"),
     )

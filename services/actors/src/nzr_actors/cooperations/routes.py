@@ -1,12 +1,16 @@
 """HTTP routes of cooperations: parse, call one service function, map the result."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 
+from nzr_actors.actors import rules as actor_rules
 from nzr_actors.bootstrap import DepsDep
 from nzr_actors.cooperations import service
 from nzr_actors.cooperations.schemas import (
+    CooperationCorrection,
     CooperationCreate,
     CooperationEnd,
     CooperationPage,
@@ -16,12 +20,26 @@ from nzr_actors.cooperations.schemas import (
 from nzr_common.auth import EditorDep, Role
 from nzr_common.idempotency import IDEMPOTENT
 from nzr_common.params import QueryDate
+from nzr_common.problems import ProblemError
 from nzr_common.runtime import SessionDep
 
 router = APIRouter(prefix="/api/v1/cooperations", tags=["cooperations"])
 
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
 PageSize = Annotated[int, Query(ge=1, le=200)]
+IfMatch = Annotated[str | None, Header(description="ETag of the version you read")]
+
+
+@contextmanager
+def _preconditions() -> Iterator[None]:
+    """The If-Match outcomes of a change as HTTP: 428 without the header, 412 with a stale one."""
+    try:
+        yield
+    except actor_rules.PreconditionRequired as error:
+        raise ProblemError(428, "Precondition Required", str(error)) from error
+    except actor_rules.PreconditionFailed as error:
+        headers = {"ETag": actor_rules.etag(error.version)} if error.version is not None else None
+        raise ProblemError(412, "Precondition Failed", error.detail, headers=headers) from error
 
 
 @router.post(
@@ -52,6 +70,7 @@ async def record_cooperation(
         may_cross_regions=principal.has(Role.STATE),
     )
     response.headers["Location"] = f"/api/v1/cooperations/{cooperation.id}"
+    response.headers["ETag"] = actor_rules.etag(cooperation.version)
     return cooperation
 
 
@@ -72,16 +91,77 @@ async def list_cooperations(
 
 
 @router.get("/{cooperation_id}", response_model=CooperationRead, operation_id="get_cooperation")
-async def get_cooperation(cooperation_id: str, session: SessionDep, _: EditorDep) -> CooperationRead:
-    """One cooperation."""
-    return await service.get_cooperation(session=session, cooperation_id=cooperation_id)
+async def get_cooperation(
+    cooperation_id: str, response: Response, session: SessionDep, _: EditorDep
+) -> CooperationRead:
+    """One cooperation (its `ETag` is what a correction sends as `If-Match`)."""
+    cooperation = await service.get_cooperation(session=session, cooperation_id=cooperation_id)
+    response.headers["ETag"] = actor_rules.etag(cooperation.version)
+    return cooperation
+
+
+@router.patch(
+    "/{cooperation_id}",
+    response_model=CooperationRead,
+    operation_id="correct_cooperation",
+    responses={
+        409: {"description": "the corrected cooperation duplicates another one (named in `existing_id`)"},
+        412: {"description": "stale If-Match"},
+        428: {"description": "If-Match missing"},
+    },
+)
+async def correct_cooperation(
+    cooperation_id: str,
+    body: CooperationCorrection,
+    response: Response,
+    session: SessionDep,
+    deps: DepsDep,
+    _: EditorDep,
+    if_match: IfMatch = None,
+) -> CooperationRead:
+    """Correct type, dates, topic or description; needs `If-Match` with the current ETag."""
+    with _preconditions():
+        cooperation = await service.correct_cooperation(
+            session=session,
+            outbox=deps.outbox,
+            topics=set(deps.topics),
+            cooperation_id=cooperation_id,
+            data=body,
+            if_match=if_match,
+        )
+    response.headers["ETag"] = actor_rules.etag(cooperation.version)
+    return cooperation
+
+
+@router.delete(
+    "/{cooperation_id}",
+    status_code=204,
+    operation_id="delete_cooperation",
+    responses={412: {"description": "stale If-Match"}},
+)
+async def delete_cooperation(
+    cooperation_id: str, session: SessionDep, deps: DepsDep, _: EditorDep, if_match: IfMatch = None
+) -> Response:
+    """Delete a cooperation recorded by mistake (it never existed; to end one, use `/end`)."""
+    with _preconditions():
+        await service.delete_cooperation(
+            session=session, outbox=deps.outbox, cooperation_id=cooperation_id, if_match=if_match
+        )
+    return Response(status_code=204)
 
 
 @router.post("/{cooperation_id}/end", response_model=CooperationRead, operation_id="end_cooperation")
 async def end_cooperation(
-    cooperation_id: str, body: CooperationEnd, session: SessionDep, deps: DepsDep, _: EditorDep
+    cooperation_id: str,
+    body: CooperationEnd,
+    response: Response,
+    session: SessionDep,
+    deps: DepsDep,
+    _: EditorDep,
 ) -> CooperationRead:
     """End a cooperation on a date."""
-    return await service.end_cooperation(
+    cooperation = await service.end_cooperation(
         session=session, outbox=deps.outbox, cooperation_id=cooperation_id, until=body.until
     )
+    response.headers["ETag"] = actor_rules.etag(cooperation.version)
+    return cooperation

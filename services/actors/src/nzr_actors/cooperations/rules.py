@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from nzr_actors.actors.rules import InvalidField
 from nzr_actors.cooperations.schemas import CooperationCreate
 
@@ -38,6 +40,23 @@ def cooperation_problems(data: CooperationCreate, *, region_id: str, topics: set
     if data.until is not None and data.until < data.since:
         problems.append(InvalidField("until", "until is before since"))
     return problems
+
+
+def correction_problems(
+    *, since: date, until: date | None, topic: str | None, topics: set[str], changed: set[str]
+) -> list[InvalidField]:
+    """What is wrong with a cooperation as it would be after a correction."""
+    problems = []
+    if "topic" in changed and topic is not None and topic not in topics:
+        problems.append(InvalidField("topic", f"unknown topic: {topic}"))
+    if until is not None and until < since:
+        problems.append(InvalidField("until" if "until" in changed else "since", "until is before since"))
+    return problems
+
+
+def periods_overlap(since: date, until: date | None, other_since: date, other_until: date | None) -> bool:
+    """Whether two periods (``until`` a last day, None: still running) share a day."""
+    return (other_until is None or other_until >= since) and (until is None or other_since <= until)
 
 
 def partner_region_of(data: CooperationCreate, *, region_id: str) -> str | None:

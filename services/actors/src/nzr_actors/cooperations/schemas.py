@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nzr_actors.actors.schemas import MAX_DESCRIPTION
 
@@ -38,6 +38,25 @@ class CooperationEnd(BaseModel):
     until: date
 
 
+class CooperationCorrection(BaseModel):
+    """A correction of what was recorded wrongly: only the fields sent change (send ``If-Match``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: CooperationType | None = None
+    topic: str | None = None
+    since: date | None = None
+    until: date | None = None
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+
+    @model_validator(mode="after")
+    def _required_fields_stay_set(self) -> "CooperationCorrection":
+        for name in ("type", "since"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
 class CooperationRead(BaseModel):
     id: str
     actor_a: str
@@ -51,6 +70,7 @@ class CooperationRead(BaseModel):
     origin_id: str | None
     actor_b_region: str | None = Field(default=None, description="set when actor_b is of another region")
     cross_sector: bool = Field(description="false when actor_b's sector is unknown here (other region)")
+    version: int = Field(default=1, description="the ETag; send it as If-Match to correct or delete")
     created_at: datetime
 
 

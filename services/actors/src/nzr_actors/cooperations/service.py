@@ -7,12 +7,24 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
+from nzr_actors.actors import rules as actor_rules
 from nzr_actors.actors.models import ActorRow
 from nzr_actors.cooperations import rules
 from nzr_actors.cooperations.models import CooperationRow
-from nzr_actors.cooperations.schemas import CooperationCreate, CooperationPage, CooperationRead
-from nzr_common.contracts.actors import CooperationEnded, CooperationRecorded
+from nzr_actors.cooperations.schemas import (
+    CooperationCorrection,
+    CooperationCreate,
+    CooperationPage,
+    CooperationRead,
+)
+from nzr_common.contracts.actors import (
+    CooperationCorrected,
+    CooperationDeleted,
+    CooperationEnded,
+    CooperationRecorded,
+)
 from nzr_common.contracts.base import IntegrationEvent
 from nzr_common.errors import Conflict, Forbidden, Invalid, NotFound
 from nzr_common.outbox import Outbox
@@ -31,6 +43,7 @@ def _cooperation_read(row: CooperationRow, sectors: dict[str, str]) -> Cooperati
         until=row.until,
         origin=row.origin,
         origin_id=row.origin_id,
+        version=row.version,
         created_at=row.created_at,
         actor_b_region=row.partner_region,
         cross_sector=row.actor_b in sectors and sectors.get(row.actor_a) != sectors[row.actor_b],
@@ -81,14 +94,11 @@ async def record_cooperation(
             if partner_region
             else rules.cooperation_pair(data.actor_a, data.actor_b)
         )
-        if existing := await _same_cooperation(session, a, b, data):
-            raise Conflict(
-                f"This cooperation is already recorded as {existing} (same actors, type and a period "
-                "that overlaps); change that one instead.",
-                title="Duplicate cooperation",
-                existing_id=existing,
-                extra={"existing": f"/api/v1/cooperations/{existing}"},
-            )
+        await session.execute(select(ActorRow.id).where(ActorRow.id == a).with_for_update())
+        if existing := await _same_cooperation(
+            session, a, b, type_=data.type, since=data.since, until=data.until
+        ):
+            raise _duplicate(existing)
         row = CooperationRow(
             id=str(uuid.uuid4()),
             actor_a=a,
@@ -102,6 +112,8 @@ async def record_cooperation(
             origin="manual",
             origin_id=None,
             created_at=now,
+            updated_at=now,
+            version=1,
         )
         session.add(row)
         result = _cooperation_read(row, sectors)
@@ -126,24 +138,128 @@ def _recorded(row: CooperationRow, *, cross_sector: bool) -> list[IntegrationEve
     return events
 
 
-async def _same_cooperation(session: AsyncSession, a: str, b: str, data: CooperationCreate) -> str | None:
-    """The id of a cooperation of the pair (in storage order) of the same type whose period
-    overlaps the new one's; the pair's local actor is locked so two such requests queue."""
-    await session.execute(select(ActorRow.id).where(ActorRow.id == a).with_for_update())
-    ends_after_start = or_(CooperationRow.until.is_(None), CooperationRow.until >= data.since)
-    starts_before_end = CooperationRow.since <= (data.until or date.max)
-    return await session.scalar(
-        select(CooperationRow.id)
-        .where(
-            CooperationRow.actor_a == a,
-            CooperationRow.actor_b == b,
-            CooperationRow.type == data.type,
-            ends_after_start,
-            starts_before_end,
-        )
-        .order_by(CooperationRow.since)
-        .limit(1)
+def _duplicate(existing: str) -> Conflict:
+    return Conflict(
+        f"This cooperation is already recorded as {existing} (same actors, type and a period "
+        "that overlaps); change that one instead.",
+        title="Duplicate cooperation",
+        existing_id=existing,
+        extra={"existing": f"/api/v1/cooperations/{existing}"},
     )
+
+
+async def _same_cooperation(
+    session: AsyncSession,
+    a: str,
+    b: str,
+    *,
+    type_: str,
+    since: date,
+    until: date | None,
+    other_than: str | None = None,
+) -> str | None:
+    """The id of a cooperation of the pair (in storage order) of the same type whose period
+    overlaps ``since``–``until`` (callers lock the pair's local actor first, so such writes queue)."""
+    ends_after_start = or_(CooperationRow.until.is_(None), CooperationRow.until >= since)
+    starts_before_end = CooperationRow.since <= (until or date.max)
+    query = select(CooperationRow.id).where(
+        CooperationRow.actor_a == a,
+        CooperationRow.actor_b == b,
+        CooperationRow.type == type_,
+        ends_after_start,
+        starts_before_end,
+    )
+    if other_than is not None:
+        query = query.where(CooperationRow.id != other_than)
+    return await session.scalar(query.order_by(CooperationRow.since).limit(1))
+
+
+def _check_version(row: CooperationRow, if_match: str | None, *, required: bool) -> None:
+    versions = actor_rules.parse_if_match(if_match)
+    if versions is None:
+        return
+    if not versions:
+        if required:
+            raise actor_rules.PreconditionRequired(
+                "Send If-Match with the ETag you read, so no change is overwritten."
+            )
+        return
+    if row.version not in versions:
+        raise actor_rules.PreconditionFailed(
+            f"The cooperation changed since you read it (now version {row.version}).", version=row.version
+        )
+
+
+async def correct_cooperation(
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    topics: set[str],
+    cooperation_id: str,
+    data: CooperationCorrection,
+    if_match: str | None,
+    now: datetime | None = None,
+) -> CooperationRead:
+    """Correct type, dates, topic or description of a cooperation read at the version named by
+    ``if_match``; announce CooperationCorrected with the whole corrected state."""
+    changes = data.model_dump(exclude_unset=True)
+    try:
+        async with session.begin():
+            row = await session.get(CooperationRow, cooperation_id)
+            if row is None:
+                raise NotFound("cooperation", cooperation_id)
+            _check_version(row, if_match, required=True)
+            since, until = changes.get("since", row.since), changes.get("until", row.until)
+            problems = rules.correction_problems(
+                since=since, until=until, topic=changes.get("topic"), topics=topics, changed=set(changes)
+            )
+            if problems:
+                raise Invalid("Invalid correction", problems)
+            await session.execute(select(ActorRow.id).where(ActorRow.id == row.actor_a).with_for_update())
+            type_ = changes.get("type", row.type)
+            if existing := await _same_cooperation(
+                session, row.actor_a, row.actor_b, type_=type_, since=since, until=until, other_than=row.id
+            ):
+                raise _duplicate(existing)
+            for name, value in changes.items():
+                setattr(row, name, value)
+            row.updated_at = now or datetime.now(UTC)
+            await session.flush()
+            await outbox.add(
+                session,
+                CooperationCorrected(
+                    cooperation_id=row.id,
+                    cooperation_type=row.type,
+                    since=row.since,
+                    until=row.until,
+                    topic=row.topic,
+                    corrected_at=row.updated_at,
+                ),
+            )
+            sectors = await _sectors(session, {row.actor_a, row.actor_b})
+    except StaleDataError as error:
+        raise actor_rules.PreconditionFailed("The cooperation was changed concurrently.") from error
+    return _cooperation_read(row, sectors)
+
+
+async def delete_cooperation(
+    *, session: AsyncSession, outbox: Outbox, cooperation_id: str, if_match: str | None
+) -> None:
+    """Delete a cooperation recorded by mistake (at the version named by ``if_match``, when sent);
+    announce CooperationDeleted."""
+    try:
+        async with session.begin():
+            row = await session.get(CooperationRow, cooperation_id)
+            if row is None:
+                raise NotFound("cooperation", cooperation_id)
+            _check_version(row, if_match, required=False)
+            await session.delete(row)
+            await session.flush()
+            await outbox.add(
+                session, CooperationDeleted(cooperation_id=cooperation_id, deleted_at=datetime.now(UTC))
+            )
+    except StaleDataError as error:
+        raise actor_rules.PreconditionFailed("The cooperation was changed concurrently.") from error
 
 
 async def record_agreement_cooperations(
@@ -184,6 +300,8 @@ async def record_agreement_cooperations(
             origin="agreement",
             origin_id=agreement_id,
             created_at=now,
+            updated_at=now,
+            version=1,
         )
         session.add(row)
         events.append(

@@ -5,111 +5,45 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import aliased
 
-from nzr_actors.actors.models import ActorRow
-from nzr_actors.cooperations.models import CooperationRow
-from nzr_actors.cooperations.rules import cooperation_pair
-from nzr_actors.network import analysis
+from nzr_actors.network import analysis, exports, scoring
+from nzr_actors.network.precompute import SuggestionCache
+from nzr_actors.network.reads import Reader, Scope, load_lean_network, load_network
 from nzr_actors.network.schemas import NetworkMetrics, RankedActor, Suggestion, SuggestionList
-from nzr_common.errors import NotFound
+from nzr_common.errors import Invalid, NotFound
+
+SCORING = " ".join((scoring.__doc__ or "").split("\n\nHow:")[0].split())
 
 
-async def _load_network(
-    session: AsyncSession, *, district: str | None
-) -> tuple[list[analysis.Node], list[analysis.Edge]]:
-    query = select(
-        ActorRow.id,
-        ActorRow.name,
-        ActorRow.kind,
-        ActorRow.sector,
-        ActorRow.district,
-        ActorRow.topics,
-        ActorRow.resources,
-    )
-    if district:
-        query = query.where(ActorRow.district == district)
-    nodes = [
-        analysis.Node(
-            id=r.id,
-            name=r.name,
-            kind=r.kind,
-            sector=r.sector,
-            district=r.district,
-            topics=tuple(r.topics),
-            offers=frozenset(x["kind"] for x in r.resources if x["direction"] == "offered"),
-            needs=frozenset(x["kind"] for x in r.resources if x["direction"] == "needed"),
-        )
-        for r in await session.execute(query)
-    ]
-    edge_query = select(
-        CooperationRow.id,
-        CooperationRow.actor_a,
-        CooperationRow.actor_b,
-        CooperationRow.type,
-        CooperationRow.since,
-        CooperationRow.until,
-        CooperationRow.topic,
-    )
-    if district:
-        in_district = select(ActorRow.id).where(ActorRow.district == district)
-        edge_query = edge_query.where(
-            CooperationRow.actor_a.in_(in_district), CooperationRow.actor_b.in_(in_district)
-        )
-    rows = await session.execute(edge_query)
-    edges = [
-        analysis.Edge(
-            id=r.id,
-            actor_a=r.actor_a,
-            actor_b=r.actor_b,
-            type=r.type,
-            since=r.since,
-            until=r.until,
-            topic=r.topic,
-        )
-        for r in rows
-    ]
-    return nodes, edges
+def scope_of(
+    *,
+    district: str | None,
+    subdistrict: str | None,
+    districts: set[str],
+    subdistricts: dict[str, list[str]],
+) -> Scope:
+    """The scope of a request; an unknown district or Stadtteil is a 422 naming the parameter."""
+    problems = []
+    if district and district not in districts:
+        problems.append(("district", f"not a district of this region: {district}"))
+    if subdistrict is not None and not any(subdistrict in names for names in subdistricts.values()):
+        problems.append(("subdistrict", f"not in the region's SUBDISTRICTS: {subdistrict}"))
+    if problems:
+        raise Invalid("Unknown district or Stadtteil", problems)
+    return Scope(district=district or None, subdistrict=subdistrict)
 
 
 def _ranked(items: list[analysis.Ranked]) -> list[RankedActor]:
     return [RankedActor(actor_id=i.actor_id, name=i.name, value=i.value) for i in items]
 
 
-async def _load_lean_network(
-    connection: AsyncSession | AsyncConnection, *, district: str | None, on: date
-) -> tuple[frozenset[tuple[str, str, str]], frozenset[tuple[str, str]]]:
-    """Two lean queries: (id, name, sector) of the actors, and the pairs cooperating on ``on``."""
-    actor_query = select(ActorRow.id, ActorRow.name, ActorRow.sector)
-    pair_query = (
-        select(CooperationRow.actor_a, CooperationRow.actor_b)
-        .where(
-            CooperationRow.since <= on,
-            or_(CooperationRow.until.is_(None), CooperationRow.until >= on),
-        )
-        .distinct()
-    )
-    if district:
-        actor_query = actor_query.where(ActorRow.district == district)
-        end_a, end_b = aliased(ActorRow), aliased(ActorRow)
-        pair_query = (
-            pair_query.join(end_a, end_a.id == CooperationRow.actor_a)
-            .join(end_b, end_b.id == CooperationRow.actor_b)
-            .where(end_a.district == district, end_b.district == district)
-        )
-    actors = frozenset((r[0], r[1], r[2]) for r in await connection.execute(actor_query))
-    pairs = frozenset((r[0], r[1]) for r in await connection.execute(pair_query))
-    return actors, pairs
-
-
 async def network_metrics(
-    *, session: AsyncSession | AsyncConnection, district: str | None, on: date | None, top_n: int
+    *, session: AsyncSession | AsyncConnection, scope: Scope, on: date | None, top_n: int
 ) -> NetworkMetrics:
-    """Density, components, centralities, isolated actors and cross-sector share of the region."""
+    """Density, components, centralities, isolated actors and cross-sector share of the network."""
     on = on or date.today()
-    actors, pairs = await _load_lean_network(session, district=district, on=on)
+    actors, pairs = await load_lean_network(session, scope, on=on)
     # The analysis is CPU-bound (hundreds of ms for thousands of actors): off the event loop.
     result = await asyncio.to_thread(analysis.metrics_cached, actors, pairs, top_n)
     return NetworkMetrics(
@@ -130,18 +64,23 @@ async def network_metrics(
 
 
 async def network_suggestions(
-    *, session: AsyncSession, actor_id: str | None, district: str | None, limit: int, surprising_only: bool
+    *,
+    reader: Reader,
+    cache: SuggestionCache,
+    scope: Scope,
+    actor_id: str | None,
+    limit: int,
+    surprising_only: bool,
 ) -> SuggestionList:
-    """Actors (or pairs of the region) that never cooperated, ranked by the documented score."""
-    nodes, edges = await _load_network(session, district=district)
-    graph = analysis.build_graph(nodes, edges, on=date.today())
-    if actor_id is not None and actor_id not in graph:
-        raise NotFound("actor", actor_id)
-    past = {cooperation_pair(e.actor_a, e.actor_b) for e in edges}
-    ranked = analysis.suggestions(
-        graph, actor_id=actor_id, past_pairs=past, limit=limit, surprising_only=surprising_only
-    )
-    names = {n.id: n.name for n in nodes}
+    """Actors (or pairs of the network) that never cooperated, ranked by the documented score."""
+    if actor_id is None:
+        index, ranked = await cache.for_region(reader, scope, limit=limit, surprising_only=surprising_only)
+    else:
+        found = await cache.for_actor(reader, scope, actor_id, limit=limit, surprising_only=surprising_only)
+        if found is None:
+            raise NotFound("actor", actor_id)
+        index, ranked = found
+    names = {node.id: node.name for node in index.nodes}
     items = [
         Suggestion(
             actor_id=s.actor_id,
@@ -157,21 +96,30 @@ async def network_suggestions(
         )
         for s in ranked
     ]
-    return SuggestionList(items=items, scoring=" ".join((analysis.__doc__ or "").split()))
+    return SuggestionList(items=items, scoring=SCORING)
 
 
 EXPORTS = {
-    "graphml": (analysis.to_graphml, "application/graphml+xml", "graphml"),
-    "gexf": (analysis.to_gexf, "application/gexf+xml", "gexf"),
-    "csv": (analysis.to_csv, "text/csv; charset=utf-8", "csv"),
-    "json": (analysis.to_json, "application/json", "json"),
+    "graphml": ("application/graphml+xml", "graphml"),
+    "gexf": ("application/gexf+xml", "gexf"),
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "json": ("application/json", "json"),
 }
 
 
 async def export_network(
-    *, session: AsyncSession, format_: str, district: str | None, on: date | None
+    *, session: AsyncSession, format_: str, scope: Scope, on: date | None
 ) -> tuple[bytes, str, str]:
-    """The network as GraphML, GEXF, CSV edge list or JSON: (body, media type, file extension)."""
-    nodes, edges = await _load_network(session, district=district)
-    writer, media_type, extension = EXPORTS[format_]
-    return writer(analysis.build_graph(nodes, edges, on=on or date.today())), media_type, extension
+    """The network as GraphML, GEXF, CSV edge list or JSON: (body, media type, file extension).
+
+    GEXF holds the whole history (dynamic); the others the network on ``on`` (default today).
+    """
+    nodes, edges = await load_network(session, scope)
+    media_type, extension = EXPORTS[format_]
+    day = on or date.today()
+    if format_ == "gexf":
+        body = await asyncio.to_thread(exports.to_gexf, nodes, edges, today=date.today())
+    else:
+        writer = {"graphml": exports.to_graphml, "csv": exports.to_csv, "json": exports.to_json}[format_]
+        body = await asyncio.to_thread(writer, nodes, edges, on=day)
+    return body, media_type, extension

@@ -123,9 +123,12 @@ INDICATORS: tuple[IndicatorDefinition, ...] = (
     IndicatorDefinition(
         "network_density",
         "Netzwerkdichte",
-        "Bestehende Kooperationen geteilt durch die Zahl möglicher Paare von Akteuren "
-        "(2·K / (A·(A−1))), in Prozent. Je Kreis: Kooperationen zwischen Akteuren desselben Kreises "
-        "je mögliche Paare der Akteure des Kreises.",
+        "Verschiedene Paare von Akteuren mit mindestens einer am Stichtag laufenden Kooperation "
+        "geteilt durch die Zahl möglicher Paare (P / (A·(A−1)/2)), in Prozent; mehrere Kooperationen "
+        "desselben Paares zählen einmal. Eine Kooperation läuft von ihrem Beginn bis einschließlich "
+        "ihres letzten Tages. Dieselbe Definition wie die Netzwerkdichte der Akteursanalyse "
+        "(dort als Anteil statt in Prozent). Je Kreis: Paare von Akteuren desselben Kreises je "
+        "mögliche Paare der Akteure des Kreises.",
         "Prozent",
         "Kooperation",
         "anteil",

@@ -4,7 +4,7 @@ newsletter reach, funding searches) into the fact tables the indicators are comp
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case
+from sqlalchemy import case, null
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts import actors, events, funding, newsletter
@@ -131,6 +131,50 @@ async def cooperation_ended(session: AsyncSession, envelope: Envelope[actors.Coo
             "until": event.until,
         },
         fill_known("until"),
+    )
+
+
+def _corrected(new: Any, old: Any) -> dict[str, Any]:
+    """A correction states the whole corrected state: type and dates as sent (an end may go)."""
+    return {"cooperation_type": new.cooperation_type, "since": new.since, "until": new.until}
+
+
+def _forgotten(new: Any, old: Any) -> dict[str, Any]:
+    """A deleted cooperation never existed: without dates it counts nowhere (like a placeholder)."""
+    return {"since": null(), "until": null()}
+
+
+@projection(actors.CooperationCorrected)
+async def cooperation_corrected(
+    session: AsyncSession, envelope: Envelope[actors.CooperationCorrected]
+) -> None:
+    event = envelope.data
+    await upsert(
+        session,
+        CooperationFact,
+        {
+            "region": envelope.region,
+            "cooperation_id": event.cooperation_id,
+            "cooperation_type": event.cooperation_type,
+            "since": event.since,
+            "until": event.until,
+        },
+        _corrected,
+    )
+
+
+@projection(actors.CooperationDeleted)
+async def cooperation_deleted(session: AsyncSession, envelope: Envelope[actors.CooperationDeleted]) -> None:
+    await upsert(
+        session,
+        CooperationFact,
+        {
+            "region": envelope.region,
+            "cooperation_id": envelope.data.cooperation_id,
+            "since": None,
+            "until": None,
+        },
+        _forgotten,
     )
 
 

@@ -141,10 +141,41 @@ def _density(edges: float, nodes: float) -> float:
     return round(edges / pairs * 100, 4) if pairs > 0 else 0.0
 
 
+def pair_deltas(
+    rows: Iterable[tuple[str, str | None, str | None, date | None, date | None, str | None, str | None]],
+) -> list[Delta]:
+    """Distinct cooperating pairs over time from (region, actor_a, actor_b, since, until,
+    district_a, district_b) of cooperations: +1 when a pair's first running cooperation starts,
+    −1 the day after its last one ends (``until`` is a last day; overlapping ones are merged);
+    in the district of both partners when they share one."""
+    periods: dict[tuple[str, str, str], list[tuple[date, date | None]]] = defaultdict(list)
+    districts: dict[tuple[str, str, str], str | None] = {}
+    for region, a, b, since, until, district_a, district_b in rows:
+        if a is None or b is None or since is None:
+            continue  # a placeholder: not (or no longer) recorded
+        key = (region, min(a, b), max(a, b))
+        periods[key].append((since, until))
+        districts[key] = district_a if district_a == district_b else None
+    deltas = []
+    for key, spans in periods.items():
+        merged: list[tuple[date, date | None]] = []
+        for since, until in sorted(spans, key=lambda span: span[0]):
+            if merged and (merged[-1][1] is None or since <= merged[-1][1] + timedelta(days=1)):
+                end = merged[-1][1]
+                merged[-1] = (merged[-1][0], None if end is None or until is None else max(end, until))
+            else:
+                merged.append((since, until))
+        for since, until in merged:
+            deltas.append(Delta(key[0], since, 1.0, districts[key]))
+            if until is not None:
+                deltas.append(Delta(key[0], until + timedelta(days=1), -1.0, districts[key]))
+    return deltas
+
+
 def network_density(actors: Totals, cooperations: Totals, within_districts: Totals | None = None) -> Totals:
-    """Share of possible actor pairs that cooperate (2E / (N(N−1))), in percent; per district
-    (with ``within_districts``: cooperations whose two partners are both in the district)
-    among the district's actors."""
+    """Share of possible actor pairs that cooperate (P / (N(N−1)/2), P: distinct pairs with a
+    running cooperation), in percent; per district (with ``within_districts``: pairs whose two
+    partners are both in the district) among the district's actors."""
     result: Totals = {}
     for region in set(actors) | set(cooperations):
         nodes = actors.get(region, Figure())

@@ -145,6 +145,27 @@ class Workbook:
             ),
         )
 
+    async def cooperating_pairs(self) -> list[Delta]:
+        """Distinct pairs of the region's actors with a running cooperation (``rules.pair_deltas``):
+        the numerator of the network density, defined as in the actors service's metrics."""
+        c, a, b = CooperationFact, aliased(ActorFact), aliased(ActorFact)
+
+        async def load() -> list[Delta]:
+            rows = await self.session.execute(
+                select(c.region, c.actor_a, c.actor_b, c.since, c.until, a.district, b.district)
+                .join(a, (a.region == c.region) & (a.actor_id == c.actor_a))
+                .join(b, (b.region == c.region) & (b.actor_id == c.actor_b))
+                .where(
+                    self._in_scope(c.region),
+                    c.since.is_not(None),
+                    a.registered_on.is_not(None),
+                    b.registered_on.is_not(None),
+                )
+            )
+            return rules.pair_deltas(rows)
+
+        return await self._load(("cooperating_pairs",), load)
+
     async def cooperations_by_district(self, which: str) -> list[Delta]:
         """Cooperations by the districts of their partners: one with partners in two districts
         counts in both (``within``: only those whose partners are both in the same district)."""
@@ -341,14 +362,10 @@ class Workbook:
                 return [rules.ratio(c, a) for c, a in zip(cross, active, strict=True)]
             case "network_density":
                 actors = rules.figures_at(await self.actors(), days, stock)
-                active = rules.figures_at(await self.cooperations("active"), days, stock)
-                within = (
-                    rules.figures_at(await self.cooperations_by_district("within"), days, stock)
-                    if self.districts
-                    else [None] * len(days)
-                )
+                pairs = rules.figures_at(await self.cooperating_pairs(), days, stock)
                 return [
-                    rules.network_density(a, c, w) for a, c, w in zip(actors, active, within, strict=True)
+                    rules.network_density(a, p, p if self.districts else None)
+                    for a, p in zip(actors, pairs, strict=True)
                 ]
             case "cooperations_from_gatherings":
                 return rules.figures_at(await self.cooperations("from_gatherings"), days, stock)
