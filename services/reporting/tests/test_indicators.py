@@ -195,6 +195,28 @@ async def test_value_as_of_a_past_day_and_monthly_series_follow_the_event_dates(
     assert len(points) >= 4
 
 
+async def test_events_and_their_agreements_count_in_the_month_the_event_took_place(reporting: Reporting):
+    now = datetime.now(UTC)
+    held = (now.replace(day=1) - timedelta(days=40)).replace(hour=18)  # two months back at most
+    late = gathering_completed(participants=30, starts_at=held, at=now)  # completed weeks later
+    deal = agreement(late.event_id, ["a", "b"])
+    await reporting.publish(late, deal)
+    await reporting.settled()
+    window = {"from": f"{held:%Y-%m}", "to": f"{now:%Y-%m}"}
+    for indicator_id, expected in (("gatherings_held", 1), ("participants_total", 30)):
+        series = await reporting.get(f"/indicators/{indicator_id}/series", params=window)
+        points = series["series"][0]["points"]
+        assert points[0]["month"] == f"{held:%Y-%m}"
+        assert {p["value"] for p in points} == {expected}, indicator_id  # from its own month on
+    # as of the day before it took place, neither the event nor its agreement counted yet
+    before = await reporting.get("/indicators", params={"as_of": str((held - timedelta(days=1)).date())})
+    assert values_of(before, "gatherings_held")["value"] == 0
+    assert values_of(before, "agreements_total")["value"] == 0
+    on_the_day = await reporting.get("/indicators", params={"as_of": str(held.date())})
+    assert values_of(on_the_day, "gatherings_held")["value"] == 1
+    assert values_of(on_the_day, "agreements_total")["value"] == 1
+
+
 async def test_new_cooperations_count_per_calendar_month(reporting: Reporting):
     today = datetime.now(UTC).date()
     last_month = today.replace(day=1) - timedelta(days=1)

@@ -274,6 +274,8 @@ async def complete_event(*, session: AsyncSession, outbox: Outbox, event_id: str
                 district=row.district,
                 participants=participants(row.confirmed_count, row.attended_count),
                 completed_at=now,
+                starts_at=row.starts_at,
+                topics=list(row.topics or []),
             ),
         )
     return event_read(row)

@@ -37,7 +37,10 @@ COOPERATION_DISTRICTS = (
     "Je Kreis: Kooperationen mit mindestens einem Partner im Kreis (eine kreisübergreifende "
     "Kooperation zählt in beiden Kreisen)."
 )
-AGREEMENT_DISTRICTS = "Je Kreis: nach dem Kreis der Veranstaltung, auf der die Vereinbarung getroffen wurde."
+AGREEMENT_DISTRICTS = (
+    "Gezählt ab dem Beginn der Veranstaltung, auf der die Vereinbarung getroffen wurde (sonst ab "
+    "ihrer Erfassung). Je Kreis: nach dem Kreis dieser Veranstaltung."
+)
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,9 @@ INDICATORS: tuple[IndicatorDefinition, ...] = (
     IndicatorDefinition(
         "gatherings_held",
         "Durchgeführte Veranstaltungen",
-        "Anzahl der bis zum Stichtag abgeschlossenen Veranstaltungen (Kick-off, Workshop, "
-        "Netzwerk- und Regionalkonferenz, Initiativkreis, Jour fixe, Fachtag).",
+        "Anzahl der abgeschlossenen Veranstaltungen (Kick-off, Workshop, Netzwerk- und "
+        "Regionalkonferenz, Initiativkreis, Jour fixe, Fachtag), gezählt am Tag ihres Beginns "
+        "bis zum Stichtag (nicht am Tag des Abschließens).",
         "Anzahl",
         "Veranstaltungen",
         "bestand",
@@ -158,7 +162,8 @@ INDICATORS: tuple[IndicatorDefinition, ...] = (
     IndicatorDefinition(
         "participants_total",
         "Teilnehmende an Veranstaltungen",
-        "Summe der Teilnehmenden aller bis zum Stichtag abgeschlossenen Veranstaltungen.",
+        "Summe der Teilnehmenden aller abgeschlossenen Veranstaltungen, die bis zum Stichtag "
+        "begonnen haben (gezählt am Tag ihres Beginns).",
         "Personen (Teilnahmen)",
         "Veranstaltungen",
         "bestand",

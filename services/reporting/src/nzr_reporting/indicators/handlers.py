@@ -193,8 +193,10 @@ async def event_completed(session: AsyncSession, envelope: Envelope[events.Event
             "district": event.district,
             "participants": event.participants,
             "completed_on": day_of(event.completed_at),
+            # Counted in the month the event took place (its start), not of the completing click.
+            "starts_on": day_of(event.starts_at) if event.starts_at is not None else None,
         },
-        fill_known("format", "district", "participants", "completed_on"),
+        fill_known("format", "district", "participants", "completed_on", "starts_on"),
     )
 
 

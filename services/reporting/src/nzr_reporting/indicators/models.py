@@ -3,8 +3,9 @@ away and rebuilt by ``nzr reporting rebuild``), the daily and monthly summaries 
 projection version. Counts, codes and pseudonymous ids only, never names or e-mail addresses."""
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nzr_common.db import UTCDateTime
@@ -65,6 +66,12 @@ class GatheringFact(Base):
     completed_on: Mapped[date | None] = mapped_column(Date)
     participants: Mapped[int | None] = mapped_column(Integer)
     attended: Mapped[int | None] = mapped_column(Integer)
+
+
+def held_on(gathering: Any) -> Any:
+    """The day a completed gathering counts on: the day it started (its own date), else — for
+    events completed before ``EventCompleted`` carried the start — the day it was completed."""
+    return func.coalesce(gathering.starts_on, gathering.completed_on)
 
 
 class AgreementFact(Base):

@@ -40,6 +40,7 @@ from nzr_reporting.indicators.models import (
     GatheringFact,
     ListReachSnapshot,
     MonthlyFigure,
+    held_on,
 )
 
 #: (region, measure, day, district, key) → amount; ``""`` stands for no district or key.
@@ -129,7 +130,7 @@ def _cooperations(rows: Iterable[Any], into: Contributions, sign: float) -> None
 
 def _load_gatherings(session: Session, keys: Any) -> Iterator[Any]:
     g = GatheringFact
-    query = select(g.region, g.district, g.completed_on, g.participants, g.attended).where(
+    query = select(g.region, g.district, held_on(g), g.participants, g.attended).where(
         g.completed_on.is_not(None), g.cancelled_on.is_(None)
     )
     return _keyed(session, query, (g.region, g.event_id), keys)
@@ -143,23 +144,29 @@ def _gatherings(rows: Iterable[Any], into: Contributions, sign: float) -> None:
 
 
 def _load_agreements(session: Session, keys: Any) -> Iterator[Any]:
-    f, h = AgreementFact, AgreementStatusChange
-    facts = select(f.region, f.agreement_id, f.recorded_at, f.initial_status).where(
-        f.recorded_at.is_not(None)
+    f, h, g = AgreementFact, AgreementStatusChange, GatheringFact
+    # An agreement counts from the start of the gathering that reached it (when known).
+    facts = (
+        select(f.region, f.agreement_id, f.recorded_at, f.initial_status, g.starts_on)
+        .select_from(f)
+        .outerjoin(g, (g.region == f.region) & (g.event_id == f.event_id))
+        .where(f.recorded_at.is_not(None))
     )
     changes = select(h.region, h.agreement_id, h.at, h.status)
     history: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
     for region, agreement, at, status in _keyed(session, changes, (h.region, h.agreement_id), keys):
         history[(region, agreement)].append((at, status))
-    for region, agreement, recorded_at, initial in _keyed(session, facts, (f.region, f.agreement_id), keys):
-        yield region, recorded_at, initial, sorted(history.get((region, agreement), []))
+    for region, agreement, recorded_at, initial, held in _keyed(
+        session, facts, (f.region, f.agreement_id), keys
+    ):
+        first = held if held is not None else _day(recorded_at)
+        yield region, first, initial, sorted(history.get((region, agreement), []))
 
 
 def _agreements(rows: Iterable[Any], into: Contributions, sign: float) -> None:
     """An agreement counts from its recording day under its status on each day: the latest
     change until the day's end, else the status it was recorded with."""
-    for region, recorded_at, initial, changes in rows:
-        first = _day(recorded_at)
+    for region, first, initial, changes in rows:
         status_by_day: dict[date, str] = {}
         for at, status in changes:  # ascending: the day's last change wins
             status_by_day[max(_day(at), first)] = status
@@ -265,6 +272,31 @@ def affected(by_table: dict[str, list[tuple[Any, dict[str, Any]]]]) -> dict[Sour
         source, (region, ident) = known
         keys[source].update((values[region], values[ident]) for _, values in operations)
     return {source: sorted(found) for source, found in keys.items()}
+
+
+def with_agreements_of_gatherings(
+    session: Session, keys: dict[Source, list[tuple[str, str]]]
+) -> dict[Source, list[tuple[str, str]]]:
+    """Touched gatherings also touch the agreements reached there (they count from its start)."""
+    gatherings = next((found for source, found in keys.items() if source.name == "gatherings"), None)
+    if not gatherings:
+        return keys
+    f = AgreementFact
+    agreements = {
+        (region, agreement)
+        for start in range(0, len(gatherings), _CHUNK)
+        for region, agreement in session.execute(
+            select(f.region, f.agreement_id).where(
+                tuple_(f.region, f.event_id).in_(gatherings[start : start + _CHUNK])
+            )
+        )
+    }
+    if not agreements:
+        return keys
+    source = SOURCES[AgreementFact.__tablename__][0]
+    merged = dict(keys)
+    merged[source] = sorted(agreements | set(keys.get(source, [])))
+    return merged
 
 
 def contributions_of(

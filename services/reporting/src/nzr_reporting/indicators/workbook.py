@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
-from sqlalchemy import case, func, literal, null, select, union, union_all
+from sqlalchemy import and_, case, func, literal, null, or_, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -26,6 +26,7 @@ from nzr_reporting.indicators.models import (
     GatheringFact,
     ListReachSnapshot,
     MonthlyFigure,
+    held_on,
 )
 from nzr_reporting.indicators.rules import Delta, Totals
 from nzr_reporting.indicators.scope import Scope
@@ -202,11 +203,11 @@ class Workbook:
             ("gatherings", measure, breakdown),
             lambda: self._dated(
                 g,
-                on=g.completed_on,
+                on=held_on(g),
                 amount=amount,
                 district=g.district,
                 key=key,
-                where=(g.cancelled_on.is_(None),),
+                where=(g.completed_on.is_not(None), g.cancelled_on.is_(None)),
             ),
         )
 
@@ -229,17 +230,19 @@ class Workbook:
                 )
                 status = func.coalesce(latest, f.initial_status)
                 district = g.district if self.districts else null()
-                query = select(f.region, district, status, func.count()).select_from(f)
-                if self.districts:
-                    query = query.outerjoin(g, gathering)
+                query = (
+                    select(f.region, district, status, func.count()).select_from(f).outerjoin(g, gathering)
+                )
+                # Counted from the start of its gathering when known, else from its recording.
+                counted = or_(g.starts_on <= self.as_of, and_(g.starts_on.is_(None), f.recorded_at <= day))
                 rows = await self.session.execute(
-                    query.where(
-                        f.recorded_at.is_not(None), f.recorded_at <= day, self._in_scope(f.region)
-                    ).group_by(*_real(f.region, district, status))
+                    query.where(f.recorded_at.is_not(None), counted, self._in_scope(f.region)).group_by(
+                        *_real(f.region, district, status)
+                    )
                 )
                 return [Delta(region, day.date(), n, code, key) for region, code, key, n in rows]
             items = await self.session.execute(
-                select(f.region, f.agreement_id, f.recorded_at, f.initial_status, g.district)
+                select(f.region, f.agreement_id, f.recorded_at, f.initial_status, g.district, g.starts_on)
                 .select_from(f)
                 .outerjoin(g, gathering)
                 .where(f.recorded_at.is_not(None), self._in_scope(f.region))
@@ -248,9 +251,11 @@ class Workbook:
                 select(h.region, h.agreement_id, h.at, h.status).where(self._in_scope(h.region))
             )
             recorded, districts = [], {}
-            for region, agreement, at, initial, code in items:
+            for region, agreement, at, initial, code, held in items:
                 if at is None:  # not selected: ``recorded_at`` is asked for
                     continue
+                if held is not None:  # counted from the start of its gathering
+                    at = datetime.combine(held, time.min, UTC)
                 recorded.append((region, agreement, at, initial))
                 districts[(region, agreement)] = code
             return rules.status_deltas(recorded, changes.all(), districts)
