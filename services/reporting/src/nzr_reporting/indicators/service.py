@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.errors import DomainError, Invalid, NotFound
@@ -13,6 +13,7 @@ from nzr_common.regions import DISTRICTS_SOURCE
 from nzr_reporting.indicators import rules
 from nzr_reporting.indicators.catalogue import BY_ID, INDICATORS, IndicatorDefinition
 from nzr_reporting.indicators.models import (
+    MonthlyFigure,
     ProjectionVersion,
 )
 from nzr_reporting.indicators.rules import Figure, Totals
@@ -48,6 +49,13 @@ class UnknownIndicator(NotFound):
             problems=[("indicator_id", "unknown indicator")],
         )
         self.what, self.ident = "indicator", indicator_id
+
+
+async def first_day_of_data(session: AsyncSession, regions: list[str]) -> date | None:
+    """The first month (its first day) any figure of ``regions`` was counted in, if any."""
+    return await session.scalar(
+        select(func.min(MonthlyFigure.month)).where(MonthlyFigure.region.in_(regions))
+    )
 
 
 async def projection_version(session: AsyncSession) -> int:
