@@ -373,3 +373,36 @@ async def test_reused_report_is_replaced_as_soon_as_a_new_event_is_applied(repor
     overview = await reporting.get("/overview")
     row = next(r for r in overview["rows"] if r["indicator_id"] == "actors_total")
     assert row["cells"] == [{"region": reporting.region, "value": 2, "rank": None}]
+
+
+async def test_bildungskommune_figures_count_bne_events_participants_by_target_group_and_education_actors(
+    reporting: Reporting,
+):
+    school, kita, club = (
+        actor(kind="bildungseinrichtung", district=DRESDEN),
+        actor(kind="bildungseinrichtung", district=ERZGEBIRGE),
+        actor(kind="verein", district=DRESDEN),
+    )
+    bne_day = gathering_completed(participants=40, topics=("bne", "natur_umwelt"), district=DRESDEN)
+    other = gathering_completed(participants=15, topics=("mobilitaet",))
+    counts = {"schueler": 25, "lehrkraefte": 5, "multiplikatoren": 0}
+    await reporting.publish(
+        school,
+        kita,
+        club,
+        cooperation(school.actor_id, club.actor_id),
+        cooperation(club.actor_id, "someone-else"),
+        bne_day,
+        other,
+        events.AttendanceRecorded(
+            event_id=bne_day.event_id, confirmed=40, waiting=0, attended=38, by_target_group=counts
+        ),
+    )
+    await reporting.settled()
+    report = await reporting.get("/indicators")
+    assert values_of(report, "bne_gatherings_held")["value"] == 1
+    assert values_of(report, "bne_participants")["value"] == 40
+    assert values_of(report, "education_institutions")["by_district"] == {DRESDEN: 1, ERZGEBIRGE: 1}
+    assert values_of(report, "cooperations_with_education")["value"] == 1
+    by_group = await reporting.get("/indicators/bne_participants", params={"by": "target_group"})
+    assert by_group["values"][0]["breakdown"] == {"lehrkraefte": 5, "ohne_angabe": 10, "schueler": 25}

@@ -50,6 +50,9 @@ class RegionHeartbeat(IntegrationEvent):
     subject = subjects.REGION_HEARTBEAT
     region: str
     sent_at: datetime
+    #: The AGS codes of the districts the region's network covers (added later, optional: the
+    #: state computes densities over all of a region's districts, including those without actors).
+    districts: list[str] = []
 
     def aggregate_id(self) -> str:
         return self.region

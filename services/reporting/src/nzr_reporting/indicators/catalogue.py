@@ -18,6 +18,8 @@ from nzr_common.contracts.subjects import (
     COOPERATION_RECORDED,
     EVENT_CANCELLED,
     EVENT_COMPLETED,
+    EVENT_PUBLISHED,
+    EVENT_UPDATED,
     FUNDING_MATCH_REQUESTED,
     FUNDING_SEARCH_PERFORMED,
     LIST_REACH_CHANGED,
@@ -234,12 +236,60 @@ INDICATORS: tuple[IndicatorDefinition, ...] = (
         breakdowns=("district",),
         by_district=True,
     ),
+    # Bildungskommune: education for sustainable development (BNE, topic code ``bne``).
+    IndicatorDefinition(
+        "bne_gatherings_held",
+        "BNE-Veranstaltungen",
+        "Anzahl der abgeschlossenen Veranstaltungen zum Thema Bildung für nachhaltige Entwicklung "
+        "(Themenkennzeichen „bne“), gezählt am Tag ihres Beginns bis zum Stichtag.",
+        "Anzahl",
+        "Bildung für nachhaltige Entwicklung",
+        "bestand",
+        (*GATHERING_EVENTS, EVENT_PUBLISHED.event_type, EVENT_UPDATED.event_type),
+        breakdowns=("district", "format"),
+        by_district=True,
+    ),
+    IndicatorDefinition(
+        "bne_participants",
+        "Teilnehmende an BNE-Veranstaltungen",
+        "Summe der Teilnehmenden der BNE-Veranstaltungen bis zum Stichtag; nach Zielgruppe "
+        "(Schülerinnen und Schüler, Lehrkräfte, Erwachsene, Multiplikatorinnen und Multiplikatoren) "
+        "aus den bei der Anwesenheit erfassten Zahlen, der Rest als „ohne Angabe“.",
+        "Personen (Teilnahmen)",
+        "Bildung für nachhaltige Entwicklung",
+        "bestand",
+        (*GATHERING_EVENTS, EVENT_PUBLISHED.event_type, EVENT_UPDATED.event_type),
+        breakdowns=("district", "format", "target_group"),
+        by_district=True,
+    ),
+    IndicatorDefinition(
+        "education_institutions",
+        "Bildungseinrichtungen im Netzwerk",
+        "Akteure der Art Bildungseinrichtung (Schulen, Kitas, Hochschulen, Einrichtungen der "
+        "Erwachsenenbildung) am Stichtag, je Kreis.",
+        "Anzahl",
+        "Bildung für nachhaltige Entwicklung",
+        "bestand",
+        ACTOR_EVENTS,
+        breakdowns=("district",),
+        by_district=True,
+    ),
+    IndicatorDefinition(
+        "cooperations_with_education",
+        "Kooperationen mit Bildungseinrichtungen",
+        "Am Stichtag bestehende Kooperationen, an denen mindestens eine Bildungseinrichtung beteiligt ist.",
+        "Anzahl",
+        "Bildung für nachhaltige Entwicklung",
+        "bestand",
+        (*COOPERATION_EVENTS, *ACTOR_EVENTS),
+    ),
 )
 
 BY_ID = {indicator.id: indicator for indicator in INDICATORS}
 
 BREAKDOWN_LABELS = {
     "district": "Kreis",
+    "target_group": "Zielgruppe",
     "kind": "Art",
     "sector": "Sektor",
     "topic": "Thema",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from nzr_common.db import UTCDateTime
 from nzr_reporting.goals.models import GoalFact, MeasureFact
-from nzr_reporting.state.models import RegionFreshness, SkippedEventType
+from nzr_reporting.state.models import RegionCoverage, RegionFreshness, SkippedEventType
 from nzr_reporting.tables import ID, REGION, Base
 
 
@@ -66,12 +66,24 @@ class GatheringFact(Base):
     completed_on: Mapped[date | None] = mapped_column(Date)
     participants: Mapped[int | None] = mapped_column(Integer)
     attended: Mapped[int | None] = mapped_column(Integer)
+    #: education for sustainable development: the event's topics include ``bne`` (None: unknown)
+    bne: Mapped[bool | None] = mapped_column(Boolean)
+    #: attendance counts by target group (schueler, lehrkraefte, erwachsene, multiplikatoren)
+    by_target_group: Mapped[dict[str, int] | None] = mapped_column(JSON)
 
 
 def held_on(gathering: Any) -> Any:
     """The day a completed gathering counts on: the day it started (its own date), else — for
     events completed before ``EventCompleted`` carried the start — the day it was completed."""
     return func.coalesce(gathering.starts_on, gathering.completed_on)
+
+
+#: the topic code that marks education for sustainable development (Bildung für nachhaltige
+#: Entwicklung) on actors and events
+BNE_TOPIC = "bne"
+
+#: the actor kind of education institutions (schools, Kitas, adult education, universities)
+EDUCATION_KIND = "bildungseinrichtung"
 
 
 class AgreementFact(Base):
@@ -203,6 +215,7 @@ PROJECTION_TABLES = [
     FundingSearchFact,
     FundingMatchFact,
     RegionFreshness,
+    RegionCoverage,
     GoalFact,
     MeasureFact,
     SkippedEventType,

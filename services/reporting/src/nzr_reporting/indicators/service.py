@@ -150,6 +150,22 @@ def _values(
     return values
 
 
+async def _overall(
+    workbook: Workbook, definition: IndicatorDefinition, totals: Totals, as_of: date, seen: set[str]
+) -> float | None:
+    """The value of several regions together: counts summed, the actor density over their whole
+    population; None for one region and for shares (not additive)."""
+    regions = [r for r in workbook.scope.regions if r in seen]
+    if len(workbook.scope.regions) < 2 or not regions:
+        return None
+    if definition.id == "actor_density_per_10k":
+        (actors,) = await workbook.figures(BY_ID["actors_total"], [as_of])
+        return rules.overall_density(actors, await workbook.population(), regions)
+    if definition.kind in ("bestand", "zugang"):
+        return round(sum(totals[r].value for r in regions if r in totals), 4)
+    return None
+
+
 def _population_source(definition: IndicatorDefinition) -> str | None:
     return DISTRICTS_SOURCE if definition.id == "actor_density_per_10k" else None
 
@@ -169,6 +185,7 @@ async def indicator_as_of(
         breakdown_by=breakdown,
         population_source=_population_source(definition),
         values=_values(definition, totals, scope.regions, seen, breakdown),
+        overall=await _overall(workbook, definition, totals, as_of, seen),
     )
 
 
@@ -205,6 +222,7 @@ async def all_indicators(workbook: Workbook, as_of: date, seen: set[str]) -> lis
                 as_of=as_of,
                 population_source=_population_source(definition),
                 values=_values(definition, totals, workbook.scope.regions, seen, None),
+                overall=await _overall(workbook, definition, totals, as_of, seen),
             )
         )
     return indicators

@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from nzr_reporting.indicators.models import (
+    EDUCATION_KIND,
     ActorFact,
     AgreementFact,
     AgreementStatusChange,
@@ -95,17 +96,21 @@ def _keyed(
 
 def _load_actors(session: Session, keys: Any) -> Iterator[Any]:
     a = ActorFact
-    query = select(a.region, a.district, a.registered_on, a.removed_on).where(a.registered_on.is_not(None))
+    query = select(a.region, a.district, a.registered_on, a.removed_on, a.kind).where(
+        a.registered_on.is_not(None)
+    )
     return _keyed(session, query, (a.region, a.actor_id), keys)
 
 
 def _actors(rows: Iterable[Any], into: Contributions, sign: float) -> None:
-    for region, district, on, off in rows:
-        _add(into, region, "actors", on, sign, district)
+    for region, district, on, off, kind in rows:
+        measures = ["actors", "education_actors"] if kind == EDUCATION_KIND else ["actors"]
+        for measure in measures:
+            _add(into, region, measure, on, sign, district)
+            if off is not None:
+                # Counted as of a day only from its registration on (a removal dated earlier ends it there).
+                _add(into, region, measure, max(on, off), -sign, district)
         _add(into, region, "actors_registered", on, sign, district)
-        if off is not None:
-            # Counted as of a day only from its registration on (a removal dated earlier ends it there).
-            _add(into, region, "actors", max(on, off), -sign, district)
 
 
 def _load_cooperations(session: Session, keys: Any) -> Iterator[Any]:
@@ -130,17 +135,18 @@ def _cooperations(rows: Iterable[Any], into: Contributions, sign: float) -> None
 
 def _load_gatherings(session: Session, keys: Any) -> Iterator[Any]:
     g = GatheringFact
-    query = select(g.region, g.district, held_on(g), g.participants, g.attended).where(
+    query = select(g.region, g.district, held_on(g), g.participants, g.attended, g.bne).where(
         g.completed_on.is_not(None), g.cancelled_on.is_(None)
     )
     return _keyed(session, query, (g.region, g.event_id), keys)
 
 
 def _gatherings(rows: Iterable[Any], into: Contributions, sign: float) -> None:
-    for region, district, on, participants, attended in rows:
-        _add(into, region, "gatherings", on, sign, district)
+    for region, district, on, participants, attended, bne in rows:
         people = participants if participants is not None else attended
-        _add(into, region, "participants", on, sign * (people or 0), district)
+        for prefix in ("", "bne_") if bne else ("",):
+            _add(into, region, prefix + "gatherings", on, sign, district)
+            _add(into, region, prefix + "participants", on, sign * (people or 0), district)
 
 
 def _load_agreements(session: Session, keys: Any) -> Iterator[Any]:
