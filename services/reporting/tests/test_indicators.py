@@ -91,6 +91,11 @@ async def test_full_flow_of_shareable_events_yields_every_indicator(reporting: R
         "campaign_reach": 40,
         "funding_searches": 2,
         "funding_matches": 1,
+        # no BNE event or education institution in this flow (see the Bildungskommune test)
+        "bne_gatherings_held": 0,
+        "bne_participants": 0,
+        "education_institutions": 0,
+        "cooperations_with_education": 0,
     }
     assert values_of(report, "actors_total")["by_district"] == {DRESDEN: 2, ERZGEBIRGE: 1}
     assert values_of(report, "gatherings_held")["by_district"] == {DRESDEN: 1, ERZGEBIRGE: 1}
