@@ -204,6 +204,15 @@ async def test_bad_indicator_queries_are_problems(reporting: Reporting):
     assert_problem(
         await client.get("/api/v1/reports/indicators/actors_total", params={"by": "format"}), 422, "by"
     )
+    # a period longer than the data: before the first month with figures, or after this month
+    await reporting.publish(actor())
+    await reporting.settled()
+    this_month = datetime.now(UTC).date().replace(day=1)
+    series = "/api/v1/reports/indicators/actors_total/series"
+    assert_problem(await client.get(series, params={"from": "2001-01"}), 422, "from")
+    next_month = (this_month + timedelta(days=31)).strftime("%Y-%m")
+    assert_problem(await client.get(series, params={"to": next_month}), 422, "to")
+    assert (await client.get(series, params={"from": this_month.strftime("%Y-%m")})).status_code == 200
     future = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
     assert_problem(await client.get("/api/v1/reports/overview", params={"as_of": future}), 422, "as_of")
     assert_problem(await client.get("/api/v1/reports/goals/unknown/progress"), 404)

@@ -304,7 +304,17 @@ async def monthly_series(
 ) -> IndicatorSeries:
     """The indicator's monthly series from ``first`` to ``last`` (YYYY-MM; defaults as ``month_range``)."""
     definition_of(indicator_id)
-    months = month_range(first, last, today=datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
+    months = month_range(first, last, today=today)
+    if last is not None and months[-1].replace(day=1) > today.replace(day=1):
+        raise Invalid("Period longer than the data", [("to", "after the current month")])
+    data_start = await first_day_of_data(session, scope.regions)
+    if first is not None and data_start is not None and months[0].replace(day=1) < data_start.replace(day=1):
+        raise Invalid(
+            "Period longer than the data",
+            [("from", f"the data start in {data_start:%Y-%m}")],
+            detail=f"The figures of the regions asked for start in {data_start:%Y-%m}.",
+        )
     return await indicator_series(
         session=session, scope=scope, indicator_id=indicator_id, months=months, breakdown=breakdown
     )

@@ -61,6 +61,9 @@ class RebuildResult:
     poison: int = 0
     seconds: float = 0.0
     stream: str = ""
+    #: of ``seconds``: computing the summaries, and catching up plus swapping the tables in
+    summaries_seconds: float = 0.0
+    swap_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -361,9 +364,13 @@ async def rebuild(
             await reader
         finally:
             reader.cancel()
+        phase = time.perf_counter()
         async with sessions() as session, session.begin():
             await session.run_sync(summaries.recompute)
+        result.summaries_seconds = time.perf_counter() - phase
+        phase = time.perf_counter()
         await _swap(live, consumers, lambda: _catch_up(pull, deps, sessions, result, batch_size))
+        result.swap_seconds = time.perf_counter() - phase
         swapped = True
         await pull.unsubscribe()
     finally:
