@@ -56,7 +56,13 @@ def cooperation(
 
 
 def gathering_completed(
-    *, fmt: str = "workshop", district: str = DRESDEN, participants: int = 20, at: datetime | None = None
+    *,
+    fmt: str = "workshop",
+    district: str = DRESDEN,
+    participants: int = 20,
+    at: datetime | None = None,
+    starts_at: datetime | None = None,
+    topics: tuple[str, ...] = (),
 ) -> events.EventCompleted:
     return events.EventCompleted(
         event_id=new_id(),
@@ -64,6 +70,8 @@ def gathering_completed(
         district=district,
         participants=participants,
         completed_at=at or datetime.now(UTC),
+        starts_at=starts_at,
+        topics=list(topics),
     )
 
 

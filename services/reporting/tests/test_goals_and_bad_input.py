@@ -44,12 +44,14 @@ async def test_goal_progress_compares_current_value_with_target_and_says_if_on_t
             "title": "Zehn Akteure im Netzwerk",
             "parent_goal_id": strategic.json()["id"],
             "indicator_id": "actors_total",
+            "direction": "increase",
             "target_value": 10,
             "target_date": NEXT_YEAR,
         },
     )
     assert goal.status_code == 201, goal.text
     assert goal.json()["baseline_value"] == 2
+    assert goal.json()["direction_label"] == "steigern"
     measure = await reporting.client.post(
         "/api/v1/reports/measures",
         headers=editor,
@@ -90,6 +92,7 @@ async def test_new_goal_starts_on_track_from_its_baseline(reporting: Reporting, 
             "level": "operativ",
             "title": "Hundert Akteure",
             "indicator_id": "actors_total",
+            "direction": "increase",
             "target_value": 100,
             "target_date": NEXT_YEAR,
         },
@@ -111,6 +114,7 @@ async def test_a_district_goal_is_announced_with_its_district(reporting: Reporti
             "level": "operativ",
             "title": "Akteure im Landkreis",
             "indicator_id": "actors_total",
+            "direction": "keep_at_least",
             "target_value": 10,
             "target_date": NEXT_YEAR,
             "district": district,
@@ -128,24 +132,38 @@ async def test_a_district_goal_is_announced_with_its_district(reporting: Reporti
             continue
     announced = json.loads(message.data)["data"]
     assert (announced["goal_id"], announced["district"]) == (goal.json()["id"], district)
+    assert (announced["direction"], announced["version"]) == ("keep_at_least", 1)
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"indicator_id": "glueck_index"}, "indicator_id"),
-        ({"target_date": "2020-01-01"}, "target_date"),
+        ({"baseline_date": "2025-06-01", "target_date": "2025-01-01"}, "target_date"),
         ({"target_value": None}, "target_value"),
         ({"district": "09162000"}, "district"),
+        ({"district": "14999000"}, "district"),
         ({"level": "irgendwas"}, "level"),
+        ({"direction": "sideways"}, "direction"),
+        ({"direction": None}, "direction"),
     ],
-    ids=["unknown-indicator", "target-in-the-past", "no-target-value", "foreign-district", "bad-level"],
+    ids=[
+        "unknown-indicator",
+        "target-before-baseline",
+        "no-target-value",
+        "foreign-district",
+        "no-such-district",
+        "bad-level",
+        "unknown-direction",
+        "no-direction",
+    ],
 )
 async def test_invalid_goals_are_refused_with_a_422_problem(reporting: Reporting, token_for, body, field):
     valid = {
         "level": "operativ",
         "title": "Mehr Kooperationen",
         "indicator_id": "cooperations_active",
+        "direction": "increase",
         "target_value": 20,
         "target_date": NEXT_YEAR,
     }
@@ -153,6 +171,7 @@ async def test_invalid_goals_are_refused_with_a_422_problem(reporting: Reporting
         "/api/v1/reports/goals", json={**valid, **body}, headers=token_for("editor", region=reporting.region)
     )
     assert_problem(response, 422, field)
+    assert (await reporting.get("/goals")) == []  # nothing half-written
 
 
 async def test_writing_goals_needs_an_editor_token_of_the_region(reporting: Reporting, token_for):
@@ -185,6 +204,15 @@ async def test_bad_indicator_queries_are_problems(reporting: Reporting):
     assert_problem(
         await client.get("/api/v1/reports/indicators/actors_total", params={"by": "format"}), 422, "by"
     )
+    # a period longer than the data: before the first month with figures, or after this month
+    await reporting.publish(actor())
+    await reporting.settled()
+    this_month = datetime.now(UTC).date().replace(day=1)
+    series = "/api/v1/reports/indicators/actors_total/series"
+    assert_problem(await client.get(series, params={"from": "2001-01"}), 422, "from")
+    next_month = (this_month + timedelta(days=31)).strftime("%Y-%m")
+    assert_problem(await client.get(series, params={"to": next_month}), 422, "to")
+    assert (await client.get(series, params={"from": this_month.strftime("%Y-%m")})).status_code == 200
     future = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
     assert_problem(await client.get("/api/v1/reports/overview", params={"as_of": future}), 422, "as_of")
     assert_problem(await client.get("/api/v1/reports/goals/unknown/progress"), 404)

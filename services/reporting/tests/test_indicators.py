@@ -91,6 +91,11 @@ async def test_full_flow_of_shareable_events_yields_every_indicator(reporting: R
         "campaign_reach": 40,
         "funding_searches": 2,
         "funding_matches": 1,
+        # no BNE event or education institution in this flow (see the Bildungskommune test)
+        "bne_gatherings_held": 0,
+        "bne_participants": 0,
+        "education_institutions": 0,
+        "cooperations_with_education": 0,
     }
     assert values_of(report, "actors_total")["by_district"] == {DRESDEN: 2, ERZGEBIRGE: 1}
     assert values_of(report, "gatherings_held")["by_district"] == {DRESDEN: 1, ERZGEBIRGE: 1}
@@ -193,6 +198,28 @@ async def test_value_as_of_a_past_day_and_monthly_series_follow_the_event_dates(
     }
     assert points[-1]["value"] == 1  # the old one removed, the recent one registered
     assert len(points) >= 4
+
+
+async def test_events_and_their_agreements_count_in_the_month_the_event_took_place(reporting: Reporting):
+    now = datetime.now(UTC)
+    held = (now.replace(day=1) - timedelta(days=40)).replace(hour=18)  # two months back at most
+    late = gathering_completed(participants=30, starts_at=held, at=now)  # completed weeks later
+    deal = agreement(late.event_id, ["a", "b"])
+    await reporting.publish(late, deal)
+    await reporting.settled()
+    window = {"from": f"{held:%Y-%m}", "to": f"{now:%Y-%m}"}
+    for indicator_id, expected in (("gatherings_held", 1), ("participants_total", 30)):
+        series = await reporting.get(f"/indicators/{indicator_id}/series", params=window)
+        points = series["series"][0]["points"]
+        assert points[0]["month"] == f"{held:%Y-%m}"
+        assert {p["value"] for p in points} == {expected}, indicator_id  # from its own month on
+    # as of the day before it took place, neither the event nor its agreement counted yet
+    before = await reporting.get("/indicators", params={"as_of": str((held - timedelta(days=1)).date())})
+    assert values_of(before, "gatherings_held")["value"] == 0
+    assert values_of(before, "agreements_total")["value"] == 0
+    on_the_day = await reporting.get("/indicators", params={"as_of": str(held.date())})
+    assert values_of(on_the_day, "gatherings_held")["value"] == 1
+    assert values_of(on_the_day, "agreements_total")["value"] == 1
 
 
 async def test_new_cooperations_count_per_calendar_month(reporting: Reporting):
@@ -351,3 +378,36 @@ async def test_reused_report_is_replaced_as_soon_as_a_new_event_is_applied(repor
     overview = await reporting.get("/overview")
     row = next(r for r in overview["rows"] if r["indicator_id"] == "actors_total")
     assert row["cells"] == [{"region": reporting.region, "value": 2, "rank": None}]
+
+
+async def test_bildungskommune_figures_count_bne_events_participants_by_target_group_and_education_actors(
+    reporting: Reporting,
+):
+    school, kita, club = (
+        actor(kind="bildungseinrichtung", district=DRESDEN),
+        actor(kind="bildungseinrichtung", district=ERZGEBIRGE),
+        actor(kind="verein", district=DRESDEN),
+    )
+    bne_day = gathering_completed(participants=40, topics=("bne", "natur_umwelt"), district=DRESDEN)
+    other = gathering_completed(participants=15, topics=("mobilitaet",))
+    counts = {"schueler": 25, "lehrkraefte": 5, "multiplikatoren": 0}
+    await reporting.publish(
+        school,
+        kita,
+        club,
+        cooperation(school.actor_id, club.actor_id),
+        cooperation(club.actor_id, "someone-else"),
+        bne_day,
+        other,
+        events.AttendanceRecorded(
+            event_id=bne_day.event_id, confirmed=40, waiting=0, attended=38, by_target_group=counts
+        ),
+    )
+    await reporting.settled()
+    report = await reporting.get("/indicators")
+    assert values_of(report, "bne_gatherings_held")["value"] == 1
+    assert values_of(report, "bne_participants")["value"] == 40
+    assert values_of(report, "education_institutions")["by_district"] == {DRESDEN: 1, ERZGEBIRGE: 1}
+    assert values_of(report, "cooperations_with_education")["value"] == 1
+    by_group = await reporting.get("/indicators/bne_participants", params={"by": "target_group"})
+    assert by_group["values"][0]["breakdown"] == {"lehrkraefte": 5, "ohne_angabe": 10, "schueler": 25}

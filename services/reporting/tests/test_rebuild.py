@@ -81,6 +81,28 @@ async def test_rebuild_while_running_ends_with_identical_figures(reporting: Repo
     assert await figures(reporting) == before
 
 
+async def test_readers_see_the_old_figures_during_a_rebuild_and_the_same_after_the_swap(reporting: Reporting):
+    await feed_a_year(reporting)
+    await reporting.settled()
+    before = await figures(reporting)
+    read: list[int] = []
+    running = asyncio.create_task(
+        rebuild(reporting.settings, batch_size=1, progress=lambda done, total: read.append(done))
+    )
+    during = []
+    while not running.done():
+        during.append(await figures(reporting))
+        await asyncio.sleep(0)
+    result = await running
+    # readers answered while the rebuild was reading, and never saw empty or half-built figures
+    assert during and read and all(seen == before for seen in during)
+    assert result.applied == reporting.published
+    assert await figures(reporting) == before
+    # a second rebuild finds the tables, indexes and keys under their own names again
+    await rebuild(reporting.settings, batch_size=50)
+    assert await figures(reporting) == before
+
+
 async def test_rebuild_command_shows_progress_and_replays_into_fresh_tables(reporting: Reporting):
     await feed_a_year(reporting)
     await reporting.settled()

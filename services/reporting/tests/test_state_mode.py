@@ -210,3 +210,40 @@ async def test_state_sees_every_regions_goals_side_by_side_with_progress_and_mea
         2,
     )
     assert regions[north]["freshness"]["state"] == "aktuell"
+
+
+async def test_state_density_covers_every_district_of_the_regions_including_those_without_actors(
+    nats_url, databases, nats_js, token_for
+):
+    from nzr_common.regions import load_districts
+
+    landkreis_leipzig = "14729000"
+    first, second = new_region("a"), new_region("b")
+    aggregate = await aggregate_stream(nats_js, first, second)
+    now = datetime.now(UTC)
+    await publish(nats_js, first, actor(district=LEIPZIG), actor(district=LEIPZIG))
+    await publish(
+        nats_js, first, RegionHeartbeat(region=first, sent_at=now, districts=[LEIPZIG, landkreis_leipzig])
+    )
+    await publish(nats_js, second, actor(district=DRESDEN))
+    await publish(nats_js, second, RegionHeartbeat(region=second, sent_at=now, districts=[DRESDEN]))
+    async with start_state_reporting(nats_url, databases, nats_js, aggregate) as state:
+        state.published = 5
+        await state.settled()
+        density = await state.get(
+            "/indicators/actor_density_per_10k",
+            params={"region": [first, second]},
+            headers=token_for("state", region="state"),
+        )
+    population = {code: d.population for code, d in load_districts().items()}
+    values = {v["region"]: v for v in density["values"]}
+    # the Landkreis without actors is part of the region: 0 there, and its people count
+    assert values[first]["by_district"] == {
+        LEIPZIG: round(2 / population[LEIPZIG] * 10_000, 4),
+        landkreis_leipzig: 0.0,
+    }
+    assert values[first]["value"] == round(
+        2 / (population[LEIPZIG] + population[landkreis_leipzig]) * 10_000, 4
+    )
+    everyone = population[LEIPZIG] + population[landkreis_leipzig] + population[DRESDEN]
+    assert density["overall"] == round(3 / everyone * 10_000, 4)

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from nzr_common.settings import ServiceSettings
@@ -17,8 +17,22 @@ class ReportingSettings(ServiceSettings):
     #: Region mode: how often this region announces a RegionHeartbeat.
     heartbeat_seconds: float = 60.0
     known_regions: Annotated[list[str], NoDecode] = []
-    public_base_url: str = "http://127.0.0.1:8105"
+    #: Where the open data is reachable from outside; default: this host on the service's own
+    #: port (so it follows ``nzr run --port-offset``).
+    public_base_url: str = ""
     publisher_name: str = "Landesverband Netzwerk Zukunft Regional"
+    #: DCAT-AP.de: the delivering body from http://dcat-ap.de/def/contributors/ (GovData).
+    dcat_contributor_id: str = "http://dcat-ap.de/def/contributors/freistaatSachsen"
+    #: DCAT-AP.de contact point (vcard:hasEmail).
+    open_data_contact_email: str = "opendata@netzwerk-zukunft-regional.de"
+    #: Licence of the open data (a URI of http://dcat-ap.de/def/licenses/).
+    open_data_license: str = "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
+
+    @model_validator(mode="after")
+    def _public_base_url_on_own_port(self) -> "ReportingSettings":
+        if not self.public_base_url:
+            self.public_base_url = f"http://127.0.0.1:{self.port}"
+        return self
 
     @field_validator("known_regions", mode="before")
     @classmethod

@@ -338,6 +338,8 @@ async def complete_event(
                 district=row.district,
                 participants=participants(row.confirmed_count, row.attended_count),
                 completed_at=now,
+                starts_at=row.starts_at,
+                topics=list(row.topics or []),
             ),
             *await thank_you_notices(session, event=row, links=links, now=now),
         )

@@ -21,7 +21,7 @@ from nzr_events.registrations.models import RegistrationRow
 from nzr_events.registrations.rules import (
     csv_cell,
 )
-from nzr_events.registrations.schemas import RegistrationRead
+from nzr_events.registrations.schemas import RegistrationRead, TargetGroupCounts
 from nzr_events.registrations.service import registration_read
 from nzr_events.times import to_berlin
 
@@ -71,6 +71,24 @@ async def check_in(
                 ),
             )
     return registration_read(row)
+
+
+async def record_target_groups(
+    *, session: AsyncSession, outbox: Outbox, event_id: str, counts: TargetGroupCounts
+) -> None:
+    """Announce the event's participants by target group (counts only) with its attendance."""
+    async with session.begin():
+        event = await lock_event(session, event_id)
+        await outbox.add(
+            session,
+            AttendanceRecorded(
+                event_id=event.id,
+                confirmed=event.confirmed_count,
+                waiting=event.waiting_count,
+                attended=event.attended_count,
+                by_target_group=counts.model_dump(),
+            ),
+        )
 
 
 async def attendance_csv(*, session: AsyncSession, event_id: str) -> str:

@@ -25,6 +25,7 @@ from nzr_events.registrations.schemas import (
     RegistrationCreate,
     RegistrationRead,
     RegistrationStatus,
+    TargetGroupCounts,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -123,6 +124,20 @@ async def check_in(
     return await attendance.check_in(
         session=session, outbox=outbox, event_id=event_id, registration_id=registration_id
     )
+
+
+@router.put(
+    "/events/{event_id}/attendance/target-groups",
+    status_code=204,
+    operation_id="record_target_groups",
+)
+async def record_target_groups(
+    event_id: str, body: TargetGroupCounts, session: SessionDep, outbox: OutboxDep, _: EditorDep
+) -> Response:
+    """Record how many participants belonged to each target group (pupils, teachers, adults,
+    multipliers; counts only) for the BNE figures of reporting."""
+    await attendance.record_target_groups(session=session, outbox=outbox, event_id=event_id, counts=body)
+    return Response(status_code=204)
 
 
 @router.get(

@@ -119,3 +119,15 @@ class CancellationResult(BaseModel):
     registration_id: str
     status: RegistrationStatus
     promoted_registration_ids: list[str]
+
+
+class TargetGroupCounts(BaseModel):
+    """How many participants of an event belonged to each target group (counts, never names):
+    Bildung für nachhaltige Entwicklung reports them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schueler: int = Field(0, ge=0, le=100_000, description="Schülerinnen und Schüler")
+    lehrkraefte: int = Field(0, ge=0, le=100_000, description="Lehrkräfte")
+    erwachsene: int = Field(0, ge=0, le=100_000, description="Erwachsene")
+    multiplikatoren: int = Field(0, ge=0, le=100_000, description="Multiplikatorinnen und Multiplikatoren")

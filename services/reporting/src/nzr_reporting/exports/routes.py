@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response
 from rdflib import Graph
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.access import PUBLIC
 from nzr_common.problems import ProblemError
@@ -44,14 +45,22 @@ async def export_indicator_csv(
     responses={200: {"content": {"application/json": {}}}},
 )
 async def export_indicator_json(
-    indicator_id: str, session: SessionDep, scope: ScopeDep, first: FromQuery = None, last: ToQuery = None
+    indicator_id: str,
+    deps: DepsDep,
+    session: SessionDep,
+    scope: ScopeDep,
+    first: FromQuery = None,
+    last: ToQuery = None,
 ) -> Response:
     """The monthly series as JSON with unit, definition, source events and licence (open data)."""
     series = await indicators.monthly_series(
         session=session, scope=scope, indicator_id=indicator_id, first=first, last=last
     )
     source = DISTRICTS_SOURCE if indicator_id == "actor_density_per_10k" else None
-    return Response(exports.series_json(series, population_source=source), media_type="application/json")
+    return Response(
+        exports.series_json(series, population_source=source, license=deps.settings.open_data_license),
+        media_type="application/json",
+    )
 
 
 @router.get(
@@ -78,13 +87,24 @@ async def get_indicator_chart(
     return Response(exports.chart(series, image_format=image_format), media_type=media_type)
 
 
-def _catalogue(deps: Deps) -> Graph:
+async def _catalogue(deps: Deps, session: AsyncSession) -> Graph:
     settings = deps.settings
+    today = datetime.now(UTC).date()
+    regions = settings.known_regions if settings.mode == "state" else [settings.region]
+    first = await indicators.first_day_of_data(session, regions) or today
     return exports.dcat_catalogue(
-        base_url=settings.public_base_url,
-        publisher=settings.publisher_name,
-        region=settings.region,
-        modified=datetime.now(UTC).date(),
+        exports.CatalogueFacts(
+            base_url=settings.public_base_url,
+            publisher=settings.publisher_name,
+            region=settings.region,
+            contributor_id=settings.dcat_contributor_id,
+            contact_email=settings.open_data_contact_email,
+            license=settings.open_data_license,
+            issued=first,
+            modified=today,
+            districts=tuple(sorted(deps.region.districts if settings.mode == "region" else deps.districts)),
+            period=(first, today),
+        )
     )
 
 
@@ -95,9 +115,11 @@ def _catalogue(deps: Deps) -> Graph:
     dependencies=[PUBLIC],
     responses={200: {"content": {"text/turtle": {}}}},
 )
-async def get_dcat_catalogue_turtle(deps: DepsDep) -> Response:
+async def get_dcat_catalogue_turtle(deps: DepsDep, session: SessionDep) -> Response:
     """DCAT-AP.de catalogue of the published indicator datasets (Turtle) for open-data portals."""
-    return Response(_catalogue(deps).serialize(format="turtle"), media_type="text/turtle; charset=utf-8")
+    return Response(
+        (await _catalogue(deps, session)).serialize(format="turtle"), media_type="text/turtle; charset=utf-8"
+    )
 
 
 @router.get(
@@ -107,6 +129,8 @@ async def get_dcat_catalogue_turtle(deps: DepsDep) -> Response:
     dependencies=[PUBLIC],
     responses={200: {"content": {"application/ld+json": {}}}},
 )
-async def get_dcat_catalogue_jsonld(deps: DepsDep) -> Response:
+async def get_dcat_catalogue_jsonld(deps: DepsDep, session: SessionDep) -> Response:
     """DCAT-AP.de catalogue of the published indicator datasets (JSON-LD)."""
-    return Response(_catalogue(deps).serialize(format="json-ld"), media_type="application/ld+json")
+    return Response(
+        (await _catalogue(deps, session)).serialize(format="json-ld"), media_type="application/ld+json"
+    )

@@ -29,8 +29,36 @@ async def goal_defined(session: AsyncSession, envelope: Envelope[reporting.GoalD
             "target_date": event.target_date,
             "defined_at": envelope.time,
             "district": event.district,
+            "direction": event.direction,
+            "baseline_value": event.baseline_value,
+            "baseline_date": event.baseline_date,
+            "version": event.version,
+            "deleted": event.deleted,
         },
+        _newer_version,
     )
+
+
+_ANNOUNCED = (
+    "level",
+    "title",
+    "indicator_id",
+    "target_value",
+    "target_date",
+    "district",
+    "direction",
+    "baseline_value",
+    "baseline_date",
+    "version",
+    "deleted",
+)
+
+
+def _newer_version(new: Any, old: Any) -> dict[str, Any]:
+    """A goal announced again (changed or deleted) replaces an older announcement, never a
+    newer one; ``defined_at`` stays the first announcement's."""
+    newer = new.version > old.version
+    return {name: case((newer, getattr(new, name)), else_=getattr(old, name)) for name in _ANNOUNCED}
 
 
 def _later_status(new: Any, old: Any) -> dict[str, Any]:

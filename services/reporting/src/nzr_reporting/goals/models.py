@@ -3,7 +3,7 @@ projections of every region's goal and measure events (for the state overview)."
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Float, String, Text
+from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nzr_common.db import UTCDateTime
@@ -25,6 +25,12 @@ class GoalFact(Base):
     defined_at: Mapped[datetime] = mapped_column(UTCDateTime())
     #: the goal's district (AGS), or None for the whole region
     district: Mapped[str | None] = mapped_column(String(16))
+    #: None in events announced before goals had an explicit direction (derived then)
+    direction: Mapped[str | None] = mapped_column(String(20))
+    baseline_value: Mapped[float | None] = mapped_column(Float)
+    baseline_date: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class MeasureFact(Base):
@@ -52,10 +58,33 @@ class GoalRow(Base):
     parent_goal_id: Mapped[str | None] = mapped_column(ID)
     indicator_id: Mapped[str | None] = mapped_column(String(64))
     district: Mapped[str | None] = mapped_column(String(8))
+    #: increase, decrease, keep_at_least or keep_at_most (None: a goal without target)
+    direction: Mapped[str | None] = mapped_column(String(20))
     baseline_value: Mapped[float | None] = mapped_column(Float)
+    baseline_date: Mapped[date | None] = mapped_column(Date)
     target_value: Mapped[float | None] = mapped_column(Float)
     target_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: counts the goal's changes: its ETag (``If-Match`` on PATCH and DELETE)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class GoalChange(Base):
+    """The audit trail of a goal: who changed which field when, from what to what (kept after
+    the goal is deleted; a deletion is one row with field ``*``)."""
+
+    __tablename__ = "goal_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region: Mapped[str] = mapped_column(REGION)
+    goal_id: Mapped[str] = mapped_column(ID, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: the editor's subject (user id) from the token
+    actor: Mapped[str] = mapped_column(String(200))
+    field: Mapped[str] = mapped_column(String(40))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
 
 
 class MeasureRow(Base):
@@ -69,10 +98,18 @@ class MeasureRow(Base):
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
     responsible_actor_id: Mapped[str | None] = mapped_column(ID)
+    #: every responsible actor (the first is ``responsible_actor_id``)
+    responsible_actor_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     involved_actor_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     start: Mapped[date | None] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date)
     milestones: Mapped[list[dict]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20))
     resources_needed: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: a recommendation addressed to another institution (e.g. the Landkreis, a ministry)
+    recommendation_to: Mapped[str | None] = mapped_column(String(300))
+    recommendation: Mapped[str | None] = mapped_column(Text)
+    #: the gatherings (event ids) and agreements (agreement ids) that implement the measure
+    event_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    agreement_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,23 +1,33 @@
 """HTTP routes of goals and measures, and of every region's goals side by side."""
 
-from fastapi import APIRouter, Response
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
 
 from nzr_common.access import PUBLIC
 from nzr_common.auth import EditorDep
 from nzr_common.idempotency import IDEMPOTENT
+from nzr_common.problems import ProblemError
 from nzr_common.runtime import SessionDep
 from nzr_reporting.bootstrap import DepsDep
+from nzr_reporting.goals import overview
 from nzr_reporting.goals import service as goals
 from nzr_reporting.goals.schemas import (
+    GoalChangeRead,
     GoalCreate,
     GoalProgress,
     GoalRead,
     GoalsOverview,
+    GoalUpdate,
     MeasureCreate,
     MeasureRead,
     MeasureUpdate,
 )
 from nzr_reporting.scope import AsOfQuery, ScopeDep, as_of_or_today
+
+IfMatch = Annotated[str | None, Header(description="ETag of the goal version you read")]
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -26,7 +36,7 @@ router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 async def get_goals_overview(session: SessionDep, scope: ScopeDep, as_of: AsOfQuery = None) -> GoalsOverview:
     """Every region's goals side by side: current value against target, on track or not,
     measures by status, ranked by the share of goals on track, with data freshness."""
-    return await goals.goals_of_regions(session=session, scope=scope, as_of=as_of_or_today(as_of))
+    return await overview.goals_of_regions(session=session, scope=scope, as_of=as_of_or_today(as_of))
 
 
 @router.post(
@@ -50,6 +60,7 @@ async def define_goal(
         data=body,
     )
     response.headers["Location"] = f"/api/v1/reports/goals/{goal.id}"
+    response.headers["ETag"] = goals.etag(goal.version)
     return goal
 
 
@@ -60,9 +71,80 @@ async def list_goals(deps: DepsDep, session: SessionDep) -> list[GoalRead]:
 
 
 @router.get("/goals/{goal_id}", response_model=GoalRead, operation_id="get_goal", dependencies=[PUBLIC])
-async def get_goal(goal_id: str, deps: DepsDep, session: SessionDep) -> GoalRead:
-    """One goal."""
-    return await goals.get_goal(session=session, region=deps.settings.region, goal_id=goal_id)
+async def get_goal(goal_id: str, deps: DepsDep, session: SessionDep, response: Response) -> GoalRead:
+    """One goal, with its version as ETag (send it as If-Match to change or delete the goal)."""
+    goal = await goals.get_goal(session=session, region=deps.settings.region, goal_id=goal_id)
+    response.headers["ETag"] = goals.etag(goal.version)
+    return goal
+
+
+@contextmanager
+def _preconditions() -> Iterator[None]:
+    """The If-Match outcomes of a change as HTTP: 428 without the header, 412 with a stale one."""
+    try:
+        yield
+    except goals.PreconditionRequired as error:
+        raise ProblemError(428, "Precondition Required", str(error)) from error
+    except goals.PreconditionFailed as error:
+        headers = {"ETag": goals.etag(error.version)}
+        raise ProblemError(412, "Precondition Failed", error.detail, headers=headers) from error
+
+
+@router.patch("/goals/{goal_id}", response_model=GoalRead, operation_id="update_goal")
+async def update_goal(
+    goal_id: str,
+    body: GoalUpdate,
+    deps: DepsDep,
+    response: Response,
+    session: SessionDep,
+    scope: ScopeDep,
+    editor: EditorDep,
+    if_match: IfMatch = None,
+) -> GoalRead:
+    """Change a goal (needs If-Match with its ETag; a stale one gets 412). Every changed field
+    is kept in the goal's history: who, when, old → new."""
+    with _preconditions():
+        goal = await goals.update_goal(
+            session=session,
+            outbox=deps.outbox,
+            scope=scope,
+            region=deps.settings.region,
+            region_districts=set(deps.region.districts),
+            goal_id=goal_id,
+            data=body,
+            if_match=if_match,
+            editor=editor.subject or "unbekannt",
+        )
+    response.headers["ETag"] = goals.etag(goal.version)
+    return goal
+
+
+@router.delete("/goals/{goal_id}", status_code=204, operation_id="delete_goal")
+async def delete_goal(
+    goal_id: str, deps: DepsDep, session: SessionDep, editor: EditorDep, if_match: IfMatch = None
+) -> Response:
+    """Delete a goal without operative goals or measures (needs If-Match); its history stays."""
+    with _preconditions():
+        await goals.delete_goal(
+            session=session,
+            outbox=deps.outbox,
+            region=deps.settings.region,
+            goal_id=goal_id,
+            if_match=if_match,
+            editor=editor.subject or "unbekannt",
+        )
+    return Response(status_code=204)
+
+
+@router.get(
+    "/goals/{goal_id}/history",
+    response_model=list[GoalChangeRead],
+    operation_id="get_goal_history",
+    dependencies=[PUBLIC],
+)
+async def get_goal_history(goal_id: str, deps: DepsDep, session: SessionDep) -> list[GoalChangeRead]:
+    """Who changed which field of the goal when, from what to what (also of a deleted goal)."""
+    return await goals.goal_history(session=session, region=deps.settings.region, goal_id=goal_id)
 
 
 @router.get("/goals/{goal_id}/progress", response_model=GoalProgress, operation_id="get_goal_progress")

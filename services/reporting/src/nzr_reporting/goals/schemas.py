@@ -1,7 +1,7 @@
 """API models of goals and measures, and of every region's goals side by side."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,7 +15,21 @@ GoalLevel = Literal["strategisch", "operativ"]
 MeasureStatus = Literal["geplant", "laufend", "abgeschlossen", "ausgesetzt"]
 
 
+Direction = Literal["increase", "decrease", "keep_at_least", "keep_at_most"]
+
+
+DIRECTION_LABELS: dict[str, str] = {
+    "increase": "steigern",
+    "decrease": "senken",
+    "keep_at_least": "mindestens halten",
+    "keep_at_most": "höchstens halten",
+}
+
+
 class GoalCreate(BaseModel):
+    """A goal; a measurable one (indicator, target value, target date) needs its direction. The
+    baseline is the indicator's value on ``baseline_date`` (default: today) unless given."""
+
     model_config = ConfigDict(extra="forbid")
 
     level: GoalLevel
@@ -24,6 +38,26 @@ class GoalCreate(BaseModel):
     parent_goal_id: str | None = None
     indicator_id: str | None = None
     district: str | None = Field(default=None, pattern=r"^\d{8}$")
+    direction: Direction | None = None
+    baseline_value: float | None = None
+    baseline_date: date | None = None
+    target_value: float | None = None
+    target_date: date | None = None
+
+
+class GoalUpdate(BaseModel):
+    """Partial change of a goal (send ``If-Match`` with the ETag you read); ``null`` clears a field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=3, max_length=300)
+    description: str | None = Field(default=None, max_length=5000)
+    parent_goal_id: str | None = None
+    indicator_id: str | None = None
+    district: str | None = Field(default=None, pattern=r"^\d{8}$")
+    direction: Direction | None = None
+    baseline_value: float | None = None
+    baseline_date: date | None = None
     target_value: float | None = None
     target_date: date | None = None
 
@@ -37,10 +71,25 @@ class GoalRead(BaseModel):
     parent_goal_id: str | None
     indicator_id: str | None
     district: str | None
+    direction: Direction | None
+    direction_label: str | None = Field(description="the direction in German")
     baseline_value: float | None
+    baseline_date: date | None
     target_value: float | None
     target_date: date | None
     created_at: datetime
+    updated_at: datetime | None
+    version: int
+
+
+class GoalChangeRead(BaseModel):
+    """One entry of a goal's audit trail: who changed which field when, old → new."""
+
+    at: datetime
+    actor: str
+    field: str
+    old: str | None
+    new: str | None
 
 
 class GoalProgress(BaseModel):
@@ -49,7 +98,10 @@ class GoalProgress(BaseModel):
     indicator_id: str
     unit: str
     as_of: date
+    direction: Direction
+    direction_label: str
     baseline_value: float | None
+    baseline_date: date | None
     current_value: float | None
     target_value: float
     target_date: date
@@ -68,6 +120,9 @@ class Milestone(BaseModel):
     done: bool = False
 
 
+ActorIds = list[Annotated[str, Field(min_length=1, max_length=64)]]
+
+
 class MeasureCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -75,12 +130,21 @@ class MeasureCreate(BaseModel):
     title: str = Field(min_length=3, max_length=300)
     description: str | None = Field(default=None, max_length=10_000)
     responsible_actor_id: str | None = None
-    involved_actor_ids: list[str] = Field(default_factory=list, max_length=200)
+    responsible_actor_ids: ActorIds = Field(default_factory=list, max_length=50)
+    involved_actor_ids: ActorIds = Field(default_factory=list, max_length=200)
     start: date | None = None
     end: date | None = None
     milestones: list[Milestone] = Field(default_factory=list, max_length=100)
     status: MeasureStatus = "geplant"
     resources_needed: list[str] = Field(default_factory=list, max_length=50)
+    recommendation_to: str | None = Field(
+        default=None, max_length=300, description="the institution a recommendation is addressed to"
+    )
+    recommendation: str | None = Field(default=None, max_length=10_000)
+    event_ids: list[str] = Field(default_factory=list, max_length=200, description="implementing events")
+    agreement_ids: list[str] = Field(
+        default_factory=list, max_length=200, description="implementing agreements"
+    )
 
 
 class MeasureUpdate(BaseModel):
@@ -89,6 +153,12 @@ class MeasureUpdate(BaseModel):
     status: MeasureStatus | None = None
     milestones: list[Milestone] | None = None
     end: date | None = None
+    responsible_actor_ids: ActorIds | None = Field(default=None, max_length=50)
+    resources_needed: list[str] | None = Field(default=None, max_length=50)
+    recommendation_to: str | None = Field(default=None, max_length=300)
+    recommendation: str | None = Field(default=None, max_length=10_000)
+    event_ids: list[str] | None = Field(default=None, max_length=200)
+    agreement_ids: list[str] | None = Field(default=None, max_length=200)
 
 
 class MeasureRead(BaseModel):
@@ -98,12 +168,17 @@ class MeasureRead(BaseModel):
     title: str
     description: str | None
     responsible_actor_id: str | None
+    responsible_actor_ids: list[str]
     involved_actor_ids: list[str]
     start: date | None
     end: date | None
     milestones: list[Milestone]
     status: MeasureStatus
     resources_needed: list[str]
+    recommendation_to: str | None
+    recommendation: str | None
+    event_ids: list[str]
+    agreement_ids: list[str]
     updated_at: datetime
 
 
@@ -117,7 +192,8 @@ class RegionGoal(BaseModel):
     district: str | None = Field(None, description="AGS code: the goal is measured in this district")
     unit: str | None
     defined_at: datetime
-    baseline_value: float | None = Field(description="the indicator's value on the day the goal was defined")
+    direction: Direction | None
+    baseline_value: float | None = Field(description="the indicator's value on the goal's baseline date")
     current_value: float | None
     target_value: float | None
     target_date: date | None

@@ -1,44 +1,128 @@
 """Service functions for goals and measures (the structure of municipal action plans):
 state change and its events in one transaction, progress from the indicators."""
 
-import dataclasses
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.reporting import GoalDefined, MeasureStatusChanged
-from nzr_common.errors import Conflict, Invalid, NotFound
+from nzr_common.errors import Conflict, FieldProblem, Invalid, NotFound
 from nzr_common.outbox import Outbox
 from nzr_reporting.goals import rules as goal_rules
-from nzr_reporting.goals.models import GoalFact, GoalRow, MeasureFact, MeasureRow
+from nzr_reporting.goals.models import GoalChange, GoalRow, MeasureRow
+from nzr_reporting.goals.overview import goals_of_regions as goals_of_regions  # the dashboard reads it here
 from nzr_reporting.goals.schemas import (
+    DIRECTION_LABELS,
+    GoalChangeRead,
     GoalCreate,
     GoalProgress,
     GoalRead,
-    GoalsOverview,
+    GoalUpdate,
     MeasureCreate,
     MeasureRead,
     MeasureUpdate,
-    RegionGoal,
-    RegionGoals,
 )
-from nzr_reporting.indicators import rules
 from nzr_reporting.indicators import service as indicators
 from nzr_reporting.indicators.catalogue import BY_ID
 from nzr_reporting.indicators.scope import Scope
-from nzr_reporting.indicators.workbook import Workbook
-from nzr_reporting.state import service as state
 
 
 def _goal(row: GoalRow) -> GoalRead:
-    return GoalRead.model_validate(row, from_attributes=True)
+    return GoalRead.model_validate(
+        {
+            **{c.key: getattr(row, c.key) for c in GoalRow.__table__.columns},
+            "direction_label": DIRECTION_LABELS.get(row.direction or ""),
+        }
+    )
 
 
 def _measure(row: MeasureRow) -> MeasureRead:
-    return MeasureRead.model_validate(row, from_attributes=True)
+    read = MeasureRead.model_validate(
+        {
+            **{c.key: getattr(row, c.key) for c in MeasureRow.__table__.columns},
+            "responsible_actor_ids": row.responsible_actor_ids
+            or ([row.responsible_actor_id] if row.responsible_actor_id else []),
+            "event_ids": row.event_ids or [],
+            "agreement_ids": row.agreement_ids or [],
+        }
+    )
+    return read
+
+
+def etag(version: int) -> str:
+    """The ETag of a goal version (a strong tag: the version in quotes)."""
+    return f'"{version}"'
+
+
+class PreconditionRequired(Exception):
+    """A change was sent without ``If-Match`` (the routes answer 428)."""
+
+
+class PreconditionFailed(Exception):
+    """The goal is no longer the version the caller read (the routes answer 412)."""
+
+    def __init__(self, detail: str, *, version: int) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.version = version
+
+
+def _check_version(row: GoalRow, if_match: str | None) -> None:
+    if if_match is None:
+        raise PreconditionRequired("Send If-Match with the ETag you read, so no change is overwritten.")
+    if if_match.strip() == "*":
+        return
+    versions = {tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")}
+    if str(row.version) not in versions:
+        raise PreconditionFailed(
+            f"The goal changed since you read it (now version {row.version}).", version=row.version
+        )
+
+
+async def _problems_of(
+    session: AsyncSession, region: str, region_districts: set[str], goal: dict[str, Any], goal_id: str | None
+) -> list[FieldProblem]:
+    problems = goal_rules.check_goal(goal, region_districts=region_districts)
+    parent_id = goal.get("parent_goal_id")
+    if not problems and parent_id is not None:
+        parent = await session.get(GoalRow, parent_id)
+        if parent is None or parent.region != region or parent.level != "strategisch" or parent_id == goal_id:
+            problems.append(("parent_goal_id", "no strategic goal with this id"))
+    return problems
+
+
+async def _baseline(session: AsyncSession, scope: Scope, goal: dict[str, Any]) -> float | None:
+    """The indicator's value on the baseline date, when no baseline value was given."""
+    if goal.get("indicator_id") is None or goal.get("baseline_value") is not None:
+        return goal.get("baseline_value")
+    return await indicators.current_value(
+        session=session,
+        scope=scope,
+        indicator_id=goal["indicator_id"],
+        as_of=goal["baseline_date"],
+        district=goal.get("district"),
+    )
+
+
+def _announcement(row: GoalRow, *, deleted: bool = False) -> GoalDefined:
+    return GoalDefined(
+        goal_id=row.id,
+        level=row.level,
+        title=row.title,
+        indicator_id=row.indicator_id,
+        target_value=row.target_value,
+        target_date=row.target_date,
+        district=row.district,
+        direction=row.direction,
+        baseline_value=row.baseline_value,
+        baseline_date=row.baseline_date,
+        version=row.version,
+        deleted=deleted,
+    )
 
 
 async def define_goal(
@@ -50,42 +134,110 @@ async def define_goal(
     region_districts: set[str],
     data: GoalCreate,
 ) -> GoalRead:
-    """Store a goal with the indicator's current value as its baseline; announce GoalDefined."""
+    """Store a goal (baseline: the given value, else the indicator's value on the baseline date,
+    default today); announce GoalDefined."""
     now = datetime.now(UTC)
-    problems = goal_rules.check_goal(data, today=now.date(), region_districts=region_districts)
-    if not problems and data.parent_goal_id is not None:
-        parent = await session.get(GoalRow, data.parent_goal_id)
-        if parent is None or parent.region != region or parent.level != "strategisch":
-            problems.append(("parent_goal_id", "no strategic goal with this id"))
+    goal = data.model_dump()
+    goal["baseline_date"] = goal["baseline_date"] or now.date()
+    if goal["baseline_date"] > now.date():
+        raise Invalid("Invalid goal", [("baseline_date", "lies in the future")])
+    problems = await _problems_of(session, region, region_districts, goal, None)
     if problems:
         raise Invalid("Invalid goal", problems)
-    baseline = None
-    if data.indicator_id is not None:
-        baseline = await indicators.current_value(
-            session=session,
-            scope=scope,
-            indicator_id=data.indicator_id,
-            as_of=now.date(),
-            district=data.district,
-        )
-    row = GoalRow(
-        id=str(uuid.uuid4()), region=region, baseline_value=baseline, created_at=now, **data.model_dump()
-    )
+    goal["baseline_value"] = await _baseline(session, scope, goal)
+    row = GoalRow(id=str(uuid.uuid4()), region=region, created_at=now, updated_at=now, version=1, **goal)
     session.add(row)
-    await outbox.add(
-        session,
-        GoalDefined(
-            goal_id=row.id,
-            level=row.level,
-            title=row.title,
-            indicator_id=row.indicator_id,
-            target_value=row.target_value,
-            target_date=row.target_date,
-            district=row.district,
-        ),
-    )
+    await outbox.add(session, _announcement(row))
     await session.commit()
     return _goal(row)
+
+
+async def update_goal(
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    scope: Scope,
+    region: str,
+    region_districts: set[str],
+    goal_id: str,
+    data: GoalUpdate,
+    if_match: str | None,
+    editor: str,
+) -> GoalRead:
+    """Change the fields sent (``If-Match`` required); every changed field goes into the audit
+    trail (who, when, old → new) and the goal is announced again with its new version."""
+    row = await _load_goal(session, region, goal_id)
+    _check_version(row, if_match)
+    before = {name: getattr(row, name) for name in (*goal_rules.EDITABLE, "level")}
+    after = {**before, **data.model_dump(exclude_unset=True)}
+    if "title" in data.model_fields_set and data.title is None:
+        raise Invalid("Invalid goal", [("title", "a goal needs a title")])
+    today = datetime.now(UTC).date()
+    if after["baseline_date"] is not None and after["baseline_date"] > today:
+        raise Invalid("Invalid goal", [("baseline_date", "lies in the future")])
+    problems = await _problems_of(session, region, region_districts, after, row.id)
+    if problems:
+        raise Invalid("Invalid goal", problems)
+    measured = ("indicator_id", "district", "baseline_date")
+    if "baseline_value" not in data.model_fields_set and any(before[n] != after[n] for n in measured):
+        after["baseline_value"] = None  # measured again on the (new) baseline date
+        after["baseline_value"] = await _baseline(
+            session, scope, {**after, "baseline_date": after["baseline_date"] or today}
+        )
+    changed = goal_rules.changes(before, after)
+    if not changed:
+        return _goal(row)
+    now = datetime.now(UTC)
+    for name in goal_rules.EDITABLE:
+        setattr(row, name, after[name])
+    row.version += 1
+    row.updated_at = now
+    session.add_all(
+        GoalChange(region=region, goal_id=row.id, at=now, actor=editor, field=name, old=old, new=new)
+        for name, old, new in changed
+    )
+    await outbox.add(session, _announcement(row))
+    await session.commit()
+    return _goal(row)
+
+
+async def delete_goal(
+    *, session: AsyncSession, outbox: Outbox, region: str, goal_id: str, if_match: str | None, editor: str
+) -> None:
+    """Delete a goal (``If-Match`` required) that no operative goal or measure hangs on; the
+    audit trail keeps the deletion."""
+    row = await _load_goal(session, region, goal_id)
+    _check_version(row, if_match)
+    children = await session.scalar(select(func.count()).where(GoalRow.parent_goal_id == row.id))
+    measures = await session.scalar(select(func.count()).where(MeasureRow.goal_id == row.id))
+    if children or measures:
+        raise Conflict(
+            f"{children} operative goal(s) and {measures} measure(s) belong to this goal; "
+            "move or delete them first.",
+            title="Goal in use",
+        )
+    now = datetime.now(UTC)
+    session.add(
+        GoalChange(region=region, goal_id=row.id, at=now, actor=editor, field="*", old=row.title, new=None)
+    )
+    row.version += 1
+    await outbox.add(session, _announcement(row, deleted=True))
+    await session.delete(row)
+    await session.commit()
+
+
+async def goal_history(*, session: AsyncSession, region: str, goal_id: str) -> list[GoalChangeRead]:
+    """The goal's audit trail, oldest first (also of a deleted goal)."""
+    rows = (
+        await session.scalars(
+            select(GoalChange)
+            .where(GoalChange.region == region, GoalChange.goal_id == goal_id)
+            .order_by(GoalChange.at, GoalChange.id)
+        )
+    ).all()
+    if not rows and await session.get(GoalRow, goal_id) is None:
+        raise NotFound("goal", goal_id)
+    return [GoalChangeRead.model_validate(r, from_attributes=True) for r in rows]
 
 
 async def list_goals(*, session: AsyncSession, region: str) -> list[GoalRead]:
@@ -119,11 +271,13 @@ async def goal_progress(
     current = await indicators.current_value(
         session=session, scope=scope, indicator_id=goal.indicator_id, as_of=as_of, district=goal.district
     )
+    direction = goal.direction or goal_rules.derived_direction(goal.baseline_value, goal.target_value)
     progress = goal_rules.goal_progress(
+        direction=direction,
         baseline=goal.baseline_value,
         current=current,
         target=goal.target_value,
-        start=goal.created_at.date(),
+        start=goal.baseline_date or goal.created_at.date(),
         target_date=goal.target_date,
         today=as_of,
     )
@@ -134,7 +288,10 @@ async def goal_progress(
         indicator_id=goal.indicator_id,
         unit=BY_ID[goal.indicator_id].unit,
         as_of=as_of,
+        direction=direction,
+        direction_label=DIRECTION_LABELS[direction],
         baseline_value=goal.baseline_value,
+        baseline_date=goal.baseline_date or goal.created_at.date(),
         current_value=current,
         target_value=goal.target_value,
         target_date=goal.target_date,
@@ -156,11 +313,20 @@ async def plan_measure(
         problems.append(("goal_id", "no goal with this id in the region"))
     if data.start and data.end and data.end < data.start:
         problems.append(("end", "the end lies before the start"))
+    if data.recommendation and not data.recommendation_to:
+        problems.append(("recommendation_to", "say which institution the recommendation is addressed to"))
     if problems:
         raise Invalid("Invalid measure", problems)
     now = datetime.now(UTC)
     values = data.model_dump()
     values["milestones"] = [m.model_dump(mode="json") for m in data.milestones]
+    responsible = list(
+        dict.fromkeys(
+            [*([data.responsible_actor_id] if data.responsible_actor_id else []), *data.responsible_actor_ids]
+        )
+    )
+    values["responsible_actor_ids"] = responsible
+    values["responsible_actor_id"] = responsible[0] if responsible else None
     row = MeasureRow(id=str(uuid.uuid4()), region=region, updated_at=now, **values)
     session.add(row)
     await outbox.add(
@@ -192,6 +358,17 @@ async def update_measure(
         row.milestones = [m.model_dump(mode="json") for m in data.milestones]
     if data.end is not None:
         row.end = data.end
+    for name in ("resources_needed", "recommendation_to", "recommendation", "event_ids", "agreement_ids"):
+        if name in data.model_fields_set:
+            setattr(row, name, getattr(data, name) if getattr(data, name) is not None else _EMPTY.get(name))
+    if data.responsible_actor_ids is not None:
+        row.responsible_actor_ids = data.responsible_actor_ids
+        row.responsible_actor_id = data.responsible_actor_ids[0] if data.responsible_actor_ids else None
+    if row.recommendation and not row.recommendation_to:
+        raise Invalid(
+            "Invalid measure",
+            [("recommendation_to", "say which institution the recommendation is addressed to")],
+        )
     if data.status is not None and data.status != row.status:
         row.status = data.status
         await outbox.add(
@@ -203,114 +380,4 @@ async def update_measure(
     return _measure(row)
 
 
-async def goals_of_regions(*, session: AsyncSession, scope: Scope, as_of: date) -> GoalsOverview:
-    """Every region's goals side by side (from their GoalDefined and MeasureStatusChanged
-    events): current value against target, on track or not, measures by status, freshness."""
-    regions = scope.regions
-    goals = (
-        await session.scalars(
-            select(GoalFact)
-            .where(GoalFact.region.in_(regions), GoalFact.defined_at <= _end_of(as_of))
-            .order_by(GoalFact.region, GoalFact.level.desc(), GoalFact.defined_at)
-        )
-    ).all()
-    measures: dict[tuple[str, str], dict[str, int]] = {}
-    for region, goal_id, status, count in await session.execute(
-        select(MeasureFact.region, MeasureFact.goal_id, MeasureFact.status, func.count())
-        .where(MeasureFact.region.in_(regions))
-        .group_by(MeasureFact.region, MeasureFact.goal_id, MeasureFact.status)
-    ):
-        measures.setdefault((region, goal_id), {})[status] = count
-    measured = [g for g in goals if g.indicator_id in BY_ID and g.target_value is not None and g.target_date]
-    # The value of each measuring indicator per region, today and on each day a goal was defined.
-    days = sorted({as_of} | {min(g.defined_at.date(), as_of) for g in measured})
-    #: (indicator, day, district or None for the whole region) → value per region
-    values: dict[tuple[str, date, str | None], dict[str, float | None]] = {}
-    seen = set(await state.last_events(session, regions))
-    for day in days:
-        workbook = Workbook(session, scope, districts=False)
-        for indicator_id in sorted({g.indicator_id for g in measured if g.indicator_id}):
-            (totals,) = await workbook.figures(BY_ID[indicator_id], [day])
-            values[(indicator_id, day, None)] = {
-                r: (totals[r].value if r in totals else 0.0) if r in seen else None for r in regions
-            }
-    # A district goal is measured in its district, within its own region only.
-    for goal in measured:
-        if goal.district is None or goal.indicator_id is None or goal.region not in seen:
-            continue
-        own = dataclasses.replace(scope, regions=[goal.region], cache=None)
-        for day in {min(goal.defined_at.date(), as_of), as_of}:
-            values[(goal.indicator_id, day, goal.district)] = {
-                goal.region: await indicators.current_value(
-                    session=session,
-                    scope=own,
-                    indicator_id=goal.indicator_id,
-                    as_of=day,
-                    district=goal.district,
-                )
-            }
-    freshness = {f.region: f for f in await state.freshness(session=session, scope=scope)}
-    by_region: dict[str, list[RegionGoal]] = {region: [] for region in regions}
-    for goal in goals:
-        by_region[goal.region].append(_region_goal(goal, values, measures, as_of))
-    overview = [
-        RegionGoals(
-            region=region,
-            goals=items,
-            measurable=sum(1 for g in items if g.on_track is not None),
-            on_track=sum(1 for g in items if g.on_track),
-            on_track_rank=None,
-            freshness=freshness[region],
-        )
-        for region, items in by_region.items()
-    ]
-    ranks = rules.rank({r.region: r.on_track / r.measurable if r.measurable else None for r in overview})
-    for region_goals in overview:
-        region_goals.on_track_rank = ranks.get(region_goals.region) if len(overview) > 1 else None
-    return GoalsOverview(as_of=as_of, regions=overview)
-
-
-def _end_of(day: date) -> datetime:
-    return datetime.combine(day, datetime.max.time(), UTC)
-
-
-def _region_goal(
-    goal: GoalFact,
-    values: dict[tuple[str, date, str | None], dict[str, float | None]],
-    measures: dict[tuple[str, str], dict[str, int]],
-    as_of: date,
-) -> RegionGoal:
-    item = RegionGoal(
-        goal_id=goal.goal_id,
-        level=goal.level,
-        title=goal.title,
-        indicator_id=goal.indicator_id,
-        district=goal.district,
-        unit=BY_ID[goal.indicator_id].unit if goal.indicator_id in BY_ID else None,
-        defined_at=goal.defined_at,
-        baseline_value=None,
-        current_value=None,
-        target_value=goal.target_value,
-        target_date=goal.target_date,
-        percent_of_target=None,
-        expected_percent=None,
-        on_track=None,
-        state=None,
-        measures=measures.get((goal.region, goal.goal_id), {}),
-    )
-    if goal.indicator_id not in BY_ID or goal.target_value is None or goal.target_date is None:
-        return item
-    start = min(goal.defined_at.date(), as_of)
-    item.baseline_value = values.get((goal.indicator_id, start, goal.district), {}).get(goal.region)
-    item.current_value = values.get((goal.indicator_id, as_of, goal.district), {}).get(goal.region)
-    progress = goal_rules.goal_progress(
-        baseline=item.baseline_value,
-        current=item.current_value,
-        target=goal.target_value,
-        start=start,
-        target_date=goal.target_date,
-        today=as_of,
-    )
-    item.percent_of_target, item.expected_percent = progress.percent, progress.expected_percent
-    item.on_track, item.state = progress.on_track, progress.state
-    return item
+_EMPTY: dict[str, Any] = {"resources_needed": [], "event_ids": [], "agreement_ids": []}

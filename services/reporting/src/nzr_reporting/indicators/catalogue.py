@@ -18,6 +18,8 @@ from nzr_common.contracts.subjects import (
     COOPERATION_RECORDED,
     EVENT_CANCELLED,
     EVENT_COMPLETED,
+    EVENT_PUBLISHED,
+    EVENT_UPDATED,
     FUNDING_MATCH_REQUESTED,
     FUNDING_SEARCH_PERFORMED,
     LIST_REACH_CHANGED,
@@ -37,7 +39,10 @@ COOPERATION_DISTRICTS = (
     "Je Kreis: Kooperationen mit mindestens einem Partner im Kreis (eine kreisübergreifende "
     "Kooperation zählt in beiden Kreisen)."
 )
-AGREEMENT_DISTRICTS = "Je Kreis: nach dem Kreis der Veranstaltung, auf der die Vereinbarung getroffen wurde."
+AGREEMENT_DISTRICTS = (
+    "Gezählt ab dem Beginn der Veranstaltung, auf der die Vereinbarung getroffen wurde (sonst ab "
+    "ihrer Erfassung). Je Kreis: nach dem Kreis dieser Veranstaltung."
+)
 
 
 @dataclass(frozen=True)
@@ -148,8 +153,9 @@ INDICATORS: tuple[IndicatorDefinition, ...] = (
     IndicatorDefinition(
         "gatherings_held",
         "Durchgeführte Veranstaltungen",
-        "Anzahl der bis zum Stichtag abgeschlossenen Veranstaltungen (Kick-off, Workshop, "
-        "Netzwerk- und Regionalkonferenz, Initiativkreis, Jour fixe, Fachtag).",
+        "Anzahl der abgeschlossenen Veranstaltungen (Kick-off, Workshop, Netzwerk- und "
+        "Regionalkonferenz, Initiativkreis, Jour fixe, Fachtag), gezählt am Tag ihres Beginns "
+        "bis zum Stichtag (nicht am Tag des Abschließens).",
         "Anzahl",
         "Veranstaltungen",
         "bestand",
@@ -161,7 +167,8 @@ INDICATORS: tuple[IndicatorDefinition, ...] = (
     IndicatorDefinition(
         "participants_total",
         "Teilnehmende an Veranstaltungen",
-        "Summe der Teilnehmenden aller bis zum Stichtag abgeschlossenen Veranstaltungen.",
+        "Summe der Teilnehmenden aller abgeschlossenen Veranstaltungen, die bis zum Stichtag "
+        "begonnen haben (gezählt am Tag ihres Beginns).",
         "Personen (Teilnahmen)",
         "Veranstaltungen",
         "bestand",
@@ -232,12 +239,60 @@ INDICATORS: tuple[IndicatorDefinition, ...] = (
         breakdowns=("district",),
         by_district=True,
     ),
+    # Bildungskommune: education for sustainable development (BNE, topic code ``bne``).
+    IndicatorDefinition(
+        "bne_gatherings_held",
+        "BNE-Veranstaltungen",
+        "Anzahl der abgeschlossenen Veranstaltungen zum Thema Bildung für nachhaltige Entwicklung "
+        "(Themenkennzeichen „bne“), gezählt am Tag ihres Beginns bis zum Stichtag.",
+        "Anzahl",
+        "Bildung für nachhaltige Entwicklung",
+        "bestand",
+        (*GATHERING_EVENTS, EVENT_PUBLISHED.event_type, EVENT_UPDATED.event_type),
+        breakdowns=("district", "format"),
+        by_district=True,
+    ),
+    IndicatorDefinition(
+        "bne_participants",
+        "Teilnehmende an BNE-Veranstaltungen",
+        "Summe der Teilnehmenden der BNE-Veranstaltungen bis zum Stichtag; nach Zielgruppe "
+        "(Schülerinnen und Schüler, Lehrkräfte, Erwachsene, Multiplikatorinnen und Multiplikatoren) "
+        "aus den bei der Anwesenheit erfassten Zahlen, der Rest als „ohne Angabe“.",
+        "Personen (Teilnahmen)",
+        "Bildung für nachhaltige Entwicklung",
+        "bestand",
+        (*GATHERING_EVENTS, EVENT_PUBLISHED.event_type, EVENT_UPDATED.event_type),
+        breakdowns=("district", "format", "target_group"),
+        by_district=True,
+    ),
+    IndicatorDefinition(
+        "education_institutions",
+        "Bildungseinrichtungen im Netzwerk",
+        "Akteure der Art Bildungseinrichtung (Schulen, Kitas, Hochschulen, Einrichtungen der "
+        "Erwachsenenbildung) am Stichtag, je Kreis.",
+        "Anzahl",
+        "Bildung für nachhaltige Entwicklung",
+        "bestand",
+        ACTOR_EVENTS,
+        breakdowns=("district",),
+        by_district=True,
+    ),
+    IndicatorDefinition(
+        "cooperations_with_education",
+        "Kooperationen mit Bildungseinrichtungen",
+        "Am Stichtag bestehende Kooperationen, an denen mindestens eine Bildungseinrichtung beteiligt ist.",
+        "Anzahl",
+        "Bildung für nachhaltige Entwicklung",
+        "bestand",
+        (*COOPERATION_EVENTS, *ACTOR_EVENTS),
+    ),
 )
 
 BY_ID = {indicator.id: indicator for indicator in INDICATORS}
 
 BREAKDOWN_LABELS = {
     "district": "Kreis",
+    "target_group": "Zielgruppe",
     "kind": "Art",
     "sector": "Sektor",
     "topic": "Thema",

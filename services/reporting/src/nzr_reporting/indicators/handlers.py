@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nzr_common.contracts import actors, events, funding, newsletter
 from nzr_common.contracts.base import Envelope
 from nzr_reporting.indicators.models import (
+    BNE_TOPIC,
     ActorFact,
     AgreementFact,
     AgreementStatusChange,
@@ -194,8 +195,9 @@ async def _gathering_facts(session: AsyncSession, envelope: Envelope[Any], *, ov
             "format": event.format,
             "district": event.district,
             "starts_on": day_of(event.starts_at),
+            "bne": BNE_TOPIC in event.topics,
         },
-        (fill_known if overrides else keep_known)("format", "district", "starts_on"),
+        (fill_known if overrides else keep_known)("format", "district", "starts_on", "bne"),
     )
 
 
@@ -237,8 +239,11 @@ async def event_completed(session: AsyncSession, envelope: Envelope[events.Event
             "district": event.district,
             "participants": event.participants,
             "completed_on": day_of(event.completed_at),
+            # Counted in the month the event took place (its start), not of the completing click.
+            "starts_on": day_of(event.starts_at) if event.starts_at is not None else None,
+            "bne": BNE_TOPIC in event.topics if event.topics else None,
         },
-        fill_known("format", "district", "participants", "completed_on"),
+        fill_known("format", "district", "participants", "completed_on", "starts_on", "bne"),
     )
 
 
@@ -252,8 +257,9 @@ async def attendance_recorded(session: AsyncSession, envelope: Envelope[events.A
             "region": envelope.region,
             "event_id": event.event_id,
             "attended": event.attended,
+            "by_target_group": {k: v for k, v in sorted(event.by_target_group.items()) if v} or None,
         },
-        fill_known("attended"),
+        fill_known("attended", "by_target_group"),
     )
 
 

@@ -3,13 +3,14 @@ away and rebuilt by ``nzr reporting rebuild``), the daily and monthly summaries 
 projection version. Counts, codes and pseudonymous ids only, never names or e-mail addresses."""
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nzr_common.db import UTCDateTime
 from nzr_reporting.goals.models import GoalFact, MeasureFact
-from nzr_reporting.state.models import RegionFreshness, SkippedEventType
+from nzr_reporting.state.models import RegionCoverage, RegionFreshness, SkippedEventType
 from nzr_reporting.tables import ID, REGION, Base
 
 
@@ -65,6 +66,24 @@ class GatheringFact(Base):
     completed_on: Mapped[date | None] = mapped_column(Date)
     participants: Mapped[int | None] = mapped_column(Integer)
     attended: Mapped[int | None] = mapped_column(Integer)
+    #: education for sustainable development: the event's topics include ``bne`` (None: unknown)
+    bne: Mapped[bool | None] = mapped_column(Boolean)
+    #: attendance counts by target group (schueler, lehrkraefte, erwachsene, multiplikatoren)
+    by_target_group: Mapped[dict[str, int] | None] = mapped_column(JSON)
+
+
+def held_on(gathering: Any) -> Any:
+    """The day a completed gathering counts on: the day it started (its own date), else — for
+    events completed before ``EventCompleted`` carried the start — the day it was completed."""
+    return func.coalesce(gathering.starts_on, gathering.completed_on)
+
+
+#: the topic code that marks education for sustainable development (Bildung für nachhaltige
+#: Entwicklung) on actors and events
+BNE_TOPIC = "bne"
+
+#: the actor kind of education institutions (schools, Kitas, adult education, universities)
+EDUCATION_KIND = "bildungseinrichtung"
 
 
 class AgreementFact(Base):
@@ -196,6 +215,7 @@ PROJECTION_TABLES = [
     FundingSearchFact,
     FundingMatchFact,
     RegionFreshness,
+    RegionCoverage,
     GoalFact,
     MeasureFact,
     SkippedEventType,

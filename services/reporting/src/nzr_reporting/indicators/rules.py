@@ -136,6 +136,17 @@ def density_per_10k(actors: Totals, population: dict[str, dict[str, int]]) -> To
     return result
 
 
+def overall_density(actors: Totals, population: dict[str, dict[str, int]], regions: list[str]) -> float:
+    """Actors per 10,000 inhabitants of several regions together: their actors over the
+    population of every district they cover (a district two regions share counts once)."""
+    districts: dict[str, int] = {}
+    for region in regions:
+        districts.update(population.get(region, {}))
+    inhabitants = sum(districts.values())
+    total = sum(actors[r].value for r in regions if r in actors)
+    return round(total / inhabitants * 10_000, 4) if inhabitants else 0.0
+
+
 def _density(edges: float, nodes: float) -> float:
     pairs = nodes * (nodes - 1) / 2
     return round(edges / pairs * 100, 4) if pairs > 0 else 0.0

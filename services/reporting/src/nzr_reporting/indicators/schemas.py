@@ -9,7 +9,7 @@ from nzr_reporting.state.schemas import (
     FreshnessRead,
 )
 
-Breakdown = Literal["district", "kind", "sector", "topic", "format", "status"]
+Breakdown = Literal["district", "kind", "sector", "topic", "format", "status", "target_group"]
 
 
 class IndicatorDefinitionRead(BaseModel):
@@ -37,6 +37,11 @@ class Indicator(IndicatorDefinitionRead):
     breakdown_by: str | None = None
     population_source: str | None = None
     values: list[IndicatorValue]
+    overall: float | None = Field(
+        None,
+        description="several regions: all of them together (counts summed; actor density as their "
+        "actors over the population of all their districts, districts without actors included)",
+    )
 
 
 class IndicatorReport(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.errors import DomainError, Invalid, NotFound
@@ -13,6 +13,7 @@ from nzr_common.regions import DISTRICTS_SOURCE
 from nzr_reporting.indicators import rules
 from nzr_reporting.indicators.catalogue import BY_ID, INDICATORS, IndicatorDefinition
 from nzr_reporting.indicators.models import (
+    MonthlyFigure,
     ProjectionVersion,
 )
 from nzr_reporting.indicators.rules import Figure, Totals
@@ -48,6 +49,13 @@ class UnknownIndicator(NotFound):
             problems=[("indicator_id", "unknown indicator")],
         )
         self.what, self.ident = "indicator", indicator_id
+
+
+async def first_day_of_data(session: AsyncSession, regions: list[str]) -> date | None:
+    """The first month (its first day) any figure of ``regions`` was counted in, if any."""
+    return await session.scalar(
+        select(func.min(MonthlyFigure.month)).where(MonthlyFigure.region.in_(regions))
+    )
 
 
 async def projection_version(session: AsyncSession) -> int:
@@ -142,6 +150,22 @@ def _values(
     return values
 
 
+async def _overall(
+    workbook: Workbook, definition: IndicatorDefinition, totals: Totals, as_of: date, seen: set[str]
+) -> float | None:
+    """The value of several regions together: counts summed, the actor density over their whole
+    population; None for one region and for shares (not additive)."""
+    regions = [r for r in workbook.scope.regions if r in seen]
+    if len(workbook.scope.regions) < 2 or not regions:
+        return None
+    if definition.id == "actor_density_per_10k":
+        (actors,) = await workbook.figures(BY_ID["actors_total"], [as_of])
+        return rules.overall_density(actors, await workbook.population(), regions)
+    if definition.kind in ("bestand", "zugang"):
+        return round(sum(totals[r].value for r in regions if r in totals), 4)
+    return None
+
+
 def _population_source(definition: IndicatorDefinition) -> str | None:
     return DISTRICTS_SOURCE if definition.id == "actor_density_per_10k" else None
 
@@ -161,6 +185,7 @@ async def indicator_as_of(
         breakdown_by=breakdown,
         population_source=_population_source(definition),
         values=_values(definition, totals, scope.regions, seen, breakdown),
+        overall=await _overall(workbook, definition, totals, as_of, seen),
     )
 
 
@@ -197,6 +222,7 @@ async def all_indicators(workbook: Workbook, as_of: date, seen: set[str]) -> lis
                 as_of=as_of,
                 population_source=_population_source(definition),
                 values=_values(definition, totals, workbook.scope.regions, seen, None),
+                overall=await _overall(workbook, definition, totals, as_of, seen),
             )
         )
     return indicators
@@ -278,7 +304,17 @@ async def monthly_series(
 ) -> IndicatorSeries:
     """The indicator's monthly series from ``first`` to ``last`` (YYYY-MM; defaults as ``month_range``)."""
     definition_of(indicator_id)
-    months = month_range(first, last, today=datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
+    months = month_range(first, last, today=today)
+    if last is not None and months[-1].replace(day=1) > today.replace(day=1):
+        raise Invalid("Period longer than the data", [("to", "after the current month")])
+    data_start = await first_day_of_data(session, scope.regions)
+    if first is not None and data_start is not None and months[0].replace(day=1) < data_start.replace(day=1):
+        raise Invalid(
+            "Period longer than the data",
+            [("from", f"the data start in {data_start:%Y-%m}")],
+            detail=f"The figures of the regions asked for start in {data_start:%Y-%m}.",
+        )
     return await indicator_series(
         session=session, scope=scope, indicator_id=indicator_id, months=months, breakdown=breakdown
     )

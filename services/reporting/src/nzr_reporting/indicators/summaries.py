@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from nzr_reporting.indicators.models import (
+    EDUCATION_KIND,
     ActorFact,
     AgreementFact,
     AgreementStatusChange,
@@ -40,6 +41,7 @@ from nzr_reporting.indicators.models import (
     GatheringFact,
     ListReachSnapshot,
     MonthlyFigure,
+    held_on,
 )
 
 #: (region, measure, day, district, key) → amount; ``""`` stands for no district or key.
@@ -94,17 +96,21 @@ def _keyed(
 
 def _load_actors(session: Session, keys: Any) -> Iterator[Any]:
     a = ActorFact
-    query = select(a.region, a.district, a.registered_on, a.removed_on).where(a.registered_on.is_not(None))
+    query = select(a.region, a.district, a.registered_on, a.removed_on, a.kind).where(
+        a.registered_on.is_not(None)
+    )
     return _keyed(session, query, (a.region, a.actor_id), keys)
 
 
 def _actors(rows: Iterable[Any], into: Contributions, sign: float) -> None:
-    for region, district, on, off in rows:
-        _add(into, region, "actors", on, sign, district)
+    for region, district, on, off, kind in rows:
+        measures = ["actors", "education_actors"] if kind == EDUCATION_KIND else ["actors"]
+        for measure in measures:
+            _add(into, region, measure, on, sign, district)
+            if off is not None:
+                # Counted as of a day only from its registration on (a removal dated earlier ends it there).
+                _add(into, region, measure, max(on, off), -sign, district)
         _add(into, region, "actors_registered", on, sign, district)
-        if off is not None:
-            # Counted as of a day only from its registration on (a removal dated earlier ends it there).
-            _add(into, region, "actors", max(on, off), -sign, district)
 
 
 def _load_cooperations(session: Session, keys: Any) -> Iterator[Any]:
@@ -129,37 +135,44 @@ def _cooperations(rows: Iterable[Any], into: Contributions, sign: float) -> None
 
 def _load_gatherings(session: Session, keys: Any) -> Iterator[Any]:
     g = GatheringFact
-    query = select(g.region, g.district, g.completed_on, g.participants, g.attended).where(
+    query = select(g.region, g.district, held_on(g), g.participants, g.attended, g.bne).where(
         g.completed_on.is_not(None), g.cancelled_on.is_(None)
     )
     return _keyed(session, query, (g.region, g.event_id), keys)
 
 
 def _gatherings(rows: Iterable[Any], into: Contributions, sign: float) -> None:
-    for region, district, on, participants, attended in rows:
-        _add(into, region, "gatherings", on, sign, district)
+    for region, district, on, participants, attended, bne in rows:
         people = participants if participants is not None else attended
-        _add(into, region, "participants", on, sign * (people or 0), district)
+        for prefix in ("", "bne_") if bne else ("",):
+            _add(into, region, prefix + "gatherings", on, sign, district)
+            _add(into, region, prefix + "participants", on, sign * (people or 0), district)
 
 
 def _load_agreements(session: Session, keys: Any) -> Iterator[Any]:
-    f, h = AgreementFact, AgreementStatusChange
-    facts = select(f.region, f.agreement_id, f.recorded_at, f.initial_status).where(
-        f.recorded_at.is_not(None)
+    f, h, g = AgreementFact, AgreementStatusChange, GatheringFact
+    # An agreement counts from the start of the gathering that reached it (when known).
+    facts = (
+        select(f.region, f.agreement_id, f.recorded_at, f.initial_status, g.starts_on)
+        .select_from(f)
+        .outerjoin(g, (g.region == f.region) & (g.event_id == f.event_id))
+        .where(f.recorded_at.is_not(None))
     )
     changes = select(h.region, h.agreement_id, h.at, h.status)
     history: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
     for region, agreement, at, status in _keyed(session, changes, (h.region, h.agreement_id), keys):
         history[(region, agreement)].append((at, status))
-    for region, agreement, recorded_at, initial in _keyed(session, facts, (f.region, f.agreement_id), keys):
-        yield region, recorded_at, initial, sorted(history.get((region, agreement), []))
+    for region, agreement, recorded_at, initial, held in _keyed(
+        session, facts, (f.region, f.agreement_id), keys
+    ):
+        first = held if held is not None else _day(recorded_at)
+        yield region, first, initial, sorted(history.get((region, agreement), []))
 
 
 def _agreements(rows: Iterable[Any], into: Contributions, sign: float) -> None:
     """An agreement counts from its recording day under its status on each day: the latest
     change until the day's end, else the status it was recorded with."""
-    for region, recorded_at, initial, changes in rows:
-        first = _day(recorded_at)
+    for region, first, initial, changes in rows:
         status_by_day: dict[date, str] = {}
         for at, status in changes:  # ascending: the day's last change wins
             status_by_day[max(_day(at), first)] = status
@@ -265,6 +278,31 @@ def affected(by_table: dict[str, list[tuple[Any, dict[str, Any]]]]) -> dict[Sour
         source, (region, ident) = known
         keys[source].update((values[region], values[ident]) for _, values in operations)
     return {source: sorted(found) for source, found in keys.items()}
+
+
+def with_agreements_of_gatherings(
+    session: Session, keys: dict[Source, list[tuple[str, str]]]
+) -> dict[Source, list[tuple[str, str]]]:
+    """Touched gatherings also touch the agreements reached there (they count from its start)."""
+    gatherings = next((found for source, found in keys.items() if source.name == "gatherings"), None)
+    if not gatherings:
+        return keys
+    f = AgreementFact
+    agreements = {
+        (region, agreement)
+        for start in range(0, len(gatherings), _CHUNK)
+        for region, agreement in session.execute(
+            select(f.region, f.agreement_id).where(
+                tuple_(f.region, f.event_id).in_(gatherings[start : start + _CHUNK])
+            )
+        )
+    }
+    if not agreements:
+        return keys
+    source = SOURCES[AgreementFact.__tablename__][0]
+    merged = dict(keys)
+    merged[source] = sorted(agreements | set(keys.get(source, [])))
+    return merged
 
 
 def contributions_of(

@@ -80,6 +80,7 @@ class _Queue:
             changes: summaries.Contributions = {}
             if touched:
                 summaries.lock(session)
+                touched = summaries.with_agreements_of_gatherings(session, touched)
                 summaries.contributions_of(session, touched, changes, -1.0)
         for operations in self.by_table.values():
             run: list[dict[str, Any]] = []

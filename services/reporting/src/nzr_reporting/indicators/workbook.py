@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
-from sqlalchemy import case, func, literal, null, select, union, union_all
+from sqlalchemy import and_, case, func, literal, null, or_, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from nzr_reporting.indicators import rules
 from nzr_reporting.indicators.catalogue import IndicatorDefinition
 from nzr_reporting.indicators.models import (
+    EDUCATION_KIND,
     ActorFact,
     AgreementFact,
     AgreementStatusChange,
@@ -26,9 +27,11 @@ from nzr_reporting.indicators.models import (
     GatheringFact,
     ListReachSnapshot,
     MonthlyFigure,
+    held_on,
 )
 from nzr_reporting.indicators.rules import Delta, Totals
 from nzr_reporting.indicators.scope import Scope
+from nzr_reporting.state.models import RegionCoverage
 
 Sums = dict[str, dict[tuple[str, str, str], float]]
 
@@ -223,12 +226,77 @@ class Workbook:
             ("gatherings", measure, breakdown),
             lambda: self._dated(
                 g,
-                on=g.completed_on,
+                on=held_on(g),
                 amount=amount,
                 district=g.district,
                 key=key,
-                where=(g.cancelled_on.is_(None),),
+                where=(g.completed_on.is_not(None), g.cancelled_on.is_(None)),
             ),
+        )
+
+    async def bne_gatherings(self, measure: str, breakdown: str | None) -> list[Delta]:
+        """Completed gatherings on education for sustainable development (BNE) and their
+        participants, by the event's start; ``target_group``: participants by target group
+        (counts recorded at attendance; the rest as ``ohne_angabe``)."""
+        g = GatheringFact
+        where = (g.completed_on.is_not(None), g.cancelled_on.is_(None), g.bne.is_(True))
+        if breakdown == "target_group":
+
+            async def by_group() -> list[Delta]:
+                rows = await self.session.execute(
+                    select(
+                        g.region, g.district, held_on(g), g.participants, g.attended, g.by_target_group
+                    ).where(*where, self._in_scope(g.region), held_on(g) <= (self.as_of or date.max))
+                )
+                deltas = []
+                for region, district, on, participants, attended, groups in rows:
+                    counted = dict(groups or {})
+                    rest = (participants if participants is not None else attended or 0) - sum(
+                        counted.values()
+                    )
+                    if rest > 0:
+                        counted["ohne_angabe"] = rest
+                    deltas += [
+                        Delta(region, on, float(n), district, group) for group, n in counted.items() if n
+                    ]
+                return deltas
+
+            return await self._load(("bne_gatherings", "target_group"), by_group)
+        amount = func.sum(func.coalesce(g.participants, g.attended, 0)) if measure == "participants" else None
+        key = {"format": g.format, "district": g.district}.get(breakdown or "")
+        return await self._load(
+            ("bne_gatherings", measure, breakdown),
+            lambda: self._dated(g, on=held_on(g), amount=amount, district=g.district, key=key, where=where),
+        )
+
+    async def education_actors(self, breakdown: str | None = None) -> list[Delta]:
+        """Education institutions (actor kind ``bildungseinrichtung``) among the actors."""
+        a = ActorFact
+        key = a.district if breakdown == "district" else None
+        return await self._load(
+            ("education_actors", breakdown),
+            lambda: self._dated(
+                a,
+                on=a.registered_on,
+                off=a.removed_on,
+                district=a.district,
+                key=key,
+                where=(a.registered_on.is_not(None), a.kind == EDUCATION_KIND),
+            ),
+        )
+
+    async def education_cooperations(self) -> list[Delta]:
+        """Active cooperations with at least one education institution among the partners."""
+        c, a = CooperationFact, ActorFact
+        educational = (
+            select(a.actor_id)
+            .where(a.region == c.region, a.kind == EDUCATION_KIND, a.actor_id.in_([c.actor_a, c.actor_b]))
+            .correlate(c)
+            .exists()
+        )
+        return await self._load(
+            ("education_cooperations",),
+            lambda: self._dated(c, on=c.since, off=c.until, where=(educational,)),
         )
 
     async def agreements(self) -> list[Delta]:
@@ -250,17 +318,19 @@ class Workbook:
                 )
                 status = func.coalesce(latest, f.initial_status)
                 district = g.district if self.districts else null()
-                query = select(f.region, district, status, func.count()).select_from(f)
-                if self.districts:
-                    query = query.outerjoin(g, gathering)
+                query = (
+                    select(f.region, district, status, func.count()).select_from(f).outerjoin(g, gathering)
+                )
+                # Counted from the start of its gathering when known, else from its recording.
+                counted = or_(g.starts_on <= self.as_of, and_(g.starts_on.is_(None), f.recorded_at <= day))
                 rows = await self.session.execute(
-                    query.where(
-                        f.recorded_at.is_not(None), f.recorded_at <= day, self._in_scope(f.region)
-                    ).group_by(*_real(f.region, district, status))
+                    query.where(f.recorded_at.is_not(None), counted, self._in_scope(f.region)).group_by(
+                        *_real(f.region, district, status)
+                    )
                 )
                 return [Delta(region, day.date(), n, code, key) for region, code, key, n in rows]
             items = await self.session.execute(
-                select(f.region, f.agreement_id, f.recorded_at, f.initial_status, g.district)
+                select(f.region, f.agreement_id, f.recorded_at, f.initial_status, g.district, g.starts_on)
                 .select_from(f)
                 .outerjoin(g, gathering)
                 .where(f.recorded_at.is_not(None), self._in_scope(f.region))
@@ -269,9 +339,11 @@ class Workbook:
                 select(h.region, h.agreement_id, h.at, h.status).where(self._in_scope(h.region))
             )
             recorded, districts = [], {}
-            for region, agreement, at, initial, code in items:
+            for region, agreement, at, initial, code, held in items:
                 if at is None:  # not selected: ``recorded_at`` is asked for
                     continue
+                if held is not None:  # counted from the start of its gathering
+                    at = datetime.combine(held, time.min, UTC)
                 recorded.append((region, agreement, at, initial))
                 districts[(region, agreement)] = code
             return rules.status_deltas(recorded, changes.all(), districts)
@@ -326,12 +398,25 @@ class Workbook:
 
     async def population(self) -> dict[str, dict[str, int]]:
         """Inhabitants per district of each region: the region's configured districts, or
-        (state mode) the districts in which the region has registered actors."""
+        (state mode) the districts its heartbeat names."""
         if self.scope.own_region_districts is not None:
             people = {code: d.population for code, d in self.scope.own_region_districts.items()}
             return {region: people for region in self.scope.regions}
         result: dict[str, dict[str, int]] = {region: {} for region in self.scope.regions}
-        for region, code in {(d.region, d.district) for d in await self.actors()}:
+        covered = {
+            region: districts
+            for region, districts in await self.session.execute(
+                select(RegionCoverage.region, RegionCoverage.districts).where(
+                    self._in_scope(RegionCoverage.region)
+                )
+            )
+        }
+        # Every district a region covers (its heartbeat says which), with or without actors;
+        # for a region that has not said so yet, the districts in which it has registered actors.
+        pairs = {(region, code) for region, codes in covered.items() for code in codes} | {
+            (d.region, d.district) for d in await self.actors() if d.region not in covered
+        }
+        for region, code in pairs:
             if code in self.scope.districts:
                 result.setdefault(region, {})[code] = self.scope.districts[code].population
         return result
@@ -389,6 +474,14 @@ class Workbook:
                 return rules.figures_at(await self.searches(), days, stock)
             case "funding_matches":
                 return rules.figures_at(await self.matches(breakdown), days, stock)
+            case "bne_gatherings_held":
+                return rules.figures_at(await self.bne_gatherings("count", breakdown), days, stock)
+            case "bne_participants":
+                return rules.figures_at(await self.bne_gatherings("participants", breakdown), days, stock)
+            case "education_institutions":
+                return rules.figures_at(await self.education_actors(breakdown), days, stock)
+            case "cooperations_with_education":
+                return rules.figures_at(await self.education_cooperations(), days, stock)
         raise AssertionError(f"no rule for indicator {definition.id}")
 
 
@@ -465,6 +558,16 @@ class SummaryWorkbook(Workbook):
         if breakdown is not None:
             return await super().gatherings(measure, breakdown)
         return await self._deltas("participants" if measure == "participants" else "gatherings")
+
+    async def bne_gatherings(self, measure: str, breakdown: str | None) -> list[Delta]:
+        if breakdown is not None:
+            return await super().bne_gatherings(measure, breakdown)
+        return await self._deltas("bne_participants" if measure == "participants" else "bne_gatherings")
+
+    async def education_actors(self, breakdown: str | None = None) -> list[Delta]:
+        if breakdown is not None:
+            return await super().education_actors(breakdown)
+        return await self._deltas("education_actors")
 
     async def agreements(self) -> list[Delta]:
         return await self._deltas("agreements")

@@ -33,14 +33,15 @@ def rebuild(
     nats_url: Annotated[str | None, typer.Option(help="NATS server (default: NATS_URL).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Events per transaction.")] = 20_000,
 ) -> None:
-    """Replay the stream from the start into fresh projection tables (goals and measures stay)."""
+    """Replay the stream from the start into new projection tables beside the live ones and swap
+    them in at once (readers see the old figures until then; goals and measures stay)."""
     overrides: dict[str, Any] = {
         k: v for k, v in (("database_url", database_url), ("nats_url", nats_url)) if v
     }
     settings = ReportingSettings(**overrides)
     console = Console()
     with Progress(
-        TextColumn("[bold]Rebuild[/bold]"),
+        TextColumn("[bold]Rebuild[/bold] events read / total"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -57,5 +58,6 @@ def rebuild(
     console.print(
         f"{result.applied} events applied, {result.ignored} of unknown type skipped, "
         f"{result.poison} unreadable, from stream {result.stream} in {result.seconds:.1f} s "
-        f"({result.per_second:,.0f} events/s)."
+        f"({result.per_second:,.0f} events/s); built beside the live tables and swapped in "
+        f"({result.swap_seconds:.2f} s)."
     )

@@ -16,9 +16,11 @@ kept in step per batch but computed once at the end from the rebuilt projections
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +31,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 from sqlalchemy import delete, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from nzr_common.contracts.base import Envelope, region_stream_name
 from nzr_common.db import create_engine, create_sessionmaker, is_sqlite, migrate_async
@@ -41,11 +44,14 @@ from nzr_reporting.bootstrap import Deps, build_deps
 from nzr_reporting.handlers import handlers, replayers, touch_region
 from nzr_reporting.indicators import summaries
 from nzr_reporting.indicators.models import PROJECTION_TABLES
-from nzr_reporting.indicators.upserts import bump_version
+from nzr_reporting.indicators.upserts import _bump_version, bump_version
+from nzr_reporting.rebuild import shadow
 from nzr_reporting.settings import ReportingSettings
 from nzr_reporting.tables import messaging
 
 Progress = Callable[[int, int], None]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,6 +61,9 @@ class RebuildResult:
     poison: int = 0
     seconds: float = 0.0
     stream: str = ""
+    #: of ``seconds``: computing the summaries, and catching up plus swapping the tables in
+    summaries_seconds: float = 0.0
+    swap_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -214,6 +223,76 @@ async def _read(
         await batches.put(None)
 
 
+async def _apply_fetched(
+    deps: Deps,
+    sessions: async_sessionmaker[AsyncSession],
+    decoded: Decoded,
+    result: RebuildResult,
+    *,
+    summaries_in_step: bool,
+) -> None:
+    async with sessions() as session, session.begin():
+        if not summaries_in_step:
+            session.info[summaries.SKIP_INFO_KEY] = True
+        await apply_batch(deps, session, decoded, result)
+
+
+async def _catch_up(
+    pull: Any, deps: Deps, sessions: async_sessionmaker[AsyncSession], result: RebuildResult, batch_size: int
+) -> int:
+    """Read what arrived since the rebuild reached the end of the stream (summaries kept in step)."""
+    decoder, read = BatchDecoder(), 0
+    while True:
+        try:
+            messages = await pull.fetch(batch=batch_size, timeout=0.5)
+        except (TimeoutError, nats.errors.TimeoutError):
+            return read
+        read += len(messages)
+        await _apply_fetched(deps, sessions, decoder.batch(messages), result, summaries_in_step=True)
+        if messages[-1].metadata.num_pending == 0:
+            return read
+
+
+async def _swap(
+    live: AsyncEngine,
+    consumers: list[str],
+    catch_up: Callable[[], Awaitable[int]],
+    attempts: int = 20,
+) -> None:
+    """Swap the shadow tables in once they hold every event the live consumers applied; until
+    then read on (a running service may have consumed events after the rebuild's last read)."""
+    for attempt in range(attempts):
+        async with live.begin() as connection:
+            # The version row first, as every projection write locks it first (no deadlock with
+            # them); on SQLite this write also takes the database's write lock for the swap.
+            await connection.execute(_bump_version(connection.dialect.name))
+            missing = await _locked(connection, consumers)
+            if not missing or attempt == attempts - 1:
+                await connection.run_sync(shadow.swap, consumers)
+                return
+            await connection.rollback()
+        if not await catch_up() and attempt >= 2:
+            # Nothing new in the stream: the live inbox knows events the stream no longer holds.
+            log.warning("rebuild: %d event(s) of the live inbox are not in the stream", missing)
+            async with live.begin() as connection:
+                await connection.execute(_bump_version(connection.dialect.name))
+                await _locked(connection, consumers)
+                await connection.run_sync(shadow.swap, consumers)
+            return
+
+
+async def _locked(connection: AsyncConnection, consumers: list[str], tries: int = 600) -> int:
+    """Lock the live tables for the swap (retrying while readers hold one of them: a savepoint
+    keeps the transaction usable) and count the events the shadow tables lack."""
+    for _ in range(tries - 1 if connection.dialect.name == "postgresql" else 0):
+        try:
+            async with connection.begin_nested():
+                return await connection.run_sync(shadow.lock_and_count_missing, consumers)
+        except DBAPIError:
+            await asyncio.sleep(0.02)
+    return await connection.run_sync(shadow.lock_and_count_missing, consumers)
+
+
 async def rebuild(
     settings: ReportingSettings,
     *,
@@ -221,10 +300,12 @@ async def rebuild(
     progress: Progress | None = None,
     migrate: bool = True,
 ) -> RebuildResult:
-    """Replay the stream from the start into emptied projection tables."""
+    """Replay the stream from the start into shadow tables and swap them in atomically."""
     if migrate:
         await migrate_async("nzr_reporting", settings.database_url)
     engine = create_engine(settings.database_url)
+    live = create_engine(settings.database_url)
+    shadow.redirect(engine)
     if is_sqlite(settings.database_url):
         event.listen(engine.sync_engine, "connect", _large_page_cache)
     sessions = create_sessionmaker(engine)
@@ -251,10 +332,12 @@ async def rebuild(
     )
     result = RebuildResult(stream=stream)
     started = time.perf_counter()
+    swapped = False
     try:
         js = connection.jetstream()
         total = (await js.stream_info(stream)).state.messages
-        await clear_projections(sessions, consumers)
+        async with engine.begin() as ddl:
+            await ddl.run_sync(shadow.create)
         pull = await js.pull_subscribe(
             subjects[0],
             stream=stream,
@@ -274,21 +357,29 @@ async def rebuild(
             seen = 0
             while (item := await batches.get()) is not None:
                 decoded, fetched = item
-                async with sessions() as session, session.begin():
-                    session.info[summaries.SKIP_INFO_KEY] = True
-                    await apply_batch(deps, session, decoded, result)
+                await _apply_fetched(deps, sessions, decoded, result, summaries_in_step=False)
                 seen += fetched
                 if progress is not None:
                     progress(seen, max(total, seen))
             await reader
         finally:
             reader.cancel()
-        await pull.unsubscribe()
+        phase = time.perf_counter()
         async with sessions() as session, session.begin():
-            await bump_version(session)
             await session.run_sync(summaries.recompute)
+        result.summaries_seconds = time.perf_counter() - phase
+        phase = time.perf_counter()
+        await _swap(live, consumers, lambda: _catch_up(pull, deps, sessions, result, batch_size))
+        result.swap_seconds = time.perf_counter() - phase
+        swapped = True
+        await pull.unsubscribe()
     finally:
         result.seconds = time.perf_counter() - started
+        if not swapped:
+            with contextlib.suppress(Exception):
+                async with engine.begin() as ddl:
+                    await ddl.run_sync(shadow.drop)
         await connection.close()
         await engine.dispose()
+        await live.dispose()
     return result

@@ -3,7 +3,7 @@ event types."""
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nzr_common.db import UTCDateTime
@@ -17,6 +17,17 @@ class RegionFreshness(Base):
 
     region: Mapped[str] = mapped_column(REGION, primary_key=True)
     last_event_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RegionCoverage(Base):
+    """The districts a region's network covers, as its latest heartbeat told (state mode: the
+    population a region's densities are computed over, districts without actors included)."""
+
+    __tablename__ = "region_coverage"
+
+    region: Mapped[str] = mapped_column(REGION, primary_key=True)
+    districts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class SkippedEventType(Base):

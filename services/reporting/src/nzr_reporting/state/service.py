@@ -92,6 +92,9 @@ async def announce_heartbeats(deps: Deps) -> None:
         await asyncio.sleep(settings.heartbeat_seconds)
         try:
             async with deps.sessions() as session, session.begin():
-                await deps.outbox.add(session, RegionHeartbeat(region=settings.region, sent_at=deps.clock()))
+                beat = RegionHeartbeat(
+                    region=settings.region, sent_at=deps.clock(), districts=sorted(deps.region.districts)
+                )
+                await deps.outbox.add(session, beat)
         except Exception:  # the database may be down for a moment; the next beat tries again
             log.warning("could not record a region heartbeat", exc_info=True)

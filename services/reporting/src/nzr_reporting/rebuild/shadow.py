@@ -1,0 +1,147 @@
+"""Shadow projection tables: a rebuild writes into ``<table>__rebuild`` beside the live tables
+and swaps them in with one transaction, so readers see the old figures until the swap and the
+new ones right after it, never empty or half-built ones.
+
+The rebuild's own engine rewrites the names of the projection tables, their constraints and
+indexes, and of the inbox, in every statement it sends (handlers, summaries and DDL stay
+unaware of it). The swap, on a plain connection: PostgreSQL drops the live tables and renames
+the shadow tables, their indexes and primary keys (transactional DDL); SQLite renames the
+tables with ``ALTER TABLE … RENAME`` in the same transaction and recreates the secondary
+indexes under their own names (SQLite cannot rename an index). In WAL mode SQLite readers keep
+reading the old tables until the commit; PostgreSQL readers wait for the swap's lock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, cast
+
+from sqlalchemy import Table, event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.schema import CreateIndex
+
+from nzr_reporting.indicators.models import PROJECTION_TABLES
+from nzr_reporting.tables import Base, messaging
+
+SUFFIX = "__rebuild"
+
+
+def tables() -> list[Table]:
+    """The tables a rebuild builds anew: every projection table and the inbox."""
+    return [cast(Table, model.__table__) for model in PROJECTION_TABLES] + [messaging.inbox]
+
+
+def _constraint_names(table: Table) -> list[str]:
+    names = [str(c.name) for c in table.constraints if c.name]
+    return names + [str(i.name) for i in table.indexes if i.name]
+
+
+def _names() -> list[str]:
+    names = {t.name for t in tables()}
+    for table in tables():
+        names.update(_constraint_names(table))
+    return sorted(names, key=len, reverse=True)
+
+
+_PATTERN = re.compile(r'(?<![\w."])(' + "|".join(map(re.escape, _names())) + r')(?![\w"])')
+
+
+def shadow_name(name: str) -> str:
+    return name + SUFFIX
+
+
+def _rewrite(statement: str) -> str:
+    return _PATTERN.sub(lambda m: shadow_name(m.group(1)), statement)
+
+
+def _on_execute(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> Any:
+    return _rewrite(statement), parameters
+
+
+def redirect(engine: AsyncEngine) -> None:
+    """Every statement of ``engine`` reads and writes the shadow tables instead of the live ones."""
+    event.listen(engine.sync_engine, "before_cursor_execute", _on_execute, retval=True)
+
+
+def create(connection: Connection) -> None:
+    """(On a redirected connection.) Drop what a crashed rebuild left and create empty shadow
+    tables (no existence check: it would ask for the live names)."""
+    drop(connection)
+    Base.metadata.create_all(connection, tables=tables(), checkfirst=False)
+
+
+def drop(connection: Connection) -> None:
+    """(On a redirected connection.) Drop the shadow tables (a rebuild that did not swap)."""
+    for table in tables():
+        connection.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+
+
+def _lock_live(connection: Connection) -> None:
+    """PostgreSQL: every live table at once or none (NOWAIT): waiting for one table while holding
+    others could deadlock with a reader that holds the one and wants the others; the caller
+    retries after the readers' short transactions ended."""
+    if connection.dialect.name == "postgresql":
+        names = ", ".join(t.name for t in tables())
+        connection.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE NOWAIT"))
+
+
+def missing_events(connection: Connection, consumers: Iterable[str]) -> int:
+    """Events the live consumers applied that the shadow tables have not (arrived after the
+    rebuild read the stream): the rebuild must read on before it swaps."""
+    names = list(consumers)
+    if not names:
+        return 0
+    live, shadow = messaging.inbox.name, shadow_name(messaging.inbox.name)
+    marks = ", ".join(f":c{i}" for i in range(len(names)))
+    return int(
+        connection.execute(
+            text(
+                f"SELECT count(*) FROM {live} i WHERE i.consumer IN ({marks}) AND NOT EXISTS "
+                f"(SELECT 1 FROM {shadow} s WHERE s.consumer = i.consumer AND s.event_id = i.event_id)"
+            ),
+            {f"c{i}": name for i, name in enumerate(names)},
+        ).scalar_one()
+    )
+
+
+def lock_and_count_missing(connection: Connection, consumers: list[str]) -> int:
+    """Start the swap: lock the live tables (PostgreSQL; SQLite's write lock is taken by the
+    transaction) and count the events the shadow tables still lack."""
+    _lock_live(connection)
+    return missing_events(connection, consumers)
+
+
+def swap(connection: Connection, consumers: list[str]) -> None:
+    """(In the swap's transaction, after ``lock_and_count_missing``.) Replace the live
+    projection tables by the shadow ones and the live consumers' inbox rows by the rebuild's."""
+    postgres = connection.dialect.name == "postgresql"
+    inbox = messaging.inbox
+    marks = ", ".join(f":c{i}" for i in range(len(consumers)))
+    params = {f"c{i}": name for i, name in enumerate(consumers)}
+    # The inbox stays (other consumers' rows live in it): only the reporting consumers' rows change.
+    connection.execute(text(f"DELETE FROM {inbox.name} WHERE consumer IN ({marks})"), params)
+    columns = ", ".join(c.name for c in inbox.columns)
+    connection.execute(
+        text(f"INSERT INTO {inbox.name} ({columns}) SELECT {columns} FROM {shadow_name(inbox.name)}")
+    )
+    connection.execute(text(f"DROP TABLE {shadow_name(inbox.name)}"))
+    for table in tables():
+        if table is inbox:
+            continue
+        connection.execute(text(f"DROP TABLE {table.name}"))
+        connection.execute(text(f"ALTER TABLE {shadow_name(table.name)} RENAME TO {table.name}"))
+        if postgres:
+            for constraint in table.constraints:
+                if constraint.name:
+                    old, new = shadow_name(str(constraint.name)), constraint.name
+                    connection.execute(text(f'ALTER TABLE {table.name} RENAME CONSTRAINT "{old}" TO "{new}"'))
+            for index in table.indexes:
+                connection.execute(
+                    text(f'ALTER INDEX "{shadow_name(str(index.name))}" RENAME TO "{index.name}"')
+                )
+        else:
+            for index in table.indexes:
+                connection.execute(text(f'DROP INDEX "{shadow_name(str(index.name))}"'))
+                connection.execute(CreateIndex(index))
