@@ -1,5 +1,6 @@
 """Settings of the reporting service."""
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import field_validator
@@ -19,6 +20,10 @@ class ReportingSettings(ServiceSettings):
     known_regions: Annotated[list[str], NoDecode] = []
     public_base_url: str = "http://127.0.0.1:8105"
     publisher_name: str = "Landesverband Netzwerk Zukunft Regional"
+    #: A GeoJSON file of district boundaries (e.g. BKG VG250 districts, keyed by AGS or RS):
+    #: the dashboard draws their outlines; unset, a tile grid of the districts.
+    dashboard_boundaries: Path | None = None
+    dashboard_boundaries_attribution: str = "© GeoBasis-DE / BKG, dl-de/by-2-0"
 
     @field_validator("known_regions", mode="before")
     @classmethod
