@@ -97,7 +97,9 @@ def _axes(axes, *, value_axis, title: str, unit: str, integer: bool, number: For
 def _svg(figure, *, chart_id: str, label: str) -> Markup:  # type: ignore[no-untyped-def]  # matplotlib is untyped
     figure.tight_layout()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    # Text stays text (not glyph outlines): selectable, searchable and smaller.
+    with plt.rc_context({"svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue().decode()
     text = text[text.index("<svg") :]
     text = _ID.sub(lambda m: f'id="{chart_id}-{m.group(1)}"', text)

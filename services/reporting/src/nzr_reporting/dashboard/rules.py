@@ -88,21 +88,24 @@ class ColourClass:
 
 def colour_classes(values: list[float], *, integer: bool) -> list[ColourClass]:
     """Up to five equal-interval classes from 0 (or the smallest negative value) to the largest
-    value; counts get whole-number bounds and never more classes than distinct numbers."""
+    value. Counts get whole-number bounds that do not overlap (0 – 2, 3 – 5, ...), and one class
+    per number when there are five numbers or fewer."""
     if not values:
         return []
     low, high = min(0.0, min(values)), max(values)
     if high <= low:
         return [ColourClass(low, high, PALETTE[0])]
+    if integer and high - low + 1 <= len(PALETTE):
+        numbers = [low + i for i in range(int(high - low) + 1)]
+        palette = _spread(len(numbers))
+        return [ColourClass(n, n, palette[i]) for i, n in enumerate(numbers)]
     count = len(PALETTE)
-    if integer:
-        count = min(count, int(high - low) + 1)
     step = (high - low) / count
     bounds = [low + step * i for i in range(count + 1)]
     if integer:
         bounds = [float(round(b)) for b in bounds]
-    palette = PALETTE if count == len(PALETTE) else _spread(count)
-    return [ColourClass(bounds[i], bounds[i + 1], palette[i]) for i in range(count)]
+        return [ColourClass(bounds[i] + (1 if i else 0), bounds[i + 1], PALETTE[i]) for i in range(count)]
+    return [ColourClass(bounds[i], bounds[i + 1], PALETTE[i]) for i in range(count)]
 
 
 def _spread(count: int) -> tuple[str, ...]:

@@ -153,7 +153,15 @@ def _district_map(
 ) -> tuple[maps.DistrictMap, list[MapArea], list[tuple[str, str]]]:
     """The map's areas coloured by value, and the legend (colour, range)."""
     classes = colour_classes([v for v in values.values() if v is not None], integer=is_count(definition))
-    legend = [(c.colour, f"{view.number(c.lower)} – {view.number(c.upper)}") for c in classes]
+    legend = [
+        (
+            c.colour,
+            view.number(c.lower)
+            if c.lower == c.upper
+            else f"{view.number(c.lower)} – {view.number(c.upper)}",
+        )
+        for c in classes
+    ]
     legend.append((NO_DATA_COLOUR, view.words["no_data"]))
     layout = (
         maps.boundary_map(boundaries, view.codes)
