@@ -37,7 +37,7 @@ def line_chart(
     chart_id: str,
 ) -> Markup:
     """One line per series (region or district) over the months."""
-    figure, axes = plt.subplots(figsize=(7.5, 3.6), dpi=100)
+    figure, axes = plt.subplots(figsize=(6.4, 3.4), dpi=100)
     try:
         for index, (label, values) in enumerate(lines):
             axes.plot(
@@ -68,7 +68,7 @@ def bar_chart(
     chart_id: str,
 ) -> Markup:
     """Horizontal bars (one per district), the value written at each bar's end."""
-    figure, axes = plt.subplots(figsize=(7.5, 0.32 * max(len(labels), 3) + 1.2), dpi=100)
+    figure, axes = plt.subplots(figsize=(6.4, 0.3 * max(len(labels), 3) + 1.2), dpi=100)
     try:
         numbers = [0.0 if v is None else v for v in values]
         bars = axes.barh(labels, numbers, color=BAR_COLOUR)

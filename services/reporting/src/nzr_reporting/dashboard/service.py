@@ -251,7 +251,8 @@ async def render_dashboard(*, session: AsyncSession, scope: Scope, page: Page) -
     language, filters = page.language, page.filters
     codes = _district_codes(scope)
     names = {code: scope.districts[code].name for code in codes if code in scope.districts}
-    view = View(language=language, filters=filters, codes=[c for c in codes if c in names], names=names)
+    ordered = sorted((c for c in codes if c in names), key=lambda c: names[c].removeprefix("Landkreis "))
+    view = View(language=language, filters=filters, codes=ordered, names=names)
     words = view.words
     chosen = check_filters(filters, regions=page.all_regions, districts=names)
     months, as_of = _period(filters, datetime.now(UTC).date())
