@@ -12,7 +12,7 @@ import pytest
 
 from nzr_common.errors import Invalid
 from nzr_common.regions import load_districts
-from nzr_reporting.dashboard import charts, maps, texts
+from nzr_reporting.dashboard import charts, maps
 from nzr_reporting.dashboard.rules import (
     NO_DATA_COLOUR,
     PALETTE,
@@ -111,13 +111,13 @@ def test_boundary_file_keys_by_ags_or_rs_and_draws_land_areas_only(tmp_path: Pat
 
 def test_charts_of_counts_have_whole_number_ticks_and_the_unit():
     svg = charts.line_chart(
-        months=["2026-01", "2026-02", "2026-03"],
-        lines=[("nord", [0, 1, 3])],
+        months=("2026-01", "2026-02", "2026-03"),
+        lines=(("nord", (0, 1, 3)),),
         title="Akteure",
         unit="Anzahl",
         x_label="Monat",
         integer=True,
-        number=lambda v: texts.format_number(v, "de"),
+        language="de",
         chart_id="c1",
     )
     root = ET.fromstring(str(svg))

@@ -193,12 +193,12 @@ def _district_chart(view: View, definition: IndicatorDefinition, values: dict[st
     unit = view.unit(definition)
     return Chart(
         svg=charts.bar_chart(
-            labels=[view.names[c] for c in view.codes],
-            values=[values[c] for c in view.codes],
+            labels=tuple(view.names[c] for c in view.codes),
+            values=tuple(values[c] for c in view.codes),
             title=caption,
             unit=unit,
             integer=is_count(definition),
-            number=view.number,
+            language=view.language,
             chart_id="chart-kreise",
         ),
         caption=caption,
@@ -231,13 +231,13 @@ def _series_chart(view: View, definition: IndicatorDefinition, series: Indicator
     unit = view.unit(definition)
     return Chart(
         svg=charts.line_chart(
-            months=months,
-            lines=lines,
+            months=tuple(months),
+            lines=tuple((name, tuple(values)) for name, values in lines),
             title=caption,
             unit=unit,
             x_label=view.words["month"],
             integer=is_count(definition),
-            number=view.number,
+            language=view.language,
             chart_id="chart-verlauf",
         ),
         caption=caption,
