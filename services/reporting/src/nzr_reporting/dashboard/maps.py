@@ -69,7 +69,7 @@ def tile_map(codes: list[str], names: dict[str, str]) -> DistrictMap:
     shapes = []
     for code, (column, row, lines) in placed.items():
         x, y = column * (TILE_WIDTH + TILE_GAP), row * (TILE_HEIGHT + TILE_GAP)
-        shapes.append(Shape(code, None, (x, y, TILE_WIDTH, TILE_HEIGHT), x + TILE_WIDTH / 2, y + 22, lines))
+        shapes.append(Shape(code, None, (x, y, TILE_WIDTH, TILE_HEIGHT), x + TILE_WIDTH / 2, y + 20, lines))
     columns = max((p[0] for p in placed.values()), default=0) + 1
     rows = max((p[1] for p in placed.values()), default=0) + 1
     return DistrictMap(

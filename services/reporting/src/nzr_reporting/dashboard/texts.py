@@ -59,6 +59,13 @@ PAGE: dict[str, dict[str, str]] = {
         "charts": "Verlauf und Verteilung",
         "scroll_table": "Tabelle, seitlich verschiebbar",
         "indicator_column": "Indikator",
+        "goal": "Ziel",
+        "baseline": "Ausgangswert",
+        "current": "Aktuell",
+        "target": "Zielwert",
+        "target_date": "Zieldatum",
+        "progress": "Fortschritt (erwartet)",
+        "measures": "Maßnahmen",
     },
     "en": {
         "title_region": "Netzwerk Zukunft Regional – region {region}",
@@ -112,6 +119,13 @@ PAGE: dict[str, dict[str, str]] = {
         "charts": "Trend and distribution",
         "scroll_table": "table, scrolls sideways",
         "indicator_column": "Indicator",
+        "goal": "Goal",
+        "baseline": "Baseline",
+        "current": "Current",
+        "target": "Target",
+        "target_date": "Target date",
+        "progress": "Progress (expected)",
+        "measures": "Measures",
     },
 }
 
