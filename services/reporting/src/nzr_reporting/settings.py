@@ -1,9 +1,8 @@
 """Settings of the reporting service."""
 
-from pathlib import Path
 from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import FilePath, field_validator
 from pydantic_settings import NoDecode
 
 from nzr_common.settings import ServiceSettings
@@ -22,7 +21,7 @@ class ReportingSettings(ServiceSettings):
     publisher_name: str = "Landesverband Netzwerk Zukunft Regional"
     #: A GeoJSON file of district boundaries (e.g. BKG VG250 districts, keyed by AGS or RS):
     #: the dashboard draws their outlines; unset, a tile grid of the districts.
-    dashboard_boundaries: Path | None = None
+    dashboard_boundaries: FilePath | None = None
     dashboard_boundaries_attribution: str = "© GeoBasis-DE / BKG, dl-de/by-2-0"
 
     @field_validator("known_regions", mode="before")

@@ -5,6 +5,7 @@ and data freshness (German, English by ``Accept-Language``; no script)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -33,6 +34,8 @@ from nzr_reporting.indicators import service as indicators
 from nzr_reporting.indicators.catalogue import IndicatorDefinition
 from nzr_reporting.indicators.schemas import IndicatorReport, IndicatorSeries
 from nzr_reporting.indicators.scope import Scope
+
+log = logging.getLogger(__name__)
 
 #: A key figure's cell: the value and the region's rank (None outside a comparison).
 Cell = tuple[float | None, int | None]
@@ -163,11 +166,13 @@ def _district_map(
         for c in classes
     ]
     legend.append((NO_DATA_COLOUR, view.words["no_data"]))
-    layout = (
-        maps.boundary_map(boundaries, view.codes)
-        if boundaries is not None
-        else maps.tile_map(view.codes, view.names)
-    )
+    layout = maps.tile_map(view.codes, view.names)
+    if boundaries is not None:
+        try:
+            layout = maps.boundary_map(boundaries, view.codes)
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as error:
+            # A broken boundary file must not take the page down: the tile grid stands in.
+            log.warning("dashboard boundary file %s unusable, showing the tile map: %s", boundaries, error)
     areas = []
     for shape in layout.shapes:
         value = values.get(shape.code)
