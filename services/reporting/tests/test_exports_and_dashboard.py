@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
-import pytest
-import uvicorn
 from rdflib import Graph
 
-from nzr_common.testing.waiting import eventually
 from nzr_reporting.dashboard.service import german_number
 
 from .conftest import Reporting
 from .events import DRESDEN, LEIPZIG, actor, cooperation, gathering_completed
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 async def test_indicator_csv_and_json_carry_unit_definition_and_values(reporting: Reporting):
@@ -86,63 +77,6 @@ async def test_dashboard_shows_the_figures_the_api_returns(reporting: Reporting)
         assert f'data-indicator="{indicator["id"]}" data-region="{reporting.region}"' in page
         assert german_number(value) in page
     assert "1.234" in page  # participants, German thousands separator
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found (Debian: apt-get install -y chromium)")
-async def test_dashboard_loads_in_headless_chromium_without_console_errors(reporting: Reporting):
-    await reporting.publish(
-        actor(district=LEIPZIG), actor(district=DRESDEN), gathering_completed(participants=7)
-    )
-    await reporting.settled()
-    report = await reporting.get("/indicators")
-    server = uvicorn.Server(
-        uvicorn.Config(reporting.running.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        await eventually(lambda: asyncio.sleep(0.01, result=server.started))
-        port = server.servers[0].sockets[0].getsockname()[1]
-        dom, console = await asyncio.to_thread(
-            load_in_chromium, f"http://127.0.0.1:{port}/api/v1/reports/dashboard"
-        )
-    finally:
-        server.should_exit = True
-        await task
-    assert "Kennzahlen" in dom and "Datenaktualität" in dom
-    for indicator in report["indicators"]:
-        assert german_number(indicator["values"][0]["value"]) in dom
-    assert console == [], console
-
-
-def load_in_chromium(url: str) -> tuple[str, list[str]]:
-    """The rendered DOM, and every console message (Chromium logs them as ``INFO:CONSOLE`` on
-    stderr whatever their level; the page has no script, so any message is a failed load)."""
-    profile = tempfile.mkdtemp(prefix="nzr-chromium-")
-    try:
-        process = subprocess.run(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-dev-shm-usage",
-                f"--user-data-dir={profile}",
-                "--enable-logging=stderr",
-                "--v=0",
-                "--virtual-time-budget=3000",
-                "--dump-dom",
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=90,
-        )
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    assert process.returncode == 0, process.stderr[-2000:]
-    console = [line for line in process.stderr.splitlines() if ":CONSOLE" in line]
-    return process.stdout, console
 
 
 def test_dashboard_needs_no_script_to_show_its_figures():

@@ -181,7 +181,22 @@ async def test_state_sees_every_regions_goals_side_by_side_with_progress_and_mea
         dashboard = await state.client.get(
             "/api/v1/reports/dashboard", headers=token_for("state", region="state")
         )
+        # drill-down: the state view links each region, the region view each district
+        one_region = await state.client.get(
+            f"/api/v1/reports/dashboard?region={north}", headers=token_for("state", region="state")
+        )
+        one_district = await state.client.get(
+            f"/api/v1/reports/dashboard?region={north}&district={DRESDEN}",
+            headers=token_for("state", region="state"),
+        )
     assert 'id="ziele-der-regionen"' in dashboard.text
+    assert f'<a href="?region={north}">{north}</a>' in dashboard.text
+    assert f'data-indicator="actors_total" data-region="{south}"' not in one_region.text
+    assert f'href="?region={north}&amp;district={DRESDEN}"' in one_region.text
+    assert (
+        f'data-indicator="actors_total" data-region="{north}"\n            data-value="3.0"'
+        in one_district.text
+    )
     assert f'data-region="{south}" data-goal="{lagging.goal_id}"' in dashboard.text
     regions = {r["region"]: r for r in overview["regions"]}
     assert [g["title"] for g in regions[north]["goals"]] == [

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import field_validator, model_validator
+from pydantic import FilePath, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from nzr_common.settings import ServiceSettings
@@ -21,6 +21,11 @@ class ReportingSettings(ServiceSettings):
     #: port (so it follows ``nzr run --port-offset``).
     public_base_url: str = ""
     publisher_name: str = "Landesverband Netzwerk Zukunft Regional"
+    #: A GeoJSON file of district boundaries (e.g. BKG VG250 districts, keyed by AGS or RS):
+    #: the dashboard draws their outlines; unset, a tile grid of the districts.
+    dashboard_boundaries: FilePath | None = None
+    dashboard_boundaries_attribution: str = "© GeoBasis-DE / BKG, dl-de/by-2-0"
+
     #: DCAT-AP.de: the delivering body from http://dcat-ap.de/def/contributors/ (GovData).
     dcat_contributor_id: str = "http://dcat-ap.de/def/contributors/freistaatSachsen"
     #: DCAT-AP.de contact point (vcard:hasEmail).

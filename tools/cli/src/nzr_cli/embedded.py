@@ -131,6 +131,7 @@ def _print_access(supervisor: Supervisor, console: Console) -> None:
     facts.add_row("NATS", supervisor.nats_url)
     token = f"{nzr} token --region {data.region} --role editor"
     facts.add_row("Token", f"{token}   (--role admin for dead letters)")
+    facts.add_row("Dashboard", f"{reporting.url}/api/v1/reports/dashboard  (open in a browser)")
     facts.add_row("Try", f"curl {reporting.url}/api/v1/reports/indicators")
     facts.add_row("Mail", f"{newsletter.url}/api/v1/newsletter/dev/mail  (every mail the platform sent)")
     facts.add_row("Data", f"{data.root}  (kept between runs; logs in {data.logs})")
