@@ -31,9 +31,20 @@ PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/html": {}}, "description": "JSON, or the page for a browser"}
 }
 #: OpenAPI answers of a refused mailed link.
+#: A refused link answers a page (for a browser, and always on the GET pages) or problem+json
+#: (an API client, or a request the platform refuses before the page runs).
 REFUSED_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Forged or used-up link (a page for a browser, problem+json otherwise)"},
-    410: {"description": "Expired link (a page for a browser)"},
+    code: {
+        "description": description,
+        "content": {
+            "text/html": {"schema": {"type": "string"}},
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+        },
+    }
+    for code, description in (
+        (400, "Forged or used-up link (a page for a browser, problem+json otherwise)"),
+        (410, "Expired link (a page for a browser, problem+json otherwise)"),
+    )
 }
 
 SITE = "Netzwerk Zukunft Regional"

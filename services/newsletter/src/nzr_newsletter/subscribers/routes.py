@@ -28,6 +28,7 @@ from nzr_newsletter.subscribers.schemas import (
 from nzr_newsletter.tokens import InvalidLink
 from nzr_newsletter.web import (
     PAGE_RESPONSES,
+    REFUSED_RESPONSES,
     TokenQuery,
     form_fields,
     page,
@@ -44,7 +45,7 @@ router = APIRouter(prefix=API, tags=["newsletter"])
     response_model=Preferences,
     operation_id="get_preferences",
     dependencies=[TOKEN_LINK],
-    responses=PAGE_RESPONSES,
+    responses={**PAGE_RESPONSES, **REFUSED_RESPONSES},
 )
 async def get_preferences(
     token: TokenQuery, request: Request, session: SessionDep, deps: DepsDep
@@ -65,6 +66,7 @@ async def get_preferences(
     response_class=HTMLResponse,
     operation_id="save_preferences_form",
     dependencies=[TOKEN_LINK],
+    responses=REFUSED_RESPONSES,
     openapi_extra={
         "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}}
     },

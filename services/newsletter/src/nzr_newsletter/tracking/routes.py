@@ -50,7 +50,15 @@ async def count_open(session: SessionDep, campaign_id: str = CampaignId) -> Resp
     response_class=RedirectResponse,
     operation_id="follow_campaign_link",
     dependencies=[PUBLIC],
-    responses={400: {"description": "No such link in a tracked campaign (a page, no redirect)"}},
+    responses={
+        400: {
+            "description": "No such link in a tracked campaign (a page, no redirect)",
+            "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+            },
+        }
+    },
 )
 async def follow_campaign_link(
     request: Request, session: SessionDep, campaign_id: str = CampaignId, index: int = Path(ge=0, le=10_000)
