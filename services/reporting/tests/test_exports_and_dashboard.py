@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from xml.etree import ElementTree
 
 from rdflib import Graph
 
@@ -51,6 +52,12 @@ async def test_charts_are_served_as_svg_and_png(reporting: Reporting):
     await reporting.settled()
     svg = await reporting.client.get("/api/v1/reports/indicators/actors_total/chart.svg")
     assert svg.headers["content-type"] == "image/svg+xml" and b"<svg" in svg.content
+    # a count: whole-number ticks only (one actor used to give 0.96, 0.98, 1.00, …), source and date
+    tree = ElementTree.fromstring(svg.content)
+    texts = ["".join(t.itertext()).strip() for t in tree.iter("{http://www.w3.org/2000/svg}text")]
+    ticks = [t for t in texts if t.replace(".", "").replace("−", "").isdigit()]
+    assert ticks and all("." not in t for t in ticks), texts
+    assert any(t.startswith("Quelle:") and "Stand:" in t for t in texts), texts
     png = await reporting.client.get("/api/v1/reports/indicators/actors_total/chart.png")
     assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
 

@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, XSD
 
@@ -222,12 +223,23 @@ def chart(series: IndicatorSeries, *, image_format: str) -> bytes:
         axes.set_ylabel(series.unit)
         axes.set_xlabel("Monat")
         axes.grid(alpha=0.3)
+        # Counts (stocks and monthly additions) get whole-number ticks; shares and densities not.
+        axes.yaxis.set_major_locator(MaxNLocator(integer=series.kind != "anteil", min_n_ticks=2))
         if len(series.series) > 1:
             axes.legend(loc="best", fontsize="small")
         axes.tick_params(axis="x", labelrotation=45, labelsize=8)
-        figure.tight_layout()
+        figure.tight_layout(rect=(0, 0.05, 1, 1))
+        figure.text(
+            0.01,
+            0.01,
+            f"Quelle: Netzwerk Zukunft Regional, Monitoring (Ereignisse der Regionen) · "
+            f"Stand: {date.today():%d.%m.%Y}",
+            fontsize=7,
+            color="#444444",
+        )
         buffer = io.BytesIO()
-        figure.savefig(buffer, format=image_format, metadata=_chart_metadata(image_format))
+        with plt.rc_context({"svg.fonttype": "none"}):  # text stays text: searchable, accessible
+            figure.savefig(buffer, format=image_format, metadata=_chart_metadata(image_format))
         return buffer.getvalue()
     finally:
         plt.close(figure)
