@@ -35,7 +35,6 @@ from datetime import date
 from functools import lru_cache
 from itertools import combinations
 
-import igraph
 import networkx as nx
 
 WEIGHTS = {"topics": 0.40, "sector": 0.15, "resources": 0.25, "link": 0.20}
@@ -168,6 +167,8 @@ def betweenness_centrality(graph: nx.Graph) -> tuple[dict[str, float], bool]:
     n = graph.number_of_nodes()
     if n < 3:
         return dict.fromkeys(graph.nodes, 0.0), True
+    import igraph  # about 35 MB: loaded by the first network request, not by every process
+
     nodes = list(graph.nodes)
     index = {node: i for i, node in enumerate(nodes)}
     fast = igraph.Graph(n=n, edges=[(index[a], index[b]) for a, b in graph.edges])

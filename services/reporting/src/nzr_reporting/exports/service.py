@@ -7,11 +7,8 @@ import csv
 import io
 import json
 from datetime import date
+from types import ModuleType
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, XSD
 
@@ -167,8 +164,19 @@ def dcat_catalogue(
     return graph
 
 
+def _pyplot() -> ModuleType:
+    """matplotlib (tens of MB) is loaded by the first chart, not by every reporting process."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def chart(series: IndicatorSeries, *, image_format: str) -> bytes:
     """A line chart of the series, one line per region; SVG or PNG."""
+    plt = _pyplot()
     figure, axes = plt.subplots(figsize=(8, 4), dpi=100)
     try:
         for region_series in series.series:
@@ -197,6 +205,7 @@ def chart(series: IndicatorSeries, *, image_format: str) -> bytes:
 
 def district_chart(labels: list[str], values: list[float], *, title: str, unit: str) -> bytes:
     """A horizontal bar chart by district as SVG (the density 'map' of the dashboard)."""
+    plt = _pyplot()
     figure, axes = plt.subplots(figsize=(8, 0.35 * max(len(labels), 3) + 1), dpi=100)
     try:
         axes.barh(labels, values, color="#2e7d32")
