@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -46,7 +47,7 @@ class EmbeddedRun:
         self.output = output
         self.children: dict[str, int] = {}
         command = [str(NZR), "run", "--data-dir", str(data_dir), "--nats-port", "0"]
-        command += ["--port-offset", str(PORT_OFFSET), "--ready-timeout", "120"]
+        command += ["--port-offset", str(PORT_OFFSET)]
         with output.open("wb") as sink:
             self.process = subprocess.Popen(
                 command,
@@ -162,6 +163,16 @@ def test_nzr_run_keeps_its_data_restarts_what_crashes_and_leaves_no_process_behi
     with embedded_run(data_dir, tmp_path / "first-run.txt") as first:
         assert set(first.children) == {"nats", *SERVICE_PORTS}
         assert _children_of(first.process.pid) <= set(first.children.values())
+        for service in SERVICE_PORTS:
+            assert re.search(rf"✓ {service} ready \(\d+\.\d s\)", first.text()), first.text()
+        # A frontend on a local dev server (Vite) may call the API: the browser's preflight.
+        preflight = {
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization",
+        }
+        for origin, allowed in (("http://localhost:5173", True), ("https://elsewhere.example", False)):
+            answer = httpx.options(f"{ACTORS}/api/v1/actors", headers={"Origin": origin, **preflight})
+            assert (answer.headers.get("access-control-allow-origin") == origin) is allowed, answer.headers
         assert "Demo data loaded" in first.text()
         assert _demo_actor_count_once_settled(DEMO_ACTORS) == DEMO_ACTORS
         assert first.interrupt() == 0

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 
 import nats
+import pytest
 
-from nzr_cli.supervisor import Child, DataDir, Supervisor, platform_services
+from nzr_cli.supervisor import Child, DataDir, Service, StartupFailed, Supervisor, platform_services
 from nzr_common.testing.topology import free_port
 from nzr_common.testing.waiting import eventually
 
@@ -96,3 +98,73 @@ def test_the_public_base_url_of_each_service_follows_the_port_offset(tmp_path):
     supervisor = Supervisor(DataDir(tmp_path, "demo"), platform_services(port_offset=100), nats_port=0)
     urls = {s.name: supervisor._service_env(s)["PUBLIC_BASE_URL"] for s in supervisor.services}
     assert urls["events"] == "http://127.0.0.1:8202" and urls["newsletter"] == "http://127.0.0.1:8203"
+
+
+def test_nzr_run_lets_local_frontend_dev_servers_call_the_services_unless_cors_origins_is_set(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv("CORS_ORIGINS", raising=False)
+    supervisor = Supervisor(DataDir(tmp_path, "demo"), platform_services(), nats_port=0)
+    origins = supervisor._service_env(supervisor.services[0])["CORS_ORIGINS"].split(",")
+    assert {"http://localhost:5173", "http://127.0.0.1:5173", "http://localhost:3000"} <= set(origins)
+    monkeypatch.setenv("CORS_ORIGINS", "https://app.example.org")
+    assert supervisor._service_env(supervisor.services[0])["CORS_ORIGINS"] == "https://app.example.org"
+
+
+#: A stand-in service process: ready after ``delay`` seconds on its port, or it exits with 3.
+STAND_IN = """
+import http.server, sys, time
+port, delay = int(sys.argv[1]), float(sys.argv[2])
+if delay < 0:
+    print("boom: cannot open the database", flush=True)
+    sys.exit(3)
+time.sleep(delay)
+
+class Ready(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+
+http.server.HTTPServer(("127.0.0.1", port), Ready).serve_forever()
+"""
+
+
+class Recorded:
+    def __init__(self) -> None:
+        self.became_ready: list[tuple[str, float]] = []
+        self.waited_for: set[str] = set()
+
+    def ready(self, name: str, seconds: float) -> None:
+        self.became_ready.append((name, seconds))
+
+    def waiting(self, last_answers: dict[str, str], seconds: float) -> None:
+        self.waited_for.update(last_answers)
+
+
+def stand_ins(tmp_path: Path, delays: dict[str, float]) -> Supervisor:
+    services = [Service(name, free_port()) for name in delays]
+    supervisor = Supervisor(DataDir(tmp_path, "demo"), services, nats_port=0)
+    supervisor.data.create()
+    for service in services:
+        supervisor._spawn(
+            service.key, [sys.executable, "-c", STAND_IN, str(service.port), str(delays[service.name])]
+        )
+    return supervisor
+
+
+def test_start_up_reports_each_service_ready_with_its_time(tmp_path):
+    supervisor = stand_ins(tmp_path, {"quick": 0.0, "slow": 2.0})
+    progress = Recorded()
+    with supervisor:
+        supervisor.wait_until_ready(progress=progress)
+    assert [name for name, _ in progress.became_ready] == ["quick", "slow"]
+    assert all(seconds > 0 for _, seconds in progress.became_ready)
+    assert "slow" in progress.waited_for
+
+
+def test_a_service_that_exits_while_starting_fails_the_start_at_once_with_its_log(tmp_path):
+    supervisor = stand_ins(tmp_path, {"hanging": 3600.0, "broken": -1.0})
+    with supervisor, pytest.raises(StartupFailed) as failure:
+        supervisor.wait_until_ready(progress=Recorded())  # the ceiling is far away: no waiting for it
+    assert failure.value.name == "broken" and "exit code 3" in failure.value.reason
+    assert "boom: cannot open the database" in failure.value.log_tail

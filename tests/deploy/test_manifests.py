@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import importlib
 import ipaddress
 import re
 import shutil
@@ -31,19 +32,6 @@ COMPOSE_FILE = REPO / "docker-compose.yml"
 DISTRICTS_CSV = REPO / "libs" / "common" / "src" / "nzr_common" / "reference" / "sachsen-kreise.csv"
 
 SERVICES = {"actors": 8101, "events": 8102, "newsletter": 8103, "funding": 8104, "reporting": 8105}
-PREFIXES = {
-    "/api/v1/actors": "actors",
-    "/api/v1/cooperations": "actors",
-    "/api/v1/persons": "actors",
-    "/api/v1/network": "actors",
-    "/api/v1/events": "events",
-    "/api/v1/series": "events",
-    "/api/v1/registrations": "events",
-    "/api/v1/agreements": "events",
-    "/api/v1/newsletter": "newsletter",
-    "/api/v1/funding": "funding",
-    "/api/v1/reports": "reporting",
-}
 REGIONS = ("leipzig", "erzgebirge", "goerlitz")
 STATE_SERVICES = ("funding", "reporting")
 # overlay -> (namespace, REGION, MODE, services)
@@ -292,22 +280,101 @@ def test_secrets_come_from_nzr_secrets(overlay: str) -> None:
                     assert var not in configmap_env(docs, container), f"{var} must not be in a ConfigMap"
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_ingress_routes_each_prefix_to_its_service(overlay: str) -> None:
-    services = OVERLAYS[overlay][3]
-    docs = render(f"overlays/{overlay}")
+def ingress_routes(docs: tuple[dict[str, Any], ...]) -> list[tuple[str, str, str]]:
+    """The overlay's one Ingress rule as (path, pathType, service), its host and ports checked."""
     (ingress,) = by_kind(docs, "Ingress").values()
     (rule,) = ingress["spec"]["rules"]
     assert rule.get("host"), "every overlay gives its ingress a host"
-    routes = {}
+    routes = []
     for path in rule["http"]["paths"]:
-        assert path["pathType"] == "Prefix"
+        assert path["pathType"] in {"Prefix", "Exact"}, path
         backend = path["backend"]["service"]
-        routes[path["path"]] = backend["name"]
         service = by_kind(docs, "Service")[backend["name"]]
         assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
-    expected = {prefix: svc for prefix, svc in PREFIXES.items() if svc in services}
-    assert routes == expected
+        routes.append((path["path"], path["pathType"], backend["name"]))
+    return routes
+
+
+def elements(path: str) -> list[str]:
+    return [part for part in path.split("/") if part]
+
+
+def ingress_route(routes: list[tuple[str, str, str]], request_path: str) -> tuple[str, str, str] | None:
+    """The Ingress path Kubernetes sends ``request_path`` to: ``Exact`` matches the whole path,
+    ``Prefix`` its leading path elements (``/a/b`` serves ``/a/b`` and ``/a/b/c``, not ``/a/bc``);
+    the longest matching path wins, ``Exact`` before ``Prefix`` at equal length."""
+    candidates = []
+    for path, path_type, service in routes:
+        if path_type == "Exact":
+            matched = request_path == path
+        else:
+            matched = elements(request_path)[: len(elements(path))] == elements(path)
+        if matched:
+            candidates.append((len(path.rstrip("/")), path_type == "Exact", (path, path_type, service)))
+    return max(candidates)[2] if candidates else None
+
+
+def ingress_backend(routes: list[tuple[str, str, str]], request_path: str) -> str | None:
+    route = ingress_route(routes, request_path)
+    return route[2] if route else None
+
+
+@functools.cache
+def documented_paths(service: str) -> tuple[str, ...]:
+    """The paths of the service's OpenAPI document, as ``create_app(...).openapi()`` builds it."""
+    app_module = importlib.import_module(f"nzr_{service}.app")
+    settings_module = importlib.import_module(f"nzr_{service}.settings")
+    settings_class = next(
+        value
+        for name, value in vars(settings_module).items()
+        if name.endswith("Settings") and name != "ServiceSettings"
+    )
+    app = app_module.create_app(settings_class(database_url="sqlite+aiosqlite:///:memory:"))
+    return tuple(app.openapi()["paths"])
+
+
+#: Every service has these; they are for the kubelet and Prometheus, not behind the one origin.
+PER_POD_PATHS = {"/healthz", "/readyz", "/metrics"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_ingress_routes_every_documented_path_to_its_service(overlay: str) -> None:
+    """Each path of each OpenAPI document of the overlay's services reaches that service through
+    the Ingress (path parameters filled in), and every Ingress path serves some documented path."""
+    services = OVERLAYS[overlay][3]
+    routes = ingress_routes(render(f"overlays/{overlay}"))
+    assert {service for _, _, service in routes} == set(services)
+    wrong = {}
+    used = set()
+    for service in services:
+        for template in documented_paths(service):
+            if template in PER_POD_PATHS:
+                continue
+            concrete = re.sub(r"\{[^}/]+\}", "x-1", template)
+            route = ingress_route(routes, concrete)
+            if route is None or route[2] != service:
+                wrong[template] = f"{route} instead of {service}"
+            else:
+                used.add(route[0])
+    assert not wrong, f"documented paths the ingress of {overlay} misroutes: {wrong}"
+    assert used == {path for path, _, _ in routes}, "an ingress path serves no documented path"
+
+
+def test_kubernetes_path_matching_as_the_ingress_test_reads_it() -> None:
+    routes = [
+        ("/api/v1/events", "Prefix", "events"),
+        ("/api/v1/events.ics", "Exact", "events-feed"),
+        ("/api/v1/events/x", "Exact", "exact"),
+        ("/api", "Prefix", "fallback"),
+    ]
+    assert ingress_backend(routes, "/api/v1/events") == "events"
+    assert ingress_backend(routes, "/api/v1/events/") == "events"
+    assert ingress_backend(routes, "/api/v1/events/1/sessions") == "events"
+    assert ingress_backend(routes, "/api/v1/events.ics") == "events-feed"
+    assert ingress_backend(routes, "/api/v1/events.ics/x") == "fallback"
+    assert ingress_backend(routes, "/api/v1/eventsx") == "fallback"
+    assert ingress_backend(routes, "/api/v1/events/x") == "exact"
+    assert ingress_backend(routes, "/other") is None
 
 
 # --------------------------------------------------------------------------- (c) docker compose

@@ -239,6 +239,22 @@ async def test_nats_outage_leaves_the_service_ready_and_degraded_and_writes_wait
         server.stop()
 
 
+async def test_service_started_before_nats_keeps_trying_and_binds_once_nats_is_there():
+    server = NatsServerProcess().start()
+    server.stop(kill=True)  # its port is known; nothing listens on it yet
+    handled: list[str] = []
+    try:
+        async with probe_service(server.url, handled) as service:
+            answer = await service.client.get("/readyz")
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["checks"]["nats"] == "degraded: disconnected"
+            server.start()
+            body = await eventually(lambda: ready(service), what="ready once NATS is there")
+            assert body["checks"]["nats"] == "ok"
+    finally:
+        server.stop()
+
+
 async def test_service_without_its_database_is_unavailable(nats_url):
     handled: list[str] = []
     with socket.socket() as probe:  # a port nobody listens on

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Connection, CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import (
@@ -25,6 +23,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 def new_metadata() -> MetaData:
@@ -76,7 +77,11 @@ PLUMBING_VERSIONS = "nzr_common:migrations/plumbing"
 
 def alembic_config(migrations_package: str, url: str) -> Config:
     """Alembic configuration for a service whose migrations live in ``<package>/migrations``:
-    its own versions and the shared ``plumbing`` branch (two heads: upgrade to ``heads``)."""
+    its own versions and the shared ``plumbing`` branch (two heads: upgrade to ``heads``).
+    Alembic (with Mako, about 12 MB) is imported here, not with the module: a serving process
+    that does not migrate never loads it."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", f"{migrations_package}:migrations")
     config.set_main_option("path_separator", "space")
@@ -90,6 +95,8 @@ def alembic_config(migrations_package: str, url: str) -> Config:
 def migrate(migrations_package: str, url: str, revision: str = "heads") -> None:
     """Upgrade the service's database to ``revision`` (default: the heads of its own branch and
     the plumbing branch; blocking, runs its own event loop)."""
+    from alembic import command
+
     command.upgrade(alembic_config(migrations_package, url), revision)
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp
-from tenacity import AsyncRetrying
+from tenacity import AsyncRetrying, RetryCallState
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from nzr_common.access import OPS, api_routes, document_access, route_access, undeclared_routes
@@ -363,23 +363,22 @@ async def _supervise(runtime: Runtime[Any]) -> None:
             await asyncio.sleep(1.0)
 
 
+async def _nats_away(runtime: Runtime[Any], state: RetryCallState) -> None:
+    """Between attempts to connect: say why, mark the consumers unbound, drop the half-open broker."""
+    error = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.warning("NATS not reachable (%r); retrying in %.1fs", error, wait)
+    for subscription in runtime.subscriptions:
+        subscription.binding.unbound(f"NATS not reachable: {error!r}")
+    with contextlib.suppress(Exception):
+        await runtime.broker.stop()
+
+
 async def _run_messaging(runtime: Runtime[Any]) -> None:
     """Connect to NATS (retrying until it answers), declare the stream, start consumers and relay."""
-    delay = 0.2
-    while True:
-        try:
+    async for attempt in AsyncRetrying(wait=BIND_WAIT, before_sleep=functools.partial(_nats_away, runtime)):
+        with attempt:
             await runtime.broker.start()
-            break
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            log.warning("NATS not reachable (%r); retrying in %.1fs", error, delay)
-            for subscription in runtime.subscriptions:
-                subscription.binding.unbound(f"NATS not reachable: {error!r}")
-            with contextlib.suppress(Exception):
-                await runtime.broker.stop()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
     background: list[asyncio.Task[None]] = []
     if runtime.settings.mode == "region":
         try:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
-
-import snowballstemmer
+from functools import cache, lru_cache
+from typing import Any
 
 _FOLD = str.maketrans(
     {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue", "ẞ": "ss"}
 )
 _TOKEN = re.compile(r"[a-z0-9]+")
-_stemmer = snowballstemmer.stemmer("german")
 
 STOPWORDS = frozenset(
     "der die das und oder in im fuer von mit zu zum zur den dem des ein eine einer eines auf an am "
@@ -31,9 +29,18 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@cache
+def _german_stemmer() -> Any:
+    """Snowball's German stemmer, loaded by the first text to stem (the package brings every
+    language, about 6 MB a process that never searches does not need)."""
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("german")
+
+
 @lru_cache(maxsize=65536)
 def _stem(token: str) -> str:
-    return _stemmer.stemWord(token)
+    return str(_german_stemmer().stemWord(token))
 
 
 def tokens(text: str) -> list[str]:

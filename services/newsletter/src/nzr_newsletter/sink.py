@@ -1,6 +1,10 @@
 """The development mail sink: an SMTP server inside the service that writes every message it
 receives as an ``.eml`` file, so the double opt-in can be followed end to end without a mail
-provider (embedded mode, ``make run``)."""
+provider (embedded mode, ``make run``).
+
+aiosmtpd is a development dependency (the extra ``nzr-newsletter[dev-sink]``, in the workspace's
+dev group): it is imported only when the sink starts, which production never does (it requires
+``SMTP_HOST``), so the service image does not carry it."""
 
 from __future__ import annotations
 
@@ -12,11 +16,13 @@ import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-
-from aiosmtpd.smtp import SMTP as SMTPServer
-from aiosmtpd.smtp import Envelope, Session
+from typing import TYPE_CHECKING
 
 from nzr_newsletter.schemas import SinkMessage
+
+if TYPE_CHECKING:
+    from aiosmtpd.smtp import SMTP as SMTPServer
+    from aiosmtpd.smtp import Envelope, Session
 
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 
@@ -45,6 +51,13 @@ class MailSink:
         self.server: asyncio.base_events.Server | None = None
 
     async def start(self) -> MailSink:
+        try:
+            from aiosmtpd.smtp import SMTP as SMTPServer
+        except ImportError as missing:
+            raise RuntimeError(
+                "The development mail sink needs aiosmtpd (pip install 'nzr-newsletter[dev-sink]'); "
+                "or set SMTP_HOST to a mail relay."
+            ) from missing
         self.folder.mkdir(parents=True, exist_ok=True)
         handler = _WriteToFolder(self.folder)
         loop = asyncio.get_running_loop()

@@ -138,3 +138,11 @@ async def test_the_hourly_limit_counts_a_rolling_hour_including_mails_sent_befor
     assert len(limiter.window) == 3
     limiter.window[0] -= 3600  # the oldest mail leaves the hour
     await limiter.acquire()
+
+
+async def test_the_per_second_rate_lets_one_mail_through_at_a_time():
+    limiter = RateLimiter(per_second=2, per_hour=0)
+    assert limiter.spacing is not None and limiter.spacing.has_capacity()
+    await limiter.acquire()
+    assert not limiter.spacing.has_capacity()  # the next one waits for its slot (half a second)
+    assert RateLimiter(per_second=0, per_hour=0).spacing is None

@@ -13,6 +13,7 @@ from pathlib import Path
 from rich import box
 from rich.console import Console
 from rich.panel import Panel
+from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
@@ -73,15 +74,48 @@ def _start_and_watch(supervisor: Supervisor, console: Console, *, ready_timeout:
     with console.status("Migrating the service databases …"):
         supervisor.migrate()
     console.print(f"[green]✓[/] Databases migrated ({data.region_dir}/<service>.db)")
-    with console.status("Starting the services …"):
-        supervisor.start_services()
-        supervisor.wait_until_ready(ready_timeout)
-    console.print(f"[green]✓[/] {len(supervisor.services)} services ready (region {data.region})")
+    started = time.monotonic()
+    start_services_showing_progress(supervisor, console, ready_timeout)
+    console.print(
+        f"[green]✓[/] {len(supervisor.services)} services ready in {time.monotonic() - started:.1f} s "
+        f"(region {data.region})"
+    )
     if demo:
         _load_demo(supervisor, console)
     _print_access(supervisor, console)
 
     supervisor.supervise(report=console_reporter(console))
+
+
+def start_services_showing_progress(supervisor: Supervisor, console: Console, ready_timeout: float) -> None:
+    """Start the services and wait for them, one line per service that is ready."""
+    names = ", ".join(service.key for service in supervisor.services)
+    console.print(f"Starting {len(supervisor.services)} services: {names} …")
+    with console.status("Starting the services …") as status:
+        supervisor.start_services()
+        supervisor.wait_until_ready(ready_timeout, progress=StartupProgress(console, status))
+
+
+class StartupProgress:
+    """The start of the services on the console: a line for each service once it is ready (with
+    the seconds since its process started); the ones still starting in the status line and,
+    every ``note_every`` seconds, as a line too (a log or a CI output shows no status line)."""
+
+    def __init__(self, console: Console, status: Status, note_every: float = 15.0) -> None:
+        self.console = console
+        self.status = status
+        self.note_every = note_every
+        self.next_note = note_every
+
+    def ready(self, name: str, seconds: float) -> None:
+        self.console.print(f"[green]✓[/] {name} ready ({seconds:.1f} s)")
+
+    def waiting(self, last_answers: dict[str, str], seconds: float) -> None:
+        self.status.update(f"Starting the services … waiting for {', '.join(last_answers)} ({seconds:.0f} s)")
+        if seconds >= self.next_note:
+            self.next_note = seconds + self.note_every
+            still = ", ".join(f"{name} (/readyz: {answer[:60]})" for name, answer in last_answers.items())
+            self.console.print(f"… still starting after {seconds:.0f} s, processes running: {still}")
 
 
 def console_reporter(console: Console) -> Reporter:

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from nzr_cli import dlq, topology
 from nzr_cli.embedded import run_platform
+from nzr_cli.supervisor import READY_CEILING_SECONDS
 from nzr_cli.tokens import local_token
 from nzr_common.auth import Role
 
@@ -41,6 +42,12 @@ def _region(value: str) -> str:
 
 
 RegionOption = Annotated[str, typer.Option(callback=_region, help="Region id (also the NATS subject token).")]
+ReadyTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        help="Ceiling in seconds for the start while every process runs (one that exits fails at once)."
+    ),
+]
 
 
 @app.command()
@@ -61,7 +68,7 @@ def run(
     region: RegionOption = "demo",
     nats_port: Annotated[int, typer.Option(help="NATS port on 127.0.0.1 (0: any free port).")] = 4250,
     port_offset: Annotated[int, typer.Option(help="Added to every service port (8101-8105).")] = 0,
-    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every /readyz.")] = 60,
+    ready_timeout: ReadyTimeoutOption = READY_CEILING_SECONDS,
     demo: Annotated[bool, typer.Option(help="Load the demo data (once per data folder).")] = True,
 ) -> None:
     """Start NATS, the five services and the demo data; Ctrl-C stops everything."""
@@ -85,7 +92,7 @@ def run_regions_command(
     data_dir: Annotated[Path, typer.Option(help="Folder for NATS, databases and logs.")] = Path(
         ".var-regions"
     ),
-    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every /readyz.")] = 120,
+    ready_timeout: ReadyTimeoutOption = READY_CEILING_SECONDS,
 ) -> None:
     """A NATS hub, leaf regions with their five services each, and state-mode reporting."""
     from nzr_cli.regions import run_regions

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from nzr_cli.embedded import console_reporter
+from nzr_cli.embedded import console_reporter, start_services_showing_progress
 from nzr_cli.supervisor import SERVICE_PORTS, DataDir, Service, StartupFailed, Supervisor
 from nzr_cli.topology import provision_node
 from nzr_common.topology import (
@@ -182,9 +182,7 @@ def run_regions(
                 )
                 with console.status("Migrating the databases …"):
                     supervisor.migrate()
-                with console.status("Starting the services …"):
-                    supervisor.start_services()
-                    supervisor.wait_until_ready(timeout=ready_timeout)
+                start_services_showing_progress(supervisor, console, ready_timeout)
                 console.print(_listing(supervisor.services, nats_urls), highlight=False)
                 console.print("State token: .venv/bin/nzr token --region state --role state")
                 console.print(f"Region token: .venv/bin/nzr token --region {regions[0]} --role editor")

@@ -32,6 +32,15 @@ STOP_GRACE_SECONDS = 10.0
 RESTART_FIRST_SECONDS = 1.0
 RESTART_MAX_SECONDS = 30.0
 RESTART_STABLE_SECONDS = 60.0
+#: How long start-up may take while every process runs (a ceiling for one that hangs, not the
+#: expected time: a service that exits fails the start at once).
+READY_CEILING_SECONDS = 900.0
+#: Origins of local frontend dev servers allowed by CORS in ``nzr run`` unless CORS_ORIGINS is
+#: set: Vite (dev 5173, preview 4173), Create React App / Next.js (3000), Angular (4200),
+#: Vue CLI / webpack (8080), each as localhost and 127.0.0.1.
+DEV_CORS_ORIGINS = tuple(
+    f"http://{host}:{port}" for port in (5173, 4173, 3000, 4200, 8080) for host in ("localhost", "127.0.0.1")
+)
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,15 @@ class Child:
             return ""
 
 
+class StartProgress(Protocol):
+    """Told while the services start: each one that is ready (seconds since its process
+    started), and on every round the ones still starting with their last ``/readyz`` answer."""
+
+    def ready(self, name: str, seconds: float) -> None: ...
+
+    def waiting(self, last_answers: dict[str, str], seconds: float) -> None: ...
+
+
 class Reporter(Protocol):
     """Tells the user what the supervisor did: ``ok`` for good news, else a warning."""
 
@@ -228,7 +246,7 @@ class Supervisor:
             time.sleep(0.05)
         raise StartupFailed(name, f"did not listen on port {port} within {timeout:.0f} s", child.log_tail())
 
-    def migrate(self, timeout: float = 120.0) -> None:
+    def migrate(self, timeout: float = READY_CEILING_SECONDS) -> None:
         """Run every service's migrations, in parallel since each has its own database."""
         runs = [
             self._spawn(
@@ -261,11 +279,18 @@ class Supervisor:
             )
             child.ready_url = f"{service.url}/readyz"
 
-    def wait_until_ready(self, timeout: float = 60.0) -> None:
-        """Poll every ``/readyz`` until it answers 200; fail as soon as a process exits."""
+    def wait_until_ready(
+        self, timeout: float = READY_CEILING_SECONDS, progress: StartProgress | None = None
+    ) -> None:
+        """Poll every ``/readyz`` until it answers 200, telling ``progress`` about each service
+        that becomes ready and, on every round, which are still starting. Start-up takes what it
+        takes (migrations, imports and JetStream consumers on a loaded machine): while the
+        processes run, this keeps waiting, up to ``timeout`` as a ceiling for one that hangs. A
+        process that exits fails the start at once, with its log tail."""
         waiting = {service.key: service for service in self.services}
         last_answer = dict.fromkeys(waiting, "no answer")
-        deadline = time.monotonic() + timeout
+        begun = time.monotonic()
+        deadline = begun + timeout
         with httpx.Client(timeout=2.0) as client:
             while waiting:
                 self._raise_if_any_exited()
@@ -277,17 +302,23 @@ class Supervisor:
                         continue
                     if response.status_code == 200:
                         del waiting[name]
+                        if progress:
+                            progress.ready(name, time.monotonic() - self._child(name).started)
                     else:
                         last_answer[name] = f"{response.status_code} {response.text[:200]}"
                 if waiting and time.monotonic() > deadline:
                     name = next(iter(waiting))
                     raise StartupFailed(
                         name,
-                        f"/readyz did not answer 200 within {timeout:.0f} s "
-                        f"(last answer: {last_answer[name]})",
+                        f"/readyz did not answer 200 within {timeout:.0f} s although the process "
+                        f"runs (last answer: {last_answer[name]})",
                         self._child(name).log_tail(),
                     )
                 if waiting:
+                    if progress:
+                        progress.waiting(
+                            {name: last_answer[name] for name in waiting}, time.monotonic() - begun
+                        )
                     time.sleep(0.2)
 
     def supervise(
@@ -376,6 +407,8 @@ class Supervisor:
             # follows --port-offset).
             "PUBLIC_BASE_URL": service.url,
             "ENVIRONMENT": "development",
+            # A frontend on a local dev server may call every service (CORS_ORIGINS overrides).
+            "CORS_ORIGINS": os.environ.get("CORS_ORIGINS") or ",".join(DEV_CORS_ORIGINS),
             "PYTHONUNBUFFERED": "1",
             **dict(service.extra_env),
         }

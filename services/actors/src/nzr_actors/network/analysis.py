@@ -24,11 +24,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-
-import igraph
+from typing import TYPE_CHECKING
 
 EXACT_BETWEENNESS_UP_TO = 2000
 BETWEENNESS_SAMPLES = 300
+
+
+if TYPE_CHECKING:
+    import igraph
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,8 @@ def metrics(
         }
     )
     n, m = len(ids), len(edges)
+    import igraph  # about 35 MB: loaded by the first network request, not by every process
+
     graph = igraph.Graph(n=n, edges=edges)
     sizes = sorted(graph.connected_components().sizes(), reverse=True) if n else []
     degrees = graph.degree()

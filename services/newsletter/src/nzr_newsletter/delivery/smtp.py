@@ -9,40 +9,39 @@ import time
 from dataclasses import dataclass
 
 import aiosmtplib
+from aiolimiter import AsyncLimiter
 
 from nzr_newsletter.bootstrap import Deps
 from nzr_newsletter.delivery import rules
 
 
 class RateLimiter:
-    """Messages per second (evenly spaced) and per rolling hour (exact window)."""
+    """Messages per second, evenly spaced (aiolimiter's leaky bucket holding one message), and
+    per rolling hour: an exact window over the send times, seeded from the database when the
+    sender starts, so a restart does not grant a fresh hour. (A leaky bucket of the hourly quota
+    would let up to twice the quota through within some hour, which providers refuse.)"""
 
     def __init__(
         self, per_second: float, per_hour: int, sent_in_last_hour: list[float] | None = None
     ) -> None:
-        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.spacing = AsyncLimiter(1, 1.0 / per_second) if per_second > 0 else None
         self.per_hour = per_hour
         self.window: collections.deque[float] = collections.deque(sorted(sent_in_last_hour or []))
-        self.next_slot = 0.0
         self.lock = asyncio.Lock()
 
     async def acquire(self) -> None:
-        if not self.interval and not self.per_hour:
-            return
-        async with self.lock:
-            while True:
-                now = time.time()
-                while self.window and self.window[0] <= now - 3600:
-                    self.window.popleft()
-                wait = max(self.next_slot - now, 0.0)
-                if self.per_hour and len(self.window) >= self.per_hour:
-                    wait = max(wait, self.window[0] + 3600 - now)
-                if wait <= 0:
-                    self.next_slot = max(self.next_slot, now) + self.interval
-                    if self.per_hour:
+        if self.per_hour:
+            async with self.lock:
+                while True:
+                    now = time.time()
+                    while self.window and self.window[0] <= now - 3600:
+                        self.window.popleft()
+                    if len(self.window) < self.per_hour:
                         self.window.append(now)
-                    return
-                await asyncio.sleep(wait)
+                        break
+                    await asyncio.sleep(self.window[0] + 3600 - now)
+        if self.spacing is not None:
+            await self.spacing.acquire()
 
 
 @dataclass

@@ -8,12 +8,8 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import date
+from types import ModuleType
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, XSD
 
@@ -206,8 +202,21 @@ def dcat_catalogue(facts: CatalogueFacts, indicators: tuple[IndicatorDefinition,
     return graph
 
 
+def _pyplot() -> ModuleType:
+    """matplotlib (tens of MB) is loaded by the first chart, not by every reporting process."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def chart(series: IndicatorSeries, *, image_format: str) -> bytes:
     """A line chart of the series, one line per region; SVG or PNG."""
+    plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator  # with pyplot: only the first chart pays the import
+
     figure, axes = plt.subplots(figsize=(8, 4), dpi=100)
     try:
         for region_series in series.series:
@@ -247,6 +256,7 @@ def chart(series: IndicatorSeries, *, image_format: str) -> bytes:
 
 def district_chart(labels: list[str], values: list[float], *, title: str, unit: str) -> bytes:
     """A horizontal bar chart by district as SVG (the density 'map' of the dashboard)."""
+    plt = _pyplot()
     figure, axes = plt.subplots(figsize=(8, 0.35 * max(len(labels), 3) + 1), dpi=100)
     try:
         axes.barh(labels, values, color="#2e7d32")
