@@ -103,17 +103,26 @@ class MailLoop:
 
         used = self.connections[: max(1, min(len(self.connections), len(claimed)))]
         await asyncio.gather(*(work(c) for c in used))
-        # One recording at a time, in order: the previous batch's must be done (and its
-        # failure seen) before this one's starts.
+        # One recording at a time, in order: the previous batch's must be done before this
+        # one's starts.
         await self._recorded()
-        self._recording = asyncio.create_task(self._record(claimed, outcomes), name="record mails")
+        self._recording = asyncio.create_task(
+            self._record(claimed, outcomes), name=f"mails {claimed[0].id}…{claimed[-1].id}"
+        )
         return True
 
     async def _recorded(self) -> None:
-        """Wait for the outcomes being recorded (raises what recording them raised)."""
+        """Wait for the outcomes being recorded. A batch whose outcomes could not be recorded
+        (the database gone) stays ``sending`` and goes out again when the lease is next taken,
+        as after a crash; the next batch is recorded all the same."""
         recording, self._recording = self._recording, None
-        if recording is not None:
+        if recording is None:
+            return
+        try:
             await recording
+        except Exception:
+            name = recording.get_name()
+            log.exception("recording the outcomes of %s failed; they are sent again later", name)
 
     async def _claim(self) -> list[Claimed]:
         """Mark a batch of due mails ``sending`` and return them: one statement, rows another
