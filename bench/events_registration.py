@@ -93,7 +93,12 @@ def start_baseline(port: int) -> subprocess.Popen[bytes]:
 
 
 def start_events_service(
-    port: int, database_url: str, nats_url: str, *, cache_seconds: float = 1.0
+    port: int,
+    database_url: str,
+    nats_url: str,
+    *,
+    cache_seconds: float = 1.0,
+    command: list[str] | None = None,
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -107,7 +112,7 @@ def start_events_service(
         "HOST": "127.0.0.1",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "nzr_events", "serve"],
+        command or [sys.executable, "-m", "nzr_events", "serve"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -1,28 +1,36 @@
 """Confirmation mails of a registration burst, against a bare aiosmtplib loop, into one aiosmtpd sink.
 
-* **ours**: N (500) registrations at once over HTTP to the events service (each on its own
-  connection, as N people), an event with N seats, so every registration is confirmed; events
+* **ours**: N (500) registrations in a burst over HTTP to the events service: C (50) clients at
+  once, each on one keep-alive connection sending its share back to back, as a reverse proxy's
+  upstream pool reaches the service (``--clients 0``: all N at once, each on its own
+  connection); an event with N seats, so every registration is confirmed; events
   announces each (``RegistrationReceived``, region-private, through its outbox and JetStream),
   newsletter renders the confirmation (German, text + HTML, ``.ics`` with METHOD:REQUEST),
   queues it in its mail table and sends it. Timed from the first registration sent to the N-th
   mail accepted by the sink. Both services run as processes (uvicorn, one worker each) on
-  PostgreSQL and one NATS server.
+  PostgreSQL and one NATS server. The CPU time each service used meanwhile is printed too:
+  on a shared machine it says more than the wall time, which follows the load.
 * **baseline**: the same N mails (the bytes the sink received) sent again by a bare aiosmtplib
-  loop, one connection (and, for reference, 10 connections), in a child process.
+  loop, one connection (and, for reference, 10 connections), in a child process (its CPU time
+  printed as well).
 * **registration answers**: p95 of the POST answers with mails (newsletter running) and without
   (newsletter stopped, so nothing consumes the announcements): mails must not slow them.
 
 Target (issue #17): our rate ≥ 50% of the loop's rate. Nothing is asserted; the figures and the
 verdicts are printed. ``.venv/bin/python bench/registration_mails.py --help``; PostgreSQL from
-``BENCH_DATABASE_URL`` or ``TEST_DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``).
+``BENCH_DATABASE_URL`` or ``TEST_DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``);
+its two databases are dropped at the end. ``--profile DIR`` runs both services under cProfile for
+one burst and leaves ``nzr_events.prof`` and ``nzr_newsletter.prof`` in DIR.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -49,7 +57,7 @@ from events_registration import (
 from nzr_common.auth import issue_token
 from nzr_common.db import migrate_async
 from nzr_common.settings import DEVELOPMENT_SECRET
-from nzr_common.testing.databases import create_postgres_database
+from nzr_common.testing.databases import create_postgres_database, drop_postgres_database
 from nzr_common.testing.nats import NatsServerProcess
 
 TARGET_RATIO = 0.5
@@ -128,7 +136,9 @@ def run_baseline(port: int, mails: list[bytes], connections: int, result_pipe) -
         await asyncio.gather(*(connection() for _ in range(connections)))
         return time.perf_counter() - started
 
-    result_pipe.send(asyncio.run(main()))
+    cpu = time.process_time()
+    seconds = asyncio.run(main())
+    result_pipe.send((seconds, time.process_time() - cpu))
 
 
 def in_child(target, *args):  # type: ignore[no-untyped-def]
@@ -143,7 +153,17 @@ def in_child(target, *args):  # type: ignore[no-untyped-def]
 # ---------------------------------------------------------------- the services
 
 
-def start_newsletter(port: int, database_url: str, nats_url: str, smtp_port: int) -> subprocess.Popen[bytes]:
+def profiled(module: str, profile_dir: str | None) -> list[str]:
+    """The command running ``module`` (``serve``), under cProfile into ``profile_dir`` if given."""
+    if profile_dir is None:
+        return [sys.executable, "-m", module, "serve"]
+    output = str(Path(profile_dir) / f"{module}.prof")
+    return [sys.executable, "-m", "cProfile", "-o", output, "-m", module, "serve"]
+
+
+def start_newsletter(
+    port: int, database_url: str, nats_url: str, smtp_port: int, profile_dir: str | None = None
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -156,7 +176,7 @@ def start_newsletter(port: int, database_url: str, nats_url: str, smtp_port: int
         "RATE_LIMIT_ENABLED": "false",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "nzr_newsletter", "serve"],
+        profiled("nzr_newsletter", profile_dir),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -186,24 +206,59 @@ async def new_event(base: str, editor: dict[str, str], seats: int, title: str) -
     return event_id
 
 
-async def burst(base: str, event_id: str, n: int) -> tuple[float, list[float], int]:
-    """N registrations at once; (start time, seconds of each answer, failures)."""
+async def burst(base: str, event_id: str, n: int, clients: int) -> tuple[float, list[float], int]:
+    """N registrations in a burst; (start time, seconds of each answer, failures).
+
+    ``clients`` > 0: that many clients at once, each on one keep-alive connection sending its
+    share back to back (how a reverse proxy's upstream pool reaches the service); 0: all N at
+    once, each on its own connection."""
+    url = f"{base}/api/v1/events/{event_id}/registrations"
+
+    def body(i: int) -> dict[str, object]:
+        email = f"person{i}.{uuid.uuid4().hex[:6]}@example.org"
+        return {"name": f"Teilnehmerin {i}", "email": email, "data_use_consent": True}
 
     async def one(i: int) -> tuple[float, bool]:
-        body = {
-            "name": f"Teilnehmerin {i}",
-            "email": f"person{i}.{uuid.uuid4().hex[:6]}@example.org",
-            "data_use_consent": True,
-        }
         started = time.perf_counter()
         try:
-            status, _ = await post_json(f"{base}/api/v1/events/{event_id}/registrations", body)
+            status, _ = await post_json(url, body(i))
         except OSError:
             return time.perf_counter() - started, False
         return time.perf_counter() - started, status == 202
 
+    async def client(numbers: range) -> list[tuple[float, bool]]:
+        answers: list[tuple[float, bool]] = []
+        parsed = httpx.URL(url)
+        reader, writer = await asyncio.open_connection(parsed.host, parsed.port)
+        try:
+            for i in numbers:
+                payload = json.dumps(body(i)).encode()
+                started = time.perf_counter()
+                writer.write(
+                    f"POST {parsed.raw_path.decode()} HTTP/1.1\r\nHost: {parsed.host}\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
+                    + payload
+                )
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":", 1)[1])
+                    for line in head.lower().split(b"\r\n")
+                    if line.startswith(b"content-length:")
+                )
+                await reader.readexactly(length)
+                answers.append((time.perf_counter() - started, int(head.split(b" ", 2)[1]) == 202))
+        except (OSError, asyncio.IncompleteReadError):
+            answers += [(0.0, False)] * (len(numbers) - len(answers))
+        finally:
+            writer.close()
+        return answers
+
     started = time.time()
-    answers = await asyncio.gather(*(one(i) for i in range(n)))
+    if clients > 0:
+        shares = await asyncio.gather(*(client(range(c, n, clients)) for c in range(min(clients, n))))
+        answers = [answer for share in shares for answer in share]
+    else:
+        answers = list(await asyncio.gather(*(one(i) for i in range(n))))
     return started, [seconds for seconds, _ in answers], sum(1 for _, ok in answers if not ok)
 
 
@@ -225,6 +280,12 @@ def checked(mails: Iterable[bytes]) -> tuple[int, int]:
     return with_ics, confirmed
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[18]
 
@@ -242,8 +303,10 @@ async def run(args: argparse.Namespace) -> int:
     nats_server = NatsServerProcess().start()
     sink = Sink()
     events_port, newsletter_port = free_port(), free_port()
-    events = start_events_service(events_port, events_db, nats_server.url)
-    newsletter = start_newsletter(newsletter_port, newsletter_db, nats_server.url, sink.port)
+    events = start_events_service(
+        events_port, events_db, nats_server.url, command=profiled("nzr_events", args.profile)
+    )
+    newsletter = start_newsletter(newsletter_port, newsletter_db, nats_server.url, sink.port, args.profile)
     base = f"http://127.0.0.1:{events_port}"
     editor = {"Authorization": f"Bearer {issue_token(DEVELOPMENT_SECRET, region=REGION, roles=['editor'])}"}
     failed = False
@@ -251,21 +314,36 @@ async def run(args: argparse.Namespace) -> int:
         await wait_ready(f"{base}/readyz", 90)
         await wait_ready(f"http://127.0.0.1:{newsletter_port}/readyz", 90)
         print(
-            f"registration mails benchmark — {n} registrations in a burst, events + newsletter "
+            f"registration mails benchmark — {n} registrations in a burst ("
+            + (
+                f"{args.clients} clients at once on keep-alive connections"
+                if args.clients > 0
+                else "all at once, one connection each"
+            )
+            + "), events + newsletter "
             "(one uvicorn worker each, PostgreSQL, one NATS server), aiosmtpd sink in its own process; "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
-        warm = await new_event(base, editor, 50, "Aufwärmen")
-        await burst(base, warm, 20)
-        if not await sink.wait_for(20, 60):
+        # Warm-up: a burst of the same size, so that every figure below is of services that
+        # have run a while (statement caches, prepared statements and plans of the batch sizes
+        # a burst causes), as at 9:00 in production; a smaller one left the first measured
+        # burst slower than the later ones and the p95 comparison biased.
+        warm = await new_event(base, editor, n, "Aufwärmen")
+        await burst(base, warm, n, args.clients)
+        if not await sink.wait_for(n, args.within):
             print("   warm-up mails did not arrive")
             return 1
         sink.take()
 
         event_id = await new_event(base, editor, n, "Regionalkonferenz Zukunft")
-        started, with_mails, errors = await burst(base, event_id, n)
+        cpu_before = cpu_seconds(events.pid), cpu_seconds(newsletter.pid)
+        started, with_mails, errors = await burst(base, event_id, n, args.clients)
         answered = time.time() - started
         arrived = await sink.wait_for(n, args.within)
+        cpu_events, cpu_newsletter = (
+            cpu_seconds(events.pid) - cpu_before[0],
+            cpu_seconds(newsletter.pid) - cpu_before[1],
+        )
         mails = sink.take()
         if not arrived or errors:
             print(f"   only {len(mails)} of {n} mails arrived, {errors} registrations failed")
@@ -273,6 +351,13 @@ async def run(args: argparse.Namespace) -> int:
         last = max(t for t, _ in mails)
         ours = last - started
         first = min(t for t, _ in mails)
+        if args.profile:
+            # uvicorn re-raises the signal that stopped it: SIGINT ends cProfile with its output.
+            for process in (events, newsletter):
+                process.send_signal(signal.SIGINT)
+                process.wait(30)
+            print(f"   profiles of this burst: {args.profile}/nzr_events.prof, nzr_newsletter.prof")
+            return 1 if failed else 0
         with_ics, confirmed = checked(data for _, data in mails)
         print(
             f"\n   ours      first registration → {len(mails)}th mail accepted: {ours:6.2f} s "
@@ -282,16 +367,21 @@ async def run(args: argparse.Namespace) -> int:
         print(
             f"             confirmations: {confirmed}/{len(mails)}, with an .ics METHOD:REQUEST: {with_ics}"
         )
+        print(
+            f"             CPU used meanwhile: events {cpu_events:.2f} s ({cpu_events / n * 1000:.1f} ms per "
+            f"registration), newsletter {cpu_newsletter:.2f} s ({cpu_newsletter / n * 1000:.1f} ms per mail)"
+        )
 
         prebuilt = [data for _, data in mails]
-        loop_one = in_child(run_baseline, sink.port, prebuilt, 1)
+        loop_one, loop_cpu = in_child(run_baseline, sink.port, prebuilt, 1)
         sink.take()
-        loop_ten = in_child(run_baseline, sink.port, prebuilt, 10)
+        loop_ten, _ = in_child(run_baseline, sink.port, prebuilt, 10)
         sink.take()
         print(
             f"   baseline  bare aiosmtplib loop, same {len(prebuilt)} mails: 1 connection {loop_one:6.2f} s "
             f"({len(prebuilt) / loop_one:6.0f} mails/s); 10 connections {loop_ten:6.2f} s "
-            f"({len(prebuilt) / loop_ten:6.0f} mails/s)"
+            f"({len(prebuilt) / loop_ten:6.0f} mails/s); CPU of the 1-connection loop {loop_cpu:.2f} s "
+            f"({loop_cpu / len(prebuilt) * 1000:.1f} ms per mail)"
         )
         ratio_one, ratio_ten = loop_one / ours, loop_ten / ours
         print(
@@ -313,7 +403,7 @@ async def run(args: argparse.Namespace) -> int:
         # PostgreSQL, NATS, the sink and the load generator.
         os.setpriority(os.PRIO_PROCESS, newsletter.pid, 10)
         yielding = await new_event(base, editor, n, "Regionalkonferenz, Mail nachrangig")
-        started_nice, with_nice, errors_nice = await burst(base, yielding, n)
+        started_nice, with_nice, errors_nice = await burst(base, yielding, n, args.clients)
         arrived_nice = await sink.wait_for(n, args.within)
         nice_mails = sink.take()
         failed |= bool(errors_nice) or not arrived_nice
@@ -321,7 +411,7 @@ async def run(args: argparse.Namespace) -> int:
 
         stop(newsletter)  # nothing consumes the announcements now
         other = await new_event(base, editor, n, "Regionalkonferenz ohne Mail")
-        _, without_mails, errors_without = await burst(base, other, n)
+        _, without_mails, errors_without = await burst(base, other, n, args.clients)
         failed |= bool(errors_without)
 
         def shown(values: list[float]) -> str:
@@ -345,12 +435,24 @@ async def run(args: argparse.Namespace) -> int:
             stop(newsletter)
         nats_server.stop()
         sink.process.kill()
+        for database in (events_db, newsletter_db):
+            await drop_postgres_database(admin, database)
     return 1 if failed else 0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--registrations", type=int, default=500)
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=50,
+        help="clients at once, each on a keep-alive connection (0: every registration at once, "
+        "each on its own connection)",
+    )
+    parser.add_argument(
+        "--profile", metavar="DIR", help="run both services under cProfile, one burst, profiles into DIR"
+    )
     parser.add_argument("--within", type=float, default=90.0, help="seconds to wait for the mails")
     args = parser.parse_args()
     multiprocessing.set_start_method("spawn")

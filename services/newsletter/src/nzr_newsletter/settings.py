@@ -14,6 +14,10 @@ class NewsletterSettings(ServiceSettings):
     service_name: str = "newsletter"
     port: int = 8103
     database_url: str = "sqlite+aiosqlite:///./.var/demo/newsletter.db"
+    # Announcements handled per consumer transaction (``CONSUMER_BATCH_SIZE``). Smaller than the
+    # platform's 500: the mails of a batch become sendable when it commits, so in a registration
+    # burst the sender starts after the first 100 instead of waiting for 500 to be rendered.
+    consumer_batch_size: int = 100
 
     public_base_url: str = "http://127.0.0.1:8103"
     # Where digests link an event or a funding programme to (the services' public addresses).

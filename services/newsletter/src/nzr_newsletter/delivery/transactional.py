@@ -54,11 +54,15 @@ class MailLoop:
         settings = deps.settings
         self.connections = [Connection(deps) for _ in range(max(settings.smtp_concurrency, 1))]
         self.batch = max(settings.smtp_concurrency * settings.claim_ahead, 1) * 2
+        self._recording: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         settings = self.deps.settings
         try:
             while True:
+                # Cleared before claiming: a mail committed while this batch is claimed or sent
+                # sets it again, and the loop comes back at once instead of after a poll.
+                self.deps.mail_pending.clear()
                 sent_any = False
                 if self.holding():
                     try:
@@ -69,17 +73,20 @@ class MailLoop:
                         log.exception("sending transactional mails failed; retrying")
                         await asyncio.sleep(1.0)
                 if not sent_any:
-                    self.deps.mail_pending.clear()
+                    await self._recorded()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(
                             self.deps.mail_pending.wait(), max(settings.delivery_poll_seconds, 0.05)
                         )
         finally:
+            with contextlib.suppress(Exception):
+                await self._recorded()
             for connection in self.connections:
                 await connection.close()
 
     async def send_due(self) -> bool:
-        """Claim one batch of due mails, send it, record the outcomes; False when none was due."""
+        """Claim one batch of due mails, send it and record the outcomes (in the background,
+        while the next batch is claimed and sent); False when none was due."""
         claimed = await self._claim()
         if not claimed:
             return False
@@ -96,28 +103,49 @@ class MailLoop:
 
         used = self.connections[: max(1, min(len(self.connections), len(claimed)))]
         await asyncio.gather(*(work(c) for c in used))
-        await self._record(claimed, outcomes)
+        # One recording at a time, in order: the previous batch's must be done before this
+        # one's starts.
+        await self._recorded()
+        self._recording = asyncio.create_task(
+            self._record(claimed, outcomes), name=f"mails {claimed[0].id}…{claimed[-1].id}"
+        )
         return True
 
+    async def _recorded(self) -> None:
+        """Wait for the outcomes being recorded. A batch whose outcomes could not be recorded
+        (the database gone) stays ``sending`` and goes out again when the lease is next taken,
+        as after a crash; the next batch is recorded all the same."""
+        recording, self._recording = self._recording, None
+        if recording is None:
+            return
+        try:
+            await recording
+        except Exception:
+            name = recording.get_name()
+            log.exception("recording the outcomes of %s failed; they are sent again later", name)
+
     async def _claim(self) -> list[Claimed]:
+        """Mark a batch of due mails ``sending`` and return them: one statement, rows another
+        sender holds locked are skipped."""
         now = datetime.now(UTC)
+        due = (
+            select(MailRow.id)
+            .where(MailRow.status.in_(SENDABLE), MailRow.next_attempt_at <= now)
+            .order_by(MailRow.id)
+            .limit(self.batch)
+            .with_for_update(skip_locked=True)
+        )
         async with self.sessions() as session, session.begin():
             rows = (
                 await session.execute(
-                    select(MailRow.id, MailRow.recipient, MailRow.message, MailRow.attempts)
-                    .where(MailRow.status.in_(SENDABLE), MailRow.next_attempt_at <= now)
-                    .order_by(MailRow.id)
-                    .limit(self.batch)
+                    update(MailRow)
+                    .where(MailRow.id.in_(due.scalar_subquery()), MailRow.status.in_(SENDABLE))
+                    .values(status="sending", attempts=MailRow.attempts + 1)
+                    .returning(MailRow.id, MailRow.recipient, MailRow.message, MailRow.attempts)
+                    .execution_options(synchronize_session=False)
                 )
             ).all()
-            if not rows:
-                return []
-            await session.execute(
-                update(MailRow)
-                .where(MailRow.id.in_([r.id for r in rows]), MailRow.status.in_(SENDABLE))
-                .values(status="sending", attempts=MailRow.attempts + 1)
-            )
-        return [Claimed(r.id, r.recipient, r.message, r.attempts + 1) for r in rows]
+        return sorted((Claimed(r.id, r.recipient, r.message, r.attempts) for r in rows), key=lambda m: m.id)
 
     async def _record(self, claimed: list[Claimed], outcomes: dict[int, Outcome]) -> None:
         settings = self.deps.settings

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import binascii
 import html
 import secrets
 from dataclasses import dataclass
-from email.charset import QP, Charset
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
@@ -15,9 +15,6 @@ from nzr_common.contracts.events import RegistrationForMail, RegistrationLinksRe
 from nzr_newsletter import templates
 from nzr_newsletter.bootstrap import Deps
 from nzr_newsletter.transactional import ics, rules
-
-_UTF8 = Charset("utf-8")
-_UTF8.body_encoding = QP  # readable in the raw mail, safe over any SMTP server (7-bit)
 
 Paragraph = str | tuple[str, str] | list[str]  # text, (label, link), or a bulleted list
 
@@ -149,9 +146,14 @@ def compose(
 
 
 def _part(content: str, subtype: str) -> MIMENonMultipart:
-    part = MIMENonMultipart("text", subtype)
-    part.set_payload(content, _UTF8)
+    """A UTF-8 text part, quoted-printable (readable in the raw mail, safe over any SMTP server):
+    encoded by ``binascii`` in C, the same bytes as the stdlib's pure-Python encoder gives at
+    several times its cost."""
+    part = MIMENonMultipart("text", subtype, charset="utf-8")
     del part["MIME-Version"]  # only the top level carries it
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    lines = content.replace("\r\n", "\n").encode()
+    part.set_payload(binascii.b2a_qp(lines, istext=True).decode("ascii"))
     return part
 
 

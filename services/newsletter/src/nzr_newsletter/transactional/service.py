@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import Select, bindparam, event, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.actors import person_id_for
@@ -52,7 +52,31 @@ async def queue_mail(
         )
     )
     if status == "queued":
+        wake_sender_after_commit(session, deps)
+
+
+def wake_sender_after_commit(session: AsyncSession, deps: Deps) -> None:
+    """Wake the mail sender once the transaction carrying the mail has committed: woken before,
+    it would find nothing to claim and sleep a whole poll interval. One hook per transaction,
+    however many mails it queues (a consumer batch queues hundreds)."""
+    sync_session = session.sync_session
+    if sync_session.info.get(_WAKE_HOOKED):
+        return
+    sync_session.info[_WAKE_HOOKED] = True
+
+    def wake(_session: object) -> None:
+        sync_session.info.pop(_WAKE_HOOKED, None)
         deps.mail_pending.set()
+
+    def unhook(_session: object) -> None:  # rolled back: the next transaction hooks again
+        sync_session.info.pop(_WAKE_HOOKED, None)
+
+    # A hook left over from a rolled-back transaction wakes the sender once more: harmless.
+    event.listen(sync_session, "after_commit", wake, once=True)
+    event.listen(sync_session, "after_rollback", unhook, once=True)
+
+
+_WAKE_HOOKED = "nzr_wake_mail_sender"
 
 
 async def request_links(*, session: AsyncSession, deps: Deps, email: str, language: str) -> None:
@@ -146,25 +170,35 @@ async def notice_mailed(session: AsyncSession, notice_id: str) -> bool:
         return bool(await session.scalar(select(exists().where(MailRow.notice_id == notice_id))))
 
 
-async def suppressed(session: AsyncSession, address: str, *, since: datetime | None = None) -> str | None:
-    """Why no transactional mail may go to the address (None: it may): it hard-bounced, is
-    blocked, or its owner was erased at or after ``since`` (an event from before the erasure).
-    One query, without flushing the batch's pending mails (a burst of registrations is handled
-    in one transaction)."""
+def _suppression_query() -> Select[bool, bool, datetime]:
+    """Built once (a burst asks it for every mail); the address and person id are parameters."""
+    address = bindparam("address", type_=SubscriberRow.email.type)
     subscriber_ids = select(SubscriberRow.id).where(SubscriberRow.email == address)
-    query = select(
+    return select(
         exists().where(SubscriberRow.email == address, SubscriberRow.blocked).label("blocked"),
         or_(
             exists().where(MailRow.recipient == address, MailRow.status == "bounced"),
             exists().where(BounceRow.subscriber_id.in_(subscriber_ids), BounceRow.kind == "hard"),
         ).label("bounced"),
         select(ErasedPersonRow.erased_at)
-        .where(ErasedPersonRow.person_id == person_id_for(address))
+        .where(ErasedPersonRow.person_id == bindparam("person_id", type_=ErasedPersonRow.person_id.type))
         .scalar_subquery()
         .label("erased_at"),
     )
+
+
+_SUPPRESSION = _suppression_query()
+
+
+async def suppressed(session: AsyncSession, address: str, *, since: datetime | None = None) -> str | None:
+    """Why no transactional mail may go to the address (None: it may): it hard-bounced, is
+    blocked, or its owner was erased at or after ``since`` (an event from before the erasure).
+    One query, without flushing the batch's pending mails (a burst of registrations is handled
+    in one transaction)."""
     with session.no_autoflush:
-        found = (await session.execute(query)).one()
+        found = (
+            await session.execute(_SUPPRESSION, {"address": address, "person_id": person_id_for(address)})
+        ).one()
     if found.blocked:
         return "blocked"
     if found.bounced:
