@@ -30,6 +30,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from nzr_common.access import OPS, api_routes, document_access, route_access, undeclared_routes
 from nzr_common.auth import AdminDep, TokenVerifier
+from nzr_common.conditions import REQUEST_CHECKS
 from nzr_common.contracts.base import (
     SUBJECT_ROOT,
     IntegrationEvent,
@@ -47,6 +48,7 @@ from nzr_common.messaging import (
     consume_forever,
     plan_subscriptions,
 )
+from nzr_common.openapi import name_enums
 from nzr_common.outbox import Outbox, OutboxRelay
 from nzr_common.params import Offset, RowId
 from nzr_common.problems import PROBLEM_RESPONSES, ProblemError, install_problem_handlers
@@ -212,8 +214,11 @@ class ServiceApp(FastAPI):
         return ServerErrorMiddleware(app)
 
     def openapi(self) -> dict[str, Any]:
-        """The OpenAPI document with each operation's access policy as ``x-access``."""
-        return document_access(self, super().openapi(), self.state.runtime.settings.mode)
+        """The OpenAPI document with each operation's access policy as ``x-access`` and its
+        ``security``, and every enum a named component (:mod:`nzr_common.openapi`)."""
+        runtime: Runtime[Any] = self.state.runtime
+        document = document_access(self, super().openapi(), runtime.settings.mode)
+        return name_enums(document, packages=(f"nzr_{runtime.definition.name}",))
 
 
 def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> FastAPI:
@@ -297,6 +302,7 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
         generate_unique_id_function=lambda route: route.name,
+        dependencies=[REQUEST_CHECKS],
     )
     app.state.runtime = runtime
     app.state.deps = deps

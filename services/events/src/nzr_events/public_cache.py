@@ -59,7 +59,9 @@ class PublicPageCacheMiddleware:
             await self.app(scope, receive, send)
             return
         if scope["method"] in ("GET", "HEAD"):
-            if scope["path"] in self.paths and not any(k == b"authorization" for k, _ in scope["headers"]):
+            # Callers with a token see more; a precondition is checked by the route (428).
+            personal = any(k in (b"authorization", b"if-match") for k, _ in scope["headers"])
+            if scope["path"] in self.paths and not personal:
                 hit = self.cache.get(page_key(scope["path"], scope["query_string"].decode("latin-1")))
                 if hit is not None:
                     await _send_page(send, *hit, with_body=scope["method"] == "GET")
