@@ -13,8 +13,6 @@ from nzr_common.openapi import inline_enums
 
 from .conftest import SERVICES, load, settings_for, started
 
-OPTIONAL_TOKEN = [{}, {"HTTPBearer": []}]
-
 
 def document_of(service: str, nats_url: str) -> dict[str, Any]:
     create_app, _ = load(service)
@@ -39,16 +37,14 @@ def test_every_operation_declares_the_security_its_policy_needs(service, nats_ur
         policy = operation["x-access"]["policy"]
         security = operation["security"]
         where = f"{method} {path} ({policy})"
-        if policy == "ops":
-            assert security == [], where
-        elif policy in ("roles", "all"):
+        if policy in ("roles", "all"):
             assert security == [{"HTTPBearer": []}], where
         elif policy == "webhook":
             header = operation["x-access"]["secret_header"]
             assert security == [{"HTTPBearer": []}, {header: []}], where
             assert schemes[header] == {**schemes[header], "type": "apiKey", "in": "header", "name": header}
-        else:  # public, public-varying, token-link, development: no token needed, one sent is checked
-            assert security == OPTIONAL_TOKEN, where
+        else:  # ops, public, public-varying, token-link, development: anyone may call
+            assert security == [], where
         for requirement in security:
             assert set(requirement) <= set(schemes), where
 
@@ -85,7 +81,7 @@ async def test_anonymous_operations_answer_without_a_token_and_lists_refuse_unkn
             path
             for method, path, operation in operations(document)
             if method == "GET"
-            and operation["security"] in ([], OPTIONAL_TOKEN)
+            and operation["security"] == []
             and "{" not in path
             and operation["x-access"]["policy"] in ("ops", "public", "public-varying")
         ]

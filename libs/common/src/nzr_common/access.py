@@ -69,11 +69,13 @@ class AccessPolicy:
         return self.kind in (AccessKind.ROLES, AccessKind.WEBHOOK)
 
     def security(self) -> list[dict[str, list[str]]]:
-        """The OpenAPI ``security`` of an operation under this policy: the bearer token where
-        one is needed (or the webhook's secret header), optional where a token is only checked
-        if sent, none for the platform's own routes."""
-        if self.kind is AccessKind.OPS:
-            return []
+        """The OpenAPI ``security`` of an operation under this policy: the bearer token where one
+        is needed (for a webhook, or its secret header), none (``[]``) for anonymous operations.
+
+        Anonymous operations that accept a token (it is checked if sent, and editors see more
+        on ``public-varying`` ones) still say ``[]``, not ``[{}, {"HTTPBearer": []}]``: client
+        generators (openapi-python-client) read any requirement as "needs a token" and would
+        not let an anonymous client call them. ``x-access`` says who sees what."""
         if self.kind is AccessKind.WEBHOOK:
             alternatives: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
             if self.secret_header:
@@ -81,7 +83,7 @@ class AccessPolicy:
             return alternatives
         if self.needs_token():
             return [{BEARER_SCHEME: []}]
-        return [{}, {BEARER_SCHEME: []}]
+        return []
 
     def document(self) -> dict[str, Any]:
         """The ``x-access`` OpenAPI extension of this policy."""
@@ -293,9 +295,8 @@ def undeclared_routes(app: FastAPI) -> list[str]:
 
 def document_access(app: FastAPI, schema: dict[str, Any], mode: str) -> dict[str, Any]:
     """Publish each operation's policy as ``x-access`` in the OpenAPI document ``schema``, and
-    its ``security`` as the policy says: anonymous operations declare the bearer token optional
-    (``[{}, {"HTTPBearer": []}]``: a token sent is checked), the platform's own none (``[]``),
-    role-checked ones require it; webhooks name their secret header as an alternative."""
+    its ``security`` as the policy says: anonymous operations none (``[]``), role-checked ones
+    the bearer token; webhooks name their secret header as the alternative."""
     paths = schema.get("paths", {})
     schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
     schemes.setdefault(
