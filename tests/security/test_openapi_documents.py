@@ -110,3 +110,16 @@ async def test_anonymous_operations_answer_without_a_token_and_lists_refuse_unkn
 
 def _is_list(body: Any) -> bool:
     return isinstance(body, list) or (isinstance(body, dict) and "items" in body)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_json_request_body_has_an_example(service, nats_url):  # type: ignore[no-untyped-def]
+    document = document_of(service, nats_url)
+    bodies = 0
+    for method, path, operation in operations(document):
+        for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+            if media_type.endswith("json"):
+                bodies += 1
+                example = media.get("example")
+                assert example not in (None, "", [], {}) or media.get("examples"), f"{method} {path}"
+    assert bodies

@@ -166,3 +166,111 @@ def inline_enums(document: dict[str, Any]) -> list[str]:
 
     walk(document, "")
     return found
+
+
+# ---------------------------------------------------------------------------------- examples
+
+#: Example values by property name: realistic German data of a regional network.
+FIELD_EXAMPLES: dict[str, Any] = {
+    "name": "Bürgerenergie Muldental eG",
+    "title": "Werkstatt Klimaanpassung im Erzgebirge",
+    "description": "Kommunen, Vereine und Betriebe tauschen sich zu Hitzeschutz und Starkregenvorsorge aus.",
+    "summary": "Zuschuss für Bürgerenergieprojekte in Sachsen",
+    "district": "14729000",
+    "municipality": "Grimma",
+    "topics": ["energiewende", "klimaanpassung"],
+    "topic": "energiewende",
+    "email": "jana.schubert@example.org",
+    "website": "https://www.buergerenergie-muldental.de",
+    "venue_name": "Kulturbahnhof Grimma",
+    "venue_address": "Bahnhofstraße 1, 04668 Grimma",
+    "online_url": "https://meet.example.org/klimawerkstatt",
+    "subject": "Neues aus dem Netzwerk Energiewende Westsachsen",
+    "reason": "Die Referentin ist erkrankt; ein neuer Termin folgt.",
+    "note": "Vereinbart beim Regionalforum Muldental",
+    "fee_note": "Teilnahme kostenfrei",
+    "accessibility": "Barrierefreier Zugang über den Seiteneingang",
+    "role": "Vorstand",
+    "phone": "+49 3437 123456",
+    "funder": "Sächsische Aufbaubank",
+    "text": "Die Kommunen im Muldental bündeln ihre Förderanträge für Bürgersolaranlagen.",
+    "body": "Liebe Mitglieder, am 12. März laden wir zur Werkstatt Klimaanpassung nach Grimma ein.",
+    "consent_purpose": "Einladungen zu Netzwerktreffen",
+    "consent_source": "Anmeldung zum Regionalforum Muldental",
+    "consent_text_version": "2026-09",
+    "emails": ["jana.schubert@example.org"],
+    "starts_at": "2027-03-12T09:30:00+01:00",
+    "ends_at": "2027-03-12T12:30:00+01:00",
+    "token": "eyJwdXJwb3NlIjoibWFuYWdlIn0.c2lnbmF0dXJl",
+}
+#: An id in examples (``*_id``, ``*_ids``, the two actors of a cooperation).
+_EXAMPLE_ID = "3f6c2a7e-9b1d-4c58-a0e2-5d7f8b9c1e24"
+_FORMAT_EXAMPLES: dict[str, Any] = {
+    "date-time": "2027-03-12T09:30:00+01:00",
+    "date": "2027-03-12",
+    "email": "jana.schubert@example.org",
+    "uri": "https://www.buergerenergie-muldental.de",
+    "uuid": "3f6c2a7e-9b1d-4c58-a0e2-5d7f8b9c1e24",  # the same as _EXAMPLE_ID
+}
+
+
+def example_of(schema: dict[str, Any], schemas: dict[str, Any], field: str = "", depth: int = 0) -> Any:
+    """An example value for ``schema``: by property name, else by format, enum, default or type."""
+    if "$ref" in schema:
+        target = schemas.get(schema["$ref"].removeprefix(_SCHEMAS), {})
+        return example_of(
+            {**target, **{k: v for k, v in schema.items() if k != "$ref"}}, schemas, field, depth
+        )
+    if "example" in schema:
+        return schema["example"]
+    if schema.get("examples"):
+        return schema["examples"][0]
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
+            return example_of(options[0], schemas, field, depth)
+    if field in FIELD_EXAMPLES and schema.get("type") != "boolean":
+        return FIELD_EXAMPLES[field]
+    if field.endswith("_id") or field in ("actor_a", "actor_b"):
+        return _EXAMPLE_ID
+    if field.endswith("_ids"):
+        return [_EXAMPLE_ID]
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("default") not in (None, [], {}):
+        return schema["default"]
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        required = set(schema.get("required", ()))
+        properties = schema.get("properties", {})
+        chosen = [n for n in properties if n in required or (depth == 0 and n in FIELD_EXAMPLES)]
+        # a body of optional fields only (a partial update) shows all of them
+        return {name: example_of(properties[name], schemas, name, depth + 1) for name in chosen or properties}
+    if kind == "array":
+        return [example_of(schema.get("items", {}), schemas, field, depth + 1)]
+    if kind == "boolean":
+        return True
+    if kind == "integer":
+        return max(int(schema.get("minimum", 1)), 1)
+    if kind == "number":
+        return float(schema.get("minimum", 0) or 5000)
+    if schema.get("format") in _FORMAT_EXAMPLES:
+        return _FORMAT_EXAMPLES[schema["format"]]
+    return "Netzwerk Zukunft Regional"
+
+
+def add_request_examples(document: dict[str, Any]) -> dict[str, Any]:
+    """Give every JSON request body without one an example (in place), built by
+    :func:`example_of` from its schema; examples a model declares itself are kept."""
+    schemas = document.get("components", {}).get("schemas", {})
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+                if media_type.endswith("json") and "schema" in media and "example" not in media:
+                    if not media.get("examples"):
+                        media["example"] = example_of(media["schema"], schemas)
+    return document

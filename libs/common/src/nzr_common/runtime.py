@@ -48,7 +48,7 @@ from nzr_common.messaging import (
     consume_forever,
     plan_subscriptions,
 )
-from nzr_common.openapi import name_enums
+from nzr_common.openapi import add_request_examples, name_enums
 from nzr_common.outbox import Outbox, OutboxRelay
 from nzr_common.params import Offset, RowId
 from nzr_common.problems import PROBLEM_RESPONSES, ProblemError, install_problem_handlers
@@ -218,7 +218,7 @@ class ServiceApp(FastAPI):
         ``security``, and every enum a named component (:mod:`nzr_common.openapi`)."""
         runtime: Runtime[Any] = self.state.runtime
         document = document_access(self, super().openapi(), runtime.settings.mode)
-        return name_enums(document, packages=(f"nzr_{runtime.definition.name}",))
+        return add_request_examples(name_enums(document, packages=(f"nzr_{runtime.definition.name}",)))
 
 
 def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> FastAPI:
