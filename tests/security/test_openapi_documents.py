@@ -5,11 +5,14 @@ security it really needs, every enum is a named component, and the checks every 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from nzr_common.auth import issue_token
 from nzr_common.openapi import inline_enums
+from nzr_common.settings import DEVELOPMENT_SECRET
 
 from .conftest import SERVICES, load, settings_for, started
 
@@ -123,3 +126,41 @@ def test_every_json_request_body_has_an_example(service, nats_url):  # type: ign
                 example = media.get("example")
                 assert example not in (None, "", [], {}) or media.get("examples"), f"{method} {path}"
     assert bodies
+
+
+async def test_event_lists_page_by_cursor_with_next_link_and_link_header(nats_url):  # type: ignore[no-untyped-def]
+    async with started("events", nats_url) as running:
+        region = running.runtime.settings.region
+        editor = {
+            "Authorization": f"Bearer {issue_token(DEVELOPMENT_SECRET, region=region, roles=['editor'])}"
+        }
+        starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=20)
+        for day in range(3):
+            event = {
+                "format": "workshop",
+                "title": f"Werkstatt Energiewende {day + 1}",
+                "starts_at": (starts + timedelta(days=day)).isoformat(),
+                "ends_at": (starts + timedelta(days=day, hours=2)).isoformat(),
+            }
+            created = await running.client.post("/api/v1/events", json=event, headers=editor)
+            assert created.status_code == 201, created.text
+            published = await running.client.post(
+                f"/api/v1/events/{created.json()['id']}/publish", headers=editor
+            )
+            assert published.status_code == 200, published.text
+        first = await running.client.get("/api/v1/events", params={"limit": 2})
+        again = await running.client.get("/api/v1/events", params={"limit": 2})  # from the page cache
+        second = await running.client.get(first.json()["next"])
+        bad = await running.client.get("/api/v1/events", params={"cursor": "bm9wZQ"})
+    assert first.status_code == 200, first.text
+    assert [e["title"] for e in first.json()["items"]] == [
+        "Werkstatt Energiewende 1",
+        "Werkstatt Energiewende 2",
+    ]
+    assert first.json()["total"] == 3
+    assert first.headers["link"] == f'<{first.json()["next"]}>; rel="next"'
+    assert again.headers["link"] == first.headers["link"]
+    assert [e["title"] for e in second.json()["items"]] == ["Werkstatt Energiewende 3"]
+    assert second.json()["next"] is None and "link" not in second.headers
+    assert bad.status_code == 422
+    assert [p["name"] for p in bad.json()["invalid_params"]] == ["cursor"]
