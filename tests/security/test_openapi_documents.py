@@ -107,7 +107,7 @@ async def test_anonymous_operations_answer_without_a_token_and_lists_refuse_unkn
         assert answer.status_code == 422, (path, answer.text)
         assert answer.headers["content-type"] == "application/problem+json"
         assert [p["name"] for p in answer.json()["invalid_params"]] == ["distrcit"], answer.json()
-    assert conditional.status_code == 428, conditional.text
+    assert conditional.status_code == 412, conditional.text  # lists are tagged: "v1" is stale
     assert conditional.headers["content-type"] == "application/problem+json"
 
 
@@ -144,14 +144,27 @@ async def test_event_lists_page_by_cursor_with_next_link_and_link_header(nats_ur
             }
             created = await running.client.post("/api/v1/events", json=event, headers=editor)
             assert created.status_code == 201, created.text
-            published = await running.client.post(
-                f"/api/v1/events/{created.json()['id']}/publish", headers=editor
-            )
+            event_id = created.json()["id"]
+            published = await running.client.post(f"/api/v1/events/{event_id}/publish", headers=editor)
             assert published.status_code == 200, published.text
         first = await running.client.get("/api/v1/events", params={"limit": 2})
         again = await running.client.get("/api/v1/events", params={"limit": 2})  # from the page cache
         second = await running.client.get(first.json()["next"])
         bad = await running.client.get("/api/v1/events", params={"cursor": "bm9wZQ"})
+        unchanged = await running.client.get(
+            "/api/v1/events", params={"limit": 2}, headers={"If-None-Match": first.headers["etag"]}
+        )
+        url = f"/api/v1/events/{event_id}"
+        read = await running.client.get(url, headers=editor)
+        stale = await running.client.patch(
+            url, json={"title": "Werkstatt"}, headers={**editor, "If-Match": '"stale"'}
+        )
+        fresh = await running.client.patch(
+            url,
+            json={"title": "Werkstatt Energiewende 3"},
+            headers={**editor, "If-Match": read.headers["etag"]},
+        )
+        untagged = await running.client.post(f"{url}/publish", headers={**editor, "If-Match": '"any"'})
     assert first.status_code == 200, first.text
     assert [e["title"] for e in first.json()["items"]] == [
         "Werkstatt Energiewende 1",
@@ -162,5 +175,9 @@ async def test_event_lists_page_by_cursor_with_next_link_and_link_header(nats_ur
     assert again.headers["link"] == first.headers["link"]
     assert [e["title"] for e in second.json()["items"]] == ["Werkstatt Energiewende 3"]
     assert second.json()["next"] is None and "link" not in second.headers
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert stale.status_code == 412 and stale.headers["etag"] == read.headers["etag"], stale.text
+    assert fresh.status_code == 200, fresh.text
+    assert untagged.status_code == 428, untagged.text
     assert bad.status_code == 422
     assert [p["name"] for p in bad.json()["invalid_params"]] == ["cursor"]

@@ -5,10 +5,10 @@ Both are one app-wide dependency (:data:`REQUEST_CHECKS`), so no route has to re
 - A ``GET`` of a documented list (the answer is a JSON array or a page with ``items``) refuses
   query parameters it does not declare with 422 problem+json naming each one: a client that
   misspells ``distrcit=`` learns it instead of silently getting the unfiltered list.
-- ``If-Match`` on a route that keeps no entity tag (it does not declare ``If-Match`` itself)
-  cannot be evaluated, so the update is not performed blindly: 428 Precondition Required
-  (RFC 6585 §3) says the precondition this route can check is missing. Routes that keep an
-  entity tag declare an ``If-Match`` header parameter and answer 412 on a stale one.
+- ``If-Match`` on a change whose URL has no representation to tag (no ``GET`` answers 200
+  there, so :mod:`nzr_common.etags` could not evaluate it) and that does not declare
+  ``If-Match`` itself: the update is not performed blindly, 428 Precondition Required
+  (RFC 6585 §3) says no precondition this route can check was sent.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from nzr_common.etags import IF_MATCH_CHECKED
 from nzr_common.problems import ProblemError
 
 _QUERY_ATTRIBUTE = "__nzr_declared_query__"
@@ -87,7 +88,8 @@ async def check_request(request: Request) -> None:
                     for name in unknown
                 ]
             )
-    if "if-match" in request.headers and not takes_if_match(route):
+    checked = request.scope.get(IF_MATCH_CHECKED) or request.method in ("GET", "HEAD")
+    if "if-match" in request.headers and not checked and not takes_if_match(route):
         raise ProblemError(
             428,
             "Precondition Required",

@@ -39,6 +39,7 @@ from nzr_common.contracts.base import (
 )
 from nzr_common.db import create_engine, create_sessionmaker
 from nzr_common.deadletter import DeadLetterPage, list_dead_letters, load_dead_letter, mark_replayed
+from nzr_common.etags import EntityTags
 from nzr_common.idempotency import IdempotencyConfig, install_idempotency, prune_expired, writer_engine
 from nzr_common.messaging import (
     BIND_WAIT,
@@ -313,6 +314,7 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
     app.include_router(_dead_letter_router(definition))
     if idempotency is not None:
         install_idempotency(app, idempotency)  # innermost: keeps the route's own answer
+    app.add_middleware(EntityTags)  # outside the services' own caches: cached pages are tagged too
     app.add_middleware(RefuseNulCharacters)  # inside the size limit: reads bodies it let through
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.rate_limit_enabled:
