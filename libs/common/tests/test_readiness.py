@@ -275,7 +275,8 @@ def test_readiness_response_is_documented_in_openapi():
         "$ref": "#/components/schemas/Health"
     }
     health = document["components"]["schemas"]["Health"]
-    assert health["properties"]["status"]["enum"] == ["ok", "degraded", "unavailable"]
+    assert health["properties"]["status"]["$ref"] == "#/components/schemas/HealthStatus"
+    assert document["components"]["schemas"]["HealthStatus"]["enum"] == ["ok", "degraded", "unavailable"]
     assert "consumers" in health["properties"]["checks"]["description"]
 
 

@@ -30,6 +30,8 @@ from nzr_common.auth import REQUIRED_ROLES_ATTRIBUTE, Principal, PrincipalDep, c
 from nzr_common.problems import ProblemError
 
 POLICY_ATTRIBUTE = "__nzr_access__"
+#: Name of the bearer security scheme in the OpenAPI documents (FastAPI names it after the class).
+BEARER_SCHEME = "HTTPBearer"
 RATE_LIMIT_ATTRIBUTE = "__nzr_rate_limit__"
 
 
@@ -65,6 +67,23 @@ class AccessPolicy:
 
     def needs_token(self) -> bool:
         return self.kind in (AccessKind.ROLES, AccessKind.WEBHOOK)
+
+    def security(self) -> list[dict[str, list[str]]]:
+        """The OpenAPI ``security`` of an operation under this policy: the bearer token where one
+        is needed (for a webhook, or its secret header), none (``[]``) for anonymous operations.
+
+        Anonymous operations that accept a token (it is checked if sent, and editors see more
+        on ``public-varying`` ones) still say ``[]``, not ``[{}, {"HTTPBearer": []}]``: client
+        generators (openapi-python-client) read any requirement as "needs a token" and would
+        not let an anonymous client call them. ``x-access`` says who sees what."""
+        if self.kind is AccessKind.WEBHOOK:
+            alternatives: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
+            if self.secret_header:
+                alternatives.append({self.secret_header: []})
+            return alternatives
+        if self.needs_token():
+            return [{BEARER_SCHEME: []}]
+        return []
 
     def document(self) -> dict[str, Any]:
         """The ``x-access`` OpenAPI extension of this policy."""
@@ -214,6 +233,17 @@ class RouteAccess:
             doc["rate_limit"] = self.rate_limit
         return doc
 
+    def security(self, mode: str) -> list[dict[str, list[str]]]:
+        """The operation's OpenAPI ``security``: the strictest of its policies (all must hold)."""
+        policies = self.in_mode(mode)
+        strict = [p for p in policies if p.needs_token()] or list(policies[:1])
+        requirements: list[dict[str, list[str]]] = []
+        for policy in strict:
+            for requirement in policy.security():
+                if requirement not in requirements:
+                    requirements.append(requirement)
+        return requirements
+
 
 def _dependencies(dependant: Dependant) -> Iterator[Callable[..., Any]]:
     """Every dependency callable of a route, not descending into declared ones."""
@@ -264,8 +294,15 @@ def undeclared_routes(app: FastAPI) -> list[str]:
 
 
 def document_access(app: FastAPI, schema: dict[str, Any], mode: str) -> dict[str, Any]:
-    """Publish each operation's policy as ``x-access`` in the OpenAPI document ``schema``."""
+    """Publish each operation's policy as ``x-access`` in the OpenAPI document ``schema``, and
+    its ``security`` as the policy says: anonymous operations none (``[]``), role-checked ones
+    the bearer token; webhooks name their secret header as the alternative."""
     paths = schema.get("paths", {})
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes.setdefault(
+        BEARER_SCHEME,
+        {"type": "http", "scheme": "bearer", "description": "JWT with `region` and `roles` claims"},
+    )
     for route in api_routes(app):
         access = route_access(route)
         if not access.declared or route.path not in paths:
@@ -274,4 +311,13 @@ def document_access(app: FastAPI, schema: dict[str, Any], mode: str) -> dict[str
             operation = paths[route.path].get(method.lower())
             if operation is not None:
                 operation["x-access"] = access.document(mode)
+                operation["security"] = access.security(mode)
+                for policy in access.in_mode(mode):
+                    if policy.secret_header:
+                        schemes[policy.secret_header] = {
+                            "type": "apiKey",
+                            "in": "header",
+                            "name": policy.secret_header,
+                            "description": policy.description or "shared secret of a webhook",
+                        }
     return schema

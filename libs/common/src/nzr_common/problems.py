@@ -230,5 +230,5 @@ def _as_problem(response: dict[str, Any]) -> None:
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {PROBLEM_JSON: {}}}
-    for code in (400, 401, 403, 404, 409, 412, 413, 422)
+    for code in (400, 401, 403, 404, 409, 412, 413, 422, 428)
 }

@@ -31,6 +31,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from nzr_common.access import OPS, api_routes, document_access, route_access, undeclared_routes
 from nzr_common.auth import AdminDep, TokenVerifier
 from nzr_common.codes import install_vocabulary
+from nzr_common.conditions import REQUEST_CHECKS
 from nzr_common.contracts.base import (
     SUBJECT_ROOT,
     IntegrationEvent,
@@ -39,6 +40,7 @@ from nzr_common.contracts.base import (
 )
 from nzr_common.db import create_engine, create_sessionmaker
 from nzr_common.deadletter import DeadLetterPage, list_dead_letters, load_dead_letter, mark_replayed
+from nzr_common.etags import EntityTags
 from nzr_common.idempotency import IdempotencyConfig, install_idempotency, prune_expired, writer_engine
 from nzr_common.messaging import (
     BIND_WAIT,
@@ -48,6 +50,7 @@ from nzr_common.messaging import (
     consume_forever,
     plan_subscriptions,
 )
+from nzr_common.openapi import add_request_examples, name_enums
 from nzr_common.outbox import Outbox, OutboxRelay
 from nzr_common.params import Offset, RowId
 from nzr_common.problems import PROBLEM_RESPONSES, ProblemError, install_problem_handlers
@@ -213,8 +216,11 @@ class ServiceApp(FastAPI):
         return ServerErrorMiddleware(app)
 
     def openapi(self) -> dict[str, Any]:
-        """The OpenAPI document with each operation's access policy as ``x-access``."""
-        return document_access(self, super().openapi(), self.state.runtime.settings.mode)
+        """The OpenAPI document with each operation's access policy as ``x-access`` and its
+        ``security``, and every enum a named component (:mod:`nzr_common.openapi`)."""
+        runtime: Runtime[Any] = self.state.runtime
+        document = document_access(self, super().openapi(), runtime.settings.mode)
+        return add_request_examples(name_enums(document, packages=(f"nzr_{runtime.definition.name}",)))
 
 
 def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> FastAPI:
@@ -299,6 +305,7 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
         generate_unique_id_function=lambda route: route.name,
+        dependencies=[REQUEST_CHECKS],
     )
     app.state.runtime = runtime
     app.state.deps = deps
@@ -309,6 +316,7 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
     app.include_router(_dead_letter_router(definition))
     if idempotency is not None:
         install_idempotency(app, idempotency)  # innermost: keeps the route's own answer
+    app.add_middleware(EntityTags)  # outside the services' own caches: cached pages are tagged too
     app.add_middleware(RefuseNulCharacters)  # inside the size limit: reads bodies it let through
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.rate_limit_enabled:

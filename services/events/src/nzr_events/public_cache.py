@@ -26,21 +26,21 @@ class PublicPageCache:
     def __init__(self, ttl: float, max_entries: int = 2048) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self._pages: dict[str, tuple[float, str, bytes]] = {}
+        self._pages: dict[str, tuple[float, str, bytes, dict[str, str]]] = {}
 
-    def get(self, key: str) -> tuple[str, bytes] | None:
-        """(media type, body) of a fresh page, or None."""
+    def get(self, key: str) -> tuple[str, bytes, dict[str, str]] | None:
+        """(media type, body, further headers such as ``Link``) of a fresh page, or None."""
         hit = self._pages.get(key)
         if hit is None or hit[0] < time.monotonic():
             return None
-        return hit[1], hit[2]
+        return hit[1], hit[2], hit[3]
 
-    def put(self, key: str, media_type: str, body: bytes) -> None:
+    def put(self, key: str, media_type: str, body: bytes, headers: dict[str, str] | None = None) -> None:
         if self.ttl <= 0:
             return
         if len(self._pages) >= self.max_entries:
             self._pages.clear()
-        self._pages[key] = (time.monotonic() + self.ttl, media_type, body)
+        self._pages[key] = (time.monotonic() + self.ttl, media_type, body, headers or {})
 
     def clear(self) -> None:
         self._pages.clear()
@@ -59,7 +59,9 @@ class PublicPageCacheMiddleware:
             await self.app(scope, receive, send)
             return
         if scope["method"] in ("GET", "HEAD"):
-            if scope["path"] in self.paths and not any(k == b"authorization" for k, _ in scope["headers"]):
+            # Callers with a token see more; a precondition is checked by the route (428).
+            personal = any(k in (b"authorization", b"if-match") for k, _ in scope["headers"])
+            if scope["path"] in self.paths and not personal:
                 hit = self.cache.get(page_key(scope["path"], scope["query_string"].decode("latin-1")))
                 if hit is not None:
                     await _send_page(send, *hit, with_body=scope["method"] == "GET")
@@ -75,12 +77,19 @@ class PublicPageCacheMiddleware:
         await self.app(scope, receive, send_after_clearing)
 
 
-async def _send_page(send: Send, media_type: str, body: bytes, *, with_body: bool) -> None:
+async def _send_page(
+    send: Send, media_type: str, body: bytes, headers: dict[str, str], *, with_body: bool
+) -> None:
+    further = [(name.lower().encode(), value.encode("latin-1")) for name, value in headers.items()]
     await send(
         {
             "type": "http.response.start",
             "status": 200,
-            "headers": [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", media_type.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *further,
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body if with_body else b""})

@@ -10,7 +10,8 @@ from nzr_common.codes import DistrictCode, TopicCode
 from nzr_common.contracts.events import EventFormat
 from nzr_common.errors import Forbidden
 from nzr_common.idempotency import IDEMPOTENT
-from nzr_common.params import Offset, QueryDate
+from nzr_common.pagination import PagingDep, link_header, next_link
+from nzr_common.params import QueryDate
 from nzr_common.runtime import OutboxDep, SessionDep
 from nzr_events.access import districts, is_editor
 from nzr_events.bootstrap import DepsDep
@@ -48,16 +49,16 @@ async def list_events(
     deps: DepsDep,
     session: SessionDep,
     principal: PrincipalDep,
+    paging: PagingDep,
     date_from: Annotated[QueryDate | None, Query(alias="from", description="First day (Berlin)")] = None,
     date_to: Annotated[QueryDate | None, Query(alias="to", description="Last day (Berlin)")] = None,
     district: Annotated[DistrictCode | None, Query()] = None,
     topic: Annotated[TopicCode | None, Query()] = None,
     format: EventFormat | None = None,
     status: Annotated[list[EventStatus] | None, Query(description="Default: published")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 20,
-    offset: Offset = 0,
 ) -> Response:
-    """Events with filters (date range, district, topic, format); anonymous callers see public ones."""
+    """Events with filters (date range, district, topic, format); anonymous callers see public ones.
+    Paged by `limit` and `cursor` (the `next` link, also in the `Link` header)."""
     statuses = status or ["published"]
     if "draft" in statuses and not is_editor(deps, principal):
         raise Forbidden("Only the region's editors list drafts.")
@@ -71,13 +72,15 @@ async def list_events(
         district=district,
         topic=topic,
         format=format,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
+    page.next = next_link(request, paging, len(page.items), page.total)
     body = page.model_dump_json().encode()
+    headers = link_header(page.next)
     if public:
-        cache.put(page_key(request.url.path, request.url.query), "application/json", body)
-    return Response(body, media_type="application/json")
+        cache.put(page_key(request.url.path, request.url.query), "application/json", body, headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get("/events/{event_id}", response_model=EventRead, operation_id="get_event")

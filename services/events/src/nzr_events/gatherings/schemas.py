@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_valida
 
 from nzr_common.codes import DistrictCode, TopicCode
 from nzr_common.contracts.events import EventFormat
+from nzr_common.pagination import NEXT_DESCRIPTION
 from nzr_common.params import PlausibleDateTime
 from nzr_events.times import to_berlin
 
@@ -113,7 +114,10 @@ class EventRead(BaseModel):
 
 
 class EventPage(BaseModel):
+    """A page of events (``nzr_common.pagination``: follow ``next`` or the ``Link`` header)."""
+
     items: list[EventRead]
     total: int
     limit: int
     offset: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import Receive, Scope, Send
 
@@ -32,7 +32,9 @@ class CachedSearchRoute(APIRoute):
     token still gets its 401) takes the full path, which answers as it always did."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] == "GET" and not any(name == b"authorization" for name, _ in scope["headers"]):
+        # A token (401 if bad) or a precondition (428) is answered by the full path.
+        personal = any(name in (b"authorization", b"if-match") for name, _ in scope["headers"])
+        if scope["method"] == "GET" and not personal:
             deps: Deps = scope["app"].state.deps
             catalogue = deps.catalogue
             await catalogue.refreshed(deps.sessions)
@@ -49,6 +51,8 @@ class CachedSearchRoute(APIRoute):
 class SearchParams(BaseModel):
     """The search endpoint's query parameters, read by FastAPI for the endpoint and by
     ``_fast_search`` for anonymous callers: one declaration for both."""
+
+    model_config = ConfigDict(extra="forbid")
 
     q: str | None = Field(
         None,
@@ -88,7 +92,7 @@ async def _fast_search(
     for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
         if name in _LIST_PARAMS:
             values.setdefault(name, []).append(value)
-        elif name in SearchParams.model_fields:
+        else:  # unknown names too: the model forbids them, the full path answers 422
             values[name] = value
     try:
         params = SearchParams.model_validate(values)

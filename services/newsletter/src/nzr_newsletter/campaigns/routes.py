@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from nzr_common.auth import EditorDep
 from nzr_common.idempotency import IDEMPOTENT
+from nzr_common.pagination import PagingDep, link_header, next_link
 from nzr_common.problems import ProblemError
 from nzr_common.runtime import SessionDep
 from nzr_newsletter.bootstrap import API, DepsDep
@@ -40,9 +41,21 @@ async def create_campaign(
 
 
 @router.get("/campaigns", response_model=CampaignPage, operation_id="list_campaigns")
-async def list_campaigns(session: SessionDep, _: EditorDep, status: str | None = None) -> CampaignPage:
-    """Campaigns, newest first."""
-    return CampaignPage(items=await service.list_campaigns(session=session, status=status))
+async def list_campaigns(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    _: EditorDep,
+    paging: PagingDep,
+    status: str | None = None,
+) -> CampaignPage:
+    """Campaigns, newest first, paged by `limit` and `cursor` (the `next` link, also in `Link`)."""
+    items, total = await service.list_campaigns(
+        session=session, status=status, limit=paging.limit, offset=paging.offset
+    )
+    page = CampaignPage(items=items, total=total, next=next_link(request, paging, len(items), total))
+    response.headers.update(link_header(page.next))
+    return page
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignRead, operation_id="get_campaign")

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field, field_validator
 
 from nzr_common.codes import DistrictCode, TopicCode
+from nzr_common.pagination import NEXT_DESCRIPTION
 from nzr_newsletter.schemas import CampaignStatus, Strict, not_null, one_line
 
 
@@ -77,7 +78,11 @@ class CampaignRead(BaseModel):
 
 
 class CampaignPage(BaseModel):
+    """A page of campaigns (``nzr_common.pagination``: follow ``next`` or the ``Link`` header)."""
+
     items: list[CampaignRead]
+    total: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)
 
 
 class SendRequest(Strict):

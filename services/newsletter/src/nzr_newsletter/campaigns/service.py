@@ -190,12 +190,17 @@ async def get_campaign(*, session: AsyncSession, campaign_id: str) -> CampaignRe
         return await campaign_read(session, await campaign_row(session, campaign_id))
 
 
-async def list_campaigns(*, session: AsyncSession, status: str | None) -> list[CampaignRead]:
-    query = select(CampaignRow).order_by(CampaignRow.created_at.desc())
-    if status:
-        query = query.where(CampaignRow.status == status)
+async def list_campaigns(
+    *, session: AsyncSession, status: str | None, limit: int, offset: int
+) -> tuple[list[CampaignRead], int]:
+    """A page of campaigns, newest first, and how many there are."""
+    where = [CampaignRow.status == status] if status else []
+    query = select(CampaignRow).where(*where).order_by(CampaignRow.created_at.desc(), CampaignRow.id.desc())
     async with session.begin():
-        return [await campaign_read(session, r, stats=False) for r in await session.scalars(query)]
+        rows = await session.scalars(query.limit(limit).offset(offset))
+        items = [await campaign_read(session, r, stats=False) for r in rows]
+        total = await session.scalar(select(func.count()).select_from(CampaignRow).where(*where)) or 0
+    return items, total
 
 
 async def audience(session: AsyncSession, campaign: CampaignRow) -> AsyncIterator[tuple[str, str, str, str]]:

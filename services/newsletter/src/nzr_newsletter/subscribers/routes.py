@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from nzr_common.access import TOKEN_LINK
 from nzr_common.auth import AdminDep
-from nzr_common.params import Offset
+from nzr_common.pagination import Paging, link_header, next_link, paging_params
 from nzr_common.runtime import SessionDep
 from nzr_newsletter import privacy
 from nzr_newsletter.bootstrap import API, DepsDep
@@ -142,12 +142,17 @@ async def export_person(body: PersonRequest, session: SessionDep, _: AdminDep) -
 async def list_subscribers(
     session: SessionDep,
     _: AdminDep,
+    request: Request,
+    response: Response,
+    paging: Annotated[Paging, Depends(paging_params(50, 500))],
     list_id: str | None = None,
     status: str | None = None,
-    limit: int = Query(50, ge=1, le=500),
-    offset: Annotated[Offset, Query()] = 0,
 ) -> SubscriberPage:
-    """Subscribers with their subscriptions and consent proof (admin: personal data)."""
-    return await service.list_subscribers(
-        session=session, list_id=list_id, status=status, limit=limit, offset=offset
+    """Subscribers with their subscriptions and consent proof (admin: personal data), paged by
+    `limit` and `cursor` (the `next` link, also in the `Link` header)."""
+    page = await service.list_subscribers(
+        session=session, list_id=list_id, status=status, limit=paging.limit, offset=paging.offset
     )
+    page.next = next_link(request, paging, len(page.items), page.total)
+    response.headers.update(link_header(page.next))
+    return page

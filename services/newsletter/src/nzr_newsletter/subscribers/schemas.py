@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nzr_common.codes import DistrictCode, TopicCode
+from nzr_common.pagination import NEXT_DESCRIPTION
 from nzr_newsletter.lists.schemas import ListRead
 from nzr_newsletter.schemas import Strict, one_line
 
@@ -100,8 +101,11 @@ class SubscriberRead(BaseModel):
 
 
 class SubscriberPage(BaseModel):
+    """A page of subscribers (``nzr_common.pagination``: follow ``next`` or the ``Link`` header)."""
+
     items: list[SubscriberRead]
     total: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)
 
 
 class ListChoice(BaseModel):
