@@ -212,7 +212,7 @@ class BatchConsumer(Generic[D]):
                     self.stats.duplicates += 1
                     continue
                 claimed.discard(envelope.id)  # a second copy in the same batch is a duplicate
-                with _traced(message, envelope):
+                with _traced(message, envelope, self.consumer):
                     await handler(self.deps, session, envelope)
                 handled += 1
         self.stats.handled += handled
@@ -304,16 +304,25 @@ async def delete_inbox_before(
 class _traced:
     """Continue the publisher's trace (``traceparent`` header) around one handler call."""
 
-    def __init__(self, message: Msg, envelope: Envelope[Any]) -> None:
+    def __init__(self, message: Msg, envelope: Envelope[Any], consumer: str) -> None:
         self.carrier = dict(message.headers or {})
+        self.subject = message.subject
         self.envelope = envelope
+        self.consumer = consumer
 
     def __enter__(self) -> None:
         self.token = otel_context.attach(propagate.extract(self.carrier))
         self.span = tracer.start_span(
             f"handle {self.envelope.type}",
             kind=trace.SpanKind.CONSUMER,
-            attributes={"messaging.system": "nats", "cloudevents.event_id": self.envelope.id},
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": self.subject,
+                "messaging.consumer.group.name": self.consumer,
+                "cloudevents.event_id": self.envelope.id,
+                "cloudevents.event_type": self.envelope.type,
+            },
         )
 
     def __exit__(self, *exc: object) -> None:
