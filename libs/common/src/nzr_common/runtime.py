@@ -18,7 +18,6 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from faststream.nats import NatsBroker
 from faststream.security import SASLPlaintext
-from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy import MetaData, text
@@ -29,9 +28,9 @@ from tenacity import AsyncRetrying
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from nzr_common.access import OPS, api_routes, document_access, route_access, undeclared_routes
+from nzr_common.asyncapi import asyncapi_document as build_asyncapi
 from nzr_common.auth import AdminDep, TokenVerifier
 from nzr_common.contracts.base import (
-    SUBJECT_ROOT,
     IntegrationEvent,
     region_stream_name,
     region_stream_subjects,
@@ -592,49 +591,15 @@ def _dead_letter_router(definition: ServiceDefinition[Any, Any]) -> APIRouter:
 
 
 def asyncapi_document(definition: ServiceDefinition[Any, Any]) -> dict[str, Any]:
-    """The AsyncAPI 3 document of the service: each event type it publishes as a ``send``
-    operation, each one its handlers consume as a ``receive`` operation, with their schemas.
-
-    Declared on a broker of their own that never connects, so documenting adds no subscription.
-    """
-    broker = NatsBroker(logger=None)
-    for event_class in definition.publishes:
-        broker.publisher(
-            _subject_of(event_class, "{region}"),
-            schema=event_class,
-            title=f"{event_class.subject.event_type}:publish",
-            description=_summary(event_class),
-        )
-    handlers = definition.handlers
-    for event_type, (event_class, _) in handlers.routes.items() if handlers else ():
-        region = handlers.sources.get(event_type) if handlers else None
-        broker.subscriber(
-            _subject_of(event_class, region or "{region}"),
-            title=f"{event_type}:subscribe",
-            description=_summary(event_class),
-        )(_receiving(event_class))
-    spec = AsyncAPI(broker, title=definition.title, version="1.0.0")
-    document: dict[str, Any] = json.loads(spec.to_specification().to_json())
-    return document
-
-
-def _subject_of(event_class: type[IntegrationEvent], region: str) -> str:
-    subject = event_class.subject
-    return f"{SUBJECT_ROOT}.{region}.{subject.visibility.value}.{subject.tail}"
-
-
-def _summary(event_class: type[IntegrationEvent]) -> str:
-    return (event_class.__doc__ or event_class.__name__).strip()
-
-
-def _receiving(event_class: type[IntegrationEvent]) -> Callable[..., Awaitable[None]]:
-    """A stand-in handler whose parameter gives FastStream the message schema."""
-
-    async def receive(message: Any) -> None:
-        """Documentation only: the service's batch consumer handles the events."""
-
-    receive.__annotations__ = {"message": event_class, "return": None}
-    return receive
+    """The AsyncAPI 3 document of the service (``nzr_common.asyncapi``): the CloudEvents
+    envelope of each event type it publishes (``send``) and consumes (``receive``)."""
+    return build_asyncapi(
+        service=definition.name,
+        title=definition.title,
+        description=definition.description,
+        publishes=definition.publishes,
+        handlers=definition.handlers,
+    )
 
 
 def _register_gauges(runtime: Runtime[Any]) -> None:
