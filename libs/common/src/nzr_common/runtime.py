@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -18,7 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from faststream.nats import NatsBroker
 from faststream.security import SASLPlaintext
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -46,6 +45,7 @@ from nzr_common.messaging import (
     consume_forever,
     plan_subscriptions,
 )
+from nzr_common.metrics import PlumbingMetrics, install_metrics, sample_forever
 from nzr_common.outbox import Outbox, OutboxRelay
 from nzr_common.params import Offset, RowId
 from nzr_common.problems import PROBLEM_RESPONSES, ProblemError, install_problem_handlers
@@ -116,6 +116,7 @@ class Runtime(Generic[S]):
     relay: OutboxRelay | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
+    metrics: PlumbingMetrics | None = None
 
     @property
     def tables(self) -> MessagingTables:
@@ -275,6 +276,9 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
         for loop in definition.background:
             runtime.start_task(loop(deps), name=getattr(loop, "__name__", "background"))
         runtime.tasks.append(asyncio.create_task(_supervise(runtime), name="messaging"))
+        if runtime.metrics is not None:
+            sampling = sample_forever(runtime.metrics, every_seconds=settings.metrics_sample_seconds)
+            runtime.tasks.append(asyncio.create_task(sampling, name="metrics sampling"))
         if idempotency is not None:
             prune = prune_expired(idempotency, every_seconds=settings.idempotency_prune_seconds)
             runtime.tasks.append(asyncio.create_task(prune, name="idempotency keys"))
@@ -321,6 +325,7 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
             authenticate=runtime.token_verifier.principal_of,
             storage_uri=settings.rate_limit_storage_uri,
             namespace=f"nzr:{settings.region}:{definition.name}",
+            registry=registry,
         )
     # The client address from X-Forwarded-For only through the proxies listed in TRUSTED_PROXIES
     # (uvicorn's own reading of the header is switched off where the services are started).
@@ -329,7 +334,7 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
     if undeclared := undeclared_routes(app):
         log.warning("routes of %s without a declared access policy: %s", definition.name, undeclared)
     setup_telemetry(app, settings)
-    _register_gauges(runtime)
+    runtime.metrics = install_metrics(runtime)
     return app
 
 
@@ -600,44 +605,3 @@ def asyncapi_document(definition: ServiceDefinition[Any, Any]) -> dict[str, Any]
         publishes=definition.publishes,
         handlers=definition.handlers,
     )
-
-
-def _register_gauges(runtime: Runtime[Any]) -> None:
-    connected = Gauge(
-        "nzr_nats_connected",
-        "1 while this process is connected to NATS (0: degraded, writes wait in the outbox)",
-        registry=runtime.registry,
-    )
-    connected.set_function(lambda: 1 if _nats_connected(runtime.broker) else 0)
-    bound = Gauge(
-        "nzr_consumer_bound",
-        "1 while the durable consumer is bound to its stream",
-        ["consumer"],
-        registry=runtime.registry,
-    )
-    for subscription in runtime.subscriptions:
-        bound.labels(subscription.durable).set_function(functools.partial(_is_bound, subscription))
-    published = Gauge(
-        "nzr_outbox_published_total", "Events published by this process's relay", registry=runtime.registry
-    )
-    published.set_function(lambda: runtime.relay.published if runtime.relay else 0)
-    for name, kind in (
-        ("handled", "handled"),
-        ("duplicates", "duplicates"),
-        ("dead_lettered", "dead_lettered"),
-        ("retried", "retried"),
-    ):
-        gauge = Gauge(
-            f"nzr_consumer_{name}", f"Events {kind} by consumer", ["consumer"], registry=runtime.registry
-        )
-        for durable, consumer in runtime.consumers.items():
-            gauge.labels(durable).set_function(functools.partial(_count, consumer, kind))
-
-
-def _is_bound(subscription: Subscription) -> int:
-    return 1 if subscription.binding.bound else 0
-
-
-def _count(consumer: BatchConsumer[Any], kind: str) -> int:
-    count: int = getattr(consumer.stats, kind)
-    return count
