@@ -140,28 +140,29 @@ class PlumbingMetrics(Collector):
             ack_pending.add_metric([durable, sample.stream], sample.ack_pending)
             redelivered.add_metric([durable, sample.stream], sample.redelivered)
         yield from (pending, ack_pending, redelivered)
+        # The families are there before the first sample (HELP and TYPE only): a scrape names
+        # everything the alert rules and the dashboard may ask for.
+        unsent = GaugeMetricFamily("nzr_outbox_unsent_events", "Outbox rows not yet published")
+        oldest = GaugeMetricFamily(
+            "nzr_outbox_oldest_unsent_age_seconds", "Age of the oldest unpublished outbox row (0: none)"
+        )
         if samples.outbox_unsent is not None:
-            unsent = GaugeMetricFamily("nzr_outbox_unsent_events", "Outbox rows not yet published")
             unsent.add_metric([], samples.outbox_unsent)
-            yield unsent
-            oldest = GaugeMetricFamily(
-                "nzr_outbox_oldest_unsent_age_seconds", "Age of the oldest unpublished outbox row (0: none)"
-            )
             oldest.add_metric([], samples.outbox_oldest_unsent_age or 0.0)
-            yield oldest
+        yield from (unsent, oldest)
+        letters = GaugeMetricFamily(
+            "nzr_dead_letters", "Dead letters stored and not replayed, per consumer", labels=["consumer"]
+        )
         if samples.dead_letters is not None:
-            letters = GaugeMetricFamily(
-                "nzr_dead_letters", "Dead letters stored and not replayed, per consumer", labels=["consumer"]
-            )
             for consumer in {s.durable for s in self.runtime.subscriptions} | set(samples.dead_letters):
                 letters.add_metric([consumer], samples.dead_letters.get(consumer, 0))
-            yield letters
+        yield letters
+        at = GaugeMetricFamily(
+            "nzr_metrics_sampled_timestamp_seconds", "When the sampled figures were last taken"
+        )
         if samples.sampled_at is not None:
-            at = GaugeMetricFamily(
-                "nzr_metrics_sampled_timestamp_seconds", "When the sampled figures were last taken"
-            )
             at.add_metric([], samples.sampled_at)
-            yield at
+        yield at
 
 
 def install_metrics(runtime: Runtime[Any]) -> PlumbingMetrics:
