@@ -146,14 +146,6 @@ class ConsumerStats:
     ignored: int = 0
     dead_lettered: int = 0
     retried: int = 0
-    #: Per region, the CloudEvents ``time`` (epoch seconds) of the newest event handled from it:
-    #: a region whose events (heartbeats at least) stop coming is stale.
-    last_event_at: dict[str, float] = field(default_factory=dict)
-
-    def saw(self, envelope: Envelope[Any]) -> None:
-        at = envelope.time.timestamp()
-        if at > self.last_event_at.get(envelope.region, 0.0):
-            self.last_event_at[envelope.region] = at
 
 
 class BatchConsumer(Generic[D]):
@@ -177,6 +169,9 @@ class BatchConsumer(Generic[D]):
         self.tables = tables
         self.max_deliver = max_deliver
         self.stats = ConsumerStats()
+        #: Per region, the CloudEvents ``time`` (epoch seconds) of the newest event handled from
+        #: it: a region whose events (heartbeats at least) stop coming is stale.
+        self.last_event_at: dict[str, float] = {}
 
     async def handle_batch(self, messages: list[Msg]) -> None:
         work: list[tuple[Msg, Envelope[Any], Handler[D]]] = []
@@ -225,7 +220,9 @@ class BatchConsumer(Generic[D]):
                 handled += 1
         self.stats.handled += handled
         for _, envelope, _ in work:
-            self.stats.saw(envelope)
+            at = envelope.time.timestamp()
+            if at > self.last_event_at.get(envelope.region, 0.0):
+                self.last_event_at[envelope.region] = at
 
     async def _handle_one_by_one(self, work: list[tuple[Msg, Envelope[Any], Handler[D]]]) -> list[Msg]:
         done: list[Msg] = []

@@ -106,7 +106,7 @@ class PlumbingMetrics(Collector):
             labels=["consumer", "region"],
         )
         for subscription in runtime.subscriptions:
-            for region, at in subscription.batch.stats.last_event_at.items():
+            for region, at in subscription.batch.last_event_at.items():
                 last.add_metric([subscription.durable, region], at)
         yield bound
         yield events
