@@ -1,0 +1,165 @@
+"""What JSON logging and tracing cost: ``GET /api/v1/actors/{id}`` throughput of the actors
+service with them on against the same service with them off, measured in the same run.
+
+* **on**: ``LOG_FORMAT=json`` and tracing with export — a server span per request, batched and
+  sent over OTLP/HTTP to a sink in this process (which answers 200 and counts the spans' bytes);
+* **off**: ``LOG_FORMAT=text`` and ``OTEL_SDK_DISABLED=true`` (no tracer provider, no
+  instrumentation).
+
+Both servers (``python -m nzr_actors serve``, one uvicorn worker each) run at once on the same
+database and NATS; they are loaded one after the other, alternately, ``--rounds`` times, and the
+medians are compared. Actors are registered over HTTP first. Target (issue 20): on costs at
+most 10 % (ratio on/off ≥ 0.90). Nothing is asserted; exit code 0.
+``.venv/bin/python bench/observability.py --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from actors_api import DEFAULT_POSTGRES_URL, find_postgres, free_port, load, start_server
+
+from nzr_common.auth import issue_token
+from nzr_common.db import migrate
+from nzr_common.settings import DEVELOPMENT_SECRET
+from nzr_common.testing.databases import (
+    create_postgres_database,
+    drop_postgres_database,
+    sqlite_url,
+)
+from nzr_common.testing.nats import NatsServerProcess
+
+REGION = "bench"
+DISTRICTS = ["14522000", "14523000", "14612000", "14625000", "14626000"]
+
+
+class Sink(BaseHTTPRequestHandler):
+    """An OTLP/HTTP receiver that accepts every export and counts what it got."""
+
+    exports = 0
+    received_bytes = 0
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        Sink.exports += 1
+        Sink.received_bytes += len(body)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def register_actors(port: int, count: int, editor: dict[str, str]) -> list[str]:
+    ids = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=editor, timeout=30) as client:
+        for i in range(count):
+            response = client.post(
+                "/api/v1/actors",
+                json={
+                    "name": f"{uuid.uuid4().hex} e.V.",
+                    "kind": "verein",
+                    "sector": "zivilgesellschaft",
+                    "district": DISTRICTS[i % len(DISTRICTS)],
+                    "topics": ["energie_klimaschutz"],
+                },
+            )
+            response.raise_for_status()
+            ids.append(response.json()["id"])
+    return ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--actors", type=int, default=200, help="actors registered, then read")
+    parser.add_argument("--seconds", type=float, default=8.0, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating on/off rounds (medians)")
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    asyncio.run(run(args))
+
+
+async def run(args: argparse.Namespace) -> None:
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    workdir = Path(tempfile.mkdtemp(prefix="nzr-bench-observability-"))
+    postgres = await find_postgres(os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGRES_URL))
+    url = await create_postgres_database(postgres, "bench_obs") if postgres else sqlite_url(workdir, "actors")
+    servers = []
+    nats_server = NatsServerProcess(workdir / "nats").start()
+    try:
+        await asyncio.to_thread(migrate, "nzr_actors", url)
+        common = {"DATABASE_URL": url, "NATS_URL": nats_server.url, "REGION": REGION}
+        on_port, off_port = free_port(), free_port()
+        on_env = {
+            **common,
+            "PORT": str(on_port),
+            "LOG_FORMAT": "json",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink.server_address[1]}",
+            "OTEL_SDK_DISABLED": "false",
+        }
+        off_env = {**common, "PORT": str(off_port), "LOG_FORMAT": "text", "OTEL_SDK_DISABLED": "true"}
+        command = [sys.executable, "-m", "nzr_actors", "serve"]
+        servers.append(start_server(command, on_env, on_port, workdir / "on.log"))
+        servers.append(start_server(command, off_env, off_port, workdir / "off.log"))
+        editor = {
+            "Authorization": "Bearer " + issue_token(DEVELOPMENT_SECRET, region=REGION, roles=["editor"])
+        }
+        ids = await asyncio.to_thread(register_actors, on_port, args.actors, editor)
+        paths = [f"/api/v1/actors/{i}" for i in ids]
+        print(f"database: {'PostgreSQL' if postgres else 'SQLite'}; {len(ids)} actors registered")
+        for port in (on_port, off_port):  # warm up: connection pools, caches
+            load(port, paths, connections=4, seconds=2, headers=editor)
+        rates: dict[str, list[float]] = {"on": [], "off": []}
+        errors = 0
+        for _ in range(args.rounds):
+            for name, port in (("off", off_port), ("on", on_port)):
+                result = load(port, paths, connections=args.connections, seconds=args.seconds, headers=editor)
+                rates[name].append(result["requests"] / result["seconds"])
+                errors += result["errors"]
+        on, off = statistics.median(rates["on"]), statistics.median(rates["off"])
+        ratio = on / off
+        verdict = "met" if ratio >= 0.90 else "NOT met"
+        print(f"\nGET /api/v1/actors/{{id}}, one uvicorn worker each, {args.connections} connections:")
+        print(f"  off (text logs, OTEL_SDK_DISABLED)  {off:8,.0f} req/s   rounds: {fmt(rates['off'])}")
+        print(f"  on  (JSON logs, spans over OTLP)    {on:8,.0f} req/s   rounds: {fmt(rates['on'])}")
+        print(f"  ratio on/off                        {ratio:8.1%}   target >= 90 %: {verdict}")
+        print(f"  OTLP sink: {Sink.exports} exports, {Sink.received_bytes / 1e6:.1f} MB received")
+        print(f"  non-2xx answers: {errors}")
+        malformed = {**editor, "traceparent": "00-not-a-trace-01"}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{on_port}") as client:
+            answer = await client.get(paths[0], headers=malformed)
+        print(f"  a malformed traceparent: {answer.status_code} (ignored, a new trace)")
+        log_lines = (workdir / "on.log").read_text().splitlines()
+        print(f"  a JSON log line (on): {log_lines[-1][:300] if log_lines else '(none)'}")
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=20)
+        sink.shutdown()
+        nats_server.stop()
+        if postgres:
+            await drop_postgres_database(postgres, url)
+
+
+def fmt(values: list[float]) -> str:
+    return ", ".join(f"{v:,.0f}" for v in values)
+
+
+if __name__ == "__main__":
+    main()
