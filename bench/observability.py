@@ -4,9 +4,13 @@ service with them on against the same service with them off, measured in the sam
 * **on**: ``LOG_FORMAT=json`` and tracing with export — a server span per request, batched and
   sent over OTLP/HTTP to a sink in this process (which answers 200 and counts the spans' bytes);
 * **off**: ``LOG_FORMAT=text`` and ``OTEL_SDK_DISABLED=true`` (no tracer provider, no
-  instrumentation).
+  instrumentation);
+* **sampled**: as on, with ``OTEL_TRACES_SAMPLER=parentbased_traceidratio`` and
+  ``OTEL_TRACES_SAMPLER_ARG=0.1`` (every request still gets ids that propagate; one in ten
+  traces is recorded and exported);
+* **unexported**: JSON logs and spans, no ``OTEL_EXPORTER_OTLP_ENDPOINT`` (the default).
 
-Both servers (``python -m nzr_actors serve``, one uvicorn worker each) run at once on the same
+The servers (``python -m nzr_actors serve``, one uvicorn worker each) run at once on the same
 database and NATS; they are loaded one after the other, alternately, ``--rounds`` times, and the
 medians are compared. Actors are registered over HTTP first. Target (issue 20): on costs at
 most 10 % (ratio on/off ≥ 0.90). Nothing is asserted; exit code 0.
@@ -105,44 +109,57 @@ async def run(args: argparse.Namespace) -> None:
     try:
         await asyncio.to_thread(migrate, "nzr_actors", url)
         common = {"DATABASE_URL": url, "NATS_URL": nats_server.url, "REGION": REGION}
-        on_port, off_port = free_port(), free_port()
-        on_env = {
-            **common,
-            "PORT": str(on_port),
-            "LOG_FORMAT": "json",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink.server_address[1]}",
-            "OTEL_SDK_DISABLED": "false",
+        sink_url = f"http://127.0.0.1:{sink.server_address[1]}"
+        json_logs = {"LOG_FORMAT": "json", "OTEL_SDK_DISABLED": "false"}
+        modes = {
+            "off": ("text logs, OTEL_SDK_DISABLED", {"LOG_FORMAT": "text", "OTEL_SDK_DISABLED": "true"}),
+            "on": ("JSON logs, every span over OTLP", {**json_logs, "OTEL_EXPORTER_OTLP_ENDPOINT": sink_url}),
+            "sampled": (
+                "JSON logs, OTLP, 10 % of traces",
+                {
+                    **json_logs,
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": sink_url,
+                    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                    "OTEL_TRACES_SAMPLER_ARG": "0.1",
+                },
+            ),
+            "unexported": ("JSON logs, spans not exported", json_logs),
         }
-        off_env = {**common, "PORT": str(off_port), "LOG_FORMAT": "text", "OTEL_SDK_DISABLED": "true"}
+        ports = {name: free_port() for name in modes}
         command = [sys.executable, "-m", "nzr_actors", "serve"]
-        servers.append(start_server(command, on_env, on_port, workdir / "on.log"))
-        servers.append(start_server(command, off_env, off_port, workdir / "off.log"))
+        for name, (_, env) in modes.items():
+            server_env = {**common, **env, "PORT": str(ports[name])}
+            servers.append(start_server(command, server_env, ports[name], workdir / f"{name}.log"))
         editor = {
             "Authorization": "Bearer " + issue_token(DEVELOPMENT_SECRET, region=REGION, roles=["editor"])
         }
-        ids = await asyncio.to_thread(register_actors, on_port, args.actors, editor)
+        ids = await asyncio.to_thread(register_actors, ports["on"], args.actors, editor)
         paths = [f"/api/v1/actors/{i}" for i in ids]
         print(f"database: {'PostgreSQL' if postgres else 'SQLite'}; {len(ids)} actors registered")
-        for port in (on_port, off_port):  # warm up: connection pools, caches
+        for port in ports.values():  # warm up: connection pools, caches
             load(port, paths, connections=4, seconds=2, headers=editor)
-        rates: dict[str, list[float]] = {"on": [], "off": []}
+        rates: dict[str, list[float]] = {name: [] for name in modes}
         errors = 0
         for _ in range(args.rounds):
-            for name, port in (("off", off_port), ("on", on_port)):
+            for name, port in ports.items():
                 result = load(port, paths, connections=args.connections, seconds=args.seconds, headers=editor)
                 rates[name].append(result["requests"] / result["seconds"])
                 errors += result["errors"]
-        on, off = statistics.median(rates["on"]), statistics.median(rates["off"])
-        ratio = on / off
-        verdict = "met" if ratio >= 0.90 else "NOT met"
-        print(f"\nGET /api/v1/actors/{{id}}, one uvicorn worker each, {args.connections} connections:")
-        print(f"  off (text logs, OTEL_SDK_DISABLED)  {off:8,.0f} req/s   rounds: {fmt(rates['off'])}")
-        print(f"  on  (JSON logs, spans over OTLP)    {on:8,.0f} req/s   rounds: {fmt(rates['on'])}")
-        print(f"  ratio on/off                        {ratio:8.1%}   target >= 90 %: {verdict}")
+        medians = {name: statistics.median(values) for name, values in rates.items()}
+        print(
+            f"\nGET /api/v1/actors/{{id}}, one uvicorn worker each, {args.connections} connections, medians:"
+        )
+        for name, (label, _) in modes.items():
+            ratio = medians[name] / medians["off"]
+            verdict = (
+                "" if name == "off" else ("  target >= 90 %: " + ("met" if ratio >= 0.90 else "NOT met"))
+            )
+            print(f"  {name:<10} {label:<34} {medians[name]:7,.0f} req/s  {ratio:6.1%} of off{verdict}")
+            print(f"  {'':<10} rounds: {fmt(rates[name])}")
         print(f"  OTLP sink: {Sink.exports} exports, {Sink.received_bytes / 1e6:.1f} MB received")
         print(f"  non-2xx answers: {errors}")
         malformed = {**editor, "traceparent": "00-not-a-trace-01"}
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{on_port}") as client:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['on']}") as client:
             answer = await client.get(paths[0], headers=malformed)
         print(f"  a malformed traceparent: {answer.status_code} (ignored, a new trace)")
         log_lines = (workdir / "on.log").read_text().splitlines()
