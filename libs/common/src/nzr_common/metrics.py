@@ -16,15 +16,34 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
-from prometheus_client import Counter
+from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 if TYPE_CHECKING:
-    from nzr_common.runtime import Runtime
+    from faststream.nats import NatsBroker
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from nzr_common.messaging import Subscription
+    from nzr_common.outbox import OutboxRelay
+    from nzr_common.tables import MessagingTables
+
+
+class Plumbing(Protocol):
+    """What the metrics read of a service's runtime (``nzr_common.runtime.Runtime``)."""
+
+    subscriptions: list[Subscription]
+    relay: OutboxRelay | None
+    broker: NatsBroker
+    registry: CollectorRegistry
+    sessions: async_sessionmaker[AsyncSession]
+
+    @property
+    def tables(self) -> MessagingTables: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +88,7 @@ class Samples:
 class PlumbingMetrics(Collector):
     """Reads the runtime's counters and last samples at scrape time (no I/O)."""
 
-    def __init__(self, runtime: Runtime[Any]) -> None:
+    def __init__(self, runtime: Plumbing) -> None:
         self.runtime = runtime
         self.samples = Samples()
 
@@ -165,7 +184,7 @@ class PlumbingMetrics(Collector):
         yield at
 
 
-def install_metrics(runtime: Runtime[Any]) -> PlumbingMetrics:
+def install_metrics(runtime: Plumbing) -> PlumbingMetrics:
     """Register the plumbing metrics (and the mail counter) in the runtime's registry."""
     metrics = PlumbingMetrics(runtime)
     runtime.registry.register(metrics)
@@ -227,7 +246,7 @@ async def sample_once(metrics: PlumbingMetrics) -> None:
     samples.sampled_at = now.timestamp()
 
 
-def _nats_connected(runtime: Runtime[Any]) -> bool:
+def _nats_connected(runtime: Plumbing) -> bool:
     try:
         return bool(runtime.broker.connection.is_connected)
     except Exception:
