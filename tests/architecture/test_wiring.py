@@ -49,7 +49,7 @@ def operations(service: str) -> dict[str, set[str]]:
     document = TestClient(app_of(service)).get("/asyncapi.json").json()
     found: dict[str, set[str]] = {}
     for operation_id, operation in document["operations"].items():
-        found.setdefault(operation_id.split(":")[0], set()).add(operation["action"])
+        found.setdefault(operation_id.rpartition(".")[0], set()).add(operation["action"])
     return found
 
 

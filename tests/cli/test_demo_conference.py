@@ -46,7 +46,8 @@ def test_the_demo_conference_fills_up_and_keeps_a_waiting_list(tmp_path: Path, n
         loaded = dict(
             ledger=ledger, base_urls={"events": service.url}, region="demo", console=Console(quiet=True)
         )
-        assert load_demo_data(**loaded, steps=steps, documents=(), today=today) == 1 + 1 + 6 + 1 + 8  # series, then the conference
+        # the series, then the conference, its programme, its publication and 8 registrations
+        assert load_demo_data(**loaded, steps=steps, documents=(), today=today) == 1 + 1 + 6 + 1 + 8
         assert load_demo_data(**loaded, steps=steps, documents=(), today=today) == 0
 
         event_id = ledger.id_of("conference", "regionalkonferenz")

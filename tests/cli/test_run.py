@@ -4,6 +4,7 @@ process behind, and the next run on the same data folder finds the same data."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -26,6 +27,7 @@ from nzr_cli.demo.loader import DEMO_STEPS
 from nzr_cli.main import app
 from nzr_cli.supervisor import SERVICE_PORTS
 from nzr_cli.tokens import local_token
+from nzr_common.testing.wire import check_against_documents, stream_messages
 
 PORT_OFFSET = 300
 ACTORS = f"http://127.0.0.1:{SERVICE_PORTS['actors'] + PORT_OFFSET}"
@@ -143,6 +145,21 @@ def _readyz(url: str) -> dict:
         return {"status": f"no answer ({type(error).__name__})", "checks": {}}
 
 
+def _every_message_of_the_demo_matches_its_producers_asyncapi(run: EmbeddedRun) -> None:
+    """The demo is a full flow through all five services: every message it left in the streams
+    validates (envelope, typed data, headers, subject) against its producer's /asyncapi.json."""
+    (nats_url,) = re.findall(r"NATS with JetStream at (nats://\S+)", run.text())
+    documents = {
+        name: httpx.get(f"http://127.0.0.1:{port + PORT_OFFSET}/asyncapi.json", timeout=10).json()
+        for name, port in SERVICE_PORTS.items()
+    }
+    report = check_against_documents(asyncio.run(stream_messages(nats_url)), documents)
+    print(f"wire check: {sum(report.checked.values())} messages of {len(report.checked)} event types")
+    assert not report.problems, "\n".join(report.problems[:20])
+    assert sum(report.checked.values()) >= DEMO_ACTORS
+    assert {"nzr.actors.actor_registered.v1", "nzr.events.event_published.v1"} <= set(report.checked)
+
+
 def _demo_actor_count() -> float:
     report = httpx.get(f"{REPORTING}/api/v1/reports/indicators", timeout=5).json()
     actors_total = next(i for i in report["indicators"] if i["id"] == "actors_total")
@@ -175,6 +192,7 @@ def test_nzr_run_keeps_its_data_restarts_what_crashes_and_leaves_no_process_behi
             assert (answer.headers.get("access-control-allow-origin") == origin) is allowed, answer.headers
         assert "Demo data loaded" in first.text()
         assert _demo_actor_count_once_settled(DEMO_ACTORS) == DEMO_ACTORS
+        _every_message_of_the_demo_matches_its_producers_asyncapi(first)
         assert first.interrupt() == 0
     assert _alive_in_groups(set(first.children.values())) == set()
     assert not (data_dir / "nzr-run.json").exists()

@@ -72,7 +72,9 @@ async def test_anonymous_caller_over_the_limit_gets_429_with_retry_after(
             with_token = await mallory.request(
                 method, path, json=body, headers={"Authorization": f"Bearer {token}"}
             )
+        metrics = (await running.client.get("/metrics")).text
 
+    assert f'nzr_rate_limited_requests_total{{limit="{limit}"}} 1.0' in metrics
     assert [r.status_code for r in within if r.status_code == 429] == []
     assert over.status_code == 429
     assert over.headers["content-type"] == "application/problem+json"

@@ -1,5 +1,10 @@
-"""Tracing is set up in one call: OTLP export when configured, nothing otherwise."""
+"""Tracing and logging set up in one call each: requests are traced whether or not spans are
+exported, OTLP export names the service as ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES``
+say, and log lines are JSON with the trace and span ids."""
 
+import io
+import json
+import logging
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -7,15 +12,66 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from opentelemetry import trace
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from nzr_common.settings import ServiceSettings
-from nzr_common.telemetry import setup_telemetry
+from nzr_common.telemetry import build_tracer_provider, configure_logging, setup_telemetry
+
+TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
+log = logging.getLogger("nzr.test.telemetry")
 
 
-def test_without_an_otlp_endpoint_requests_are_not_instrumented():
+def traced_app(settings: ServiceSettings, **kwargs: object) -> FastAPI:
     app = FastAPI()
-    setup_telemetry(app, ServiceSettings(region=f"r{uuid.uuid4().hex[:6]}"))
-    assert not getattr(app, "_is_instrumented_by_opentelemetry", False)
+
+    @app.get("/ping")
+    def ping() -> dict[str, str]:
+        context = trace.get_current_span().get_span_context()
+        log.info("pinged")
+        return {"trace_id": format(context.trace_id, "032x")}
+
+    setup_telemetry(app, settings, **kwargs)  # type: ignore[arg-type]
+    return app
+
+
+def test_requests_continue_the_callers_trace_without_an_exporter_and_a_malformed_one_starts_anew():
+    app = traced_app(ServiceSettings(region=f"r{uuid.uuid4().hex[:6]}"))
+    with TestClient(app) as client:
+        continued = client.get("/ping", headers={"traceparent": f"00-{TRACE_ID}-b7ad6b7169203331-01"})
+        malformed = client.get("/ping", headers={"traceparent": "00-not-a-trace-01"})
+    assert continued.status_code == 200
+    assert continued.json()["trace_id"] == TRACE_ID
+    assert malformed.status_code == 200
+    assert malformed.json()["trace_id"] not in {TRACE_ID, "0" * 32}
+
+
+def test_log_lines_are_json_with_service_region_and_the_ids_of_the_current_span():
+    settings = ServiceSettings(service_name="probe", region="leipzig")
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    configure_logging(settings)
+    sink = io.StringIO()
+    root.handlers[0].setStream(sink)  # type: ignore[attr-defined]
+    try:
+        app = traced_app(settings)
+        with TestClient(app) as client:
+            client.get("/ping", headers={"traceparent": f"00-{TRACE_ID}-b7ad6b7169203331-01"})
+        log.warning("outside any trace")
+    finally:
+        root.handlers[:], root.level = saved
+    lines = [json.loads(line) for line in sink.getvalue().splitlines()]
+    pinged = next(line for line in lines if line["message"] == "pinged")
+    assert pinged["trace_id"] == TRACE_ID
+    assert len(pinged["span_id"]) == 16 and pinged["span_id"] != "b7ad6b7169203331"
+    assert {k: pinged[k] for k in ("level", "service", "region", "logger")} == {
+        "level": "INFO",
+        "service": "probe",
+        "region": "leipzig",
+        "logger": "nzr.test.telemetry",
+    }
+    assert pinged["time"].startswith("20") and "T" in pinged["time"]
+    outside = next(line for line in lines if line["message"] == "outside any trace")
+    assert "trace_id" not in outside and outside["level"] == "WARNING"
 
 
 class _Collector(BaseHTTPRequestHandler):
@@ -35,27 +91,38 @@ class _Collector(BaseHTTPRequestHandler):
         pass
 
 
-def test_with_an_otlp_endpoint_requests_are_traced_and_exported():
+def test_spans_are_exported_over_otlp_under_the_service_name_the_environment_gives(monkeypatch):
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "nzr-actors-leipzig")
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=staging,k8s.pod.name=p-1")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    settings = ServiceSettings(otel_exporter_otlp_endpoint=endpoint, service_name="probe", region="leipzig")
+    provider = build_tracer_provider(settings)
     try:
-        app = FastAPI()
-
-        @app.get("/ping")
-        def ping() -> dict[str, str]:
-            return {"pong": "yes"}
-
-        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-        setup_telemetry(app, ServiceSettings(otel_exporter_otlp_endpoint=endpoint, service_name="probe"))
-        assert getattr(app, "_is_instrumented_by_opentelemetry", False)
-        with TestClient(app) as client:
+        with TestClient(traced_app(settings, provider=provider)) as client:
             assert client.get("/ping").status_code == 200
-        provider = trace.get_tracer_provider()
         assert provider.force_flush(5000)
-        paths = [path for path, _ in _Collector.received]
-        assert "/v1/traces" in paths
-        assert any(b"/ping" in body and b"nzr-probe" in body for _, body in _Collector.received)
     finally:
-        # Later tests must not keep exporting to a receiver that is gone.
-        trace.get_tracer_provider().shutdown()
+        provider.shutdown()
         server.shutdown()
+    bodies = [body for path, body in _Collector.received if path == "/v1/traces"]
+    requests = [ExportTraceServiceRequest.FromString(body) for body in bodies]
+    resources = [
+        {a.key: a.value.string_value for a in spans.resource.attributes}
+        for request in requests
+        for spans in request.resource_spans
+    ]
+    assert resources, "nothing exported"
+    assert resources[0]["service.name"] == "nzr-actors-leipzig"
+    assert resources[0]["deployment.environment.name"] == "staging"
+    assert resources[0]["k8s.pod.name"] == "p-1"
+    assert resources[0]["nzr.region"] == "leipzig"
+    names = [
+        span.name
+        for request in requests
+        for spans in request.resource_spans
+        for scope in spans.scope_spans
+        for span in scope.spans
+    ]
+    assert names == ["GET /ping"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 from collections.abc import Callable
 
 import uvicorn
@@ -12,6 +11,7 @@ from fastapi import FastAPI
 
 from nzr_common.db import migrate
 from nzr_common.settings import ServiceSettings
+from nzr_common.telemetry import configure_logging
 
 
 def main(
@@ -25,9 +25,7 @@ def main(
     parser.add_argument("command", choices=["serve", "migrate"])
     args = parser.parse_args(argv)
     settings = settings_class()
-    logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s {settings.service_name} %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     if args.command == "migrate":
         migrate(migrations_package, settings.database_url)
         return
@@ -43,6 +41,7 @@ def main(
         host=settings.host,
         port=settings.port,
         log_level="info",
+        log_config=None,  # uvicorn's lines go through the root handler: JSON like ours
         access_log=False,
         timeout_graceful_shutdown=10,
         # The app reads X-Forwarded-For itself, through TRUSTED_PROXIES only (runtime.py);

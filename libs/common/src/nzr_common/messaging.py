@@ -169,6 +169,9 @@ class BatchConsumer(Generic[D]):
         self.tables = tables
         self.max_deliver = max_deliver
         self.stats = ConsumerStats()
+        #: Per region, the CloudEvents ``time`` (epoch seconds) of the newest event handled from
+        #: it: a region whose events (heartbeats at least) stop coming is stale.
+        self.last_event_at: dict[str, float] = {}
 
     async def handle_batch(self, messages: list[Msg]) -> None:
         work: list[tuple[Msg, Envelope[Any], Handler[D]]] = []
@@ -212,10 +215,14 @@ class BatchConsumer(Generic[D]):
                     self.stats.duplicates += 1
                     continue
                 claimed.discard(envelope.id)  # a second copy in the same batch is a duplicate
-                with _traced(message, envelope):
+                with _traced(message, envelope, self.consumer):
                     await handler(self.deps, session, envelope)
                 handled += 1
         self.stats.handled += handled
+        for _, envelope, _ in work:
+            at = envelope.time.timestamp()
+            if at > self.last_event_at.get(envelope.region, 0.0):
+                self.last_event_at[envelope.region] = at
 
     async def _handle_one_by_one(self, work: list[tuple[Msg, Envelope[Any], Handler[D]]]) -> list[Msg]:
         done: list[Msg] = []
@@ -304,16 +311,25 @@ async def delete_inbox_before(
 class _traced:
     """Continue the publisher's trace (``traceparent`` header) around one handler call."""
 
-    def __init__(self, message: Msg, envelope: Envelope[Any]) -> None:
+    def __init__(self, message: Msg, envelope: Envelope[Any], consumer: str) -> None:
         self.carrier = dict(message.headers or {})
+        self.subject = message.subject
         self.envelope = envelope
+        self.consumer = consumer
 
     def __enter__(self) -> None:
         self.token = otel_context.attach(propagate.extract(self.carrier))
         self.span = tracer.start_span(
             f"handle {self.envelope.type}",
             kind=trace.SpanKind.CONSUMER,
-            attributes={"messaging.system": "nats", "cloudevents.event_id": self.envelope.id},
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": self.subject,
+                "messaging.consumer.group.name": self.consumer,
+                "cloudevents.event_id": self.envelope.id,
+                "cloudevents.event_type": self.envelope.type,
+            },
         )
 
     def __exit__(self, *exc: object) -> None:

@@ -18,8 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from faststream.nats import NatsBroker
 from faststream.security import SASLPlaintext
-from faststream.specification import AsyncAPI
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -29,11 +28,11 @@ from tenacity import AsyncRetrying, RetryCallState
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from nzr_common.access import OPS, api_routes, document_access, route_access, undeclared_routes
+from nzr_common.asyncapi import asyncapi_document as build_asyncapi
 from nzr_common.auth import AdminDep, TokenVerifier
 from nzr_common.codes import install_vocabulary
 from nzr_common.conditions import REQUEST_CHECKS
 from nzr_common.contracts.base import (
-    SUBJECT_ROOT,
     IntegrationEvent,
     region_stream_name,
     region_stream_subjects,
@@ -50,6 +49,7 @@ from nzr_common.messaging import (
     consume_forever,
     plan_subscriptions,
 )
+from nzr_common.metrics import PlumbingMetrics, install_metrics, sample_forever
 from nzr_common.openapi import add_request_examples, name_enums
 from nzr_common.outbox import Outbox, OutboxRelay
 from nzr_common.params import Offset, RowId
@@ -121,6 +121,7 @@ class Runtime(Generic[S]):
     relay: OutboxRelay | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
+    metrics: PlumbingMetrics | None = None
 
     @property
     def tables(self) -> MessagingTables:
@@ -284,6 +285,9 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
         for loop in definition.background:
             runtime.start_task(loop(deps), name=getattr(loop, "__name__", "background"))
         runtime.tasks.append(asyncio.create_task(_supervise(runtime), name="messaging"))
+        if runtime.metrics is not None:
+            sampling = sample_forever(runtime.metrics, every_seconds=settings.metrics_sample_seconds)
+            runtime.tasks.append(asyncio.create_task(sampling, name="metrics sampling"))
         if idempotency is not None:
             prune = prune_expired(idempotency, every_seconds=settings.idempotency_prune_seconds)
             runtime.tasks.append(asyncio.create_task(prune, name="idempotency keys"))
@@ -332,6 +336,7 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
             authenticate=runtime.token_verifier.principal_of,
             storage_uri=settings.rate_limit_storage_uri,
             namespace=f"nzr:{settings.region}:{definition.name}",
+            registry=registry,
         )
     # The client address from X-Forwarded-For only through the proxies listed in TRUSTED_PROXIES
     # (uvicorn's own reading of the header is switched off where the services are started).
@@ -340,7 +345,7 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
     if undeclared := undeclared_routes(app):
         log.warning("routes of %s without a declared access policy: %s", definition.name, undeclared)
     setup_telemetry(app, settings)
-    _register_gauges(runtime)
+    runtime.metrics = install_metrics(runtime)
     return app
 
 
@@ -601,87 +606,12 @@ def _dead_letter_router(definition: ServiceDefinition[Any, Any]) -> APIRouter:
 
 
 def asyncapi_document(definition: ServiceDefinition[Any, Any]) -> dict[str, Any]:
-    """The AsyncAPI 3 document of the service: each event type it publishes as a ``send``
-    operation, each one its handlers consume as a ``receive`` operation, with their schemas.
-
-    Declared on a broker of their own that never connects, so documenting adds no subscription.
-    """
-    broker = NatsBroker(logger=None)
-    for event_class in definition.publishes:
-        broker.publisher(
-            _subject_of(event_class, "{region}"),
-            schema=event_class,
-            title=f"{event_class.subject.event_type}:publish",
-            description=_summary(event_class),
-        )
-    handlers = definition.handlers
-    for event_type, (event_class, _) in handlers.routes.items() if handlers else ():
-        region = handlers.sources.get(event_type) if handlers else None
-        broker.subscriber(
-            _subject_of(event_class, region or "{region}"),
-            title=f"{event_type}:subscribe",
-            description=_summary(event_class),
-        )(_receiving(event_class))
-    spec = AsyncAPI(broker, title=definition.title, version="1.0.0")
-    document: dict[str, Any] = json.loads(spec.to_specification().to_json())
-    return document
-
-
-def _subject_of(event_class: type[IntegrationEvent], region: str) -> str:
-    subject = event_class.subject
-    return f"{SUBJECT_ROOT}.{region}.{subject.visibility.value}.{subject.tail}"
-
-
-def _summary(event_class: type[IntegrationEvent]) -> str:
-    return (event_class.__doc__ or event_class.__name__).strip()
-
-
-def _receiving(event_class: type[IntegrationEvent]) -> Callable[..., Awaitable[None]]:
-    """A stand-in handler whose parameter gives FastStream the message schema."""
-
-    async def receive(message: Any) -> None:
-        """Documentation only: the service's batch consumer handles the events."""
-
-    receive.__annotations__ = {"message": event_class, "return": None}
-    return receive
-
-
-def _register_gauges(runtime: Runtime[Any]) -> None:
-    connected = Gauge(
-        "nzr_nats_connected",
-        "1 while this process is connected to NATS (0: degraded, writes wait in the outbox)",
-        registry=runtime.registry,
+    """The AsyncAPI 3 document of the service (``nzr_common.asyncapi``): the CloudEvents
+    envelope of each event type it publishes (``send``) and consumes (``receive``)."""
+    return build_asyncapi(
+        service=definition.name,
+        title=definition.title,
+        description=definition.description,
+        publishes=definition.publishes,
+        handlers=definition.handlers,
     )
-    connected.set_function(lambda: 1 if _nats_connected(runtime.broker) else 0)
-    bound = Gauge(
-        "nzr_consumer_bound",
-        "1 while the durable consumer is bound to its stream",
-        ["consumer"],
-        registry=runtime.registry,
-    )
-    for subscription in runtime.subscriptions:
-        bound.labels(subscription.durable).set_function(functools.partial(_is_bound, subscription))
-    published = Gauge(
-        "nzr_outbox_published_total", "Events published by this process's relay", registry=runtime.registry
-    )
-    published.set_function(lambda: runtime.relay.published if runtime.relay else 0)
-    for name, kind in (
-        ("handled", "handled"),
-        ("duplicates", "duplicates"),
-        ("dead_lettered", "dead_lettered"),
-        ("retried", "retried"),
-    ):
-        gauge = Gauge(
-            f"nzr_consumer_{name}", f"Events {kind} by consumer", ["consumer"], registry=runtime.registry
-        )
-        for durable, consumer in runtime.consumers.items():
-            gauge.labels(durable).set_function(functools.partial(_count, consumer, kind))
-
-
-def _is_bound(subscription: Subscription) -> int:
-    return 1 if subscription.binding.bound else 0
-
-
-def _count(consumer: BatchConsumer[Any], kind: str) -> int:
-    count: int = getattr(consumer.stats, kind)
-    return count

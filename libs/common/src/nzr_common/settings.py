@@ -47,6 +47,12 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str | None = None
 
     otel_exporter_otlp_endpoint: str | None = None
+    #: ``json``: one JSON object per log line with trace ids (``nzr_common.telemetry``);
+    #: ``text``: a plain line for a person reading a terminal.
+    log_format: Literal["json", "text"] = "json"
+    #: How often JetStream consumer lag, the outbox backlog and the dead letters are sampled
+    #: for ``/metrics`` (``nzr_common.metrics``).
+    metrics_sample_seconds: float = Field(default=15.0, gt=0)
     cors_origins: Annotated[list[str], NoDecode] = []
     max_body_bytes: int = 1_000_000
     #: ``Strict-Transport-Security`` max-age in seconds when the service is reached over TLS

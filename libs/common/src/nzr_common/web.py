@@ -300,8 +300,15 @@ class RateLimits:
         namespace: str = "nzr",
         store_timeout: float = 0.25,
         store_retry_seconds: float = 10.0,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.app = app
+        self.refused = Counter(
+            "nzr_rate_limited_requests",
+            "Requests answered 429 by the rate limits, by limit (search, sign_up, subscription, writes)",
+            ["limit"],
+            registry=registry,
+        )
         self._routes = routes
         self._limited: dict[str, list[tuple[BaseRoute, str]]] | None = None
         self.limits = {name: limits.parse_many(value) for name, value in limits_by_name.items()}
@@ -345,6 +352,7 @@ class RateLimits:
             for item in self.limits.get(name, ()):
                 retry_after = await self._retry_after(item, (self.namespace, name, *who))
                 if retry_after is not None:
+                    self.refused.labels(name).inc()
                     await _refuse_too_many(scope, send, name, item, retry_after, principal.anonymous)
                     return
         await self.app(scope, receive, send)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import aiosmtplib
 from aiolimiter import AsyncLimiter
 
+from nzr_common.metrics import count_mail
 from nzr_newsletter.bootstrap import Deps
 from nzr_newsletter.delivery import rules
 
@@ -74,6 +75,12 @@ class Connection:
         self.client: aiosmtplib.SMTP | None = None
 
     async def send(self, sender: str, recipient: str, message: bytes) -> Outcome:
+        """Hand one mail to the SMTP server; the outcome counts in ``nzr_mail_deliveries_total``."""
+        outcome = await self._attempt(sender, recipient, message)
+        count_mail(outcome.kind)
+        return outcome
+
+    async def _attempt(self, sender: str, recipient: str, message: bytes) -> Outcome:
         settings = self.deps.settings
         try:
             if self.client is None or not self.client.is_connected:

@@ -1,0 +1,182 @@
+"""What JSON logging and tracing cost: ``GET /api/v1/actors/{id}`` throughput of the actors
+service with them on against the same service with them off, measured in the same run.
+
+* **on**: ``LOG_FORMAT=json`` and tracing with export — a server span per request, batched and
+  sent over OTLP/HTTP to a sink in this process (which answers 200 and counts the spans' bytes);
+* **off**: ``LOG_FORMAT=text`` and ``OTEL_SDK_DISABLED=true`` (no tracer provider, no
+  instrumentation);
+* **sampled**: as on, with ``OTEL_TRACES_SAMPLER=parentbased_traceidratio`` and
+  ``OTEL_TRACES_SAMPLER_ARG=0.1`` (every request still gets ids that propagate; one in ten
+  traces is recorded and exported);
+* **unexported**: JSON logs and spans, no ``OTEL_EXPORTER_OTLP_ENDPOINT`` (the default).
+
+The servers (``python -m nzr_actors serve``, one uvicorn worker each) run at once on the same
+database and NATS; they are loaded one after the other, alternately, ``--rounds`` times, and the
+medians are compared. Actors are registered over HTTP first. Target (issue 20): on costs at
+most 10 % (ratio on/off ≥ 0.90). Nothing is asserted; exit code 0.
+``.venv/bin/python bench/observability.py --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from actors_api import DEFAULT_POSTGRES_URL, find_postgres, free_port, load, start_server
+
+from nzr_common.auth import issue_token
+from nzr_common.db import migrate
+from nzr_common.settings import DEVELOPMENT_SECRET
+from nzr_common.testing.databases import (
+    create_postgres_database,
+    drop_postgres_database,
+    sqlite_url,
+)
+from nzr_common.testing.nats import NatsServerProcess
+
+REGION = "bench"
+DISTRICTS = ["14522000", "14523000", "14612000", "14625000", "14626000"]
+
+
+class Sink(BaseHTTPRequestHandler):
+    """An OTLP/HTTP receiver that accepts every export and counts what it got."""
+
+    exports = 0
+    received_bytes = 0
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        Sink.exports += 1
+        Sink.received_bytes += len(body)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def register_actors(port: int, count: int, editor: dict[str, str]) -> list[str]:
+    ids = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=editor, timeout=30) as client:
+        for i in range(count):
+            response = client.post(
+                "/api/v1/actors",
+                json={
+                    "name": f"{uuid.uuid4().hex} e.V.",
+                    "kind": "verein",
+                    "sector": "zivilgesellschaft",
+                    "district": DISTRICTS[i % len(DISTRICTS)],
+                    "topics": ["energie_klimaschutz"],
+                },
+            )
+            response.raise_for_status()
+            ids.append(response.json()["id"])
+    return ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--actors", type=int, default=200, help="actors registered, then read")
+    parser.add_argument("--seconds", type=float, default=8.0, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating on/off rounds (medians)")
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    asyncio.run(run(args))
+
+
+async def run(args: argparse.Namespace) -> None:
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    workdir = Path(tempfile.mkdtemp(prefix="nzr-bench-observability-"))
+    postgres = await find_postgres(os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGRES_URL))
+    url = await create_postgres_database(postgres, "bench_obs") if postgres else sqlite_url(workdir, "actors")
+    servers = []
+    nats_server = NatsServerProcess(workdir / "nats").start()
+    try:
+        await asyncio.to_thread(migrate, "nzr_actors", url)
+        common = {"DATABASE_URL": url, "NATS_URL": nats_server.url, "REGION": REGION}
+        sink_url = f"http://127.0.0.1:{sink.server_address[1]}"
+        json_logs = {"LOG_FORMAT": "json", "OTEL_SDK_DISABLED": "false"}
+        modes = {
+            "off": ("text logs, OTEL_SDK_DISABLED", {"LOG_FORMAT": "text", "OTEL_SDK_DISABLED": "true"}),
+            "on": ("JSON logs, every span over OTLP", {**json_logs, "OTEL_EXPORTER_OTLP_ENDPOINT": sink_url}),
+            "sampled": (
+                "JSON logs, OTLP, 10 % of traces",
+                {
+                    **json_logs,
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": sink_url,
+                    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                    "OTEL_TRACES_SAMPLER_ARG": "0.1",
+                },
+            ),
+            "unexported": ("JSON logs, spans not exported", json_logs),
+        }
+        ports = {name: free_port() for name in modes}
+        command = [sys.executable, "-m", "nzr_actors", "serve"]
+        for name, (_, env) in modes.items():
+            server_env = {**common, **env, "PORT": str(ports[name])}
+            servers.append(start_server(command, server_env, ports[name], workdir / f"{name}.log"))
+        editor = {
+            "Authorization": "Bearer " + issue_token(DEVELOPMENT_SECRET, region=REGION, roles=["editor"])
+        }
+        ids = await asyncio.to_thread(register_actors, ports["on"], args.actors, editor)
+        paths = [f"/api/v1/actors/{i}" for i in ids]
+        print(f"database: {'PostgreSQL' if postgres else 'SQLite'}; {len(ids)} actors registered")
+        for port in ports.values():  # warm up: connection pools, caches
+            load(port, paths, connections=4, seconds=2, headers=editor)
+        rates: dict[str, list[float]] = {name: [] for name in modes}
+        errors = 0
+        for _ in range(args.rounds):
+            for name, port in ports.items():
+                result = load(port, paths, connections=args.connections, seconds=args.seconds, headers=editor)
+                rates[name].append(result["requests"] / result["seconds"])
+                errors += result["errors"]
+        medians = {name: statistics.median(values) for name, values in rates.items()}
+        print(
+            f"\nGET /api/v1/actors/{{id}}, one uvicorn worker each, {args.connections} connections, medians:"
+        )
+        for name, (label, _) in modes.items():
+            ratio = medians[name] / medians["off"]
+            verdict = (
+                "" if name == "off" else ("  target >= 90 %: " + ("met" if ratio >= 0.90 else "NOT met"))
+            )
+            print(f"  {name:<10} {label:<34} {medians[name]:7,.0f} req/s  {ratio:6.1%} of off{verdict}")
+            print(f"  {'':<10} rounds: {fmt(rates[name])}")
+        print(f"  OTLP sink: {Sink.exports} exports, {Sink.received_bytes / 1e6:.1f} MB received")
+        print(f"  non-2xx answers: {errors}")
+        malformed = {**editor, "traceparent": "00-not-a-trace-01"}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['on']}") as client:
+            answer = await client.get(paths[0], headers=malformed)
+        print(f"  a malformed traceparent: {answer.status_code} (ignored, a new trace)")
+        log_lines = (workdir / "on.log").read_text().splitlines()
+        print(f"  a JSON log line (on): {log_lines[-1][:300] if log_lines else '(none)'}")
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=20)
+        sink.shutdown()
+        nats_server.stop()
+        if postgres:
+            await drop_postgres_database(postgres, url)
+
+
+def fmt(values: list[float]) -> str:
+    return ", ".join(f"{v:,.0f}" for v in values)
+
+
+if __name__ == "__main__":
+    main()
