@@ -151,6 +151,7 @@ def _bare_request(scope: Scope) -> StarletteRequest:
         {
             "type": "http",
             "path": scope.get("path", SEARCH_PATH),
+            "root_path": scope.get("root_path", ""),
             "query_string": scope["query_string"],
             "headers": [],
         }
