@@ -393,12 +393,10 @@ async def _projections(platform: Platform, client: httpx.AsyncClient, event_id: 
         for indicator in report["indicators"]
     }
     cooperations = (
-        await client.get(
-            f"{platform.url('actors')}/api/v1/cooperations", headers=editor, params={"page_size": 1}
-        )
+        await client.get(f"{platform.url('actors')}/api/v1/cooperations", headers=editor, params={"limit": 1})
     ).json()
     actors = (
-        await client.get(f"{platform.url('actors')}/api/v1/actors", headers=editor, params={"page_size": 1})
+        await client.get(f"{platform.url('actors')}/api/v1/actors", headers=editor, params={"limit": 1})
     ).json()
     registrations = (
         await client.get(f"{platform.url('events')}/api/v1/events/{event_id}/registrations", headers=admin)

@@ -13,6 +13,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -68,6 +69,11 @@ def clients(tmp_path_factory: pytest.TempPathFactory, nats_url: str) -> Path:
     return root
 
 
+def cursor_of(next_url: str) -> str:
+    """The ``cursor`` of a page's ``next`` link (what a generated client passes on)."""
+    return parse_qs(urlsplit(next_url).query)["cursor"][0]
+
+
 def client_for(service: str, running: Any, role: str | None = None) -> Any:
     package = importlib.import_module(f"nzr_{service}_client")
     transport = {"transport": httpx.ASGITransport(app=running.app)}
@@ -103,8 +109,19 @@ async def actors_flow(running: Any) -> None:
     assert isinstance(actor, m.ActorRead) and actor.name == body.name
     found = await api("actors", "actors", "get_actor").asyncio(actor.id, client=anyone)
     assert isinstance(found, m.ActorRead) and found.kind == body.kind
-    listed = await api("actors", "actors", "search_actors").asyncio(client=editor, q="Muldental")
-    assert actor.id in [item.id for item in listed.items]
+    other = m.ActorCreate(
+        name="Heimatverein Muldental", kind=m.ActorKind.VEREIN, sector=body.sector, district=body.district
+    )
+    second = await api("actors", "actors", "create_actor").asyncio(client=editor, body=other)
+    assert isinstance(second, m.ActorRead), second
+    search = api("actors", "actors", "search_actors")
+    first = await search.asyncio(client=editor, q="Muldental", sort=m.ActorSort("name"), limit=1)
+    assert isinstance(first, m.ActorPage) and first.total == 2 and isinstance(first.next_, str)
+    rest = await search.asyncio(
+        client=editor, q="Muldental", sort=m.ActorSort("name"), limit=1, cursor=cursor_of(first.next_)
+    )
+    assert isinstance(rest, m.ActorPage) and rest.next_ is None
+    assert [item.id for item in first.items + rest.items] == [actor.id, second.id]  # B… before H…
 
 
 async def events_flow(running: Any) -> None:
@@ -140,10 +157,20 @@ async def events_flow(running: Any) -> None:
 async def funding_flow(running: Any) -> None:
     m = models("funding")
     anyone = client_for("funding", running)
-    page = await api("funding", "funding", "search_programmes").asyncio(client=anyone, q="Energie")
+    search = api("funding", "funding", "search_programmes")
+    page = await search.asyncio(client=anyone, q="Energie")
     assert isinstance(page, m.ProgrammePage)
     for hit in page.items:
-        assert isinstance(hit.level, m.FundingLevel)
+        assert isinstance(hit.programme.level, m.FundingLevel)
+    by_name = await search.asyncio(client=anyone, sort=m.ProgrammeSort("name"), limit=2)
+    assert isinstance(by_name, m.ProgrammePage) and len(by_name.items) == min(2, by_name.total)
+    if isinstance(by_name.next_, str):
+        after = await search.asyncio(
+            client=anyone, sort=m.ProgrammeSort("name"), limit=2, cursor=cursor_of(by_name.next_)
+        )
+        assert isinstance(after, m.ProgrammePage)
+        names = [hit.programme.name for hit in by_name.items + after.items]
+        assert names == sorted(names)
 
 
 async def reporting_flow(running: Any) -> None:
@@ -153,6 +180,19 @@ async def reporting_flow(running: Any) -> None:
     assert definitions and all(isinstance(d.kind, m.IndicatorKind) for d in definitions)
     indicator = await api("reporting", "reports", "get_indicator").asyncio(definitions[0].id, client=anyone)
     assert indicator is not None and not isinstance(indicator, m.Problem), indicator
+    editor = client_for("reporting", running, "editor")
+    for title in ("Klimaneutrale Region", "Bildung verankern"):
+        body = m.GoalCreate(level=m.GoalLevel.STRATEGISCH, title=title)
+        created = await api("reporting", "reports", "define_goal").asyncio_detailed(client=editor, body=body)
+        assert created.status_code == 201, created.content
+    goals = api("reporting", "reports", "list_goals")
+    first = await goals.asyncio(client=anyone, sort=m.GoalSort("title"), limit=1)
+    assert isinstance(first, m.GoalPage) and first.total == 2 and isinstance(first.next_, str)
+    rest = await goals.asyncio(
+        client=anyone, sort=m.GoalSort("title"), limit=1, cursor=cursor_of(first.next_)
+    )
+    assert isinstance(rest, m.GoalPage) and rest.next_ is None
+    assert [g.title for g in first.items + rest.items] == ["Bildung verankern", "Klimaneutrale Region"]
 
 
 async def newsletter_flow(running: Any) -> None:

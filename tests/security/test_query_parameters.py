@@ -63,6 +63,47 @@ async def test_out_of_range_query_values_are_refused_naming_the_parameter(servic
         assert [p["name"] for p in response.json()["invalid_params"]] == [parameter], url
 
 
+#: A cursor's shape (base64url of {"o":-1}) that no list made.
+FORGED_CURSOR = "eyJvIjotMX0"
+
+# (service, path, parameter as named in the problem, role of the caller or None): bad paging and
+# sorting of the paged lists (``nzr_common.pagination``).
+BAD_PAGING = [
+    ("actors", "/api/v1/actors?limit=0", "limit", None),
+    ("actors", f"/api/v1/actors?cursor={FORGED_CURSOR}", "cursor", None),
+    ("actors", "/api/v1/actors?sort=district", "sort", None),
+    ("actors", "/api/v1/cooperations?limit=201", "limit", "editor"),
+    ("actors", f"/api/v1/cooperations?cursor={FORGED_CURSOR}", "cursor", "editor"),
+    ("actors", "/api/v1/cooperations?sort=name", "sort", "editor"),
+    ("funding", "/api/v1/funding/programs?limit=101", "limit", None),
+    ("funding", f"/api/v1/funding/programs?cursor={FORGED_CURSOR}", "cursor", None),
+    ("funding", "/api/v1/funding/programs?sort=amount", "sort", None),
+    ("funding", f"/api/v1/funding/saved-searches?cursor={FORGED_CURSOR}", "cursor", "editor"),
+    ("funding", "/api/v1/funding/saved-searches?sort=query", "sort", "editor"),
+    ("reporting", "/api/v1/reports/goals?limit=0", "limit", None),
+    ("reporting", f"/api/v1/reports/goals?cursor={FORGED_CURSOR}", "cursor", None),
+    ("reporting", "/api/v1/reports/goals?sort=district", "sort", None),
+    ("reporting", "/api/v1/reports/measures?sort=status", "sort", None),
+]
+
+
+@pytest.mark.parametrize("service", sorted({case[0] for case in BAD_PAGING}))
+async def test_bad_limit_cursor_or_sort_of_a_list_is_refused_naming_the_parameter(service, nats_url):
+    async with started(service, nats_url) as running:
+        region = running.runtime.settings.region
+        answers = {}
+        for _, path, parameter, role in (case for case in BAD_PAGING if case[0] == service):
+            headers = {}
+            if role:
+                token = issue_token(DEVELOPMENT_SECRET, region=region, roles=[role])
+                headers["Authorization"] = f"Bearer {token}"
+            answers[path] = (parameter, await running.client.get(path, headers=headers))
+    for path, (parameter, response) in answers.items():
+        assert response.status_code == 422, (path, response.status_code, response.text)
+        assert response.headers["content-type"] == "application/problem+json", path
+        assert [p["name"] for p in response.json()["invalid_params"]] == [parameter], path
+
+
 async def test_dates_at_the_edges_of_the_range_are_accepted(nats_url):
     async with started("events", nats_url) as running:
         earliest = await running.client.get(f"/api/v1/events?from={EARLIEST_DAY.isoformat()}")

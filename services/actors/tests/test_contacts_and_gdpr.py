@@ -23,7 +23,7 @@ async def test_contact_persons_are_visible_only_to_the_regions_admins(actors, as
     )
     assert added.status_code == 201, added.text
     assert added.json()["consent_purpose"] == "Kontakt im Netzwerk" and added.json()["consent_at"]
-    assert [c["id"] for c in (await actors.client.get(url, headers=actors.admin)).json()] == [
+    assert [c["id"] for c in (await actors.client.get(url, headers=actors.admin)).json()["items"]] == [
         added.json()["id"]
     ]
     assert_problem(await actors.client.get(url, headers=actors.editor), 403)
@@ -39,7 +39,11 @@ async def test_an_invalid_email_or_missing_consent_is_a_422_problem_naming_the_f
     body = contact("ok@example.org")
     del body["consent_purpose"]
     assert_problem(await actors.client.post(url, json=body, headers=actors.admin), 422, "consent_purpose")
-    assert (await actors.client.get(url, headers=actors.admin)).json() == []
+    assert (await actors.client.get(url, headers=actors.admin)).json() == {
+        "items": [],
+        "total": 0,
+        "next": None,
+    }
 
 
 async def test_export_and_erasure_cover_every_contact_record_of_a_person(actors):

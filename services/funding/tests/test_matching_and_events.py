@@ -288,7 +288,7 @@ async def test_saved_search_raises_an_alert_for_a_new_or_changed_matching_progra
     await funding.wait_for_revision(matching["id"], 2)
     alerts = (
         await funding.client.get(f"/api/v1/funding/saved-searches/{search_id}/alerts", headers=funding.editor)
-    ).json()
+    ).json()["items"]
     assert [(a["programme_id"], a["change"], a["revision"]) for a in alerts] == [
         (matching["id"], "published", 1),
         (matching["id"], "updated", 2),

@@ -61,7 +61,7 @@ async def test_a_goal_of_last_years_plan_to_reduce_is_edited_with_if_match_audit
     changed = await reporting.client.patch(url, headers={**editor, "If-Match": '"1"'}, json=change)
     assert changed.status_code == 200, changed.text
     assert changed.headers["ETag"] == '"2"' and changed.json()["target_value"] == 7
-    history = await reporting.get(f"/goals/{goal['id']}/history")
+    history = (await reporting.get(f"/goals/{goal['id']}/history"))["items"]
     assert [(h["actor"], h["field"], h["old"], h["new"]) for h in history] == [
         ("referentin-1", "title", "Weniger Doppelstrukturen: Akteurszahl bündeln", "Akteurszahl bündeln"),
         ("referentin-1", "target_value", "6", "7"),
@@ -70,7 +70,7 @@ async def test_a_goal_of_last_years_plan_to_reduce_is_edited_with_if_match_audit
     deleted = await reporting.client.delete(url, headers={**editor, "If-Match": '"2"'})
     assert deleted.status_code == 204
     assert_problem(await reporting.client.get(url), 404)
-    history = await reporting.get(f"/goals/{goal['id']}/history")
+    history = (await reporting.get(f"/goals/{goal['id']}/history"))["items"]
     assert history[-1]["field"] == "*" and history[-1]["actor"] == "referentin-1"
 
 

@@ -77,7 +77,7 @@ async def test_goal_progress_compares_current_value_with_target_and_says_if_on_t
     assert progress["state"] == "erreicht" and progress["on_track"] is True
     assert progress["percent_of_target"] == 100
     assert progress["measures"] == {"laufend": 1}
-    goals = await reporting.get("/goals")
+    goals = (await reporting.get("/goals"))["items"]
     assert [g["level"] for g in goals] == ["strategisch", "operativ"]
 
 
@@ -171,7 +171,7 @@ async def test_invalid_goals_are_refused_with_a_422_problem(reporting: Reporting
         "/api/v1/reports/goals", json={**valid, **body}, headers=token_for("editor", region=reporting.region)
     )
     assert_problem(response, 422, field)
-    assert (await reporting.get("/goals")) == []  # nothing half-written
+    assert (await reporting.get("/goals"))["items"] == []  # nothing half-written
 
 
 async def test_writing_goals_needs_an_editor_token_of_the_region(reporting: Reporting, token_for):

@@ -44,7 +44,7 @@ def test_a_cursor_survives_its_token():
 
 @pytest.mark.parametrize("token", ["", "not base64 at all!", "W10", "WzEsMiwzLDRd"])
 def test_tokens_that_are_no_cursors_are_refused(token):
-    with pytest.raises(ValueError, match="not a cursor of this API"):
+    with pytest.raises(ValueError, match="not a cursor of this list"):
         rules.decode_cursor(token)
 
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from nzr_actors.actors import rules, search, service
 from nzr_actors.actors.schemas import (
@@ -26,14 +26,13 @@ from nzr_common.auth import EditorDep, Principal, PrincipalDep, Role
 from nzr_common.codes import DistrictCode, TopicCode
 from nzr_common.contracts.actors import ActorKind, LegalForm, ResourceKind, Sector
 from nzr_common.idempotency import IDEMPOTENT
+from nzr_common.pagination import link_header
 from nzr_common.problems import ProblemError
 from nzr_common.runtime import SessionDep
 
 router = APIRouter(prefix="/api/v1/actors", tags=["actors"])
 
 IfMatch = Annotated[str | None, Header(description="ETag of the version you read")]
-PageNo = Annotated[int, Query(ge=1, le=100_000)]
-PageSize = Annotated[int, Query(ge=1, le=200)]
 
 
 def _sees_private(deps: Deps, principal: Principal) -> bool:
@@ -90,6 +89,8 @@ async def create_actor(
     dependencies=[anonymous_rate_limit("search")],
 )
 async def search_actors(
+    request: Request,
+    response: Response,
     deps: DepsDep,
     connection: ReadDep,
     principal: PrincipalDep,
@@ -104,20 +105,30 @@ async def search_actors(
     topic: Annotated[list[TopicCode] | None, Query()] = None,
     offers: Annotated[list[ResourceKind] | None, Query(description="offers a resource of this kind")] = None,
     needs: Annotated[list[ResourceKind] | None, Query(description="needs a resource of this kind")] = None,
-    sort: ActorSort | None = None,
-    page: PageNo = 1,
-    page_size: PageSize = 20,
+    sort: Annotated[
+        ActorSort | None,
+        Query(description="Default: `relevance` with `q`, else `name`; ties are broken by id"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Items per page")] = 20,
     cursor: Annotated[
         str | None,
-        Query(max_length=2000, description="`next_cursor` of the previous page (then `page` is ignored)"),
+        Query(max_length=2000, description="Opaque position from the `next` link of the previous page"),
+    ] = None,
+    page: Annotated[
+        int | None, Query(ge=1, le=100_000, deprecated=True, description="Use `cursor`; kept for one release")
+    ] = None,
+    page_size: Annotated[
+        int | None, Query(ge=1, le=200, deprecated=True, description="Use `limit`; kept for one release")
     ] = None,
 ) -> ActorPage:
     """Search actors; anonymous callers find only actors with a public profile.
 
-    Page through the results by `page` (with `total`) or by the opaque `next_cursor`, which
-    stays stable while actors are added or changed.
+    Paged by `limit` and `cursor` (the `next` link, also in the `Link` header; `total` counts
+    every match). The cursor is a keyset position, so paging stays stable while actors are
+    added or changed.
     """
-    return await search.search_actors(
+    size = page_size if page_size is not None and "limit" not in request.query_params else limit
+    found = await search.search_actors(
         connection=connection,
         q=q,
         kinds=kind or [],
@@ -129,10 +140,17 @@ async def search_actors(
         needs=needs or [],
         public_only=not _sees_private(deps, principal),
         sort=sort,
-        page=page,
-        page_size=page_size,
+        limit=size,
+        offset=(page - 1) * size if page is not None and cursor is None else 0,
         cursor=cursor,
     )
+    if found.next_cursor is not None:
+        url = request.url.remove_query_params(["cursor", "page"]).include_query_params(
+            cursor=found.next_cursor
+        )
+        found.next = f"{url.path}?{url.query}"
+    response.headers.update(link_header(found.next))
+    return found
 
 
 @router.get(

@@ -279,11 +279,11 @@ def decode_cursor(token: str) -> Cursor:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         sort, scope, values, last_id = json.loads(raw)
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as error:
-        raise ValueError("not a cursor of this API (use next_cursor of the previous page)") from error
+        raise ValueError("not a cursor of this list (follow `next` of the previous page)") from error
     if not (isinstance(sort, str) and isinstance(scope, str) and isinstance(values, list)):
-        raise ValueError("not a cursor of this API (use next_cursor of the previous page)")
+        raise ValueError("not a cursor of this list (follow `next` of the previous page)")
     if not isinstance(last_id, str) or not all(isinstance(v, str | int | float) for v in values):
-        raise ValueError("not a cursor of this API (use next_cursor of the previous page)")
+        raise ValueError("not a cursor of this list (follow `next` of the previous page)")
     return Cursor(sort=sort, scope=scope, values=values, last_id=last_id)
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, mod
 from nzr_common.codes import DistrictCode, TopicCode
 from nzr_common.contracts.actors import ActorKind, LegalForm, ResourceKind, Sector
 from nzr_common.nul import refuse_nul
+from nzr_common.pagination import NEXT_DESCRIPTION
 
 Direction = Literal["offered", "needed"]
 ActorSort = Literal["relevance", "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"]
@@ -104,12 +105,16 @@ class ActorRead(BaseModel):
 
 
 class ActorPage(BaseModel):
+    """A page of actors (``nzr_common.pagination``: follow ``next`` or the ``Link`` header). The
+    cursor in ``next`` is a keyset position: stable while actors are added or changed."""
+
     items: list[ActorRead]
     total: int = Field(description="actors matching the search (all pages)")
-    page: int | None = Field(description="page number; null when the page was asked for by cursor")
-    page_size: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)
     next_cursor: str | None = Field(
-        default=None, description="opaque cursor of the next page (`?cursor=`); null on the last page"
+        default=None,
+        description="Deprecated, kept for one release: the `cursor` of `next`",
+        json_schema_extra={"deprecated": True},
     )
 
 

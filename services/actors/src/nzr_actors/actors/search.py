@@ -161,12 +161,14 @@ async def search_actors(
     needs: Sequence[str],
     public_only: bool,
     sort: ActorSort | None,
-    page: int,
-    page_size: int,
+    limit: int,
+    offset: int = 0,
     cursor: str | None = None,
     legal_forms: Sequence[str] = (),
 ) -> ActorPage:
-    """German full-text search with filters, sorting, a total count and page or cursor paging."""
+    """German full-text search with filters, sorting, a total count and keyset paging (``cursor``;
+    ``offset`` only for the deprecated ``page``). The page's ``next_cursor`` is the cursor of the
+    next page; the route makes the ``next`` link of it."""
     criteria = _Criteria(
         q=q,
         kinds=list(kinds),
@@ -196,9 +198,9 @@ async def search_actors(
     else:
         # The total rides along as a window count: one statement for the page and its total.
         statement = statement.add_columns(func.count().over().label("total")).where(*where)
-        statement = statement.offset((page - 1) * page_size)
-    rows = (await connection.execute(statement.order_by(*order).limit(page_size + 1))).mappings().all()
-    more, rows = len(rows) > page_size, rows[:page_size]
+        statement = statement.offset(offset)
+    rows = (await connection.execute(statement.order_by(*order).limit(limit + 1))).mappings().all()
+    more, rows = len(rows) > limit, rows[:limit]
     if cursor is None:
         total = (
             rows[0]["total"]
@@ -208,8 +210,6 @@ async def search_actors(
     return ActorPage(
         items=[ActorRead.model_validate({c: r[c] for c in READ_COLUMNS}) for r in rows],
         total=total,
-        page=None if cursor is not None else page,
-        page_size=page_size,
         next_cursor=_next_cursor(rows[-1], sort=chosen, scope=scope, keys=len(keys)) if more else None,
     )
 

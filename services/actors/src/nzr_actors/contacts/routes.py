@@ -1,21 +1,38 @@
 """HTTP routes of contact persons (under ``/api/v1/actors/{actor_id}/contacts``)."""
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from nzr_actors.bootstrap import DepsDep
 from nzr_actors.contacts import service
-from nzr_actors.contacts.schemas import ContactCreate, ContactRead
+from nzr_actors.contacts.schemas import ContactCreate, ContactPage, ContactRead, ContactSort
 from nzr_common.auth import AdminDep
 from nzr_common.idempotency import IDEMPOTENT
+from nzr_common.pagination import Paging, link_header, next_link, paging_params
 from nzr_common.runtime import SessionDep
 
 router = APIRouter(prefix="/api/v1/actors", tags=["actors"])
 
 
-@router.get("/{actor_id}/contacts", response_model=list[ContactRead], operation_id="list_contacts")
-async def list_contacts(actor_id: str, session: SessionDep, _: AdminDep) -> list[ContactRead]:
-    """Contact persons of an actor (admins of the region only)."""
-    return await service.list_contacts(session=session, actor_id=actor_id)
+@router.get("/{actor_id}/contacts", response_model=ContactPage, operation_id="list_contacts")
+async def list_contacts(
+    actor_id: str,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    _: AdminDep,
+    paging: Annotated[Paging, Depends(paging_params(50, 200))],
+    sort: Annotated[ContactSort, Query(description="Ties are broken by id")] = "name",
+) -> ContactPage:
+    """Contact persons of an actor (admins of the region only), by name unless `sort` says
+    otherwise; paged by `limit` and `cursor` (the `next` link, also in the `Link` header)."""
+    items, total = await service.list_contacts(
+        session=session, actor_id=actor_id, sort=sort, limit=paging.limit, offset=paging.offset
+    )
+    page = ContactPage(items=items, total=total, next=next_link(request, paging, len(items), total))
+    response.headers.update(link_header(page.next))
+    return page
 
 
 @router.post(

@@ -1,8 +1,14 @@
 """API models of contact persons."""
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from nzr_common.pagination import NEXT_DESCRIPTION
+
+#: Orders of an actor's contact persons (``-`` descending); ties are broken by id.
+ContactSort = Literal["name", "-name", "email", "-email", "created_at", "-created_at"]
 
 
 class ContactCreate(BaseModel):
@@ -31,3 +37,11 @@ class ContactRead(BaseModel):
     consent_at: datetime
     consent_source: str
     created_at: datetime
+
+
+class ContactPage(BaseModel):
+    """A page of contact persons (``nzr_common.pagination``: follow ``next`` or the ``Link`` header)."""
+
+    items: list[ContactRead]
+    total: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)

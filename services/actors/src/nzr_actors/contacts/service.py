@@ -6,12 +6,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, UnaryExpression, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_actors.actors.models import ActorRow
 from nzr_actors.contacts.models import ContactRow
-from nzr_actors.contacts.schemas import ContactCreate, ContactRead
+from nzr_actors.contacts.schemas import ContactCreate, ContactRead, ContactSort
 from nzr_common.contracts.actors import ContactAdded, person_id_for
 from nzr_common.errors import NotFound
 from nzr_common.outbox import Outbox
@@ -59,14 +59,38 @@ async def add_contact(
     return _contact_read(row)
 
 
-async def list_contacts(*, session: AsyncSession, actor_id: str) -> list[ContactRead]:
-    """The contact persons of an actor."""
+_CONTACT_ORDER: dict[str, UnaryExpression[Any]] = {
+    "name": ContactRow.name.asc(),
+    "-name": ContactRow.name.desc(),
+    "email": ContactRow.email.asc(),
+    "-email": ContactRow.email.desc(),
+    "created_at": ContactRow.created_at.asc(),
+    "-created_at": ContactRow.created_at.desc(),
+}
+
+
+async def list_contacts(
+    *,
+    session: AsyncSession,
+    actor_id: str,
+    sort: ContactSort = "name",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[ContactRead], int]:
+    """A page of the contact persons of an actor in the order asked for (ties by id), and their
+    number."""
     if await session.get(ActorRow, actor_id) is None:
         raise NotFound("actor", actor_id)
+    where = ContactRow.actor_id == actor_id
+    total = await session.scalar(select(func.count()).select_from(ContactRow).where(where)) or 0
     rows = await session.scalars(
-        select(ContactRow).where(ContactRow.actor_id == actor_id).order_by(ContactRow.name, ContactRow.id)
+        select(ContactRow)
+        .where(where)
+        .order_by(_CONTACT_ORDER[sort], ContactRow.id)
+        .limit(limit)
+        .offset(offset)
     )
-    return [_contact_read(r) for r in rows]
+    return [_contact_read(r) for r in rows], total
 
 
 async def remove_contact(*, session: AsyncSession, actor_id: str, contact_id: str) -> None:

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from nzr_actors.actors import rules as actor_rules
 from nzr_actors.bootstrap import DepsDep
@@ -15,18 +15,18 @@ from nzr_actors.cooperations.schemas import (
     CooperationEnd,
     CooperationPage,
     CooperationRead,
+    CooperationSort,
     CooperationType,
 )
 from nzr_common.auth import EditorDep, Role
 from nzr_common.idempotency import IDEMPOTENT
+from nzr_common.pagination import Paging, link_header, next_link, paging_params
 from nzr_common.params import QueryDate
 from nzr_common.problems import ProblemError
 from nzr_common.runtime import SessionDep
 
 router = APIRouter(prefix="/api/v1/cooperations", tags=["cooperations"])
 
-PageNo = Annotated[int, Query(ge=1, le=100_000)]
-PageSize = Annotated[int, Query(ge=1, le=200)]
 IfMatch = Annotated[str | None, Header(description="ETag of the version you read")]
 
 
@@ -74,20 +74,55 @@ async def record_cooperation(
     return cooperation
 
 
+_paging = paging_params(50, 200)
+
+
+def _cooperation_paging(
+    request: Request,
+    paging: Annotated[Paging, Depends(_paging)],
+    page: Annotated[
+        int | None, Query(ge=1, le=100_000, deprecated=True, description="Use `cursor`; kept for one release")
+    ] = None,
+    page_size: Annotated[
+        int | None, Query(ge=1, le=200, deprecated=True, description="Use `limit`; kept for one release")
+    ] = None,
+) -> Paging:
+    """``limit``/``cursor``, with the former ``page``/``page_size`` still understood."""
+    query = request.query_params
+    limit = page_size if page_size is not None and "limit" not in query else paging.limit
+    offset = paging.offset
+    if page is not None and "cursor" not in query and "offset" not in query:
+        offset = (page - 1) * limit
+    return Paging(limit=limit, offset=offset)
+
+
 @router.get("", response_model=CooperationPage, operation_id="list_cooperations")
 async def list_cooperations(
+    request: Request,
+    response: Response,
     session: SessionDep,
     _: EditorDep,
+    paging: Annotated[Paging, Depends(_cooperation_paging)],
     actor_id: str | None = None,
     type: CooperationType | None = None,
     active_on: QueryDate | None = None,
-    page: PageNo = 1,
-    page_size: PageSize = 50,
+    sort: Annotated[CooperationSort, Query(description="Ties are broken by id")] = "-since",
 ) -> CooperationPage:
-    """Cooperations of the region, optionally of one actor, one type or active on a date."""
-    return await service.list_cooperations(
-        session=session, actor_id=actor_id, type_=type, active_on=active_on, page=page, page_size=page_size
+    """Cooperations of the region, optionally of one actor, one type or active on a date; the
+    latest start first unless `sort` says otherwise. Paged by `limit` and `cursor` (the `next`
+    link, also in the `Link` header)."""
+    page = await service.list_cooperations(
+        session=session,
+        actor_id=actor_id,
+        type_=type,
+        active_on=active_on,
+        sort=sort,
+        limit=paging.limit,
+        offset=paging.offset,
     )
+    page.next = next_link(request, paging, len(page.items), page.total)
+    response.headers.update(link_header(page.next))
+    return page
 
 
 @router.get("/{cooperation_id}", response_model=CooperationRead, operation_id="get_cooperation")

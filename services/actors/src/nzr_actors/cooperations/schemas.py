@@ -6,9 +6,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nzr_actors.actors.schemas import MAX_DESCRIPTION
+from nzr_common.pagination import NEXT_DESCRIPTION
 
 CooperationType = Literal["projekt", "veranstaltung", "vereinbarung", "austausch", "ressourcen"]
 CooperationOrigin = Literal["manual", "agreement", "event"]
+#: Orders of the cooperations list (``-`` descending; an open ``until`` counts as the latest);
+#: ties are broken by id.
+CooperationSort = Literal["since", "-since", "until", "-until", "created_at", "-created_at"]
 
 
 class CooperationCreate(BaseModel):
@@ -75,7 +79,8 @@ class CooperationRead(BaseModel):
 
 
 class CooperationPage(BaseModel):
+    """A page of cooperations (``nzr_common.pagination``: follow ``next`` or the ``Link`` header)."""
+
     items: list[CooperationRead]
     total: int
-    page: int
-    page_size: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)

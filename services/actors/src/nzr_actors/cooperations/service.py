@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import UnaryExpression, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -18,6 +19,7 @@ from nzr_actors.cooperations.schemas import (
     CooperationCreate,
     CooperationPage,
     CooperationRead,
+    CooperationSort,
 )
 from nzr_common.contracts.actors import (
     CooperationCorrected,
@@ -350,10 +352,12 @@ async def list_cooperations(
     actor_id: str | None,
     type_: str | None,
     active_on: date | None,
-    page: int,
-    page_size: int,
+    sort: CooperationSort = "-since",
+    limit: int = 50,
+    offset: int = 0,
 ) -> CooperationPage:
-    """Cooperations, optionally of one actor, of one type, or active on a date."""
+    """A page of cooperations, optionally of one actor, of one type, or active on a date, in the
+    order asked for (ties by id), with their number."""
     where = []
     if actor_id:
         where.append(or_(CooperationRow.actor_a == actor_id, CooperationRow.actor_b == actor_id))
@@ -371,12 +375,20 @@ async def list_cooperations(
         await session.scalars(
             select(CooperationRow)
             .where(*where)
-            .order_by(CooperationRow.since.desc(), CooperationRow.id)
-            .limit(page_size)
-            .offset((page - 1) * page_size)
+            .order_by(_COOPERATION_ORDER[sort], CooperationRow.id)
+            .limit(limit)
+            .offset(offset)
         )
     )
     sectors = await _sectors(session, {r.actor_a for r in rows} | {r.actor_b for r in rows})
-    return CooperationPage(
-        items=[_cooperation_read(r, sectors) for r in rows], total=total, page=page, page_size=page_size
-    )
+    return CooperationPage(items=[_cooperation_read(r, sectors) for r in rows], total=total)
+
+
+_COOPERATION_ORDER: dict[str, UnaryExpression[Any]] = {
+    "since": CooperationRow.since.asc(),
+    "-since": CooperationRow.since.desc(),
+    "until": CooperationRow.until.asc().nulls_last(),
+    "-until": CooperationRow.until.desc().nulls_first(),
+    "created_at": CooperationRow.created_at.asc(),
+    "-created_at": CooperationRow.created_at.desc(),
+}

@@ -41,5 +41,9 @@ class Suggestion(BaseModel):
 
 
 class SuggestionList(BaseModel):
+    """The best partner suggestions by score: a ranking cut at ``limit``, not a paged list (there
+    is no next page: further down the ranking the suggestions stop being useful, and the ranking
+    is recomputed per network version)."""
+
     items: list[Suggestion]
     scoring: str

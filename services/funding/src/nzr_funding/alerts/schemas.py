@@ -7,7 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nzr_common.pagination import NEXT_DESCRIPTION
 from nzr_funding.search.schemas import SearchQuery
+
+#: Orders of a member's saved searches (``-`` descending); ties are broken by id.
+SavedSearchSort = Literal["created_at", "-created_at", "name", "-name"]
+#: Orders of a saved search's alerts (``-`` descending; no programme name sorts last); ties are
+#: broken by id, the order alerts were raised in.
+AlertSort = Literal["created_at", "-created_at", "programme_name", "-programme_name"]
 
 
 class SavedSearchCreate(BaseModel):
@@ -36,3 +43,19 @@ class AlertRead(BaseModel):
     created_at: datetime
     deadline_certainty: Literal["fixed", "expected", "rolling", "unknown"] = "unknown"
     deadline_certainty_label: str = ""
+
+
+class SavedSearchPage(BaseModel):
+    """A page of saved searches (``nzr_common.pagination``: follow ``next`` or the ``Link`` header)."""
+
+    items: list[SavedSearchRead]
+    total: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)
+
+
+class AlertPage(BaseModel):
+    """A page of alerts (``nzr_common.pagination``: follow ``next`` or the ``Link`` header)."""
+
+    items: list[AlertRead]
+    total: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)

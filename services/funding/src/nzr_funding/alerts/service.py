@@ -6,13 +6,19 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import UnaryExpression, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.errors import NotFound
 from nzr_common.languages import DEFAULT_LANGUAGE
 from nzr_funding.alerts.models import SavedSearchRow, SearchAlertRow
-from nzr_funding.alerts.schemas import AlertRead, SavedSearchCreate, SavedSearchRead
+from nzr_funding.alerts.schemas import (
+    AlertRead,
+    AlertSort,
+    SavedSearchCreate,
+    SavedSearchRead,
+    SavedSearchSort,
+)
 from nzr_funding.catalogue.models import ProgrammeRow
 from nzr_funding.deadlines import rules as deadline_rules
 from nzr_funding.i18n import certainty_label
@@ -48,12 +54,33 @@ async def create_saved_search(
     return _saved_read(row)
 
 
-async def list_saved_searches(*, session: AsyncSession, owner: str) -> list[SavedSearchRead]:
-    """The owner's saved searches, oldest first."""
+_SAVED_ORDER: dict[str, UnaryExpression[Any]] = {
+    "created_at": SavedSearchRow.created_at.asc(),
+    "-created_at": SavedSearchRow.created_at.desc(),
+    "name": SavedSearchRow.name.asc(),
+    "-name": SavedSearchRow.name.desc(),
+}
+
+
+async def list_saved_searches(
+    *,
+    session: AsyncSession,
+    owner: str,
+    sort: SavedSearchSort = "created_at",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[SavedSearchRead], int]:
+    """A page of the owner's saved searches in the order asked for (ties by id), and their number."""
+    where = SavedSearchRow.owner == owner
+    total = await session.scalar(select(func.count()).select_from(SavedSearchRow).where(where)) or 0
     rows = await session.scalars(
-        select(SavedSearchRow).where(SavedSearchRow.owner == owner).order_by(SavedSearchRow.created_at)
+        select(SavedSearchRow)
+        .where(where)
+        .order_by(_SAVED_ORDER[sort], SavedSearchRow.id)
+        .limit(limit)
+        .offset(offset)
     )
-    return [_saved_read(r) for r in rows]
+    return [_saved_read(r) for r in rows], total
 
 
 async def _own_search(session: AsyncSession, owner: str, search_id: str) -> SavedSearchRow:
@@ -71,21 +98,41 @@ async def delete_saved_search(*, session: AsyncSession, owner: str, search_id: s
         await session.delete(row)
 
 
+_ALERT_ORDER: dict[str, UnaryExpression[Any]] = {
+    "created_at": SearchAlertRow.created_at.asc(),
+    "-created_at": SearchAlertRow.created_at.desc(),
+    "programme_name": ProgrammeRow.name.asc().nulls_last(),
+    "-programme_name": ProgrammeRow.name.desc().nulls_last(),
+}
+
+
 async def list_alerts(
-    *, session: AsyncSession, owner: str, search_id: str, language: str = DEFAULT_LANGUAGE
-) -> list[AlertRead]:
-    """The alerts of one of the owner's saved searches, with the programme's name and how
-    certain its deadline is (an expected one is said to be expected)."""
+    *,
+    session: AsyncSession,
+    owner: str,
+    search_id: str,
+    language: str = DEFAULT_LANGUAGE,
+    sort: AlertSort = "created_at",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[AlertRead], int]:
+    """A page of the alerts of one of the owner's saved searches in the order asked for (ties by
+    id), with the programme's name and how certain its deadline is (an expected one is said to
+    be expected), and their number."""
     await _own_search(session, owner, search_id)
+    where = SearchAlertRow.saved_search_id == search_id
+    total = await session.scalar(select(func.count()).select_from(SearchAlertRow).where(where)) or 0
     rows = (
         await session.execute(
             select(SearchAlertRow, ProgrammeRow.name, ProgrammeRow.deadline, ProgrammeRow.deadline_certainty)
             .join(ProgrammeRow, ProgrammeRow.id == SearchAlertRow.programme_id, isouter=True)
-            .where(SearchAlertRow.saved_search_id == search_id)
-            .order_by(SearchAlertRow.id)
+            .where(where)
+            .order_by(_ALERT_ORDER[sort], SearchAlertRow.id)
+            .limit(limit)
+            .offset(offset)
         )
     ).all()
-    return [
+    items = [
         AlertRead(
             id=a.id,
             saved_search_id=a.saved_search_id,
@@ -99,6 +146,7 @@ async def list_alerts(
         )
         for a, name, deadline, stored in rows
     ]
+    return items, total
 
 
 def _certainty(deadline: dict[str, Any] | None, stored: str | None) -> str:

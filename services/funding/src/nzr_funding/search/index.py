@@ -160,6 +160,11 @@ class CatalogueIndex:
         order = sorted(range(size), key=lambda i: (facts[i].name, facts[i].id))
         self.name_rank = np.empty(size, dtype=np.int64)
         self.name_rank[order] = np.arange(size)
+        # ``-name``: names descending, the id still breaking ties ascending.
+        by_id = sorted(range(size), key=lambda i: facts[i].id)
+        order = sorted(by_id, key=lambda i: facts[i].name, reverse=True)
+        self.name_desc_rank = np.empty(size, dtype=np.int64)
+        self.name_desc_rank[order] = np.arange(size)
 
         # Text: posting lists with each programme's share of ``rules.text_score``.
         postings: dict[str, tuple[list[int], list[float]]] = {}
@@ -285,9 +290,11 @@ class CatalogueIndex:
         limit: int,
         offset: int,
         bonus: Sequence[str] = (),
+        sort: str | None = None,
     ) -> tuple[int, list[tuple[float, int]], dict[str, list[tuple[str, int]]]]:
         """(total, [(score, position)] of the page, facet counts per dimension); every token
-        must occur, ``bonus`` tokens only add to the score."""
+        must occur, ``bonus`` tokens only add to the score. ``sort`` is a ``ProgrammeSort``
+        (default: ``relevance`` with tokens, else ``deadline``)."""
         day = self.day(today)
         scope = 0 if stop_words_only else self.everything
         for token in set(tokens):
@@ -337,6 +344,7 @@ class CatalogueIndex:
         total, end = len(positions), offset + limit
         if not total or offset >= total:
             return total, [], facets
+        scores = None
         if tokens:
             raw = np.zeros(self.size)
             for token in rules.scored_tokens(tokens, bonus):  # the order ``rules.text_score`` adds them in
@@ -344,15 +352,22 @@ class CatalogueIndex:
                 if found is not None:
                     raw[found[0]] += found[1]
             scores = raw[positions]
+        chosen = sort or ("relevance" if scores is not None else "deadline")
+        if chosen == "relevance" and scores is not None:
             order = np.lexsort((self.name_rank[positions], -np.round(scores, 6)))[offset:end]
-            return total, [(round(float(scores[j]), 6), int(positions[j])) for j in order], facets
-        keys = day.order_rank[positions]
-        if end < total:
-            chosen = np.argpartition(keys, end - 1)[:end]
-            chosen = chosen[np.argsort(keys[chosen])]
         else:
-            chosen = np.argsort(keys)
-        return total, [(0.0, int(positions[j])) for j in chosen[offset:end]], facets
+            ranks = {"name": self.name_rank, "-name": self.name_desc_rank}.get(chosen, day.order_rank)
+            keys = ranks[positions]
+            if end < total:
+                picked = np.argpartition(keys, end - 1)[:end]
+                order = picked[np.argsort(keys[picked])][offset:end]
+            else:
+                order = np.argsort(keys)[offset:end]
+        return (
+            total,
+            [(round(float(scores[j]), 6) if scores is not None else 0.0, int(positions[j])) for j in order],
+            facets,
+        )
 
     def funds_in(self, district: str) -> int:
         """The programmes that fund (or may fund) in a district, as a bitset."""
@@ -502,13 +517,12 @@ def page_json(
     *,
     items: list[tuple[float, bytes]],
     total: int,
-    limit: int,
-    offset: int,
     as_of: date,
     facets: dict[str, list[tuple[str, int]]],
     labels: dict[str, dict[str, str]],
 ) -> bytes:
-    """A ``ProgrammePage`` document from pre-rendered programmes and facet values."""
+    """A ``ProgrammePage`` document from pre-rendered programmes and facet values, without its
+    last brace: the caller closes it with the page's ``next`` (``with_next``)."""
     facet_doc = b",".join(
         b'"%s":[%s]'
         % (
@@ -520,11 +534,14 @@ def page_json(
         for dimension, counts in facets.items()
     )
     body = b",".join(b'{"score":%s,"programme":%s}' % (repr(score).encode(), doc) for score, doc in items)
-    return b'{"items":[%s],"total":%d,"limit":%d,"offset":%d,"as_of":"%s","facets":{%s}}' % (
+    return b'{"items":[%s],"total":%d,"as_of":"%s","facets":{%s}' % (
         body,
         total,
-        limit,
-        offset,
         as_of.isoformat().encode(),
         facet_doc,
     )
+
+
+def with_next(document: bytes, next_url: str | None) -> bytes:
+    """A ``page_json`` document closed with its ``next`` link."""
+    return b'%s,"next":%s}' % (document, json.dumps(next_url).encode())

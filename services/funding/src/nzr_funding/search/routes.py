@@ -6,20 +6,26 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request as StarletteRequest
 from starlette.types import Receive, Scope, Send
 
 from nzr_common.access import PUBLIC, anonymous_rate_limit
 from nzr_common.errors import DomainError
 from nzr_common.languages import preferred_language
+from nzr_common.pagination import Paging, decode_cursor, link_header, next_link
 from nzr_common.params import Offset, QueryDate
 from nzr_funding.bootstrap import Deps, DepsDep
 from nzr_funding.i18n import LANGUAGES, LanguageDep
 from nzr_funding.search import service
 from nzr_funding.search.cache import CatalogueCache
-from nzr_funding.search.schemas import ProgrammePage, ProgrammeRead, SearchQuery
+from nzr_funding.search.schemas import ProgrammePage, ProgrammeRead, ProgrammeSort, SearchQuery
+
+PREFIX = "/api/v1/funding"
+SEARCH_PATH = f"{PREFIX}/programs"
 
 
 class CachedSearchRoute(APIRoute):
@@ -43,7 +49,10 @@ class CachedSearchRoute(APIRoute):
                 answer = await _fast_search(scope, catalogue, deps.sessions)
             if answer is not None:
                 deps.search_usage.record(answer.query, answer.hits)
-                await Response(answer.document, media_type="application/json")(scope, receive, send)
+                headers = link_header(answer.next)
+                await Response(answer.document, media_type="application/json", headers=headers)(
+                    scope, receive, send
+                )
                 return
         await super().handle(scope, receive, send)
 
@@ -73,11 +82,34 @@ class SearchParams(BaseModel):
     amount_max: float | None = Field(None, ge=0)
     district: str | None = Field(None, description="AGS of a Saxon district: programmes that fund there")
     as_of: QueryDate | None = Field(None, description="Day the deadline state refers to (default: today)")
-    limit: int = Field(20, ge=1, le=100)
-    offset: Offset = 0
+    sort: ProgrammeSort | None = Field(
+        None, description="Default: `relevance` with `q`, else `deadline`; ties are broken by name and id"
+    )
+    limit: int = Field(20, ge=1, le=100, description="Items per page")
+    cursor: str | None = Field(
+        None, max_length=200, description="Opaque position from the `next` link of the previous page"
+    )
+    offset: Offset = Field(0, deprecated=True, description="Use `cursor`; kept for one release")
+
+    @field_validator("cursor")
+    @classmethod
+    def _a_cursor_of_this_list(cls, cursor: str | None) -> str | None:
+        if cursor is not None:
+            try:
+                decode_cursor(cursor)
+            except RequestValidationError as error:
+                raise ValueError("not a cursor of this list") from error
+        return cursor
 
     def query(self) -> SearchQuery:
-        return SearchQuery.model_validate(self.model_dump(exclude={"as_of", "limit", "offset"}))
+        return SearchQuery.model_validate(
+            self.model_dump(exclude={"as_of", "sort", "limit", "cursor", "offset"})
+        )
+
+    def paging(self) -> Paging:
+        """The page asked for: by ``cursor``, else by the deprecated ``offset``."""
+        offset: int = self.__dict__["offset"]  # not ``self.offset``: that warns (deprecated)
+        return Paging(limit=self.limit, offset=decode_cursor(self.cursor) if self.cursor else offset)
 
 
 _LIST_PARAMS = frozenset(name for name, f in SearchParams.model_fields.items() if f.annotation == list[str])
@@ -96,18 +128,41 @@ async def _fast_search(
             values[name] = value
     try:
         params = SearchParams.model_validate(values)
+        paging = params.paging()
         answer = await service.search_answer(
             sessions=sessions,
             catalogue=catalogue,
             query=params.query(),
             as_of=_today(params.as_of),
-            limit=params.limit,
-            offset=params.offset,
+            limit=paging.limit,
+            offset=paging.offset,
             language=_language(scope),
+            sort=params.sort,
+            next_link=_next_link(_bare_request(scope), paging),
         )
     except (ValidationError, DomainError):
         return None
     return catalogue.remember(_raw_search_key(scope), answer)
+
+
+def _bare_request(scope: Scope) -> StarletteRequest:
+    """A request of the path and query string alone: all ``next_link`` reads."""
+    return StarletteRequest(
+        {
+            "type": "http",
+            "path": scope.get("path", SEARCH_PATH),
+            "root_path": scope.get("root_path", ""),
+            "query_string": scope["query_string"],
+            "headers": [],
+        }
+    )
+
+
+def _next_link(request: StarletteRequest, paging: Paging) -> service.NextLink:
+    def link(returned: int, total: int) -> str | None:
+        return next_link(request, paging, returned, total)
+
+    return link
 
 
 def _today(as_of: date | None) -> date:
@@ -123,13 +178,13 @@ def _raw_search_key(scope: Scope) -> tuple[str, bytes, date, str]:
     return ("raw search", scope["query_string"], _today(None), _language(scope))
 
 
-router = APIRouter(prefix="/api/v1/funding", tags=["funding"])
+router = APIRouter(prefix=PREFIX, tags=["funding"])
 #: The search route alone, with its answer cache in front.
-search_router = APIRouter(prefix="/api/v1/funding", tags=["funding"], route_class=CachedSearchRoute)
+search_router = APIRouter(prefix=PREFIX, tags=["funding"], route_class=CachedSearchRoute)
 
 
 @search_router.get(
-    "/programs",
+    SEARCH_PATH.removeprefix(PREFIX),
     response_model=ProgrammePage,
     operation_id="search_programmes",
     dependencies=[PUBLIC, anonymous_rate_limit("search")],
@@ -137,22 +192,26 @@ search_router = APIRouter(prefix="/api/v1/funding", tags=["funding"], route_clas
 async def search_programmes(
     request: Request, deps: DepsDep, params: Annotated[SearchParams, Query()], language: LanguageDep
 ) -> Response:
-    """Search the catalogue: full text, filters for every dimension, facet counts, ranking.
-    Deadlines carry their certainty (an expected one is labelled so); labels and errors in
-    German, English by ``Accept-Language``."""
+    """Search the catalogue: full text, filters for every dimension, facet counts, ranking
+    (`sort`). Deadlines carry their certainty (an expected one is labelled so); labels and
+    errors in German, English by ``Accept-Language``. Paged by `limit` and `cursor` (the `next`
+    link, also in the `Link` header)."""
+    paging = params.paging()
     answer = await service.search_answer(
         sessions=deps.sessions,
         catalogue=deps.catalogue,
         query=params.query(),
         as_of=_today(params.as_of),
-        limit=params.limit,
-        offset=params.offset,
+        limit=paging.limit,
+        offset=paging.offset,
         language=language,
+        sort=params.sort,
+        next_link=_next_link(request, paging),
     )
     deps.catalogue.remember(_raw_search_key(request.scope), answer)
     deps.search_usage.record(answer.query, answer.hits)
     # Serialised once by the service (and cached there); the response model documents it.
-    return Response(answer.document, media_type="application/json")
+    return Response(answer.document, media_type="application/json", headers=link_header(answer.next))
 
 
 @router.get(

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nzr_common.pagination import NEXT_DESCRIPTION
 from nzr_funding.catalogue.schemas import Level
 from nzr_funding.deadlines.schemas import DeadlineRead
+
+#: Orders of the catalogue search: ``relevance`` (the text score; only with ``q``), ``deadline``
+#: (open programmes first, then the nearest next deadline), ``name``, ``-name``; ties are broken
+#: by name and id.
+ProgrammeSort = Literal["relevance", "deadline", "name", "-name"]
 
 
 class SearchQuery(BaseModel):
@@ -70,10 +77,11 @@ class FacetCount(BaseModel):
 
 
 class ProgrammePage(BaseModel):
+    """A page of the search (``nzr_common.pagination``: follow ``next`` or the ``Link`` header)."""
+
     items: list[ProgrammeHit]
     total: int
-    limit: int
-    offset: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)
     as_of: date
     facets: dict[str, list[FacetCount]] = Field(
         description="Per filter dimension the number of hits each value would give "

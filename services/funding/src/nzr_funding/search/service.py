@@ -3,7 +3,8 @@ and whether a programme is a hit of a saved search."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,8 +17,11 @@ from nzr_funding.deadlines.schemas import DeadlineRead
 from nzr_funding.i18n import Message, _, certainty_label, invalid
 from nzr_funding.search import compounds, rules
 from nzr_funding.search.cache import CatalogueCache, Entry
-from nzr_funding.search.index import page_json
-from nzr_funding.search.schemas import ProgrammePage, ProgrammeRead, SearchQuery
+from nzr_funding.search.index import page_json, with_next
+from nzr_funding.search.schemas import ProgrammePage, ProgrammeRead, ProgrammeSort, SearchQuery
+
+#: The ``next`` link of a page from (items returned, total); None: no link.
+NextLink = Callable[[int, int], str | None]
 
 
 def filters_of(query: SearchQuery, language: str = DEFAULT_LANGUAGE) -> rules.SearchFilters:
@@ -67,11 +71,13 @@ def programme_read(entry: Entry, today: date, language: str = DEFAULT_LANGUAGE) 
 
 @dataclass(frozen=True)
 class SearchAnswer:
-    """A search page as sent (JSON) and what reporting counts of it."""
+    """A search page as sent (JSON), its ``next`` link and what reporting counts of it."""
 
     document: bytes
     query: SearchQuery
     hits: int
+    next: str | None = None
+    returned: int = 0
 
 
 async def search_programmes(
@@ -83,6 +89,8 @@ async def search_programmes(
     limit: int,
     offset: int,
     language: str = DEFAULT_LANGUAGE,
+    sort: ProgrammeSort | None = None,
+    next_link: NextLink | None = None,
 ) -> ProgrammePage:
     """Full-text search with filters, facet counts for every filter dimension and ranking."""
     answer = await search_answer(
@@ -93,6 +101,8 @@ async def search_programmes(
         limit=limit,
         offset=offset,
         language=language,
+        sort=sort,
+        next_link=next_link,
     )
     return ProgrammePage.model_validate_json(answer.document)
 
@@ -106,17 +116,37 @@ async def search_answer(
     limit: int,
     offset: int,
     language: str = DEFAULT_LANGUAGE,
+    sort: ProgrammeSort | None = None,
+    next_link: NextLink | None = None,
 ) -> SearchAnswer:
-    """``search_programmes`` as the JSON document sent to clients.
+    """``search_programmes`` as the JSON document sent to clients; ``next_link`` makes the
+    page's ``next`` (the URL depends on the request, the rest does not).
 
     The page is a function of the catalogue version and the request, so repeated searches are
     answered with the same bytes until the catalogue changes."""
     filters = filters_of(query, language)
     await catalogue.refreshed(sessions)
-    key = ("search", query.model_dump_json(), as_of, limit, offset, language)
+    key = ("search", query.model_dump_json(), as_of, limit, offset, sort, language)
     found: SearchAnswer | None = catalogue.cached(key)
-    if found is not None:
-        return found
+    if found is None:
+        found = catalogue.remember(
+            key, _search(catalogue, query, filters, as_of, limit, offset, sort, language)
+        )
+    next_url = next_link(found.returned, found.hits) if next_link is not None else None
+    return replace(found, document=with_next(found.document, next_url), next=next_url)
+
+
+def _search(
+    catalogue: CatalogueCache,
+    query: SearchQuery,
+    filters: rules.SearchFilters,
+    as_of: date,
+    limit: int,
+    offset: int,
+    sort: ProgrammeSort | None,
+    language: str,
+) -> SearchAnswer:
+    """The page without its ``next`` link (``document`` is left open for ``with_next``)."""
     index = catalogue.index
     terms = compounds.query_terms(query.q or "", index.postings, index.corrections)
     total, page, facets = index.search(
@@ -127,6 +157,7 @@ async def search_answer(
         limit=limit,
         offset=offset,
         bonus=terms.bonus,
+        sort=sort,
     )
     document = page_json(
         items=[
@@ -134,13 +165,11 @@ async def search_answer(
             for score, position in page
         ],
         total=total,
-        limit=limit,
-        offset=offset,
         as_of=as_of,
         facets=facets,
         labels=value_labels(),
     )
-    return catalogue.remember(key, SearchAnswer(document, query, total))
+    return SearchAnswer(document, query, total, returned=len(page))
 
 
 def _render_programme(entry: Entry, as_of: date, language: str) -> bytes:

@@ -4,25 +4,31 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from nzr_common.access import PUBLIC
 from nzr_common.auth import EditorDep
 from nzr_common.idempotency import IDEMPOTENT
+from nzr_common.pagination import PagingDep, link_header, next_link
 from nzr_common.problems import ProblemError
 from nzr_common.runtime import SessionDep
 from nzr_reporting.bootstrap import DepsDep
 from nzr_reporting.goals import overview
 from nzr_reporting.goals import service as goals
 from nzr_reporting.goals.schemas import (
-    GoalChangeRead,
+    GoalChangePage,
+    GoalChangeSort,
     GoalCreate,
+    GoalPage,
     GoalProgress,
     GoalRead,
+    GoalSort,
     GoalsOverview,
     GoalUpdate,
     MeasureCreate,
+    MeasurePage,
     MeasureRead,
+    MeasureSort,
     MeasureUpdate,
 )
 from nzr_reporting.scope import AsOfQuery, ScopeDep, as_of_or_today
@@ -64,10 +70,23 @@ async def define_goal(
     return goal
 
 
-@router.get("/goals", response_model=list[GoalRead], operation_id="list_goals", dependencies=[PUBLIC])
-async def list_goals(deps: DepsDep, session: SessionDep) -> list[GoalRead]:
-    """The region's goals, strategic first."""
-    return await goals.list_goals(session=session, region=deps.settings.region)
+@router.get("/goals", response_model=GoalPage, operation_id="list_goals", dependencies=[PUBLIC])
+async def list_goals(
+    request: Request,
+    response: Response,
+    deps: DepsDep,
+    session: SessionDep,
+    paging: PagingDep,
+    sort: Annotated[GoalSort, Query(description="Ties are broken by id")] = "level",
+) -> GoalPage:
+    """The region's goals, strategic first unless `sort` says otherwise; paged by `limit` and
+    `cursor` (the `next` link, also in the `Link` header)."""
+    page = await goals.goal_page(
+        session=session, region=deps.settings.region, sort=sort, limit=paging.limit, offset=paging.offset
+    )
+    page.next = next_link(request, paging, len(page.items), page.total)
+    response.headers.update(link_header(page.next))
+    return page
 
 
 @router.get("/goals/{goal_id}", response_model=GoalRead, operation_id="get_goal", dependencies=[PUBLIC])
@@ -138,13 +157,32 @@ async def delete_goal(
 
 @router.get(
     "/goals/{goal_id}/history",
-    response_model=list[GoalChangeRead],
+    response_model=GoalChangePage,
     operation_id="get_goal_history",
     dependencies=[PUBLIC],
 )
-async def get_goal_history(goal_id: str, deps: DepsDep, session: SessionDep) -> list[GoalChangeRead]:
-    """Who changed which field of the goal when, from what to what (also of a deleted goal)."""
-    return await goals.goal_history(session=session, region=deps.settings.region, goal_id=goal_id)
+async def get_goal_history(
+    goal_id: str,
+    request: Request,
+    response: Response,
+    deps: DepsDep,
+    session: SessionDep,
+    paging: PagingDep,
+    sort: Annotated[GoalChangeSort, Query(description="`at`: oldest change first")] = "at",
+) -> GoalChangePage:
+    """Who changed which field of the goal when, from what to what (also of a deleted goal);
+    paged by `limit` and `cursor` (the `next` link, also in the `Link` header)."""
+    page = await goals.goal_history_page(
+        session=session,
+        region=deps.settings.region,
+        goal_id=goal_id,
+        sort=sort,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    page.next = next_link(request, paging, len(page.items), page.total)
+    response.headers.update(link_header(page.next))
+    return page
 
 
 @router.get("/goals/{goal_id}/progress", response_model=GoalProgress, operation_id="get_goal_progress")
@@ -183,12 +221,29 @@ async def plan_measure(
     return measure
 
 
-@router.get(
-    "/measures", response_model=list[MeasureRead], operation_id="list_measures", dependencies=[PUBLIC]
-)
-async def list_measures(deps: DepsDep, session: SessionDep, goal_id: str | None = None) -> list[MeasureRead]:
-    """The region's measures, optionally of one goal."""
-    return await goals.list_measures(session=session, region=deps.settings.region, goal_id=goal_id)
+@router.get("/measures", response_model=MeasurePage, operation_id="list_measures", dependencies=[PUBLIC])
+async def list_measures(
+    request: Request,
+    response: Response,
+    deps: DepsDep,
+    session: SessionDep,
+    paging: PagingDep,
+    goal_id: str | None = None,
+    sort: Annotated[MeasureSort, Query(description="Ties are broken by id")] = "start",
+) -> MeasurePage:
+    """The region's measures, optionally of one goal, by start unless `sort` says otherwise;
+    paged by `limit` and `cursor` (the `next` link, also in the `Link` header)."""
+    page = await goals.measure_page(
+        session=session,
+        region=deps.settings.region,
+        goal_id=goal_id,
+        sort=sort,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    page.next = next_link(request, paging, len(page.items), page.total)
+    response.headers.update(link_header(page.next))
+    return page
 
 
 @router.patch("/measures/{measure_id}", response_model=MeasureRead, operation_id="update_measure")

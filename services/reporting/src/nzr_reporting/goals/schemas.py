@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nzr_common.pagination import NEXT_DESCRIPTION
 from nzr_reporting.state.schemas import (
     FreshnessRead,
 )
@@ -16,6 +17,15 @@ MeasureStatus = Literal["geplant", "laufend", "abgeschlossen", "ausgesetzt"]
 
 
 Direction = Literal["increase", "decrease", "keep_at_least", "keep_at_most"]
+
+#: Orders of the goals list: ``level`` (strategic goals first, then as defined), or by a field
+#: (``-`` descending; goals without a target date last); ties are broken by id.
+GoalSort = Literal["level", "title", "-title", "target_date", "-target_date", "created_at", "-created_at"]
+#: Orders of the measures list (``-`` descending; measures without the date last); ties by id.
+MeasureSort = Literal["start", "-start", "end", "-end", "title", "-title"]
+#: Orders of a goal's history: oldest (``at``) or newest (``-at``) change first; ties in the
+#: order the changes were recorded.
+GoalChangeSort = Literal["at", "-at"]
 
 
 DIRECTION_LABELS: dict[str, str] = {
@@ -90,6 +100,22 @@ class GoalChangeRead(BaseModel):
     field: str
     old: str | None
     new: str | None
+
+
+class GoalPage(BaseModel):
+    """A page of goals (``nzr_common.pagination``: follow ``next`` or the ``Link`` header)."""
+
+    items: list[GoalRead]
+    total: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)
+
+
+class GoalChangePage(BaseModel):
+    """A page of a goal's history (``nzr_common.pagination``: follow ``next`` or ``Link``)."""
+
+    items: list[GoalChangeRead]
+    total: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)
 
 
 class GoalProgress(BaseModel):
@@ -180,6 +206,14 @@ class MeasureRead(BaseModel):
     event_ids: list[str]
     agreement_ids: list[str]
     updated_at: datetime
+
+
+class MeasurePage(BaseModel):
+    """A page of measures (``nzr_common.pagination``: follow ``next`` or the ``Link`` header)."""
+
+    items: list[MeasureRead]
+    total: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)
 
 
 class RegionGoal(BaseModel):

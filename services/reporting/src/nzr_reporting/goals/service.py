@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import UnaryExpression, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.reporting import GoalDefined, MeasureStatusChanged
@@ -17,13 +17,19 @@ from nzr_reporting.goals.models import GoalChange, GoalRow, MeasureRow
 from nzr_reporting.goals.overview import goals_of_regions as goals_of_regions  # the dashboard reads it here
 from nzr_reporting.goals.schemas import (
     DIRECTION_LABELS,
+    GoalChangePage,
     GoalChangeRead,
+    GoalChangeSort,
     GoalCreate,
+    GoalPage,
     GoalProgress,
     GoalRead,
+    GoalSort,
     GoalUpdate,
     MeasureCreate,
+    MeasurePage,
     MeasureRead,
+    MeasureSort,
     MeasureUpdate,
 )
 from nzr_reporting.indicators import service as indicators
@@ -226,18 +232,67 @@ async def delete_goal(
     await session.commit()
 
 
-async def goal_history(*, session: AsyncSession, region: str, goal_id: str) -> list[GoalChangeRead]:
-    """The goal's audit trail, oldest first (also of a deleted goal)."""
-    rows = (
-        await session.scalars(
-            select(GoalChange)
-            .where(GoalChange.region == region, GoalChange.goal_id == goal_id)
-            .order_by(GoalChange.at, GoalChange.id)
-        )
-    ).all()
-    if not rows and await session.get(GoalRow, goal_id) is None:
+async def goal_history_page(
+    *, session: AsyncSession, region: str, goal_id: str, sort: GoalChangeSort, limit: int, offset: int
+) -> GoalChangePage:
+    """A page of the goal's audit trail in the order asked for (also of a deleted goal)."""
+    where = (GoalChange.region == region, GoalChange.goal_id == goal_id)
+    total = await session.scalar(select(func.count()).select_from(GoalChange).where(*where)) or 0
+    if not total and await session.get(GoalRow, goal_id) is None:
         raise NotFound("goal", goal_id)
-    return [GoalChangeRead.model_validate(r, from_attributes=True) for r in rows]
+    order = (GoalChange.at.desc(), GoalChange.id.desc()) if sort == "-at" else (GoalChange.at, GoalChange.id)
+    statement = select(GoalChange).where(*where).order_by(*order)
+    rows = await session.scalars(statement.limit(limit).offset(offset))
+    return GoalChangePage(
+        items=[GoalChangeRead.model_validate(r, from_attributes=True) for r in rows], total=total
+    )
+
+
+_GOAL_ORDER: dict[str, tuple[UnaryExpression[Any], ...]] = {
+    "level": (GoalRow.level.desc(), GoalRow.created_at.asc()),
+    "title": (GoalRow.title.asc(),),
+    "-title": (GoalRow.title.desc(),),
+    "target_date": (GoalRow.target_date.asc().nulls_last(),),
+    "-target_date": (GoalRow.target_date.desc().nulls_last(),),
+    "created_at": (GoalRow.created_at.asc(),),
+    "-created_at": (GoalRow.created_at.desc(),),
+}
+
+
+async def goal_page(
+    *, session: AsyncSession, region: str, sort: GoalSort, limit: int, offset: int
+) -> GoalPage:
+    """A page of the region's goals in the order asked for (ties by id), with their number."""
+    where = GoalRow.region == region
+    total = await session.scalar(select(func.count()).select_from(GoalRow).where(where)) or 0
+    rows = await session.scalars(
+        select(GoalRow).where(where).order_by(*_GOAL_ORDER[sort], GoalRow.id).limit(limit).offset(offset)
+    )
+    return GoalPage(items=[_goal(row) for row in rows], total=total)
+
+
+_MEASURE_ORDER: dict[str, UnaryExpression[Any]] = {
+    "start": MeasureRow.start.asc().nulls_last(),
+    "-start": MeasureRow.start.desc().nulls_last(),
+    "end": MeasureRow.end.asc().nulls_last(),
+    "-end": MeasureRow.end.desc().nulls_last(),
+    "title": MeasureRow.title.asc(),
+    "-title": MeasureRow.title.desc(),
+}
+
+
+async def measure_page(
+    *, session: AsyncSession, region: str, goal_id: str | None, sort: MeasureSort, limit: int, offset: int
+) -> MeasurePage:
+    """A page of the region's measures, optionally of one goal, in the order asked for (ties by
+    id), with their number."""
+    where = [MeasureRow.region == region]
+    if goal_id is not None:
+        where.append(MeasureRow.goal_id == goal_id)
+    total = await session.scalar(select(func.count()).select_from(MeasureRow).where(*where)) or 0
+    statement = select(MeasureRow).where(*where).order_by(_MEASURE_ORDER[sort], MeasureRow.id)
+    rows = await session.scalars(statement.limit(limit).offset(offset))
+    return MeasurePage(items=[_measure(row) for row in rows], total=total)
 
 
 async def list_goals(*, session: AsyncSession, region: str) -> list[GoalRead]:
@@ -335,13 +390,6 @@ async def plan_measure(
     )
     await session.commit()
     return _measure(row)
-
-
-async def list_measures(*, session: AsyncSession, region: str, goal_id: str | None) -> list[MeasureRead]:
-    query = select(MeasureRow).where(MeasureRow.region == region).order_by(MeasureRow.start)
-    if goal_id is not None:
-        query = query.where(MeasureRow.goal_id == goal_id)
-    return [_measure(row) for row in await session.scalars(query)]
 
 
 async def update_measure(

@@ -30,7 +30,8 @@ async def list_indicators(session: SessionDep, scope: ScopeDep, as_of: AsOfQuery
     dependencies=[PUBLIC],
 )
 async def list_indicator_definitions() -> list[IndicatorDefinitionRead]:
-    """Id, German label, definition, unit and source events of every indicator."""
+    """Id, German label, definition, unit and source events of every indicator: the fixed
+    catalogue of the service (about twenty entries), answered whole (not paged)."""
     return [indicators.describe(d) for d in INDICATORS]
 
 

@@ -21,7 +21,8 @@ async def get_state_overview(session: SessionDep, scope: ScopeDep, as_of: AsOfQu
 
 @router.get("/freshness", response_model=list[FreshnessRead], operation_id="get_freshness")
 async def get_freshness(session: SessionDep, scope: ScopeDep) -> list[FreshnessRead]:
-    """Each region's time of its last event; stale regions are marked, never shown as zero."""
+    """Each region's time of its last event; stale regions are marked, never shown as zero.
+    One entry per region: a small list by nature, answered whole (not paged)."""
     return await state.freshness(session=session, scope=scope)
 
 
