@@ -91,8 +91,10 @@ _NUMBER = re.compile(r"\d+")
 
 
 @lru_cache(maxsize=100_000)
-def _numbers(similarity: str) -> frozenset[str]:
-    return frozenset(_NUMBER.findall(similarity))
+def _numbers(similarity: str) -> tuple[str, ...]:
+    """The numbers of a name as a multiset (sorted, repeats kept): "Akteur 3a1 Nr. 1" and
+    "Akteur 3a1 Nr. 3" carry 1, 1, 3 and 1, 3, 3 — different names, though the same set."""
+    return tuple(sorted(str(int(n)) for n in _NUMBER.findall(similarity)))
 
 
 def numbers_differ(a: str, b: str) -> bool:
@@ -163,7 +165,7 @@ class NameIndex:
         self._blocks: dict[str, list[int]] = {}
         # Names with numbers by their numbers, and names without: a name with numbers can only
         # be like one with the same numbers or none (``numbers_differ``).
-        self._numbered: dict[frozenset[str], list[int]] = {}
+        self._numbered: dict[tuple[str, ...], list[int]] = {}
         self._plain: list[int] = []
 
     def add(self, ident: Hashable, key: str) -> None:
