@@ -7,17 +7,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import SQLColumnExpression
 
 SORT_DESCRIPTION = "Order of the list: `field` ascending, `-field` descending; ties by id."
 
 
 def order_by(
     sort: str,
-    keys: Mapping[str, ColumnElement[Any]],
-    tie: ColumnElement[Any],
-    then: Sequence[ColumnElement[Any]] = (),
-) -> list[ColumnElement[Any]]:
+    keys: Mapping[str, SQLColumnExpression[Any]],
+    tie: SQLColumnExpression[Any],
+    then: Sequence[SQLColumnExpression[Any]] = (),
+) -> list[SQLColumnExpression[Any]]:
     """The ORDER BY of ``sort`` over the list's sortable ``keys``, then the ``then`` keys
     (ascending, e.g. the creation time among equal due dates), then ``tie`` (the id)."""
     descending = sort.startswith("-")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import SQLColumnExpression, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.events import (
@@ -162,7 +162,7 @@ async def get_agreement(*, session: AsyncSession, agreement_id: str) -> Agreemen
 
 
 #: What the agreement list sorts by (``AgreementSort``); among equal keys the older agreement first.
-AGREEMENT_SORT_KEYS: dict[str, ColumnElement[Any]] = {
+AGREEMENT_SORT_KEYS: dict[str, SQLColumnExpression[Any]] = {
     "due_date": AgreementRow.due_date,
     "created_at": AgreementRow.created_at,
     "updated_at": AgreementRow.updated_at,

@@ -8,7 +8,7 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import SQLColumnExpression, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.events import (
@@ -32,7 +32,7 @@ from nzr_events.times import to_berlin
 #: What an event's registrations sort by (``RegistrationSort``). ``registered_at`` is the
 #: registration order: ``position`` is drawn from the event's counter under its row lock in the
 #: same step that stamps ``registered_at``, so both orders agree and the position is unique.
-REGISTRATION_SORT_KEYS: dict[str, ColumnElement[Any]] = {
+REGISTRATION_SORT_KEYS: dict[str, SQLColumnExpression[Any]] = {
     "registered_at": RegistrationRow.position,
     "name": func.lower(RegistrationRow.name),
     # confirmed, then the waiting line, then the cancelled ones
