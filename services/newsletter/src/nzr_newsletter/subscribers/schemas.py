@@ -100,6 +100,10 @@ class SubscriberRead(BaseModel):
     subscriptions: list[SubscriptionRead]
 
 
+#: Orders of the subscriber list (``nzr_newsletter.sorting``); default ``email``.
+SubscriberSort = Literal["email", "-email", "name", "-name", "created_at", "-created_at"]
+
+
 class SubscriberPage(BaseModel):
     """A page of subscribers (``nzr_common.pagination``: follow ``next`` or the ``Link`` header)."""
 
