@@ -133,6 +133,7 @@ async def test_subscribers_walk_page_by_page_in_every_sort_order(newsletter, tok
     assert await refused(newsletter.client, url, {"cursor": "AAAA"}, admin) == ["cursor"]
     assert await refused(newsletter.client, url, {"sort": "district"}, admin) == ["sort"]
     assert await refused(newsletter.client, url, {"limit": 0}, admin) == ["limit"]
+    assert await refused(newsletter.client, url, {"status": "bestätigt"}, admin) == ["status"]
 
 
 async def test_campaigns_walk_page_by_page_in_every_sort_order(newsletter, token_for):
@@ -184,6 +185,9 @@ async def test_campaigns_walk_page_by_page_in_every_sort_order(newsletter, token
     ]
     assert await refused(newsletter.client, url, {"cursor": "bm9wZQ"}, editor) == ["cursor"]
     assert await refused(newsletter.client, url, {"sort": "subject"}, editor) == ["sort"]
+    assert await refused(newsletter.client, url, {"status": "geplant"}, editor) == ["status"]
+    drafts = await walk(newsletter.client, url, {"limit": 1, "status": "draft", "sort": "name"}, editor)
+    assert [c["name"] for c in drafts] == ["Sommer", "winter"]
 
 
 async def test_transactional_mails_walk_page_by_page_by_creation_and_sending_time(newsletter, token_for):

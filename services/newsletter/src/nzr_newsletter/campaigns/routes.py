@@ -25,6 +25,7 @@ from nzr_newsletter.campaigns.schemas import (
     TestSendResult,
 )
 from nzr_newsletter.delivery import service as delivery
+from nzr_newsletter.schemas import CampaignStatus
 from nzr_newsletter.sorting import SORT_DESCRIPTION
 
 router = APIRouter(prefix=API, tags=["newsletter"])
@@ -51,7 +52,7 @@ async def list_campaigns(
     session: SessionDep,
     _: EditorDep,
     paging: PagingDep,
-    status: str | None = None,
+    status: CampaignStatus | None = None,
     sort: Annotated[CampaignSort, Query(description=SORT_DESCRIPTION)] = "-created_at",
 ) -> CampaignPage:
     """Campaigns in `sort` order (default `-created_at`, newest first; `status` follows the life

@@ -26,6 +26,7 @@ from nzr_newsletter.subscribers.schemas import (
     SubscriberExport,
     SubscriberPage,
     SubscriberSort,
+    SubscriptionStatus,
 )
 from nzr_newsletter.tokens import InvalidLink
 from nzr_newsletter.web import (
@@ -147,8 +148,10 @@ async def list_subscribers(
     request: Request,
     response: Response,
     paging: Annotated[Paging, Depends(paging_params(50, 500))],
-    list_id: str | None = None,
-    status: str | None = None,
+    list_id: Annotated[str | None, Query(max_length=36)] = None,
+    status: Annotated[
+        SubscriptionStatus | None, Query(description="Of a subscription (to `list_id`)")
+    ] = None,
     sort: Annotated[SubscriberSort, Query(description=SORT_DESCRIPTION)] = "email",
 ) -> SubscriberPage:
     """Subscribers with their subscriptions and consent proof (admin: personal data), in `sort`
