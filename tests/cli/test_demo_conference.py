@@ -62,7 +62,7 @@ def test_the_demo_conference_fills_up_and_keeps_a_waiting_list(tmp_path: Path, n
         admin = {"Authorization": f"Bearer {local_token(region='demo', roles=['admin'])}"}
         registrations = httpx.get(
             f"{service.url}/api/v1/events/{event_id}/registrations", headers=admin
-        ).json()
+        ).json()["items"]
         waiting = [r["name"] for r in registrations if r["status"] == "waiting"]
         assert waiting == ["Katharina Meier", "Jonas Zimmermann"]
         assert all(r["email"].endswith("@example.org") for r in registrations)

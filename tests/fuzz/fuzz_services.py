@@ -234,7 +234,7 @@ async def _seed_events(service: FuzzedService) -> None:
     listed = await service.client.get(
         f"/api/v1/events/{event['id']}/registrations", headers=_headers(service, "admin")
     )
-    service.known_ids.setdefault("registration_id", []).extend(r["id"] for r in listed.json())
+    service.known_ids.setdefault("registration_id", []).extend(r["id"] for r in listed.json()["items"])
     # The actors as events knows them from the stream (ActorRegistered): parties must exist.
     known = service.app.state.runtime.definition.metadata.tables["known_actors"]
     async with service.app.state.runtime.sessions() as session, session.begin():

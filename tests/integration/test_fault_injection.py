@@ -399,7 +399,11 @@ async def _projections(platform: Platform, client: httpx.AsyncClient, event_id: 
         await client.get(f"{platform.url('actors')}/api/v1/actors", headers=editor, params={"limit": 1})
     ).json()
     registrations = (
-        await client.get(f"{platform.url('events')}/api/v1/events/{event_id}/registrations", headers=admin)
+        await client.get(
+            f"{platform.url('events')}/api/v1/events/{event_id}/registrations",
+            headers=admin,
+            params={"limit": 1},
+        )
     ).json()
     subscribers = (
         await client.get(
@@ -412,7 +416,7 @@ async def _projections(platform: Platform, client: httpx.AsyncClient, event_id: 
         "reporting cooperations_from_gatherings": int(latest.get("cooperations_from_gatherings", 0)),
         "actors actors": actors["total"],
         "actors cooperations": cooperations["total"],
-        "events registrations": len(registrations),
+        "events registrations": registrations["total"],
         "newsletter subscribers": subscribers["total"],
         "funding actor read model": await _count(platform.database_urls["funding"], "actors"),
         "newsletter event copies": await _count(

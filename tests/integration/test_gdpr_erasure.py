@@ -411,7 +411,9 @@ async def test_erasing_a_person_leaves_no_trace_in_any_database_or_stream(platfo
     # the facts stay without the person: her seat stays taken, the registration is anonymous
     shown = (await events.get(f"/api/v1/events/{event_id}", headers=editor)).json()
     assert shown["confirmed_count"] == 1
-    [anonymised] = (await events.get(f"/api/v1/events/{event_id}/registrations", headers=admin)).json()
+    [anonymised] = (await events.get(f"/api/v1/events/{event_id}/registrations", headers=admin)).json()[
+        "items"
+    ]
     assert anonymised["name"] == "[gelöscht]" and anonymised["email"].endswith("@invalid")
 
 

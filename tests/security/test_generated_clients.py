@@ -148,10 +148,29 @@ async def events_flow(running: Any) -> None:
         event.id, client=anyone, body=registration
     )
     assert accepted.status_code == 202, accepted.content
+    second = registration.from_dict(
+        {**registration.to_dict(), "name": "Anton Vogel", "email": "anton@example.org"}
+    )
+    again = await api("events", "events", "register_for_event").asyncio_detailed(
+        event.id, client=anyone, body=second
+    )
+    assert again.status_code == 202, again.content
     admin = client_for("events", running, "admin")
-    answer = await api("events", "events", "list_registrations").asyncio_detailed(event.id, client=admin)
+    listing = api("events", "events", "list_registrations")
+    answer = await listing.asyncio_detailed(
+        event.id, client=admin, sort=m.RegistrationSort.NAME_DESC, limit=1
+    )
     assert answer.status_code == 200, answer.content
-    assert [r.status for r in answer.parsed] == [m.RegistrationStatus.CONFIRMED]
+    first = answer.parsed
+    assert isinstance(first, m.RegistrationPage) and first.total == 2
+    assert answer.headers["link"] == f'<{first.next_}>; rel="next"'
+    cursor = parse_qs(urlsplit(first.next_).query)["cursor"][0]
+    rest = await listing.asyncio(
+        event.id, client=admin, sort=m.RegistrationSort.NAME_DESC, limit=1, cursor=cursor
+    )
+    assert isinstance(rest, m.RegistrationPage) and rest.next_ is None
+    assert [r.name for r in first.items + rest.items] == ["Jana Schubert", "Anton Vogel"]
+    assert {r.status for r in first.items + rest.items} == {m.RegistrationStatus.CONFIRMED}
 
 
 async def funding_flow(running: Any) -> None:
@@ -203,7 +222,11 @@ async def newsletter_flow(running: Any) -> None:
     assert created.status_code == 201, created.content
     anyone = client_for("newsletter", running)
     lists = await api("newsletter", "newsletter", "list_lists").asyncio(client=anyone)
-    assert body.name in [item.name for item in lists]
+    assert isinstance(lists, m.ListPage) and body.name in [item.name for item in lists.items]
+    mails = await api("newsletter", "newsletter", "list_transactional_mails").asyncio(
+        client=admin, sort=m.TransactionalMailSort.SENT_AT_DESC, limit=10
+    )
+    assert isinstance(mails, m.TransactionalMailPage) and mails.total == 0 and mails.items == []
 
 
 FLOWS = {

@@ -1,5 +1,7 @@
-"""Every date, month and offset in a query is bounded (``nzr_common.params``): a value outside the
-sane range is refused with 422 problem+json naming the parameter, never answered with 500."""
+"""Every date, month and offset in a query is bounded (``nzr_common.params``), every list's
+``limit``, ``cursor`` and ``sort`` checked (``nzr_common.pagination``): a value outside the sane
+range, a forged cursor or an unknown order is refused with 422 problem+json naming the parameter,
+never answered with 500."""
 
 from __future__ import annotations
 
@@ -27,12 +29,22 @@ OUT_OF_RANGE = [
     ("events", "GET", "/api/v1/events?offset=-1", "offset", None),
     ("events", "GET", "/api/v1/events.ics?from=0001-01-01", "from", None),
     ("events", "GET", "/api/v1/agreements?due_before=0001-01-01", "due_before", None),
+    ("events", "GET", "/api/v1/agreements?sort=due", "sort", None),
+    ("events", "GET", "/api/v1/agreements?cursor=bm9wZQ", "cursor", None),
+    ("events", "GET", "/api/v1/events?sort=-start", "sort", None),
+    ("events", "GET", "/api/v1/events/any/recommendations?limit=0", "limit", None),
+    ("events", "GET", "/api/v1/events/any/registrations?limit=501", "limit", "admin"),
     ("funding", "GET", "/api/v1/funding/programs?as_of=0001-01-01", "as_of", None),
     ("funding", "GET", f"/api/v1/funding/programs?deadline_before={TOO_FAR}", "deadline_before", None),
     ("funding", "GET", f"/api/v1/funding/programs?offset={MAX_OFFSET + 1}", "offset", None),
     ("funding", "GET", "/api/v1/funding/programs/any?as_of=0001-01-01", "as_of", None),
     ("funding", "POST", "/api/v1/funding/deadline-watch?as_of=0001-01-01", "as_of", "admin"),
     ("newsletter", "GET", f"/api/v1/newsletter/subscribers?offset={HUGE}", "offset", "admin"),
+    ("newsletter", "GET", "/api/v1/newsletter/subscribers?sort=district", "sort", "admin"),
+    ("newsletter", "GET", "/api/v1/newsletter/lists?limit=201", "limit", None),
+    ("newsletter", "GET", "/api/v1/newsletter/campaigns?cursor=e30", "cursor", "editor"),
+    ("newsletter", "GET", f"/api/v1/newsletter/transactional/mails?offset={HUGE}", "offset", "editor"),
+    ("newsletter", "GET", "/api/v1/newsletter/transactional/mails?sort=time", "sort", "editor"),
     ("reporting", "GET", "/api/v1/reports/indicators?as_of=0001-01-01", "as_of", None),
     ("reporting", "GET", "/api/v1/reports/overview/goals?as_of=1900-01-01", "as_of", "editor"),
     ("reporting", "GET", "/api/v1/reports/indicators/{indicator}/series?from=0001-01", "from", None),

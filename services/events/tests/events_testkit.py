@@ -176,3 +176,22 @@ def registration_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+async def walk(
+    client: httpx.AsyncClient, url: str, params: dict[str, Any], headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Every item of a list, page by page through ``next``; each page's ``Link`` header must be
+    its ``next`` (none on the last page)."""
+    items: list[dict[str, Any]] = []
+    response = await client.get(url, params=params, headers=headers)
+    while True:
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items.extend(page["items"])
+        if page["next"] is None:
+            assert "link" not in response.headers
+            assert page["total"] == len(items)
+            return items
+        assert response.headers["link"] == f'<{page["next"]}>; rel="next"'
+        response = await client.get(page["next"], headers=headers)

@@ -76,7 +76,7 @@ async def test_registrant_picks_one_session_per_slot(events):
     assert fine.status_code == 202
     [registration] = (
         await events.client.get(f"/api/v1/events/{event['id']}/registrations", headers=events.admin)
-    ).json()
+    ).json()["items"]
     assert len(registration["session_ids"]) == 2
     unknown = await events.register(event["id"], session_ids=["no-such-session"])
     assert unknown.status_code == 422
@@ -152,7 +152,7 @@ async def test_agreement_with_progress_reports_is_followed_up_and_announced(even
         await events.client.get(
             "/api/v1/agreements", params={"status": "in_umsetzung", "event_id": event["id"]}
         )
-    ).json()
+    ).json()["items"]
     assert [a["id"] for a in open_ones] == [agreement["id"]]
     bad_status = await events.client.post(
         f"/api/v1/agreements/{agreement['id']}/progress", headers=events.editor, json={"status": "fertig"}
@@ -172,7 +172,7 @@ async def test_recommendations_are_recorded_per_event_and_announced_without_text
         },
     )
     assert response.status_code == 201
-    listed = (await events.client.get(f"/api/v1/events/{event['id']}/recommendations")).json()
+    listed = (await events.client.get(f"/api/v1/events/{event['id']}/recommendations")).json()["items"]
     assert [r["text"] for r in listed] == ["Kommunen sollen Energieberatung bündeln"]
     [announced] = await events.announced("recommendation_recorded")
     assert announced["data"]["topics"] == ["energie_klimaschutz"]
@@ -207,8 +207,10 @@ async def test_agreements_naming_unknown_or_removed_actors_are_refused_and_nothi
     assert topic.status_code == 422
     [problem] = topic.json()["invalid_params"]
     assert problem["name"] == "topics" and "glueck" in problem["reason"]
-    assert (await events.client.get("/api/v1/agreements", params={"event_id": event["id"]})).json() == []
-    assert (await events.client.get(f"/api/v1/events/{event['id']}/recommendations")).json() == []
+    assert (await events.client.get("/api/v1/agreements", params={"event_id": event["id"]})).json()[
+        "items"
+    ] == []
+    assert (await events.client.get(f"/api/v1/events/{event['id']}/recommendations")).json()["items"] == []
     assert await events.announced("agreement_recorded") == []
     accepted = await events.client.post(
         f"/api/v1/events/{event['id']}/agreements",

@@ -75,7 +75,7 @@ def _session(title: str, hour: int, **extra: Any) -> dict[str, Any]:
 
 async def _status(events: Any, event_id: str) -> dict[str, tuple[str, list[str]]]:
     listed = await events.client.get(f"/api/v1/events/{event_id}/registrations", headers=events.admin)
-    return {r["id"]: (r["status"], r["session_ids"]) for r in listed.json()}
+    return {r["id"]: (r["status"], r["session_ids"]) for r in listed.json()["items"]}
 
 
 async def test_the_manage_page_shows_and_a_get_never_changes_anything(events):

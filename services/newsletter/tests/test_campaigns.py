@@ -526,7 +526,7 @@ async def test_in_development_without_smtp_host_mail_lands_in_the_sink_folder_an
         if list(tmp_path.glob("*.eml")):
             break
         await asyncio.sleep(0.05)
-    messages = (await newsletter.client.get(f"{API}/dev/mail.json")).json()
+    messages = (await newsletter.client.get(f"{API}/dev/mail.json")).json()["items"]
     assert messages[0]["to"] == "neu@example.org"
     confirm_link = next(link for link in messages[0]["links"] if "/confirm?token=" in link)
     page = await newsletter.client.get(f"{API}/dev/mail")

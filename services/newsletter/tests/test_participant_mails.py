@@ -257,7 +257,7 @@ async def test_the_development_sink_page_lists_each_mail_with_its_html_text_and_
             break
         await asyncio.sleep(0.05)
     client, base = newsletter.client, "/api/v1/newsletter/dev"
-    [listed] = (await client.get(f"{base}/mail.json")).json()
+    [listed] = (await client.get(f"{base}/mail.json")).json()["items"]
     assert (listed["to"], listed["calendar"], listed["language"]) == ("neu@example.org", "REQUEST", "de")
     page = await client.get(f"{base}/mail")
     assert page.status_code == 200 and "Anmeldung bestätigt: Regionalkonferenz Zukunft" in page.text

@@ -163,7 +163,7 @@ async def test_bad_sign_up_input_is_a_422_problem_naming_the_field(newsletter, t
 async def test_internal_lists_take_no_sign_ups_from_anonymous_callers(newsletter, token_for):
     list_id = await make_list(newsletter, token_for, visibility="internal")
     assert (await subscribe(newsletter, "c@example.org", list_id)).status_code == 422
-    assert list_id not in [x["id"] for x in (await newsletter.client.get(f"{API}/lists")).json()]
+    assert list_id not in [x["id"] for x in (await newsletter.client.get(f"{API}/lists")).json()["items"]]
 
 
 async def test_forged_and_wrong_purpose_tokens_are_refused(newsletter, sink, token_for):
@@ -260,7 +260,7 @@ async def test_registration_with_mailing_list_consent_starts_the_double_opt_in(n
     assert "Gast 1" in sink.to("gast1@example.org")[0].text()
     await asyncio.sleep(0.5)
     assert not sink.to("gast2@example.org")
-    lists = (await newsletter.client.get(f"{API}/lists")).json()
+    lists = (await newsletter.client.get(f"{API}/lists")).json()["items"]
     assert [entry["registration_default"] for entry in lists] == [True]
 
 

@@ -75,6 +75,22 @@ def declared_enum_names(packages: Iterable[str]) -> dict[tuple[str, ...], str]:
     return names
 
 
+_SORT_VALUE = re.compile(r"-?[a-z][a-z0-9_]*")
+
+
+def _is_sort(values: tuple[str, ...]) -> bool:
+    """A ``sort`` value set: fields and ``-field`` (descending) for each of some of them."""
+    return (
+        all(_SORT_VALUE.fullmatch(value) for value in values)
+        and any(value.startswith("-") for value in values)
+        and all(value[1:] in values for value in values if value.startswith("-"))
+    )
+
+
+def _sort_varname(value: str) -> str:
+    return f"{value[1:].upper()}_DESC" if value.startswith("-") else value.upper()
+
+
 def _pascal(text: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9A-Za-z]+", text) if part)
 
@@ -99,6 +115,8 @@ def name_enums(document: dict[str, Any], packages: Iterable[str] = ()) -> dict[s
         while name in schemas:
             name += "_"
         body = {"type": schema.get("type", "string"), "enum": list(values), "title": name}
+        if _is_sort(values):  # generated clients name the members NAME / NAME_DESC, not VALUE_1
+            body["x-enum-varnames"] = [_sort_varname(value) for value in values]
         schemas[name] = body
         by_values[values] = name
         return name

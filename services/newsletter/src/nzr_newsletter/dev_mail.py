@@ -9,14 +9,16 @@ import html
 import logging
 import re
 from email.message import EmailMessage
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from nzr_common.access import DEVELOPMENT_ONLY
+from nzr_common.pagination import Paging, link_header, next_link, paging_params
 from nzr_common.problems import ProblemError
 from nzr_newsletter.bootstrap import API, Deps, DepsDep
-from nzr_newsletter.schemas import SinkMessage
+from nzr_newsletter.schemas import SinkMessage, SinkMessagePage
 from nzr_newsletter.sink import MailSink, body_of, calendar_of
 from nzr_newsletter.web import html_page
 
@@ -69,33 +71,52 @@ def _row(message: SinkMessage) -> str:
     operation_id="show_sink_messages",
     dependencies=[DEVELOPMENT_ONLY],
 )
-async def show_sink_messages(deps: DepsDep) -> HTMLResponse:
-    """Every mail the development sink captured, newest first: time, recipient, subject, and
+async def show_sink_messages(
+    deps: DepsDep, request: Request, paging: Annotated[Paging, Depends(paging_params(100, 200))]
+) -> HTMLResponse:
+    """The mails the development sink captured, newest first, a page at a time (`limit`,
+    `cursor`; the link to older mails is also the `Link` header): time, recipient, subject, and
     links to its HTML, its text, its ``.ics`` and the raw ``.eml``."""
-    messages = _sink(deps).messages()
+    sink = _sink(deps)
+    messages, total = sink.messages(limit=paging.limit, offset=paging.offset), sink.count()
     if not messages:
         return html_page("Postausgang (Entwicklung)", "<p>Noch keine Mails.</p>")
     rows = "".join(_row(m) for m in messages)
+    shown = f"{paging.offset + 1}–{paging.offset + len(messages)}"
     intro = (
-        f"<p>{len(messages)} Mails, die der Dienst verschickt hat (die Entwicklungs-Senke stellt "
-        "nichts zu). Die Links in den Mails funktionieren.</p>"
+        f"<p>{total} Mails, die der Dienst verschickt hat (die Entwicklungs-Senke stellt nichts "
+        f"zu), hier die {shown}., neueste zuerst. Die Links in den Mails funktionieren.</p>"
     )
     table = (
         "<table><thead><tr><th>Zeit (UTC)</th><th>An</th><th>Betreff</th><th>Sprache</th>"
         f"<th>Ansehen</th></tr></thead><tbody>{rows}</tbody></table>"
     )
-    return html_page("Postausgang (Entwicklung)", intro + table)
+    older = next_link(request, paging, len(messages), total)
+    more = f'<p><a href="{html.escape(older)}" rel="next">Ältere Mails</a></p>' if older else ""
+    page = html_page("Postausgang (Entwicklung)", intro + table + more)
+    page.headers.update(link_header(older))
+    return page
 
 
 @router.get(
     "/dev/mail.json",
-    response_model=list[SinkMessage],
+    response_model=SinkMessagePage,
     operation_id="list_sink_messages",
     dependencies=[DEVELOPMENT_ONLY],
 )
-async def list_sink_messages(deps: DepsDep) -> list[SinkMessage]:
-    """The development sink's mails as JSON."""
-    return _sink(deps).messages()
+async def list_sink_messages(
+    deps: DepsDep,
+    request: Request,
+    response: Response,
+    paging: Annotated[Paging, Depends(paging_params(50, 200))],
+) -> SinkMessagePage:
+    """The development sink's mails as JSON, newest first, paged by `limit` and `cursor` (the
+    `next` link, also in the `Link` header)."""
+    sink = _sink(deps)
+    items, total = sink.messages(limit=paging.limit, offset=paging.offset), sink.count()
+    page = SinkMessagePage(items=items, total=total, next=next_link(request, paging, len(items), total))
+    response.headers.update(link_header(page.next))
+    return page
 
 
 def _message(deps: Deps, name: str) -> EmailMessage:

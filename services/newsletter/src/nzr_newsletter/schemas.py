@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from nzr_common.pagination import NEXT_DESCRIPTION
 from nzr_newsletter.subscriptions.rules import has_control_characters
 
 Visibility = Literal["public", "internal"]
@@ -42,3 +43,12 @@ class SinkMessage(BaseModel):
     has_html: bool = False
     has_text: bool = False
     calendar: str | None = None  # the .ics attachment's method (REQUEST, CANCEL), if any
+
+
+class SinkMessagePage(BaseModel):
+    """A page of the development sink's mails, newest first (``nzr_common.pagination``: follow
+    ``next`` or the ``Link`` header)."""
+
+    items: list[SinkMessage]
+    total: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)

@@ -87,10 +87,15 @@ class MailSink:
             return None
         return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
 
-    def messages(self, limit: int = 200) -> list[SinkMessage]:
-        """The newest messages first, with the links found in their text."""
+    def count(self) -> int:
+        """How many messages the sink holds."""
+        return sum(1 for _ in self.folder.glob("*.eml"))
+
+    def messages(self, limit: int = 200, offset: int = 0) -> list[SinkMessage]:
+        """``limit`` messages from the ``offset``-th, newest first (by the name, which starts with
+        the time received), with the links found in their text."""
         found = []
-        for path in sorted(self.folder.glob("*.eml"), reverse=True)[:limit]:
+        for path in sorted(self.folder.glob("*.eml"), reverse=True)[offset : offset + limit]:
             message = self.message_of(path.name)
             if message is None:
                 continue

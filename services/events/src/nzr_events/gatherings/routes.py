@@ -16,8 +16,16 @@ from nzr_common.runtime import OutboxDep, SessionDep
 from nzr_events.access import districts, is_editor
 from nzr_events.bootstrap import DepsDep
 from nzr_events.gatherings import service
-from nzr_events.gatherings.schemas import EventCreate, EventPage, EventRead, EventStatus, EventUpdate
+from nzr_events.gatherings.schemas import (
+    EventCreate,
+    EventPage,
+    EventRead,
+    EventSort,
+    EventStatus,
+    EventUpdate,
+)
 from nzr_events.public_cache import page_key
+from nzr_events.sorting import SORT_DESCRIPTION
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -56,9 +64,11 @@ async def list_events(
     topic: Annotated[TopicCode | None, Query()] = None,
     format: EventFormat | None = None,
     status: Annotated[list[EventStatus] | None, Query(description="Default: published")] = None,
+    sort: Annotated[EventSort, Query(description=SORT_DESCRIPTION)] = "starts_at",
 ) -> Response:
     """Events with filters (date range, district, topic, format); anonymous callers see public ones.
-    Paged by `limit` and `cursor` (the `next` link, also in the `Link` header)."""
+    Sorted by `sort` (default `starts_at`, soonest first; ties by id), paged by `limit` and
+    `cursor` (the `next` link, also in the `Link` header)."""
     statuses = status or ["published"]
     if "draft" in statuses and not is_editor(deps, principal):
         raise Forbidden("Only the region's editors list drafts.")
@@ -74,6 +84,7 @@ async def list_events(
         format=format,
         limit=paging.limit,
         offset=paging.offset,
+        sort=sort,
     )
     page.next = next_link(request, paging, len(page.items), page.total)
     body = page.model_dump_json().encode()

@@ -18,6 +18,8 @@ BerlinTime = Annotated[datetime, PlainSerializer(lambda d: to_berlin(d).isoforma
 
 
 EventStatus = Literal["draft", "published", "cancelled", "completed"]
+#: Orders of the event list (``nzr_events.sorting``); default ``starts_at``.
+EventSort = Literal["starts_at", "-starts_at", "title", "-title", "created_at", "-created_at"]
 
 
 #: AGS code of a known district (unknown codes: 422 naming the field).

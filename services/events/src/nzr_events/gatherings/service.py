@@ -44,6 +44,7 @@ from nzr_events.registrations.models import RegistrationRow
 from nzr_events.registrations.notices import notices_to_everyone, thank_you_notices
 from nzr_events.registrations.waiting_list import promote_from_waiting_list
 from nzr_events.series.schemas import SeriesCreate
+from nzr_events.sorting import order_by
 from nzr_events.tables import ListedRow
 from nzr_events.times import to_utc
 
@@ -369,6 +370,14 @@ def listing_filters(
     return where
 
 
+#: What the event list sorts by (``EventSort``).
+EVENT_SORT_KEYS = {
+    "starts_at": EventRow.starts_at,
+    "title": func.lower(EventRow.title),
+    "created_at": EventRow.created_at,
+}
+
+
 async def list_events(
     *,
     session: AsyncSession,
@@ -380,8 +389,9 @@ async def list_events(
     format: str | None,
     limit: int,
     offset: int,
+    sort: str = "starts_at",
 ) -> EventPage:
-    """Events by start time with filters and pagination."""
+    """Events in ``sort`` order (default: by start time) with filters and pagination."""
     where = listing_filters(
         statuses=statuses, date_from=date_from, date_to=date_to, district=district, topic=topic, format=format
     )
@@ -390,7 +400,7 @@ async def list_events(
         await session.execute(
             select(*LISTED_COLUMNS, func.count().over().label("total"))
             .where(*where)
-            .order_by(EventRow.starts_at, EventRow.id)
+            .order_by(*order_by(sort, EVENT_SORT_KEYS, EventRow.id))
             .limit(limit)
             .offset(offset)
         )

@@ -1,22 +1,29 @@
 """Routes of outcomes."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 
 from nzr_common.access import PUBLIC
 from nzr_common.auth import EditorDep
 from nzr_common.contracts.events import AgreementStatus
 from nzr_common.idempotency import IDEMPOTENT
+from nzr_common.pagination import PagingDep, link_header, next_link
 from nzr_common.params import QueryDate
 from nzr_common.runtime import OutboxDep, SessionDep
 from nzr_events.bootstrap import DepsDep
 from nzr_events.outcomes import service
 from nzr_events.outcomes.schemas import (
     AgreementCreate,
+    AgreementPage,
     AgreementRead,
+    AgreementSort,
     ProgressCreate,
     RecommendationCreate,
+    RecommendationPage,
     RecommendationRead,
 )
+from nzr_events.sorting import SORT_DESCRIPTION
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -36,23 +43,35 @@ async def record_agreement(
 
 
 @router.get(
-    "/agreements", response_model=list[AgreementRead], operation_id="list_agreements", dependencies=[PUBLIC]
+    "/agreements", response_model=AgreementPage, operation_id="list_agreements", dependencies=[PUBLIC]
 )
 async def list_agreements(
+    request: Request,
+    response: Response,
     session: SessionDep,
+    paging: PagingDep,
     event_id: str | None = None,
     status: AgreementStatus | None = None,
     responsible_actor_id: str | None = None,
     due_before: QueryDate | None = None,
-) -> list[AgreementRead]:
-    """Agreements to follow up, with their progress."""
-    return await service.list_agreements(
+    sort: Annotated[AgreementSort, Query(description=SORT_DESCRIPTION)] = "due_date",
+) -> AgreementPage:
+    """Agreements to follow up, with their progress, in `sort` order (default `due_date`, the
+    earliest first, agreements without a due date last; `status`: offen, in_umsetzung,
+    umgesetzt, verworfen), paged by `limit` and `cursor` (the `next` link, also in `Link`)."""
+    page = await service.list_agreements(
         session=session,
         event_id=event_id,
         status=status,
         responsible_actor_id=responsible_actor_id,
         due_before=due_before,
+        sort=sort,
+        limit=paging.limit,
+        offset=paging.offset,
     )
+    page.next = next_link(request, paging, len(page.items), page.total)
+    response.headers.update(link_header(page.next))
+    return page
 
 
 @router.get(
@@ -103,10 +122,18 @@ async def record_recommendation(
 
 @router.get(
     "/events/{event_id}/recommendations",
-    response_model=list[RecommendationRead],
+    response_model=RecommendationPage,
     operation_id="list_recommendations",
     dependencies=[PUBLIC],
 )
-async def list_recommendations(event_id: str, session: SessionDep) -> list[RecommendationRead]:
-    """Recommendations of an event."""
-    return await service.list_recommendations(session=session, event_id=event_id)
+async def list_recommendations(
+    event_id: str, request: Request, response: Response, session: SessionDep, paging: PagingDep
+) -> RecommendationPage:
+    """Recommendations of an event in the order they were recorded, paged by `limit` and
+    `cursor` (the `next` link, also in the `Link` header)."""
+    page = await service.list_recommendations(
+        session=session, event_id=event_id, limit=paging.limit, offset=paging.offset
+    )
+    page.next = next_link(request, paging, len(page.items), page.total)
+    response.headers.update(link_header(page.next))
+    return page

@@ -1,12 +1,19 @@
 """API models of outcomes."""
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from nzr_common.codes import TopicCode
 from nzr_common.contracts.events import AgreementStatus
+from nzr_common.pagination import NEXT_DESCRIPTION
 from nzr_events.gatherings.schemas import BerlinTime
+
+#: Orders of the agreement list (``nzr_events.sorting``); default ``due_date``.
+AgreementSort = Literal[
+    "due_date", "-due_date", "created_at", "-created_at", "updated_at", "-updated_at", "status", "-status"
+]
 
 
 class AgreementCreate(BaseModel):
@@ -63,3 +70,20 @@ class RecommendationRead(BaseModel):
     addressee: str | None
     topics: list[str]
     created_at: BerlinTime
+
+
+class AgreementPage(BaseModel):
+    """A page of agreements (``nzr_common.pagination``: follow ``next`` or the ``Link`` header)."""
+
+    items: list[AgreementRead]
+    total: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)
+
+
+class RecommendationPage(BaseModel):
+    """A page of an event's recommendations (``nzr_common.pagination``: follow ``next`` or the
+    ``Link`` header)."""
+
+    items: list[RecommendationRead]
+    total: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import SQLColumnExpression, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.events import (
@@ -27,12 +28,15 @@ from nzr_events.outcomes.rules import (
 )
 from nzr_events.outcomes.schemas import (
     AgreementCreate,
+    AgreementPage,
     AgreementRead,
     ProgressCreate,
     ProgressRead,
     RecommendationCreate,
+    RecommendationPage,
     RecommendationRead,
 )
+from nzr_events.sorting import order_by
 from nzr_events.tables import ListedRow
 
 
@@ -157,6 +161,16 @@ async def get_agreement(*, session: AsyncSession, agreement_id: str) -> Agreemen
     return agreement_read(row, list(progress))
 
 
+#: What the agreement list sorts by (``AgreementSort``); among equal keys the older agreement first.
+AGREEMENT_SORT_KEYS: dict[str, SQLColumnExpression[Any]] = {
+    "due_date": AgreementRow.due_date,
+    "created_at": AgreementRow.created_at,
+    "updated_at": AgreementRow.updated_at,
+    # the life cycle: open, being implemented, implemented, dropped
+    "status": case({"offen": 0, "in_umsetzung": 1, "umgesetzt": 2}, value=AgreementRow.status, else_=3),
+}
+
+
 async def list_agreements(
     *,
     session: AsyncSession,
@@ -164,8 +178,11 @@ async def list_agreements(
     status: str | None,
     responsible_actor_id: str | None,
     due_before: date | None,
-) -> list[AgreementRead]:
-    """Agreements to follow up, by due date."""
+    sort: str = "due_date",
+    limit: int,
+    offset: int,
+) -> AgreementPage:
+    """A page of agreements to follow up, in ``sort`` order (default: by due date)."""
     where = []
     if event_id:
         where.append(AgreementRow.event_id == event_id)
@@ -177,12 +194,17 @@ async def list_agreements(
         where.append(AgreementRow.due_date <= due_before)
     rows = (
         await session.execute(
-            select(*AgreementRow.__table__.c)
+            select(*AgreementRow.__table__.c, func.count().over().label("total"))
             .where(*where)
-            .order_by(AgreementRow.due_date, AgreementRow.created_at)
-            .limit(1000)
+            .order_by(*order_by(sort, AGREEMENT_SORT_KEYS, AgreementRow.id, then=[AgreementRow.created_at]))
+            .limit(limit)
+            .offset(offset)
         )
     ).all()
+    if rows:
+        total = rows[0].total
+    else:
+        total = await session.scalar(select(func.count()).select_from(AgreementRow).where(*where)) or 0
     progress: dict[str, list[ListedRow]] = {}
     if rows:
         for p in await session.execute(
@@ -191,7 +213,7 @@ async def list_agreements(
             .order_by(ProgressReportRow.reported_at)
         ):
             progress.setdefault(p.agreement_id, []).append(p)
-    return [agreement_read(r, progress.get(r.id, [])) for r in rows]
+    return AgreementPage(items=[agreement_read(r, progress.get(r.id, [])) for r in rows], total=total)
 
 
 async def record_recommendation(
@@ -223,10 +245,24 @@ async def record_recommendation(
     return RecommendationRead.model_validate(row, from_attributes=True)
 
 
-async def list_recommendations(*, session: AsyncSession, event_id: str) -> list[RecommendationRead]:
-    rows = await session.execute(
-        select(*RecommendationRow.__table__.c)
-        .where(RecommendationRow.event_id == event_id)
-        .order_by(RecommendationRow.created_at)
+async def list_recommendations(
+    *, session: AsyncSession, event_id: str, limit: int, offset: int
+) -> RecommendationPage:
+    """A page of an event's recommendations in the order they were recorded."""
+    where = RecommendationRow.event_id == event_id
+    rows = (
+        await session.execute(
+            select(*RecommendationRow.__table__.c, func.count().over().label("total"))
+            .where(where)
+            .order_by(RecommendationRow.created_at, RecommendationRow.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    if rows:
+        total = rows[0].total
+    else:
+        total = await session.scalar(select(func.count()).select_from(RecommendationRow).where(where)) or 0
+    return RecommendationPage(
+        items=[RecommendationRead.model_validate(r, from_attributes=True) for r in rows], total=total
     )
-    return [RecommendationRead.model_validate(r, from_attributes=True) for r in rows]

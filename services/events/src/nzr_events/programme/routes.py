@@ -52,7 +52,9 @@ async def update_session(
 async def list_sessions(
     event_id: str, deps: DepsDep, session: SessionDep, principal: PrincipalDep
 ) -> list[SessionRead]:
-    """The programme with seats left per session."""
+    """The programme with seats left per session, by start time. Not paged (a plain array, no
+    `limit`/`cursor`): it is one event's programme, whose sessions all lie within the event's own
+    time span, so it stays small and is shown whole."""
     return await service.list_sessions(
         session=session, event_id=event_id, include_drafts=is_editor(deps, principal)
     )

@@ -6,8 +6,9 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import SQLColumnExpression, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.events import (
@@ -18,33 +19,63 @@ from nzr_common.outbox import Outbox
 from nzr_events.gatherings.service import get_event
 from nzr_events.locking import event_sessions, lock_event
 from nzr_events.registrations.models import RegistrationRow
+from nzr_events.registrations.notices import waiting_positions
 from nzr_events.registrations.rules import (
     csv_cell,
 )
-from nzr_events.registrations.schemas import RegistrationRead, TargetGroupCounts
+from nzr_events.registrations.schemas import RegistrationPage, RegistrationRead, TargetGroupCounts
 from nzr_events.registrations.service import registration_read
+from nzr_events.sorting import order_by
+from nzr_events.tables import ListedRow
 from nzr_events.times import to_berlin
+
+#: What an event's registrations sort by (``RegistrationSort``). ``registered_at`` is the
+#: registration order: ``position`` is drawn from the event's counter under its row lock in the
+#: same step that stamps ``registered_at``, so both orders agree and the position is unique.
+REGISTRATION_SORT_KEYS: dict[str, SQLColumnExpression[Any]] = {
+    "registered_at": RegistrationRow.position,
+    "name": func.lower(RegistrationRow.name),
+    # confirmed, then the waiting line, then the cancelled ones
+    "status": case({"confirmed": 0, "waiting": 1}, value=RegistrationRow.status, else_=2),
+}
 
 
 async def list_registrations(
-    *, session: AsyncSession, event_id: str, status: str | None = None
-) -> list[RegistrationRead]:
-    """Registrations of an event in order (organisers only: personal data)."""
+    *,
+    session: AsyncSession,
+    event_id: str,
+    status: str | None = None,
+    sort: str = "registered_at",
+    limit: int,
+    offset: int,
+) -> RegistrationPage:
+    """A page of an event's registrations in ``sort`` order (organisers only: personal data)."""
     await get_event(session=session, event_id=event_id, include_drafts=True)
     where = [RegistrationRow.event_id == event_id]
     if status:
         where.append(RegistrationRow.status == status)
     rows = (
         await session.execute(
-            select(*RegistrationRow.__table__.c).where(*where).order_by(RegistrationRow.position)
+            select(*RegistrationRow.__table__.c, func.count().over().label("total"))
+            .where(*where)
+            .order_by(*order_by(sort, REGISTRATION_SORT_KEYS, RegistrationRow.id))
+            .limit(limit)
+            .offset(offset)
         )
     ).all()
-    result, waiting = [], 0
-    for row in rows:
-        if row.status == "waiting":
-            waiting += 1
-        result.append(registration_read(row, waiting if row.status == "waiting" else None))
-    return result
+    if rows:
+        total = rows[0].total
+    else:
+        total = await session.scalar(select(func.count()).select_from(RegistrationRow).where(*where)) or 0
+    places = await waiting_positions(session, event_id) if any(r.status == "waiting" for r in rows) else {}
+    return RegistrationPage(items=[registration_read(row, places.get(row.id)) for row in rows], total=total)
+
+
+async def registrations_of(session: AsyncSession, event_id: str) -> list[ListedRow]:
+    """Every registration of an event in registration order (the attendance list)."""
+    await get_event(session=session, event_id=event_id, include_drafts=True)
+    query = select(*RegistrationRow.__table__.c).where(RegistrationRow.event_id == event_id)
+    return list((await session.execute(query.order_by(RegistrationRow.position))).all())
 
 
 async def check_in(
@@ -93,7 +124,7 @@ async def record_target_groups(
 
 async def attendance_csv(*, session: AsyncSession, event_id: str) -> str:
     """Attendance list as CSV (UTF-8, semicolon-separated as German spreadsheets expect)."""
-    registrations = await list_registrations(session=session, event_id=event_id)
+    registrations = await registrations_of(session, event_id)
     titles = {s.id: s.title for s in (await event_sessions(session, event_id)).values()}
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")

@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from nzr_common.access import PUBLIC, TOKEN_LINK, anonymous_rate_limit
 from nzr_common.auth import AdminDep, EditorDep
 from nzr_common.idempotency import IDEMPOTENT
 from nzr_common.languages import preferred_language
+from nzr_common.pagination import Paging, link_header, next_link, paging_params
 from nzr_common.problems import ProblemError
 from nzr_common.runtime import OutboxDep, SessionDep
 from nzr_events import privacy
@@ -23,10 +24,13 @@ from nzr_events.registrations.schemas import (
     PersonRequest,
     RegistrationAccepted,
     RegistrationCreate,
+    RegistrationPage,
     RegistrationRead,
+    RegistrationSort,
     RegistrationStatus,
     TargetGroupCounts,
 )
+from nzr_events.sorting import SORT_DESCRIPTION
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 AcceptLanguage = Annotated[
@@ -83,14 +87,33 @@ async def request_registration_links(
 
 @router.get(
     "/events/{event_id}/registrations",
-    response_model=list[RegistrationRead],
+    response_model=RegistrationPage,
     operation_id="list_registrations",
 )
 async def list_registrations(
-    event_id: str, session: SessionDep, _: AdminDep, status: RegistrationStatus | None = None
-) -> list[RegistrationRead]:
-    """Registrations of an event with names and e-mails (region admins: personal data)."""
-    return await attendance.list_registrations(session=session, event_id=event_id, status=status)
+    event_id: str,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    _: AdminDep,
+    paging: Annotated[Paging, Depends(paging_params(50, 500))],
+    status: RegistrationStatus | None = None,
+    sort: Annotated[RegistrationSort, Query(description=SORT_DESCRIPTION)] = "registered_at",
+) -> RegistrationPage:
+    """Registrations of an event with names and e-mails (region admins: personal data), in
+    `sort` order (default `registered_at`: the order they came in; `status`: confirmed, waiting,
+    cancelled), paged by `limit` and `cursor` (the `next` link, also in the `Link` header)."""
+    page = await attendance.list_registrations(
+        session=session,
+        event_id=event_id,
+        status=status,
+        sort=sort,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    page.next = next_link(request, paging, len(page.items), page.total)
+    response.headers.update(link_header(page.next))
+    return page
 
 
 @router.delete(

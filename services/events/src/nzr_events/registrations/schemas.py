@@ -4,10 +4,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from nzr_common.pagination import NEXT_DESCRIPTION
 from nzr_events.gatherings.schemas import BerlinTime
 from nzr_events.registrations.consent import ConsentTiming
 
 RegistrationStatus = Literal["confirmed", "waiting", "cancelled"]
+#: Orders of an event's registrations (``nzr_events.sorting``); default ``registered_at``.
+RegistrationSort = Literal["registered_at", "-registered_at", "name", "-name", "status", "-status"]
 
 
 class RegistrationCreate(BaseModel):
@@ -45,6 +48,15 @@ class RegistrationRead(BaseModel):
     newsletter_consent_timing: ConsentTiming = "on_confirmation"
     registered_at: BerlinTime
     checked_in_at: BerlinTime | None
+
+
+class RegistrationPage(BaseModel):
+    """A page of an event's registrations (``nzr_common.pagination``: follow ``next`` or the
+    ``Link`` header)."""
+
+    items: list[RegistrationRead]
+    total: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)
 
 
 class RegistrationAccepted(BaseModel):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 
 from nzr_common.auth import EditorDep
 from nzr_common.idempotency import IDEMPOTENT
@@ -15,6 +17,7 @@ from nzr_newsletter.campaigns.schemas import (
     CampaignCreate,
     CampaignPage,
     CampaignRead,
+    CampaignSort,
     CampaignUpdate,
     PreviewRead,
     SendRequest,
@@ -22,6 +25,8 @@ from nzr_newsletter.campaigns.schemas import (
     TestSendResult,
 )
 from nzr_newsletter.delivery import service as delivery
+from nzr_newsletter.schemas import CampaignStatus
+from nzr_newsletter.sorting import SORT_DESCRIPTION
 
 router = APIRouter(prefix=API, tags=["newsletter"])
 
@@ -47,11 +52,14 @@ async def list_campaigns(
     session: SessionDep,
     _: EditorDep,
     paging: PagingDep,
-    status: str | None = None,
+    status: CampaignStatus | None = None,
+    sort: Annotated[CampaignSort, Query(description=SORT_DESCRIPTION)] = "-created_at",
 ) -> CampaignPage:
-    """Campaigns, newest first, paged by `limit` and `cursor` (the `next` link, also in `Link`)."""
+    """Campaigns in `sort` order (default `-created_at`, newest first; `status` follows the life
+    cycle draft, scheduled, sending, paused, sent, cancelled), paged by `limit` and `cursor` (the
+    `next` link, also in `Link`)."""
     items, total = await service.list_campaigns(
-        session=session, status=status, limit=paging.limit, offset=paging.offset
+        session=session, status=status, sort=sort, limit=paging.limit, offset=paging.offset
     )
     page = CampaignPage(items=items, total=total, next=next_link(request, paging, len(items), total))
     response.headers.update(link_header(page.next))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -75,6 +76,12 @@ class CampaignRead(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     stats: CampaignStats | None = None
+
+
+#: Orders of the campaign list (``nzr_newsletter.sorting``); default ``-created_at``, newest first.
+CampaignSort = Literal[
+    "created_at", "-created_at", "scheduled_at", "-scheduled_at", "name", "-name", "status", "-status"
+]
 
 
 class CampaignPage(BaseModel):

@@ -6,8 +6,9 @@ import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import SQLColumnExpression, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.errors import Conflict, Invalid, NotFound
@@ -25,6 +26,7 @@ from nzr_newsletter.campaigns.schemas import (
 from nzr_newsletter.delivery.models import DeliveryRow
 from nzr_newsletter.lists.models import ListRow
 from nzr_newsletter.lists.service import lists_by_id
+from nzr_newsletter.sorting import order_by
 from nzr_newsletter.subscribers.models import SubscriberRow
 from nzr_newsletter.subscriptions import rules as addresses
 from nzr_newsletter.subscriptions.models import SubscriptionRow
@@ -190,12 +192,25 @@ async def get_campaign(*, session: AsyncSession, campaign_id: str) -> CampaignRe
         return await campaign_read(session, await campaign_row(session, campaign_id))
 
 
+#: What the campaign list sorts by (``CampaignSort``); ``status`` follows the life cycle.
+CAMPAIGN_SORT_KEYS: dict[str, SQLColumnExpression[Any]] = {
+    "created_at": CampaignRow.created_at,
+    "scheduled_at": CampaignRow.scheduled_at,
+    "name": func.lower(CampaignRow.name),
+    "status": case(
+        {"draft": 0, "scheduled": 1, "sending": 2, "paused": 3, "sent": 4},
+        value=CampaignRow.status,
+        else_=5,
+    ),
+}
+
+
 async def list_campaigns(
-    *, session: AsyncSession, status: str | None, limit: int, offset: int
+    *, session: AsyncSession, status: str | None, limit: int, offset: int, sort: str = "-created_at"
 ) -> tuple[list[CampaignRead], int]:
-    """A page of campaigns, newest first, and how many there are."""
+    """A page of campaigns in ``sort`` order (default: newest first) and how many there are."""
     where = [CampaignRow.status == status] if status else []
-    query = select(CampaignRow).where(*where).order_by(CampaignRow.created_at.desc(), CampaignRow.id.desc())
+    query = select(CampaignRow).where(*where).order_by(*order_by(sort, CAMPAIGN_SORT_KEYS, CampaignRow.id))
     async with session.begin():
         rows = await session.scalars(query.limit(limit).offset(offset))
         items = [await campaign_read(session, r, stats=False) for r in rows]

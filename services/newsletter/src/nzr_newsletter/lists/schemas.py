@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field, field_validator
 
 from nzr_common.codes import TopicCode
+from nzr_common.pagination import NEXT_DESCRIPTION
 from nzr_newsletter.schemas import Strict, Visibility, not_null, one_line
 
 
@@ -60,3 +61,11 @@ class ListRead(BaseModel):
     tracking_enabled: bool = False
     confirmed_subscribers: int | None = None
     created_at: datetime
+
+
+class ListPage(BaseModel):
+    """A page of mailing lists (``nzr_common.pagination``: follow ``next`` or the ``Link`` header)."""
+
+    items: list[ListRead]
+    total: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.errors import Invalid, NotFound
 from nzr_newsletter.lists.models import ListRow
-from nzr_newsletter.lists.schemas import ListCreate, ListRead, ListUpdate
+from nzr_newsletter.lists.schemas import ListCreate, ListPage, ListRead, ListUpdate
 from nzr_newsletter.subscriptions.models import SubscriptionRow
 
 
@@ -61,24 +61,36 @@ async def update_list(*, session: AsyncSession, list_id: str, data: ListUpdate) 
     return list_read(row, count)
 
 
-async def list_lists(*, session: AsyncSession, include_internal: bool) -> list[ListRead]:
-    """Public lists for everybody; internal ones and subscriber counts for editors."""
-    query = select(ListRow).order_by(ListRow.created_at, ListRow.id)
-    if not include_internal:
-        query = query.where(ListRow.visibility == "public")
-    rows = list(await session.scalars(query))
+async def public_lists(session: AsyncSession) -> list[ListRead]:
+    """Every public list in the order they were made (the preferences show them all)."""
+    query = select(ListRow).where(ListRow.visibility == "public").order_by(ListRow.created_at, ListRow.id)
+    return [list_read(r) for r in await session.scalars(query)]
+
+
+async def list_lists(*, session: AsyncSession, include_internal: bool, limit: int, offset: int) -> ListPage:
+    """A page of the lists in the order they were made: public ones for everybody, internal ones
+    and subscriber counts for editors."""
+    where = [] if include_internal else [ListRow.visibility == "public"]
+    query = select(ListRow).where(*where).order_by(ListRow.created_at, ListRow.id)
+    rows = list(await session.scalars(query.limit(limit).offset(offset)))
+    total = await session.scalar(select(func.count()).select_from(ListRow).where(*where)) or 0
     counts: dict[str, int] = {}
-    if include_internal:
+    if include_internal and rows:
         counts = dict(
             (
                 await session.execute(
                     select(SubscriptionRow.list_id, func.count())
-                    .where(SubscriptionRow.status == "confirmed")
+                    .where(
+                        SubscriptionRow.status == "confirmed",
+                        SubscriptionRow.list_id.in_([r.id for r in rows]),
+                    )
                     .group_by(SubscriptionRow.list_id)
                 )
             ).all()
         )
-    return [list_read(r, counts.get(r.id, 0) if include_internal else None) for r in rows]
+    return ListPage(
+        items=[list_read(r, counts.get(r.id, 0) if include_internal else None) for r in rows], total=total
+    )
 
 
 async def lists_by_id(

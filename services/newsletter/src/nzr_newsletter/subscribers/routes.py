@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
@@ -15,6 +15,7 @@ from nzr_common.pagination import Paging, link_header, next_link, paging_params
 from nzr_common.runtime import SessionDep
 from nzr_newsletter import privacy
 from nzr_newsletter.bootstrap import API, DepsDep
+from nzr_newsletter.sorting import SORT_DESCRIPTION
 from nzr_newsletter.subscribers import service
 from nzr_newsletter.subscribers.schemas import (
     PersonExport,
@@ -24,6 +25,8 @@ from nzr_newsletter.subscribers.schemas import (
     PreferencesUpdate,
     SubscriberExport,
     SubscriberPage,
+    SubscriberSort,
+    SubscriptionStatus,
 )
 from nzr_newsletter.tokens import InvalidLink
 from nzr_newsletter.web import (
@@ -145,13 +148,22 @@ async def list_subscribers(
     request: Request,
     response: Response,
     paging: Annotated[Paging, Depends(paging_params(50, 500))],
-    list_id: str | None = None,
-    status: str | None = None,
+    list_id: Annotated[str | None, Query(max_length=36)] = None,
+    status: Annotated[
+        SubscriptionStatus | None, Query(description="Of a subscription (to `list_id`)")
+    ] = None,
+    sort: Annotated[SubscriberSort, Query(description=SORT_DESCRIPTION)] = "email",
 ) -> SubscriberPage:
-    """Subscribers with their subscriptions and consent proof (admin: personal data), paged by
-    `limit` and `cursor` (the `next` link, also in the `Link` header)."""
+    """Subscribers with their subscriptions and consent proof (admin: personal data), in `sort`
+    order (default `email`; ties by id), paged by `limit` and `cursor` (the `next` link, also in
+    the `Link` header)."""
     page = await service.list_subscribers(
-        session=session, list_id=list_id, status=status, limit=paging.limit, offset=paging.offset
+        session=session,
+        list_id=list_id,
+        status=status,
+        sort=sort,
+        limit=paging.limit,
+        offset=paging.offset,
     )
     page.next = next_link(request, paging, len(page.items), page.total)
     response.headers.update(link_header(page.next))

@@ -100,6 +100,12 @@ class SubscriberRead(BaseModel):
     subscriptions: list[SubscriptionRead]
 
 
+#: The states of a subscription to a list (the subscriber list filters by them).
+SubscriptionStatus = Literal["pending", "confirmed", "unsubscribed"]
+#: Orders of the subscriber list (``nzr_newsletter.sorting``); default ``email``.
+SubscriberSort = Literal["email", "-email", "name", "-name", "created_at", "-created_at"]
+
+
 class SubscriberPage(BaseModel):
     """A page of subscribers (``nzr_common.pagination``: follow ``next`` or the ``Link`` header)."""
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import SQLColumnExpression, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.contracts.newsletter import (
@@ -15,7 +16,8 @@ from nzr_newsletter.bounces.models import BounceRow
 from nzr_newsletter.delivery.models import DeliveryRow
 from nzr_newsletter.digests.models import DigestItemRow
 from nzr_newsletter.lists.models import ListRow
-from nzr_newsletter.lists.service import list_lists, lists_by_id
+from nzr_newsletter.lists.service import lists_by_id, public_lists
+from nzr_newsletter.sorting import order_by
 from nzr_newsletter.subscribers import rules
 from nzr_newsletter.subscribers.models import SubscriberRow
 from nzr_newsletter.subscribers.schemas import (
@@ -80,7 +82,7 @@ async def get_preferences(*, session: AsyncSession, deps: Deps, token: str) -> P
         topics=subscriber.topics,
         language="en" if subscriber.language == "en" else "de",
         subscriptions=await subscriptions_of(session, subscriber.id),
-        available_lists=await list_lists(session=session, include_internal=False),
+        available_lists=await public_lists(session),
     )
 
 
@@ -243,10 +245,24 @@ async def delete_own_data(*, session: AsyncSession, deps: Deps, token: str) -> N
         await erase_subscriber(session=session, deps=deps, subscriber=subscriber)
 
 
+#: What the subscriber list sorts by (``SubscriberSort``).
+SUBSCRIBER_SORT_KEYS: dict[str, SQLColumnExpression[Any]] = {
+    "email": SubscriberRow.email,
+    "name": func.lower(SubscriberRow.name),
+    "created_at": SubscriberRow.created_at,
+}
+
+
 async def list_subscribers(
-    *, session: AsyncSession, list_id: str | None, status: str | None, limit: int, offset: int
+    *,
+    session: AsyncSession,
+    list_id: str | None,
+    status: str | None,
+    sort: str = "email",
+    limit: int,
+    offset: int,
 ) -> SubscriberPage:
-    """Subscribers (admin), optionally of one list and subscription status."""
+    """Subscribers (admin) in ``sort`` order, optionally of one list and subscription status."""
     query = select(SubscriberRow)
     if list_id or status:
         inner = select(SubscriptionRow.subscriber_id)
@@ -256,7 +272,13 @@ async def list_subscribers(
             inner = inner.where(SubscriptionRow.status == status)
         query = query.where(SubscriberRow.id.in_(inner))
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = list(await session.scalars(query.order_by(SubscriberRow.email).limit(limit).offset(offset)))
+    rows = list(
+        await session.scalars(
+            query.order_by(*order_by(sort, SUBSCRIBER_SORT_KEYS, SubscriberRow.id))
+            .limit(limit)
+            .offset(offset)
+        )
+    )
     items = [
         SubscriberRead(
             id=r.id,

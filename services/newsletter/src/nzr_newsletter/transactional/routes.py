@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from nzr_common.auth import EditorDep, Role
-from nzr_common.params import Offset
+from nzr_common.pagination import Paging, link_header, next_link, paging_params
 from nzr_common.runtime import SessionDep
 from nzr_newsletter.bootstrap import API
+from nzr_newsletter.sorting import SORT_DESCRIPTION
 from nzr_newsletter.transactional import service
-from nzr_newsletter.transactional.schemas import MailStatus, TransactionalMailPage
+from nzr_newsletter.transactional.schemas import MailStatus, TransactionalMailPage, TransactionalMailSort
 
 router = APIRouter(prefix=API, tags=["newsletter"])
 
@@ -20,20 +21,28 @@ router = APIRouter(prefix=API, tags=["newsletter"])
     "/transactional/mails", response_model=TransactionalMailPage, operation_id="list_transactional_mails"
 )
 async def list_transactional_mails(
+    request: Request,
+    response: Response,
     session: SessionDep,
     principal: EditorDep,
+    paging: Annotated[Paging, Depends(paging_params(50, 500))],
     event_id: Annotated[str | None, Query(max_length=36)] = None,
     status: MailStatus | None = None,
-    limit: int = Query(50, ge=1, le=500),
-    offset: Annotated[Offset, Query()] = 0,
+    sort: Annotated[TransactionalMailSort, Query(description=SORT_DESCRIPTION)] = "-created_at",
 ) -> TransactionalMailPage:
-    """The registration mails (newest first) with status, reason and attempts, e.g. the ones
-    that bounced for an event: ``?event_id=…&status=bounced``."""
-    return await service.list_mails(
+    """The registration mails with status, reason and attempts, e.g. the ones that bounced for an
+    event: ``?event_id=…&status=bounced``. In `sort` order (default `-created_at`, newest first;
+    by `sent_at` the unsent ones last), paged by `limit` and `cursor` (the `next` link, also in
+    the `Link` header)."""
+    page = await service.list_mails(
         session=session,
         event_id=event_id,
         status=status,
-        limit=limit,
-        offset=offset,
+        sort=sort,
+        limit=paging.limit,
+        offset=paging.offset,
         full_addresses=principal.has(Role.ADMIN),
     )
+    page.next = next_link(request, paging, len(page.items), page.total)
+    response.headers.update(link_header(page.next))
+    return page

@@ -7,7 +7,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from nzr_common.pagination import NEXT_DESCRIPTION
+
 MailStatus = Literal["queued", "sending", "deferred", "sent", "bounced", "failed", "suppressed"]
+#: Orders of the mail list (``nzr_newsletter.sorting``); default ``-created_at``, newest first.
+TransactionalMailSort = Literal["created_at", "-created_at", "sent_at", "-sent_at"]
 
 
 class TransactionalMailRead(BaseModel):
@@ -26,5 +30,9 @@ class TransactionalMailRead(BaseModel):
 
 
 class TransactionalMailPage(BaseModel):
+    """A page of transactional mails (``nzr_common.pagination``: follow ``next`` or the ``Link``
+    header)."""
+
     items: list[TransactionalMailRead]
     total: int
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)

@@ -12,6 +12,7 @@ from nzr_common.contracts.actors import person_id_for
 from nzr_common.errors import Invalid
 from nzr_newsletter.bootstrap import Deps
 from nzr_newsletter.bounces.models import BounceRow
+from nzr_newsletter.sorting import order_by
 from nzr_newsletter.subscribers.models import SubscriberRow
 from nzr_newsletter.subscriptions import rules as addresses
 from nzr_newsletter.subscriptions.models import SubscriptionRow
@@ -226,6 +227,10 @@ async def recently_mailed(
     return bool(found)
 
 
+#: What the mail list sorts by (``TransactionalMailSort``).
+MAIL_SORT_KEYS = {"created_at": MailRow.created_at, "sent_at": MailRow.sent_at}
+
+
 async def list_mails(
     *,
     session: AsyncSession,
@@ -234,8 +239,10 @@ async def list_mails(
     limit: int,
     offset: int,
     full_addresses: bool,
+    sort: str = "-created_at",
 ) -> TransactionalMailPage:
-    """Transactional mails, newest first, optionally of one event and status (never the bodies)."""
+    """Transactional mails in ``sort`` order (default: newest first), optionally of one event and
+    status (never the bodies); unsent mails sort last by ``sent_at``."""
     columns = (
         MailRow.id,
         MailRow.event_id,
@@ -255,7 +262,11 @@ async def list_mails(
         conditions.append(MailRow.status == status)
     total = await session.scalar(select(func.count()).select_from(MailRow).where(*conditions)) or 0
     rows = await session.execute(
-        select(*columns).where(*conditions).order_by(MailRow.id.desc()).limit(limit).offset(offset)
+        select(*columns)
+        .where(*conditions)
+        .order_by(*order_by(sort, MAIL_SORT_KEYS, MailRow.id))
+        .limit(limit)
+        .offset(offset)
     )
     items = [
         TransactionalMailRead(

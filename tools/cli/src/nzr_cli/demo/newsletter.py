@@ -121,7 +121,8 @@ def _local(url: str) -> str:
 def _wait_for_mail(client: httpx.Client, address: str, marker: str, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for mail in _json(client.get(f"{API}/dev/mail.json")):
+        # the newest 200 (one page at the largest limit): the mail waited for is among them
+        for mail in _json(client.get(f"{API}/dev/mail.json", params={"limit": 200}))["items"]:
             if address in mail["to"] and (
                 marker in mail["subject"] or any(marker in x for x in mail["links"])
             ):
