@@ -81,6 +81,7 @@ class _Queue:
             if touched:
                 summaries.lock(session)
                 touched = summaries.with_agreements_of_gatherings(session, touched)
+                touched = summaries.with_cooperation_dependants(session, touched, self.by_table)
                 summaries.contributions_of(session, touched, changes, -1.0)
         for operations in self.by_table.values():
             run: list[dict[str, Any]] = []

@@ -61,7 +61,8 @@ class RebuildResult:
     poison: int = 0
     seconds: float = 0.0
     stream: str = ""
-    #: of ``seconds``: computing the summaries, and catching up plus swapping the tables in
+    #: of ``seconds``: computing the summaries and the planner statistics, and catching up plus
+    #: swapping the tables in
     summaries_seconds: float = 0.0
     swap_seconds: float = 0.0
 
@@ -367,6 +368,8 @@ async def rebuild(
         phase = time.perf_counter()
         async with sessions() as session, session.begin():
             await session.run_sync(summaries.recompute)
+        async with engine.begin() as connection:
+            await connection.run_sync(shadow.analyze)
         result.summaries_seconds = time.perf_counter() - phase
         phase = time.perf_counter()
         await _swap(live, consumers, lambda: _catch_up(pull, deps, sessions, result, batch_size))

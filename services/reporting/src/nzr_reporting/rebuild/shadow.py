@@ -78,6 +78,16 @@ def drop(connection: Connection) -> None:
         connection.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
 
 
+def analyze(connection: Connection) -> None:
+    """(On a redirected connection.) PostgreSQL: gather the planner statistics of the filled
+    shadow tables before they are swapped in (the statistics move with a renamed table).
+    Without them the planner takes every fresh table for nearly empty and picks nested loops
+    that scan a join partner once per row until autovacuum happens to analyze it."""
+    if connection.dialect.name == "postgresql":
+        for table in tables():
+            connection.execute(text(f"ANALYZE {table.name}"))
+
+
 def _lock_live(connection: Connection) -> None:
     """PostgreSQL: every live table at once or none (NOWAIT): waiting for one table while holding
     others could deadlock with a reader that holds the one and wants the others; the caller
