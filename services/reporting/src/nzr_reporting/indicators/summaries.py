@@ -335,7 +335,7 @@ PAIRS = Source("pairs", ("region", "pair"))
 ALL_SOURCES = frozenset({source for source, _ in SOURCES.values()} | {PAIRS})
 
 
-def affected(by_table: dict[str, list[tuple[Any, dict[str, Any]]]]) -> dict[Source, list[tuple[str, ...]]]:
+def affected(by_table: dict[str, list[tuple[Any, ...]]]) -> dict[Source, list[tuple[str, ...]]]:
     """The source rows that queued upserts (table name → [(statement, values)]) touch."""
     keys: dict[Source, set[tuple[str, str]]] = defaultdict(set)
     for table, operations in by_table.items():
@@ -343,7 +343,7 @@ def affected(by_table: dict[str, list[tuple[Any, dict[str, Any]]]]) -> dict[Sour
         if known is None:
             continue
         source, (region, ident) = known
-        keys[source].update((values[region], values[ident]) for _, values in operations)
+        keys[source].update((op[1][region], op[1][ident]) for op in operations)
     return {source: sorted(found) for source, found in keys.items()}
 
 
@@ -379,7 +379,7 @@ def _pair(region: str, a: str | None, b: str | None) -> tuple[str, ...] | None:
 def with_cooperation_dependants(
     session: Session,
     keys: dict[Source, list[tuple[str, ...]]],
-    by_table: dict[str, list[tuple[Any, dict[str, Any]]]],
+    by_table: dict[str, list[tuple[Any, ...]]],
 ) -> dict[Source, list[tuple[str, ...]]]:
     """Touched actors also touch their cooperations (an education institution among the
     partners) and their pairs (registered partners); touched cooperations touch their pairs,
@@ -414,7 +414,8 @@ def with_cooperation_dependants(
         if (pair := _pair(region, a, b)) is not None:
             pairs.add(pair)
     current = dict(partners)
-    for _, values in operations:  # in the order they are written
+    for operation in operations:  # in the order they are written
+        values = operation[1]
         slot = (values["region"], values["cooperation_id"])
         a, b = current.get(slot, (None, None))
         a, b = values.get("actor_a") or a, values.get("actor_b") or b
