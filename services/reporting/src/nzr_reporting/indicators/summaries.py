@@ -17,6 +17,7 @@ cooperations and agreements).
 
 from __future__ import annotations
 
+import typing
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -477,8 +478,25 @@ def add(session: Session, changes: Contributions, *, months: bool = True) -> Non
         if amount and months
     ]
     for table, rows in ((DailyFigure.__table__, daily), (MonthlyFigure.__table__, monthly)):
+        if dialect == "postgresql" and len(rows) > 1:
+            # One statement per table (the rows' keys are distinct).
+            from nzr_reporting.indicators.upserts import upsert_distinct
+
+            summary = typing.cast(Table, table)
+            upsert_distinct(session, summary, _SUMMARY_COLUMNS[summary.name], rows, _add_amount)
+            continue
         for start in range(0, len(rows), 5000):
             session.execute(_add_statement(dialect, table), rows[start : start + 5000])
+
+
+def _add_amount(new: Any, old: Any) -> dict[str, Any]:
+    return {"amount": old.amount + new.amount}
+
+
+_SUMMARY_COLUMNS = {
+    "daily_figures": ("region", "day", "measure", "district", "key", "amount"),
+    "monthly_figures": ("region", "month", "measure", "district", "key", "amount"),
+}
 
 
 def lock(session: Session) -> None:

@@ -81,13 +81,24 @@ def _write_set_based(
         generations[generation][shape].append(values)
     for shapes in generations:
         for (shape_table, columns, update), rows in shapes.items():
-            arrays: dict[str, list[Any]] = {}
-            for name in columns:
-                column = [row[name] for row in rows]
-                if isinstance(shape_table.c[name].type, JSON):
-                    column = [json.dumps(value) for value in column]
-                arrays[name] = column
-            session.execute(_unnest_statement(shape_table, columns, update), arrays)
+            upsert_distinct(session, shape_table, columns, rows, update)
+
+
+def upsert_distinct(
+    session: Session,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    update: Update | None,
+) -> None:
+    """PostgreSQL: upsert rows of distinct keys with one statement (``_unnest_statement``)."""
+    arrays: dict[str, list[Any]] = {}
+    for name in columns:
+        column = [row[name] for row in rows]
+        if isinstance(table.c[name].type, JSON):
+            column = [json.dumps(value) for value in column]
+        arrays[name] = column
+    session.execute(_unnest_statement(table, columns, update), arrays)
 
 
 @cache

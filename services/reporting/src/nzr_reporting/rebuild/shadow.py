@@ -70,6 +70,11 @@ def create(connection: Connection) -> None:
     tables (no existence check: it would ask for the live names)."""
     drop(connection)
     Base.metadata.create_all(connection, tables=tables(), checkfirst=False)
+    if connection.dialect.name == "postgresql":
+        # No autovacuum on the tables being filled (``analyze`` gathers their statistics): its
+        # lock would make the swap's NOWAIT lock fail until it ends; ``swap`` turns it back on.
+        for table in tables():
+            connection.execute(text(f"ALTER TABLE {table.name} SET (autovacuum_enabled = false)"))
 
 
 def drop(connection: Connection) -> None:
@@ -143,6 +148,7 @@ def swap(connection: Connection, consumers: list[str]) -> None:
         connection.execute(text(f"DROP TABLE {table.name}"))
         connection.execute(text(f"ALTER TABLE {shadow_name(table.name)} RENAME TO {table.name}"))
         if postgres:
+            connection.execute(text(f"ALTER TABLE {table.name} RESET (autovacuum_enabled)"))
             for constraint in table.constraints:
                 if constraint.name:
                     old, new = shadow_name(str(constraint.name)), constraint.name
