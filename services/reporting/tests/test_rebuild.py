@@ -184,3 +184,41 @@ async def test_rebuild_in_large_batches_of_mixed_events_gives_the_same_figures_a
         assert await state() == before
     finally:
         await engine.dispose()
+
+
+async def test_the_rebuilt_inbox_replaces_the_reporting_consumers_rows_and_keeps_the_others(
+    reporting: Reporting,
+):
+    from sqlalchemy import func, insert, select
+
+    from nzr_common.db import create_engine
+    from nzr_reporting.rebuild.service import _live_consumers
+    from nzr_reporting.tables import messaging
+
+    await feed_a_year(reporting)
+    await reporting.settled()
+    inbox = messaging.inbox
+    engine = create_engine(reporting.settings.database_url)
+    other = {
+        "consumer": "someone_else",
+        "event_id": "e-1",
+        "event_type": "x",
+        "processed_at": datetime.now(UTC),
+    }
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert(inbox).values(**other))
+        await rebuild(reporting.settings, batch_size=50)
+        async with engine.connect() as connection:
+            rows = dict(
+                (
+                    await connection.execute(
+                        select(inbox.c.consumer, func.count()).group_by(inbox.c.consumer)
+                    )
+                ).all()
+            )
+    finally:
+        await engine.dispose()
+    assert rows.pop("someone_else") == 1
+    assert set(rows) <= set(_live_consumers())
+    assert sum(rows.values()) == reporting.published

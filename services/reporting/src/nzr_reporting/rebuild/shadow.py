@@ -135,16 +135,19 @@ def swap(connection: Connection, consumers: list[str]) -> None:
     inbox = messaging.inbox
     marks = ", ".join(f":c{i}" for i in range(len(consumers)))
     params = {f"c{i}": name for i, name in enumerate(consumers)}
-    # The inbox stays (other consumers' rows live in it): only the reporting consumers' rows change.
-    connection.execute(text(f"DELETE FROM {inbox.name} WHERE consumer IN ({marks})"), params)
+    # The rebuilt inbox replaces the live one like every projection table; the rows of other
+    # consumers than the rebuilt ones (few) move over first. (Copying the rebuilt rows into the
+    # live inbox instead wrote every event once more, under the lock that readers wait for.)
     columns = ", ".join(c.name for c in inbox.columns)
+    others = f" WHERE consumer NOT IN ({marks})" if consumers else ""
     connection.execute(
-        text(f"INSERT INTO {inbox.name} ({columns}) SELECT {columns} FROM {shadow_name(inbox.name)}")
+        text(
+            f"INSERT INTO {shadow_name(inbox.name)} ({columns}) SELECT {columns} FROM {inbox.name}"
+            f"{others or ' WHERE true'} ON CONFLICT DO NOTHING"
+        ),
+        params,
     )
-    connection.execute(text(f"DROP TABLE {shadow_name(inbox.name)}"))
     for table in tables():
-        if table is inbox:
-            continue
         connection.execute(text(f"DROP TABLE {table.name}"))
         connection.execute(text(f"ALTER TABLE {shadow_name(table.name)} RENAME TO {table.name}"))
         if postgres:
