@@ -143,3 +143,82 @@ def test_rebuild_decoder_reads_any_field_order_and_tells_unknown_and_unreadable_
     assert first == second and first.data.actor_id == envelope.data.actor_id
     assert (c1, c2, known1, known2) == ("reporting__pub_actors", "reporting__pub_actors", True, True)
     assert (skipped.type, handler, known3) == ("nzr.actors.actor_renamed_in_future.v1", skip_unknown, False)
+
+
+async def test_rebuild_in_large_batches_of_mixed_events_gives_the_same_figures_and_summaries(
+    reporting: Reporting,
+):
+    """A large batch writes each table set-based: updates, removals, status changes and late
+    facts of the same rows in one batch keep their order, and the summaries computed at the
+    end equal the ones kept in step by the live consumers."""
+    from sqlalchemy import select
+
+    from nzr_common.db import create_engine, create_sessionmaker
+    from nzr_reporting.indicators.models import ActorFact, CooperationFact, DailyFigure, GatheringFact
+
+    from .test_summaries import generated_events, summary_rows
+
+    for envelope in generated_events([reporting.region], 600, seed=5):
+        await reporting.js.publish(
+            envelope.nats_subject(), envelope.to_json(), headers={"Nats-Msg-Id": envelope.id}
+        )
+        reporting.published += 1
+    await reporting.settled()
+    engine = create_engine(reporting.settings.database_url)
+    sessions = create_sessionmaker(engine)
+
+    async def state() -> tuple:
+        shown = await figures(reporting)
+        async with sessions() as session:
+            facts = [
+                sorted(map(repr, await session.execute(select(*model.__table__.columns))))
+                for model in (ActorFact, CooperationFact, GatheringFact)
+            ]
+            return shown, await summary_rows(session, DailyFigure, DailyFigure.day), facts
+
+    try:
+        before = await state()
+        assert before[1], "the generated events count for nothing"
+        result = await rebuild(reporting.settings, batch_size=5000)
+        assert result.applied == reporting.published
+        assert await state() == before
+    finally:
+        await engine.dispose()
+
+
+async def test_the_rebuilt_inbox_replaces_the_reporting_consumers_rows_and_keeps_the_others(
+    reporting: Reporting,
+):
+    from sqlalchemy import func, insert, select
+
+    from nzr_common.db import create_engine
+    from nzr_reporting.rebuild.service import _live_consumers
+    from nzr_reporting.tables import messaging
+
+    await feed_a_year(reporting)
+    await reporting.settled()
+    inbox = messaging.inbox
+    engine = create_engine(reporting.settings.database_url)
+    other = {
+        "consumer": "someone_else",
+        "event_id": "e-1",
+        "event_type": "x",
+        "processed_at": datetime.now(UTC),
+    }
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert(inbox).values(**other))
+        await rebuild(reporting.settings, batch_size=50)
+        async with engine.connect() as connection:
+            rows = dict(
+                (
+                    await connection.execute(
+                        select(inbox.c.consumer, func.count()).group_by(inbox.c.consumer)
+                    )
+                ).all()
+            )
+    finally:
+        await engine.dispose()
+    assert rows.pop("someone_else") == 1
+    assert set(rows) <= set(_live_consumers())
+    assert sum(rows.values()) == reporting.published

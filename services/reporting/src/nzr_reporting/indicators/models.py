@@ -38,7 +38,12 @@ class CooperationFact(Base):
     """A typed, dated cooperation between two actors (placeholder until it is recorded)."""
 
     __tablename__ = "cooperation_facts"
-    __table_args__ = (Index("ix_cooperation_facts_figures", "region", "since", "until", "cross_sector"),)
+    __table_args__ = (
+        Index("ix_cooperation_facts_figures", "region", "since", "until", "cross_sector"),
+        # The cooperations of an actor and of a pair (summaries of pairs and education partners).
+        Index("ix_cooperation_facts_actor_a", "region", "actor_a", "actor_b"),
+        Index("ix_cooperation_facts_actor_b", "region", "actor_b"),
+    )
 
     region: Mapped[str] = mapped_column(REGION, primary_key=True)
     cooperation_id: Mapped[str] = mapped_column(ID, primary_key=True)

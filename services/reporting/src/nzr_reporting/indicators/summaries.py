@@ -17,6 +17,7 @@ cooperations and agreements).
 
 from __future__ import annotations
 
+import typing
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -24,10 +25,28 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, delete, select, text, tuple_
+from sqlalchemy import (
+    Date,
+    Float,
+    String,
+    Table,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from nzr_reporting.indicators import rules
 from nzr_reporting.indicators.models import (
     EDUCATION_KIND,
     ActorFact,
@@ -59,7 +78,7 @@ class Source:
     name: str
     key_columns: tuple[str, str]
 
-    def load(self, session: Session, keys: list[tuple[str, str]] | None) -> Iterator[Any]:
+    def load(self, session: Session, keys: list[tuple[str, ...]] | None) -> Iterator[Any]:
         """Rows of this source for ``keys`` (all rows when ``None``)."""
         return _LOADERS[self.name](session, keys)
 
@@ -85,7 +104,7 @@ def _add(
 
 
 def _keyed(
-    session: Session, query: Any, columns: tuple[Any, Any], keys: list[tuple[str, str]] | None
+    session: Session, query: Any, columns: tuple[Any, Any], keys: list[tuple[str, ...]] | None
 ) -> Iterator[Any]:
     if keys is None:
         yield from session.execute(query.execution_options(yield_per=5000))
@@ -114,16 +133,25 @@ def _actors(rows: Iterable[Any], into: Contributions, sign: float) -> None:
 
 
 def _load_cooperations(session: Session, keys: Any) -> Iterator[Any]:
-    c = CooperationFact
-    query = select(c.region, c.since, c.until, c.cross_sector, c.origin_agreement_id).where(
+    c, a = CooperationFact, ActorFact
+    # With an education institution among the partners (as ``Workbook.education_cooperations``).
+    educational = (
+        select(a.actor_id)
+        .where(a.region == c.region, a.kind == EDUCATION_KIND, a.actor_id.in_([c.actor_a, c.actor_b]))
+        .correlate(c)
+        .exists()
+    )
+    query = select(c.region, c.since, c.until, c.cross_sector, c.origin_agreement_id, educational).where(
         c.since.is_not(None)
     )
     return _keyed(session, query, (c.region, c.cooperation_id), keys)
 
 
 def _cooperations(rows: Iterable[Any], into: Contributions, sign: float) -> None:
-    for region, since, until, cross, origin in rows:
+    for region, since, until, cross, origin, educational in rows:
         measures = ["cooperations", "cooperations_cross"] if cross is True else ["cooperations"]
+        if educational:
+            measures.append("cooperations_education")
         for measure in measures:
             _add(into, region, measure, since, sign)
             if until is not None:
@@ -131,6 +159,38 @@ def _cooperations(rows: Iterable[Any], into: Contributions, sign: float) -> None
         _add(into, region, "cooperations_started", since, sign)
         if origin is not None:
             _add(into, region, "cooperations_from_gatherings", since, sign)
+
+
+def _load_pairs(session: Session, keys: Any) -> Iterator[Any]:
+    """Cooperations of the pairs (region, lower actor id, higher actor id) between registered
+    actors, as ``Workbook.cooperating_pairs`` reads them (no district: region figures)."""
+    c, a, b = CooperationFact, aliased(ActorFact), aliased(ActorFact)
+    query = (
+        select(c.region, c.actor_a, c.actor_b, c.since, c.until, null(), null())
+        .join(a, (a.region == c.region) & (a.actor_id == c.actor_a))
+        .join(b, (b.region == c.region) & (b.actor_id == c.actor_b))
+        .where(c.since.is_not(None), a.registered_on.is_not(None), b.registered_on.is_not(None))
+    )
+    if keys is None:
+        yield from session.execute(query.execution_options(yield_per=5000))
+        return
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        yield from session.execute(
+            query.where(
+                or_(
+                    tuple_(c.region, c.actor_a, c.actor_b).in_(chunk),
+                    tuple_(c.region, c.actor_b, c.actor_a).in_(chunk),
+                )
+            )
+        )
+
+
+def _pairs(rows: Iterable[Any], into: Contributions, sign: float) -> None:
+    """Distinct cooperating pairs (the numerator of the network density): every cooperation of
+    a pair must be among ``rows`` (the loader reads pairs whole)."""
+    for delta in rules.pair_deltas(rows):
+        _add(into, delta.region, "cooperating_pairs", delta.on, sign * delta.amount)
 
 
 def _load_gatherings(session: Session, keys: Any) -> Iterator[Any]:
@@ -236,6 +296,7 @@ _LOADERS = {
     "cooperations": _load_cooperations,
     "gatherings": _load_gatherings,
     "agreements": _load_agreements,
+    "pairs": _load_pairs,
     "reach": _load_reach,
     "campaigns": _load_simple(CampaignFact, "campaign_id", "finished_on", "delivered"),
     "searches": _load_simple(FundingSearchFact, "search_id", "performed_on"),
@@ -246,6 +307,7 @@ _CONTRIBUTORS = {
     "cooperations": _cooperations,
     "gatherings": _gatherings,
     "agreements": _agreements,
+    "pairs": _pairs,
     "reach": _reach,
     "campaigns": _campaigns,
     "searches": _searches,
@@ -268,7 +330,13 @@ for _name, _model, _key in [
     SOURCES[_model.__tablename__] = (Source(_name, _key), _key)
 
 
-def affected(by_table: dict[str, list[tuple[Any, dict[str, Any]]]]) -> dict[Source, list[tuple[str, str]]]:
+#: distinct cooperating pairs, keyed (region, lower actor id, higher actor id): no table of
+#: their own; touched through their cooperations and actors (``with_cooperation_dependants``)
+PAIRS = Source("pairs", ("region", "pair"))
+ALL_SOURCES = frozenset({source for source, _ in SOURCES.values()} | {PAIRS})
+
+
+def affected(by_table: dict[str, list[tuple[Any, ...]]]) -> dict[Source, list[tuple[str, ...]]]:
     """The source rows that queued upserts (table name → [(statement, values)]) touch."""
     keys: dict[Source, set[tuple[str, str]]] = defaultdict(set)
     for table, operations in by_table.items():
@@ -276,13 +344,13 @@ def affected(by_table: dict[str, list[tuple[Any, dict[str, Any]]]]) -> dict[Sour
         if known is None:
             continue
         source, (region, ident) = known
-        keys[source].update((values[region], values[ident]) for _, values in operations)
+        keys[source].update((op[1][region], op[1][ident]) for op in operations)
     return {source: sorted(found) for source, found in keys.items()}
 
 
 def with_agreements_of_gatherings(
-    session: Session, keys: dict[Source, list[tuple[str, str]]]
-) -> dict[Source, list[tuple[str, str]]]:
+    session: Session, keys: dict[Source, list[tuple[str, ...]]]
+) -> dict[Source, list[tuple[str, ...]]]:
     """Touched gatherings also touch the agreements reached there (they count from its start)."""
     gatherings = next((found for source, found in keys.items() if source.name == "gatherings"), None)
     if not gatherings:
@@ -305,8 +373,65 @@ def with_agreements_of_gatherings(
     return merged
 
 
+def _pair(region: str, a: str | None, b: str | None) -> tuple[str, ...] | None:
+    return None if a is None or b is None else (region, min(a, b), max(a, b))
+
+
+def with_cooperation_dependants(
+    session: Session,
+    keys: dict[Source, list[tuple[str, ...]]],
+    by_table: dict[str, list[tuple[Any, ...]]],
+) -> dict[Source, list[tuple[str, ...]]]:
+    """Touched actors also touch their cooperations (an education institution among the
+    partners) and their pairs (registered partners); touched cooperations touch their pairs,
+    before and after the queued upserts (``fill_known`` keeps a partner not sent anew)."""
+    by_name = {source.name: found for source, found in keys.items()}
+    actors_touched = by_name.get("actors") or []
+    cooperations = set(by_name.get("cooperations") or [])
+    operations = by_table.get(CooperationFact.__tablename__, [])
+    if not actors_touched and not cooperations:
+        return keys
+    c = CooperationFact
+    pairs: set[tuple[str, ...]] = set()
+    partners: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+    touched = sorted(cooperations)
+    for start in range(0, len(touched), _CHUNK):
+        for region, ident, a, b in session.execute(
+            select(c.region, c.cooperation_id, c.actor_a, c.actor_b).where(
+                tuple_(c.region, c.cooperation_id).in_(touched[start : start + _CHUNK])
+            )
+        ):
+            partners[(region, ident)] = (a, b)
+    for start in range(0, len(actors_touched), _CHUNK):
+        chunk = actors_touched[start : start + _CHUNK]
+        for region, ident, a, b in session.execute(
+            select(c.region, c.cooperation_id, c.actor_a, c.actor_b).where(
+                or_(tuple_(c.region, c.actor_a).in_(chunk), tuple_(c.region, c.actor_b).in_(chunk))
+            )
+        ):
+            cooperations.add((region, ident))
+            partners[(region, ident)] = (a, b)
+    for (region, _), (a, b) in partners.items():
+        if (pair := _pair(region, a, b)) is not None:
+            pairs.add(pair)
+    current = dict(partners)
+    for operation in operations:  # in the order they are written
+        values = operation[1]
+        slot = (values["region"], values["cooperation_id"])
+        a, b = current.get(slot, (None, None))
+        a, b = values.get("actor_a") or a, values.get("actor_b") or b
+        current[slot] = (a, b)
+        if (pair := _pair(slot[0], a, b)) is not None:
+            pairs.add(pair)
+    merged = dict(keys)
+    merged[SOURCES[CooperationFact.__tablename__][0]] = sorted(cooperations)
+    if pairs:
+        merged[PAIRS] = sorted(pairs)
+    return merged
+
+
 def contributions_of(
-    session: Session, keys: dict[Source, list[tuple[str, str]]], into: Contributions, sign: float
+    session: Session, keys: dict[Source, list[tuple[str, ...]]], into: Contributions, sign: float
 ) -> None:
     for source, found in keys.items():
         source.contribute(source.load(session, found), into, sign)
@@ -321,8 +446,8 @@ def _add_statement(dialect: str, table: Table) -> Any:
     )
 
 
-def add(session: Session, changes: Contributions) -> None:
-    """Add contributions to the daily and monthly sums."""
+def add(session: Session, changes: Contributions, *, months: bool = True) -> None:
+    """Add contributions to the daily and (``months``) monthly sums."""
     dialect = session.get_bind().dialect.name
     daily: list[dict[str, Any]] = []
     monthly_sums: defaultdict[tuple[Any, ...], float] = defaultdict(float)
@@ -350,11 +475,28 @@ def add(session: Session, changes: Contributions) -> None:
             "amount": amount,
         }
         for (region, month, measure, district, key), amount in monthly_sums.items()
-        if amount
+        if amount and months
     ]
     for table, rows in ((DailyFigure.__table__, daily), (MonthlyFigure.__table__, monthly)):
+        if dialect == "postgresql" and len(rows) > 1:
+            # One statement per table (the rows' keys are distinct).
+            from nzr_reporting.indicators.upserts import upsert_distinct
+
+            summary = typing.cast(Table, table)
+            upsert_distinct(session, summary, _SUMMARY_COLUMNS[summary.name], rows, _add_amount)
+            continue
         for start in range(0, len(rows), 5000):
             session.execute(_add_statement(dialect, table), rows[start : start + 5000])
+
+
+def _add_amount(new: Any, old: Any) -> dict[str, Any]:
+    return {"amount": old.amount + new.amount}
+
+
+_SUMMARY_COLUMNS = {
+    "daily_figures": ("region", "day", "measure", "district", "key", "amount"),
+    "monthly_figures": ("region", "month", "measure", "district", "key", "amount"),
+}
 
 
 def lock(session: Session) -> None:
@@ -364,12 +506,115 @@ def lock(session: Session) -> None:
         session.execute(text("LOCK TABLE daily_figures, monthly_figures IN SHARE ROW EXCLUSIVE MODE"))
 
 
+def _day_contributions() -> list[Any]:
+    """The contributions of the row-by-row sources as SELECTs of (region, day, measure,
+    district, key, amount): what ``_actors``, ``_cooperations``, ``_gatherings``,
+    ``_campaigns``, ``_searches`` and ``_matches`` add, computed by the database."""
+    a, c, g = ActorFact, CooperationFact, GatheringFact
+
+    def rows(model: Any, day: Any, measure: str, amount: Any, *where: Any, district: Any = None) -> Any:
+        return select(
+            model.region.label("region"),
+            day.label("day"),
+            literal(measure, String(40)).label("measure"),
+            (func.coalesce(district, NONE) if district is not None else literal(NONE, String(8))).label(
+                "district"
+            ),
+            literal(NONE, String(40)).label("key"),
+            cast(amount, Float).label("amount"),
+        ).where(*where)
+
+    def ended(on: Any, off: Any) -> Any:  # the later of the two days
+        return case((off > on, off), else_=on)
+
+    registered = a.registered_on.is_not(None)
+    removed = a.removed_on.is_not(None)
+    education = a.kind == EDUCATION_KIND
+    partner = aliased(ActorFact)
+    educational = (
+        select(partner.actor_id)
+        .where(
+            partner.region == c.region,
+            partner.kind == EDUCATION_KIND,
+            partner.actor_id.in_([c.actor_a, c.actor_b]),
+        )
+        .correlate(c)
+        .exists()
+    )
+    started, until = c.since.is_not(None), c.until.is_not(None)
+    held = (g.completed_on.is_not(None), g.cancelled_on.is_(None))
+    people = func.coalesce(g.participants, g.attended, 0)
+    bne = g.bne.is_(True)
+    s, m, k = FundingSearchFact, FundingMatchFact, CampaignFact
+    return [
+        rows(a, a.registered_on, "actors", 1, registered, district=a.district),
+        rows(a, ended(a.registered_on, a.removed_on), "actors", -1, registered, removed, district=a.district),
+        rows(a, a.registered_on, "education_actors", 1, registered, education, district=a.district),
+        rows(
+            a,
+            ended(a.registered_on, a.removed_on),
+            "education_actors",
+            -1,
+            registered,
+            removed,
+            education,
+            district=a.district,
+        ),
+        rows(a, a.registered_on, "actors_registered", 1, registered, district=a.district),
+        rows(c, c.since, "cooperations", 1, started),
+        rows(c, ended(c.since, c.until), "cooperations", -1, started, until),
+        rows(c, c.since, "cooperations_cross", 1, started, c.cross_sector.is_(True)),
+        rows(c, ended(c.since, c.until), "cooperations_cross", -1, started, until, c.cross_sector.is_(True)),
+        rows(c, c.since, "cooperations_education", 1, started, educational),
+        rows(c, ended(c.since, c.until), "cooperations_education", -1, started, until, educational),
+        rows(c, c.since, "cooperations_started", 1, started),
+        rows(c, c.since, "cooperations_from_gatherings", 1, started, c.origin_agreement_id.is_not(None)),
+        rows(g, held_on(g), "gatherings", 1, *held, district=g.district),
+        rows(g, held_on(g), "participants", people, *held, district=g.district),
+        rows(g, held_on(g), "bne_gatherings", 1, *held, bne, district=g.district),
+        rows(g, held_on(g), "bne_participants", people, *held, bne, district=g.district),
+        rows(k, k.finished_on, "campaign_reach", func.coalesce(k.delivered, 0), k.finished_on.is_not(None)),
+        rows(s, s.performed_on, "funding_searches", 1, s.performed_on.is_not(None)),
+        rows(m, m.performed_on, "funding_matches", 1, m.performed_on.is_not(None), district=m.district),
+    ]
+
+
+def _month_of(day: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return cast(func.date_trunc("month", day), Date)
+    return func.date(day, "start of month")
+
+
 def recompute(session: Session) -> None:
-    """Compute the summaries from the projections afresh (after a rebuild)."""
+    """Compute the summaries from the projections afresh (after a rebuild), set-based: the
+    row-by-row sources are summed per day by one INSERT … SELECT … GROUP BY, the sources whose
+    rows depend on each other (agreements with their status history, list reach, cooperating
+    pairs) in Python, and the months from the days by another INSERT … SELECT."""
     lock(session)
     session.execute(delete(DailyFigure))
     session.execute(delete(MonthlyFigure))
+    dialect = session.get_bind().dialect.name
+    d, m = DailyFigure, MonthlyFigure
+    every = union_all(*_day_contributions()).subquery()
+    groups = (every.c.region, every.c.day, every.c.measure, every.c.district, every.c.key)
+    total = func.sum(every.c.amount)
+    session.execute(
+        insert(d).from_select(
+            ["region", "day", "measure", "district", "key", "amount"],
+            select(*groups, total).group_by(*groups).having(total != 0),
+        )
+    )
     totals: Contributions = {}
-    for source in {source for source, _ in SOURCES.values()}:
-        source.contribute(source.load(session, None), totals)
-    add(session, totals)
+    for source in ALL_SOURCES:
+        if source.name in ("agreements", "reach", "pairs"):
+            source.contribute(source.load(session, None), totals)
+    add(session, totals, months=False)
+    month = _month_of(d.day, dialect).label("month")
+    monthly = (d.region, month, d.measure, d.district, d.key)
+    amount = func.sum(d.amount)
+    session.execute(
+        insert(m).from_select(
+            ["region", "month", "measure", "district", "key", "amount"],
+            select(*monthly, amount).group_by(*monthly).having(amount != 0),
+        )
+    )

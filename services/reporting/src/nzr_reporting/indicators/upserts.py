@@ -11,14 +11,16 @@ rows a transaction touches are brought up to date in the same step (see ``summar
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, event
+from sqlalchemy import JSON, Table, Text, bindparam, cast, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -26,6 +28,10 @@ from nzr_reporting.indicators import summaries
 
 Update = Callable[[Any, Any], dict[str, Any]]
 _INFO_KEY = "nzr_reporting_upserts"
+#: session.info flag (the rebuild's batches): write each table's queue set-based (PostgreSQL)
+BULK_INFO_KEY = "nzr_reporting_bulk_upserts"
+#: (table, value columns, update) of a queued upsert
+Shape = tuple[Table, tuple[str, ...], Update | None]
 
 
 @cache
@@ -36,6 +42,63 @@ def _statement(dialect: str, table: Table, columns: tuple[str, ...], update: Upd
     if update is None:
         return statement.on_conflict_do_nothing(index_elements=keys)
     return statement.on_conflict_do_update(index_elements=keys, set_=update(statement.excluded, table.c))
+
+
+@cache
+def _unnest_statement(table: Table, columns: tuple[str, ...], update: Update | None) -> Any:
+    """PostgreSQL: the same upsert for many rows in one statement, ``INSERT … SELECT
+    unnest(:column_values), … ON CONFLICT …``, one array per column (JSON as text, cast back).
+    The rows must have distinct keys (a row cannot be upserted twice by one statement)."""
+    values = []
+    for name in columns:
+        column = table.c[name]
+        if isinstance(column.type, JSON):
+            values.append(cast(func.unnest(bindparam(name, type_=ARRAY(Text()))), column.type).label(name))
+        else:
+            values.append(func.unnest(bindparam(name, type_=ARRAY(column.type))).label(name))
+    statement = postgresql.insert(table).from_select(list(columns), select(*values))
+    keys = [column.name for column in table.primary_key.columns]
+    if update is None:
+        return statement.on_conflict_do_nothing(index_elements=keys)
+    return statement.on_conflict_do_update(index_elements=keys, set_=update(statement.excluded, table.c))
+
+
+def _write_set_based(
+    session: Session, table: Table, operations: list[tuple[Any, dict[str, Any], Shape]]
+) -> None:
+    """Write a table's queued upserts with one statement per shape and generation: the n-th
+    upsert of a row goes in generation n, so every row's upserts keep their order while rows
+    of one generation, all distinct, are written together."""
+    keys = [column.name for column in table.primary_key.columns]
+    seen: dict[tuple[Any, ...], int] = defaultdict(int)
+    generations: list[dict[Shape, list[dict[str, Any]]]] = []
+    for _, values, shape in operations:
+        row = tuple(values[k] for k in keys)
+        generation = seen[row]
+        seen[row] += 1
+        if generation == len(generations):
+            generations.append(defaultdict(list))
+        generations[generation][shape].append(values)
+    for shapes in generations:
+        for (shape_table, columns, update), rows in shapes.items():
+            upsert_distinct(session, shape_table, columns, rows, update)
+
+
+def upsert_distinct(
+    session: Session,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    update: Update | None,
+) -> None:
+    """PostgreSQL: upsert rows of distinct keys with one statement (``_unnest_statement``)."""
+    arrays: dict[str, list[Any]] = {}
+    for name in columns:
+        column = [row[name] for row in rows]
+        if isinstance(table.c[name].type, JSON):
+            column = [json.dumps(value) for value in column]
+        arrays[name] = column
+    session.execute(_unnest_statement(table, columns, update), arrays)
 
 
 @cache
@@ -57,12 +120,17 @@ async def bump_version(session: AsyncSession) -> None:
 @dataclass
 class _Queue:
     dialect: str
-    by_table: dict[str, list[tuple[Any, dict[str, Any]]]] = field(default_factory=lambda: defaultdict(list))
+    by_table: dict[str, list[tuple[Any, dict[str, Any], Shape]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     latest: dict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = field(default_factory=dict)
+    tables: dict[str, Table] = field(default_factory=dict)
 
     def add(self, table: Table, values: dict[str, Any], update: Update | None) -> None:
-        statement = _statement(self.dialect, table, tuple(values), update)
-        self.by_table[table.name].append((statement, values))
+        columns = tuple(values)
+        statement = _statement(self.dialect, table, columns, update)
+        self.by_table[table.name].append((statement, values, (table, columns, update)))
+        self.tables[table.name] = table
 
     def add_latest(self, table: Table, values: dict[str, Any], update: Update, newer: str) -> None:
         key = (table.name, *(values[c.name] for c in table.primary_key.columns))
@@ -81,11 +149,16 @@ class _Queue:
             if touched:
                 summaries.lock(session)
                 touched = summaries.with_agreements_of_gatherings(session, touched)
+                touched = summaries.with_cooperation_dependants(session, touched, self.by_table)
                 summaries.contributions_of(session, touched, changes, -1.0)
-        for operations in self.by_table.values():
+        set_based = self.dialect == "postgresql" and session.info.get(BULK_INFO_KEY)
+        for name, operations in self.by_table.items():
+            if set_based and len(operations) > 1:
+                _write_set_based(session, self.tables[name], operations)
+                continue
             run: list[dict[str, Any]] = []
             current: Any = None
-            for statement, values in operations:
+            for statement, values, _ in operations:
                 if statement is not current and run:
                     session.execute(current, run)
                     run = []
@@ -106,6 +179,7 @@ class _Queue:
     def clear(self) -> None:
         self.by_table.clear()
         self.latest.clear()
+        self.tables.clear()
 
 
 def _write_before_commit(session: Session) -> None:

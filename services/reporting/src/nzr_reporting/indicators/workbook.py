@@ -526,25 +526,32 @@ class SummaryWorkbook(Workbook):
         return self._sums
 
     async def _deltas(self, measure: str, *, added: bool = False) -> list[Delta]:
-        stock, month = await self._summed()
-        assert self.as_of is not None
-        return [
-            Delta(region, self.as_of, amount, district or None, key or None)
-            for (region, district, key), amount in (month if added else stock).get(measure, {}).items()
-        ]
+        async def load() -> list[Delta]:
+            stock, month = await self._summed()
+            assert self.as_of is not None
+            return [
+                Delta(region, self.as_of, amount, district or None, key or None)
+                for (region, district, key), amount in (month if added else stock).get(measure, {}).items()
+            ]
+
+        return await self._load(("summary", measure, added), load)
 
     async def actors(self, breakdown: str | None = None) -> list[Delta]:
         if breakdown is not None:
             return await super().actors(breakdown)
-        stock, _ = await self._summed()
-        assert self.as_of is not None
-        actors = stock.get("actors", {})
-        # A district counts (for the population) once an actor registered there, even if removed.
-        return [
-            Delta(region, self.as_of, actors.get((region, district, key), 0.0), district or None, None)
-            for (region, district, key), registered in stock.get("actors_registered", {}).items()
-            if registered > 0
-        ]
+
+        async def load() -> list[Delta]:
+            stock, _ = await self._summed()
+            assert self.as_of is not None
+            actors = stock.get("actors", {})
+            # A district counts (for the population) once an actor registered there, even if removed.
+            return [
+                Delta(region, self.as_of, actors.get((region, district, key), 0.0), district or None, None)
+                for (region, district, key), registered in stock.get("actors_registered", {}).items()
+                if registered > 0
+            ]
+
+        return await self._load(("summary", "actors"), load)
 
     async def cooperations(self, which: str) -> list[Delta]:
         if which == "new":
@@ -571,6 +578,12 @@ class SummaryWorkbook(Workbook):
 
     async def agreements(self) -> list[Delta]:
         return await self._deltas("agreements")
+
+    async def cooperating_pairs(self) -> list[Delta]:
+        return await self._deltas("cooperating_pairs")
+
+    async def education_cooperations(self) -> list[Delta]:
+        return await self._deltas("cooperations_education")
 
     async def subscribers(self) -> list[Delta]:
         return await self._deltas("subscribers")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -29,8 +30,9 @@ import nats
 import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
-from sqlalchemy import delete, event
+from sqlalchemy import bindparam, delete, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -42,7 +44,7 @@ from nzr_common.regions import region_from_settings
 from nzr_common.topology import AGGREGATE_STREAM
 from nzr_reporting.bootstrap import Deps, build_deps
 from nzr_reporting.handlers import handlers, replayers, touch_region
-from nzr_reporting.indicators import summaries
+from nzr_reporting.indicators import summaries, upserts
 from nzr_reporting.indicators.models import PROJECTION_TABLES
 from nzr_reporting.indicators.upserts import _bump_version, bump_version
 from nzr_reporting.rebuild import shadow
@@ -61,7 +63,8 @@ class RebuildResult:
     poison: int = 0
     seconds: float = 0.0
     stream: str = ""
-    #: of ``seconds``: computing the summaries, and catching up plus swapping the tables in
+    #: of ``seconds``: computing the summaries and the planner statistics, and catching up plus
+    #: swapping the tables in
     summaries_seconds: float = 0.0
     swap_seconds: float = 0.0
 
@@ -153,11 +156,26 @@ class BatchDecoder:
         return decoded
 
 
+@functools.lru_cache(maxsize=4096)
 def _consumer_of_subject(subject: str) -> str:
     """The live durable consumer that reads ``subject`` (``nzr.<region>.<visibility>.<producer>.…``),
-    named as ``plan_subscriptions`` names it: the inbox key of the event."""
+    named as ``plan_subscriptions`` names it: the inbox key of the event (a stream has few subjects)."""
     _, _, visibility, producer, *_ = subject.split(".", 4)
     return f"{handlers.consumer}__{visibility}_{producer}"
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    """Claim events in the inbox, returning the ones not claimed before: PostgreSQL in one
+    statement for the whole batch (one array per column), SQLite row by row."""
+    inbox = messaging.inbox
+    columns = ("consumer", "event_id", "event_type", "processed_at")
+    if dialect == "postgresql":
+        rows = select(*(func.unnest(bindparam(c, type_=ARRAY(inbox.c[c].type))).label(c) for c in columns))
+        claim: Any = postgresql.insert(inbox).from_select(list(columns), rows)
+    else:
+        claim = sqlite.insert(inbox)
+    return claim.on_conflict_do_nothing().returning(inbox.c.consumer, inbox.c.event_id)
 
 
 async def apply_batch(deps: Deps, session: AsyncSession, decoded: Decoded, result: RebuildResult) -> None:
@@ -168,27 +186,24 @@ async def apply_batch(deps: Deps, session: AsyncSession, decoded: Decoded, resul
     if not work:
         return
     now = datetime.now(UTC)
-    records = {
-        (consumer, envelope.id): {
-            "consumer": consumer,
-            "event_id": envelope.id,
-            "event_type": envelope.type,
-            "processed_at": now,
-        }
-        for consumer, envelope, _, _ in work
-    }
+    records = {(consumer, envelope.id): envelope.type for consumer, envelope, _, _ in work}
     # Claiming by insert (ON CONFLICT DO NOTHING … RETURNING) uses the inbox's primary key on
     # every database; a separate lookup's generic plan on PostgreSQL would scan the growing inbox.
-    inbox = messaging.inbox
     dialect = session.get_bind().dialect.name
-    claim = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(inbox)
-    claimed = {
-        (row.consumer, row.event_id)
-        for row in await session.execute(
-            claim.on_conflict_do_nothing().returning(inbox.c.consumer, inbox.c.event_id),
-            list(records.values()),
-        )
-    }
+    claim = _claim_statement(dialect)
+    if dialect == "postgresql":
+        parameters: Any = {
+            "consumer": [consumer for consumer, _ in records],
+            "event_id": [ident for _, ident in records],
+            "event_type": list(records.values()),
+            "processed_at": [now] * len(records),
+        }
+    else:
+        parameters = [
+            {"consumer": consumer, "event_id": ident, "event_type": kind, "processed_at": now}
+            for (consumer, ident), kind in records.items()
+        ]
+    claimed = {(row.consumer, row.event_id) for row in await session.execute(claim, parameters)}
     latest: dict[str, datetime] = {}
     for consumer, envelope, apply, known in work:
         key = (consumer, envelope.id)
@@ -233,7 +248,9 @@ async def _apply_fetched(
 ) -> None:
     async with sessions() as session, session.begin():
         if not summaries_in_step:
+            # The summaries are computed at the end; fresh shadow tables take set-based writes.
             session.info[summaries.SKIP_INFO_KEY] = True
+            session.info[upserts.BULK_INFO_KEY] = True
         await apply_batch(deps, session, decoded, result)
 
 
@@ -367,6 +384,8 @@ async def rebuild(
         phase = time.perf_counter()
         async with sessions() as session, session.begin():
             await session.run_sync(summaries.recompute)
+        async with engine.begin() as statistics:
+            await statistics.run_sync(shadow.analyze)
         result.summaries_seconds = time.perf_counter() - phase
         phase = time.perf_counter()
         await _swap(live, consumers, lambda: _catch_up(pull, deps, sessions, result, batch_size))

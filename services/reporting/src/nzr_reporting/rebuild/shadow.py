@@ -70,12 +70,27 @@ def create(connection: Connection) -> None:
     tables (no existence check: it would ask for the live names)."""
     drop(connection)
     Base.metadata.create_all(connection, tables=tables(), checkfirst=False)
+    if connection.dialect.name == "postgresql":
+        # No autovacuum on the tables being filled (``analyze`` gathers their statistics): its
+        # lock would make the swap's NOWAIT lock fail until it ends; ``swap`` turns it back on.
+        for table in tables():
+            connection.execute(text(f"ALTER TABLE {table.name} SET (autovacuum_enabled = false)"))
 
 
 def drop(connection: Connection) -> None:
     """(On a redirected connection.) Drop the shadow tables (a rebuild that did not swap)."""
     for table in tables():
         connection.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+
+
+def analyze(connection: Connection) -> None:
+    """(On a redirected connection.) PostgreSQL: gather the planner statistics of the filled
+    shadow tables before they are swapped in (the statistics move with a renamed table).
+    Without them the planner takes every fresh table for nearly empty and picks nested loops
+    that scan a join partner once per row until autovacuum happens to analyze it."""
+    if connection.dialect.name == "postgresql":
+        for table in tables():
+            connection.execute(text(f"ANALYZE {table.name}"))
 
 
 def _lock_live(connection: Connection) -> None:
@@ -120,19 +135,23 @@ def swap(connection: Connection, consumers: list[str]) -> None:
     inbox = messaging.inbox
     marks = ", ".join(f":c{i}" for i in range(len(consumers)))
     params = {f"c{i}": name for i, name in enumerate(consumers)}
-    # The inbox stays (other consumers' rows live in it): only the reporting consumers' rows change.
-    connection.execute(text(f"DELETE FROM {inbox.name} WHERE consumer IN ({marks})"), params)
+    # The rebuilt inbox replaces the live one like every projection table; the rows of other
+    # consumers than the rebuilt ones (few) move over first. (Copying the rebuilt rows into the
+    # live inbox instead wrote every event once more, under the lock that readers wait for.)
     columns = ", ".join(c.name for c in inbox.columns)
+    others = f" WHERE consumer NOT IN ({marks})" if consumers else ""
     connection.execute(
-        text(f"INSERT INTO {inbox.name} ({columns}) SELECT {columns} FROM {shadow_name(inbox.name)}")
+        text(
+            f"INSERT INTO {shadow_name(inbox.name)} ({columns}) SELECT {columns} FROM {inbox.name}"
+            f"{others or ' WHERE true'} ON CONFLICT DO NOTHING"
+        ),
+        params,
     )
-    connection.execute(text(f"DROP TABLE {shadow_name(inbox.name)}"))
     for table in tables():
-        if table is inbox:
-            continue
         connection.execute(text(f"DROP TABLE {table.name}"))
         connection.execute(text(f"ALTER TABLE {shadow_name(table.name)} RENAME TO {table.name}"))
         if postgres:
+            connection.execute(text(f"ALTER TABLE {table.name} RESET (autovacuum_enabled)"))
             for constraint in table.constraints:
                 if constraint.name:
                     old, new = shadow_name(str(constraint.name)), constraint.name

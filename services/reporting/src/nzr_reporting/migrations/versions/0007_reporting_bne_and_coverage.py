@@ -3,9 +3,9 @@ learn whether an event is on education for sustainable development (topic ``bne`
 participants by target group; ``region_coverage`` keeps the districts each region's heartbeat
 names (state mode). Both are projections: ``nzr reporting rebuild`` fills them from the stream.
 
-The daily and monthly summaries are computed afresh from the projections here (they now count
-gatherings and their agreements on the event's start and the BNE and education measures); a
-later revision that changes what they count moves this step to itself.
+The daily and monthly summaries are computed afresh (they now count gatherings and their
+agreements on the event's start and the BNE and education measures) by the latest revision that
+changes what they count, 0008_reporting_pairs.
 
 Revision ID: 0007_reporting_bne
 Revises: 0006_reporting_goals
@@ -16,7 +16,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.orm import Session
 
 revision: str = "0007_reporting_bne"
 down_revision: str | None = "0006_reporting_goals"
@@ -35,11 +34,7 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("region", name=op.f("pk_region_coverage")),
     )
-    from nzr_reporting.indicators import summaries
-
-    session = Session(bind=op.get_bind())
-    summaries.recompute(session)
-    session.flush()
+    # The summaries are computed afresh by 0008_reporting_pairs (it changes what they count).
 
 
 def downgrade() -> None:
