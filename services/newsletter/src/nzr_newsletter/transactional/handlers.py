@@ -33,7 +33,7 @@ async def tell_registrant(
         session, address, (purpose,), seconds=deps.settings.confirm_resend_seconds, now=event.received_at
     ):
         return  # repeated attempts do not flood the owner's mailbox
-    await service.mail_owner(
+    service.mail_owner_at_commit(
         session,
         deps,
         to=address,
@@ -55,7 +55,7 @@ async def tell_participant(deps: Deps, session: AsyncSession, envelope: Envelope
         return
     if await service.notice_mailed(session, event.notice_id):
         return  # announced again (e.g. a reminder re-issued after a restart): one mail
-    await service.mail_owner(
+    service.mail_owner_at_commit(
         session,
         deps,
         to=address,
@@ -80,7 +80,7 @@ async def send_registration_links(
         now=event.requested_at,
     ):
         return
-    await service.mail_owner(
+    service.mail_owner_at_commit(
         session,
         deps,
         to=address,
