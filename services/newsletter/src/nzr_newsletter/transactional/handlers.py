@@ -53,8 +53,8 @@ async def tell_participant(deps: Deps, session: AsyncSession, envelope: Envelope
     if address is None:
         log.warning("notice %s: no mail, the address cannot receive one", event.notice_id)
         return
-    if await service.notice_mailed(session, event.notice_id):
-        return  # announced again (e.g. a reminder re-issued after a restart): one mail
+    if service.notice_pending(session, event.notice_id):
+        return  # announced twice in this batch; once before, the row is not written again
     service.mail_owner_at_commit(
         session,
         deps,

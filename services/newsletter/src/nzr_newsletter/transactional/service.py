@@ -21,6 +21,8 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -183,14 +185,12 @@ async def mail_owner(
     return True
 
 
-async def notice_mailed(session: AsyncSession, notice_id: str) -> bool:
-    """Whether a mail (or its suppression) was recorded for this notice already, or waits to be
-    written with this transaction's mails (the same notice twice in one consumer batch)."""
+def notice_pending(session: AsyncSession, notice_id: str) -> bool:
+    """Whether this transaction has a mail for the notice waiting to be written already (the
+    same notice twice in one consumer batch). One mailed in an earlier transaction is caught when
+    the mails are written: the row's ``notice_id`` is unique and a second one is not inserted."""
     pending = _pending_of(session.sync_session)
-    if pending is not None and any(m.notice_id == notice_id for m in pending.mails):
-        return True
-    with session.no_autoflush:
-        return bool(await session.scalar(select(exists().where(MailRow.notice_id == notice_id))))
+    return pending is not None and any(m.notice_id == notice_id for m in pending.mails)
 
 
 def _suppression_query() -> Select[bool, bool, datetime]:
@@ -354,7 +354,13 @@ def _write_pending(sync_session: Session) -> None:
             recipient = "" if reason == "erased" else mail.to
             rows.append(_mail_values(recipient, mail, b"", "suppressed", reason, now))
     if rows:
-        sync_session.execute(_mail_table.insert(), rows)
+        # A notice mailed (or suppressed) before, announced again: its row exists, nothing is
+        # inserted for it (the notice id is unique), so the notice is mailed once.
+        postgres = sync_session.get_bind().dialect.name == "postgresql"
+        insert_for = postgresql_insert if postgres else sqlite_insert
+        sync_session.execute(
+            insert_for(_mail_table).on_conflict_do_nothing(index_elements=[_mail_table.c.notice_id]), rows
+        )
     if queued:
         _wake_after_commit(sync_session, pending.deps)
 
