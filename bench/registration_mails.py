@@ -20,7 +20,9 @@ Target (issue #17): our rate ≥ 50% of the loop's rate. Nothing is asserted; th
 verdicts are printed. ``.venv/bin/python bench/registration_mails.py --help``; PostgreSQL from
 ``BENCH_DATABASE_URL`` or ``TEST_DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``);
 its two databases are dropped at the end. ``--profile DIR`` runs both services under cProfile for
-one burst and leaves ``nzr_events.prof`` and ``nzr_newsletter.prof`` in DIR.
+one burst and leaves ``nzr_events.prof`` and ``nzr_newsletter.prof`` in DIR; ``--py-spy DIR``
+samples both (CPU only, py-spy installed into the venv) during the measured burst alone and leaves
+collapsed stacks ``nzr_events.txt`` and ``nzr_newsletter.txt`` in DIR.
 """
 
 from __future__ import annotations
