@@ -20,7 +20,9 @@ Target (issue #17): our rate ≥ 50% of the loop's rate. Nothing is asserted; th
 verdicts are printed. ``.venv/bin/python bench/registration_mails.py --help``; PostgreSQL from
 ``BENCH_DATABASE_URL`` or ``TEST_DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``);
 its two databases are dropped at the end. ``--profile DIR`` runs both services under cProfile for
-one burst and leaves ``nzr_events.prof`` and ``nzr_newsletter.prof`` in DIR.
+one burst and leaves ``nzr_events.prof`` and ``nzr_newsletter.prof`` in DIR; ``--py-spy DIR``
+samples both (CPU only, py-spy installed into the venv) during the measured burst alone and leaves
+collapsed stacks ``nzr_events.txt`` and ``nzr_newsletter.txt`` in DIR.
 """
 
 from __future__ import annotations
@@ -159,6 +161,34 @@ def profiled(module: str, profile_dir: str | None) -> list[str]:
         return [sys.executable, "-m", module, "serve"]
     output = str(Path(profile_dir) / f"{module}.prof")
     return [sys.executable, "-m", "cProfile", "-o", output, "-m", module, "serve"]
+
+
+def sampled(
+    processes: Iterable[subprocess.Popen[bytes]], directory: str | None
+) -> list[subprocess.Popen[bytes]]:
+    """``py-spy record`` (if asked for, and installed in the venv) on each service process: CPU
+    samples (idle stacks left out) of the measured burst as collapsed stacks in ``directory``."""
+    if directory is None:
+        return []
+    spy = Path(sys.executable).parent / "py-spy"
+    spies = []
+    for process, name in zip(processes, ("nzr_events", "nzr_newsletter"), strict=True):
+        output = str(Path(directory) / f"{name}.txt")
+        command = [
+            str(spy),
+            "record",
+            "--pid",
+            str(process.pid),
+            "--format",
+            "raw",
+            "-o",
+            output,
+            "-r",
+            "250",
+        ]
+        spies.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    time.sleep(0.5)  # attached before the burst starts
+    return spies
 
 
 def start_newsletter(
@@ -336,6 +366,7 @@ async def run(args: argparse.Namespace) -> int:
         sink.take()
 
         event_id = await new_event(base, editor, n, "Regionalkonferenz Zukunft")
+        spies = sampled((events, newsletter), args.py_spy)
         cpu_before = cpu_seconds(events.pid), cpu_seconds(newsletter.pid)
         started, with_mails, errors = await burst(base, event_id, n, args.clients)
         answered = time.time() - started
@@ -344,6 +375,11 @@ async def run(args: argparse.Namespace) -> int:
             cpu_seconds(events.pid) - cpu_before[0],
             cpu_seconds(newsletter.pid) - cpu_before[1],
         )
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
+        if spies:
+            print(f"   py-spy samples of this burst (CPU only, collapsed stacks): {args.py_spy}/*.txt")
         mails = sink.take()
         if not arrived or errors:
             print(f"   only {len(mails)} of {n} mails arrived, {errors} registrations failed")
@@ -452,6 +488,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--profile", metavar="DIR", help="run both services under cProfile, one burst, profiles into DIR"
+    )
+    parser.add_argument(
+        "--py-spy",
+        metavar="DIR",
+        help="sample both services with py-spy (pip install py-spy into the venv) during the measured "
+        "burst, collapsed stacks into DIR",
     )
     parser.add_argument("--within", type=float, default=90.0, help="seconds to wait for the mails")
     args = parser.parse_args()

@@ -24,6 +24,7 @@ from nzr_newsletter.bootstrap import Deps
 from nzr_newsletter.digests import handlers as digest_handlers
 from nzr_newsletter.subscriptions import handlers as subscription_handlers
 from nzr_newsletter.transactional import handlers as transactional_handlers
+from nzr_newsletter.transactional import service as transactional_service
 
 
 async def erase(
@@ -31,6 +32,7 @@ async def erase(
 ) -> None:
     """GDPR Art. 17: the subscriber and their mails go, and so do the region-private events
     we published about them; the erasure is remembered (see ``ErasedPersonRow``)."""
+    await transactional_service.write_pending_mails(session)  # erased with the others
     await privacy.erase_person(session=session, deps=deps, person_id=person_id, erased_at=erased_at)
     await deps.eraser.erase_person(session, region=region, person_id=person_id)
 

@@ -177,6 +177,7 @@ class Sender:
         write lock, and the group committer must not wait behind it."""
         poll = self.deps.settings.delivery_poll_seconds
         last_renewal = last_enqueue = 0.0
+        sending = True  # until the first look at the campaigns says otherwise
         while True:
             try:
                 if time.monotonic() - last_renewal > self.lease_seconds / 3 or self.lease_until is None:
@@ -190,18 +191,29 @@ class Sender:
                     async with self.sessions() as session:
                         await service.enqueue_due_campaigns(session=session, deps=self.deps)
                     async with self.sessions() as session:
-                        self.paused = set(
-                            await session.scalars(
-                                select(CampaignRow.id).where(CampaignRow.status == "paused")
+                        open_campaigns = (
+                            await session.execute(
+                                select(CampaignRow.id, CampaignRow.status).where(
+                                    CampaignRow.status.in_(("sending", "paused"))
+                                )
                             )
-                        )
-                if self.queue.qsize() > self.queue.maxsize // 2:
+                        ).all()
+                    self.paused = {row.id for row in open_campaigns if row.status == "paused"}
+                    sending = any(row.status == "sending" for row in open_campaigns)
+                if not sending and not self.in_flight and self.queue.empty():
+                    # No campaign is sending (as of the last look, at most a second ago, or
+                    # since this process last started one): nothing to hand out or finish.
+                    # Woken at once when a campaign is sent here; one started elsewhere is
+                    # seen within a second.
+                    handed = 0
+                elif self.queue.qsize() > self.queue.maxsize // 2:
                     await asyncio.sleep(0.02)
                     continue
-                handed = await self._hand_out()
-                if not handed and not self.in_flight:
-                    async with self.sessions() as session:
-                        await service.finish_campaigns(session=session, deps=self.deps)
+                else:
+                    handed = await self._hand_out()
+                    if not handed and not self.in_flight:
+                        async with self.sessions() as session:
+                            await service.finish_campaigns(session=session, deps=self.deps)
             except asyncio.CancelledError:
                 raise
             except Exception:

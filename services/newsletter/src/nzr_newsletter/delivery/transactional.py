@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nzr_newsletter.bootstrap import Deps
@@ -55,6 +55,20 @@ class MailLoop:
         self.connections = [Connection(deps) for _ in range(max(settings.smtp_concurrency, 1))]
         self.batch = max(settings.smtp_concurrency * settings.claim_ahead, 1) * 2
         self._recording: asyncio.Task[None] | None = None
+        due = (
+            select(MailRow.id)
+            .where(MailRow.status.in_(SENDABLE), MailRow.next_attempt_at <= bindparam("now"))
+            .order_by(MailRow.id)
+            .limit(self.batch)
+            .with_for_update(skip_locked=True)
+        )
+        self._claiming = (
+            update(MailRow)
+            .where(MailRow.id.in_(due.scalar_subquery()), MailRow.status.in_(SENDABLE))
+            .values(status="sending", attempts=MailRow.attempts + 1)
+            .returning(MailRow.id, MailRow.recipient, MailRow.message, MailRow.attempts)
+            .execution_options(synchronize_session=False)
+        )
 
     async def run(self) -> None:
         settings = self.deps.settings
@@ -125,26 +139,10 @@ class MailLoop:
             log.exception("recording the outcomes of %s failed; they are sent again later", name)
 
     async def _claim(self) -> list[Claimed]:
-        """Mark a batch of due mails ``sending`` and return them: one statement, rows another
-        sender holds locked are skipped."""
-        now = datetime.now(UTC)
-        due = (
-            select(MailRow.id)
-            .where(MailRow.status.in_(SENDABLE), MailRow.next_attempt_at <= now)
-            .order_by(MailRow.id)
-            .limit(self.batch)
-            .with_for_update(skip_locked=True)
-        )
+        """Mark a batch of due mails ``sending`` and return them: one statement (built once),
+        rows another sender holds locked are skipped."""
         async with self.sessions() as session, session.begin():
-            rows = (
-                await session.execute(
-                    update(MailRow)
-                    .where(MailRow.id.in_(due.scalar_subquery()), MailRow.status.in_(SENDABLE))
-                    .values(status="sending", attempts=MailRow.attempts + 1)
-                    .returning(MailRow.id, MailRow.recipient, MailRow.message, MailRow.attempts)
-                    .execution_options(synchronize_session=False)
-                )
-            ).all()
+            rows = (await session.execute(self._claiming, {"now": datetime.now(UTC)})).all()
         return sorted((Claimed(r.id, r.recipient, r.message, r.attempts) for r in rows), key=lambda m: m.id)
 
     async def _record(self, claimed: list[Claimed], outcomes: dict[int, Outcome]) -> None:

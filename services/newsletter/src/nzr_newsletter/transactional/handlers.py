@@ -33,7 +33,7 @@ async def tell_registrant(
         session, address, (purpose,), seconds=deps.settings.confirm_resend_seconds, now=event.received_at
     ):
         return  # repeated attempts do not flood the owner's mailbox
-    await service.mail_owner(
+    service.mail_owner_at_commit(
         session,
         deps,
         to=address,
@@ -53,9 +53,9 @@ async def tell_participant(deps: Deps, session: AsyncSession, envelope: Envelope
     if address is None:
         log.warning("notice %s: no mail, the address cannot receive one", event.notice_id)
         return
-    if await service.notice_mailed(session, event.notice_id):
-        return  # announced again (e.g. a reminder re-issued after a restart): one mail
-    await service.mail_owner(
+    if service.notice_pending(session, event.notice_id):
+        return  # announced twice in this batch; once before, the row is not written again
+    service.mail_owner_at_commit(
         session,
         deps,
         to=address,
@@ -80,7 +80,7 @@ async def send_registration_links(
         now=event.requested_at,
     ):
         return
-    await service.mail_owner(
+    service.mail_owner_at_commit(
         session,
         deps,
         to=address,

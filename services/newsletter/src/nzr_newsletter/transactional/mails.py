@@ -6,10 +6,8 @@ import binascii
 import html
 import secrets
 from dataclasses import dataclass
-from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from functools import lru_cache
 
 from nzr_common.contracts.events import RegistrationForMail, RegistrationLinksRequested, RegistrationReceived
 from nzr_newsletter import templates
@@ -69,9 +67,14 @@ def calendar_attachment(
 
 def sender_of(deps: Deps, region_name: str | None) -> str:
     """From: the region's name (when the event names it) with the configured sender address."""
-    name, address = parseaddr(deps.settings.sender)
+    return _sender_of(deps.settings.sender, region_name)
+
+
+@lru_cache(maxsize=64)
+def _sender_of(sender: str, region_name: str | None) -> str:
+    name, address = parseaddr(sender)
     if not region_name or region_name == name:
-        return deps.settings.sender
+        return sender
     return formataddr((region_name, address))
 
 
@@ -101,60 +104,135 @@ def compose(
     sender: str | None = None,
     calendar: Attachment | None = None,
 ) -> bytes:
-    """The mail as bytes: plain text and HTML (no images, no tracking), the ``.ics`` attached."""
+    """The mail as bytes: plain text and HTML (no images, no tracking), the ``.ics`` attached.
+
+    Written out here rather than through ``email``'s MIME classes and generator: the same
+    structure (multipart/mixed of multipart/alternative and the calendar), at a fraction of the
+    cost of the generator's header folding (a registration burst renders hundreds). Headers are
+    ASCII (RFC 2047 encoded words where the subject or a name needs them), the parts UTF-8 and
+    quoted-printable, so the mail is readable raw and safe over any SMTP server. Boundaries are
+    random (128 bits): no line of a quoted-printable body can start with one."""
     text = "\n\n".join(_text(p) for p in paragraphs)
     body = "".join(_html(p) for p in paragraphs)
     page = (
         f'<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8"><title>{html.escape(subject)}'
         f'</title></head>\n<body style="font-family:sans-serif;max-width:40em">\n{body}\n</body></html>\n'
     )
-    # Built with the stdlib's compat32 MIME classes: the same structure as ``EmailMessage`` would
-    # give, at a fraction of its header-parsing cost (a registration burst renders hundreds).
-    # Boundaries are random (128 bits) and set here: the generator would otherwise compile a
-    # regular expression per boundary to search the parts for it (the bodies are
-    # quoted-printable, so no line of theirs can start with one anyway).
-    alternative = MIMEMultipart(
-        "alternative", boundary=_boundary(), _subparts=[_part(text + "\n", "plain"), _part(page, "html")]
-    )
-    del alternative["MIME-Version"]
-    message: MIMEMultipart = alternative
-    if calendar is not None:
+    inner = _boundary()
+    alternative = _multipart(inner, _part(text + "\n", PLAIN), _part(page, HTML))
+    if calendar is None:
+        content_type = f'multipart/alternative; boundary="{inner}"'
+        content = alternative
+    else:
+        outer = _boundary()
         cancel = calendar.method == "CANCEL"
         name = (
             ("cancel.ics" if cancel else "invite.ics")
             if language == "en"
             else ("absage.ics" if cancel else "termin.ics")
         )
-        attachment = _part(calendar.content.decode(), "calendar")
-        attachment.set_param("method", calendar.method)
-        attachment.add_header("Content-Disposition", "attachment", filename=name)
-        message = MIMEMultipart("mixed", boundary=_boundary(), _subparts=[alternative, attachment])
-    if "MIME-Version" not in message:
-        message["MIME-Version"] = "1.0"
-    display, address = parseaddr(sender or deps.settings.sender)
-    message["From"] = formataddr((display, address), charset="utf-8")
-    message["To"] = to
+        attachment = _part(
+            calendar.content.decode(),
+            f'text/calendar; charset="utf-8"; method="{calendar.method}"',
+            f'Content-Disposition: attachment; filename="{name}"\n',
+        )
+        content_type = f'multipart/mixed; boundary="{outer}"'
+        nested = f'Content-Type: multipart/alternative;\n boundary="{inner}"\n\n{alternative}'
+        content = _multipart(outer, nested, attachment)
     subject = " ".join(subject.split())  # one line, whatever the title holds
-    message["Subject"] = (
-        subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject").encode()
+    head = (
+        f"Content-Type: {content_type}\n"
+        "MIME-Version: 1.0\n"
+        + _same_header("From", _from_header(sender or deps.settings.sender))
+        + _header("To", to)
+        + _same_header("Subject", subject)
+        + f"Date: {formatdate(localtime=False)}\n"
+        f"Message-ID: {make_msgid(domain=_sender_domain(deps.settings.sender))}\n"
+        "Auto-Submitted: auto-generated\n"
+        f"Content-Language: {language}\n\n"
     )
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=templates.sender_domain(deps.settings.sender))
-    message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = language
-    return message.as_bytes()
+    return (head + content).encode("ascii")
 
 
-def _part(content: str, subtype: str) -> MIMENonMultipart:
-    """A UTF-8 text part, quoted-printable (readable in the raw mail, safe over any SMTP server):
-    encoded by ``binascii`` in C, the same bytes as the stdlib's pure-Python encoder gives at
-    several times its cost."""
-    part = MIMENonMultipart("text", subtype, charset="utf-8")
-    del part["MIME-Version"]  # only the top level carries it
-    part["Content-Transfer-Encoding"] = "quoted-printable"
+PLAIN = 'text/plain; charset="utf-8"'
+HTML = 'text/html; charset="utf-8"'
+#: Header lines longer than this are folded (RFC 5322 recommends 78 characters).
+HEADER_CHARACTERS = 78
+
+
+def _header(name: str, value: str) -> str:
+    """One header line, never a line break from the value: ASCII as it is (folded at spaces when
+    long), anything else as RFC 2047 encoded words (UTF-8, "Q")."""
+    value = " ".join(value.split())
+    if value.isascii():
+        return _folded(name, value)
+    return _encoded_words(name, value)
+
+
+#: Headers that repeat through a burst (the sender, the subject of one event's confirmations).
+_same_header = lru_cache(maxsize=256)(_header)
+
+
+def _folded(name: str, value: str) -> str:
+    line, lines = f"{name}:", []
+    for word in value.split(" "):
+        if len(line) + 1 + len(word) > HEADER_CHARACTERS and line.strip() and not line.endswith(":"):
+            lines.append(line)
+            line = ""
+        line += f" {word}"
+    lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+#: Characters an encoded word in a header's text may carry as they are (RFC 2047, 5 (3)).
+_Q_PLAIN = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
+_Q = {b: chr(b) if b in _Q_PLAIN else f"={b:02X}" for b in range(256)}
+_Q[0x20] = "_"
+#: An encoded word is at most 75 characters; a header line holding one at most 76 (RFC 2047, 2).
+_WORD_PREFIX, _WORD_SUFFIX, _WORD_CHARACTERS, _LINE_CHARACTERS = "=?utf-8?q?", "?=", 75, 76
+
+
+def _encoded_words(name: str, value: str) -> str:
+    """The value as "Q"-encoded words, split between characters (never inside one's UTF-8
+    bytes), each line within 76 characters."""
+    room = min(_WORD_CHARACTERS, _LINE_CHARACTERS - len(name) - 2)
+    room -= len(_WORD_PREFIX) + len(_WORD_SUFFIX)
+    words, word = [], ""
+    for character in value:
+        encoded = "".join(_Q[b] for b in character.encode())
+        if len(word) + len(encoded) > room:
+            words.append(word)
+            word = ""
+            room = _LINE_CHARACTERS - 1 - len(_WORD_PREFIX) - len(_WORD_SUFFIX)
+        word += encoded
+    words.append(word)
+    return f"{name}: " + "\n ".join(f"{_WORD_PREFIX}{w}{_WORD_SUFFIX}" for w in words) + "\n"
+
+
+@lru_cache(maxsize=64)
+def _from_header(sender: str) -> str:
+    """From: the display name (encoded when it is not ASCII) and the address."""
+    return formataddr(parseaddr(sender), charset="utf-8")
+
+
+@lru_cache(maxsize=16)
+def _sender_domain(sender: str) -> str:
+    return templates.sender_domain(sender)
+
+
+def _part(content: str, content_type: str, extra_headers: str = "") -> str:
+    """A UTF-8 text part, quoted-printable (readable in the raw mail, safe over any SMTP server),
+    encoded by ``binascii`` in C (the same bytes as the stdlib's pure-Python encoder)."""
     lines = content.replace("\r\n", "\n").encode()
-    part.set_payload(binascii.b2a_qp(lines, istext=True).decode("ascii"))
-    return part
+    encoded = binascii.b2a_qp(lines, istext=True).decode("ascii")
+    head = f"Content-Type: {content_type}\nContent-Transfer-Encoding: quoted-printable\n{extra_headers}"
+    return f"{head}\n{encoded}"
+
+
+def _multipart(boundary: str, *parts: str) -> str:
+    """The body of a multipart entity, laid out as the stdlib's generator lays it out: the line
+    break before each delimiter belongs to the delimiter (RFC 2046, 5.1.1)."""
+    return f"--{boundary}\n" + f"\n--{boundary}\n".join(parts) + f"\n--{boundary}--\n"
 
 
 def _boundary() -> str:

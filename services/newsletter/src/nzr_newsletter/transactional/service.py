@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, event, exists, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Select,
+    Table,
+    bindparam,
+    event,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from nzr_common.contracts.actors import person_id_for
 from nzr_common.errors import Invalid
@@ -60,7 +78,10 @@ def wake_sender_after_commit(session: AsyncSession, deps: Deps) -> None:
     """Wake the mail sender once the transaction carrying the mail has committed: woken before,
     it would find nothing to claim and sleep a whole poll interval. One hook per transaction,
     however many mails it queues (a consumer batch queues hundreds)."""
-    sync_session = session.sync_session
+    _wake_after_commit(session.sync_session, deps)
+
+
+def _wake_after_commit(sync_session: Session, deps: Deps) -> None:
     if sync_session.info.get(_WAKE_HOOKED):
         return
     sync_session.info[_WAKE_HOOKED] = True
@@ -165,10 +186,12 @@ async def mail_owner(
     return True
 
 
-async def notice_mailed(session: AsyncSession, notice_id: str) -> bool:
-    """Whether a mail (or its suppression) was recorded for this notice already."""
-    with session.no_autoflush:
-        return bool(await session.scalar(select(exists().where(MailRow.notice_id == notice_id))))
+def notice_pending(session: AsyncSession, notice_id: str) -> bool:
+    """Whether this transaction has a mail for the notice waiting to be written already (the
+    same notice twice in one consumer batch). One mailed in an earlier transaction is caught when
+    the mails are written: the row's ``notice_id`` is unique and a second one is not inserted."""
+    pending = _pending_of(session.sync_session)
+    return pending is not None and any(m.notice_id == notice_id for m in pending.mails)
 
 
 def _suppression_query() -> Select[bool, bool, datetime]:
@@ -200,13 +223,165 @@ async def suppressed(session: AsyncSession, address: str, *, since: datetime | N
         found = (
             await session.execute(_SUPPRESSION, {"address": address, "person_id": person_id_for(address)})
         ).one()
-    if found.blocked:
+    return _reason(found.blocked, found.bounced, found.erased_at, since)
+
+
+def _reason(blocked: bool, bounced: bool, erased_at: datetime | None, since: datetime | None) -> str | None:
+    if blocked:
         return "blocked"
-    if found.bounced:
+    if bounced:
         return "hard bounce"
-    if since is not None and found.erased_at is not None and found.erased_at >= since:
+    if since is not None and erased_at is not None and erased_at >= since:
         return "erased"
     return None
+
+
+# ---------------------------------------------------------------- mails of a consumer batch
+
+
+@dataclass
+class WantedMail:
+    """A transactional mail a handler wants sent, not yet checked against the suppressions."""
+
+    to: str
+    purpose: str
+    message: bytes
+    since: datetime | None
+    event_id: str | None
+    notice_id: str | None
+
+
+@dataclass
+class PendingMails:
+    """The mails the handlers of one transaction (a consumer batch) want sent, written when it
+    commits: the suppressions of all their addresses read in two queries, the rows inserted in
+    one statement, instead of a query and an ORM object per mail."""
+
+    deps: Deps
+    mails: list[WantedMail] = field(default_factory=list)
+
+
+_PENDING = "nzr_pending_transactional_mails"
+_mail_table = cast(Table, MailRow.__table__)
+_ADDRESSES: BindParameter[str] = bindparam("addresses", expanding=True)
+_BLOCKED_OR_BOUNCED: CompoundSelect[str, str] = union_all(
+    select(literal_column("'blocked'").label("why"), SubscriberRow.email.label("address")).where(
+        SubscriberRow.email.in_(_ADDRESSES), SubscriberRow.blocked
+    ),
+    select(literal_column("'bounced'"), MailRow.recipient).where(
+        MailRow.recipient.in_(_ADDRESSES), MailRow.status == "bounced"
+    ),
+    select(literal_column("'bounced'"), SubscriberRow.email)
+    .join(BounceRow, BounceRow.subscriber_id == SubscriberRow.id)
+    .where(SubscriberRow.email.in_(_ADDRESSES), BounceRow.kind == "hard"),
+)
+_ERASED = select(ErasedPersonRow.person_id, ErasedPersonRow.erased_at).where(
+    ErasedPersonRow.person_id.in_(bindparam("person_ids", expanding=True))
+)
+
+
+def mail_owner_at_commit(
+    session: AsyncSession,
+    deps: Deps,
+    *,
+    to: str,
+    purpose: str,
+    message: bytes,
+    since: datetime | None = None,
+    event_id: str | None = None,
+    notice_id: str | None = None,
+) -> None:
+    """``mail_owner`` for the handlers of a consumer batch: the mail is checked against the
+    suppressions and queued when the transaction commits (or when something in it reads the
+    mail queue first: ``write_pending_mails``), together with the other mails of the batch. A
+    rolled-back transaction writes none of them."""
+    sync_session = session.sync_session
+    pending = _pending_of(sync_session)
+    if pending is None:
+        pending = sync_session.info[_PENDING] = PendingMails(deps)
+        if not sync_session.info.get(_PENDING + "_hooked"):
+            sync_session.info[_PENDING + "_hooked"] = True
+            event.listen(sync_session, "before_commit", _write_before_commit)
+            event.listen(sync_session, "after_rollback", _forget_pending)
+    pending.mails.append(WantedMail(to, purpose, message, since, event_id, notice_id))
+
+
+def _pending_of(sync_session: Session) -> PendingMails | None:
+    return cast(PendingMails | None, sync_session.info.get(_PENDING))
+
+
+async def write_pending_mails(session: AsyncSession) -> None:
+    """Write the transaction's pending mails now: before anything reads the mail queue (repeat
+    limits, erasures), so it sees them as it would have seen them queued one by one."""
+    if _pending_of(session.sync_session) is not None:
+        await session.run_sync(_write_pending)
+
+
+def _write_before_commit(sync_session: Session) -> None:
+    # Runs inside the commit's greenlet: SQL from here is awaited like any other statement of
+    # the transaction (SQLAlchemy's asyncio events), and a failure rolls the batch back.
+    _write_pending(sync_session)
+
+
+def _forget_pending(sync_session: Session) -> None:
+    sync_session.info.pop(_PENDING, None)
+
+
+def _write_pending(sync_session: Session) -> None:
+    pending = sync_session.info.pop(_PENDING, None)
+    if pending is None or not pending.mails:
+        return
+    addresses = sorted({m.to for m in pending.mails})
+    reasons: dict[str, str] = {}
+    for why, address in sync_session.execute(_BLOCKED_OR_BOUNCED, {"addresses": addresses}):
+        if reasons.get(address) != "blocked":  # blocked says more than a bounce
+            reasons[address] = "hard bounce" if why == "bounced" else "blocked"
+    person_ids = {person_id_for(a): a for a in addresses}
+    erased = {
+        person_ids[row.person_id]: row.erased_at
+        for row in sync_session.execute(_ERASED, {"person_ids": list(person_ids)})
+    }
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    queued = False
+    for mail in pending.mails:
+        reason = reasons.get(mail.to) or _reason(False, False, erased.get(mail.to), mail.since)
+        if reason is None:
+            queued = True
+            rows.append(_mail_values(mail.to, mail, mail.message, "queued", None, now))
+            continue
+        log.info("transactional %s mail held back: %s", mail.purpose, reason)
+        if mail.event_id is not None:
+            recipient = "" if reason == "erased" else mail.to
+            rows.append(_mail_values(recipient, mail, b"", "suppressed", reason, now))
+    if rows:
+        # A notice mailed (or suppressed) before, announced again: its row exists, nothing is
+        # inserted for it (the notice id is unique), so the notice is mailed once.
+        postgres = sync_session.get_bind().dialect.name == "postgresql"
+        insert_for = postgresql_insert if postgres else sqlite_insert
+        sync_session.execute(
+            insert_for(_mail_table).on_conflict_do_nothing(index_elements=[_mail_table.c.notice_id]), rows
+        )
+    if queued:
+        _wake_after_commit(sync_session, pending.deps)
+
+
+def _mail_values(
+    recipient: str, mail: WantedMail, message: bytes, status: str, reason: str | None, now: datetime
+) -> dict[str, Any]:
+    return {
+        "recipient": recipient,
+        "purpose": mail.purpose,
+        "event_id": mail.event_id,
+        "notice_id": mail.notice_id,
+        "message": message,
+        "status": status,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": reason,
+        "created_at": now,
+        "sent_at": None,
+    }
 
 
 async def recently_mailed(
@@ -214,6 +389,7 @@ async def recently_mailed(
 ) -> bool:
     """Whether a mail of these purposes went (or waits to go) to the address within ``seconds``:
     repeated requests do not flood a stranger's mailbox."""
+    await write_pending_mails(session)
     found = await session.scalar(
         select(func.count())
         .select_from(MailRow)
