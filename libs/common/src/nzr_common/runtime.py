@@ -315,9 +315,11 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
     app.state.runtime = runtime
     app.state.deps = deps
     install_problem_handlers(app)
+    # First: probes and scrapes are the most frequent requests, and FastAPI tries the routes in
+    # order (none of the services' paths starts with /healthz, /readyz, /metrics, /asyncapi.json).
+    app.include_router(_operations_router(definition))
     for router in definition.routers:
         app.include_router(router)
-    app.include_router(_operations_router(definition))
     app.include_router(_dead_letter_router(definition))
     if idempotency is not None:
         install_idempotency(app, idempotency)  # innermost: keeps the route's own answer
