@@ -15,7 +15,6 @@ database and NATS; they are loaded one after the other, alternately, ``--rounds`
 medians are compared. Actors are registered over HTTP first. Next to the throughput each mode's
 server CPU time per request (user + system of the server process while it was loaded, from
 ``/proc``) is printed: on a machine shared with other work it moves much less than req/s.
-``--profile MODE`` runs that mode's server under cProfile and prints its hottest functions.
 Target (issue 20): on costs at most 10 % (ratio on/off ≥ 0.90). Nothing is asserted; exit code 0.
 ``.venv/bin/python bench/observability.py --help``.
 """
@@ -25,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import pstats
 import statistics
 import sys
 import tempfile
@@ -104,7 +102,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="alternating on/off rounds (medians)")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--profile", choices=["off", "on", "sampled", "unexported"], help="profile a mode")
     args = parser.parse_args()
     asyncio.run(run(args))
 
@@ -138,13 +135,10 @@ async def run(args: argparse.Namespace) -> None:
         }
         ports = {name: free_port() for name in modes}
         command = [sys.executable, "-m", "nzr_actors", "serve"]
-        profile = workdir / "profile.out"
         pids = {}
         for name, (_, env) in modes.items():
             server_env = {**common, **env, "PORT": str(ports[name])}
-            profiled = [sys.executable, "-m", "cProfile", "-o", str(profile), *command[1:]]
-            server_command = profiled if name == args.profile else command
-            server = start_server(server_command, server_env, ports[name], workdir / f"{name}.log")
+            server = start_server(command, server_env, ports[name], workdir / f"{name}.log")
             servers.append(server)
             pids[name] = server.pid
         editor = {
@@ -195,11 +189,6 @@ async def run(args: argparse.Namespace) -> None:
         for server in servers:
             server.terminate()
             server.wait(timeout=20)
-        if args.profile and profile.exists():
-            print(f"\ncProfile of the '{args.profile}' server (whole run, by own time):")
-            pstats.Stats(str(profile)).sort_stats("tottime").print_stats(25)
-            print("\n... by cumulative time:")
-            pstats.Stats(str(profile)).sort_stats("cumulative").print_stats(40)
         sink.shutdown()
         nats_server.stop()
         if postgres:
