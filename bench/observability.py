@@ -12,8 +12,10 @@ service with them on against the same service with them off, measured in the sam
 
 The servers (``python -m nzr_actors serve``, one uvicorn worker each) run at once on the same
 database and NATS; they are loaded one after the other, alternately, ``--rounds`` times, and the
-medians are compared. Actors are registered over HTTP first. Target (issue 20): on costs at
-most 10 % (ratio on/off ≥ 0.90). Nothing is asserted; exit code 0.
+medians are compared. Actors are registered over HTTP first. Next to the throughput each mode's
+server CPU time per request (user + system of the server process while it was loaded, from
+``/proc``) is printed: on a machine shared with other work it moves much less than req/s.
+Target (issue 20): on costs at most 10 % (ratio on/off ≥ 0.90). Nothing is asserted; exit code 0.
 ``.venv/bin/python bench/observability.py --help``.
 """
 
@@ -88,6 +90,12 @@ def register_actors(port: int, count: int, editor: dict[str, str]) -> list[str]:
     return ids
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--actors", type=int, default=200, help="actors registered, then read")
@@ -127,9 +135,12 @@ async def run(args: argparse.Namespace) -> None:
         }
         ports = {name: free_port() for name in modes}
         command = [sys.executable, "-m", "nzr_actors", "serve"]
+        pids = {}
         for name, (_, env) in modes.items():
             server_env = {**common, **env, "PORT": str(ports[name])}
-            servers.append(start_server(command, server_env, ports[name], workdir / f"{name}.log"))
+            server = start_server(command, server_env, ports[name], workdir / f"{name}.log")
+            servers.append(server)
+            pids[name] = server.pid
         editor = {
             "Authorization": "Bearer " + issue_token(DEVELOPMENT_SECRET, region=REGION, roles=["editor"])
         }
@@ -139,15 +150,20 @@ async def run(args: argparse.Namespace) -> None:
         for port in ports.values():  # warm up: connection pools, caches
             load(port, paths, connections=4, seconds=2, headers=editor)
         rates: dict[str, list[float]] = {name: [] for name in modes}
+        cpu: dict[str, list[float]] = {name: [] for name in modes}
         errors = 0
         for _ in range(args.rounds):
             for name, port in ports.items():
+                before = cpu_seconds(pids[name])
                 result = load(port, paths, connections=args.connections, seconds=args.seconds, headers=editor)
                 rates[name].append(result["requests"] / result["seconds"])
+                cpu[name].append((cpu_seconds(pids[name]) - before) / max(1, result["requests"]) * 1e6)
                 errors += result["errors"]
         medians = {name: statistics.median(values) for name, values in rates.items()}
+        cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
         print(
-            f"\nGET /api/v1/actors/{{id}}, one uvicorn worker each, {args.connections} connections, medians:"
+            f"\nGET /api/v1/actors/{{id}}, one uvicorn worker each, {args.connections} connections, medians "
+            f"(load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}):"
         )
         for name, (label, _) in modes.items():
             ratio = medians[name] / medians["off"]
@@ -156,6 +172,11 @@ async def run(args: argparse.Namespace) -> None:
             )
             print(f"  {name:<10} {label:<34} {medians[name]:7,.0f} req/s  {ratio:6.1%} of off{verdict}")
             print(f"  {'':<10} rounds: {fmt(rates[name])}")
+            cpu_ratio = cpu_medians["off"] / cpu_medians[name]
+            print(
+                f"  {'':<10} server CPU {cpu_medians[name]:6.0f} µs/request "
+                f"(rounds: {fmt(cpu[name])}); off/this {cpu_ratio:6.1%}"
+            )
         print(f"  OTLP sink: {Sink.exports} exports, {Sink.received_bytes / 1e6:.1f} MB received")
         print(f"  non-2xx answers: {errors}")
         malformed = {**editor, "traceparent": "00-not-a-trace-01"}

@@ -88,8 +88,9 @@ async def check_request(request: Request) -> None:
                     for name in unknown
                 ]
             )
-    checked = request.scope.get(IF_MATCH_CHECKED) or request.method in ("GET", "HEAD")
-    if "if-match" in request.headers and not checked and not takes_if_match(route):
+    if request.method in ("GET", "HEAD") or request.scope.get(IF_MATCH_CHECKED):
+        return
+    if "if-match" in request.headers and not takes_if_match(route):
         raise ProblemError(
             428,
             "Precondition Required",

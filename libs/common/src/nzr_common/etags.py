@@ -9,14 +9,27 @@
   with the current ``ETag``, nothing changed. When that URL has no representation (no ``GET``
   there, or not 200) the precondition cannot be evaluated and the route answers 428
   (:mod:`nzr_common.conditions`). ``If-Match`` stays optional: a change without it is performed.
-  The check and the change are not one transaction; routes that need that guarantee tag row
-  versions themselves (actors) and declare ``If-Match``.
+- The check and the change are one critical section per URL (:class:`ChangeLocks`): a change
+  carrying ``If-Match`` holds its path's lock exclusively from the check until the route has
+  answered; changes without ``If-Match`` of the same path hold it shared (they do not wait for
+  each other, but never run between another request's check and change). Two changes sending
+  the same tag: one succeeds, the other gets 412.
+
+  The lock lives in the process. A service runs one uvicorn worker per process, but Kubernetes
+  runs several replicas of some services (``deploy/k8s/base``: actors, events and funding with
+  ``replicas: 2``), and requests for one URL may land on different replicas: across processes
+  the check and the change can still interleave. Routes that need the guarantee across
+  replicas check a row version in the transaction of the change and declare ``If-Match``
+  themselves (actors); the rest get it per process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -71,9 +84,72 @@ class _Captured:
         self.more: list[Message] = []
 
 
+class _PathLock:
+    """Shared holders (changes without ``If-Match``) or one exclusive holder (a conditional
+    change); waiting exclusive holders go first, so a steady stream of unconditional changes
+    cannot starve a conditional one."""
+
+    __slots__ = ("condition", "exclusive", "shared", "users", "waiting_exclusive")
+
+    def __init__(self) -> None:
+        self.condition = asyncio.Condition()
+        self.shared = 0
+        self.exclusive = False
+        self.waiting_exclusive = 0
+        self.users = 0  # holders and waiters: the lock is dropped when it falls to 0
+
+
+class ChangeLocks:
+    """One lock per normalised request path, created on first use and dropped when idle."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, _PathLock] = {}
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    @staticmethod
+    def key(path: str) -> str:
+        return "/" + "/".join(part for part in path.split("/") if part)
+
+    @asynccontextmanager
+    async def hold(self, path: str, *, exclusive: bool) -> AsyncIterator[None]:
+        key = self.key(path)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = _PathLock()
+        lock.users += 1
+        try:
+            async with lock.condition:
+                if exclusive:
+                    lock.waiting_exclusive += 1
+                    try:
+                        await lock.condition.wait_for(lambda: not lock.exclusive and not lock.shared)
+                    finally:
+                        lock.waiting_exclusive -= 1
+                    lock.exclusive = True
+                else:
+                    await lock.condition.wait_for(lambda: not lock.exclusive and not lock.waiting_exclusive)
+                    lock.shared += 1
+            try:
+                yield
+            finally:
+                async with lock.condition:
+                    if exclusive:
+                        lock.exclusive = False
+                    else:
+                        lock.shared -= 1
+                    lock.condition.notify_all()
+        finally:
+            lock.users -= 1
+            if lock.users == 0 and self._locks.get(key) is lock:
+                del self._locks[key]
+
+
 class EntityTags:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.locks = ChangeLocks()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,15 +159,19 @@ class EntityTags:
         if method == "GET":
             await self._read(scope, receive, send)
             return
+        if method not in _CHANGES:
+            await self.app(scope, receive, send)
+            return
         if_match = _header(scope["headers"], b"if-match")
-        if method in _CHANGES and if_match is not None:
-            current = await self._current_tag(scope)
-            if current is not None:
-                if not if_match_holds(if_match, current):
-                    await _precondition_failed(send, current)
-                    return
-                scope[IF_MATCH_CHECKED] = True
-        await self.app(scope, receive, send)
+        async with self.locks.hold(scope["path"], exclusive=if_match is not None):
+            if if_match is not None:
+                current = await self._current_tag(scope)
+                if current is not None:
+                    if not if_match_holds(if_match, current):
+                        await _precondition_failed(send, current)
+                        return
+                    scope[IF_MATCH_CHECKED] = True
+            await self.app(scope, receive, send)
 
     async def _current_tag(self, scope: Scope) -> str | None:
         """The tag of what a GET of the same URL by the same caller answers, None if not 200."""

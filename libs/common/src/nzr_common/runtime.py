@@ -57,7 +57,7 @@ from nzr_common.problems import PROBLEM_RESPONSES, ProblemError, install_problem
 from nzr_common.regions import Region, load_districts, region_from_settings
 from nzr_common.settings import ServiceSettings
 from nzr_common.tables import MessagingTables
-from nzr_common.telemetry import setup_telemetry
+from nzr_common.telemetry import NO_NATIVE_TELEMETRY, setup_telemetry
 from nzr_common.topology import AGGREGATE_STREAM
 from nzr_common.web import (
     BodySizeLimit,
@@ -196,7 +196,7 @@ class ServiceApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         # The inner error middleware answers 500 through our headers; the outer one only keeps
-        # the usual shape of the stack (OpenTelemetry's instrumentation expects it outermost).
+        # the usual shape of the stack (an error middleware outermost).
         app: ASGIApp = super().build_middleware_stack()
         settings: ServiceSettings = self.state.runtime.settings
         if settings.cors_origins:
@@ -310,13 +310,16 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
         responses=PROBLEM_RESPONSES,
         generate_unique_id_function=lambda route: route.name,
         dependencies=[REQUEST_CHECKS],
+        telemetry=NO_NATIVE_TELEMETRY,  # type: ignore[arg-type]  # ours: setup_telemetry below
     )
     app.state.runtime = runtime
     app.state.deps = deps
     install_problem_handlers(app)
+    # First: probes and scrapes are the most frequent requests, and FastAPI tries the routes in
+    # order (none of the services' paths starts with /healthz, /readyz, /metrics, /asyncapi.json).
+    app.include_router(_operations_router(definition))
     for router in definition.routers:
         app.include_router(router)
-    app.include_router(_operations_router(definition))
     app.include_router(_dead_letter_router(definition))
     if idempotency is not None:
         install_idempotency(app, idempotency)  # innermost: keeps the route's own answer

@@ -411,6 +411,7 @@ class RequestMetrics:
         self.latency = Histogram(
             "http_request_duration_seconds", "HTTP request latency", ["method", "route"], registry=registry
         )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -429,5 +430,12 @@ class RequestMetrics:
             await self.app(scope, receive, capture)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.requests.labels(scope["method"], route, str(status)).inc()
-            self.latency.labels(scope["method"], route).observe(time.perf_counter() - start)
+            key = (scope["method"], route, status)
+            children = self._children.get(key)
+            if children is None:  # labels() looks the child up under a lock: once per key
+                children = self._children[key] = (
+                    self.requests.labels(scope["method"], route, str(status)),
+                    self.latency.labels(scope["method"], route),
+                )
+            children[0].inc()
+            children[1].observe(time.perf_counter() - start)

@@ -2,20 +2,17 @@
 library): whole-number ticks for counts, the unit on the axis, numbers written the reader's
 way, and ids made unique per chart so several charts can share one page. Drawing a chart costs
 far more than computing its figures, so charts are kept by their inputs (LRU): the same
-figures are drawn once."""
+figures are drawn once. matplotlib (about 45 MB resident) is imported with the first chart,
+not with the service: an idle reporting process does not carry it."""
 
 from __future__ import annotations
 
 import io
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
+from types import ModuleType
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from markupsafe import Markup, escape
-from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from nzr_reporting.dashboard.texts import format_number
 
@@ -27,6 +24,17 @@ _ID = re.compile(r'\bid="([^"]+)"')
 _REFERENCE = re.compile(r'(url\(#|href="#)([^")]+)')
 
 CACHED_CHARTS = 256
+
+
+@cache
+def _pyplot() -> ModuleType:
+    """matplotlib's pyplot with the Agg backend (no display), imported on first use."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 @lru_cache(maxsize=CACHED_CHARTS)
@@ -42,6 +50,7 @@ def line_chart(
     chart_id: str,
 ) -> Markup:
     """One line per series (region or district) over the months."""
+    plt = _pyplot()
     figure, axes = plt.subplots(figsize=(6.4, 3.4), dpi=100)
     try:
         for index, (label, values) in enumerate(lines):
@@ -74,6 +83,7 @@ def bar_chart(
     chart_id: str,
 ) -> Markup:
     """Horizontal bars (one per district), the value written at each bar's end."""
+    plt = _pyplot()
     figure, axes = plt.subplots(figsize=(6.4, 0.3 * max(len(labels), 3) + 1.2), dpi=100)
     try:
         numbers = [0.0 if v is None else v for v in values]
@@ -89,6 +99,8 @@ def bar_chart(
 
 
 def _axes(axes, *, value_axis, title: str, unit: str, integer: bool, language: str) -> None:  # type: ignore[no-untyped-def]  # matplotlib is untyped
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     axes.set_title(title, fontsize=11)
     value_axis.set_label_text(unit)
     value_axis.set_major_locator(MaxNLocator(integer=integer, min_n_ticks=2))
@@ -104,7 +116,7 @@ def _svg(figure, *, chart_id: str, label: str) -> Markup:  # type: ignore[no-unt
     figure.tight_layout()
     buffer = io.BytesIO()
     # Text stays text (not glyph outlines): selectable, searchable and smaller.
-    with plt.rc_context({"svg.fonttype": "none"}):
+    with _pyplot().rc_context({"svg.fonttype": "none"}):
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue().decode()
     text = text[text.index("<svg") :]
