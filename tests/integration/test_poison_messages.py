@@ -261,6 +261,28 @@ async def test_poison_on_every_subscribed_subject_is_dead_lettered_and_consumers
         bug = next(letter for letter in funding_letters if created["stiftung"] in letter["payload_preview"])
         assert bug["deliveries"] == MAX_DELIVER and "foundations are refused" in bug["error"]
 
+        # The list pages like every list: walked by `next` (also the `Link` header) in pages of
+        # three, it gives every letter once, newest first; a forged cursor is a 422 naming it.
+        for name in SERVICES:
+            whole = [letter["id"] for letter in await letters(name)]
+            walked: list[int] = []
+            url: str | None = f"/api/v1/admin/{name}/dead-letters?limit=3"
+            while url is not None:
+                page = await client.get(f"{platform.url(name)}{url}", headers=admin)
+                assert page.status_code == 200, page.text
+                body = page.json()
+                assert body["total"] == len(whole)
+                walked += [letter["id"] for letter in body["items"]]
+                assert page.headers.get("link") == (f'<{body["next"]}>; rel="next"' if body["next"] else None)
+                url = body["next"]
+            assert walked == whole == sorted(whole, reverse=True), name
+        forged = await client.get(
+            f"{platform.url('actors')}/api/v1/admin/actors/dead-letters",
+            headers=admin,
+            params={"cursor": "x"},
+        )
+        assert forged.status_code == 422 and "cursor" in forged.text
+
         # Nothing is left pending or unacknowledged on any consumer.
         async def consumers_drained() -> bool:
             for name in SERVICES:

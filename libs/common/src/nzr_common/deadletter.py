@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import RowMapping, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nzr_common.pagination import NEXT_DESCRIPTION
 from nzr_common.tables import MessagingTables
 
 
@@ -28,6 +29,7 @@ class DeadLetter(BaseModel):
 
 class DeadLetterPage(BaseModel):
     items: list[DeadLetter]
+    next: str | None = Field(None, description=NEXT_DESCRIPTION)
     total: int
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from faststream.nats import NatsBroker
 from faststream.security import SASLPlaintext
@@ -52,7 +52,8 @@ from nzr_common.messaging import (
 from nzr_common.metrics import PlumbingMetrics, install_metrics, sample_forever
 from nzr_common.openapi import add_request_examples, name_enums
 from nzr_common.outbox import Outbox, OutboxRelay
-from nzr_common.params import Offset, RowId
+from nzr_common.pagination import Paging, link_header, next_link, paging_params
+from nzr_common.params import RowId
 from nzr_common.problems import PROBLEM_RESPONSES, ProblemError, install_problem_handlers
 from nzr_common.regions import Region, load_districts, region_from_settings
 from nzr_common.settings import ServiceSettings
@@ -565,26 +566,35 @@ def _operations_router(definition: ServiceDefinition[Any, Any]) -> APIRouter:
     return router
 
 
+#: ``limit`` (50, at most 500) and ``cursor`` of the dead-letter list.
+DeadLetterPaging = Annotated[Paging, Depends(paging_params(default_limit=50, max_limit=500))]
+
+
 def _dead_letter_router(definition: ServiceDefinition[Any, Any]) -> APIRouter:
     router = APIRouter(prefix=f"/api/v1/admin/{definition.name}/dead-letters", tags=["operations"])
 
     @router.get("", response_model=DeadLetterPage, operation_id=f"{definition.name}_list_dead_letters")
     async def list_letters(
+        request: Request,
+        response: Response,
         runtime: RuntimeDep,
         session: SessionDep,
         _: AdminDep,
+        page: DeadLetterPaging,
         include_replayed: bool = False,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Offset = 0,
     ) -> DeadLetterPage:
-        """Messages this service's consumers gave up on."""
-        return await list_dead_letters(
+        """Messages this service's consumers gave up on, newest first (pages by `limit` and
+        `cursor`, the next one as `next` and in the `Link` header)."""
+        letters = await list_dead_letters(
             session,
             runtime.tables,
             include_replayed=include_replayed,
-            limit=limit,
-            offset=offset,
+            limit=page.limit,
+            offset=page.offset,
         )
+        letters.next = next_link(request, page, len(letters.items), letters.total)
+        response.headers.update(link_header(letters.next))
+        return letters
 
     @router.post("/{letter_id}/replay", operation_id=f"{definition.name}_replay_dead_letter")
     async def replay_letter(
