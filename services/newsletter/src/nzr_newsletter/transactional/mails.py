@@ -143,9 +143,9 @@ def compose(
     head = (
         f"Content-Type: {content_type}\n"
         "MIME-Version: 1.0\n"
-        + _same_header("From", _from_header(sender or deps.settings.sender))
+        + _header("From", _from_header(sender or deps.settings.sender))
         + _header("To", to)
-        + _same_header("Subject", subject)
+        + _header("Subject", subject)
         + f"Date: {formatdate(localtime=False)}\n"
         f"Message-ID: {make_msgid(domain=_sender_domain(deps.settings.sender))}\n"
         "Auto-Submitted: auto-generated\n"
@@ -167,10 +167,6 @@ def _header(name: str, value: str) -> str:
     if value.isascii():
         return _folded(name, value)
     return _encoded_words(name, value)
-
-
-#: Headers that repeat through a burst (the sender, the subject of one event's confirmations).
-_same_header = lru_cache(maxsize=256)(_header)
 
 
 def _folded(name: str, value: str) -> str:
