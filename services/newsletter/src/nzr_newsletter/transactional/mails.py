@@ -6,6 +6,7 @@ import binascii
 import html
 import secrets
 from dataclasses import dataclass
+from email.header import Header
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from functools import lru_cache
 
@@ -161,48 +162,13 @@ HEADER_CHARACTERS = 78
 
 
 def _header(name: str, value: str) -> str:
-    """One header line, never a line break from the value: ASCII as it is (folded at spaces when
-    long), anything else as RFC 2047 encoded words (UTF-8, "Q")."""
+    """One header line: ASCII as it is when it fits, else folded (and RFC 2047 encoded words for
+    anything not ASCII) by ``email.header``; never a line break from the value."""
     value = " ".join(value.split())
-    if value.isascii():
-        return _folded(name, value)
-    return _encoded_words(name, value)
-
-
-def _folded(name: str, value: str) -> str:
-    line, lines = f"{name}:", []
-    for word in value.split(" "):
-        if len(line) + 1 + len(word) > HEADER_CHARACTERS and line.strip() and not line.endswith(":"):
-            lines.append(line)
-            line = ""
-        line += f" {word}"
-    lines.append(line)
-    return "\n".join(lines) + "\n"
-
-
-#: Characters an encoded word in a header's text may carry as they are (RFC 2047, 5 (3)).
-_Q_PLAIN = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
-_Q = {b: chr(b) if b in _Q_PLAIN else f"={b:02X}" for b in range(256)}
-_Q[0x20] = "_"
-#: An encoded word is at most 75 characters; a header line holding one at most 76 (RFC 2047, 2).
-_WORD_PREFIX, _WORD_SUFFIX, _WORD_CHARACTERS, _LINE_CHARACTERS = "=?utf-8?q?", "?=", 75, 76
-
-
-def _encoded_words(name: str, value: str) -> str:
-    """The value as "Q"-encoded words, split between characters (never inside one's UTF-8
-    bytes), each line within 76 characters."""
-    room = min(_WORD_CHARACTERS, _LINE_CHARACTERS - len(name) - 2)
-    room -= len(_WORD_PREFIX) + len(_WORD_SUFFIX)
-    words, word = [], ""
-    for character in value:
-        encoded = "".join(_Q[b] for b in character.encode())
-        if len(word) + len(encoded) > room:
-            words.append(word)
-            word = ""
-            room = _LINE_CHARACTERS - 1 - len(_WORD_PREFIX) - len(_WORD_SUFFIX)
-        word += encoded
-    words.append(word)
-    return f"{name}: " + "\n ".join(f"{_WORD_PREFIX}{w}{_WORD_SUFFIX}" for w in words) + "\n"
+    if value.isascii() and len(name) + 2 + len(value) <= HEADER_CHARACTERS:
+        return f"{name}: {value}\n"
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    return f"{name}: {Header(value, charset, header_name=name).encode(linesep=chr(10))}\n"
 
 
 @lru_cache(maxsize=64)
