@@ -47,6 +47,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from nzr_reporting.indicators import rules
+from nzr_reporting.indicators.bulk import upsert_distinct
 from nzr_reporting.indicators.models import (
     EDUCATION_KIND,
     ActorFact,
@@ -480,8 +481,6 @@ def add(session: Session, changes: Contributions, *, months: bool = True) -> Non
     for table, rows in ((DailyFigure.__table__, daily), (MonthlyFigure.__table__, monthly)):
         if dialect == "postgresql" and len(rows) > 1:
             # One statement per table (the rows' keys are distinct).
-            from nzr_reporting.indicators.upserts import upsert_distinct
-
             summary = typing.cast(Table, table)
             upsert_distinct(session, summary, _SUMMARY_COLUMNS[summary.name], rows, _add_amount)
             continue

@@ -11,22 +11,19 @@ rows a transaction touches are brought up to date in the same step (see ``summar
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Table, Text, bindparam, cast, event, func, select
+from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from nzr_reporting.indicators import summaries
+from nzr_reporting.indicators.bulk import Update, upsert_distinct
 
-Update = Callable[[Any, Any], dict[str, Any]]
 _INFO_KEY = "nzr_reporting_upserts"
 #: session.info flag (the rebuild's batches): write each table's queue set-based (PostgreSQL)
 BULK_INFO_KEY = "nzr_reporting_bulk_upserts"
@@ -38,25 +35,6 @@ Shape = tuple[Table, tuple[str, ...], Update | None]
 def _statement(dialect: str, table: Table, columns: tuple[str, ...], update: Update | None) -> Any:
     """INSERT … ON CONFLICT (primary key) DO UPDATE/NOTHING on SQLite and PostgreSQL alike."""
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    keys = [column.name for column in table.primary_key.columns]
-    if update is None:
-        return statement.on_conflict_do_nothing(index_elements=keys)
-    return statement.on_conflict_do_update(index_elements=keys, set_=update(statement.excluded, table.c))
-
-
-@cache
-def _unnest_statement(table: Table, columns: tuple[str, ...], update: Update | None) -> Any:
-    """PostgreSQL: the same upsert for many rows in one statement, ``INSERT … SELECT
-    unnest(:column_values), … ON CONFLICT …``, one array per column (JSON as text, cast back).
-    The rows must have distinct keys (a row cannot be upserted twice by one statement)."""
-    values = []
-    for name in columns:
-        column = table.c[name]
-        if isinstance(column.type, JSON):
-            values.append(cast(func.unnest(bindparam(name, type_=ARRAY(Text()))), column.type).label(name))
-        else:
-            values.append(func.unnest(bindparam(name, type_=ARRAY(column.type))).label(name))
-    statement = postgresql.insert(table).from_select(list(columns), select(*values))
     keys = [column.name for column in table.primary_key.columns]
     if update is None:
         return statement.on_conflict_do_nothing(index_elements=keys)
@@ -82,23 +60,6 @@ def _write_set_based(
     for shapes in generations:
         for (shape_table, columns, update), rows in shapes.items():
             upsert_distinct(session, shape_table, columns, rows, update)
-
-
-def upsert_distinct(
-    session: Session,
-    table: Table,
-    columns: tuple[str, ...],
-    rows: list[dict[str, Any]],
-    update: Update | None,
-) -> None:
-    """PostgreSQL: upsert rows of distinct keys with one statement (``_unnest_statement``)."""
-    arrays: dict[str, list[Any]] = {}
-    for name in columns:
-        column = [row[name] for row in rows]
-        if isinstance(table.c[name].type, JSON):
-            column = [json.dumps(value) for value in column]
-        arrays[name] = column
-    session.execute(_unnest_statement(table, columns, update), arrays)
 
 
 @cache
