@@ -457,9 +457,10 @@ async def _stream_counts(platform: Platform) -> dict[str, int]:
 @pytest.mark.skipif(not postgres_cluster_available(), reason="needs initdb/pg_ctl (PostgreSQL 15)")
 async def test_projections_are_exact_after_kills_a_nats_restart_and_a_database_outage(platform: Platform):
     editor = platform.headers("editor")
-    # Idle connections are dropped well before uvicorn's 5 s keep-alive ends, so no request is
-    # sent on a connection the server is closing (a read error that looks like a crash).
-    limits = httpx.Limits(keepalive_expiry=1.0)
+    # No keep-alive: a request sent on a pooled connection just as uvicorn's 5 s keep-alive
+    # closes it fails with a read error that looks like a crash, and on a loaded machine the
+    # client's own idle clock lags the server's by seconds (an expiry of 1 s was not enough).
+    limits = httpx.Limits(max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=60.0, limits=limits) as client:
         listing = await client.post(
             f"{platform.url('newsletter')}/api/v1/newsletter/lists",
