@@ -24,7 +24,8 @@ import nats
 import pytest
 from nats.js.api import StreamConfig
 from sqlalchemy import Column, Integer, String, Table, func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection, AsyncAdapt_asyncpg_dbapi
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.auth import issue_token
@@ -534,6 +535,7 @@ async def test_projections_are_exact_after_kills_a_nats_restart_and_a_database_o
     )
     print("stream:", stream)
     print("projections:", held)
+    print("dead letters:", dead_letters)
     assert len(faults.rows) == len(SERVICES) + 2
     assert all(platform.services[name].starts == 2 for name in SERVICES)
     assert held == expected
@@ -611,7 +613,39 @@ async def test_relay_gives_up_waiting_for_an_ack_that_never_comes_and_publishes_
     await connection.close()
 
 
-async def test_database_failures_beyond_the_delivery_bound_are_retried_not_dead_lettered(nats_url, databases):
+def _from_asyncpg(error: asyncpg.PostgresError) -> DBAPIError:
+    """The error SQLAlchemy's asyncpg dialect raises for ``error`` (its own translation)."""
+    dbapi = AsyncAdapt_asyncpg_dbapi(asyncpg)
+    try:
+        AsyncAdapt_asyncpg_connection._handle_exception_no_connection(dbapi, error)
+    except dbapi.Error as translated:
+        return DBAPIError.instance("INSERT", None, translated, dbapi.Error)
+    raise AssertionError("not translated")
+
+
+OUTAGE_ERRORS = {
+    "connection refused": lambda: OperationalError(
+        "INSERT", None, ConnectionRefusedError(111, "Connection refused")
+    ),
+    # Seen in the fault test while the database came back: a plain DBAPIError (SQLSTATE 57P03)
+    # that once counted as the message's fault, so a message redelivered through the outage
+    # was dead-lettered on its first delivery after it.
+    "starting up": lambda: _from_asyncpg(
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
+    ),
+    "shutting down": lambda: _from_asyncpg(
+        asyncpg.exceptions.CannotConnectNowError("the database system is shutting down")
+    ),
+    "too many connections": lambda: _from_asyncpg(
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already")
+    ),
+}
+
+
+@pytest.mark.parametrize("outage_error", OUTAGE_ERRORS)
+async def test_database_failures_beyond_the_delivery_bound_are_retried_not_dead_lettered(
+    nats_url, databases, outage_error
+):
     region = f"f{uuid.uuid4().hex[:10]}"
     connection = await nats.connect(nats_url)
     js = connection.jetstream()
@@ -626,7 +660,7 @@ async def test_database_failures_beyond_the_delivery_bound_are_retried_not_dead_
     async def project(_deps: object, session: AsyncSession, received: Envelope[ActorRegistered]) -> None:
         if outage["failures_left"]:
             outage["failures_left"] -= 1
-            raise OperationalError("INSERT", None, ConnectionRefusedError(111, "Connection refused"))
+            raise OUTAGE_ERRORS[outage_error]()
         await session.execute(effects.insert().values(event_id=received.id))
 
     async with _sessions(databases) as sessions:

@@ -128,11 +128,22 @@ def decode(
     return envelope, handler
 
 
+#: SQLSTATE classes and codes of a database that is away or busy rather than of a statement at
+#: fault: connection exceptions (08), insufficient resources (53, e.g. too many connections) and
+#: operator intervention (57P01 shutdown, 57P02 crash, 57P03 "the database system is starting
+#: up" / "shutting down"). asyncpg's errors for them reach us as a plain ``DBAPIError``.
+TRANSIENT_SQLSTATES = ("08", "53", "57P")
+
+
 def is_transient(error: BaseException) -> bool:
     """The database (or the network to it) is away, not the message at fault: retry it later,
     never count it towards dead-lettering."""
-    if isinstance(error, sqlalchemy_errors.DBAPIError) and error.connection_invalidated:
-        return True
+    if isinstance(error, sqlalchemy_errors.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(TRANSIENT_SQLSTATES):
+            return True
     return isinstance(
         error,
         (sqlalchemy_errors.OperationalError, sqlalchemy_errors.InterfaceError, OSError, TimeoutError),
