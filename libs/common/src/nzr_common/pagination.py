@@ -14,7 +14,13 @@ header::
 
 The cursor is opaque to clients (base64url of a small JSON object); today it carries the
 position in the ordered list, so it may later carry the last row's sort key (keyset) without
-clients noticing. ``offset`` stays accepted for one release (deprecated in the document).
+clients noticing.
+
+``offset`` is a deprecated parameter only of the lists that had it before the cursor (the event
+list, subscribers, transactional mails, the dead letters; the funding search declares its own):
+they take ``paging_params(..., deprecated_offset=True)`` and keep it for one release. Every other list
+never had it, so it is not declared there and ``offset=`` is an unknown query parameter (422
+naming it, ``nzr_common.conditions``).
 """
 
 import base64
@@ -63,26 +69,38 @@ class Paging:
     offset: int
 
 
-# No ``from __future__ import annotations`` here: FastAPI reads the closure's annotations, which
-# name the closure's own limits.
-def paging_params(default_limit: int = DEFAULT_LIMIT, max_limit: int = MAX_LIMIT) -> Callable[..., Paging]:
-    """The dependency reading ``limit``, ``cursor`` (and the deprecated ``offset``) of a list."""
+#: ``cursor`` of every list.
+Cursor = Annotated[
+    str | None, Query(max_length=200, description="Opaque position from the `next` link of the previous page")
+]
+#: ``offset`` of the lists that had it before the cursor, kept for one release.
+DeprecatedOffset = Annotated[Offset, Query(deprecated=True, description="Use `cursor`; kept for one release")]
 
-    def paging(
-        limit: Annotated[int, Query(ge=1, le=max_limit, description="Items per page")] = default_limit,
-        cursor: Annotated[
-            str | None,
-            Query(max_length=200, description="Opaque position from the `next` link of the previous page"),
-        ] = None,
-        offset: Annotated[
-            Offset, Query(deprecated=True, description="Use `cursor`; kept for one release")
-        ] = 0,
+
+# No ``from __future__ import annotations`` here: FastAPI reads the closures' annotations, which
+# name the closures' own limits.
+def paging_params(
+    default_limit: int = DEFAULT_LIMIT, max_limit: int = MAX_LIMIT, *, deprecated_offset: bool = False
+) -> Callable[..., Paging]:
+    """The dependency reading ``limit`` and ``cursor`` of a list; with ``deprecated_offset`` also
+    the deprecated ``offset``, for a list that had it before the cursor (and only for such a list:
+    a list that never had it should not show it in its document or generated clients)."""
+    limit_query = Query(ge=1, le=max_limit, description="Items per page")
+
+    def paging(limit: Annotated[int, limit_query] = default_limit, cursor: Cursor = None) -> Paging:
+        return Paging(limit=limit, offset=decode_cursor(cursor) if cursor is not None else 0)
+
+    def paging_or_offset(
+        limit: Annotated[int, limit_query] = default_limit,
+        cursor: Cursor = None,
+        offset: DeprecatedOffset = 0,
     ) -> Paging:
         return Paging(limit=limit, offset=decode_cursor(cursor) if cursor is not None else offset)
 
-    return paging
+    return paging_or_offset if deprecated_offset else paging
 
 
+#: ``limit`` (20, at most 200) and ``cursor``: the paging of a list without a former ``offset``.
 PagingDep = Annotated[Paging, Depends(paging_params())]
 
 

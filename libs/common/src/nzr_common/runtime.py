@@ -567,7 +567,7 @@ def _operations_router(definition: ServiceDefinition[Any, Any]) -> APIRouter:
 
 
 #: ``limit`` (50, at most 500) and ``cursor`` of the dead-letter list.
-DeadLetterPaging = Annotated[Paging, Depends(paging_params(default_limit=50, max_limit=500))]
+DeadLetterPaging = Annotated[Paging, Depends(paging_params(50, 500, deprecated_offset=True))]
 
 
 def _dead_letter_router(definition: ServiceDefinition[Any, Any]) -> APIRouter:

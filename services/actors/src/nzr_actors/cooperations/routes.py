@@ -91,7 +91,7 @@ def _cooperation_paging(
     query = request.query_params
     limit = page_size if page_size is not None and "limit" not in query else paging.limit
     offset = paging.offset
-    if page is not None and "cursor" not in query and "offset" not in query:
+    if page is not None and "cursor" not in query:
         offset = (page - 1) * limit
     return Paging(limit=limit, offset=offset)
 

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from nzr_common.access import anonymous_rate_limit
 from nzr_common.auth import EditorDep, PrincipalDep
@@ -10,7 +10,7 @@ from nzr_common.codes import DistrictCode, TopicCode
 from nzr_common.contracts.events import EventFormat
 from nzr_common.errors import Forbidden
 from nzr_common.idempotency import IDEMPOTENT
-from nzr_common.pagination import PagingDep, link_header, next_link
+from nzr_common.pagination import Paging, link_header, next_link, paging_params
 from nzr_common.params import QueryDate
 from nzr_common.runtime import OutboxDep, SessionDep
 from nzr_events.access import districts, is_editor
@@ -28,6 +28,9 @@ from nzr_events.public_cache import page_key
 from nzr_events.sorting import SORT_DESCRIPTION
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
+
+#: The event list had ``offset`` before the cursor: it keeps it, deprecated, for one release.
+EventPaging = Annotated[Paging, Depends(paging_params(deprecated_offset=True))]
 
 
 @router.post(
@@ -57,7 +60,7 @@ async def list_events(
     deps: DepsDep,
     session: SessionDep,
     principal: PrincipalDep,
-    paging: PagingDep,
+    paging: EventPaging,
     date_from: Annotated[QueryDate | None, Query(alias="from", description="First day (Berlin)")] = None,
     date_to: Annotated[QueryDate | None, Query(alias="to", description="Last day (Berlin)")] = None,
     district: Annotated[DistrictCode | None, Query()] = None,

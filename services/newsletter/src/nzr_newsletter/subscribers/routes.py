@@ -147,7 +147,7 @@ async def list_subscribers(
     _: AdminDep,
     request: Request,
     response: Response,
-    paging: Annotated[Paging, Depends(paging_params(50, 500))],
+    paging: Annotated[Paging, Depends(paging_params(50, 500, deprecated_offset=True))],
     list_id: Annotated[str | None, Query(max_length=36)] = None,
     status: Annotated[
         SubscriptionStatus | None, Query(description="Of a subscription (to `list_id`)")

@@ -25,7 +25,7 @@ async def list_transactional_mails(
     response: Response,
     session: SessionDep,
     principal: EditorDep,
-    paging: Annotated[Paging, Depends(paging_params(50, 500))],
+    paging: Annotated[Paging, Depends(paging_params(50, 500, deprecated_offset=True))],
     event_id: Annotated[str | None, Query(max_length=36)] = None,
     status: MailStatus | None = None,
     sort: Annotated[TransactionalMailSort, Query(description=SORT_DESCRIPTION)] = "-created_at",
