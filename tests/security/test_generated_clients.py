@@ -6,8 +6,10 @@ enum types (``ActorKind``, ``EventFormat``, …) and anonymous calls on a client
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
+import pkgutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -22,6 +24,7 @@ from nzr_common.auth import issue_token
 from nzr_common.settings import DEVELOPMENT_SECRET
 
 from .conftest import SERVICES, load, settings_for, started
+from .test_query_parameters import OFFSET_KEPT
 
 #: Operations the generator skips because their bodies are not JSON (CSV upload, a bounce mail).
 NOT_JSON = {"import_actors", "report_bounces_dsn"}
@@ -242,3 +245,21 @@ FLOWS = {
 async def test_a_flow_runs_through_the_generated_client(service, clients, nats_url):  # type: ignore[no-untyped-def]
     async with started(service, nats_url) as running:
         await FLOWS[service](running)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_only_lists_that_had_offset_give_the_generated_client_an_offset_argument(service, clients):  # type: ignore[no-untyped-def]
+    """Issue 20: a list that never had ``offset`` does not hand generated clients a useless,
+    deprecated argument; the lists that had it keep it for one release."""
+    package = importlib.import_module(f"nzr_{service}_client.api")
+    arguments = {
+        module.name.rpartition(".")[2]: inspect.signature(
+            importlib.import_module(module.name).asyncio
+        ).parameters
+        for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")
+        if not module.ispkg
+    }
+    with_offset = {operation for operation, names in arguments.items() if "offset" in names}
+    paged = {operation for operation, names in arguments.items() if "cursor" in names}
+    assert with_offset == {operation for s, operation, _ in OFFSET_KEPT if s == service}
+    assert with_offset < paged

@@ -13,7 +13,7 @@ from nzr_common.auth import issue_token
 from nzr_common.params import EARLIEST_DAY, MAX_OFFSET, latest_day
 from nzr_common.settings import DEVELOPMENT_SECRET
 
-from .conftest import started
+from .conftest import SERVICES, started
 
 TOO_FAR = f"{latest_day().year + 1}-01-01"
 HUGE = str(10**18)
@@ -142,3 +142,71 @@ async def test_event_times_in_bodies_that_cannot_be_real_are_refused_naming_the_
         response = await running.client.post("/api/v1/events", json=body, headers=editor)
     assert response.status_code == 422, response.text
     assert {p["name"] for p in response.json()["invalid_params"]} == {"starts_at", "ends_at"}
+
+
+#: Lists that took ``offset`` before the cursor pagination (at commit 64bfd70, or before the
+#: cursor reached them): they keep it for one release, deprecated. (service, operation, path)
+OFFSET_KEPT = [
+    *((s, f"{s}_list_dead_letters", f"/api/v1/admin/{s}/dead-letters") for s in SERVICES),
+    ("events", "list_events", "/api/v1/events"),
+    ("funding", "search_programmes", "/api/v1/funding/programs"),
+    ("newsletter", "list_subscribers", "/api/v1/newsletter/subscribers"),
+    ("newsletter", "list_transactional_mails", "/api/v1/newsletter/transactional/mails"),
+]
+
+#: Lists that never took ``offset``: it is not theirs, so it is an unknown query parameter.
+OFFSET_NEVER: list[tuple[str, str, str | None]] = [
+    ("actors", "list_contacts", "/api/v1/actors/any/contacts"),
+    ("actors", "list_cooperations", "/api/v1/cooperations"),
+    ("actors", "search_actors", "/api/v1/actors"),
+    ("events", "list_agreements", "/api/v1/agreements"),
+    ("events", "list_recommendations", "/api/v1/events/any/recommendations"),
+    ("events", "list_registrations", "/api/v1/events/any/registrations"),
+    ("funding", "list_saved_searches", "/api/v1/funding/saved-searches"),
+    ("funding", "list_search_alerts", "/api/v1/funding/saved-searches/any/alerts"),
+    ("newsletter", "list_campaigns", "/api/v1/newsletter/campaigns"),
+    ("newsletter", "list_lists", "/api/v1/newsletter/lists"),
+    ("newsletter", "list_sink_messages", "/api/v1/newsletter/dev/mail.json"),
+    # An HTML page, not a documented list: conditions does not check its query (offset ignored).
+    ("newsletter", "show_sink_messages", None),
+    ("reporting", "list_goals", "/api/v1/reports/goals"),
+    ("reporting", "get_goal_history", "/api/v1/reports/goals/any/history"),
+    ("reporting", "list_measures", "/api/v1/reports/measures"),
+]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_only_lists_that_had_offset_still_take_it(service, nats_url):
+    """Issue 20: the deprecated ``offset`` is documented and accepted only where clients may have
+    used it; on a list that never had it, ``offset=`` is 422 naming it, like any unknown parameter."""
+    kept = {operation: path for s, operation, path in OFFSET_KEPT if s == service}
+    never = {operation: path for s, operation, path in OFFSET_NEVER if s == service}
+    never_checked = [path for path in never.values() if path is not None]
+    async with started(service, nats_url) as running:
+        document = running.app.openapi()
+        region = running.runtime.settings.region
+        token = issue_token(DEVELOPMENT_SECRET, region=region, roles=["editor", "admin"])
+        headers = {"Authorization": f"Bearer {token}"}
+        kept_answers = {p: await running.client.get(f"{p}?offset=1", headers=headers) for p in kept.values()}
+        never_answers = {p: await running.client.get(f"{p}?offset=0", headers=headers) for p in never_checked}
+    queries = {
+        item["get"]["operationId"]: {
+            p["name"]: p for p in item["get"].get("parameters", []) if p["in"] == "query"
+        }
+        for item in document["paths"].values()
+        if "get" in item
+    }
+    paged = {operation for operation, query in queries.items() if "cursor" in query}
+    assert paged == set(kept) | set(never)  # every list of the service is in one of the two
+    for operation in kept:
+        offset = queries[operation]["offset"]
+        assert offset["deprecated"] is True, operation
+        assert offset["description"] == "Use `cursor`; kept for one release", operation
+    for operation in never:
+        assert "offset" not in queries[operation], operation
+    for path, response in kept_answers.items():
+        assert response.status_code == 200, (path, response.status_code, response.text)
+    for path, response in never_answers.items():
+        assert response.status_code == 422, (path, response.status_code, response.text)
+        assert response.headers["content-type"] == "application/problem+json", path
+        assert [p["name"] for p in response.json()["invalid_params"]] == ["offset"], path
