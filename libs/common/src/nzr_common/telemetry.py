@@ -197,16 +197,14 @@ class RequestTracing:
             raise
         finally:
             template = getattr(scope.get("route"), "path", None)
-            finished: dict[str, str | int] = {}
             if template is not None:
                 span.update_name(f"{method} {template}")
-                finished["http.route"] = template
+                span.set_attribute("http.route", template)
             if status:
-                finished["http.response.status_code"] = status
+                span.set_attribute("http.response.status_code", status)
                 if status >= 500:
-                    finished["error.type"] = str(status)
+                    span.set_attribute("error.type", str(status))
                     span.set_status(Status(StatusCode.ERROR))
-            span.set_attributes(finished)  # one call: each takes the span's lock and checks values
             span.end()
             otel_context.detach(token)
 
