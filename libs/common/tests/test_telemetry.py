@@ -9,13 +9,18 @@ import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
 from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 
 from nzr_common.settings import ServiceSettings
-from nzr_common.telemetry import build_tracer_provider, configure_logging, setup_telemetry
+from nzr_common.telemetry import build_tracer_provider, configure_logging, resource_for, setup_telemetry
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 log = logging.getLogger("nzr.test.telemetry")
@@ -29,6 +34,14 @@ def traced_app(settings: ServiceSettings, **kwargs: object) -> FastAPI:
         context = trace.get_current_span().get_span_context()
         log.info("pinged")
         return {"trace_id": format(context.trace_id, "032x")}
+
+    @app.get("/broken/{part}")
+    def broken(part: str) -> None:
+        raise RuntimeError(part)
+
+    @app.get("/unavailable")
+    def unavailable() -> Response:
+        return Response(status_code=503)
 
     setup_telemetry(app, settings, **kwargs)  # type: ignore[arg-type]
     return app
@@ -126,3 +139,39 @@ def test_spans_are_exported_over_otlp_under_the_service_name_the_environment_giv
         for span in scope.spans
     ]
     assert names == ["GET /ping"]
+
+
+def test_the_server_span_is_named_after_the_route_with_http_attributes_and_a_5xx_or_exception_is_an_error():
+    settings = ServiceSettings(region=f"r{uuid.uuid4().hex[:6]}")
+    provider = TracerProvider(resource=resource_for(settings))
+    spans = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    with TestClient(traced_app(settings, provider=provider), raise_server_exceptions=False) as client:
+        assert client.get("/ping").status_code == 200
+        assert client.get("/unavailable").status_code == 503
+        assert client.get("/broken/axle").status_code == 500
+    ping, unavailable, broken = spans.get_finished_spans()
+    assert (ping.name, ping.kind, ping.status.status_code) == ("GET /ping", SpanKind.SERVER, StatusCode.UNSET)
+    assert dict(ping.attributes or {}) == {
+        "http.request.method": "GET",
+        "url.scheme": "http",
+        "url.path": "/ping",
+        "http.route": "/ping",
+        "http.response.status_code": 200,
+    }
+    assert unavailable.status.status_code == StatusCode.ERROR
+    assert {k: (unavailable.attributes or {})[k] for k in ("http.response.status_code", "error.type")} == {
+        "http.response.status_code": 503,
+        "error.type": "503",
+    }
+    assert (broken.name, broken.status.status_code) == ("GET /broken/{part}", StatusCode.ERROR)
+    assert (broken.attributes or {})["error.type"] == "RuntimeError"
+
+
+def test_the_resource_hashes_and_compares_like_the_sdks_own():
+    settings = ServiceSettings(service_name="probe", region="leipzig")
+    resource = resource_for(settings)
+    plain = Resource(dict(resource.attributes), resource.schema_url)
+    assert resource == plain and plain == resource
+    assert hash(resource) == hash(plain) == hash(resource)
+    assert resource.attributes["nzr.region"] == "leipzig"
