@@ -430,6 +430,9 @@ async def run(args: argparse.Namespace) -> None:
                     result, reads = await rebuild_with_readers(settings, args.batch)
                     read_rate, rebuild_rate = seen / read_seconds, result.per_second
                     rates.append(rebuild_rate / read_rate)
+                    missing = seen - result.applied - result.ignored - result.poison
+                    if missing:  # a rebuild that ended its read early looks fast: say so
+                        print(f"[{backend} #{repetition + 1}] rebuild missed {missing:,} of {seen:,} events")
                     print(
                         f"[{backend} #{repetition + 1}] read {seen:,} msgs: {read_rate:,.0f} msg/s | "
                         f"rebuild {result.applied:,} applied + {result.ignored} skipped in "
