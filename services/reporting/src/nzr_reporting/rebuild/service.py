@@ -30,7 +30,7 @@ import nats
 import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
-from sqlalchemy import Table, bindparam, delete, event, func, select
+from sqlalchemy import Table, bindparam, delete, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
@@ -464,6 +464,11 @@ async def rebuild(
             # The summaries' queries join and group the fact tables: planned with statistics.
             await ddl.run_sync(shadow.analyze)
         async with sessions() as session, session.begin():
+            if not is_sqlite(settings.database_url):
+                # One large grouping query: JIT compiling it cost ~1.8 s at 300,000 events, and
+                # its sorts spilled to disk at the default work_mem (7.9 → 4.0 s without both).
+                await session.execute(text("SET LOCAL jit = off"))
+                await session.execute(text("SET LOCAL work_mem = '256MB'"))
             await session.run_sync(summaries.recompute)
         async with engine.begin() as statistics:
             await statistics.run_sync(shadow.analyze, SUMMARY_TABLES)
