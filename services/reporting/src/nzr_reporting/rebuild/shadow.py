@@ -20,7 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Table, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.schema import CreateIndex
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from nzr_reporting.indicators.models import PROJECTION_TABLES
 from nzr_reporting.tables import Base, messaging
@@ -67,14 +67,37 @@ def redirect(engine: AsyncEngine) -> None:
 
 def create(connection: Connection) -> None:
     """(On a redirected connection.) Drop what a crashed rebuild left and create empty shadow
-    tables (no existence check: it would ask for the live names)."""
+    tables (no existence check: it would ask for the live names). On PostgreSQL without their
+    secondary indexes and the inbox without its primary key: ``index`` builds them once the
+    stream is read (one sorted build each instead of an index insert per row)."""
     drop(connection)
-    Base.metadata.create_all(connection, tables=tables(), checkfirst=False)
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name != "postgresql":
+        Base.metadata.create_all(connection, tables=tables(), checkfirst=False)
+        return
+    for table in tables():
+        connection.execute(CreateTable(table))
         # No autovacuum on the tables being filled (``analyze`` gathers their statistics): its
         # lock would make the swap's NOWAIT lock fail until it ends; ``swap`` turns it back on.
-        for table in tables():
-            connection.execute(text(f"ALTER TABLE {table.name} SET (autovacuum_enabled = false)"))
+        connection.execute(text(f"ALTER TABLE {table.name} SET (autovacuum_enabled = false)"))
+    # The rebuild de-duplicates its inbox rows in memory until ``index`` (``FreshInbox``).
+    connection.execute(text(f"ALTER TABLE {messaging.inbox.name} DROP CONSTRAINT {_inbox_key()}"))
+
+
+def _inbox_key() -> str:
+    return str(messaging.inbox.primary_key.name)
+
+
+def index(connection: Connection) -> None:
+    """(On a redirected connection, after the stream is read.) PostgreSQL: build the indexes
+    and the inbox's primary key that ``create`` left out."""
+    if connection.dialect.name != "postgresql":
+        return
+    inbox = messaging.inbox
+    keys = ", ".join(c.name for c in inbox.primary_key.columns)
+    connection.execute(text(f"ALTER TABLE {inbox.name} ADD CONSTRAINT {_inbox_key()} PRIMARY KEY ({keys})"))
+    for table in tables():
+        for table_index in table.indexes:
+            connection.execute(CreateIndex(table_index))
 
 
 def drop(connection: Connection) -> None:
@@ -83,13 +106,14 @@ def drop(connection: Connection) -> None:
         connection.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
 
 
-def analyze(connection: Connection) -> None:
+def analyze(connection: Connection, only: Iterable[Table] | None = None) -> None:
     """(On a redirected connection.) PostgreSQL: gather the planner statistics of the filled
-    shadow tables before they are swapped in (the statistics move with a renamed table).
-    Without them the planner takes every fresh table for nearly empty and picks nested loops
-    that scan a join partner once per row until autovacuum happens to analyze it."""
+    shadow tables (``only`` these) before the summaries are computed from them and before they
+    are swapped in (the statistics move with a renamed table). Without them the planner takes
+    every fresh table for nearly empty and picks nested loops that scan a join partner once per
+    row until autovacuum happens to analyze it."""
     if connection.dialect.name == "postgresql":
-        for table in tables():
+        for table in tables() if only is None else only:
             connection.execute(text(f"ANALYZE {table.name}"))
 
 
