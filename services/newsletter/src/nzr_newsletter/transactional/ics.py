@@ -5,6 +5,7 @@ entry instead of adding a second one."""
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import Literal
@@ -46,27 +47,26 @@ def invitation(
     now: datetime | None = None,
 ) -> bytes:
     """One VEVENT for the registration: the event's time (UTC), place and the personal link, the
-    chosen sessions in the description; cancelled entries carry ``STATUS:CANCELLED``."""
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("method", method)
-    entry = Event()
-    entry.add("uid", calendar_uid(item, region))
-    entry.add("sequence", item.sequence)
+    chosen sessions in the description; cancelled entries carry ``STATUS:CANCELLED``.
+
+    What is the same for every participant of the event (the calendar's and the entry's own
+    properties) comes from templates built once (:func:`_calendar`, :func:`_entry`), shallow
+    copies of which get the participant's properties."""
+    calendar = _calendar(method).copy()
+    entry = _entry(
+        calendar_uid(item, region),
+        item.sequence,
+        item.starts_at,
+        item.ends_at,
+        item.title,
+        rules.place_text(item, language),
+        method,
+        organiser,
+        item.region_name,
+    ).copy()
     entry.add("dtstamp", (now or datetime.now(UTC)).astimezone(UTC))
-    entry.add("dtstart", item.starts_at.astimezone(UTC))
-    entry.add("dtend", item.ends_at.astimezone(UTC))
-    entry.add("summary", item.title)
-    entry.add("location", rules.place_text(item, language))
     entry.add("url", item.manage_url)
     entry.add("description", _description(item, language))
-    entry.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
-    entry.add("transp", "OPAQUE")
-    name, address = parseaddr(organiser)
-    organiser_address = vCalAddress(f"mailto:{address}")
-    organiser_address.params["cn"] = vText(item.region_name or name or address)
-    entry.add("organizer", organiser_address)
     participant = vCalAddress(f"mailto:{attendee}")
     if attendee_name:
         participant.params["cn"] = vText(" ".join(attendee_name.split()))
@@ -77,3 +77,43 @@ def invitation(
     entry.add("attendee", participant)
     calendar.add_component(entry)
     return calendar.to_ical()
+
+
+@functools.lru_cache(maxsize=4)
+def _calendar(method: Method) -> Calendar:
+    """The calendar's own properties (a template: copied, never changed)."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", method)
+    return calendar
+
+
+@functools.lru_cache(maxsize=256)
+def _entry(
+    uid: str,
+    sequence: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    title: str,
+    place: str,
+    method: Method,
+    organiser: str,
+    region_name: str | None,
+) -> Event:
+    """The entry's properties that every participant of the event shares (a template: copied,
+    never changed): one per event, sequence and method while a burst of mails is rendered."""
+    entry = Event()
+    entry.add("uid", uid)
+    entry.add("sequence", sequence)
+    entry.add("dtstart", starts_at.astimezone(UTC))
+    entry.add("dtend", ends_at.astimezone(UTC))
+    entry.add("summary", title)
+    entry.add("location", place)
+    entry.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    entry.add("transp", "OPAQUE")
+    name, address = parseaddr(organiser)
+    organiser_address = vCalAddress(f"mailto:{address}")
+    organiser_address.params["cn"] = vText(region_name or name or address)
+    entry.add("organizer", organiser_address)
+    return entry

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import binascii
+import functools
 import html
+import re
 import secrets
 from dataclasses import dataclass
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import Compat32
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 from nzr_common.contracts.events import RegistrationForMail, RegistrationLinksRequested, RegistrationReceived
@@ -69,10 +72,67 @@ def calendar_attachment(
 
 def sender_of(deps: Deps, region_name: str | None) -> str:
     """From: the region's name (when the event names it) with the configured sender address."""
-    name, address = parseaddr(deps.settings.sender)
+    return _sender_named(deps.settings.sender, region_name)
+
+
+# The header values below are the same for every mail of an event (a burst renders hundreds):
+# parsed and encoded once per distinct value, by the same stdlib functions.
+
+
+@functools.lru_cache(maxsize=256)
+def _sender_named(sender: str, region_name: str | None) -> str:
+    name, address = parseaddr(sender)
     if not region_name or region_name == name:
-        return deps.settings.sender
+        return sender
     return formataddr((region_name, address))
+
+
+@functools.lru_cache(maxsize=256)
+def _from_header(sender: str) -> str:
+    display, address = parseaddr(sender)
+    return formataddr((display, address), charset="utf-8")
+
+
+@functools.lru_cache(maxsize=1024)
+def _subject_header(subject: str) -> str:
+    subject = " ".join(subject.split())  # one line, whatever the title holds
+    return subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject").encode()
+
+
+@functools.lru_cache(maxsize=256)
+def _message_id_domain(sender: str) -> str:
+    return templates.sender_domain(sender)
+
+
+#: A header value the generator would write unchanged: printable ASCII words with single spaces.
+_PLAIN_VALUE = re.compile(r"[!-~]+(?: [!-~]+)*")
+
+
+class _Compat32(Compat32):
+    """compat32 (the policy of the MIME classes below), except that a header already fit to
+    be written as it is (short, one line, plain ASCII — most of them: the encoded subject and
+    sender, dates, ids, content types) skips the ``email.header.Header`` round trip the
+    generator makes for every header, which would hand back the same line at several times
+    the cost of the whole line. Anything else is folded by compat32 itself."""
+
+    def _as_is(self, name: str, value: object) -> str | None:
+        if (
+            isinstance(value, str)
+            and len(name) + len(value) + 2 <= (self.max_line_length or 78)
+            and _PLAIN_VALUE.fullmatch(value)
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return None
+
+    def fold(self, name: str, value: str) -> str:
+        return self._as_is(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        line = self._as_is(name, value)
+        return line.encode("ascii") if line is not None else super().fold_binary(name, value)
+
+
+_POLICY = _Compat32()
 
 
 def _text(paragraph: Paragraph) -> str:
@@ -131,18 +191,14 @@ def compose(
         message = MIMEMultipart("mixed", boundary=_boundary(), _subparts=[alternative, attachment])
     if "MIME-Version" not in message:
         message["MIME-Version"] = "1.0"
-    display, address = parseaddr(sender or deps.settings.sender)
-    message["From"] = formataddr((display, address), charset="utf-8")
+    message["From"] = _from_header(sender or deps.settings.sender)
     message["To"] = to
-    subject = " ".join(subject.split())  # one line, whatever the title holds
-    message["Subject"] = (
-        subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject").encode()
-    )
+    message["Subject"] = _subject_header(subject)
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=templates.sender_domain(deps.settings.sender))
+    message["Message-ID"] = make_msgid(domain=_message_id_domain(deps.settings.sender))
     message["Auto-Submitted"] = "auto-generated"
     message["Content-Language"] = language
-    return message.as_bytes()
+    return message.as_bytes(policy=_POLICY)
 
 
 def _part(content: str, subtype: str) -> MIMENonMultipart:
