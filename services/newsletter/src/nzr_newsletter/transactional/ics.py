@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import Literal
 
-from icalendar import Calendar, Event, vCalAddress, vText
-
 from nzr_common.contracts.events import RegistrationForMail
 from nzr_newsletter.transactional import rules
 
@@ -47,6 +45,10 @@ def invitation(
 ) -> bytes:
     """One VEVENT for the registration: the event's time (UTC), place and the personal link, the
     chosen sessions in the description; cancelled entries carry ``STATUS:CANCELLED``."""
+    # Imported by the first registration mail: icalendar (with dateutil) is ~4 MB resident that
+    # an idle process does not need (issue #20).
+    from icalendar import Calendar, Event, vCalAddress, vText
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
