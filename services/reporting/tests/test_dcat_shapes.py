@@ -12,7 +12,7 @@ from pyshacl import validate
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, SH
 
-from nzr_reporting.exports.service import VCARD
+from nzr_reporting.exports.dcat import VCARD
 from nzr_reporting.settings import ReportingSettings
 
 from .conftest import Reporting, start_reporting

@@ -2,6 +2,10 @@
 
 HS256 with a shared secret for local use; RS256 with keys from a JWKS URL (e.g. Keycloak)
 in production. ``alg: none`` and any algorithm other than the configured one are refused.
+
+PyJWT is imported when the first token is verified or issued, httpx when a JWKS URL is set:
+PyJWT imports ``cryptography`` (~11 MB resident) and httpx its command line (rich, pygments,
+~4 MB), which an idle process or one serving anonymous requests never needs (issue #20).
 """
 
 from __future__ import annotations
@@ -14,15 +18,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
-import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from nzr_common.problems import ProblemError
 from nzr_common.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    import jwt
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +70,8 @@ def issue_token(
     ttl: timedelta = timedelta(hours=12),
 ) -> str:
     """A development HS256 token (the ``nzr token`` command and tests use it)."""
+    import jwt
+
     now = datetime.now(UTC)
     claims = {"sub": subject, "region": region, "roles": roles, "iat": now, "exp": now + ttl}
     return jwt.encode(claims, secret, algorithm="HS256")
@@ -91,6 +98,8 @@ class JwksKeys:
         self.url = url
         self.refresh_seconds = refresh_seconds
         self.min_refresh_seconds = min_refresh_seconds
+        import httpx
+
         self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = -math.inf  # last successful fetch (monotonic)
@@ -125,6 +134,8 @@ class JwksKeys:
         return self._fetching
 
     async def _fetch(self) -> None:
+        import jwt
+
         try:
             response = await self._client.get(self.url, headers={"Accept": "application/json"})
             response.raise_for_status()
@@ -159,6 +170,8 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Principal:
         """The token's principal; 401 when it is malformed, unsigned, expired or signed otherwise."""
+        import jwt
+
         try:
             if self._jwks is not None:
                 kid = jwt.get_unverified_header(token).get("kid")

@@ -39,13 +39,14 @@ def _german_stemmer() -> Any:
 
 
 @lru_cache(maxsize=65536)
-def _stem(token: str) -> str:
+def stem(token: str) -> str:
+    """The Snowball German stem of a folded token."""
     return str(_german_stemmer().stemWord(token))
 
 
 def tokens(text: str) -> list[str]:
     """Stemmed search tokens of ``text`` without stop words."""
-    return [_stem(t) for t in _TOKEN.findall(fold(text)) if t not in STOPWORDS]
+    return [stem(t) for t in _TOKEN.findall(fold(text)) if t not in STOPWORDS]
 
 
 def search_document(*parts: str | None) -> str:

@@ -19,9 +19,8 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -29,6 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from nzr_actors.actors.models import ActorRow
 from nzr_actors.actors.schemas import ActorRead
 from nzr_common.db import is_sqlite
+
+if TYPE_CHECKING:
+    import asyncpg
 
 COLUMNS = (
     "id",
@@ -92,6 +94,8 @@ class ActorReader:
         if self._pool is None:
             async with self._opening:
                 if self._pool is None:
+                    import asyncpg  # here: a process on SQLite never opens the pool (issue #20)
+
                     self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self.pool_size)
         return self._pool
 

@@ -35,13 +35,18 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from nzr_actors.network import reads, scoring
+from nzr_actors.network import reads
 from nzr_actors.network.reads import Reader, Scope, Version
 from nzr_common.db import create_engine
+
+if TYPE_CHECKING:
+    # Imported where suggestions are computed: scoring brings numpy (~16 MB resident), which an
+    # idle process or one that is never asked for suggestions does not need (issue #20).
+    from nzr_actors.network import scoring
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +138,8 @@ class SuggestionCache:
         self, reader: Reader, scope: Scope, actor_id: str, *, limit: int, surprising_only: bool
     ) -> tuple[scoring.SuggestionIndex, list[scoring.Suggestion]] | None:
         """The actor's best partners (None when the actor is not in ``scope``)."""
+        from nzr_actors.network import scoring
+
         entry = await self._current(reader, scope)
         if actor_id not in entry.index.position:
             return None
@@ -156,6 +163,8 @@ class SuggestionCache:
     async def _region(
         self, index: scoring.SuggestionIndex, surprising_only: bool
     ) -> list[scoring.Suggestion]:
+        from nzr_actors.network import scoring
+
         call = partial(scoring.for_region, index, limit=REGION_LIMIT, surprising_only=surprising_only)
         if len(index.nodes) < self._worker_from or self._pool is None or not self._ready.done():
             return await asyncio.to_thread(call)  # small, or the worker is still starting
@@ -212,6 +221,8 @@ def _index_and_lists(
     rows: tuple[list[Any], list[Any]], on: date, wanted: tuple[bool, ...]
 ) -> tuple[scoring.SuggestionIndex, dict[bool, list[scoring.Suggestion]]]:
     """The suggestion index of the rows read and its kept lists (in the worker or a thread)."""
+    from nzr_actors.network import scoring
+
     nodes, edges = reads.network_of(*rows)
     index = scoring.build_index(nodes, edges, on=on)
     lists = {s: scoring.for_region(index, limit=REGION_LIMIT, surprising_only=s) for s in wanted}

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from functools import cache
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from nzr_actors.network import analysis, exports, scoring
+from nzr_actors.network import analysis, exports
 from nzr_actors.network.precompute import SuggestionCache
 from nzr_actors.network.reads import Reader, Scope, load_lean_network, load_network
 from nzr_actors.network.schemas import NetworkMetrics, RankedActor, Suggestion, SuggestionList
 from nzr_common.errors import Invalid, NotFound
 
-SCORING = " ".join((scoring.__doc__ or "").split("\n\nHow:")[0].split())
+
+@cache
+def scoring_description() -> str:
+    """How suggestions are scored, from the scoring module's docstring (imported on the first
+    suggestion: it brings numpy, ~16 MB resident, that an idle process does not need)."""
+    from nzr_actors.network import scoring
+
+    return " ".join((scoring.__doc__ or "").split("\n\nHow:")[0].split())
 
 
 def scope_of(
@@ -96,7 +104,7 @@ async def network_suggestions(
         )
         for s in ranked
     ]
-    return SuggestionList(items=items, scoring=SCORING)
+    return SuggestionList(items=items, scoring=scoring_description())
 
 
 EXPORTS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +22,9 @@ from nzr_funding.matching import rules
 from nzr_funding.matching.models import ActorRow
 from nzr_funding.matching.schemas import CriterionRead, MatchItem, MatchRequest, MatchResult
 from nzr_funding.search.cache import CatalogueCache
-from nzr_funding.search.index import CatalogueIndex
+
+if TYPE_CHECKING:
+    from nzr_funding.search.index import CatalogueIndex
 
 
 async def apply_actor(

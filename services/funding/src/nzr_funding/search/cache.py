@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,7 +26,10 @@ from nzr_funding.catalogue.models import ProgrammeRow, ProjectionStateRow
 from nzr_funding.catalogue.taxonomy import value_labels
 from nzr_funding.deadlines import rules as deadline_rules
 from nzr_funding.search import compounds
-from nzr_funding.search.index import CatalogueIndex, Entry
+from nzr_funding.search.rules import Entry
+
+if TYPE_CHECKING:
+    from nzr_funding.search.index import CatalogueIndex
 
 CATALOGUE = "catalogue"
 T = TypeVar("T")
@@ -138,6 +141,10 @@ def _no_gc_pause() -> Iterator[None]:
 
 
 def _build_index(entries: list[Entry]) -> CatalogueIndex:
+    # Imported by the first search or match: the index brings numpy (~12 MB resident), which an
+    # idle process does not need (issue #20).
+    from nzr_funding.search.index import CatalogueIndex
+
     with _no_gc_pause():
         return CatalogueIndex(entries)
 

@@ -26,10 +26,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-import snowballstemmer
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
-
 from nzr_common import text
 from nzr_funding.catalogue.taxonomy import value_labels
 from nzr_funding.reference import REFERENCE_DIR, load_seed
@@ -38,19 +34,12 @@ from nzr_funding.reference import REFERENCE_DIR, load_seed
 #: changes, and stored documents are analysed again when the catalogue is loaded.
 ANALYSIS_VERSION = "@de1"
 
-#: Parts of a compound that do not narrow a funding search ("-förderung", "-projekt", ...).
-GENERIC = frozenset(
-    text.tokens(
-        "Förderung Förderungen Fördermittel Programm Projekt Fonds Zuschuss Antrag Mittel Geld Vorhaben"
-    )
-)
 _LINKS = ("es", "s", "en", "n", "e")
 _MIN_PART = 4
 #: Longer "words" are not split: the splitting is quadratic in the length, and German compounds
 #: in funding texts stay far below ("Entwicklungszusammenarbeit" has 26 letters).
 _MAX_SPLIT = 48
 _WORD = re.compile(r"[a-z0-9]+")
-_STEMMER = snowballstemmer.stemmer("german")
 #: Short base words that may be a part ("Radverkehr", "Biolandbau").
 _SHORT_WORDS = frozenset({"rad", "bio", "see", "ost", "oko", "kita"})
 
@@ -73,6 +62,17 @@ class QueryTerms:
 
 
 @cache
+def generic_parts() -> frozenset[str]:
+    """Parts of a compound that do not narrow a funding search ("-förderung", "-projekt", ...);
+    stemmed on first use, so that importing this module does not load Snowball."""
+    return frozenset(
+        text.tokens(
+            "Förderung Förderungen Fördermittel Programm Projekt Fonds Zuschuss Antrag Mittel Geld Vorhaben"
+        )
+    )
+
+
+@cache
 def lexicon() -> frozenset[str]:
     """The stems words are split into (read once from the packaged reference data)."""
     base = (REFERENCE_DIR / "grundwoerter.txt").read_text(encoding="utf-8")
@@ -85,10 +85,10 @@ def lexicon() -> frozenset[str]:
     return frozenset(s for s in stems if len(s) >= _MIN_PART or s in _SHORT_WORDS)
 
 
-@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """The Snowball German stem of a folded word (as ``nzr_common.text.tokens`` stems)."""
-    return _STEMMER.stemWord(word)
+    """The Snowball German stem of a folded word (as ``nzr_common.text.tokens`` stems; Snowball
+    is loaded by the first word stemmed)."""
+    return text.stem(word)
 
 
 def _known(piece: str, *, last: bool) -> str | None:
@@ -210,13 +210,14 @@ def query_terms(
     """
     required: list[str] = []
     bonus: list[str] = []
+    generic = generic_parts()
     for word in words(query):
         analysed = analyse(word)
-        specific = [p for p in analysed.parts if p not in GENERIC]
+        specific = [p for p in analysed.parts if p not in generic]
         whole_asked = analysed.stem in vocabulary and len(specific) == len(analysed.parts)
         if specific and not whole_asked:
             required += [_corrected(p, vocabulary, corrections) for p in specific]
-            bonus += [analysed.stem, *(p for p in analysed.parts if p in GENERIC)]
+            bonus += [analysed.stem, *(p for p in analysed.parts if p in generic)]
         else:
             required.append(_corrected(analysed.stem, vocabulary, corrections))
     unique = tuple(dict.fromkeys(required))
@@ -240,6 +241,10 @@ def _corrected(stem: str, vocabulary: Collection[str], corrections: dict[str, st
 
 
 def _nearest(stem: str, vocabulary: Collection[str]) -> str:
+    # Imported by the first typo: rapidfuzz is ~2 MB resident an idle process does not need.
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
+
     allowed = 1 if len(stem) <= 7 else 2
     found = process.extract(
         stem, list(vocabulary), scorer=Levenshtein.distance, score_cutoff=allowed, limit=8

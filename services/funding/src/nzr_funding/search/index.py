@@ -35,17 +35,7 @@ from nzr_funding.catalogue import rules as catalogue_rules
 from nzr_funding.deadlines import rules as deadline_rules
 from nzr_funding.matching import rules as matching_rules
 from nzr_funding.search import rules
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One programme as the index holds it (built by ``catalogue.entry_from_row``)."""
-
-    facts: catalogue_rules.ProgrammeFacts
-    name_tokens: tuple[str, ...]
-    doc_tokens: tuple[str, ...]
-    record: dict[str, Any]
-
+from nzr_funding.search.rules import Entry
 
 #: Facet dimensions whose values are facts of the programme (``state`` depends on the day).
 STATIC_DIMENSIONS = ("funding_type", "area", "territory", "eligible", "level", "topic")

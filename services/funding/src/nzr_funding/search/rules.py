@@ -5,10 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from nzr_funding.catalogue.rules import ProgrammeFacts
 from nzr_funding.deadlines.rules import DeadlineState, cached_deadline_status
 from nzr_funding.matching.rules import Profile, Status, region_criterion
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One programme as the index holds it (built by ``catalogue.entry_from_row``)."""
+
+    facts: ProgrammeFacts
+    name_tokens: tuple[str, ...]
+    doc_tokens: tuple[str, ...]
+    record: dict[str, Any]
 
 
 @dataclass(frozen=True)

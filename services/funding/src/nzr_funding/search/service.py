@@ -17,7 +17,6 @@ from nzr_funding.deadlines.schemas import DeadlineRead
 from nzr_funding.i18n import Message, _, certainty_label, invalid
 from nzr_funding.search import compounds, rules
 from nzr_funding.search.cache import CatalogueCache, Entry
-from nzr_funding.search.index import page_json, with_next
 from nzr_funding.search.schemas import ProgrammePage, ProgrammeRead, ProgrammeSort, SearchQuery
 
 #: The ``next`` link of a page from (items returned, total); None: no link.
@@ -132,6 +131,8 @@ async def search_answer(
         found = catalogue.remember(
             key, _search(catalogue, query, filters, as_of, limit, offset, sort, language)
         )
+    from nzr_funding.search.index import with_next  # numpy: loaded with the index (cache.py)
+
     next_url = next_link(found.returned, found.hits) if next_link is not None else None
     return replace(found, document=with_next(found.document, next_url), next=next_url)
 
@@ -147,6 +148,8 @@ def _search(
     language: str,
 ) -> SearchAnswer:
     """The page without its ``next`` link (``document`` is left open for ``with_next``)."""
+    from nzr_funding.search.index import page_json  # numpy: loaded with the index (cache.py)
+
     index = catalogue.index
     terms = compounds.query_terms(query.q or "", index.postings, index.corrections)
     total, page, facets = index.search(

@@ -8,12 +8,13 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime
 from email.utils import parseaddr
-from typing import Literal
-
-from icalendar import Calendar, Event, vCalAddress, vText
+from typing import TYPE_CHECKING, Literal
 
 from nzr_common.contracts.events import RegistrationForMail
 from nzr_newsletter.transactional import rules
+
+if TYPE_CHECKING:
+    from icalendar import Calendar, Event
 
 Method = Literal["REQUEST", "CANCEL"]
 PRODID = "-//Netzwerk Zukunft Regional//Teilnahme//DE"
@@ -52,6 +53,10 @@ def invitation(
     What is the same for every participant of the event (the calendar's and the entry's own
     properties) comes from templates built once (:func:`_calendar`, :func:`_entry`), shallow
     copies of which get the participant's properties."""
+    # Imported by the first registration mail: icalendar (with dateutil) is ~4 MB resident that
+    # an idle process does not need (issue #20).
+    from icalendar import vCalAddress, vText
+
     calendar = _calendar(method).copy()
     entry = _entry(
         calendar_uid(item, region),
@@ -82,6 +87,8 @@ def invitation(
 @functools.lru_cache(maxsize=4)
 def _calendar(method: Method) -> Calendar:
     """The calendar's own properties (a template: copied, never changed)."""
+    from icalendar import Calendar
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -103,6 +110,8 @@ def _entry(
 ) -> Event:
     """The entry's properties that every participant of the event shares (a template: copied,
     never changed): one per event, sequence and method while a burst of mails is rendered."""
+    from icalendar import Event, vCalAddress, vText
+
     entry = Event()
     entry.add("uid", uid)
     entry.add("sequence", sequence)

@@ -1,9 +1,9 @@
 """HTTP routes of the open-data exports: CSV/JSON series, charts, the DCAT-AP.de catalogue."""
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Response
-from rdflib import Graph
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nzr_common.access import PUBLIC
@@ -14,6 +14,9 @@ from nzr_reporting.bootstrap import Deps, DepsDep
 from nzr_reporting.exports import service as exports
 from nzr_reporting.indicators import service as indicators
 from nzr_reporting.scope import FromQuery, ScopeDep, ToQuery
+
+if TYPE_CHECKING:
+    from rdflib import Graph
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -87,13 +90,15 @@ async def get_indicator_chart(
     return Response(exports.chart(series, image_format=image_format), media_type=media_type)
 
 
-async def _catalogue(deps: Deps, session: AsyncSession) -> Graph:
+async def _catalogue(deps: Deps, session: AsyncSession) -> "Graph":
+    from nzr_reporting.exports import dcat  # rdflib: loaded by the first catalogue asked for
+
     settings = deps.settings
     today = datetime.now(UTC).date()
     regions = settings.known_regions if settings.mode == "state" else [settings.region]
     first = await indicators.first_day_of_data(session, regions) or today
-    return exports.dcat_catalogue(
-        exports.CatalogueFacts(
+    return dcat.dcat_catalogue(
+        dcat.CatalogueFacts(
             base_url=settings.public_base_url,
             publisher=settings.publisher_name,
             region=settings.region,
