@@ -44,8 +44,10 @@ def start_service(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 
 async def wait_healthy(base_url: str, process: subprocess.Popen[bytes]) -> None:
+    # Up to two minutes: on a loaded machine the import alone took 30 s (15 s was too short).
+    deadline = asyncio.get_running_loop().time() + 120.0
     async with httpx.AsyncClient(trust_env=False) as client:
-        for _ in range(300):
+        while asyncio.get_running_loop().time() < deadline:
             assert process.poll() is None, "the service exited during start-up"
             try:
                 if (await client.get(f"{base_url}/healthz")).status_code == 200:
