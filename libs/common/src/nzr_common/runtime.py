@@ -566,7 +566,8 @@ def _operations_router(definition: ServiceDefinition[Any, Any]) -> APIRouter:
     return router
 
 
-#: ``limit`` (50, at most 500) and ``cursor`` of the dead-letter list.
+#: ``limit`` (50, at most 500) and ``cursor`` of the dead-letter list, and its deprecated ``offset``
+#: (the list had it before the cursor).
 DeadLetterPaging = Annotated[Paging, Depends(paging_params(50, 500, deprecated_offset=True))]
 
 
