@@ -212,9 +212,9 @@ async def test_concurrent_relays_publish_every_event_exactly_once_in_order(pipel
     try:
         await eventually(lambda: _all_sent(pipeline))
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for relay in relays:
+            relay.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
     assert sum(r.published for r in relays) == len(written)
     assert await pipeline.producer.count(outbox, outbox.c.sent_at.is_(None)) == 0
     assert await pipeline.stream_messages() == len(written)

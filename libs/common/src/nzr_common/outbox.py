@@ -125,11 +125,27 @@ class OutboxRelay:
         self.publish_timeout_seconds = publish_timeout_seconds
         self.delete_attempts = 6  # waits 0.25, 0.5, 1, 2, 4 s between them
         self._next_housekeeping = 0.0
+        self._stopping = False
+        #: Set when :meth:`run` has returned after :meth:`stop`.
+        self.stopped = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the step in hand: a relay cancelled inside a
+        database transaction may leave its connection holding a lock (SQLite's write lock
+        outlived a 30 s busy timeout in a loaded test run)."""
+        self._stopping = True
+        self.wakeup.set()
 
     async def run(self) -> None:
-        """Relay forever (until cancelled); transient failures back off and retry."""
+        """Relay until stopped or cancelled; transient failures back off and retry."""
+        try:
+            await self._run()
+        finally:
+            self.stopped.set()
+
+    async def _run(self) -> None:
         backoff = self.poll_seconds
-        while True:
+        while not self._stopping:
             try:
                 leader = await self.hold_lease()
                 sent = await self.relay_once() if leader else 0
@@ -143,7 +159,7 @@ class OutboxRelay:
                 sent = 0
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
-            if sent < self.batch_size:
+            if sent < self.batch_size and not self._stopping:
                 self.wakeup.clear()
                 try:
                     await asyncio.wait_for(self.wakeup.wait(), self.poll_seconds)

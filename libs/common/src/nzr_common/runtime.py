@@ -371,6 +371,7 @@ async def _supervise(runtime: Runtime[Any]) -> None:
     while True:
         try:
             await _run_messaging(runtime)
+            return  # the relay was stopped: shutting down
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -514,6 +515,10 @@ async def _ensure_region_stream_retrying(runtime: Runtime[Any]) -> None:
 
 async def _shutdown(runtime: Runtime[Any], grace_seconds: float = 5.0) -> None:
     """Stop messaging, hand the relay lease back, close connections; never hangs."""
+    if runtime.relay is not None:  # let it finish the batch in hand rather than cut it
+        runtime.relay.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(runtime.relay.stopped.wait(), grace_seconds)
     for task in runtime.tasks:
         task.cancel()
     if runtime.tasks:
