@@ -26,8 +26,10 @@ run: env
 run-regions: env
 	$(BIN)/nzr run-regions
 
+# Three pytest-xdist workers (NZR_TEST_WORKERS): most tests wait on NATS, databases and
+# service processes, so three share two cores well; each worker starts its own NATS server.
 test: env
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $${NZR_TEST_WORKERS:-3} --dist worksteal
 
 # Fast tests of pure rules (no I/O): every tests/unit under libs/common and services/*.
 test-unit: env
