@@ -18,7 +18,10 @@ One run on a fresh nats-server:
   (the computation before the summaries), both in the same run. ``--overview-only`` loads the
   events with one rebuild and measures only this (no bare read, no rebuild ratio).
 
-Targets (issue #19): rebuild ≥ 50% of the read rate in the same run, with readers answering
+* **references** (printed, not the target's baseline): the same pull read under the rebuild's
+  garbage-collector thresholds, and a bare ordered push read (the rebuild reads that way).
+
+Targets (issue #19): rebuild ≥ 50% of the bare pull read's rate in the same run, with readers answering
 during the rebuild (their p95 printed); state overview p95 < 100 ms with a bare SELECT of the
 same summary rows as baseline. The rebuild writes shadow tables and swaps them in.
 Nothing is asserted: figures and ratios are printed, exit code 0.
@@ -65,7 +68,7 @@ from nzr_reporting.indicators.models import DailyFigure, MonthlyFigure
 from nzr_reporting.indicators.scope import Scope
 from nzr_reporting.indicators.service import all_indicators, projection_version
 from nzr_reporting.indicators.workbook import SummaryWorkbook, Workbook
-from nzr_reporting.rebuild.service import rebuild
+from nzr_reporting.rebuild.service import fewer_collections, rebuild
 from nzr_reporting.settings import ReportingSettings
 
 STREAM = "NZR_BENCH_AGGREGATE"
@@ -189,6 +192,28 @@ async def bare_read(url: str, batch_size: int) -> tuple[int, float]:
     await pull.unsubscribe()
     await connection.close()
     return seen, seconds
+
+
+async def bare_push_read(url: str) -> tuple[int, float]:
+    """Reference: read every message with an ordered push consumer (as the rebuild now does)."""
+    connection = await nats.connect(url)
+    js = connection.jetstream()
+    done, seen = asyncio.Event(), [0]
+
+    async def count(message: Any) -> None:
+        seen[0] += 1
+        if message.metadata.num_pending == 0:
+            done.set()
+
+    started = time.perf_counter()
+    push = await js.subscribe(
+        "nzr.*.pub.>", stream=STREAM, cb=count, ordered_consumer=True, pending_bytes_limit=1 << 30
+    )
+    await asyncio.wait_for(done.wait(), 600)
+    seconds = time.perf_counter() - started
+    await push.unsubscribe()
+    await connection.close()
+    return seen[0], seconds
 
 
 async def overview_latency(
@@ -438,6 +463,18 @@ async def run(args: argparse.Namespace) -> None:
                     for what, got in (("read", seen), ("rebuild", rebuilt)):
                         if got != count:
                             print(f"[{backend} #{repetition + 1}] {what} saw {got:,} of {count:,} events")
+                    # References beside the issue's baseline: the same pull read under the
+                    # rebuild's garbage-collector thresholds, and a bare ordered push read.
+                    with fewer_collections():
+                        tuned_seen, tuned_seconds = await bare_read(server.url, args.batch)
+                    push_seen, push_seconds = await bare_push_read(server.url)
+                    print(
+                        f"[{backend} #{repetition + 1}] references: pull read with the rebuild's GC "
+                        f"thresholds {tuned_seen / tuned_seconds:,.0f} msg/s (ratio "
+                        f"{rebuild_rate / (tuned_seen / tuned_seconds):.1%}); ordered push read "
+                        f"{push_seen / push_seconds:,.0f} msg/s (ratio "
+                        f"{rebuild_rate / (push_seen / push_seconds):.1%})"
+                    )
                     print(
                         f"[{backend} #{repetition + 1}] read {seen:,} msgs: {read_rate:,.0f} msg/s | "
                         f"rebuild {result.applied:,} applied + {result.ignored} skipped in "

@@ -6,13 +6,15 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+import nats.errors
+from nats.aio.msg import Msg
 from typer.testing import CliRunner
 
 from nzr_common.contracts import actors
 from nzr_common.contracts.base import Envelope
 from nzr_reporting.handlers import skip_unknown
 from nzr_reporting.rebuild.cli import app
-from nzr_reporting.rebuild.service import BatchDecoder, rebuild
+from nzr_reporting.rebuild.service import BatchDecoder, StreamReader, _pending_after, rebuild
 
 from .conftest import Reporting
 from .events import (
@@ -122,6 +124,22 @@ async def test_rebuild_command_shows_progress_and_replays_into_fresh_tables(repo
 class RawMessage:
     def __init__(self, data: bytes, subject: str = "nzr.r1.pub.actors.x") -> None:
         self.data, self.subject = data, subject
+
+
+def test_the_pending_count_read_off_the_reply_subject_is_nats_pys_own():
+    v1 = "$JS.ACK.S.C.1.4711.12.1733240000000000000.0"
+    v2 = "$JS.ACK.state.ACCHASH.S.C.1.4711.12.1733240000000000000.37.token"
+    for reply in (v1, v2):
+        assert _pending_after(reply) == Msg(None, reply=reply).metadata.num_pending  # type: ignore[arg-type]
+
+
+async def test_a_client_that_dropped_messages_ends_the_rebuild_with_the_error():
+    batches: asyncio.Queue = asyncio.Queue(maxsize=3)
+    reader = StreamReader(10, batches)
+    dropped = nats.errors.SlowConsumerError(subject="nzr.r1.pub.actors.x", reply="", sid=2, sub=None)
+    await reader.on_error(dropped)
+    await reader.on_message(object())  # after the error nothing more is taken
+    assert batches.get_nowait() is dropped and batches.empty() and reader.ended
 
 
 def test_rebuild_decoder_reads_any_field_order_and_tells_unknown_and_unreadable_messages():

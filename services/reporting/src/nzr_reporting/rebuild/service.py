@@ -18,16 +18,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import nats
 import nats.errors
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 from sqlalchemy import Table, bindparam, delete, event, func, select, text
@@ -57,6 +59,9 @@ Progress = Callable[[int, int], None]
 SUMMARY_TABLES = [cast(Table, DailyFigure.__table__), cast(Table, MonthlyFigure.__table__)]
 
 log = logging.getLogger(__name__)
+
+#: The rebuild fails when the stream sends nothing for this long while messages are pending.
+READ_STALL_SECONDS = 60.0
 
 
 @dataclass
@@ -288,25 +293,71 @@ async def apply_batch(
         await touch_region(session, region, at)
 
 
-async def _read(
-    pull: Any, batch_size: int, decoder: BatchDecoder, batches: asyncio.Queue[tuple[Decoded, int] | None]
-) -> None:
-    """Fetch and decode batches until the stream is read to its end; ``None`` marks the end."""
+def _pending_after(reply: str) -> int:
+    """The consumer's count of messages still pending after this one, read off the JetStream
+    reply subject (nats-py's ``metadata`` builds two dataclasses and a datetime per message)."""
+    tokens = reply.split(".")
+    return int(tokens[8] if len(tokens) == 9 else tokens[Msg.Ack.NumPending])
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while batches of tens of thousands of
+    envelopes are alive: at the default threshold (700 allocations) its passes over them made
+    decoding 4× slower (18 → 5 µs per event). Envelopes form no cycles; the default comes back."""
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 20)
     try:
-        while True:
-            try:
-                messages = await pull.fetch(batch=batch_size, timeout=1.0)
-            except (TimeoutError, nats.errors.TimeoutError):
-                # A slow server (a busy machine) is no end of the stream: only the consumer's
-                # count of undelivered messages says so.
-                if (await pull.consumer_info()).num_pending:
-                    continue
-                break
-            await batches.put((decoder.batch(messages), len(messages)))
-            if messages[-1].metadata.num_pending == 0:
-                break
+        yield
     finally:
-        await batches.put(None)
+        gc.set_threshold(*before)
+
+
+class StreamReader:
+    """Reads the stream from its first message through an ordered push consumer and hands
+    decoded batches to the writer; ``None`` marks the end (the message that left nothing pending).
+
+    A push consumer streams with flow control while the writer works, where a pull ``fetch``
+    waits for each batch and costs a task per message in nats-py (2.8 s against 0.9 s of CPU
+    for 100,000 messages on the test machine). The stream sequence of the last message read is
+    where the catch-up continues.
+    """
+
+    def __init__(self, batch_size: int, queue: asyncio.Queue[tuple[Decoded, int] | BaseException | None]):
+        self.batch_size = batch_size
+        self.queue = queue
+        self.decoder = BatchDecoder()
+        self.messages: list[Any] = []
+        self.last_sequence = 0
+        self.ended = False
+
+    async def on_error(self, error: Exception) -> None:
+        """The connection's error callback: messages dropped by the client end the rebuild
+        (with an error, the live figures untouched) instead of leaving events out."""
+        if isinstance(error, nats.errors.SlowConsumerError) and not self.ended:
+            self.ended = True
+            await self.queue.put(error)
+        else:
+            log.warning("rebuild: NATS reports %r", error)
+
+    async def on_message(self, message: Any) -> None:
+        if self.ended:
+            return
+        self.messages.append(message)
+        end = _pending_after(message.reply) == 0
+        if len(self.messages) < self.batch_size and not end:
+            return
+        messages, self.messages = self.messages, []
+        self.last_sequence = message.metadata.sequence.stream
+        try:
+            await self.queue.put((self.decoder.batch(messages), len(messages)))
+        except Exception as error:  # the writer re-raises it; a callback's error would be lost
+            self.ended = True
+            await self.queue.put(error)
+            return
+        if end:
+            self.ended = True
+            await self.queue.put(None)
 
 
 async def _apply_fetched(
@@ -419,44 +470,67 @@ async def rebuild(
         AGGREGATE_STREAM if settings.mode == "state" else region_stream_name(settings.region)
     )
     credentials = settings.nats_credentials
+    # Reading and decoding the next batches overlaps with writing the current one.
+    batches: asyncio.Queue[tuple[Decoded, int] | BaseException | None] = asyncio.Queue(maxsize=3)
+    reader = StreamReader(batch_size, batches)
     connection = await nats.connect(
-        settings.nats_url, user=credentials.get("username"), password=credentials.get("password")
+        settings.nats_url,
+        user=credentials.get("username"),
+        password=credentials.get("password"),
+        error_cb=reader.on_error,
     )
     result = RebuildResult(stream=stream)
     started = time.perf_counter()
     swapped = False
+    collections = contextlib.ExitStack()
+    collections.enter_context(fewer_collections())
     try:
         js = connection.jetstream()
         total = (await js.stream_info(stream)).state.messages
         async with engine.begin() as ddl:
             await ddl.run_sync(shadow.create)
+        fresh = FreshInbox()
+        if total:
+            push = await js.subscribe(
+                subjects[0],
+                stream=stream,
+                cb=reader.on_message,
+                ordered_consumer=True,  # flow control: the server waits for a slow writer
+                pending_bytes_limit=1 << 30,
+                config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, filter_subjects=subjects),
+            )
+            info = await push.consumer_info()
+            if info.num_pending == 0 and not (info.delivered and info.delivered.stream_seq):
+                reader.ended = True  # no message of the stream is for reporting
+                await batches.put(None)
+            try:
+                seen = 0
+                while (item := await asyncio.wait_for(batches.get(), READ_STALL_SECONDS)) is not None:
+                    if isinstance(item, BaseException):
+                        raise item
+                    decoded, fetched = item
+                    await _apply_fetched(deps, sessions, decoded, result, fresh=fresh)
+                    seen += fetched
+                    if progress is not None:
+                        progress(seen, max(total, seen))
+            except TimeoutError:
+                stalled = f"rebuild: no message from {stream} for {READ_STALL_SECONDS:g} s"
+                raise RuntimeError(stalled) from None
+            finally:
+                await push.unsubscribe()
         pull = await js.pull_subscribe(
             subjects[0],
             stream=stream,
             pending_msgs_limit=batch_size * 4,
             config=ConsumerConfig(
                 ack_policy=AckPolicy.NONE,
-                deliver_policy=DeliverPolicy.ALL,
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=reader.last_sequence + 1,
                 filter_subjects=subjects,
                 inactive_threshold=30.0,
                 max_waiting=1,
             ),
         )
-        # Reading and decoding the next batches overlaps with writing the current one.
-        batches: asyncio.Queue[tuple[Decoded, int] | None] = asyncio.Queue(maxsize=3)
-        reader = asyncio.create_task(_read(pull, batch_size, BatchDecoder(), batches))
-        fresh = FreshInbox()
-        try:
-            seen = 0
-            while (item := await batches.get()) is not None:
-                decoded, fetched = item
-                await _apply_fetched(deps, sessions, decoded, result, fresh=fresh)
-                seen += fetched
-                if progress is not None:
-                    progress(seen, max(total, seen))
-            await reader
-        finally:
-            reader.cancel()
         del fresh  # a million event ids: not kept through the summaries and the swap
         phase = time.perf_counter()
         async with engine.begin() as ddl:
@@ -484,6 +558,7 @@ async def rebuild(
             with contextlib.suppress(Exception):
                 async with engine.begin() as ddl:
                     await ddl.run_sync(shadow.drop)
+        collections.close()
         await connection.close()
         await engine.dispose()
         await live.dispose()
