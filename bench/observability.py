@@ -57,8 +57,10 @@ DISTRICTS = ["14522000", "14523000", "14612000", "14625000", "14626000"]
 
 
 class Sink(BaseHTTPRequestHandler):
-    """An OTLP/HTTP receiver that accepts every export and counts what it got."""
+    """An OTLP/HTTP receiver that accepts every export and counts what it got; it keeps the
+    exporter's connection open as a collector does (HTTP/1.1)."""
 
+    protocol_version = "HTTP/1.1"
     exports = 0
     received_bytes = 0
 

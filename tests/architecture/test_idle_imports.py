@@ -14,12 +14,14 @@ from .test_wiring import SERVICES
 #: Never needed by any service's web app at import time: PyJWT brings ``cryptography`` (loaded by
 #: the first token), httpx its command line (rich, pygments; loaded when a JWKS URL is set).
 NOWHERE = ("jwt", "cryptography", "httpx", "rich", "pygments", "matplotlib", "pandas", "igraph", "networkx")
+#: uvicorn serves without WebSocket support (``ws="none"``): no route needs it.
+NOWHERE += ("websockets",)
 
 #: Per service: libraries of single routes or jobs (suggestions and the funding index need numpy,
 #: the PostgreSQL read pool asyncpg, search Snowball and rapidfuzz, the DCAT catalogue rdflib,
 #: the .ics of registration mails icalendar).
 ONLY_WHEN_USED = {
-    "actors": ("numpy", "asyncpg"),
+    "actors": ("numpy", "asyncpg", "rapidfuzz"),
     "funding": ("numpy", "snowballstemmer", "rapidfuzz"),
     "newsletter": ("icalendar",),
     "reporting": ("rdflib",),

@@ -194,3 +194,25 @@ async def test_what_the_fast_path_refuses_gets_the_full_paths_problem(seeded, qu
     response = await seeded.client.get(f"{SEARCH}?{query}")
     assert response.status_code == 422
     assert field in [p["name"] for p in response.json()["invalid_params"]]
+
+
+async def test_the_index_is_built_by_the_first_search_and_kept_current_after_it(funding):
+    """An idle service holds no index (numpy stays unloaded, issue #20); once searched, changes
+    to the catalogue rebuild it off the event loop."""
+    from .conftest import programme
+
+    first = programme()
+    assert (await funding.import_json([first])).status_code == 200
+    await funding.wait_for_revision(first["id"], 1)
+    catalogue = funding.app.state.deps.catalogue
+    assert (await funding.client.get(f"{SEARCH}/{first['id']}")).status_code == 200  # entries loaded
+    assert catalogue.entries and catalogue._index is None
+
+    assert first["id"] in ids(await search(funding, limit=100))
+    assert catalogue._index is not None
+
+    second = programme()
+    assert (await funding.import_json([second])).status_code == 200
+    await funding.wait_for_revision(second["id"], 1)
+    assert (await funding.client.get(f"{SEARCH}/{second['id']}")).status_code == 200
+    assert catalogue._index is not None and second["id"] in ids(await search(funding, limit=100))

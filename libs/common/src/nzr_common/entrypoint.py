@@ -47,4 +47,5 @@ def main(
         # The app reads X-Forwarded-For itself, through TRUSTED_PROXIES only (runtime.py);
         # uvicorn's reading would trust FORWARDED_ALLOW_IPS (loopback by default) first.
         proxy_headers=False,
+        ws="none",  # no WebSocket routes: nor the websockets package in memory
     )

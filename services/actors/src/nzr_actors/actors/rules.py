@@ -15,8 +15,6 @@ from itertools import chain
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from rapidfuzz import fuzz, process
-
 from nzr_common.text import fold, search_document
 
 # Legal forms and filler words that say nothing about which organisation a name means.
@@ -112,6 +110,8 @@ def name_similarity(a: str, b: str, *, floor: float = 0.0) -> float:
     first, second = similarity_key(a), similarity_key(b)
     if numbers_differ(first, second):
         return 0.0
+    from rapidfuzz import fuzz  # with the first duplicate check: an idle service does without
+
     return fuzz.ratio(first, second, score_cutoff=floor * 100) / 100
 
 
@@ -121,6 +121,8 @@ def similar_names(
     """The ids in ``keys`` (id → name key) whose name is at least ``threshold`` similar, best first."""
     wanted = similarity_key(key)
     choices = {ident: similarity_key(k) for ident, k in keys.items()}
+    from rapidfuzz import fuzz, process
+
     hits = process.extract(wanted, choices, scorer=fuzz.ratio, score_cutoff=threshold * 100, limit=None)
     found = [
         (round(score / 100, 3), ident) for other, score, ident in hits if not numbers_differ(wanted, other)
@@ -213,6 +215,8 @@ class NameIndex:
         self, wanted: str, candidates: set[int], threshold: float, limit: int
     ) -> list[tuple[float, Hashable]]:
         choices = {position: self._keys[position] for position in candidates}
+        from rapidfuzz import fuzz, process
+
         hits = process.extract(wanted, choices, scorer=fuzz.ratio, score_cutoff=threshold * 100, limit=None)
         return [
             (round(score / 100, 3), self._ids[position])

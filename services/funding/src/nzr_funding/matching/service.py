@@ -172,7 +172,7 @@ async def match_programmes(
         legal_form=legal_form,
     )
     await catalogue.current(session)
-    index = catalogue.index
+    index = await catalogue.indexed()
     key = ("match", profile, today, request.limit, request.include_excluded)
     ranking = catalogue.cached(key) or catalogue.remember(
         key,

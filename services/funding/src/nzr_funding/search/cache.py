@@ -169,6 +169,20 @@ class CatalogueCache:
             self._index = _build_index(list(self.entries.values()))
         return self._index
 
+    async def indexed(self) -> CatalogueIndex:
+        """The index of the current entries, built off the event loop when none is yet (the
+        first search or match after start-up; an idle service does not hold it)."""
+        if self._index is None:
+            async with self._lock:
+                if self._index is None:
+                    entries = self.entries
+                    index = await asyncio.to_thread(_build_index, list(entries.values()))
+                    if entries is self.entries:  # not replaced meanwhile
+                        self._index = index
+                    else:
+                        return index
+        return self._index
+
     def cached(self, key: Hashable) -> Any | None:
         """A result remembered for ``key`` since the catalogue last changed, or None."""
         if key in self._answers:
@@ -222,8 +236,11 @@ class CatalogueCache:
                 else:
                     entries[row.id] = entry_from_row(row, self._intern)
         # Built off the event loop: requests meanwhile are answered by the previous index and
-        # entries, which are swapped together once the new index is ready.
-        index = await asyncio.to_thread(_build_index, list(entries.values()))
+        # entries, which are swapped together once the new index is ready. Before the first
+        # search or match there is no index to keep current: it waits for ``indexed``.
+        index = (
+            await asyncio.to_thread(_build_index, list(entries.values())) if self._index is not None else None
+        )
         self.entries, self._index = entries, index
         self._answers.clear()
         self.version = version

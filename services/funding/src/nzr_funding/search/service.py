@@ -128,6 +128,7 @@ async def search_answer(
     key = ("search", query.model_dump_json(), as_of, limit, offset, sort, language)
     found: SearchAnswer | None = catalogue.cached(key)
     if found is None:
+        await catalogue.indexed()
         found = catalogue.remember(
             key, _search(catalogue, query, filters, as_of, limit, offset, sort, language)
         )
