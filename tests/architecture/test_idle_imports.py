@@ -19,9 +19,10 @@ NOWHERE += ("websockets",)
 
 #: Per service: libraries of single routes or jobs (suggestions and the funding index need numpy,
 #: the PostgreSQL read pool asyncpg, search Snowball and rapidfuzz, the DCAT catalogue rdflib,
-#: the .ics of registration mails icalendar).
+#: the .ics of registration mails and the events feed and series rules icalendar and dateutil).
 ONLY_WHEN_USED = {
     "actors": ("numpy", "asyncpg", "rapidfuzz"),
+    "events": ("icalendar", "dateutil"),
     "funding": ("numpy", "snowballstemmer", "rapidfuzz"),
     "newsletter": ("icalendar",),
     "reporting": ("rdflib",),

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from icalendar import Calendar, Event, vRecur
+if TYPE_CHECKING:
+    from icalendar import Calendar, Event
 
 from nzr_events.times import to_berlin
 
@@ -78,6 +80,8 @@ def description_with_programme(description: str | None, programme: list[Programm
 def _vevent(
     uid: str, title: str, starts_at: datetime, ends_at: datetime, *, sequence: int, stamp: datetime
 ) -> Event:
+    from icalendar import Event  # with the first feed: an idle service does without (issue #20)
+
     event = Event()
     event.add("uid", uid)
     event.add("dtstamp", stamp.astimezone(UTC))
@@ -104,6 +108,8 @@ def _fill(event: Event, entry: CalendarEntry) -> None:
 
 def build_calendar(entries: list[CalendarEntry], *, series: dict[str, SeriesInfo]) -> bytes:
     """A VCALENDAR with VTIMEZONE for Europe/Berlin."""
+    from icalendar import Calendar
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -143,6 +149,8 @@ def _add_series(calendar: Calendar, info: SeriesInfo, occurrences: list[Calendar
     )
     _fill(master, occurrences[0])
     master["status"] = "CONFIRMED"
+    from icalendar import vRecur
+
     master.add("rrule", vRecur.from_ical(info.rule))
     original = {id(o): o.occurrence_starts_at or o.starts_at for o in occurrences}
     cancelled = {original[id(o)] for o in occurrences if o.status == "cancelled"}

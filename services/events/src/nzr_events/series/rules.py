@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
 
-from dateutil.rrule import rrulestr
-from icalendar import vRecur
+if TYPE_CHECKING:
+    from icalendar import vRecur
 
 from nzr_events.times import to_berlin, to_utc
 
@@ -32,6 +33,8 @@ def rrule_without_prefix(rule: str) -> str:
 
 
 def _parsed(rule: str) -> vRecur:
+    from icalendar import vRecur
+
     text = rrule_without_prefix(rule)
     if not text or "\n" in text or "DTSTART" in text.upper():
         raise InvalidRecurrence("give one RRULE value, e.g. FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;COUNT=10")
@@ -55,6 +58,8 @@ def until_in_utc(value: date | datetime) -> datetime:
 def ending_rule(rule: str, first_start: datetime) -> str:
     """The rule as stored: without ``RRULE:``, with ``COUNT`` or a UTC ``UNTIL`` not before
     the first start; raises ``InvalidRecurrence`` otherwise."""
+    from icalendar import vRecur
+
     parsed = _parsed(rule)
     has_count, has_until = "COUNT" in parsed, "UNTIL" in parsed
     if has_count and has_until:
@@ -74,6 +79,8 @@ def ending_rule(rule: str, first_start: datetime) -> str:
 
 def with_end(rule: str, *, count: int | None = None, until: date | datetime | None = None) -> str:
     """The same rule with another end (exactly one of ``count`` and ``until``)."""
+    from icalendar import vRecur
+
     if (count is None) == (until is None):
         raise InvalidRecurrence("give count or until")
     parsed = _parsed(rule)
@@ -93,6 +100,8 @@ def occurrences(
     """Start times (UTC) of an ending series: the RRULE expanded in Berlin wall-clock time, so
     a meeting at 18:00 stays at 18:00 across daylight-saving changes; ``exdates`` left out
     (as in RFC 5545, ``COUNT`` counts them)."""
+    from dateutil.rrule import rrulestr
+
     text = ending_rule(rule, first_start)
     starts: list[datetime] = []
     try:
