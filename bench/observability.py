@@ -1,14 +1,15 @@
 """What JSON logging and tracing cost: ``GET /api/v1/actors/{id}`` throughput of the actors
 service with them on against the same service with them off, measured in the same run.
 
-* **on**: ``LOG_FORMAT=json`` and tracing with export — a server span per request, batched and
-  sent over OTLP/HTTP to a sink in this process (which answers 200 and counts the spans' bytes);
+* **on**: the defaults with an exporter — ``LOG_FORMAT=json``, a server span per request and
+  the default sampler (``parentbased_ratelimiting``: at most 100 new traces a second per process
+  recorded, the rest carry ids that propagate but are not recorded), batched and sent over
+  OTLP/HTTP to a sink in this process (which answers 200 and counts the spans' bytes);
 * **off**: ``LOG_FORMAT=text`` and ``OTEL_SDK_DISABLED=true`` (no tracer provider, no
   instrumentation);
-* **sampled**: as on, with ``OTEL_TRACES_SAMPLER=parentbased_traceidratio`` and
-  ``OTEL_TRACES_SAMPLER_ARG=0.1`` (every request still gets ids that propagate; one in ten
-  traces is recorded and exported);
-* **unexported**: JSON logs and spans, no ``OTEL_EXPORTER_OTLP_ENDPOINT`` (the default).
+* **every span**: as on, with ``OTEL_TRACES_SAMPLER=parentbased_always_on`` — every request
+  recorded and exported, whatever the load (what the defaults were before);
+* **unexported**: JSON logs and every span recorded, no ``OTEL_EXPORTER_OTLP_ENDPOINT``.
 
 The servers (``python -m nzr_actors serve``, one uvicorn worker each) run at once on one NATS
 server, each on a database of its own holding the same number of actors (registered over HTTP
@@ -37,6 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -62,12 +64,17 @@ class Sink(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     exports = 0
+    spans: dict[str, int] = {}
     received_bytes = 0
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         Sink.exports += 1
         Sink.received_bytes += len(body)
+        for spans in ExportTraceServiceRequest.FromString(body).resource_spans:
+            resource = {a.key: a.value.string_value for a in spans.resource.attributes}
+            mode = resource.get("bench.mode", "")
+            Sink.spans[mode] = Sink.spans.get(mode, 0) + sum(len(scope.spans) for scope in spans.scope_spans)
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.send_header("Content-Length", "0")
@@ -105,8 +112,8 @@ def cpu_seconds(pid: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--actors", type=int, default=200, help="actors registered, then read")
-    parser.add_argument("--seconds", type=float, default=8.0, help="seconds per measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating on/off rounds (medians)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of every mode (medians)")
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
     asyncio.run(run(args))
@@ -123,20 +130,17 @@ async def run(args: argparse.Namespace) -> None:
     try:
         common = {"NATS_URL": nats_server.url, "REGION": REGION}
         sink_url = f"http://127.0.0.1:{sink.server_address[1]}"
-        json_logs = {"LOG_FORMAT": "json", "OTEL_SDK_DISABLED": "false"}
+        json_logs = {"LOG_FORMAT": "json", "OTEL_SDK_DISABLED": "false", "OTEL_TRACES_SAMPLER": ""}
+        always_on = {"OTEL_TRACES_SAMPLER": "parentbased_always_on"}
+        exported = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink_url}
         modes = {
             "off": ("text logs, OTEL_SDK_DISABLED", {"LOG_FORMAT": "text", "OTEL_SDK_DISABLED": "true"}),
-            "on": ("JSON logs, every span over OTLP", {**json_logs, "OTEL_EXPORTER_OTLP_ENDPOINT": sink_url}),
-            "sampled": (
-                "JSON logs, OTLP, 10 % of traces",
-                {
-                    **json_logs,
-                    "OTEL_EXPORTER_OTLP_ENDPOINT": sink_url,
-                    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
-                    "OTEL_TRACES_SAMPLER_ARG": "0.1",
-                },
+            "on": ("JSON logs, OTLP, default sampling", {**json_logs, **exported}),
+            "every span": (
+                "JSON logs, every span over OTLP",
+                {**json_logs, **exported, **always_on},
             ),
-            "unexported": ("JSON logs, spans not exported", json_logs),
+            "unexported": ("JSON logs, every span, no exporter", {**json_logs, **always_on}),
         }
         for name in modes:
             own = await create_postgres_database(postgres, "bench_obs") if postgres else None
@@ -146,7 +150,13 @@ async def run(args: argparse.Namespace) -> None:
         command = [sys.executable, "-m", "nzr_actors", "serve"]
         pids = {}
         for name, (_, env) in modes.items():
-            server_env = {**common, **env, "DATABASE_URL": urls[name], "PORT": str(ports[name])}
+            server_env = {
+                **common,
+                **env,
+                "DATABASE_URL": urls[name],
+                "PORT": str(ports[name]),
+                "OTEL_RESOURCE_ATTRIBUTES": f"bench.mode={name}",
+            }
             server = start_server(command, server_env, ports[name], workdir / f"{name}.log")
             servers.append(server)
             pids[name] = server.pid
@@ -161,8 +171,9 @@ async def run(args: argparse.Namespace) -> None:
         }
         kind = "PostgreSQL" if postgres else "SQLite"
         print(f"database: {kind}, one per mode; {args.actors} actors registered in each")
+        served = {name: args.actors for name in modes}  # every request a server answered
         for name, port in ports.items():  # warm up: connection pools, caches
-            load(port, paths[name], connections=4, seconds=2, headers=editor)
+            served[name] += load(port, paths[name], connections=4, seconds=2, headers=editor)["requests"]
         rates: dict[str, list[float]] = {name: [] for name in modes}
         cpu: dict[str, list[float]] = {name: [] for name in modes}
         errors = 0
@@ -173,6 +184,7 @@ async def run(args: argparse.Namespace) -> None:
                     port, paths[name], connections=args.connections, seconds=args.seconds, headers=editor
                 )
                 rates[name].append(result["requests"] / result["seconds"])
+                served[name] += result["requests"]
                 cpu[name].append((cpu_seconds(pids[name]) - before) / max(1, result["requests"]) * 1e6)
                 errors += result["errors"]
         medians = {name: statistics.median(values) for name, values in rates.items()}
@@ -183,9 +195,7 @@ async def run(args: argparse.Namespace) -> None:
         )
         for name, (label, _) in modes.items():
             ratio = medians[name] / medians["off"]
-            verdict = (
-                "" if name == "off" else ("  target >= 90 %: " + ("met" if ratio >= 0.90 else "NOT met"))
-            )
+            verdict = "  target >= 90 %: " + ("met" if ratio >= 0.90 else "NOT met") if name == "on" else ""
             print(f"  {name:<10} {label:<34} {medians[name]:7,.0f} req/s  {ratio:6.1%} of off{verdict}")
             print(f"  {'':<10} rounds: {fmt(rates[name])}")
             cpu_ratio = cpu_medians["off"] / cpu_medians[name]
@@ -193,7 +203,10 @@ async def run(args: argparse.Namespace) -> None:
                 f"  {'':<10} server CPU {cpu_medians[name]:6.0f} µs/request "
                 f"(rounds: {fmt(cpu[name])}); off/this {cpu_ratio:6.1%}"
             )
-        print(f"  OTLP sink: {Sink.exports} exports, {Sink.received_bytes / 1e6:.1f} MB received")
+        spans = ", ".join(
+            f"{name} {count:,} of {served[name]:,} requests" for name, count in sorted(Sink.spans.items())
+        )
+        print(f"  OTLP sink: {Sink.exports} exports, {Sink.received_bytes / 1e6:.1f} MB; spans: {spans}")
         print(f"  non-2xx answers: {errors}")
         malformed = {**editor, "traceparent": "00-not-a-trace-01"}
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['on']}") as client:

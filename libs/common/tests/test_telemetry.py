@@ -6,9 +6,11 @@ import io
 import json
 import logging
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
 from opentelemetry import trace
@@ -175,3 +177,62 @@ def test_the_resource_hashes_and_compares_like_the_sdks_own():
     assert resource == plain and plain == resource
     assert hash(resource) == hash(plain) == hash(resource)
     assert resource.attributes["nzr.region"] == "leipzig"
+
+
+def _recorded_requests(monkeypatch, sampler: str | None, argument: str | None, headers: list[dict[str, str]]):
+    """Requests to a traced app whose provider is built as a service builds it; returns the
+    trace ids the app saw and the spans recorded."""
+    for name, value in (("OTEL_TRACES_SAMPLER", sampler), ("OTEL_TRACES_SAMPLER_ARG", argument)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    settings = ServiceSettings(region=f"r{uuid.uuid4().hex[:6]}")
+    provider = build_tracer_provider(settings)
+    spans = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    started = time.monotonic()
+    with TestClient(traced_app(settings, provider=provider)) as client:
+        seen = [client.get("/ping", headers=h).json()["trace_id"] for h in headers]
+    return seen, spans.get_finished_spans(), time.monotonic() - started
+
+
+def test_by_default_a_process_records_a_bounded_number_of_new_traces_a_second_and_follows_its_callers(
+    monkeypatch,
+):
+    sampled_parent = f"00-{TRACE_ID}-b7ad6b7169203331-01"
+    unsampled_parent = f"00-{'1' * 32}-b7ad6b7169203331-00"
+    headers = [{}] * 8 + [{"traceparent": sampled_parent}, {"traceparent": unsampled_parent}]
+    seen, recorded, seconds = _recorded_requests(monkeypatch, None, "3", headers)
+    new_traces = [span for span in recorded if span.parent is None]
+    if seconds < 0.9:  # eight requests inside one second: the limit applies to all of them
+        assert len(new_traces) == 3
+    else:  # a stalled machine: a second window may have opened
+        assert 3 <= len(new_traces) < 8
+    # every request has a trace that propagates, recorded or not
+    assert all(trace_id != "0" * 32 for trace_id in seen)
+    assert len(set(seen[:8])) == 8
+    # a caller's decision is followed, whatever the limit: recorded when it recorded, not when not
+    assert seen[8:] == [TRACE_ID, "1" * 32]
+    continued = [span for span in recorded if span.parent is not None]
+    assert [format(span.context.trace_id, "032x") for span in continued] == [TRACE_ID]
+
+
+def test_the_sampler_the_environment_names_is_used_and_ours_is_the_default(monkeypatch):
+    _, recorded, _ = _recorded_requests(monkeypatch, "parentbased_always_on", None, [{}] * 8)
+    assert len(recorded) == 8
+    _, recorded, _ = _recorded_requests(monkeypatch, "PARENTBASED_RATELIMITING", "2", [{}] * 4)
+    assert 2 <= len(recorded) < 4
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER", raising=False)
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER_ARG", raising=False)
+    description = build_tracer_provider(ServiceSettings(region="leipzig")).sampler.get_description()
+    assert description.startswith("ParentBased{root:RateLimiting{100/s}")
+
+
+@pytest.mark.parametrize("argument", ["0", "-3", "viele", "2.5"])
+def test_a_malformed_rate_is_an_error_naming_the_variable(monkeypatch, argument):
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_ratelimiting")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", argument)
+    with pytest.raises(ValueError, match="OTEL_TRACES_SAMPLER_ARG") as raised:
+        build_tracer_provider(ServiceSettings(region="leipzig"))
+    assert repr(argument) in str(raised.value)

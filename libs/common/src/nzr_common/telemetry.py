@@ -1,7 +1,7 @@
 """Traces and logs in one call each: an OpenTelemetry tracer provider that is always there (so
 ``traceparent`` travels HTTP → outbox → NATS → handler whether or not spans are exported), OTLP
-export when configured, a server span per request, and JSON log lines carrying the trace and
-span ids.
+export when configured, a server span per request, a sampler that bounds what recording costs,
+and JSON log lines carrying the trace and span ids.
 
 The server spans come from :class:`RequestTracing`, a pure ASGI middleware of ours rather than
 ``opentelemetry-instrumentation-fastapi``: that instrumentation cost about a third of the
@@ -14,16 +14,22 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Attributes, OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import Attributes as SpanAttributes
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nzr_common.settings import ServiceSettings
@@ -67,11 +73,70 @@ class _HashedOnce(Resource):
         return self is other or super().__eq__(other)
 
 
+#: ``OTEL_TRACES_SAMPLER`` of our sampler, and the default when the variable is not set.
+RATE_LIMITING = "parentbased_ratelimiting"
+#: New traces a process records per second unless ``OTEL_TRACES_SAMPLER_ARG`` says otherwise.
+DEFAULT_TRACES_PER_SECOND = 100
+
+
+class RateLimiting(Sampler):
+    """Records at most ``per_second`` new traces in any second and drops the rest — the kind of
+    sampler Jaeger's and AWS X-Ray's clients start with. A service that serves a region records
+    every request (a few a second); under load, what recording and exporting cost stays bounded
+    instead of growing with the traffic (``bench/observability.py``). Used as the root sampler of
+    :class:`ParentBased`: a trace recorded where it started is recorded in every service it
+    reaches. The window is ``limits``' moving window in memory, per process."""
+
+    def __init__(self, per_second: int) -> None:
+        self.per_second = per_second
+        self._item = RateLimitItemPerSecond(per_second)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: SpanAttributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: Any = None,
+    ) -> SamplingResult:
+        if self._limiter.hit(self._item, "traces"):
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+        return SamplingResult(Decision.DROP)
+
+    def get_description(self) -> str:
+        return f"RateLimiting{{{self.per_second}/s}}"
+
+
+def sampler_from_environment() -> Sampler | None:
+    """The sampler ``OTEL_TRACES_SAMPLER`` names: unset or ``parentbased_ratelimiting``, ours —
+    at most ``OTEL_TRACES_SAMPLER_ARG`` (default :data:`DEFAULT_TRACES_PER_SECOND`) new traces a
+    second, children following their parent; None for every other value, which the SDK reads
+    itself (``parentbased_always_on`` records everything, ``parentbased_traceidratio`` a share).
+    A malformed argument of ours is an error at start-up, naming the variable."""
+    name = os.environ.get("OTEL_TRACES_SAMPLER", "").strip().lower()
+    if name not in ("", RATE_LIMITING):
+        return None
+    argument = os.environ.get("OTEL_TRACES_SAMPLER_ARG", "").strip() or str(DEFAULT_TRACES_PER_SECOND)
+    try:
+        per_second = int(argument)
+    except ValueError:
+        per_second = 0
+    if per_second < 1:
+        raise ValueError(
+            f"OTEL_TRACES_SAMPLER_ARG: new traces per second for {RATE_LIMITING} must be a whole "
+            f"number of at least 1, not {argument!r}"
+        )
+    return ParentBased(RateLimiting(per_second))
+
+
 def build_tracer_provider(settings: ServiceSettings) -> TracerProvider:
-    """A tracer provider with the service's resource that exports over OTLP/HTTP when
-    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set; without it spans are created and dropped, which
-    keeps the ids every log line, outbox row and NATS message carries."""
-    provider = TracerProvider(resource=resource_for(settings))
+    """A tracer provider with the service's resource and sampler (:func:`sampler_from_environment`)
+    that exports over OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set; without it spans are
+    created and dropped, which keeps the ids every log line, outbox row and NATS message carries."""
+    provider = TracerProvider(resource=resource_for(settings), sampler=sampler_from_environment())
     if settings.otel_exporter_otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
