@@ -349,7 +349,9 @@ def start_server(args: list[str], env: dict[str, str], port: int, log: Path) -> 
             if process.poll() is not None:
                 raise RuntimeError(f"server exited: {log.read_text()[-2000:]}") from None
             time.sleep(0.1)
-    raise RuntimeError(f"server on {port} did not start")
+    process.terminate()  # given up: do not leave it running
+    process.wait(timeout=20)
+    raise RuntimeError(f"server on {port} did not start: {log.read_text()[-2000:]}")
 
 
 # ---------------------------------------------------------------------------------------------
