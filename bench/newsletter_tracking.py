@@ -18,7 +18,7 @@ import dataclasses
 import time
 import uuid
 
-from nzr_newsletter import templates
+from nzr_newsletter import sandbox, templates
 from nzr_newsletter.tracking import rules
 
 #: Per-mail time of a delivered campaign mail (bench/newsletter_delivery.py: ~950 mails/s).
@@ -36,7 +36,7 @@ BODY = (
 
 def prepared(*, counted: bool) -> tuple[templates.PreparedMessage, float]:
     campaign_id = str(uuid.uuid4())
-    rendered = templates.render_in_sandbox(
+    rendered = sandbox.render_in_sandbox(
         subject="Energie & Klima im Dezember",
         body=BODY,
         context={"list_names": ["Liste"], "region": "demo", "items": []},

@@ -16,6 +16,11 @@ from .test_wiring import SERVICES
 NOWHERE = ("jwt", "cryptography", "httpx", "rich", "pygments", "matplotlib", "pandas", "igraph", "networkx")
 #: uvicorn serves without WebSocket support (``ws="none"``): no route needs it.
 NOWHERE += ("websockets",)
+#: SQLAlchemy's PostgreSQL dialect (about 4 MB with every driver's module) is loaded by a
+#: PostgreSQL engine, not by the tables or upserts (``partial_index``, ``dialect_insert``).
+NOWHERE += ("sqlalchemy.dialects.postgresql",)
+#: Pages and campaign templates load Jinja2 (and Markdown) with the first page or template.
+NOWHERE += ("jinja2", "markdown")
 
 #: Per service: libraries of single routes or jobs (suggestions and the funding index need numpy,
 #: the PostgreSQL read pool asyncpg, search Snowball and rapidfuzz, the DCAT catalogue rdflib,

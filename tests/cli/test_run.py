@@ -178,7 +178,8 @@ def test_nzr_run_keeps_its_data_restarts_what_crashes_and_leaves_no_process_behi
     data_dir = tmp_path / "var"
 
     with embedded_run(data_dir, tmp_path / "first-run.txt") as first:
-        assert set(first.children) == {"nats", *SERVICE_PORTS}
+        # The development mail sink is a process of the run, not a part of the newsletter's.
+        assert set(first.children) == {"nats", "mail-sink", *SERVICE_PORTS}
         assert _children_of(first.process.pid) <= set(first.children.values())
         for service in SERVICE_PORTS:
             assert re.search(rf"✓ {service} ready \(\d+\.\d s\)", first.text()), first.text()
@@ -218,6 +219,7 @@ def test_nzr_run_keeps_its_data_restarts_what_crashes_and_leaves_no_process_behi
         mails = httpx.get(f"{NEWSLETTER}/api/v1/newsletter/dev/mail.json").json()["items"]
         ours = [link for mail in mails for link in mail["links"] if "/api/v1/newsletter/" in link]
         assert ours and all(link.startswith(NEWSLETTER) for link in ours), ours[:3]
+        assert (data_dir / "mail" / mails[0]["name"]).is_file()  # the sink process's folder
         assert len(ledger["cooperations"]) == 300 and len(ledger["contacts"]) == 40
 
         listing = CliRunner().invoke(app, ["dlq", "list", "--service", "reporting", "--url", REPORTING])

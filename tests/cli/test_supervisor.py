@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import smtplib
 import sys
 import threading
 from pathlib import Path
@@ -168,3 +169,26 @@ def test_a_service_that_exits_while_starting_fails_the_start_at_once_with_its_lo
         supervisor.wait_until_ready(progress=Recorded())  # the ceiling is far away: no waiting for it
     assert failure.value.name == "broken" and "exit code 3" in failure.value.reason
     assert "boom: cannot open the database" in failure.value.log_tail
+
+
+def test_nzr_run_starts_the_mail_sink_as_its_own_process_and_points_the_newsletter_at_it(tmp_path):
+    """The development mail sink is a process of the run, not a part of the newsletter's: it
+    takes mail on its port and writes it to the data folder, where the newsletter's development
+    mail pages read it."""
+    port = free_port()
+    supervisor = Supervisor(DataDir(tmp_path, "demo"), platform_services(), nats_port=0, mail_sink_port=port)
+    newsletter = next(s for s in supervisor.services if s.name == "newsletter")
+    assert "SMTP_HOST" not in supervisor._service_env(newsletter)  # no sink process started yet
+    with supervisor:
+        supervisor.start_mail_sink()
+        assert "mail-sink" in {child.name for child in supervisor.children}
+        env = supervisor._service_env(newsletter)
+        assert (env["SMTP_HOST"], env["SMTP_PORT"], env["SMTP_IS_SINK"]) == ("127.0.0.1", str(port), "true")
+        assert env["SMTP_SINK_DIR"] == str(supervisor.data.mail.resolve())
+        assert "SMTP_HOST" not in supervisor._service_env(supervisor.services[0])  # actors: no mail
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.sendmail("a@example.org", ["b@example.org"], b"Subject: hello\r\n\r\nfrom the test\r\n")
+        asyncio.run(eventually(lambda: list(supervisor.data.mail.glob("*.eml")), what="a mail in the folder"))
+        (mail,) = supervisor.data.mail.glob("*.eml")
+        assert b"from the test" in mail.read_bytes()
+    assert "mail-sink" not in {child.name for child in supervisor.children}

@@ -143,9 +143,8 @@ async def start_newsletter(nats_url, databases, sink):  # type: ignore[no-untype
     async def start(**overrides) -> Newsletter:  # type: ignore[no-untyped-def]
         settings = newsletter_settings(
             nats_url=nats_url,
-            smtp_port=sink.port,
             database_url=await databases.new("newsletter"),
-            **overrides,
+            **{"smtp_port": sink.port, **overrides},
         )
         context = running_service(create_app, settings, "nzr_newsletter")
         running = await context.__aenter__()

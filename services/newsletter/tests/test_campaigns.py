@@ -4,7 +4,10 @@ per-recipient state, retries, bounces, pause and resume, digests, the developmen
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +16,8 @@ from sqlalchemy import select
 
 from nzr_common.contracts.events import EventPublished
 from nzr_common.contracts.funding import FundingDeadlineApproaching
+from nzr_common.testing.topology import free_port
+from nzr_common.testing.waiting import eventually
 from nzr_newsletter.campaigns.models import CampaignRow
 from nzr_newsletter.delivery.models import DeliveryRow
 from nzr_newsletter.digests import rules as digest_rules
@@ -511,17 +516,7 @@ async def test_in_development_without_smtp_host_mail_lands_in_the_sink_folder_an
     start_newsletter, token_for, tmp_path
 ):
     newsletter = await start_newsletter(smtp_host=None, smtp_sink_dir=tmp_path, environment="development")
-    list_id = (
-        await newsletter.client.post(
-            f"{API}/lists",
-            json={"name": "Demo"},
-            headers=token_for("editor", region=newsletter.settings.region),
-        )
-    ).json()["id"]
-    await newsletter.client.post(
-        f"{API}/subscriptions",
-        json={"email": "neu@example.org", "list_ids": [list_id], "consent_text_version": "v1"},
-    )
+    await _subscribe_to_a_new_list(newsletter, token_for, "neu@example.org")
     for _ in range(200):
         if list(tmp_path.glob("*.eml")):
             break
@@ -535,6 +530,50 @@ async def test_in_development_without_smtp_host_mail_lands_in_the_sink_folder_an
     assert "neu@example.org" in raw.text
     token = confirm_link.rpartition("token=")[2]
     assert (await newsletter.client.post(f"{API}/confirm", params={"token": token})).status_code == 200
+
+
+async def test_in_development_a_sink_in_a_process_of_its_own_gets_the_mail_and_the_page_shows_it(
+    start_newsletter, token_for, tmp_path
+):
+    """As under ``nzr run``: the sink runs as its own process, the service only sends to it and
+    shows its folder (it runs no sink itself)."""
+    port, folder = free_port(), tmp_path / "mail"
+    command = [sys.executable, "-m", "nzr_newsletter.sink", "--folder", str(folder), "--port", str(port)]
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    try:
+        await eventually(lambda: _listening(port), what="the sink process listening")
+        newsletter = await start_newsletter(
+            smtp_port=port, smtp_is_sink=True, smtp_sink_dir=folder, environment="development"
+        )
+        assert not newsletter.deps.runs_sink and newsletter.deps.sink.server is None
+        await _subscribe_to_a_new_list(newsletter, token_for, "extern@example.org")
+        await eventually(lambda: list(folder.glob("*.eml")), what="the confirmation mail in the folder")
+        messages = (await newsletter.client.get(f"{API}/dev/mail.json")).json()["items"]
+        assert [m["to"] for m in messages] == ["extern@example.org"]
+    finally:
+        process.terminate()
+        output, _ = await asyncio.wait_for(process.communicate(), 10)
+    assert process.returncode == 0 and f"127.0.0.1:{port}".encode() in output
+
+
+async def _subscribe_to_a_new_list(newsletter, token_for, email: str) -> None:  # type: ignore[no-untyped-def]
+    """A list named Demo and a subscription of ``email`` to it (its confirmation mail goes out)."""
+    editor = token_for("editor", region=newsletter.settings.region)
+    list_id = (await newsletter.client.post(f"{API}/lists", json={"name": "Demo"}, headers=editor)).json()[
+        "id"
+    ]
+    await newsletter.client.post(
+        f"{API}/subscriptions",
+        json={"email": email, "list_ids": [list_id], "consent_text_version": "v1"},
+    )
+
+
+def _listening(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
 
 
 async def test_a_scheduled_campaign_waits_for_its_time(newsletter, sink, token_for):

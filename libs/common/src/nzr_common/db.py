@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, Dialect, Index, MetaData, TypeDecorator, event, text
 from sqlalchemy.engine import Connection, CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateIndex
+from sqlalchemy.sql.compiler import DDLCompiler
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -26,6 +29,9 @@ NAMING_CONVENTION = {
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Table
+    from sqlalchemy.dialects.postgresql import Insert as PostgreSQLInsert
+    from sqlalchemy.dialects.sqlite import Insert as SQLiteInsert
 
 
 def new_metadata() -> MetaData:
@@ -64,6 +70,46 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def dialect_insert(dialect: str, table: Table | type[Any]) -> PostgreSQLInsert | SQLiteInsert:
+    """``INSERT`` into ``table`` in the SQL of ``dialect`` (the name of a connection's dialect),
+    with that dialect's ``ON CONFLICT`` clauses. The dialect's module is imported here, on first
+    use: a process on SQLite never loads SQLAlchemy's PostgreSQL dialect (about 5 MB, with every
+    driver's module; issue #20)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+#: ``Index.info`` key of a partial index's condition on PostgreSQL (``partial_index``).
+_POSTGRESQL_WHERE = "nzr_postgresql_where"
+
+
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index of the rows matching ``where`` (SQL), on SQLite and PostgreSQL alike.
+
+    SQLite's condition is declared with the index; PostgreSQL's is added when the index's DDL is
+    compiled for PostgreSQL (``_create_index_on_postgresql``). Declared up front as
+    ``postgresql_where``, it would make SQLAlchemy import its whole PostgreSQL dialect (about
+    4 MB, with every driver's module) to check the argument, in processes on SQLite too
+    (issue #20)."""
+    return Index(name, *columns, unique=unique, sqlite_where=text(where), info={_POSTGRESQL_WHERE: where})
+
+
+@compiles(CreateIndex, "postgresql")
+def _create_index_on_postgresql(create: CreateIndex, compiler: DDLCompiler, **kw: Any) -> str:
+    """``CREATE INDEX`` on PostgreSQL, with the condition of a ``partial_index`` (whichever way
+    the DDL is run: ``create_all``, ``CreateIndex``, ``Index.create``)."""
+    index = create.element
+    where = index.info.get(_POSTGRESQL_WHERE)
+    if where is not None:  # the PostgreSQL dialect is loaded by now: it compiles this
+        index.dialect_options["postgresql"]["where"] = text(where)
+    return compiler.visit_create_index(create, **kw)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

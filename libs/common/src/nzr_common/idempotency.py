@@ -58,14 +58,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nzr_common.auth import PrincipalDep
-from nzr_common.db import UTCDateTime, rows_affected
+from nzr_common.db import UTCDateTime, dialect_insert, rows_affected
 from nzr_common.problems import InvalidParam, ProblemError
 
 log = logging.getLogger(__name__)
@@ -317,7 +315,7 @@ async def _request_hash(request: Request) -> str:
 
 
 def _insert(connection: AsyncConnection, table: Table) -> Any:
-    return (postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert)(table)
+    return dialect_insert(connection.dialect.name, table)
 
 
 async def _claim(

@@ -26,8 +26,6 @@ from opentelemetry import propagate, trace
 from pydantic import ValidationError
 from sqlalchemy import CursorResult
 from sqlalchemy import exc as sqlalchemy_errors
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 from tenacity.wait import wait_base
@@ -39,6 +37,7 @@ from nzr_common.contracts.base import (
     Visibility,
     region_stream_name,
 )
+from nzr_common.db import dialect_insert
 from nzr_common.deadletter import store_dead_letter
 from nzr_common.tables import MessagingTables
 
@@ -270,10 +269,8 @@ class BatchConsumer(Generic[D]):
         }
         if not rows:
             return set()
-        dialect = session.get_bind().dialect.name
-        insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
         statement = (
-            insert_for(self.tables.inbox)
+            dialect_insert(session.get_bind().dialect.name, self.tables.inbox)
             .values(list(rows.values()))
             .on_conflict_do_nothing()
             .returning(self.tables.inbox.c.event_id)

@@ -24,14 +24,12 @@ from typing import TYPE_CHECKING, Any
 from nats.js.errors import NotFoundError
 from opentelemetry import propagate
 from sqlalchemy import Row, and_, event, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential
 
 from nzr_common.contracts.base import Envelope, IntegrationEvent, Visibility
-from nzr_common.db import rows_affected
+from nzr_common.db import dialect_insert, rows_affected
 from nzr_common.erasure import person_ids_in
 from nzr_common.messaging import delete_inbox_before
 from nzr_common.tables import MessagingTables
@@ -362,14 +360,14 @@ async def record_personal_messages(
             found[(person_id, ack.stream, ack.seq)] = None
     if not first:
         return
-    insert_for = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    dialect = session.get_bind().dialect.name
     await session.execute(
-        insert_for(watermark).on_conflict_do_nothing(),
+        dialect_insert(dialect, watermark).on_conflict_do_nothing(),
         [{"stream": stream, "first_sequence": sequence} for stream, sequence in first.items()],
     )
     if found:  # executemany: any number of rows, batched by the driver
         await session.execute(
-            insert_for(records).on_conflict_do_nothing(),
+            dialect_insert(dialect, records).on_conflict_do_nothing(),
             [{"person_id": p, "stream": s, "stream_sequence": q} for p, s, q in found],
         )
 

@@ -16,17 +16,15 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    Index,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Table,
     Text,
-    text,
 )
 
-from nzr_common.db import UTCDateTime
+from nzr_common.db import UTCDateTime, partial_index
 from nzr_common.idempotency import add_idempotency_table
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
@@ -66,12 +64,7 @@ def add_messaging_tables(metadata: MetaData, *, record_personal: bool = False) -
         Column("headers", JSON, nullable=False),
         Column("created_at", UTCDateTime(), nullable=False),
         Column("sent_at", UTCDateTime(), nullable=True),
-        Index(
-            "ix_outbox_pending",
-            "position",
-            sqlite_where=text("sent_at IS NULL"),
-            postgresql_where=text("sent_at IS NULL"),
-        ),
+        partial_index("ix_outbox_pending", "position", where="sent_at IS NULL"),
     )
     relay_lease = Table(
         "outbox_relay_lease",

@@ -18,7 +18,7 @@ from nzr_events.public_cache import PublicPageCache
 from nzr_events.registrations.batches import RegistrationBatches
 from nzr_events.registrations.links import RegistrationLinks, registration_links
 from nzr_events.settings import EventsSettings
-from nzr_events.web import Pages, page_templates
+from nzr_events.web import Pages
 
 
 def _now() -> datetime:
@@ -56,7 +56,7 @@ def bootstrap(runtime: Runtime[EventsSettings]) -> Deps:
             runtime.sessions, runtime.outbox, consent_text_version=settings.consent_text_version, links=links
         ),
         public_pages=PublicPageCache(settings.public_cache_seconds),
-        pages=Pages(page_templates(), settings.region_name),
+        pages=Pages(settings.region_name),
     )
 
 

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import parse_qs
 
 from fastapi import Header, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from nzr_common.languages import preferred_language
 from nzr_events.times import to_berlin
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 PageLanguage = Literal["de", "en"]
 #: How the pages answer what goes wrong, for the OpenAPI document: a page (forged link 400, a
@@ -175,6 +178,8 @@ def page_language(accept_language: str | None) -> PageLanguage:
 
 def page_templates() -> Environment:
     """The templates of the pages, autoescaped; an unknown name in a template is an error."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=PackageLoader("nzr_events", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -186,10 +191,14 @@ def page_templates() -> Environment:
 
 @dataclass(frozen=True)
 class Pages:
-    """Renders the pages of one region (built once at start-up)."""
+    """Renders the pages of one region (built once at start-up; its templates are loaded with the
+    first page, so an idle service does not load Jinja2: issue #20)."""
 
-    templates: Environment
     region_name: str
+
+    @cached_property
+    def templates(self) -> Environment:
+        return page_templates()
 
     def render(
         self, name: str, *, language: PageLanguage, status_code: int = 200, **context: Any

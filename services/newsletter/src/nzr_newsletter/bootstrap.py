@@ -67,7 +67,8 @@ class Deps:
     eraser: MessagingEraser
     tokens: Tokens
     links: Links
-    #: The development mail sink (only without SMTP_HOST); started at start-up.
+    #: The development mail sink whose folder the development mail pages show: run by the
+    #: service (without SMTP_HOST; started at start-up) or by a process of its own (SMTP_IS_SINK).
     sink: MailSink | None = None
     mail_pending: asyncio.Event = field(default_factory=asyncio.Event)
     campaigns_pending: asyncio.Event = field(default_factory=asyncio.Event)
@@ -77,11 +78,16 @@ class Deps:
 
     @property
     def smtp_host(self) -> str:
-        return "127.0.0.1" if self.sink is not None else self.settings.smtp_host or "127.0.0.1"
+        return "127.0.0.1" if self.runs_sink else self.settings.smtp_host or "127.0.0.1"
 
     @property
     def smtp_port(self) -> int:
-        return self.sink.port if self.sink is not None else self.settings.smtp_port
+        return self.sink.port if self.sink is not None and self.runs_sink else self.settings.smtp_port
+
+    @property
+    def runs_sink(self) -> bool:
+        """The development sink runs in this process (no SMTP_HOST)."""
+        return self.sink is not None and self.settings.uses_sink
 
     def unsubscribe_url(self, subscriber_id: str, list_id: str, campaign_id: str | None) -> str:
         return self.links.unsubscribe(
@@ -115,7 +121,7 @@ def bootstrap(runtime: Runtime[NewsletterSettings]) -> Deps:
         eraser=MessagingEraser(runtime.tables, producer="newsletter", broker=runtime.broker),
         tokens=tokens_of(settings),
         links=Links(settings.public_base_url.rstrip("/")),
-        sink=MailSink(settings.smtp_sink_dir, settings.smtp_sink_port) if settings.uses_sink else None,
+        sink=MailSink(settings.smtp_sink_dir, settings.smtp_sink_port) if settings.shows_sink else None,
         template_workers=asyncio.Semaphore(max(settings.template_workers, 1)),
     )
 

@@ -1,5 +1,6 @@
-"""The development mail sink in the service: started and stopped with it, and its routes (only
-without SMTP_HOST, only in development)."""
+"""The development mail sink: run by the service when it has no SMTP_HOST (started and stopped
+with it), and the routes showing the sink's mails (only in development; also of a sink in a
+process of its own, as ``nzr run`` starts one: SMTP_IS_SINK)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ router = APIRouter(prefix=API, tags=["newsletter"])
 
 def _sink(deps: Deps) -> MailSink:
     if deps.sink is None or deps.settings.environment != "development":
-        raise ProblemError(404, "Not Found", "The mail sink runs only in development without SMTP_HOST.")
+        raise ProblemError(
+            404, "Not Found", "The mail sink runs only in development (without SMTP_HOST, or SMTP_IS_SINK)."
+        )
     return deps.sink
 
 
@@ -191,15 +194,15 @@ async def get_sink_message_calendar(name: str, deps: DepsDep) -> Response:
 
 
 async def start_mail_sink(deps: Deps) -> None:
-    """Start the development sink (when the service has one) before the sender needs it."""
-    if deps.sink is not None:
+    """Start the development sink (when the service runs one) before the sender needs it."""
+    if deps.sink is not None and deps.runs_sink:
         await deps.sink.start()
         log.info("development mail sink on port %d writes to %s", deps.sink.port, deps.sink.folder.resolve())
 
 
 async def serve_mail_sink(deps: Deps) -> None:
     """Keep the development sink open until the service stops, then close it."""
-    if deps.sink is None:
+    if deps.sink is None or not deps.runs_sink:
         return
     try:
         await asyncio.Event().wait()

@@ -50,6 +50,10 @@ class NewsletterSettings(ServiceSettings):
 
     smtp_sink_dir: Path = Path(".var/mail")
     smtp_sink_port: int = 0  # 0: any free port (the sink is only reached from inside the service)
+    # SMTP_HOST/SMTP_PORT is a development mail sink in a process of its own (``nzr run`` starts
+    # one: ``python -m nzr_newsletter.sink``) writing to SMTP_SINK_DIR: the development mail
+    # pages show that folder.
+    smtp_is_sink: bool = False
 
     soft_bounce_threshold: int = 3
     hard_bounce_action: BounceAction = "block"
@@ -73,7 +77,13 @@ class NewsletterSettings(ServiceSettings):
 
     @property
     def uses_sink(self) -> bool:
+        """The service runs the development sink itself (no SMTP_HOST)."""
         return not self.smtp_host
+
+    @property
+    def shows_sink(self) -> bool:
+        """A development sink writes to SMTP_SINK_DIR: its own, or one of its own process."""
+        return self.uses_sink or self.smtp_is_sink
 
     def signing_secret(self) -> str:
         secret = self.token_secret or self.jwt_secret

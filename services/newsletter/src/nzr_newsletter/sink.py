@@ -1,6 +1,11 @@
-"""The development mail sink: an SMTP server inside the service that writes every message it
-receives as an ``.eml`` file, so the double opt-in can be followed end to end without a mail
-provider (embedded mode, ``make run``).
+"""The development mail sink: an SMTP server that writes every message it receives as an
+``.eml`` file, so the double opt-in can be followed end to end without a mail provider.
+
+``nzr run`` (``make run``) runs it as a process of its own (``python -m nzr_newsletter.sink``)
+and points the newsletter at it (``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_IS_SINK``): a development
+tool does not live in the service's process (nor its ~5 MB in the service's memory, issue #20).
+A newsletter started on its own in development without ``SMTP_HOST`` runs it inside (tests, a
+single service). Either way the development mail pages read the sink's folder (``SMTP_SINK_DIR``).
 
 aiosmtpd is a development dependency (the extra ``nzr-newsletter[dev-sink]``, in the workspace's
 dev group): it is imported only when the sink starts, which production never does (it requires
@@ -8,10 +13,12 @@ dev group): it is imported only when the sink starts, which production never doe
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import email
 import email.policy
 import re
+import signal
 import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -130,3 +137,30 @@ def calendar_of(message: EmailMessage) -> EmailMessage | None:
         if part.get_content_type() == "text/calendar":
             return part
     return None
+
+
+async def serve(folder: Path, port: int) -> None:
+    """Run the sink until SIGTERM or SIGINT."""
+    sink = await MailSink(folder, port).start()
+    print(f"development mail sink on 127.0.0.1:{sink.port} writes to {sink.folder.resolve()}", flush=True)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopped.set)
+    try:
+        await stopped.wait()
+    finally:
+        await sink.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m nzr_newsletter.sink --folder DIR --port N``: the sink as a process of its own."""
+    parser = argparse.ArgumentParser(prog="python -m nzr_newsletter.sink", description=main.__doc__)
+    parser.add_argument("--folder", type=Path, required=True, help="where every mail is written as .eml")
+    parser.add_argument("--port", type=int, default=0, help="SMTP port on 127.0.0.1 (0: any free port)")
+    args = parser.parse_args(argv)
+    asyncio.run(serve(args.folder, args.port))
+
+
+if __name__ == "__main__":
+    main()

@@ -23,7 +23,8 @@ def _limit(kind: int, value: int) -> None:
 def main() -> None:
     request = json.loads(sys.stdin.buffer.read())
     _limit(resource.RLIMIT_CPU, int(request["cpu_seconds"]))
-    from nzr_newsletter.templates import TemplateRefused, render_in_sandbox
+    from nzr_newsletter.sandbox import render_in_sandbox
+    from nzr_newsletter.templates import TemplateRefused
 
     _limit(resource.RLIMIT_AS, int(request["memory_bytes"]))
     try:

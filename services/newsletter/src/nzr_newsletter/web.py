@@ -8,16 +8,19 @@ changes anything).
 
 from __future__ import annotations
 
+from functools import cache
 from html import escape
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import Header, Query, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from nzr_common.languages import preferred_language
 from nzr_newsletter.tokens import InvalidLink
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 AcceptLanguage = Annotated[
     str | None, Header(max_length=1000, description="Language of the mail: de (default) or en")
@@ -52,11 +55,18 @@ PRIVACY_PATH = "/api/v1/newsletter/privacy"
 #: Bodies of forms posted from the pages are small; anything longer is cut before parsing.
 MAX_FORM_BYTES = 64 * 1024
 
-_pages = Environment(
-    loader=PackageLoader("nzr_newsletter", "page_templates"),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-)
+
+@cache
+def _pages() -> Environment:
+    """The pages' templates, built with the first page: Jinja2 is not loaded before (issue #20)."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("nzr_newsletter", "page_templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+    )
+
 
 TITLES = {
     "confirm": ("Anmeldung bestätigen", "Confirm your subscription"),
@@ -79,12 +89,16 @@ def page(
     """A page in the request's language; ``title`` is a key of ``TITLES``."""
     language = page_language(request)
     german, english = TITLES[title]
-    body = _pages.get_template(f"{template}.html").render(
-        lang=language,
-        title=english if language == "en" else german,
-        site=SITE,
-        privacy_url=PRIVACY_PATH,
-        **context,
+    body = (
+        _pages()
+        .get_template(f"{template}.html")
+        .render(
+            lang=language,
+            title=english if language == "en" else german,
+            site=SITE,
+            privacy_url=PRIVACY_PATH,
+            **context,
+        )
     )
     return HTMLResponse(
         body,

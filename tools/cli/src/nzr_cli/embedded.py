@@ -19,6 +19,7 @@ from rich.text import Text
 
 from nzr_cli.demo.loader import DemoDataFailed, DemoLedger, load_demo_data
 from nzr_cli.supervisor import (
+    MAIL_SINK_PORT,
     Child,
     DataDir,
     Reporter,
@@ -47,7 +48,10 @@ def run_platform(
         signal.signal(sig, signal.default_int_handler)
     data = DataDir(data_dir, region)
     try:
-        with Supervisor(data, platform_services(port_offset), nats_port=nats_port) as supervisor:
+        services = platform_services(port_offset)
+        with Supervisor(
+            data, services, nats_port=nats_port, mail_sink_port=MAIL_SINK_PORT + port_offset
+        ) as supervisor:
             exit_code = 0
             try:
                 _start_and_watch(supervisor, console, ready_timeout=ready_timeout, demo=demo)
@@ -71,6 +75,9 @@ def _start_and_watch(supervisor: Supervisor, console: Console, *, ready_timeout:
     with console.status("Starting NATS …"):
         supervisor.start_nats()
     console.print(f"[green]✓[/] NATS with JetStream at {supervisor.nats_url} (store: {data.nats})")
+    with console.status("Starting the development mail sink …"):
+        supervisor.start_mail_sink()
+    console.print(f"[green]✓[/] Mail sink at 127.0.0.1:{supervisor.mail_sink_port} (writes to {data.mail})")
     with console.status("Migrating the service databases …"):
         supervisor.migrate()
     console.print(f"[green]✓[/] Databases migrated ({data.region_dir}/<service>.db)")

@@ -1,5 +1,6 @@
 """Starts, watches and stops the processes of the embedded platform: one NATS server with
-JetStream and the five services (or, for ``nzr run-regions``, several NATS nodes and services).
+JetStream, the development mail sink and the five services (or, for ``nzr run-regions``,
+several NATS nodes and services).
 Every process leads its own process group, is stopped by that group, and is listed in
 ``<data-dir>/nzr-run.json`` while it runs. Once the platform is up, a process that exits is
 started again with back-off; the others keep running."""
@@ -26,6 +27,8 @@ import httpx
 from nzr_common.topology import nats_server_binary
 
 SERVICE_PORTS = {"actors": 8101, "events": 8102, "newsletter": 8103, "funding": 8104, "reporting": 8105}
+#: SMTP port of the development mail sink that ``nzr run`` starts (shifted by --port offset too).
+MAIL_SINK_PORT = 8100
 STOP_GRACE_SECONDS = 10.0
 #: Restart back-off: the first restart after 1 s, doubling up to 30 s for a process that keeps
 #: crashing; a process that ran this long since its last start counts as healthy again.
@@ -97,6 +100,11 @@ class DataDir:
     @property
     def run_file(self) -> Path:
         return self.root / "nzr-run.json"
+
+    @property
+    def mail(self) -> Path:
+        """Where the development mail sink writes every mail (``.eml``)."""
+        return self.root / "mail"
 
     @property
     def demo_marker(self) -> Path:
@@ -180,11 +188,16 @@ class Reporter(Protocol):
 class Supervisor:
     """The processes of one ``nzr run``; as a context manager it always stops what it started."""
 
-    def __init__(self, data: DataDir, services: list[Service], *, nats_port: int) -> None:
+    def __init__(
+        self, data: DataDir, services: list[Service], *, nats_port: int, mail_sink_port: int | None = None
+    ) -> None:
         self.data = data
         self.services = services
         self.nats_port = nats_port
         self.nats_url = ""
+        #: The development mail sink's SMTP port (``start_mail_sink``); None: no sink process.
+        self.mail_sink_port = mail_sink_port
+        self.mail_sink_started = False
         self.children: list[Child] = []
         self._run_file: IO[str] | None = None
         self._left_behind: list[int] = []
@@ -209,6 +222,8 @@ class Supervisor:
     def check_ports_free(self) -> None:
         """Refuse to start when a port is taken, rather than talk to somebody else's process."""
         wanted = [("nats", self.nats_port), *((s.key, s.port) for s in self.services)]
+        if self.mail_sink_port is not None:
+            wanted.append(("mail-sink", self.mail_sink_port))
         for name, port in wanted:
             if port and not _port_free(port):
                 hint = "another nzr run? see --port-offset and --nats-port"
@@ -235,16 +250,33 @@ class Supervisor:
             time.sleep(0.05)
         raise StartupFailed("nats", f"did not report its port within {timeout:.0f} s", nats.log_tail())
 
+    def start_mail_sink(self, timeout: float = 30.0) -> None:
+        """Start the development mail sink as a process of its own (``python -m
+        nzr_newsletter.sink``) on ``mail_sink_port``, writing to ``data.mail``, and wait until it
+        listens; the newsletter services started after it send their mail there. A development
+        tool does not live in a service's process (nor in its memory, issue #20)."""
+        if self.mail_sink_port is None:
+            raise ValueError("no mail_sink_port given to the supervisor")
+        command = [sys.executable, "-m", "nzr_newsletter.sink", "--folder", str(self.data.mail)]
+        sink = self._spawn("mail-sink", [*command, "--port", str(self.mail_sink_port)], fresh_log=True)
+        self._wait_until_listening(sink, self.mail_sink_port, timeout)
+        self.mail_sink_started = True
+
     def start_nats_from_config(self, name: str, config: Path, port: int, timeout: float = 15.0) -> None:
         """Start a nats-server from a configuration file and wait until its port answers."""
         child = self._spawn(name, [str(nats_server_binary()), "-c", str(config)], fresh_log=True)
+        self._wait_until_listening(child, port, timeout)
+
+    def _wait_until_listening(self, child: Child, port: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._raise_if_any_exited()
             if not _port_free(port):
                 return
             time.sleep(0.05)
-        raise StartupFailed(name, f"did not listen on port {port} within {timeout:.0f} s", child.log_tail())
+        raise StartupFailed(
+            child.name, f"did not listen on port {port} within {timeout:.0f} s", child.log_tail()
+        )
 
     def migrate(self, timeout: float = READY_CEILING_SECONDS) -> None:
         """Run every service's migrations, in parallel since each has its own database."""
@@ -410,7 +442,19 @@ class Supervisor:
             # A frontend on a local dev server may call every service (CORS_ORIGINS overrides).
             "CORS_ORIGINS": os.environ.get("CORS_ORIGINS") or ",".join(DEV_CORS_ORIGINS),
             "PYTHONUNBUFFERED": "1",
+            **(self._mail_sink_env() if service.name == "newsletter" else {}),
             **dict(service.extra_env),
+        }
+
+    def _mail_sink_env(self) -> dict[str, str]:
+        """The newsletter sends to the sink process and shows its folder (development mail pages)."""
+        if not self.mail_sink_started or self.mail_sink_port is None:
+            return {}
+        return {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(self.mail_sink_port),
+            "SMTP_IS_SINK": "true",
+            "SMTP_SINK_DIR": str(self.data.mail.resolve()),
         }
 
     def _record_pids(self) -> None:

@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nzr_common.db import UTCDateTime
+from nzr_common.db import UTCDateTime, partial_index
 from nzr_events.tables import Base
 
 
@@ -14,13 +14,8 @@ class RegistrationRow(Base):
     __table_args__ = (
         Index("ix_registrations_event_status", "event_id", "status", "position"),
         # One active registration per e-mail and event, even under concurrent requests.
-        Index(
-            "uq_registrations_active_email",
-            "event_id",
-            "email",
-            unique=True,
-            sqlite_where=text("status != 'cancelled'"),
-            postgresql_where=text("status != 'cancelled'"),
+        partial_index(
+            "uq_registrations_active_email", "event_id", "email", unique=True, where="status != 'cancelled'"
         ),
     )
 

@@ -10,8 +10,6 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.event import listen
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -22,6 +20,7 @@ from nzr_common.contracts.funding import (
     FundingProgramUpdated,
     FundingProgramWithdrawn,
 )
+from nzr_common.db import dialect_insert
 from nzr_funding.alerts.models import SavedSearchRow
 from nzr_funding.alerts.service import raise_alerts
 from nzr_funding.catalogue.models import ProgrammeRow, ProjectionStateRow
@@ -75,7 +74,7 @@ def _upsert(dialect: str, columns: tuple[str, ...], returning: bool) -> Any:
     """INSERT … ON CONFLICT (id) DO UPDATE only when the stored revision is older (PostgreSQL
     and SQLite alike), optionally returning the id when the row was written; values bound."""
     table = cast(Table, ProgrammeRow.__table__)  # a mapped class's table is a Table
-    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    statement = dialect_insert(dialect, table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.id],
         set_={k: statement.excluded[k] for k in columns if k != "id"},

@@ -57,8 +57,10 @@ async def check_campaign(
         except addresses.InvalidAddress as error:
             raise Invalid("Invalid sender", [("sender", str(error))]) from error
     names = list(await session.scalars(select(ListRow.name).where(ListRow.id.in_(list_ids))))
+    from nzr_newsletter.sandbox import check_template  # Jinja2 and Markdown: on the first check
+
     try:
-        await templates.check_template(
+        await check_template(
             subject=subject,
             body=body,
             extra={"list_names": names or ["Beispielliste"], "region": deps.settings.region},

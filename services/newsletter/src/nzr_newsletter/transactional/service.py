@@ -21,12 +21,11 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from nzr_common.contracts.actors import person_id_for
+from nzr_common.db import dialect_insert
 from nzr_common.errors import Invalid
 from nzr_newsletter.bootstrap import Deps
 from nzr_newsletter.bounces.models import BounceRow
@@ -357,10 +356,12 @@ def _write_pending(sync_session: Session) -> None:
     if rows:
         # A notice mailed (or suppressed) before, announced again: its row exists, nothing is
         # inserted for it (the notice id is unique), so the notice is mailed once.
-        postgres = sync_session.get_bind().dialect.name == "postgresql"
-        insert_for = postgresql_insert if postgres else sqlite_insert
+        dialect = sync_session.get_bind().dialect.name
         sync_session.execute(
-            insert_for(_mail_table).on_conflict_do_nothing(index_elements=[_mail_table.c.notice_id]), rows
+            dialect_insert(dialect, _mail_table).on_conflict_do_nothing(
+                index_elements=[_mail_table.c.notice_id]
+            ),
+            rows,
         )
     if queued:
         _wake_after_commit(sync_session, pending.deps)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,14 +36,23 @@ from nzr_reporting.indicators.catalogue import IndicatorDefinition
 from nzr_reporting.indicators.schemas import IndicatorReport, IndicatorSeries
 from nzr_reporting.indicators.scope import Scope
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 log = logging.getLogger(__name__)
 
 #: A key figure's cell: the value and the region's rank (None outside a comparison).
 Cell = tuple[float | None, int | None]
 
-_environment = Environment(
-    loader=PackageLoader("nzr_reporting", "templates"), autoescape=select_autoescape(["html"])
-)
+
+@cache
+def _environment() -> Environment:
+    """The page's template, built with the first dashboard: Jinja2 is not loaded before (issue #20)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("nzr_reporting", "templates"), autoescape=select_autoescape(["html"])
+    )
 
 
 def german_number(value: float | None) -> str:
@@ -293,7 +303,8 @@ async def render_dashboard(*, session: AsyncSession, scope: Scope, page: Page) -
         await goals.goals_of_regions(session=session, scope=scope, as_of=as_of) if page.state else None
     )
     title = words["title_state"] if page.state else words["title_region"].format(region=page.own_region)
-    return _environment.get_template("dashboard.html").render(
+    template = _environment().get_template("dashboard.html")
+    return template.render(
         w=words,
         language=language,
         title=title,

@@ -9,8 +9,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import JSON, Table, Text, bindparam, cast, func, select
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 Update = Callable[[Any, Any], dict[str, Any]]
@@ -20,7 +18,10 @@ Update = Callable[[Any, Any], dict[str, Any]]
 def unnest_statement(table: Table, columns: tuple[str, ...], update: Update | None) -> Any:
     """PostgreSQL: the same upsert for many rows in one statement, ``INSERT … SELECT
     unnest(:column_values), … ON CONFLICT …``, one array per column (JSON as text, cast back).
-    The rows must have distinct keys (a row cannot be upserted twice by one statement)."""
+    The rows must have distinct keys (a row cannot be upserted twice by one statement); the
+    PostgreSQL dialect is imported here, so a process on SQLite never loads it."""
+    from sqlalchemy.dialects.postgresql import ARRAY, insert
+
     values = []
     for name in columns:
         column = table.c[name]
@@ -28,7 +29,7 @@ def unnest_statement(table: Table, columns: tuple[str, ...], update: Update | No
             values.append(cast(func.unnest(bindparam(name, type_=ARRAY(Text()))), column.type).label(name))
         else:
             values.append(func.unnest(bindparam(name, type_=ARRAY(column.type))).label(name))
-    statement = postgresql.insert(table).from_select(list(columns), select(*values))
+    statement = insert(table).from_select(list(columns), select(*values))
     keys = [column.name for column in table.primary_key.columns]
     if update is None:
         return statement.on_conflict_do_nothing(index_elements=keys)

@@ -43,9 +43,9 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from nzr_common.db import dialect_insert
 from nzr_reporting.indicators import rules
 from nzr_reporting.indicators.bulk import upsert_distinct
 from nzr_reporting.indicators.models import (
@@ -440,7 +440,7 @@ def contributions_of(
 
 @cache
 def _add_statement(dialect: str, table: Table) -> Any:
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = dialect_insert(dialect, table)
     keys = [column.name for column in table.primary_key.columns]
     return statement.on_conflict_do_update(
         index_elements=keys, set_={"amount": table.c.amount + statement.excluded.amount}

@@ -17,10 +17,10 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from nzr_common.db import dialect_insert
 from nzr_reporting.indicators import summaries
 from nzr_reporting.indicators.bulk import Update, upsert_distinct
 
@@ -34,7 +34,7 @@ Shape = tuple[Table, tuple[str, ...], Update | None]
 @cache
 def _statement(dialect: str, table: Table, columns: tuple[str, ...], update: Update | None) -> Any:
     """INSERT … ON CONFLICT (primary key) DO UPDATE/NOTHING on SQLite and PostgreSQL alike."""
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = dialect_insert(dialect, table)
     keys = [column.name for column in table.primary_key.columns]
     if update is None:
         return statement.on_conflict_do_nothing(index_elements=keys)
@@ -67,9 +67,7 @@ def _bump_version(dialect: str) -> Any:
     from nzr_reporting.indicators.models import ProjectionVersion
 
     table = ProjectionVersion.__table__
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ProjectionVersion).values(
-        name="projections", version=1
-    )
+    statement = dialect_insert(dialect, ProjectionVersion).values(name="projections", version=1)
     return statement.on_conflict_do_update(index_elements=["name"], set_={"version": table.c.version + 1})
 
 

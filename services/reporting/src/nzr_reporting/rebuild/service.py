@@ -33,13 +33,11 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 from sqlalchemy import Table, bindparam, delete, event, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from nzr_common.contracts.base import Envelope, region_stream_name
-from nzr_common.db import create_engine, create_sessionmaker, is_sqlite, migrate_async
+from nzr_common.db import create_engine, create_sessionmaker, dialect_insert, is_sqlite, migrate_async
 from nzr_common.messaging import Handler, PoisonMessage, decode
 from nzr_common.outbox import Outbox
 from nzr_common.regions import region_from_settings
@@ -186,11 +184,12 @@ def _claim_statement(dialect: str) -> Any:
     statement for the whole batch (one array per column), SQLite row by row."""
     inbox = messaging.inbox
     columns = ("consumer", "event_id", "event_type", "processed_at")
+    claim: Any = dialect_insert(dialect, inbox)
     if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
         rows = select(*(func.unnest(bindparam(c, type_=ARRAY(inbox.c[c].type))).label(c) for c in columns))
-        claim: Any = postgresql.insert(inbox).from_select(list(columns), rows)
-    else:
-        claim = sqlite.insert(inbox)
+        claim = claim.from_select(list(columns), rows)
     return claim.on_conflict_do_nothing().returning(inbox.c.consumer, inbox.c.event_id)
 
 
