@@ -16,6 +16,8 @@ from .test_wiring import SERVICES
 NOWHERE = ("jwt", "cryptography", "httpx", "rich", "pygments", "matplotlib", "pandas", "igraph", "networkx")
 #: uvicorn serves without WebSocket support (``ws="none"``): no route needs it.
 NOWHERE += ("websockets",)
+#: The NATS connection is a plain nats-py client (nzr_common.connection), not FastStream's broker.
+NOWHERE += ("faststream",)
 #: SQLAlchemy's PostgreSQL dialect (about 4 MB with every driver's module) is loaded by a
 #: PostgreSQL engine, not by the tables or upserts (``partial_index``, ``dialect_insert``).
 NOWHERE += ("sqlalchemy.dialects.postgresql",)

@@ -20,11 +20,19 @@ import pytest
 from nzr_actors.app import create_app as create_actors
 from nzr_actors.settings import ActorsSettings
 from nzr_common.auth import issue_token
+from nzr_common.connection import NatsConnection, NotConnected
 from nzr_common.settings import DEVELOPMENT_SECRET
 from nzr_common.testing.services import running_service
 from nzr_common.testing.topology import LocalTopology, Server, free_port
 from nzr_common.testing.waiting import eventually
-from nzr_common.topology import AGGREGATE_STREAM, STATE, RegionNode, leaf_config, provision_region
+from nzr_common.topology import (
+    AGGREGATE_STREAM,
+    CLIENT_USER,
+    STATE,
+    RegionNode,
+    leaf_config,
+    provision_region,
+)
 from nzr_common.topology_secrets import CertificateAuthority, UserNkey
 from nzr_events.app import create_app as create_events
 from nzr_events.settings import EventsSettings
@@ -327,6 +335,27 @@ async def test_a_client_without_or_with_a_wrong_password_is_refused(topology, no
     ):
         with pytest.raises(nats.errors.Error, match="Authorization Violation"):
             await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=0)
+
+
+async def test_the_services_connection_fails_on_a_wrong_password_instead_of_retrying_silently(topology):
+    """What the runtime's retry loop needs from :class:`NatsConnection`: a refused password ends
+    ``start`` with the server's reason (so the service logs it and /readyz says so), the right one
+    connects, and ``stop`` drains and forgets the connection."""
+    plain = topology.url(REGION, credentials=False)
+    wrong = NatsConnection(plain, user=CLIENT_USER, password="falsch")
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        await asyncio.wait_for(wrong.start(), 10)
+    assert not wrong.is_connected
+    right = NatsConnection(plain, user=CLIENT_USER, password=topology.secrets.client_password(REGION))
+    await right.start()
+    try:
+        assert right.is_connected
+        assert await right.connection.request("$JS.API.INFO", b"", timeout=5)
+    finally:
+        await right.stop()
+    assert not right.is_connected
+    with pytest.raises(NotConnected):
+        right.connection  # noqa: B018
 
 
 @dataclass

@@ -45,8 +45,9 @@ from nzr_common.contracts.base import SUBJECT_ROOT, Visibility, region_stream_na
 from nzr_common.tables import MessagingTables
 
 if TYPE_CHECKING:
-    from faststream.nats import NatsBroker
     from nats.js import JetStreamContext
+
+    from nzr_common.connection import NatsConnection
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +273,9 @@ class MessagingEraser:
     """Erases a person from one service's messaging plumbing through the service's broker (give
     it ``runtime.broker`` in the bootstrap; it connects when the service starts)."""
 
-    def __init__(self, tables: MessagingTables, *, producer: str, broker: NatsBroker | None = None) -> None:
+    def __init__(
+        self, tables: MessagingTables, *, producer: str, broker: NatsConnection | None = None
+    ) -> None:
         self.tables = tables
         self.producer = producer
         self._broker = broker

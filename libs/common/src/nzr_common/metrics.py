@@ -24,9 +24,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 if TYPE_CHECKING:
-    from faststream.nats import NatsBroker
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from nzr_common.connection import NatsConnection
     from nzr_common.messaging import Subscription
     from nzr_common.outbox import OutboxRelay
     from nzr_common.tables import MessagingTables
@@ -37,7 +37,7 @@ class Plumbing(Protocol):
 
     subscriptions: list[Subscription]
     relay: OutboxRelay | None
-    broker: NatsBroker
+    broker: NatsConnection
     registry: CollectorRegistry
     sessions: async_sessionmaker[AsyncSession]
 
@@ -247,7 +247,4 @@ async def sample_once(metrics: PlumbingMetrics) -> None:
 
 
 def _nats_connected(runtime: Plumbing) -> bool:
-    try:
-        return bool(runtime.broker.connection.is_connected)
-    except Exception:
-        return False
+    return runtime.broker.is_connected

@@ -16,8 +16,6 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from faststream.nats import NatsBroker
-from faststream.security import SASLPlaintext
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy import MetaData, text
@@ -32,6 +30,7 @@ from nzr_common.asyncapi import asyncapi_document as build_asyncapi
 from nzr_common.auth import AdminDep, TokenVerifier
 from nzr_common.codes import install_vocabulary
 from nzr_common.conditions import REQUEST_CHECKS
+from nzr_common.connection import NatsConnection
 from nzr_common.contracts.base import (
     IntegrationEvent,
     region_stream_name,
@@ -114,7 +113,7 @@ class Runtime(Generic[S]):
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     outbox: Outbox
-    broker: NatsBroker
+    broker: NatsConnection
     token_verifier: TokenVerifier
     registry: CollectorRegistry
     subscriptions: list[Subscription] = field(default_factory=list)
@@ -233,16 +232,8 @@ def create_service_app(definition: ServiceDefinition[S, Any], settings: S) -> Fa
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
     credentials = settings.nats_credentials
-    broker = NatsBroker(
-        settings.nats_url,
-        logger=None,
-        max_reconnect_attempts=-1,
-        # nats-py waits float seconds; FastStream annotates the wait as int.
-        reconnect_time_wait=0.5,  # type: ignore[arg-type]
-        connect_timeout=2,
-        security=SASLPlaintext(username=credentials["username"], password=credentials["password"])
-        if credentials
-        else None,
+    broker = NatsConnection(
+        settings.nats_url, user=credentials.get("username"), password=credentials.get("password")
     )
     runtime: Runtime[S] = Runtime(
         settings=settings,
@@ -469,11 +460,8 @@ def _describe_bindings(subscriptions: list[Subscription]) -> str:
     return "; ".join(f"{s.durable} ({s.binding.reason})" for s in subscriptions)
 
 
-def _nats_connected(broker: NatsBroker) -> bool:
-    try:
-        return bool(broker.connection.is_connected)
-    except Exception:
-        return False
+def _nats_connected(broker: NatsConnection) -> bool:
+    return broker.is_connected
 
 
 async def _ensure_region_stream(runtime: Runtime[Any]) -> None:
