@@ -18,9 +18,10 @@ NOWHERE = ("jwt", "cryptography", "httpx", "rich", "pygments", "matplotlib", "pa
 NOWHERE += ("websockets",)
 #: The NATS connection is a plain nats-py client (nzr_common.connection), not FastStream's broker.
 NOWHERE += ("faststream",)
-#: SQLAlchemy's PostgreSQL dialect (about 4 MB with every driver's module) is loaded by a
-#: PostgreSQL engine, not by the tables or upserts (``partial_index``, ``dialect_insert``).
-NOWHERE += ("sqlalchemy.dialects.postgresql",)
+#: SQLAlchemy's dialects (PostgreSQL's about 4 MB with every driver's module, SQLite's with
+#: aiosqlite about 1.5 MB) are loaded by the engine of their database, not by the tables or
+#: upserts (``partial_index``, ``dialect_insert``).
+NOWHERE += ("sqlalchemy.dialects.postgresql", "sqlalchemy.dialects.sqlite", "aiosqlite")
 #: Pages and campaign templates load Jinja2 (and Markdown) with the first page or template.
 NOWHERE += ("jinja2", "markdown")
 
