@@ -32,7 +32,7 @@ ONLY_WHEN_USED = {
     "actors": ("numpy", "asyncpg", "rapidfuzz"),
     "events": ("icalendar", "dateutil"),
     "funding": ("numpy", "snowballstemmer", "rapidfuzz"),
-    "newsletter": ("icalendar",),
+    "newsletter": ("icalendar", "aiosmtplib"),
     "reporting": ("rdflib",),
 }
 

@@ -1,4 +1,5 @@
-"""One SMTP connection, the outcome of a send and the sending rate limit."""
+"""One SMTP connection, the outcome of a send and the sending rate limit. aiosmtplib is imported
+with the first mail sent (an idle service does not hold it; issue #20)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import collections
 import contextlib
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import aiosmtplib
 from aiolimiter import AsyncLimiter
 
 from nzr_common.metrics import count_mail
 from nzr_newsletter.bootstrap import Deps
 from nzr_newsletter.delivery import rules
+
+if TYPE_CHECKING:
+    import aiosmtplib
 
 
 class RateLimiter:
@@ -55,6 +59,8 @@ class Outcome:
 
 
 def _outcome_of(error: Exception) -> Outcome:
+    import aiosmtplib
+
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
         refusal = error.recipients[0] if error.recipients else None
         code = refusal.code if refusal else 550
@@ -81,6 +87,8 @@ class Connection:
         return outcome
 
     async def _attempt(self, sender: str, recipient: str, message: bytes) -> Outcome:
+        import aiosmtplib
+
         settings = self.deps.settings
         try:
             if self.client is None or not self.client.is_connected:
